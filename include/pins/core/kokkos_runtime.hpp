@@ -1,0 +1,20 @@
+#pragma once
+/// \file
+/// Kokkos lifetime for a library: pins initialises Kokkos on first use unless the
+/// application already did, and finalises it at exit only if pins initialised it.
+
+#include <string>
+
+namespace pins {
+
+/// Initialise Kokkos if nobody has yet (idempotent, cheap after the first call).
+/// Every pins entry point that launches a Kokkos kernel calls this.
+void ensure_kokkos_initialized();
+
+/// Name of the Kokkos execution space pins' kernels run on (e.g. "Serial", "OpenMP", "Cuda").
+std::string kokkos_execution_space_name();
+
+/// Kokkos version as "major.minor.patch".
+std::string kokkos_version_string();
+
+}  // namespace pins

@@ -1,0 +1,19 @@
+#pragma once
+/// \file
+/// Plain serial reference implementations of the 5-point stencil operator on raw arrays,
+/// the yardstick the Kokkos kernels are tested against. Layout as in pins/core/stencil.hpp:
+/// coeffs [B, 5, ny, nx] and fields [B, ny, nx], row-major.
+
+#include <cstdint>
+
+namespace pins::reference {
+
+/// out = A u (f == nullptr) or A u − f.
+void stencil_apply(const double* coeffs, const double* u, const double* f, double* out,
+                   std::int64_t batch, std::int64_t ny, std::int64_t nx);
+
+/// out = Aᵀ v.
+void stencil_apply_transpose(const double* coeffs, const double* v, double* out,
+                             std::int64_t batch, std::int64_t ny, std::int64_t nx);
+
+}  // namespace pins::reference
