@@ -43,8 +43,10 @@ struct CoefficientFunctor {
 template <class T>
 void fill(const torch::Tensor& kappa, torch::Tensor& c) {
   const int B = kappa.size(0), ny = kappa.size(1), nx = kappa.size(2);
-  CoefficientFunctor<T> fn{{kappa.data_ptr<T>(), size_t(B), size_t(ny), size_t(nx)},
-                           {c.data_ptr<T>(), size_t(B), 5, size_t(ny), size_t(nx)},
+  using KappaView = decltype(CoefficientFunctor<T>::kappa);
+  using CoeffView = decltype(CoefficientFunctor<T>::c);
+  CoefficientFunctor<T> fn{KappaView(kappa.data_ptr<T>(), B, ny, nx),
+                           CoeffView(c.data_ptr<T>(), B, 5, ny, nx),
                            ny,
                            nx,
                            double(nx) * nx,
@@ -66,8 +68,7 @@ torch::Tensor stencil_coefficients(const torch::Tensor& kappa) {
              kappa.scalar_type());
   PINS_CHECK(kappa.is_contiguous(),
              "pins::darcy::stencil_coefficients: kappa must be contiguous; call .contiguous()");
-  PINS_CHECK(kappa.device().is_cpu() ||
-                 !Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible,
+  PINS_CHECK(kappa.device().is_cpu() == kokkos_uses_host_memory(),
              "pins::darcy::stencil_coefficients: kappa is on ", kappa.device(),
              " but Kokkos runs on ", ExecSpace::name());
   PINS_CHECK(kappa.numel() > 0, "pins::darcy::stencil_coefficients: kappa is empty");

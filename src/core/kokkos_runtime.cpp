@@ -26,6 +26,10 @@ std::string kokkos_execution_space_name() {
   return Kokkos::DefaultExecutionSpace::name();
 }
 
+bool kokkos_uses_host_memory() {
+  return Kokkos::SpaceAccessibility<Kokkos::DefaultExecutionSpace, Kokkos::HostSpace>::accessible;
+}
+
 std::string kokkos_version_string() {
   const int v = KOKKOS_VERSION;  // e.g. 30401
   return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." +

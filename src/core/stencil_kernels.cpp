@@ -21,8 +21,7 @@ std::string shape_of(const torch::Tensor& t) {
 
 bool device_matches_kokkos(const torch::Tensor& t) {
   // Kokkos' default memory space decides where tensors must live.
-  if (Kokkos::SpaceAccessibility<kernels::ExecSpace, Kokkos::HostSpace>::accessible)
-    return t.device().is_cpu();
+  if (kokkos_uses_host_memory()) return t.device().is_cpu();
   return t.device().is_cuda() || t.device().is_hip();
 }
 

@@ -14,6 +14,10 @@ void ensure_kokkos_initialized();
 /// Name of the Kokkos execution space pins' kernels run on (e.g. "Serial", "OpenMP", "Cuda").
 std::string kokkos_execution_space_name();
 
+/// Whether Kokkos' default execution space works on host memory (Serial, OpenMP, Threads);
+/// if not (CUDA, HIP), tensors handed to pins' kernels must live on the GPU.
+bool kokkos_uses_host_memory();
+
 /// Kokkos version as "major.minor.patch".
 std::string kokkos_version_string();
 

@@ -1,0 +1,41 @@
+#pragma once
+// Shared helpers of the pins::core tests.
+#include "doctest_torch.hpp"
+
+#include <limits>
+#include <string>
+
+namespace pins::test {
+
+/// Machine epsilon of a torch dtype.
+inline double eps_of(torch::ScalarType t) {
+  return t == torch::kFloat32 ? std::numeric_limits<float>::epsilon()
+                              : std::numeric_limits<double>::epsilon();
+}
+
+/// Random coefficients [B,5,ny,nx] of a diagonally dominant but unsymmetric 5-point operator;
+/// entries that point out of the grid are set to garbage, since they must be ignored.
+inline torch::Tensor random_coeffs(int64_t B, int64_t ny, int64_t nx,
+                                   torch::ScalarType dtype = torch::kFloat64) {
+  auto c = torch::rand({B, 5, ny, nx}, torch::dtype(torch::kFloat64)) - 1.0;  // off-diagonals < 0
+  c.select(1, 0) = 4.5 + torch::rand({B, ny, nx}, torch::dtype(torch::kFloat64));
+  // Out-of-grid weights: large, so a kernel that used them would be caught.
+  c.select(1, 1).select(2, 0).fill_(1e3);
+  c.select(1, 2).select(2, nx - 1).fill_(1e3);
+  c.select(1, 3).select(1, 0).fill_(1e3);
+  c.select(1, 4).select(1, ny - 1).fill_(1e3);
+  return c.to(dtype).contiguous();
+}
+
+/// Whether a callable throws an exception whose message contains `needle`.
+template <class F>
+bool throws_with(F&& f, const std::string& needle) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return std::string(e.what()).find(needle) != std::string::npos;
+  }
+  return false;
+}
+
+}  // namespace pins::test
