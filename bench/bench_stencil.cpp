@@ -7,6 +7,7 @@
 //   ./build/bench/bench_stencil -B 8 -n 128 -reps 5
 //
 // Prints a Markdown table; bench/RESULTS.md records a run with the command and machine.
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -24,12 +25,24 @@ namespace {
 
 namespace F = torch::nn::functional;
 
+// Kokkos' device decides where the tensors live (CPU for Serial/OpenMP, GPU for CUDA).
+torch::Device kernel_device() {
+  return pins::kokkos_uses_host_memory() ? torch::Device(torch::kCPU) : torch::Device(torch::kCUDA);
+}
+
+// Wait for queued GPU work, so a timer measures the work and not its launch.
+void synchronize() {
+  if (kernel_device().is_cuda()) torch::cuda::synchronize();
+}
+
 double median_seconds(int reps, const std::function<void()>& fn) {
   fn();  // warm-up: first-touch page faults, allocator, Kokkos initialisation
+  synchronize();
   std::vector<double> t;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     fn();
+    synchronize();
     t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
@@ -72,7 +85,7 @@ Args parse(int argc, char** argv) {
 
 void run(const Args& a, torch::ScalarType dtype, const char* name) {
   torch::manual_seed(0);
-  const auto opt = torch::dtype(dtype);
+  const auto opt = torch::TensorOptions().dtype(dtype).device(kernel_device());
   const auto c = (torch::rand({a.B, 5, a.n, a.n}, opt) - 1).contiguous();
   const auto u = torch::randn({a.B, a.n, a.n}, opt);
   const auto f = torch::randn({a.B, a.n, a.n}, opt);
@@ -124,9 +137,10 @@ int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   torch::set_num_threads(a.threads);
   pins::ensure_kokkos_initialized();
-  std::printf("B = %lld, n = %lld, LibTorch threads = %d, Kokkos space = %s, median of %d\n\n",
+  std::printf("B = %lld, n = %lld, LibTorch threads = %d, Kokkos space = %s, device = %s, "
+              "median of %d\n\n",
               static_cast<long long>(a.B), static_cast<long long>(a.n), a.threads,
-              pins::kokkos_execution_space_name().c_str(), a.reps);
+              pins::kokkos_execution_space_name().c_str(), kernel_device().str().c_str(), a.reps);
   std::printf("| dtype | pass | Kokkos ms | LibTorch ops ms | bandwidth bound ms | "
               "speed-up vs ops | %% of bound |\n|---|---|---|---|---|---|---|\n");
   run(a, torch::kFloat64, "float64");

@@ -8,11 +8,12 @@
 #include "pins/core/stencil.hpp"
 #include "test_helpers.hpp"
 
+using pins::test::opts;
 using pins::test::throws_with;
 
 TEST_CASE("Darcy coefficients for kappa = 1 are the cell-centred 5-point Laplacian") {
   const int n = 4;
-  auto c = pins::darcy::stencil_coefficients(torch::ones({1, n, n}, torch::kFloat64));
+  auto c = pins::darcy::stencil_coefficients(torch::ones({1, n, n}, opts()));
   const double h2 = 1.0 / (n * n);
   // Interior cell: four interior faces of coefficient 1.
   CHECK(c[0][0][1][1].item<double>() == doctest::Approx(4.0 / h2));
@@ -27,14 +28,15 @@ TEST_CASE("Darcy coefficients for kappa = 1 are the cell-centred 5-point Laplaci
 
 TEST_CASE("Darcy coefficients: harmonic faces, symmetric operator, float32 and float64") {
   torch::manual_seed(20);
-  auto kappa = torch::where(torch::rand({2, 9, 7}) > 0.5, 12.0, 3.0).to(torch::kFloat64);
+  auto kappa = torch::where(torch::rand({2, 9, 7}) > 0.5, 12.0, 3.0).to(opts());
   auto c = pins::darcy::stencil_coefficients(kappa);
   // W(i,j) = E(i,j-1) and S(i,j) = N(i-1,j): the matrix is symmetric.
   CHECK(torch::equal(c.select(1, 1).slice(2, 1), c.select(1, 2).slice(2, 0, 6)));
   CHECK(torch::equal(c.select(1, 3).slice(1, 1), c.select(1, 4).slice(1, 0, 8)));
   // A face between 12 and 3 has coefficient 2·12·3/15 = 4.8 (times 1/h² = 49 in x).
-  auto k = kappa.accessor<double, 3>();
-  auto ca = c.accessor<double, 4>();
+  const auto kappa_cpu = kappa.cpu(), c_cpu = c.cpu();
+  auto k = kappa_cpu.accessor<double, 3>();
+  auto ca = c_cpu.accessor<double, 4>();
   for (int i = 0; i < 9; ++i)
     for (int j = 1; j < 7; ++j) {
       const double a = k[0][i][j], b = k[0][i][j - 1];
@@ -47,7 +49,7 @@ TEST_CASE("Darcy coefficients: harmonic faces, symmetric operator, float32 and f
 }
 
 TEST_CASE("Darcy coefficients reject non-positive or non-finite kappa and bad shapes") {
-  auto k = torch::ones({1, 4, 4}, torch::kFloat64);
+  auto k = torch::ones({1, 4, 4}, opts());
   k[0][1][1] = 0.0;
   CHECK(throws_with([&] { pins::darcy::stencil_coefficients(k); }, "finite and positive"));
   k[0][1][1] = std::nan("");

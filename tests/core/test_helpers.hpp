@@ -5,7 +5,22 @@
 #include <limits>
 #include <string>
 
+#include "pins/core/kokkos_runtime.hpp"
+
 namespace pins::test {
+
+/// The device pins' kernels run on: the CPU for host Kokkos backends (Serial, OpenMP), the
+/// GPU for CUDA/HIP builds. Tests create their tensors there, so the same tests check a GPU
+/// build of pins::core.
+inline torch::Device device() {
+  return pins::kokkos_uses_host_memory() ? torch::Device(torch::kCPU)
+                                         : torch::Device(torch::kCUDA);
+}
+
+/// Tensor options for `dtype` on the kernels' device.
+inline torch::TensorOptions opts(torch::ScalarType dtype = torch::kFloat64) {
+  return torch::TensorOptions().dtype(dtype).device(device());
+}
 
 /// Machine epsilon of a torch dtype.
 inline double eps_of(torch::ScalarType t) {
@@ -17,14 +32,14 @@ inline double eps_of(torch::ScalarType t) {
 /// entries that point out of the grid are set to garbage, since they must be ignored.
 inline torch::Tensor random_coeffs(int64_t B, int64_t ny, int64_t nx,
                                    torch::ScalarType dtype = torch::kFloat64) {
-  auto c = torch::rand({B, 5, ny, nx}, torch::dtype(torch::kFloat64)) - 1.0;  // off-diagonals < 0
-  c.select(1, 0) = 4.5 + torch::rand({B, ny, nx}, torch::dtype(torch::kFloat64));
+  auto c = torch::rand({B, 5, ny, nx}, torch::kFloat64) - 1.0;  // off-diagonals < 0
+  c.select(1, 0) = 4.5 + torch::rand({B, ny, nx}, torch::kFloat64);
   // Out-of-grid weights: large, so a kernel that used them would be caught.
   c.select(1, 1).select(2, 0).fill_(1e3);
   c.select(1, 2).select(2, nx - 1).fill_(1e3);
   c.select(1, 3).select(1, 0).fill_(1e3);
   c.select(1, 4).select(1, ny - 1).fill_(1e3);
-  return c.to(dtype).contiguous();
+  return c.to(opts(dtype)).contiguous();
 }
 
 /// Whether a callable throws an exception whose message contains `needle`.

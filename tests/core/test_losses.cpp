@@ -7,13 +7,14 @@
 #include "test_helpers.hpp"
 
 using pins::test::random_coeffs;
+using pins::test::opts;
 using pins::test::throws_with;
 
 TEST_CASE("residual_loss is the mean squared (optionally diagonally scaled) residual") {
   torch::manual_seed(10);
   auto c = random_coeffs(3, 6, 7);
-  auto u = torch::randn({3, 6, 7}, torch::kFloat64);
-  auto f = torch::randn({3, 6, 7}, torch::kFloat64);
+  auto u = torch::randn({3, 6, 7}, opts());
+  auto f = torch::randn({3, 6, 7}, opts());
   auto r = pins::stencil_residual(c, u, f);
   CHECK(pins::residual_loss(c, u, f).item<double>() ==
         doctest::Approx(r.square().mean().item<double>()).epsilon(1e-14));
@@ -25,8 +26,8 @@ TEST_CASE("residual_loss is the mean squared (optionally diagonally scaled) resi
 TEST_CASE("residual_loss gradient in u is 2/n A^T r") {
   torch::manual_seed(11);
   auto c = random_coeffs(2, 5, 5);
-  auto u = torch::randn({2, 5, 5}, torch::kFloat64).requires_grad_();
-  auto f = torch::randn({2, 5, 5}, torch::kFloat64);
+  auto u = torch::randn({2, 5, 5}, opts()).requires_grad_();
+  auto f = torch::randn({2, 5, 5}, opts());
   pins::residual_loss(c, u, f).backward();
   auto r = pins::stencil_residual(c, u.detach(), f);
   auto expected = pins::stencil_apply_transpose(c, r) * (2.0 / r.numel());
@@ -35,10 +36,10 @@ TEST_CASE("residual_loss gradient in u is 2/n A^T r") {
 
 TEST_CASE("energy_loss: value and gradient A u - f for a symmetric operator") {
   torch::manual_seed(12);
-  auto kappa = torch::rand({2, 8, 8}, torch::kFloat64) + 0.5;
+  auto kappa = torch::rand({2, 8, 8}, opts()) + 0.5;
   auto c = pins::darcy::stencil_coefficients(kappa);  // symmetric positive definite
-  auto u = torch::randn({2, 8, 8}, torch::kFloat64).requires_grad_();
-  auto f = torch::randn({2, 8, 8}, torch::kFloat64);
+  auto u = torch::randn({2, 8, 8}, opts()).requires_grad_();
+  auto f = torch::randn({2, 8, 8}, opts());
   auto e = pins::energy_loss(c, u, f);
   auto Au = pins::stencil_apply(c, u.detach());
   const double expected =
@@ -51,8 +52,8 @@ TEST_CASE("energy_loss: value and gradient A u - f for a symmetric operator") {
 
 TEST_CASE("loss terms reject bad inputs") {
   auto c = random_coeffs(1, 4, 4);
-  auto u = torch::randn({1, 4, 4}, torch::kFloat64);
+  auto u = torch::randn({1, 4, 4}, opts());
   CHECK(throws_with([&] { pins::energy_loss(c, u, torch::Tensor()); }, "f is an undefined"));
-  CHECK(throws_with([&] { pins::residual_loss(c, u, torch::randn({1, 4, 5}, torch::kFloat64)); },
+  CHECK(throws_with([&] { pins::residual_loss(c, u, torch::randn({1, 4, 5}, opts())); },
                     "f must have shape"));
 }

@@ -6,6 +6,7 @@
 #include "test_helpers.hpp"
 
 using pins::test::eps_of;
+using pins::test::opts;
 using pins::test::random_coeffs;
 using pins::test::throws_with;
 
@@ -13,22 +14,25 @@ namespace {
 
 torch::Tensor reference_apply(const torch::Tensor& c, const torch::Tensor& u,
                               const torch::Tensor& f = {}) {
-  auto cd = c.to(torch::kFloat64).contiguous(), ud = u.to(torch::kFloat64).contiguous();
-  auto fd = f.defined() ? f.to(torch::kFloat64).contiguous() : torch::Tensor();
+  // The reference runs on the CPU in double precision, whatever the kernels' device.
+  auto cd = c.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto ud = u.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto fd = f.defined() ? f.to(torch::kCPU, torch::kFloat64).contiguous() : torch::Tensor();
   auto out = torch::empty_like(ud);
   pins::reference::stencil_apply(cd.data_ptr<double>(), ud.data_ptr<double>(),
                                  fd.defined() ? fd.data_ptr<double>() : nullptr,
                                  out.data_ptr<double>(), u.size(0), u.size(1), u.size(2));
-  return out;
+  return out.to(u.device());
 }
 
 torch::Tensor reference_transpose(const torch::Tensor& c, const torch::Tensor& v) {
-  auto cd = c.to(torch::kFloat64).contiguous(), vd = v.to(torch::kFloat64).contiguous();
+  auto cd = c.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto vd = v.to(torch::kCPU, torch::kFloat64).contiguous();
   auto out = torch::empty_like(vd);
   pins::reference::stencil_apply_transpose(cd.data_ptr<double>(), vd.data_ptr<double>(),
                                            out.data_ptr<double>(), v.size(0), v.size(1),
                                            v.size(2));
-  return out;
+  return out.to(v.device());
 }
 
 // Bound on the rounding error of one row: a few ulps of the sum of |terms|.
@@ -53,8 +57,8 @@ TEST_CASE("stencil_apply and stencil_residual match the serial reference") {
       CAPTURE(s.ny);
       CAPTURE(s.nx);
       auto c = random_coeffs(s.B, s.ny, s.nx, dtype);
-      auto u = torch::randn({s.B, s.ny, s.nx}, torch::dtype(dtype));
-      auto f = torch::randn({s.B, s.ny, s.nx}, torch::dtype(dtype));
+      auto u = torch::randn({s.B, s.ny, s.nx}, opts(dtype));
+      auto f = torch::randn({s.B, s.ny, s.nx}, opts(dtype));
       const double tol = row_tolerance(c.select(1, 0), u, dtype);
       auto Au = pins::stencil_apply(c, u);
       const bool same_dtype = Au.scalar_type() == dtype;  // (c10::toString confuses doctest)
@@ -73,8 +77,8 @@ TEST_CASE("stencil_apply_transpose is the adjoint: matches reference and <v, A u
     CAPTURE(s.ny);
     CAPTURE(s.nx);
     auto c = random_coeffs(s.B, s.ny, s.nx);
-    auto u = torch::randn({s.B, s.ny, s.nx}, torch::kFloat64);
-    auto v = torch::randn({s.B, s.ny, s.nx}, torch::kFloat64);
+    auto u = torch::randn({s.B, s.ny, s.nx}, opts());
+    auto v = torch::randn({s.B, s.ny, s.nx}, opts());
     auto ATv = pins::stencil_apply_transpose(c, v);
     const double tol = row_tolerance(c.select(1, 0), v, torch::kFloat64);
     CHECK((ATv - reference_transpose(c, v)).abs().max().item<double>() <= tol);
@@ -92,9 +96,9 @@ TEST_CASE("residual gradients agree with central finite differences (float64)") 
   torch::manual_seed(3);
   for (const Shape& s : {Shape{2, 6, 5}, Shape{1, 9, 9}, Shape{1, 1, 4}}) {
     auto c = random_coeffs(s.B, s.ny, s.nx).requires_grad_();
-    auto u = torch::randn({s.B, s.ny, s.nx}, torch::kFloat64).requires_grad_();
-    auto f = torch::randn({s.B, s.ny, s.nx}, torch::kFloat64).requires_grad_();
-    auto w = torch::randn({s.B, s.ny, s.nx}, torch::kFloat64);
+    auto u = torch::randn({s.B, s.ny, s.nx}, opts()).requires_grad_();
+    auto f = torch::randn({s.B, s.ny, s.nx}, opts()).requires_grad_();
+    auto w = torch::randn({s.B, s.ny, s.nx}, opts());
     // A non-linear head, so the upstream gradient is not constant: L = sum(w * r^2) / 2.
     auto loss_of = [&](const torch::Tensor& cc, const torch::Tensor& uu, const torch::Tensor& ff) {
       auto r = pins::stencil_residual(cc, uu, ff);
@@ -120,9 +124,9 @@ TEST_CASE("residual gradients agree with central finite differences (float64)") 
 TEST_CASE("per-input gradients equal the adjoint formulas exactly") {
   torch::manual_seed(4);
   auto c = random_coeffs(2, 8, 7).requires_grad_();
-  auto u = torch::randn({2, 8, 7}, torch::kFloat64).requires_grad_();
-  auto f = torch::randn({2, 8, 7}, torch::kFloat64).requires_grad_();
-  auto g = torch::randn({2, 8, 7}, torch::kFloat64);
+  auto u = torch::randn({2, 8, 7}, opts()).requires_grad_();
+  auto f = torch::randn({2, 8, 7}, opts()).requires_grad_();
+  auto g = torch::randn({2, 8, 7}, opts());
   pins::stencil_residual(c, u, f).backward(g);
   CHECK(torch::allclose(u.grad(), pins::stencil_apply_transpose(c.detach(), g)));
   CHECK(torch::allclose(c.grad(), pins::stencil_coefficient_gradient(g, u.detach())));
@@ -133,9 +137,9 @@ TEST_CASE("a batch of B equals B single calls, forward and backward") {
   torch::manual_seed(5);
   const int64_t B = 4;
   auto c = random_coeffs(B, 10, 12);
-  auto u = torch::randn({B, 10, 12}, torch::kFloat64);
-  auto f = torch::randn({B, 10, 12}, torch::kFloat64);
-  auto g = torch::randn({B, 10, 12}, torch::kFloat64);
+  auto u = torch::randn({B, 10, 12}, opts());
+  auto f = torch::randn({B, 10, 12}, opts());
+  auto g = torch::randn({B, 10, 12}, opts());
   auto cb = c.clone().requires_grad_(), ub = u.clone().requires_grad_();
   auto rb = pins::stencil_residual(cb, ub, f);
   rb.backward(g);
@@ -152,15 +156,15 @@ TEST_CASE("a batch of B equals B single calls, forward and backward") {
 
 TEST_CASE("gradients flow through a broadcast upstream gradient (mean)") {
   auto c = random_coeffs(2, 5, 5);
-  auto u = torch::randn({2, 5, 5}, torch::kFloat64).requires_grad_();
+  auto u = torch::randn({2, 5, 5}, opts()).requires_grad_();
   pins::stencil_apply(c, u).mean().backward();  // mean's backward is an expanded view
-  auto ones = torch::full({2, 5, 5}, 1.0 / 50, torch::kFloat64);
+  auto ones = torch::full({2, 5, 5}, 1.0 / 50, opts());
   CHECK(torch::allclose(u.grad(), pins::stencil_apply_transpose(c, ones)));
 }
 
 TEST_CASE("bad inputs raise clear errors") {
   auto c = random_coeffs(2, 4, 4);
-  auto u = torch::randn({2, 4, 4}, torch::kFloat64);
+  auto u = torch::randn({2, 4, 4}, opts());
   CHECK(throws_with([&] { pins::stencil_apply(c.slice(1, 0, 4), u); }, "[B, 5, ny, nx]"));
   CHECK(throws_with([&] { pins::stencil_apply(c, u.slice(2, 0, 3).contiguous()); },
                     "u must have shape [B, ny, nx] = [2, 4, 4]"));
