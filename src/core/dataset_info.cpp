@@ -17,7 +17,8 @@ std::string to_string(const AttributeValue& value) {
   if (const auto* d = std::get_if<double>(&value)) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", *d);
-    // Shortest form that reads back exactly, so 1e-10 prints as 1e-10, not 1.0000000000000000364e-10.
+    // Shortest form that reads back exactly, so 1e-10 prints as 1e-10,
+    // not 1.0000000000000000364e-10.
     for (int digits = 1; digits < 17; ++digits) {
       char shorter[32];
       std::snprintf(shorter, sizeof shorter, "%.*g", digits, *d);
@@ -49,9 +50,9 @@ namespace {
 // Attributes with a typed DatasetInfo field, plus the format pair; everything else is extra.
 const std::set<std::string>& typed_names() {
   static const std::set<std::string> names = {
-      "format",  "format_version",     "pde", "equation", "discretisation", "domain",
-      "boundary_condition", "nx", "ny", "seed", "solver.ksp_type", "solver.pc_type",
-      "solver.rtol"};
+      "format",          "format_version",     "pde",        "equation", "discretisation",
+      "domain",          "boundary_condition", "nx",         "ny",       "seed",
+      "solver.ksp_type", "solver.pc_type",     "solver.rtol"};
   return names;
 }
 // Written by every pins writer, replacing whatever `extra` says: they describe the writer.
@@ -66,8 +67,8 @@ bool is_writer_version(const std::string& name) {
 
 std::vector<Attribute> to_attributes(const DatasetInfo& info) {
   PINS_CHECK(!info.pde.empty(), "dataset: the problem family name (pde) is empty");
-  PINS_CHECK(info.nx >= 1 && info.ny >= 1, "dataset: grid must be at least 1 x 1, got nx=",
-             info.nx, " ny=", info.ny);
+  PINS_CHECK(info.nx >= 1 && info.ny >= 1, "dataset: grid must be at least 1 x 1, got nx=", info.nx,
+             " ny=", info.ny);
   PINS_CHECK(std::isfinite(info.rtol) && info.rtol >= 0, "dataset: rtol must be >= 0, got ",
              info.rtol);
   std::vector<Attribute> out = {
@@ -147,8 +148,8 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
     throw Error(path + ": not a pins dataset (attribute 'format' is missing)");
   const std::string format = get.string("format");
   if (format != kDatasetFormat)
-    throw Error(path + ": not a pins dataset (attribute 'format' is '" + format +
-                "', expected '" + kDatasetFormat + "')");
+    throw Error(path + ": not a pins dataset (attribute 'format' is '" + format + "', expected '" +
+                kDatasetFormat + "')");
   const std::int64_t version = get.integer("format_version");
   if (version < 1 || version > kDatasetFormatVersion)
     throw Error(path + ": format_version " + std::to_string(version) +
@@ -177,8 +178,8 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
   for (const auto& a : attributes) {
     if (typed_names().count(a.name)) continue;
     if (a.name.rfind(kSamplerPrefix, 0) == 0)
-      info.sampler.push_back({a.name.substr(std::char_traits<char>::length(kSamplerPrefix)),
-                              a.value});
+      info.sampler.push_back(
+          {a.name.substr(std::char_traits<char>::length(kSamplerPrefix)), a.value});
     else
       info.extra.push_back(a);
   }

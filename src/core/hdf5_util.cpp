@@ -11,7 +11,9 @@ QuietErrors::QuietErrors() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
-QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, old_func_, old_data_); }
+QuietErrors::~QuietErrors() {
+  H5Eset_auto2(H5E_DEFAULT, old_func_, old_data_);
+}
 
 namespace {
 herr_t collect_innermost(unsigned n, const H5E_error2_t* err, void* data) {
@@ -47,15 +49,14 @@ void write_attribute(hid_t object, const std::string& name, const AttributeValue
   check(space.get(), "HDF5: cannot create a scalar dataspace");
   const std::string what = "cannot write attribute '" + name + "'";
   if (const auto* i = std::get_if<std::int64_t>(&value)) {
-    Handle a(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
-                        H5P_DEFAULT),
+    Handle a(H5Acreate2(object, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
              H5Aclose);
     check(a.get(), what);
     check(H5Awrite(a.get(), H5T_NATIVE_INT64, i), what);
   } else if (const auto* d = std::get_if<double>(&value)) {
-    Handle a(H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                        H5P_DEFAULT),
-             H5Aclose);
+    Handle a(
+        H5Acreate2(object, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose);
     check(a.get(), what);
     check(H5Awrite(a.get(), H5T_NATIVE_DOUBLE, d), what);
   } else {
@@ -79,8 +80,7 @@ std::optional<AttributeValue> read_attribute(hid_t object, const std::string& na
   Handle space(H5Aget_space(a.get()), H5Sclose);
   check(space.get(), what);
   const hssize_t points = H5Sget_simple_extent_npoints(space.get());
-  PINS_CHECK(points == 1, "attribute '", name, "' must be a scalar, found ", points,
-             " values");
+  PINS_CHECK(points == 1, "attribute '", name, "' must be a scalar, found ", points, " values");
   Handle type(H5Aget_type(a.get()), H5Tclose);
   check(type.get(), what);
   switch (H5Tget_class(type.get())) {

@@ -112,8 +112,7 @@ class DatasetWriter {
   /// Creates the temporary file next to `path`. Throws pins::Error if `path` exists and
   /// `force` is false, if its folder is missing or not writable, or if `info` is invalid
   /// (empty pde, grid below 1 × 1, samples < 1).
-  DatasetWriter(const std::string& path, const DatasetInfo& info, std::int64_t samples,
-                bool force);
+  DatasetWriter(const std::string& path, const DatasetInfo& info, std::int64_t samples, bool force);
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;

@@ -1,0 +1,183 @@
+// Reading and checking pins datasets (layout in pins/core/dataset.hpp). Every failure is a
+// one-line pins::Error that names the file and the array or attribute at fault.
+
+#include <cmath>
+#include <filesystem>
+
+#include "dataset_layout.hpp"
+#include "hdf5_util.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+
+namespace pins {
+
+namespace fs = std::filesystem;
+using hdf5::Handle;
+
+namespace {
+
+std::string shape_string(const std::vector<hsize_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+// Opens `path` read-only after the checks that give the clearest messages.
+Handle open_file(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw FileNotFound(path + ": no such file");
+  if (fs::is_directory(path, ec)) throw Error(path + ": is a folder, expected an HDF5 file");
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  if (is_hdf5 <= 0) {
+    const std::string detail = hdf5::last_error();
+    if (is_hdf5 == 0) throw Error(path + ": not an HDF5 file");
+    throw Error(path + ": cannot read the file" + (detail.empty() ? "" : " (" + detail + ")"));
+  }
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file) {
+    const std::string detail = hdf5::last_error();
+    throw Error(path + ": cannot open the HDF5 file (corrupt?)" +
+                (detail.empty() ? "" : ": " + detail));
+  }
+  return file;
+}
+
+std::vector<Attribute> read_root_attributes(hid_t file, const std::string& path) {
+  std::vector<Attribute> out;
+  try {
+    for (const auto& name : hdf5::attribute_names(file))
+      out.push_back({name, *hdf5::read_attribute(file, name)});
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  return out;
+}
+
+// An opened array with its shape, checked against what the layout expects.
+struct Array {
+  Handle ds;
+  std::vector<hsize_t> dims;
+};
+
+Array open_array(hid_t file, const std::string& path, const char* name, H5T_class_t kind,
+                 const std::vector<hsize_t>& expected) {
+  const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
+  if (exists <= 0) throw Error(path + ": array '" + name + "' is missing");
+  Array a;
+  a.ds = Handle(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  if (!a.ds) throw Error(path + ": '" + name + "' is not a readable array: " + hdf5::last_error());
+  Handle type(H5Dget_type(a.ds.get()), H5Tclose);
+  hdf5::check(type.get(), path + ": array '" + name + "'");
+  if (H5Tget_class(type.get()) != kind)
+    throw Error(path + ": array '" + name + "' must hold " +
+                (kind == H5T_FLOAT ? "floating-point" : "integer") + " values");
+  Handle space(H5Dget_space(a.ds.get()), H5Sclose);
+  hdf5::check(space.get(), path + ": array '" + name + "'");
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  hdf5::check(rank, path + ": array '" + name + "'");
+  a.dims.resize(size_t(rank));
+  H5Sget_simple_extent_dims(space.get(), a.dims.data(), nullptr);
+  if (a.dims != expected)
+    throw Error(path + ": array '" + name + "' has shape " + shape_string(a.dims) + ", expected " +
+                shape_string(expected));
+  return a;
+}
+
+template <class T>
+void read_array(const Array& a, hid_t mem_type, std::vector<T>& out, const std::string& path,
+                const char* name) {
+  size_t n = 1;
+  for (hsize_t d : a.dims) n *= size_t(d);
+  out.resize(n);
+  if (H5Dread(a.ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+    const std::string detail = hdf5::last_error();
+    throw Error(path + ": array '" + name + "' cannot be read (corrupt file or checksum error" +
+                (detail.empty() ? ")" : ": " + detail + ")"));
+  }
+}
+
+void check_finite(const std::vector<double>& v, const std::vector<hsize_t>& dims,
+                  const std::string& path, const char* name) {
+  for (size_t p = 0; p < v.size(); ++p) {
+    if (std::isfinite(v[p])) continue;
+    std::string where;
+    size_t rest = p;
+    std::vector<size_t> index(dims.size());
+    for (size_t d = dims.size(); d-- > 0;) {
+      index[d] = rest % dims[d];
+      rest /= dims[d];
+    }
+    for (size_t d = 0; d < index.size(); ++d) where += (d ? ", " : "") + std::to_string(index[d]);
+    throw Error(path + ": array '" + name + "' holds a non-finite value (" + std::to_string(v[p]) +
+                ") at [" + where + "]");
+  }
+}
+
+// Shared part of read_dataset and read_dataset_info: attributes and N from 'u'.
+Dataset read_header(hid_t file, const std::string& path, hsize_t* samples_out) {
+  Dataset d;
+  d.info = dataset_layout::from_attributes(read_root_attributes(file, path), path);
+  const char* first = dataset_layout::kFieldArrays[0];
+  if (H5Lexists(file, first, H5P_DEFAULT) <= 0)
+    throw Error(path + ": array '" + std::string(first) + "' is missing");
+  Handle ds(H5Dopen2(file, first, H5P_DEFAULT), H5Dclose);
+  if (!ds) throw Error(path + ": array '" + std::string(first) + "' is not readable");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  hsize_t dims[3] = {0, 0, 0};
+  if (H5Sget_simple_extent_ndims(space.get()) != 3)
+    throw Error(path + ": array '" + std::string(first) + "' must have 3 dimensions [N, ny, nx]");
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (dims[0] < 1) throw Error(path + ": the dataset holds no samples");
+  *samples_out = dims[0];
+  d.samples = std::int64_t(dims[0]);
+  return d;
+}
+
+}  // namespace
+
+Dataset read_dataset_info(const std::string& path) {
+  hdf5::QuietErrors quiet;
+  Handle file = open_file(path);
+  hsize_t n = 0;
+  return read_header(file.get(), path, &n);
+}
+
+std::vector<Attribute> read_dataset_attributes(const std::string& path) {
+  hdf5::QuietErrors quiet;
+  Handle file = open_file(path);
+  std::vector<Attribute> attrs = read_root_attributes(file.get(), path);
+  dataset_layout::from_attributes(attrs, path);  // only to check it is a pins dataset
+  return attrs;
+}
+
+Dataset read_dataset(const std::string& path) {
+  hdf5::QuietErrors quiet;
+  Handle file = open_file(path);
+  hsize_t n = 0;
+  Dataset d = read_header(file.get(), path, &n);
+  const hsize_t ny = hsize_t(d.info.ny), nx = hsize_t(d.info.nx);
+  std::vector<double>* fields[3] = {&d.kappa, &d.f, &d.u};
+  for (int k = 0; k < 3; ++k) {
+    const char* name = dataset_layout::kFieldArrays[k];
+    const Array a = open_array(file.get(), path, name, H5T_FLOAT, {n, ny, nx});
+    read_array(a, H5T_NATIVE_DOUBLE, *fields[k], path, name);
+    check_finite(*fields[k], a.dims, path, name);
+  }
+  {
+    const Array a = open_array(file.get(), path, dataset_layout::kIterations, H5T_INTEGER, {n});
+    read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations);
+  }
+  {
+    const Array a = open_array(file.get(), path, dataset_layout::kResidual, H5T_FLOAT, {n});
+    read_array(a, H5T_NATIVE_DOUBLE, d.residual, path, dataset_layout::kResidual);
+    check_finite(d.residual, a.dims, path, dataset_layout::kResidual);
+  }
+  {
+    const Array a = open_array(file.get(), path, dataset_layout::kSeeds, H5T_INTEGER,
+                               {n, hsize_t(dataset_layout::kSeedColumns)});
+    read_array(a, H5T_NATIVE_UINT64, d.seeds, path, dataset_layout::kSeeds);
+  }
+  return d;
+}
+
+}  // namespace pins

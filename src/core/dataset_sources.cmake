@@ -1,0 +1,9 @@
+# Dataset I/O (HDF5, pins dataset format): included by the top-level CMakeLists.txt inside
+# pins_core's section when HDF5 is found. HDF5 include dirs, libraries and MPI::MPI_C are
+# linked to pins_core there.
+target_sources(pins_core PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/hdf5_util.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_info.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_writer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_reader.cpp
+)

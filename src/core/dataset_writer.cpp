@@ -1,0 +1,305 @@
+// Atomic, checksummed writing of pins datasets (layout in pins/core/dataset.hpp).
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "dataset_layout.hpp"
+#include "hdf5_util.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+
+namespace pins {
+
+namespace fs = std::filesystem;
+using hdf5::Handle;
+
+std::string hdf5_version_string() {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
+
+namespace {
+
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
+
+// fsync a file or folder so that a committed dataset survives a crash (best effort: a
+// failure here does not make the data wrong, only less durable).
+void sync_path(const std::string& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// Creates a chunked (`chunk` per chunk), Fletcher32-checksummed dataset.
+Handle create_array(hid_t file, const char* name, hid_t file_type, const std::vector<hsize_t>& dims,
+                    const std::vector<hsize_t>& chunk) {
+  const std::string what = std::string("cannot create array '") + name + "'";
+  Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+  hdf5::check(space.get(), what);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  hdf5::check(dcpl.get(), what);
+  hdf5::check(H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data()), what);
+  hdf5::check(H5Pset_fletcher32(dcpl.get()), what);
+  Handle ds(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+            H5Dclose);
+  hdf5::check(ds.get(), what);
+  return ds;
+}
+
+void write_whole(hid_t ds, hid_t mem_type, const void* data, const char* name) {
+  hdf5::check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+              std::string("cannot write array '") + name + "'");
+}
+
+void write_text_attribute(hid_t ds, const char* name, const std::string& text) {
+  hdf5::write_attribute(ds, name, text);
+}
+
+}  // namespace
+
+struct DatasetWriter::Impl {
+  std::string path;
+  std::string tmp;
+  DatasetInfo info;
+  std::int64_t samples = 0;
+  bool force = false;
+  bool committed = false;
+  bool tmp_exists = false;
+
+  Handle file;
+  Handle fields[3];  // kappa, f, u
+  Handle iterations_ds, residual_ds, seeds_ds;
+  std::vector<std::int32_t> iterations;
+  std::vector<double> residual;
+  std::vector<std::uint64_t> seeds;
+  std::vector<char> written;
+
+  ~Impl() {
+    // Close before unlinking so HDF5 does not write into a removed file.
+    for (auto& h : fields) h.reset();
+    iterations_ds.reset();
+    residual_ds.reset();
+    seeds_ds.reset();
+    {
+      hdf5::QuietErrors quiet;
+      file.reset();
+    }
+    if (tmp_exists && !committed) ::unlink(tmp.c_str());
+  }
+
+  std::string where() const { return "'" + path + "'"; }
+};
+
+DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, std::int64_t samples,
+                             bool force)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  m.info = info;
+  m.samples = samples;
+  m.force = force;
+  PINS_CHECK(!path.empty(), "dataset: the output path is empty");
+  PINS_CHECK(samples >= 1, "dataset ", m.where(), ": needs at least one sample, got ", samples);
+  const std::vector<Attribute> attributes = dataset_layout::to_attributes(info);
+
+  const fs::path target(path);
+  PINS_CHECK(target.has_filename(), "cannot write dataset ", m.where(),
+             ": the path names a folder, expected a file name");
+  std::error_code ec;
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  PINS_CHECK(fs::is_directory(folder, ec), "cannot write dataset ", m.where(), ": folder '",
+             folder.string(), "' does not exist");
+  PINS_CHECK(!fs::is_directory(target, ec), "cannot write dataset ", m.where(), ": it is a folder");
+  PINS_CHECK(force || !fs::exists(target, ec), "dataset ", m.where(),
+             " already exists (refusing to overwrite it unless forced)");
+
+  m.tmp =
+      (folder / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  // Create the temporary file ourselves first: errno gives a clear reason (permissions,
+  // read-only file system) where HDF5 would only say "unable to open file".
+  const int fd = ::open(m.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
+  if (fd < 0)
+    throw Error("cannot write dataset " + m.where() + ": cannot create '" + m.tmp +
+                "': " + errno_text(errno));
+  ::close(fd);
+  m.tmp_exists = true;
+
+  hdf5::QuietErrors quiet;
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  hdf5::check(fcpl.get(), "cannot write dataset " + m.where());
+  // Keep the root attributes in the documented order for h5py and `pins info`.
+  hdf5::check(H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+              "cannot write dataset " + m.where());
+  m.file = Handle(H5Fcreate(m.tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose);
+  hdf5::check(m.file.get(), "cannot write dataset " + m.where() + ": cannot create '" + m.tmp +
+                                "' as an HDF5 file");
+  try {
+    for (const auto& a : attributes) hdf5::write_attribute(m.file.get(), a.name, a.value);
+    const hsize_t n = hsize_t(samples), ny = hsize_t(info.ny), nx = hsize_t(info.nx);
+    for (int k = 0; k < 3; ++k)
+      m.fields[k] = create_array(m.file.get(), dataset_layout::kFieldArrays[k], H5T_IEEE_F64LE,
+                                 {n, ny, nx}, {1, ny, nx});
+    const hsize_t chunk1 = std::min<hsize_t>(n, 1 << 16);
+    m.iterations_ds =
+        create_array(m.file.get(), dataset_layout::kIterations, H5T_STD_I32LE, {n}, {chunk1});
+    m.residual_ds =
+        create_array(m.file.get(), dataset_layout::kResidual, H5T_IEEE_F64LE, {n}, {chunk1});
+    m.seeds_ds = create_array(m.file.get(), dataset_layout::kSeeds, H5T_STD_U64LE,
+                              {n, hsize_t(dataset_layout::kSeedColumns)},
+                              {chunk1, hsize_t(dataset_layout::kSeedColumns)});
+    write_text_attribute(m.residual_ds.get(), "definition",
+                         "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
+    write_text_attribute(m.seeds_ds.get(), "columns", "kappa stream seed, f stream seed");
+  } catch (const Error& e) {
+    throw Error("cannot write dataset " + m.where() + ": " + e.what());
+  }
+  m.iterations.assign(size_t(samples), 0);
+  m.residual.assign(size_t(samples), 0.0);
+  m.seeds.assign(size_t(samples) * dataset_layout::kSeedColumns, 0);
+  m.written.assign(size_t(samples), 0);
+}
+
+DatasetWriter::~DatasetWriter() = default;
+
+const std::string& DatasetWriter::path() const {
+  return impl_->path;
+}
+const std::string& DatasetWriter::temporary_path() const {
+  return impl_->tmp;
+}
+
+void DatasetWriter::write_sample(std::int64_t index, const SampleRecord& r) {
+  Impl& m = *impl_;
+  PINS_CHECK(!m.committed, "dataset ", m.where(), ": write_sample after commit");
+  PINS_CHECK(index >= 0 && index < m.samples, "dataset ", m.where(), ": sample index ", index,
+             " is outside [0, ", m.samples, ")");
+  PINS_CHECK(!m.written[size_t(index)], "dataset ", m.where(), ": sample ", index,
+             " was written twice");
+  const double* arrays[3] = {r.kappa, r.f, r.u};
+  const size_t points = size_t(m.info.ny) * size_t(m.info.nx);
+  for (int k = 0; k < 3; ++k) {
+    PINS_CHECK(arrays[k] != nullptr, "dataset ", m.where(), ": sample ", index, " has no '",
+               dataset_layout::kFieldArrays[k], "' array");
+    for (size_t p = 0; p < points; ++p)
+      PINS_CHECK(std::isfinite(arrays[k][p]), "dataset ", m.where(), ": sample ", index, " array '",
+                 dataset_layout::kFieldArrays[k], "' holds a non-finite value (", arrays[k][p],
+                 ") at (y=", p / m.info.nx, ", x=", p % m.info.nx, ")");
+  }
+  PINS_CHECK(std::isfinite(r.residual) && r.residual >= 0, "dataset ", m.where(), ": sample ",
+             index, " residual must be finite and >= 0, got ", r.residual);
+
+  hdf5::QuietErrors quiet;
+  const hsize_t start[3] = {hsize_t(index), 0, 0};
+  const hsize_t count[3] = {1, hsize_t(m.info.ny), hsize_t(m.info.nx)};
+  Handle mem(H5Screate_simple(3, count, nullptr), H5Sclose);
+  hdf5::check(mem.get(), "dataset " + m.where());
+  for (int k = 0; k < 3; ++k) {
+    const std::string what = "dataset " + m.where() + ": cannot write sample " +
+                             std::to_string(index) + " of '" + dataset_layout::kFieldArrays[k] +
+                             "'";
+    Handle space(H5Dget_space(m.fields[k].get()), H5Sclose);
+    hdf5::check(space.get(), what);
+    hdf5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+                what);
+    hdf5::check(H5Dwrite(m.fields[k].get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT,
+                         arrays[k]),
+                what);
+  }
+  m.iterations[size_t(index)] = r.iterations;
+  m.residual[size_t(index)] = r.residual;
+  for (int c = 0; c < dataset_layout::kSeedColumns; ++c)
+    m.seeds[size_t(index) * dataset_layout::kSeedColumns + c] = r.seeds[c];
+  m.written[size_t(index)] = 1;
+}
+
+void DatasetWriter::commit() {
+  Impl& m = *impl_;
+  PINS_CHECK(!m.committed, "dataset ", m.where(), ": committed twice");
+  for (std::int64_t i = 0; i < m.samples; ++i)
+    PINS_CHECK(m.written[size_t(i)], "dataset ", m.where(), ": sample ", i, " was never written");
+  {
+    hdf5::QuietErrors quiet;
+    const std::string what = "cannot write dataset " + m.where();
+    try {
+      write_whole(m.iterations_ds.get(), H5T_NATIVE_INT32, m.iterations.data(),
+                  dataset_layout::kIterations);
+      write_whole(m.residual_ds.get(), H5T_NATIVE_DOUBLE, m.residual.data(),
+                  dataset_layout::kResidual);
+      write_whole(m.seeds_ds.get(), H5T_NATIVE_UINT64, m.seeds.data(), dataset_layout::kSeeds);
+    } catch (const Error& e) {
+      throw Error(what + ": " + e.what());
+    }
+    bool ok = true;
+    for (auto& h : m.fields) ok = h.close() && ok;
+    ok = m.iterations_ds.close() && ok;
+    ok = m.residual_ds.close() && ok;
+    ok = m.seeds_ds.close() && ok;
+    ok = m.file.close() && ok;  // flushes everything; a full disk shows up here
+    if (!ok) throw Error(what + ": closing '" + m.tmp + "' failed: " + hdf5::last_error());
+  }
+  sync_path(m.tmp);
+
+  // Publish. Without force, link() refuses an existing destination atomically (a
+  // check-then-rename would race with another writer); with force, rename() replaces it.
+  if (m.force) {
+    if (::rename(m.tmp.c_str(), m.path.c_str()) != 0)
+      throw Error("cannot write dataset " + m.where() + ": renaming '" + m.tmp +
+                  "' failed: " + errno_text(errno));
+  } else if (::link(m.tmp.c_str(), m.path.c_str()) == 0) {
+    ::unlink(m.tmp.c_str());
+  } else if (errno == EEXIST) {
+    throw Error("dataset " + m.where() +
+                " already exists (refusing to overwrite it unless forced)");
+  } else {
+    // File systems without hard links (some network and FAT mounts): check, then rename.
+    std::error_code ec;
+    PINS_CHECK(!fs::exists(m.path, ec), "dataset ", m.where(),
+               " already exists (refusing to overwrite it unless forced)");
+    if (::rename(m.tmp.c_str(), m.path.c_str()) != 0)
+      throw Error("cannot write dataset " + m.where() + ": renaming '" + m.tmp +
+                  "' failed: " + errno_text(errno));
+  }
+  m.committed = true;
+  m.tmp_exists = false;
+  const fs::path parent = fs::path(m.path).parent_path();
+  sync_path(parent.empty() ? "." : parent.string());
+}
+
+void write_dataset(const std::string& path, const Dataset& data, bool force) {
+  const size_t n = size_t(data.samples);
+  const size_t points = size_t(data.info.ny) * size_t(data.info.nx);
+  PINS_CHECK(
+      data.kappa.size() == n * points && data.f.size() == n * points && data.u.size() == n * points,
+      "write_dataset '", path, "': kappa/f/u must each hold samples*ny*nx = ", n * points,
+      " values, got ", data.kappa.size(), "/", data.f.size(), "/", data.u.size());
+  PINS_CHECK(data.iterations.size() == n && data.residual.size() == n, "write_dataset '", path,
+             "': iterations and residual must hold ", n, " values, got ", data.iterations.size(),
+             " and ", data.residual.size());
+  PINS_CHECK(data.seeds.size() == n * dataset_layout::kSeedColumns, "write_dataset '", path,
+             "': seeds must hold ", n * dataset_layout::kSeedColumns, " values (samples x 2), got ",
+             data.seeds.size());
+  DatasetWriter writer(path, data.info, data.samples, force);
+  for (size_t i = 0; i < n; ++i) {
+    SampleRecord r;
+    r.kappa = data.kappa.data() + i * points;
+    r.f = data.f.data() + i * points;
+    r.u = data.u.data() + i * points;
+    r.iterations = data.iterations[i];
+    r.residual = data.residual[i];
+    r.seeds[0] = data.seeds[2 * i];
+    r.seeds[1] = data.seeds[2 * i + 1];
+    writer.write_sample(std::int64_t(i), r);
+  }
+  writer.commit();
+}
+
+}  // namespace pins
