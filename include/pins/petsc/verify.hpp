@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// Certifying a dataset with the Kokkos operator: every stored solution's relative residual
+/// ‖f − A u‖₂/‖f‖₂ is recomputed with the problem family's stencil coefficients
+/// (e.g. pins::darcy::stencil_coefficients) and pins::stencil_residual — the same kernels
+/// the physics loss uses — independently of the PETSc matrix that produced the data.
+///
+/// Example: `auto report = pins::petsc::verify_dataset(pins::read_dataset("d.h5"));`
+
+#include <cstdint>
+#include <vector>
+
+#include "pins/core/dataset.hpp"
+
+namespace pins::petsc {
+
+/// Result of verify_dataset. A sample passes when residual ≤ tolerance + allowance, where
+/// the allowance bounds the rounding in evaluating a residual twice (once by PETSc when the
+/// data was made, once here): 2 · 6ε · ‖|A||u| + |f|‖₂ / ‖f‖₂ (6 = terms per row).
+struct VerifyReport {
+  std::int64_t samples = 0;
+  double tolerance = 0;     ///< the requested tolerance (default: the dataset's rtol)
+  double max_residual = 0;  ///< largest recomputed relative residual
+  double mean_residual = 0;
+  std::int64_t worst_sample = 0;     ///< where max_residual occurs
+  double max_allowance = 0;          ///< largest rounding allowance used
+  std::int64_t failures = 0;         ///< samples above tolerance + allowance
+  std::int64_t first_failure = -1;   ///< the first such sample, or -1
+  double max_stored_difference = 0;  ///< max |recomputed − stored residual|
+  std::vector<double> residuals;     ///< per sample
+};
+
+/// Recomputes every sample's residual in batches (Kokkos kernels via LibTorch tensors).
+/// `tolerance` < 0 means the dataset's solver.rtol. Throws pins::Error if the family is not
+/// registered or the data are unusable (e.g. non-positive κ); does not throw on failures,
+/// which the report counts.
+VerifyReport verify_dataset(const Dataset& data, double tolerance = -1);
+
+}  // namespace pins::petsc

@@ -1,0 +1,42 @@
+#pragma once
+/// \file
+/// The Darcy operator assembled by PETSc on a 2-D DMDA, and the Darcy problem family.
+///
+/// The matrix is built from the face functions of pde/darcy/darcy_stencil.hpp in the same
+/// order of operations as the Kokkos kernel pins::darcy::stencil_coefficients, so its
+/// entries equal those coefficients bit for bit (row (i,j): centre Σ k_face/h², neighbour
+/// −k_face/h², no entry for neighbours outside the grid).
+///
+/// Example:
+/// \code
+///   DM da; Mat A;
+///   PetscCall(pins::darcy::create_dmda(PETSC_COMM_SELF, nx, ny, &da));
+///   PetscCall(DMCreateMatrix(da, &A));
+///   PetscCall(pins::darcy::assemble_operator(da, kappa, A));   // kappa: [ny][nx]
+/// \endcode
+
+#include <petscdmda.h>
+
+#include <memory>
+
+#include "pde/problem_family.hpp"
+
+namespace pins::darcy {
+
+/// A DMDA for nx × ny cells: 2-D, star stencil of width 1, one dof, DM_BOUNDARY_NONE
+/// (the Dirichlet condition is built into the boundary rows), set up and ready to use.
+PetscErrorCode create_dmda(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* da);
+
+/// Assembles A(κ) into A (from DMCreateMatrix(da)); kappa holds the whole grid, row-major
+/// [ny][nx], and must be positive. Each process inserts its own rows; A is assembled on
+/// return and marked symmetric positive definite.
+PetscErrorCode assemble_operator(DM da, const double* kappa, Mat A);
+
+/// b(i,j) = f(i,j) on the process's own cells (f: whole grid, row-major [ny][nx]).
+PetscErrorCode assemble_rhs(DM da, const double* f, Vec b);
+
+/// The Darcy problem family (sampler options -kappa_type, -kappa_high, -kappa_low,
+/// -kappa_contrast, -kappa_sigma, -grf_alpha, -grf_tau, -grf_modes, -f_type, -f_value).
+std::unique_ptr<ProblemFamily> create_problem_family();
+
+}  // namespace pins::darcy

@@ -1,0 +1,42 @@
+// pins generate: options, the run, and the summary printed on rank 0.
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "pins/petsc/error.hpp"
+#include "pins/petsc/generate.hpp"
+
+namespace pins::cli {
+
+int run_generate(MPI_Comm comm, const std::string& command_line) {
+  PetscBool help = PETSC_FALSE;
+  PINS_PETSC_CALL(PetscOptionsHasHelp(nullptr, &help));
+  if (help) {
+    read_options([&] { return pins::petsc::generate_help(comm, nullptr); });
+    return 0;
+  }
+  pins::petsc::GenerateOptions options;
+  read_options([&] { return options.SetFromOptions(comm, nullptr); });
+  options.command = command_line;
+  const pins::petsc::GenerateSummary s = pins::petsc::generate(comm, options);
+
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    std::printf("pins generate: wrote %s\n", s.output.c_str());
+    std::printf("  samples     %lld of -pde %s on a %d x %d grid (nx x ny), %d process%s\n",
+                (long long)s.samples, options.pde.c_str(), s.nx, s.ny, s.processes,
+                s.processes == 1 ? "" : "es");
+    std::printf("  solver      %s + %s, rtol %g\n", s.ksp_type.c_str(), s.pc_type.c_str(), s.rtol);
+    std::printf("  iterations  min %lld, mean %.1f, max %lld\n", (long long)s.iterations_min,
+                s.iterations_mean, (long long)s.iterations_max);
+    std::printf("  residual    max %.3g (true relative residual ||f - A u||/||f||)\n",
+                s.residual_max);
+    std::printf("  time        %.2f s (solving %.2f s, %.1f samples/s)\n", s.seconds,
+                s.solve_seconds, s.solve_seconds > 0 ? double(s.samples) / s.solve_seconds : 0.0);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace pins::cli

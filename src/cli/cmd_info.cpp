@@ -1,0 +1,48 @@
+// pins info: a dataset's metadata.
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "commands.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+
+namespace pins::cli {
+
+int run_info(MPI_Comm comm, const std::string&) {
+  char data[PETSC_MAX_PATH_LEN] = "";
+  PetscBool help = PETSC_FALSE;
+  read_options([&]() -> PetscErrorCode {
+    PetscFunctionBeginUser;
+    PetscOptionsBegin(comm, nullptr, "pins info: print a dataset's metadata", "pins");
+    PetscCall(PetscOptionsString("-data", "Dataset file (HDF5), required", "pins info", data, data,
+                                 sizeof data, nullptr));
+    PetscOptionsEnd();
+    PetscCall(PetscOptionsHasHelp(nullptr, &help));
+    PetscFunctionReturn(0);
+  });
+  if (help) return 0;
+  on_rank0(comm, [&] {
+    const std::string path = data;
+    PINS_CHECK(!path.empty(), "-data <file.h5> is required: the dataset to describe");
+    const Dataset d = read_dataset_info(path);
+    const std::vector<Attribute> attributes = read_dataset_attributes(path);
+    const long long n = d.samples;
+    std::printf("file        %s\n", path.c_str());
+    std::printf("samples     %lld\n", n);
+    std::printf(
+        "arrays      kappa, f, u [%lld, %d, %d] float64; iterations [%lld] int32; "
+        "residual [%lld] float64; seeds [%lld, 2] uint64\n",
+        n, d.info.ny, d.info.nx, n, n, n);
+    std::printf("attributes\n");
+    size_t width = 0;
+    for (const auto& a : attributes) width = std::max(width, a.name.size());
+    for (const auto& a : attributes)
+      std::printf("  %-*s  %s\n", int(width), a.name.c_str(), to_string(a.value).c_str());
+    std::fflush(stdout);
+  });
+  return 0;
+}
+
+}  // namespace pins::cli

@@ -1,0 +1,28 @@
+#pragma once
+/// \file
+/// The pins CLI's subcommands. Each runs between PetscInitialize and PetscFinalize, reads its
+/// options from PETSc's options database, returns the exit code and throws on errors (the
+/// message becomes `pins <subcommand>: error: <message>`).
+
+#include <petscsys.h>
+
+#include <functional>
+#include <string>
+
+namespace pins::cli {
+
+/// `command_line` is the whole command as typed (recorded in generated datasets).
+int run_generate(MPI_Comm comm, const std::string& command_line);
+int run_verify(MPI_Comm comm, const std::string& command_line);
+int run_info(MPI_Comm comm, const std::string& command_line);
+
+/// Reads options through `read` (a PetscErrorCode function). The options database holds the
+/// same command line on every process, so a failure here happens on all of them alike and
+/// is rethrown as pins::petsc::CollectiveError.
+void read_options(const std::function<PetscErrorCode()>& read);
+
+/// Runs `work` on rank 0 only (file reading, printing); an exception it throws is rethrown
+/// on every process as pins::petsc::CollectiveError, so no process is left waiting.
+void on_rank0(MPI_Comm comm, const std::function<void()>& work);
+
+}  // namespace pins::cli

@@ -1,0 +1,304 @@
+// pins generate: sample i is drawn and solved by rank i mod P on PETSC_COMM_SELF objects;
+// rank 0 writes the dataset. After every round of P samples the processes agree on
+// failures, so a failing sample stops everybody at once with the same message.
+
+#include <petscksp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#ifdef PINS_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#include "collective.hpp"
+#include "pde/registry.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/petsc/error.hpp"
+#include "pins/petsc/generate.hpp"
+#include "progress.hpp"
+#include "sample_solver.hpp"
+
+namespace pins::petsc {
+
+namespace {
+
+using detail::Failure;
+
+std::string petsc_version() {
+  PetscInt major = 0, minor = 0, subminor = 0, release = 0;
+  PetscGetVersionNumber(&major, &minor, &subminor, &release);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(subminor);
+}
+
+std::string mpi_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string s(text, size_t(std::max(length, 0)));
+  s = s.substr(0, s.find_first_of("\r\n"));  // the first line names the library and version
+  return s;
+}
+
+std::string utc_now() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// PETSc options nobody read by the end of the first round were probably misspelt. Options
+// PETSc itself reads only at PetscFinalize are not reported.
+void warn_unused_options() {
+  PetscInt n = 0;
+  char **names = nullptr, **values = nullptr;
+  if (PetscOptionsLeftGet(nullptr, &n, &names, &values) != 0) return;
+  for (PetscInt i = 0; i < n; ++i) {
+    const std::string name = names[i];
+    if (name == "options_left" || name.rfind("log_", 0) == 0 || name.rfind("malloc", 0) == 0)
+      continue;
+    std::fprintf(stderr, "pins generate: warning: option -%s was not used (misspelt?)\n",
+                 name.c_str());
+  }
+  PetscOptionsLeftRestore(nullptr, &n, &names, &values);
+}
+
+// Runs OpenMP, and so OpenBLAS (whose OpenMP build asks omp_get_max_threads() on every
+// call), on one thread while alive. PETSc's dot products and norms go to BLAS; threaded,
+// they round differently for different thread counts, and mpiexec's core binding changes
+// the count, so the data would depend on how the run was launched. Measured on a 2-core
+// machine at 128x128: u differed between `pins generate` and `mpiexec -n 2 pins generate`,
+// and idle-spinning BLAS threads made the plain run ~17x slower.
+class SingleThreadedBlas {
+ public:
+#ifdef PINS_HAVE_OPENMP
+  SingleThreadedBlas() : previous_(omp_get_max_threads()) {
+    omp_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    omp_set_num_threads(previous_);
+  }
+
+ private:
+  int previous_;
+#endif
+};
+
+// One sample in flight between processes: a fixed header, then kappa, f, u.
+struct SampleHeader {
+  std::int64_t index;
+  std::int32_t iterations;
+  std::int32_t pad;
+  double residual;
+  std::uint64_t seeds[2];
+};
+constexpr int kSampleTag = 4711;
+
+// Samples a process keeps until they go to rank 0 (ranks > 0 only).
+struct LocalSamples {
+  std::vector<SampleHeader> headers;
+  std::vector<double> fields;  // per sample: kappa, f, u
+};
+
+// Iteration and residual statistics, accumulated on rank 0.
+struct Stats {
+  std::int64_t count = 0, it_min = std::numeric_limits<std::int64_t>::max(), it_max = 0;
+  double it_sum = 0, res_max = 0;
+  void add(std::int64_t its, double res) {
+    ++count;
+    it_min = std::min(it_min, its);
+    it_max = std::max(it_max, its);
+    it_sum += double(its);
+    res_max = std::max(res_max, res);
+  }
+};
+
+DatasetInfo dataset_info(const ProblemFamily& family, const detail::SolverDescription& solver,
+                         const GenerateOptions& opts, int processes) {
+  DatasetInfo info;
+  family.describe(&info);
+  info.ksp_type = solver.ksp_type;
+  info.pc_type = solver.pc_type;
+  info.rtol = solver.rtol;
+  info.extra = {
+      {"solver.norm_type", solver.norm_type},
+      {"solver.max_it", std::int64_t{solver.max_it}},
+      {"solver.residual_check", std::string("true residual ||f - A u|| / ||f|| <= solver.rtol, "
+                                            "computed with MatMult, for every sample")},
+      {"mpi_processes", std::int64_t{processes}},
+      {"created", utc_now()},
+  };
+  if (!opts.command.empty()) info.extra.push_back({"command", opts.command});
+  info.extra.push_back({"version.petsc", petsc_version()});
+  info.extra.push_back({"version.mpi", mpi_version()});
+  return info;
+}
+
+}  // namespace
+
+GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
+  ErrorCapture capture;
+  SingleThreadedBlas single_thread;
+  const double t_start = MPI_Wtime();
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const char* prefix = opts.prefix.empty() ? nullptr : opts.prefix.c_str();
+
+  // 1. Set up the family and read the solver settings. The options are the same on every
+  //    process, so this normally fails everywhere alike; agreeing anyway keeps an odd local
+  //    failure (memory, say) from leaving the others waiting.
+  std::optional<Failure> failure;
+  std::unique_ptr<ProblemFamily> family;
+  detail::SolverDescription solver;
+  detail::record_failure(failure, -1, [&] {
+    opts.validate();
+    family = find_problem_family(opts.pde).create();
+    PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
+    family->set_up(opts.ny, opts.nx, opts.seed);
+    solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix);
+  });
+  detail::throw_if_any(comm, failure);
+
+  // 2. Rank 0 opens the output (a temporary file next to it) before any solving, so a bad
+  //    path or an existing file fails in a second, not after the run.
+  std::unique_ptr<DatasetWriter> writer;
+  if (rank == 0)
+    detail::record_failure(failure, -1, [&] {
+      std::error_code ec;
+      PINS_CHECK(opts.force || !std::filesystem::exists(opts.output, ec), "-o ", opts.output,
+                 " already exists; pass -force to overwrite it");
+      writer = std::make_unique<DatasetWriter>(
+          opts.output, dataset_info(*family, solver, opts, size), opts.samples, opts.force);
+    });
+  detail::throw_if_any(comm, failure);
+
+  // 3. Solve in rounds: in round r, rank p does sample r*P + p.
+  const size_t points = size_t(opts.ny) * size_t(opts.nx);
+  std::vector<double> kappa(points), f(points), u(points);
+  std::unique_ptr<detail::SampleSolver> sample_solver;
+  detail::record_failure(failure, -1, [&] {
+    sample_solver = std::make_unique<detail::SampleSolver>(*family, opts.ny, opts.nx, opts.prefix);
+  });
+  detail::throw_if_any(comm, failure);
+
+  LocalSamples mine;
+  Stats stats;
+  detail::Progress progress("pins generate", opts.samples, rank == 0 && opts.progress);
+  const double t_solve = MPI_Wtime();
+  const std::int64_t rounds = (opts.samples + size - 1) / size;
+  for (std::int64_t r = 0; r < rounds; ++r) {
+    const std::int64_t index = r * size + rank;
+    if (index < opts.samples) {
+      try {
+        SampleHeader h{};
+        h.index = index;
+        family->sample(std::uint64_t(index), kappa.data(), f.data(), h.seeds);
+        const detail::SampleResult result = sample_solver->solve(kappa.data(), f.data(), u.data());
+        if (!result.failure.empty()) throw Error(result.failure);
+        h.iterations = result.iterations;
+        h.residual = result.residual;
+        if (rank == 0) {
+          SampleRecord record;
+          record.kappa = kappa.data();
+          record.f = f.data();
+          record.u = u.data();
+          record.iterations = h.iterations;
+          record.residual = h.residual;
+          record.seeds[0] = h.seeds[0];
+          record.seeds[1] = h.seeds[1];
+          writer->write_sample(index, record);
+          stats.add(h.iterations, h.residual);
+        } else {
+          mine.headers.push_back(h);
+          for (const auto* field : {&kappa, &f, &u})
+            mine.fields.insert(mine.fields.end(), field->begin(), field->end());
+        }
+      } catch (const std::exception& e) {
+        failure = Failure{index, "sample " + std::to_string(index) + ": " + e.what()};
+      }
+    }
+    if (auto message = detail::agree(comm, failure)) {
+      progress.finish();
+      throw CollectiveError(*message);
+    }
+    if (r == 0 && rank == 0) warn_unused_options();
+    progress.update(std::min<std::int64_t>((r + 1) * size, opts.samples));
+  }
+  progress.finish();
+  const double solve_seconds = MPI_Wtime() - t_solve;
+  sample_solver.reset();
+
+  // 4. Gather to rank 0 in sample order. Rank 0 keeps receiving even after a write failed:
+  //    the senders are blocked in MPI_Send until their message is taken.
+  const size_t message_bytes = sizeof(SampleHeader) + 3 * points * sizeof(double);
+  if (rank == 0) {
+    std::vector<char> buffer(message_bytes);
+    for (std::int64_t index = 0; index < opts.samples; ++index) {
+      const int owner = int(index % size);
+      if (owner == 0) continue;
+      MPI_Recv(buffer.data(), int(message_bytes), MPI_BYTE, owner, kSampleTag, comm,
+               MPI_STATUS_IGNORE);
+      if (failure) continue;
+      detail::record_failure(failure, -1, [&] {
+        SampleHeader h;
+        std::memcpy(&h, buffer.data(), sizeof h);
+        PINS_CHECK(h.index == index, "internal error: expected sample ", index, " from rank ",
+                   owner, ", got ", h.index);
+        const double* fields = reinterpret_cast<const double*>(buffer.data() + sizeof h);
+        SampleRecord record;
+        record.kappa = fields;
+        record.f = fields + points;
+        record.u = fields + 2 * points;
+        record.iterations = h.iterations;
+        record.residual = h.residual;
+        record.seeds[0] = h.seeds[0];
+        record.seeds[1] = h.seeds[1];
+        writer->write_sample(index, record);
+        stats.add(h.iterations, h.residual);
+      });
+    }
+  } else {
+    std::vector<char> buffer(message_bytes);
+    for (size_t k = 0; k < mine.headers.size(); ++k) {
+      std::memcpy(buffer.data(), &mine.headers[k], sizeof(SampleHeader));
+      std::memcpy(buffer.data() + sizeof(SampleHeader), mine.fields.data() + k * 3 * points,
+                  3 * points * sizeof(double));
+      MPI_Send(buffer.data(), int(message_bytes), MPI_BYTE, 0, kSampleTag, comm);
+    }
+  }
+  detail::throw_if_any(comm, failure);
+
+  // 5. Publish the file (rename over the destination), agreed like everything else.
+  if (rank == 0) detail::record_failure(failure, -1, [&] { writer->commit(); });
+  detail::throw_if_any(comm, failure);
+
+  GenerateSummary s;
+  s.samples = opts.samples;
+  s.nx = opts.nx;
+  s.ny = opts.ny;
+  s.processes = size;
+  if (stats.count > 0) {
+    s.iterations_min = stats.it_min;
+    s.iterations_max = stats.it_max;
+    s.iterations_mean = stats.it_sum / double(stats.count);
+  }
+  s.residual_max = stats.res_max;
+  s.rtol = solver.rtol;
+  s.ksp_type = solver.ksp_type;
+  s.pc_type = solver.pc_type;
+  s.solve_seconds = solve_seconds;
+  s.seconds = MPI_Wtime() - t_start;
+  s.output = opts.output;
+  return s;
+}
+
+}  // namespace pins::petsc

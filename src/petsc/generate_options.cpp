@@ -1,0 +1,102 @@
+// pins generate's own options, and -help for everything generate reads.
+
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "pde/registry.hpp"
+#include "pins/petsc/error.hpp"
+#include "pins/petsc/generate.hpp"
+#include "sample_solver.hpp"
+
+namespace pins::petsc {
+
+namespace {
+// Grids are sent between processes one sample (three fields) per message; this keeps the
+// message size, in bytes, well inside MPI's int count.
+constexpr std::int64_t kMaxCells = std::int64_t(1) << 26;
+
+bool parse_seed(const char* text, std::uint64_t* seed) {
+  if (!text || !*text || *text == '-' || *text == '+') return false;
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || v > 0x7fffffffffffffffull) return false;
+  *seed = v;
+  return true;
+}
+}  // namespace
+
+PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* options_prefix) {
+  char pde_buf[64], out_buf[PETSC_MAX_PATH_LEN], seed_buf[32];
+  PetscInt grid[2] = {nx, ny}, ngrid = 2, nsamples = PetscInt(samples);
+  PetscBool grid_set = PETSC_FALSE, force_b = force ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool progress_b = progress ? PETSC_TRUE : PETSC_FALSE;
+  const std::string families = "Problem family: " + problem_family_names();
+  const std::string seed_default = std::to_string(seed);
+  PetscFunctionBeginUser;
+  // PETSc leaves a string untouched when its option is absent: start from the defaults.
+  PetscCall(PetscStrncpy(pde_buf, pde.c_str(), sizeof pde_buf));
+  PetscCall(PetscStrncpy(out_buf, output.c_str(), sizeof out_buf));
+  PetscCall(PetscStrncpy(seed_buf, seed_default.c_str(), sizeof seed_buf));
+  PetscOptionsBegin(comm, options_prefix, "pins generate: sample, solve and write a dataset",
+                    "pins");
+  PetscCall(PetscOptionsString("-pde", families.c_str(), "pins generate", pde.c_str(), pde_buf,
+                               sizeof pde_buf, nullptr));
+  PetscCall(PetscOptionsIntArray("-grid", "Cells per direction: n (square) or nx,ny",
+                                 "pins generate", grid, &ngrid, &grid_set));
+  PetscCall(PetscOptionsInt("-samples", "Number of samples (>= 1)", "pins generate", nsamples,
+                            &nsamples, nullptr));
+  PetscCall(PetscOptionsString("-seed", "Global seed, 0 <= seed < 2^63", "pins generate",
+                               seed_default.c_str(), seed_buf, sizeof seed_buf, nullptr));
+  PetscCall(PetscOptionsString("-o", "Output dataset (HDF5), required", "pins generate",
+                               output.c_str(), out_buf, sizeof out_buf, nullptr));
+  PetscCall(PetscOptionsBool("-force", "Overwrite an existing output file", "pins generate",
+                             force_b, &force_b, nullptr));
+  PetscCall(PetscOptionsBool("-progress", "Report progress on stderr", "pins generate", progress_b,
+                             &progress_b, nullptr));
+  PetscOptionsEnd();
+
+  PetscCheck(!grid_set || ngrid >= 1, comm, PETSC_ERR_ARG_WRONG,
+             "-grid needs a value: n or nx,ny (e.g. -grid 64 or -grid 64,32)");
+  if (grid_set) {
+    nx = int(grid[0]);
+    ny = int(ngrid >= 2 ? grid[1] : grid[0]);
+  }
+  std::uint64_t parsed_seed = 0;
+  PetscCheck(parse_seed(seed_buf, &parsed_seed), comm, PETSC_ERR_ARG_WRONG,
+             "-seed must be an integer in [0, 2^63), got '%s'", seed_buf);
+  seed = parsed_seed;
+  pde = pde_buf;
+  samples = nsamples;
+  output = out_buf;
+  force = force_b;
+  progress = progress_b;
+  prefix = options_prefix ? options_prefix : "";
+  PetscFunctionReturn(0);
+}
+
+void GenerateOptions::validate() const {
+  find_problem_family(pde);  // throws with the list of known families
+  PINS_CHECK(nx >= 3 && ny >= 3, "-grid must be at least 3 cells per direction, got ",
+             nx == ny ? std::to_string(nx) : std::to_string(nx) + "," + std::to_string(ny));
+  PINS_CHECK(std::int64_t(nx) * ny <= kMaxCells, "-grid ", nx, ",", ny, " is too large (at most ",
+             kMaxCells, " cells)");
+  PINS_CHECK(samples >= 1, "-samples must be at least 1, got ", samples);
+  PINS_CHECK(!output.empty(), "-o <file.h5> is required: the dataset file to write");
+}
+
+PetscErrorCode generate_help(MPI_Comm comm, const char* prefix) {
+  GenerateOptions options;
+  PetscFunctionBeginUser;
+  PetscCall(options.SetFromOptions(comm, prefix));
+  std::unique_ptr<ProblemFamily> family;
+  PetscCallCXX(family = find_problem_family(options.pde).create());
+  PetscCall(family->SetFromOptions(comm, prefix));
+  // Configuring a solver is what lists the -ksp_* and -pc_* options.
+  PetscCallCXX(detail::describe_solver(comm, options.prefix));
+  PetscFunctionReturn(0);
+}
+
+}  // namespace pins::petsc

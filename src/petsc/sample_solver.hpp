@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// Solving one sample on PETSC_COMM_SELF: assemble A(κ) and b(f), solve with a freshly
+/// configured KSP, and certify the solution by its true residual. Private to pins::petsc.
+
+#include <petscksp.h>
+
+#include <string>
+
+#include "pde/problem_family.hpp"
+
+namespace pins::petsc::detail {
+
+/// Applies pins' solver defaults (CG, GAMG, rtol 1e-10, unpreconditioned residual norm)
+/// to `ksp`, then its options (-ksp_*, -pc_* under `prefix`) on top.
+PetscErrorCode configure_solver(KSP ksp, const char* prefix);
+
+/// The solver the options select, as recorded in datasets.
+struct SolverDescription {
+  std::string ksp_type, pc_type, norm_type;
+  double rtol = 0;
+  int max_it = 0;
+};
+
+/// Configures a throw-away KSP on `comm` and reports its settings (under -help, this is
+/// what lists the solver options). Throws pins::Error on bad solver options.
+SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix);
+
+/// Outcome of one sample: iterations (all restarts together), the true relative residual,
+/// and an empty `failure` unless the sample must fail the run (then a one-line reason).
+struct SampleResult {
+  int iterations = 0;
+  double residual = 0;
+  std::string failure;
+};
+
+/// Owns the DMDA, matrix and vectors of one grid, reused from sample to sample; the KSP is
+/// created anew for every sample, so no sample's result depends on the ones before it.
+class SampleSolver {
+ public:
+  SampleSolver(const ProblemFamily& family, int ny, int nx, std::string prefix);
+  ~SampleSolver();
+  SampleSolver(const SampleSolver&) = delete;
+  SampleSolver& operator=(const SampleSolver&) = delete;
+
+  /// Solves A(kappa) u = f; writes u ([ny][nx]). Throws pins::Error on PETSc errors.
+  SampleResult solve(const double* kappa, const double* f, double* u);
+
+ private:
+  void destroy();
+
+  const ProblemFamily& family_;
+  std::string prefix_;
+  DM da_ = nullptr;
+  Mat A_ = nullptr;
+  Vec b_ = nullptr, x_ = nullptr, r_ = nullptr;
+};
+
+}  // namespace pins::petsc::detail

@@ -1,0 +1,79 @@
+#include "pins/petsc/verify.hpp"
+
+#include <torch/types.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "pde/registry.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/stencil.hpp"
+
+namespace pins::petsc {
+
+namespace {
+// Samples per kernel launch: bounds the [B,5,ny,nx] coefficient tensor's memory.
+constexpr std::int64_t kBatch = 32;
+// Terms in one row of the residual (five products and f) for the rounding bound.
+constexpr double kTermsPerRow = 6;
+}  // namespace
+
+VerifyReport verify_dataset(const Dataset& data, double tolerance) {
+  const ProblemFamilyEntry& family = find_problem_family(data.info.pde);
+  const std::int64_t n = data.samples, ny = data.info.ny, nx = data.info.nx;
+  const size_t points = size_t(ny) * size_t(nx);
+  PINS_CHECK(n >= 1 && data.kappa.size() == size_t(n) * points &&
+                 data.f.size() == data.kappa.size() && data.u.size() == data.kappa.size(),
+             "verify: the dataset's arrays do not hold ", n, " samples of ", ny, " x ", nx);
+  PINS_CHECK(data.residual.empty() || data.residual.size() == size_t(n),
+             "verify: the dataset's residual array does not hold ", n, " values");
+
+  VerifyReport report;
+  report.samples = n;
+  report.tolerance = tolerance >= 0 ? tolerance : data.info.rtol;
+  report.residuals.resize(size_t(n));
+  const double eps = std::numeric_limits<double>::epsilon();
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  double sum = 0;
+  for (std::int64_t b0 = 0; b0 < n; b0 += kBatch) {
+    const std::int64_t b = std::min(kBatch, n - b0);
+    const size_t offset = size_t(b0) * points;
+    // Views of the dataset's memory (no copies); nothing below writes through them.
+    auto view = [&](const std::vector<double>& v) {
+      return torch::from_blob(const_cast<double*>(v.data() + offset), {b, ny, nx}, opts);
+    };
+    const torch::Tensor kappa = view(data.kappa), f = view(data.f), u = view(data.u);
+    const torch::Tensor coeffs = family.stencil_coefficients(kappa);
+    const torch::Tensor r = stencil_residual(coeffs, u, f);
+    const torch::Tensor magnitude = stencil_apply(coeffs.abs(), u.abs()) + f.abs();
+    const torch::Tensor r_norm = r.reshape({b, -1}).norm(2, 1);
+    const torch::Tensor f_norm = f.reshape({b, -1}).norm(2, 1);
+    const torch::Tensor m_norm = magnitude.reshape({b, -1}).norm(2, 1);
+    for (std::int64_t k = 0; k < b; ++k) {
+      const std::int64_t s = b0 + k;
+      const double fn = f_norm[k].item<double>();
+      const double scale = fn > 0 ? fn : 1.0;  // f = 0: absolute residual, as when generated
+      const double res = r_norm[k].item<double>() / scale;
+      const double allowance = 2 * kTermsPerRow * eps * m_norm[k].item<double>() / scale;
+      report.residuals[size_t(s)] = res;
+      sum += res;
+      if (res > report.max_residual || s == 0) {
+        report.max_residual = res;
+        report.worst_sample = s;
+      }
+      report.max_allowance = std::max(report.max_allowance, allowance);
+      if (!(res <= report.tolerance + allowance)) {
+        ++report.failures;
+        if (report.first_failure < 0) report.first_failure = s;
+      }
+      if (!data.residual.empty())
+        report.max_stored_difference =
+            std::max(report.max_stored_difference, std::abs(res - data.residual[size_t(s)]));
+    }
+  }
+  report.mean_residual = sum / double(n);
+  return report;
+}
+
+}  // namespace pins::petsc
