@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Runs the `pins` CLI the way users do and checks what they would see.
+
+Usage: cli_test.py --pins PATH --mpiexec PATH [--mpiexec-flag FLAG ...] --workdir DIR CASE
+
+Each CASE is one CTest test. Every error case checks: a non-zero exit status, exactly one
+line on stderr of the form "pins <subcommand>: error: ...", naming what was wrong, and no
+output file or temporary file left behind. Exit status 77 means "skipped" (h5py missing).
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+ARGS = None
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def run(cmd, ranks=None, cwd=None):
+    """Runs pins (under mpiexec with `ranks` processes if given); returns (rc, out, err)."""
+    full = [ARGS.pins] + cmd
+    if ranks is not None:
+        full = [ARGS.mpiexec, "-n", str(ranks)] + ARGS.mpiexec_flag + full
+    p = subprocess.run(full, cwd=cwd or ARGS.workdir, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect_ok(cmd, ranks=None):
+    rc, out, err = run(cmd, ranks)
+    if rc != 0:
+        fail("expected success: %s\nrc=%d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), rc, out, err))
+    return out, err
+
+
+def workdir_files():
+    return sorted(os.listdir(ARGS.workdir))
+
+
+def strip_mpiexec_notices(text):
+    """Drops mpiexec's own boxed notices (between lines of dashes), e.g. the one Open MPI
+    prints when a process exits with a non-zero status; they are not pins' output."""
+    kept, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("-----"):
+            inside = not inside
+            continue
+        if not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def expect_error(cmd, subcommand, expected, ranks=None, keep=()):
+    """The command must fail with one line naming `expected`, leaving only `keep` files."""
+    rc, out, err = run(cmd, ranks)
+    lines = [l for l in strip_mpiexec_notices(err).splitlines() if l.strip()]
+    where = "%s (ranks=%s)" % (" ".join(cmd), ranks)
+    if rc == 0:
+        fail("expected failure: " + where)
+    if len(lines) != 1:
+        fail("expected one line on stderr for %s, got %d:\n%s" % (where, len(lines), err))
+    prefix = "pins %s: error: " % subcommand
+    if not lines[0].startswith(prefix):
+        fail("stderr of %s does not start with %r: %s" % (where, prefix, lines[0]))
+    if expected not in lines[0]:
+        fail("stderr of %s does not mention %r: %s" % (where, expected, lines[0]))
+    left = [f for f in workdir_files() if f not in keep]
+    if left:
+        fail("files left behind by %s: %s" % (where, left))
+    print("ok: %s -> %s" % (where, lines[0]))
+
+
+def need_h5py():
+    try:
+        import h5py  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        print("SKIP: h5py/numpy not available to %s" % sys.executable)
+        sys.exit(77)
+
+
+GEN = ["generate", "-pde", "darcy", "-progress", "0"]
+
+
+def case_help():
+    out, _ = expect_ok(["help"])
+    for word in ("generate", "verify", "info", "darcy"):
+        if word not in out:
+            fail("'pins help' does not list %s:\n%s" % (word, out))
+    expect_ok(["-help"])
+    rc, _, err = run([])
+    if rc == 0 or "no subcommand" not in err:
+        fail("'pins' without a subcommand must fail and say so: rc=%d %s" % (rc, err))
+    rc, _, err = run(["frobnicate"])
+    if rc == 0 or "pins: error: unknown subcommand 'frobnicate'" not in err:
+        fail("unknown subcommand: rc=%d %s" % (rc, err))
+    out, _ = expect_ok(["generate", "-help"])
+    for option in ("-grid", "-samples", "-seed", "-force", "-kappa_contrast", "-kappa_type",
+                   "-grf_alpha", "-f_type", "-ksp_type", "-pc_type", "-ksp_rtol"):
+        if option not in out:
+            fail("'pins generate -help' does not list %s" % option)
+    for sub in ("verify", "info"):
+        out, _ = expect_ok([sub, "-help"])
+        if "-data" not in out:
+            fail("'pins %s -help' does not list -data" % sub)
+    if workdir_files():
+        fail("-help wrote files: %s" % workdir_files())
+
+
+def case_generate_verify_info():
+    out, err = expect_ok(["generate", "-pde", "darcy", "-grid", "32", "-samples", "12", "-seed",
+                          "3", "-o", "d.h5"])
+    if "wrote d.h5" not in out or "iterations" not in out or "samples/s" not in out:
+        fail("summary incomplete:\n" + out)
+    # stderr is not a terminal here: progress comes as lines, ending at 100 %.
+    if "12/12 samples (100%)" not in err:
+        fail("no progress lines on stderr:\n" + err)
+    if workdir_files() != ["d.h5"]:
+        fail("unexpected files: %s" % workdir_files())
+    out, _ = expect_ok(["verify", "-data", "d.h5"])
+    if "OK" not in out or "Kokkos" not in out:
+        fail("verify output:\n" + out)
+    # An impossible tolerance must fail: verify really recomputes the residuals.
+    expect_error(["verify", "-data", "d.h5", "-rtol", "1e-30"], "verify",
+                 "samples exceed the tolerance 1e-30", keep=("d.h5",))
+    out, _ = expect_ok(["info", "-data", "d.h5"])
+    for text in ("samples     12", "pins-dataset", "sampler.kappa_type", "solver.ksp_type",
+                 "version.petsc", "cg", "gamg"):
+        if text not in out:
+            fail("'pins info' does not show %r:\n%s" % (text, out))
+
+
+def case_h5py_attributes():
+    need_h5py()
+    import h5py
+    import numpy as np
+    expect_ok(GEN + ["-grid", "20,12", "-samples", "5", "-seed", "11", "-kappa_type", "lognormal",
+                     "-o", "d.h5"])
+    with h5py.File(os.path.join(ARGS.workdir, "d.h5"), "r") as f:
+        for name in ("kappa", "f", "u"):
+            d = f[name]
+            if d.shape != (5, 12, 20) or d.dtype != np.float64:
+                fail("%s: shape %s dtype %s" % (name, d.shape, d.dtype))
+            if not d.fletcher32 or d.chunks != (1, 12, 20):
+                fail("%s: fletcher32=%s chunks=%s" % (name, d.fletcher32, d.chunks))
+            if not np.all(np.isfinite(d[()])):
+                fail(name + " holds non-finite values")
+        if f["iterations"].shape != (5,) or f["iterations"].dtype != np.int32:
+            fail("iterations: %s %s" % (f["iterations"].shape, f["iterations"].dtype))
+        if f["residual"].shape != (5,) or not np.all(f["residual"][()] <= 1e-10):
+            fail("residual: %s" % f["residual"][()])
+        if f["seeds"].shape != (5, 2) or f["seeds"].dtype != np.uint64:
+            fail("seeds: %s %s" % (f["seeds"].shape, f["seeds"].dtype))
+        if not np.all(f["kappa"][()] > 0):
+            fail("kappa must be positive")
+        attrs = dict(f.attrs)
+        expected = {
+            "format": "pins-dataset", "format_version": 1, "pde": "darcy",
+            "discretisation": "cell-centred finite volumes, 5-point, harmonic face averages",
+            "domain": "(0,1)x(0,1)", "nx": 20, "ny": 12, "seed": 11,
+            "sampler.kappa_type": "lognormal", "sampler.alpha": 2.0, "sampler.tau": 3.0,
+            "sampler.kappa_high": 12.0, "sampler.kappa_low": 3.0, "sampler.sigma": 1.0,
+            "sampler.f_type": "constant", "sampler.f_value": 1.0, "sampler.modes": 0,
+            "solver.ksp_type": "cg", "solver.pc_type": "gamg", "solver.rtol": 1e-10,
+            "solver.norm_type": "UNPRECONDITIONED",
+        }
+        for key, value in expected.items():
+            if key not in attrs:
+                fail("attribute %s missing; have %s" % (key, sorted(attrs)))
+            if attrs[key] != value:
+                fail("attribute %s = %r, expected %r" % (key, attrs[key], value))
+        for key in ("boundary_condition", "equation", "command", "created", "version.pins",
+                    "version.petsc", "version.hdf5", "version.mpi", "version.kokkos"):
+            if not isinstance(attrs.get(key), str) or not attrs[key]:
+                fail("attribute %s missing or not a non-empty string: %r" % (key, attrs.get(key)))
+        if list(f.attrs)[:3] != ["format", "format_version", "pde"]:
+            fail("attributes not in creation order: %s" % list(f.attrs)[:5])
+    print("ok: h5py sees %d attributes" % len(attrs))
+
+
+def case_mpi_identical():
+    need_h5py()
+    import h5py
+    import numpy as np
+    # 9 samples over 2 processes: an uneven split; lognormal κ and a random f.
+    common = GEN + ["-grid", "24,16", "-samples", "9", "-seed", "5", "-kappa_type", "lognormal",
+                    "-kappa_sigma", "1.5", "-f_type", "grf"]
+    expect_ok(common + ["-o", "one.h5"], ranks=1)
+    expect_ok(common + ["-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as b:
+        if a.attrs["mpi_processes"] != 1 or b.attrs["mpi_processes"] != 2:
+            fail("mpi_processes attributes: %s %s" % (a.attrs["mpi_processes"], b.attrs["mpi_processes"]))
+        for name in ("kappa", "f", "u", "iterations", "residual", "seeds"):
+            x, y = a[name][()], b[name][()]
+            # Bitwise: compare the raw bytes, not the values.
+            if x.shape != y.shape or x.tobytes() != y.tobytes():
+                fail("array %s differs between 1 and 2 processes" % name)
+        if not np.any(a["u"][()] != 0):
+            fail("solutions are all zero")
+    # Above 10000 cells OpenBLAS threads its dot products; generate() must keep BLAS on one
+    # thread, or a plain run and an mpiexec run (which binds each process to a core) round
+    # differently. 104 x 104 = 10816 cells, two samples: still quick.
+    common = GEN + ["-grid", "104", "-samples", "2", "-seed", "2"]
+    expect_ok(common + ["-o", "plain.h5"])
+    expect_ok(common + ["-o", "mpi.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "plain.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "mpi.h5"), "r") as b:
+        for name in ("u", "residual"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("array %s differs between a plain run and mpiexec -n 2 at 104x104" % name)
+    print("ok: 1 and 2 processes give bitwise identical arrays")
+
+
+def case_bad_input():
+    base = GEN + ["-grid", "16", "-samples", "4"]
+    cases = [
+        (["-grid", "2", "-o", "x.h5"], "-grid must be at least 3"),
+        (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
+        (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
+        (["-pde", "heat", "-o", "x.h5"], "-pde 'heat' is not a known problem family (known: darcy)"),
+        (["-kappa_low", "0", "-o", "x.h5"], "-kappa_low must be a positive conductivity, got 0"),
+        (["-kappa_contrast", "-5", "-o", "x.h5"], "-kappa_contrast must be >= 1"),
+        (["-kappa_type", "uniform", "-o", "x.h5"], "-kappa_type must be 'threshold' or 'lognormal'"),
+        (["-seed", "abc", "-o", "x.h5"], "-seed must be an integer"),
+        ([], "-o <file.h5> is required"),
+        (["-o", "/nonexistent/dir/x.h5"], "folder '/nonexistent/dir' does not exist"),
+        (["-ksp_max_it", "2", "-o", "x.h5"],
+         "sample 0: the solver did not converge: DIVERGED_ITS after 2 iterations"),
+    ]
+    for extra, expected in cases:
+        expect_error(base + extra, "generate", expected)
+    # An existing output is refused, and left as it was.
+    path = os.path.join(ARGS.workdir, "exists.h5")
+    with open(path, "w") as f:
+        f.write("precious\n")
+    expect_error(base + ["-o", "exists.h5"], "generate",
+                 "-o exists.h5 already exists; pass -force to overwrite it", keep=("exists.h5",))
+    with open(path) as f:
+        if f.read() != "precious\n":
+            fail("existing output was modified")
+    # The same failures under MPI: agreed by both processes, reported once, no hang.
+    expect_error(base + ["-ksp_max_it", "2", "-o", "x.h5"], "generate",
+                 "the solver did not converge: DIVERGED_ITS", ranks=2, keep=("exists.h5",))
+    expect_error(base + ["-o", "exists.h5"], "generate", "already exists", ranks=2,
+                 keep=("exists.h5",))
+    # With -force the file is replaced by a dataset.
+    expect_ok(base + ["-o", "exists.h5", "-force"])
+    expect_ok(["verify", "-data", "exists.h5"])
+
+
+def case_reader_errors():
+    with open(os.path.join(ARGS.workdir, "notes.h5"), "w") as f:
+        f.write("not hdf5\n")
+    keep = ("notes.h5",)
+    for sub in ("verify", "info"):
+        expect_error([sub, "-data", "missing.h5"], sub, "missing.h5: no such file", keep=keep)
+        expect_error([sub, "-data", "notes.h5"], sub, "notes.h5: not an HDF5 file", keep=keep)
+        expect_error([sub], sub, "-data <file.h5> is required", keep=keep)
+    need_h5py()
+    import h5py
+    expect_ok(GEN + ["-grid", "16", "-samples", "3", "-o", "broken.h5"])
+    with h5py.File(os.path.join(ARGS.workdir, "broken.h5"), "a") as f:
+        del f["u"]
+    keep = ("notes.h5", "broken.h5")
+    expect_error(["verify", "-data", "broken.h5"], "verify", "broken.h5: array 'u' is missing",
+                 keep=keep)
+
+
+CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pins", required=True)
+    parser.add_argument("--mpiexec", required=True)
+    parser.add_argument("--mpiexec-flag", action="append", default=[])
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("case", choices=sorted(CASES))
+    ARGS = parser.parse_args()
+    # A clean folder per case, so "no files left behind" is checkable.
+    shutil.rmtree(ARGS.workdir, ignore_errors=True)
+    os.makedirs(ARGS.workdir)
+    CASES[ARGS.case]()
+    print("PASS: " + ARGS.case)
+
+
+if __name__ == "__main__":
+    main()

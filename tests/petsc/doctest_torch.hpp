@@ -1,0 +1,15 @@
+#pragma once
+// Include this instead of <doctest/doctest.h> in tests that use LibTorch: the torch headers
+// pull in glog, whose CHECK/CHECK_EQ/... macros would replace doctest's (a glog CHECK aborts
+// instead of recording a failure). Torch first, glog's names dropped, then doctest.
+#include <torch/types.h>
+
+#undef CHECK
+#undef CHECK_EQ
+#undef CHECK_NE
+#undef CHECK_LT
+#undef CHECK_LE
+#undef CHECK_GT
+#undef CHECK_GE
+#undef CHECK_FALSE
+#include <doctest/doctest.h>

@@ -1,0 +1,271 @@
+// pins datasets (pins/core/dataset.hpp): round trip, atomic writing, and the reader's
+// one-line errors for missing, foreign, damaged and incomplete files.
+
+#include <doctest/doctest.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh, empty folder per test case, removed afterwards.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("pins_dataset_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  size_t entries() const {
+    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
+  }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+
+pins::Dataset small_dataset(std::int64_t n = 3, int ny = 4, int nx = 5) {
+  pins::Dataset d;
+  d.samples = n;
+  d.info.pde = "darcy";
+  d.info.equation = "-div(kappa grad u) = f";
+  d.info.discretisation = "cell-centred finite volumes, 5-point, harmonic face averages";
+  d.info.domain = "(0,1)x(0,1)";
+  d.info.boundary_condition = "u = 0 on the whole boundary (Dirichlet)";
+  d.info.ny = ny;
+  d.info.nx = nx;
+  d.info.seed = 42;
+  d.info.sampler = {
+      {"kappa_type", std::string("threshold")}, {"alpha", 2.0}, {"modes", std::int64_t{0}}};
+  d.info.ksp_type = "cg";
+  d.info.pc_type = "gamg";
+  d.info.rtol = 1e-10;
+  d.info.extra = {{"command", std::string("test")}, {"version.petsc", std::string("3.18.5")}};
+  const size_t total = size_t(n) * ny * nx;
+  for (size_t p = 0; p < total; ++p) {
+    d.kappa.push_back(1.0 + double(p % 7));
+    d.f.push_back(1.0);
+    d.u.push_back(std::sin(double(p)) * 1e-3);
+  }
+  for (std::int64_t i = 0; i < n; ++i) {
+    d.iterations.push_back(int(10 + i));
+    d.residual.push_back(1e-11 * double(i + 1));
+    d.seeds.push_back(1000 + std::uint64_t(i));
+    d.seeds.push_back(0xffffffffffffff00ull + std::uint64_t(i));  // full 64-bit range
+  }
+  return d;
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const pins::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// Opens a dataset for surgery with the HDF5 API (damaging it on purpose).
+struct RawFile {
+  hid_t id;
+  explicit RawFile(const std::string& path) : id(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)) {
+    REQUIRE(id >= 0);
+  }
+  ~RawFile() { H5Fclose(id); }
+};
+
+}  // namespace
+
+TEST_CASE("dataset round trip keeps arrays, attributes and order") {
+  TempDir dir;
+  const std::string path = dir.file("d.h5");
+  const pins::Dataset d = small_dataset();
+  pins::write_dataset(path, d);
+  CHECK(dir.entries() == 1);  // no temporary left behind
+
+  const pins::Dataset r = pins::read_dataset(path);
+  CHECK(r.samples == d.samples);
+  CHECK(r.kappa == d.kappa);
+  CHECK(r.f == d.f);
+  CHECK(r.u == d.u);
+  CHECK(r.iterations == d.iterations);
+  CHECK(r.residual == d.residual);
+  CHECK(r.seeds == d.seeds);
+  CHECK(r.info.pde == "darcy");
+  CHECK(r.info.nx == 5);
+  CHECK(r.info.ny == 4);
+  CHECK(r.info.seed == 42);
+  CHECK(r.info.rtol == 1e-10);
+  CHECK(r.info.ksp_type == "cg");
+  REQUIRE(r.info.sampler.size() == 3);
+  CHECK(r.info.sampler[0].name == "kappa_type");
+  CHECK(std::get<std::string>(r.info.sampler[0].value) == "threshold");
+  CHECK(std::get<double>(*r.info.find_sampler("alpha")) == 2.0);
+  CHECK(std::get<std::int64_t>(*r.info.find_sampler("modes")) == 0);
+  REQUIRE(r.info.find_extra("version.pins"));
+  REQUIRE(r.info.find_extra("version.hdf5"));
+  REQUIRE(r.info.find_extra("version.kokkos"));
+  CHECK(std::get<std::string>(*r.info.find_extra("version.petsc")) == "3.18.5");
+
+  const auto attrs = pins::read_dataset_attributes(path);
+  REQUIRE(attrs.size() >= 3);
+  CHECK(attrs[0].name == "format");  // creation order, as documented
+  CHECK(attrs[1].name == "format_version");
+  CHECK(attrs[2].name == "pde");
+
+  const pins::Dataset header = pins::read_dataset_info(path);
+  CHECK(header.samples == 3);
+  CHECK(header.u.empty());
+}
+
+TEST_CASE("an existing dataset is refused unless forced") {
+  TempDir dir;
+  const std::string path = dir.file("d.h5");
+  pins::write_dataset(path, small_dataset(2));
+  const std::string e = error_of([&] { pins::write_dataset(path, small_dataset(3)); });
+  CHECK(contains(e, "already exists"));
+  CHECK(pins::read_dataset(path).samples == 2);  // untouched
+  pins::write_dataset(path, small_dataset(3), /*force=*/true);
+  CHECK(pins::read_dataset(path).samples == 3);
+  CHECK(dir.entries() == 1);
+}
+
+TEST_CASE("failed writes leave nothing behind") {
+  TempDir dir;
+  SUBCASE("missing folder") {
+    const std::string e =
+        error_of([&] { pins::write_dataset(dir.file("no/such/d.h5"), small_dataset()); });
+    CHECK(contains(e, "does not exist"));
+  }
+  SUBCASE("non-finite value") {
+    pins::Dataset d = small_dataset();
+    d.u[7] = std::numeric_limits<double>::quiet_NaN();
+    const std::string e = error_of([&] { pins::write_dataset(dir.file("d.h5"), d); });
+    CHECK(contains(e, "sample 0"));
+    CHECK(contains(e, "'u'"));
+  }
+  SUBCASE("a sample never written") {
+    const std::string e = error_of([&] {
+      pins::DatasetWriter w(dir.file("d.h5"), small_dataset().info, 2, false);
+      CHECK(fs::exists(w.temporary_path()));
+      w.commit();
+    });
+    CHECK(contains(e, "sample 0 was never written"));
+  }
+  SUBCASE("writer destroyed without commit") {
+    pins::DatasetWriter w(dir.file("d.h5"), small_dataset().info, 1, false);
+    CHECK(dir.entries() == 1);  // only the temporary
+  }
+  CHECK(dir.entries() == 0);
+}
+
+TEST_CASE("reader errors name the file and what is wrong") {
+  TempDir dir;
+  SUBCASE("missing file") {
+    CHECK_THROWS_AS(pins::read_dataset(dir.file("none.h5")), pins::FileNotFound);
+    CHECK(contains(error_of([&] { pins::read_dataset(dir.file("none.h5")); }),
+                   "none.h5: no such file"));
+  }
+  SUBCASE("not an HDF5 file") {
+    std::ofstream(dir.file("text.h5")) << "hello\n";
+    CHECK(contains(error_of([&] { pins::read_dataset(dir.file("text.h5")); }),
+                   "text.h5: not an HDF5 file"));
+  }
+  const std::string path = dir.file("d.h5");
+  pins::write_dataset(path, small_dataset());
+  SUBCASE("missing array") {
+    {
+      RawFile f(path);
+      REQUIRE(H5Ldelete(f.id, "u", H5P_DEFAULT) >= 0);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }), "d.h5: array 'u' is missing"));
+  }
+  SUBCASE("missing attribute") {
+    {
+      RawFile f(path);
+      REQUIRE(H5Adelete(f.id, "nx") >= 0);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }), "attribute 'nx' is missing"));
+  }
+  SUBCASE("mis-shaped array") {
+    {
+      RawFile f(path);
+      REQUIRE(H5Ldelete(f.id, "f", H5P_DEFAULT) >= 0);
+      const hsize_t dims[3] = {3, 4, 4};
+      hid_t space = H5Screate_simple(3, dims, nullptr);
+      hid_t ds =
+          H5Dcreate2(f.id, "f", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(ds >= 0);
+      H5Dclose(ds);
+      H5Sclose(space);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "array 'f' has shape [3, 4, 4], expected [3, 4, 5]"));
+  }
+  SUBCASE("NaN in an array") {
+    {
+      RawFile f(path);
+      hid_t ds = H5Dopen2(f.id, "kappa", H5P_DEFAULT);
+      hid_t space = H5Dget_space(ds);
+      const hsize_t start[3] = {1, 2, 3}, count[3] = {1, 1, 1};
+      H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+      hid_t mem = H5Screate_simple(3, count, nullptr);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      REQUIRE(H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &nan) >= 0);
+      H5Sclose(mem);
+      H5Sclose(space);
+      H5Dclose(ds);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "array 'kappa' holds a non-finite value (nan) at [1, 2, 3]"));
+  }
+  SUBCASE("checksum error") {
+    // Flip one byte inside the first chunk of 'u': Fletcher32 must catch it.
+    haddr_t address = 0;
+    {
+      RawFile f(path);
+      hid_t ds = H5Dopen2(f.id, "u", H5P_DEFAULT);
+      const hsize_t offset[3] = {0, 0, 0};
+      unsigned mask = 0;
+      hsize_t size = 0;
+      REQUIRE(H5Dget_chunk_info_by_coord(ds, offset, &mask, &address, &size) >= 0);
+      H5Dclose(ds);
+    }
+    {
+      std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+      file.seekg(std::streamoff(address + 8));
+      char c;
+      file.get(c);
+      file.seekp(std::streamoff(address + 8));
+      file.put(char(c ^ 0x5a));
+    }
+    const std::string e = error_of([&] { pins::read_dataset(path); });
+    CHECK(contains(e, "array 'u' cannot be read"));
+  }
+  SUBCASE("not a pins dataset") {
+    {
+      RawFile f(path);
+      REQUIRE(H5Adelete(f.id, "format") >= 0);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }), "not a pins dataset"));
+  }
+}
