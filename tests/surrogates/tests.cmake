@@ -1,0 +1,17 @@
+# Surrogate architectures, registry, option map, SHA-256 and model files (pins::core only).
+# Included from tests/core/CMakeLists.txt.
+set(_pins_st ${PROJECT_SOURCE_DIR}/tests/surrogates)
+add_executable(pins_surrogate_tests
+  ${_pins_st}/main.cpp
+  ${_pins_st}/test_options.cpp
+  ${_pins_st}/test_sha256.cpp
+)
+target_link_libraries(pins_surrogate_tests PRIVATE pins::core doctest::doctest
+                                                   nlohmann_json::nlohmann_json)
+target_include_directories(pins_surrogate_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests/core)
+add_test(NAME surrogate_tests COMMAND pins_surrogate_tests)
+# No Kokkos kernels here: skip the CUDA front end where the build asks for that.
+if(COMMAND pins_host_only_sources)
+  pins_host_only_sources(pins_surrogate_tests)
+endif()
+unset(_pins_st)
