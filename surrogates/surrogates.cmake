@@ -3,4 +3,19 @@
 target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/options.cpp
   ${PROJECT_SOURCE_DIR}/src/core/sha256.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/surrogate.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/registry.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/fno.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/unet.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/mlp.cpp
 )
+# The surrogate headers use nlohmann::json in their API, so
+# in-tree users get its include path. (Installed users find it in the system include path;
+# a PUBLIC link for the installed package would need find_dependency(nlohmann_json) in
+# pinsConfig.cmake.in.)
+target_link_libraries(pins_core PUBLIC $<BUILD_INTERFACE:nlohmann_json::nlohmann_json>)
+# Surrogate headers are public ("surrogates/fno.hpp"), installed next to the pde/ headers.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/surrogates/
+        DESTINATION ${PINS_INSTALL_PDE_INCLUDEDIR}/surrogates
+        FILES_MATCHING PATTERN "*.hpp")

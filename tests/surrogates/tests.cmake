@@ -5,6 +5,7 @@ add_executable(pins_surrogate_tests
   ${_pins_st}/main.cpp
   ${_pins_st}/test_options.cpp
   ${_pins_st}/test_sha256.cpp
+  ${_pins_st}/test_registry.cpp
 )
 target_link_libraries(pins_surrogate_tests PRIVATE pins::core doctest::doctest
                                                    nlohmann_json::nlohmann_json)

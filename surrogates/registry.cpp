@@ -1,0 +1,116 @@
+#include "surrogates/registry.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "pins/core/check.hpp"
+#include "surrogates/deeponet.hpp"
+#include "surrogates/fno.hpp"
+#include "surrogates/mlp.hpp"
+#include "surrogates/unet.hpp"
+
+namespace pins {
+
+const std::vector<SurrogateType>& surrogate_types() {
+  // One line per architecture.
+  static const std::vector<SurrogateType> types = {
+      fno_surrogate_type(),
+      unet_surrogate_type(),
+      deeponet_surrogate_type(),
+      mlp_surrogate_type(),
+  };
+  return types;
+}
+
+std::vector<std::string> surrogate_type_names() {
+  std::vector<std::string> names;
+  for (const auto& t : surrogate_types()) names.push_back(t.name);
+  return names;
+}
+
+namespace {
+
+const SurrogateType& find_type(const std::string& type) {
+  for (const auto& t : surrogate_types()) {
+    if (t.name == type) return t;
+  }
+  std::string known;
+  for (const auto& name : surrogate_type_names()) known += (known.empty() ? "" : ", ") + name;
+  throw Error(detail::concat("unknown surrogate type '", type, "' (known: ", known, ")"));
+}
+
+bool has_option(const SurrogateType& t, const std::string& name) {
+  for (const auto& o : t.options) {
+    if (o.name == name) return true;
+  }
+  return false;
+}
+
+std::string option_list(const SurrogateType& t) {
+  std::string list;
+  for (const auto& o : t.options) list += (list.empty() ? "-" : ", -") + t.name + "_" + o.name;
+  return list;
+}
+
+}  // namespace
+
+std::shared_ptr<Surrogate> make_surrogate(const std::string& type, const OptionMap& options,
+                                          int in_channels, int out_channels) {
+  const SurrogateType& t = find_type(type);
+  // A misspelt option (-fno_mode) would otherwise be silently ignored.
+  const std::string prefix = "-" + t.name + "_";
+  for (const auto& [name, value] : options.entries()) {
+    if (name.compare(0, prefix.size(), prefix) == 0 && !has_option(t, name.substr(prefix.size())))
+      throw Error(detail::concat("unknown option ", name, " for surrogate type '", t.name,
+                                 "' (known: ", option_list(t), ")"));
+  }
+  return t.make(options, in_channels, out_channels);
+}
+
+std::shared_ptr<Surrogate> make_surrogate_from_json(const std::string& type,
+                                                    const nlohmann::json& options, int in_channels,
+                                                    int out_channels) {
+  const SurrogateType& t = find_type(type);
+  PINS_CHECK(options.is_object(), "options of surrogate type '", type,
+             "' must be a JSON object, got ", options.dump());
+  // Route the JSON through the same option parser as the command line, so that there is one
+  // way to build each architecture.
+  OptionMap map;
+  for (const auto& [key, value] : options.items()) {
+    PINS_CHECK(has_option(t, key), "unknown option '", key, "' for surrogate type '", t.name,
+               "' (known: ", option_list(t), ")");
+    std::string text;
+    if (value.is_boolean()) {
+      text = value.get<bool>() ? "true" : "false";
+    } else if (value.is_number_integer()) {
+      text = value.dump();
+    } else if (value.is_number_float()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", value.get<double>());
+      text = buf;
+    } else if (value.is_string()) {
+      text = value.get<std::string>();
+    } else {
+      throw Error(detail::concat("option '", key, "' of surrogate type '", t.name,
+                                 "' must be a number, bool or string, got ", value.dump()));
+    }
+    map.set("-" + t.name + "_" + key, text);
+  }
+  return t.make(map, in_channels, out_channels);
+}
+
+std::string surrogate_help() {
+  std::ostringstream os;
+  os << "Surrogate architectures (-surrogate_type <type>):\n";
+  for (const auto& t : surrogate_types()) {
+    os << "  " << t.name << ": " << t.help << "\n";
+    for (const auto& o : t.options) {
+      os << "    -" << t.name << "_" << o.name << " <" << o.default_value << ">: " << o.help
+         << "\n";
+    }
+  }
+  return os.str();
+}
+
+}  // namespace pins

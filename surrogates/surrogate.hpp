@@ -1,0 +1,62 @@
+#pragma once
+/// \file
+/// The interface every pins surrogate implements, so the trainer, the model files and the
+/// PETSc preconditioner can use any architecture: a torch::nn::Module mapping grid features
+/// x [B, Cin, ny, nx] to y [B, Cout, ny, nx] (float32 or float64, the module's dtype).
+///
+/// An architecture derives from both torch::nn::Cloneable<Impl> and pins::Surrogate; both
+/// inherit torch::nn::Module virtually, so the object holds one Module.
+///
+/// Example:
+/// \code
+///   std::shared_ptr<pins::Surrogate> s = pins::make_surrogate("fno", options, 1, 1);
+///   torch::Tensor y = s->forward(x);         // [B, 1, ny, nx]
+///   auto params = s->parameters();          // for a torch::optim optimizer
+/// \endcode
+
+#include <torch/nn/module.h>
+
+#include <nlohmann/json_fwd.hpp>
+#include <ostream>
+#include <string>
+
+namespace pins {
+
+/// A neural surrogate on a 2-D grid: features [B, Cin, ny, nx] → fields [B, Cout, ny, nx].
+class Surrogate : public virtual torch::nn::Module {
+ public:
+  /// Evaluates the surrogate on a batch of grid features x [B, in_channels(), ny, nx].
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// The registry name of the architecture ("fno", "unet", "deeponet", "mlp").
+  virtual std::string type() const = 0;
+  /// The architecture's options as a JSON object keyed by the option names without the
+  /// type prefix ({"modes": 12, ...} for -fno_modes ...), excluding the channel counts.
+  /// pins::make_surrogate_from_json(type(), options_json(), ...) rebuilds the same
+  /// architecture; model files store this.
+  virtual nlohmann::json options_json() const = 0;
+  /// Input channels Cin.
+  virtual int in_channels() const = 0;
+  /// Output channels Cout.
+  virtual int out_channels() const = 0;
+
+  /// Prints "pins::<type>(in=.., out=.., <options>)".
+  void pretty_print(std::ostream& stream) const override;
+};
+
+/// Cell-centre coordinates of an ny × nx grid on the unit square, [2, ny, nx]: channel 0 is
+/// x = (j + ½)/nx, channel 1 is y = (i + ½)/ny, with the dtype and device of `like`.
+torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like);
+
+/// Checks that x is a [B, channels, ny, nx] floating tensor; `who` names the caller in the
+/// message, e.g. "fno: input must have shape [B, 3, ny, nx], got [2, 1, 8, 8]".
+void check_surrogate_input(const torch::Tensor& x, int channels, const std::string& who);
+
+/// Checks an architecture option's lower bound with a message that names the option the
+/// way the command line spells it: "fno: modes must be at least 1, got 0 (-fno_modes)".
+void check_option_min(const std::string& type, const std::string& option, int64_t value,
+                      int64_t minimum);
+
+/// Checks the channel counts a surrogate is built with ("fno: in_channels must be ...").
+void check_channels(const std::string& type, int in_channels, int out_channels);
+
+}  // namespace pins
