@@ -3,6 +3,8 @@
 target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/options.cpp
   ${PROJECT_SOURCE_DIR}/src/core/sha256.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/model_file.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/model_file_manifest.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/surrogate.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/registry.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/fno.cpp
@@ -10,7 +12,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/mlp.cpp
 )
-# The surrogate headers use nlohmann::json in their API, so
+# pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so
 # in-tree users get its include path. (Installed users find it in the system include path;
 # a PUBLIC link for the installed package would need find_dependency(nlohmann_json) in
 # pinsConfig.cmake.in.)
