@@ -12,11 +12,9 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/mlp.cpp
 )
-# pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so
-# in-tree users get its include path. (Installed users find it in the system include path;
-# a PUBLIC link for the installed package would need find_dependency(nlohmann_json) in
-# pinsConfig.cmake.in.)
-target_link_libraries(pins_core PUBLIC $<BUILD_INTERFACE:nlohmann_json::nlohmann_json>)
+# pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so it
+# is a public dependency (pinsConfig.cmake finds it for installed users).
+target_link_libraries(pins_core PUBLIC nlohmann_json::nlohmann_json)
 # Surrogate headers are public ("surrogates/fno.hpp"), installed next to the pde/ headers.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/surrogates/
         DESTINATION ${PINS_INSTALL_PDE_INCLUDEDIR}/surrogates
