@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "pde/registry.hpp"
+#include "pins/core/dataset.hpp"
 #include "pins/core/version.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/generate.hpp"
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pins %s: error: PETSc failed to initialize\n", sub->name);
     return 1;
   }
+
+  // After PetscInitialize, whose handlers these replace: an interrupted `pins generate`
+  // removes its temporary file instead of leaving it next to the output.
+  pins::remove_dataset_temporaries_on_signal();
 
   int rank = 0, size = 1, rc = 0;
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);

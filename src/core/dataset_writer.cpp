@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 
@@ -64,7 +66,43 @@ void write_text_attribute(hid_t ds, const char* name, const std::string& text) {
   hdf5::write_attribute(ds, name, text);
 }
 
+// Temporary files of live writers, for the signal handler. A signal handler may only touch
+// lock-free atomics and call async-signal-safe functions (unlink, signal, raise), hence
+// fixed slots of plain char arrays, each published by a sig_atomic_t flag.
+constexpr int kTempSlots = 16;
+struct TempSlot {
+  volatile std::sig_atomic_t used = 0;
+  char path[PATH_MAX] = {};
+};
+TempSlot temp_slots[kTempSlots];
+
+int register_temporary(const std::string& path) {
+  if (path.size() >= PATH_MAX) return -1;
+  for (int k = 0; k < kTempSlots; ++k) {
+    if (temp_slots[k].used) continue;
+    std::memcpy(temp_slots[k].path, path.c_str(), path.size() + 1);
+    temp_slots[k].used = 1;
+    return k;
+  }
+  return -1;  // more live writers than slots: those are not cleaned up on signals
+}
+
+void unregister_temporary(int slot) {
+  if (slot >= 0) temp_slots[slot].used = 0;
+}
+
+extern "C" void remove_temporaries_and_reraise(int sig) {
+  for (auto& slot : temp_slots)
+    if (slot.used) ::unlink(slot.path);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 }  // namespace
+
+void remove_dataset_temporaries_on_signal() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, remove_temporaries_and_reraise);
+}
 
 struct DatasetWriter::Impl {
   std::string path;
@@ -74,6 +112,7 @@ struct DatasetWriter::Impl {
   bool force = false;
   bool committed = false;
   bool tmp_exists = false;
+  int signal_slot = -1;
 
   Handle file;
   Handle fields[3];  // kappa, f, u
@@ -94,6 +133,7 @@ struct DatasetWriter::Impl {
       file.reset();
     }
     if (tmp_exists && !committed) ::unlink(tmp.c_str());
+    unregister_temporary(signal_slot);
   }
 
   std::string where() const { return "'" + path + "'"; }
@@ -132,6 +172,7 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, s
                 "': " + errno_text(errno));
   ::close(fd);
   m.tmp_exists = true;
+  m.signal_slot = register_temporary(m.tmp);
 
   hdf5::QuietErrors quiet;
   Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
@@ -270,6 +311,8 @@ void DatasetWriter::commit() {
   }
   m.committed = true;
   m.tmp_exists = false;
+  unregister_temporary(m.signal_slot);
+  m.signal_slot = -1;
   const fs::path parent = fs::path(m.path).parent_path();
   sync_path(parent.empty() ? "." : parent.string());
 }

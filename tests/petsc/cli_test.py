@@ -232,6 +232,10 @@ def case_bad_input():
         (["-o", "/nonexistent/dir/x.h5"], "folder '/nonexistent/dir' does not exist"),
         (["-ksp_max_it", "2", "-o", "x.h5"],
          "sample 0: the solver did not converge: DIVERGED_ITS after 2 iterations"),
+        # The KSP "converges" on a huge absolute tolerance at once; the true-residual check
+        # must still refuse the sample.
+        (["-ksp_atol", "1e3", "-o", "x.h5"],
+         "sample 0: true relative residual 1 exceeds -ksp_rtol 1e-10"),
     ]
     for extra, expected in cases:
         expect_error(base + extra, "generate", expected)
@@ -252,6 +256,29 @@ def case_bad_input():
     # With -force the file is replaced by a dataset.
     expect_ok(base + ["-o", "exists.h5", "-force"])
     expect_ok(["verify", "-data", "exists.h5"])
+
+
+def case_interrupted():
+    """SIGTERM during a run removes the temporary file: nothing is left."""
+    import signal
+    import time
+    cmd = [ARGS.pins] + GEN + ["-grid", "64", "-samples", "100000", "-o", "x.h5"]
+    p = subprocess.Popen(cmd, cwd=ARGS.workdir, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not any(f.startswith(".x.h5.tmp.") for f in workdir_files()):
+        if p.poll() is not None or time.time() > deadline:
+            p.kill()
+            fail("no temporary file appeared (rc=%s, files %s)" % (p.poll(), workdir_files()))
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it write a few samples
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=60)
+    if rc != -signal.SIGTERM:
+        fail("expected death by SIGTERM, rc=%d" % rc)
+    if workdir_files():
+        fail("files left after SIGTERM: %s" % workdir_files())
+    print("ok: SIGTERM left no files")
 
 
 def case_reader_errors():

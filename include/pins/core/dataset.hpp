@@ -149,6 +149,12 @@ Dataset read_dataset_info(const std::string& path);
 /// All root attributes of a pins dataset in file order, as stored (for `pins info`).
 std::vector<Attribute> read_dataset_attributes(const std::string& path);
 
+/// Makes SIGINT, SIGTERM and SIGHUP remove the temporary files of unfinished
+/// DatasetWriters before the signal takes its usual effect, so an interrupted run leaves
+/// nothing behind. Meant for programs (the pins CLI calls it once); it replaces any
+/// handlers installed for those signals.
+void remove_dataset_temporaries_on_signal();
+
 /// Version string of the HDF5 library pins writes with, e.g. "1.10.8".
 std::string hdf5_version_string();
 
