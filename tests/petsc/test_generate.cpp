@@ -78,8 +78,9 @@ TEST_CASE("generated solutions meet the solver rtol under the Kokkos operator") 
   CHECK(report.failures == 0);
   CHECK(report.max_residual <= 1e-10 + report.max_allowance);
   CHECK(report.max_residual > 0);
-  // Recomputed and stored residuals are the same quantity up to rounding.
-  CHECK(report.max_stored_difference <= 1e-12);
+  // Recomputed (Kokkos) and stored (PETSc MatMult) residuals are the same quantity; each is
+  // within half the rounding allowance of the exact one, so they differ by at most that.
+  CHECK(report.max_stored_difference <= report.max_allowance);
   // The same check with an impossible tolerance fails: it does look at the data.
   CHECK(pins::petsc::verify_dataset(d, 1e-30).failures == 6);
 }
