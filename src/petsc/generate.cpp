@@ -76,7 +76,8 @@ void warn_unused_options() {
 // they round differently for different thread counts, and mpiexec's core binding changes
 // the count, so the data would depend on how the run was launched. Measured on a 2-core
 // machine at 128x128: u differed between `pins generate` and `mpiexec -n 2 pins generate`,
-// and idle-spinning BLAS threads made the plain run ~17x slower.
+// and with the other core busy, spinning BLAS threads made a plain run 3-4x slower
+// (bench/RESULTS.md).
 class SingleThreadedBlas {
  public:
 #ifdef PINS_HAVE_OPENMP
