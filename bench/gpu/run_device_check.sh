@@ -1,0 +1,51 @@
+#!/bin/bash
+# GPU check of pins::core: build Kokkos 3.4.1 (Debian's trilinos source, CUDA backend,
+# sm_90) and pins::core against PyTorch's LibTorch, run the core tests on the GPU and the
+# stencil benchmark. Runs from the repository root on the device machine.
+set -o pipefail
+D=$PWD/.device
+J=16
+log() { echo "== $(date +%T) $*"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda)"
+log "1. Kokkos (CUDA + Serial)"
+cmake -S $D/kokkos -B /tmp/kbuild -DCMAKE_CXX_COMPILER=$D/kokkos/bin/nvcc_wrapper \
+  -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_SERIAL=ON -DKokkos_ARCH_AMPERE80=ON \
+  -DKokkos_ENABLE_CUDA_LAMBDA=ON -DCMAKE_CXX_STANDARD=17 -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+  -DCMAKE_INSTALL_PREFIX=/tmp/kinstall -DCMAKE_BUILD_TYPE=Release > $OUT/kokkos.log 2>&1 &&
+  cmake --build /tmp/kbuild -j$J >> $OUT/kokkos.log 2>&1 &&
+  cmake --install /tmp/kbuild >> $OUT/kokkos.log 2>&1 || { tail -40 $OUT/kokkos.log; exit 1; }
+log "2. pins::core (PINS_ENABLE_PETSC=OFF) with nvcc_wrapper"
+TORCH_PREFIX=$(python3 -c "import torch; print(torch.utils.cmake_prefix_path)")
+CUDADRV=$(ldconfig -p | awk '/libcuda\.so /{print $NF; exit}')
+[ -n "$CUDADRV" ] || CUDADRV=$(ls /usr/local/cuda/lib64/stubs/libcuda.so /usr/local/cuda/targets/x86_64-linux/lib/stubs/libcuda.so 2>/dev/null | head -1)
+echo "libcuda: $CUDADRV"
+# Kokkos exported CUDA::cuda_driver without a location on this machine: define it first.
+KC=/tmp/kinstall/lib/cmake/Kokkos/KokkosConfig.cmake
+grep -q pins-device-fix $KC || { cat > /tmp/kfix <<EOT
+# pins-device-fix: Kokkos 3.4 exports CUDA::cuda_driver without a location and joins
+# CUDA::cudart's include list with a newline; define both properly before it does.
+if(NOT TARGET CUDA::cuda_driver)
+  add_library(CUDA::cuda_driver UNKNOWN IMPORTED)
+  set_target_properties(CUDA::cuda_driver PROPERTIES IMPORTED_LOCATION "$CUDADRV")
+endif()
+if(NOT TARGET CUDA::cudart)
+  add_library(CUDA::cudart UNKNOWN IMPORTED)
+  set_target_properties(CUDA::cudart PROPERTIES
+    IMPORTED_LOCATION "$(ls /usr/local/cuda/targets/x86_64-linux/lib/libcudart.so | head -1)"
+    INTERFACE_INCLUDE_DIRECTORIES "/usr/local/cuda/targets/x86_64-linux/include;/usr/local/cuda/targets/x86_64-linux/include/cccl")
+endif()
+EOT
+cat /tmp/kfix $KC > /tmp/kc && cp /tmp/kc $KC; }
+grep -n -A3 "CUDA::cudart PROPERTIES" $KC
+cmake -S $D/src -B /tmp/pbuild -DCMAKE_CXX_COMPILER=$D/kokkos/bin/nvcc_wrapper \
+  -DKokkos_ROOT=/tmp/kinstall -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$D/deps" -DCUDA_cuda_driver_LIBRARY=$CUDADRV \
+  -DPINS_ENABLE_PETSC=OFF -DPINS_ENABLE_EXAMPLES=OFF -DPINS_HOST_ONLY_COMPILE_OPTIONS=--host-only -DCMAKE_BUILD_TYPE=Release > $OUT/pins.log 2>&1 &&
+  cmake --build /tmp/pbuild -j$J --target pins_core_tests bench_stencil >> $OUT/pins.log 2>&1 ||
+  { grep -m20 -E "error|Error" $OUT/pins.log; tail -30 $OUT/pins.log; exit 1; }
+log "3. core tests on the GPU"
+/tmp/pbuild/bin/pins_core_tests 2>&1 | tee $OUT/tests.log | tail -25
+log "4. stencil benchmark on the GPU"
+/tmp/pbuild/bin/bench_stencil 2>&1 | tee $OUT/bench.log
+/tmp/pbuild/bin/bench_stencil -B 64 -n 512 2>&1 | tee -a $OUT/bench.log
+log done
