@@ -56,6 +56,10 @@ class MLPImpl : public torch::nn::Cloneable<MLPImpl>, public Surrogate {
   nlohmann::json options_json() const override;
   int in_channels() const override { return options.in_channels(); }
   int out_channels() const override { return options.out_channels(); }
+  torch::nn::Module& module() override { return *this; }
+  const torch::nn::Module& module() const override { return *this; }
+  /// Overrides both Surrogate's and torch::nn::Module's pretty_print.
+  void pretty_print(std::ostream& stream) const override { Surrogate::pretty_print(stream); }
 
   MLPOptions options;
 

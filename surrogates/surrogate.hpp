@@ -1,17 +1,19 @@
 #pragma once
 /// \file
 /// The interface every pins surrogate implements, so the trainer, the model files and the
-/// PETSc preconditioner can use any architecture: a torch::nn::Module mapping grid features
+/// PETSc preconditioner can use any architecture: a model mapping grid features
 /// x [B, Cin, ny, nx] to y [B, Cout, ny, nx] (float32 or float64, the module's dtype).
 ///
-/// An architecture derives from both torch::nn::Cloneable<Impl> and pins::Surrogate; both
-/// inherit torch::nn::Module virtually, so the object holds one Module.
+/// An architecture derives from torch::nn::Cloneable<Impl> (its one torch::nn::Module) and
+/// from pins::Surrogate, a plain interface; module() gives the torch::nn::Module for
+/// parameters, train()/eval(), to(), clone(), ...
 ///
 /// Example:
 /// \code
 ///   std::shared_ptr<pins::Surrogate> s = pins::make_surrogate("fno", options, 1, 1);
-///   torch::Tensor y = s->forward(x);         // [B, 1, ny, nx]
-///   auto params = s->parameters();          // for a torch::optim optimizer
+///   torch::Tensor y = s->forward(x);           // [B, 1, ny, nx]
+///   auto params = s->module().parameters();   // for a torch::optim optimizer
+///   s->module().to(torch::kFloat64);
 /// \endcode
 
 #include <torch/nn/module.h>
@@ -23,8 +25,11 @@
 namespace pins {
 
 /// A neural surrogate on a 2-D grid: features [B, Cin, ny, nx] → fields [B, Cout, ny, nx].
-class Surrogate : public virtual torch::nn::Module {
+// Not a Module: LibTorch 2.x's Cloneable derives Module non-virtually (two Modules, ambiguous).
+class Surrogate {
  public:
+  virtual ~Surrogate() = default;
+
   /// Evaluates the surrogate on a batch of grid features x [B, in_channels(), ny, nx].
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   /// The registry name of the architecture ("fno", "unet", "deeponet", "mlp").
@@ -39,8 +44,21 @@ class Surrogate : public virtual torch::nn::Module {
   /// Output channels Cout.
   virtual int out_channels() const = 0;
 
-  /// Prints "pins::<type>(in=.., out=.., <options>)".
-  void pretty_print(std::ostream& stream) const override;
+  /// The surrogate as a torch::nn::Module (each architecture returns *this): parameters(),
+  /// named_parameters(), buffers(), train(), eval(), is_training(), to(), clone(), ...
+  virtual torch::nn::Module& module() = 0;
+  /// The surrogate as a const torch::nn::Module.
+  virtual const torch::nn::Module& module() const = 0;
+
+  /// Prints "pins::<type>(in=.., out=.., <options>)". Architectures override it once, which
+  /// overrides torch::nn::Module::pretty_print too, so printing module() gives the same text.
+  virtual void pretty_print(std::ostream& stream) const;
+
+ protected:
+  Surrogate() = default;
+  // Copyable for Cloneable::clone(); protected so a Surrogate is not sliced.
+  Surrogate(const Surrogate&) = default;
+  Surrogate& operator=(const Surrogate&) = default;
 };
 
 /// Cell-centre coordinates of an ny × nx grid on the unit square, [2, ny, nx]: channel 0 is

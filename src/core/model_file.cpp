@@ -93,10 +93,10 @@ struct NamedTensor {
 
 std::vector<NamedTensor> model_tensors(const Surrogate& model) {
   std::vector<NamedTensor> out;
-  for (const auto& p : model.named_parameters(/*recurse=*/true)) {
+  for (const auto& p : model.module().named_parameters(/*recurse=*/true)) {
     if (p.value().defined()) out.push_back({p.key(), "parameter", p.value()});
   }
-  for (const auto& b : model.named_buffers(/*recurse=*/true)) {
+  for (const auto& b : model.module().named_buffers(/*recurse=*/true)) {
     if (b.value().defined()) out.push_back({b.key(), "buffer", b.value()});
   }
   return out;
@@ -357,7 +357,7 @@ LoadedModel load_model(const std::string& path, const ModelRequirements& need) {
   const auto dtype = dtype_from_name(m.dtype);
   PINS_CHECK(dtype && c10::isFloatingType(*dtype), file, ": unsupported model dtype '", m.dtype,
              "'");
-  model->to(*dtype);
+  model->module().to(*dtype);
 
   std::map<std::string, NamedTensor> expected;
   for (auto& t : model_tensors(*model)) expected.emplace(t.name, t);
@@ -391,7 +391,7 @@ LoadedModel load_model(const std::string& path, const ModelRequirements& need) {
     PINS_CHECK(seen.count(entry.first), file, " lacks tensor '", entry.first, "' of architecture '",
                m.architecture, "'");
   }
-  model->eval();
+  model->module().eval();
   return {model, m};
 }
 

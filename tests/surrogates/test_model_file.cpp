@@ -75,7 +75,7 @@ TEST_CASE("a model file holds the manifest fields and the SHA-256 of its weights
   CHECK(m.training_data_hash == "sha256:0123abcd");
   CHECK(m.metrics == darcy_manifest().metrics);
   CHECK(m.pins_version == PINS_VERSION_STRING);
-  CHECK(m.tensors.size() == model->named_parameters().size());
+  CHECK(m.tensors.size() == model->module().named_parameters().size());
 
   // The layout: magic, version, lengths; the hash covers exactly the weight section.
   const std::string b = read_bytes(path);

@@ -31,6 +31,7 @@ TEST_CASE("every surrogate maps [B, Cin, ny, nx] to [B, Cout, ny, nx] in float32
     INFO("type " << type);
     auto model = small_model(type, 3, 2);
     CHECK(model->type() == type);
+    CHECK(&model->module() == dynamic_cast<torch::nn::Module*>(model.get()));
     CHECK(model->in_channels() == 3);
     CHECK(model->out_channels() == 2);
     for (auto [ny, nx] : grids_of(type)) {
@@ -42,7 +43,7 @@ TEST_CASE("every surrogate maps [B, Cin, ny, nx] to [B, Cout, ny, nx] in float32
         CHECK(torch::isfinite(y).all().item<bool>());
       }
     }
-    model->to(torch::kFloat64);
+    model->module().to(torch::kFloat64);
     auto [ny, nx] = grids_of(type).front();
     auto y = model->forward(torch::randn({2, 3, ny, nx}, torch::kFloat64));
     CHECK(dtype_of(y) == dtype_of(torch::kFloat64));
@@ -56,7 +57,7 @@ TEST_CASE("every surrogate depends on each batch member's own input only") {
   for (const std::string type : kTypes) {
     INFO("type " << type);
     auto model = small_model(type, 2, 1);
-    model->to(torch::kFloat64);
+    model->module().to(torch::kFloat64);
     auto [ny, nx] = grids_of(type).front();
     auto x = torch::randn({3, 2, ny, nx}, torch::kFloat64);
     auto batched = model->forward(x);
@@ -76,7 +77,7 @@ TEST_CASE("gradients reach every parameter of every surrogate") {
     auto y = model->forward(torch::randn({2, 2, ny, nx}));
     (y * torch::randn_like(y)).sum().backward();
     std::size_t count = 0;
-    for (const auto& p : model->named_parameters()) {
+    for (const auto& p : model->module().named_parameters()) {
       INFO("parameter " << p.key());
       REQUIRE(p.value().grad().defined());
       CHECK(p.value().grad().abs().max().item<double>() > 0);
@@ -93,13 +94,13 @@ TEST_CASE("every surrogate survives a model file round trip with bitwise-identic
     for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
       INFO("type " << type << " dtype " << dtype);
       auto model = small_model(type, 2, 3);
-      model->to(dtype);
+      model->module().to(dtype);
       const std::string path = dir.file(type + ".pins");
       pins::save_model(path, *model, pins::ModelManifest{}, /*force=*/true);
       pins::LoadedModel loaded = pins::load_model(path);
       CHECK(loaded.model->type() == type);
       CHECK(loaded.manifest.architecture_options == model->options_json());
-      CHECK_FALSE(loaded.model->is_training());
+      CHECK_FALSE(loaded.model->module().is_training());
       auto [ny, nx] = grids_of(type).front();
       auto x = torch::randn({2, 2, ny, nx}, dtype);
       auto expected = model->forward(x);
@@ -179,20 +180,20 @@ TEST_CASE("the MLP without input features depends on the coordinates only") {
 }
 
 TEST_CASE("every surrogate can be cloned into an independent copy") {
-  // The trainer keeps best-so-far snapshots with clone(); Surrogate and Cloneable share one
-  // (virtual) torch::nn::Module base, which this exercises.
+  // The trainer keeps best-so-far snapshots with clone(); module().clone() is Cloneable's, and
+  // its copy is again a Surrogate.
   torch::manual_seed(7);
   for (const std::string type : kTypes) {
     INFO("type " << type);
     auto model = small_model(type, 1, 1);
-    auto copy = std::dynamic_pointer_cast<pins::Surrogate>(model->clone());
+    auto copy = std::dynamic_pointer_cast<pins::Surrogate>(model->module().clone());
     REQUIRE(copy != nullptr);
     auto [ny, nx] = grids_of(type).front();
     auto x = torch::randn({1, 1, ny, nx});
     CHECK(torch::equal(copy->forward(x), model->forward(x)));
     {
       torch::NoGradGuard no_grad;
-      for (auto& p : copy->parameters()) p.add_(1.0);
+      for (auto& p : copy->module().parameters()) p.add_(1.0);
     }
     CHECK_FALSE(torch::equal(copy->forward(x), model->forward(x)));
   }

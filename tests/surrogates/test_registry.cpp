@@ -41,7 +41,7 @@ TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every typ
     CHECK(b->in_channels() == 3);
     CHECK(b->out_channels() == 2);
     // Same architecture: the same parameter names and shapes.
-    auto pa = a->named_parameters(), pb = b->named_parameters();
+    auto pa = a->module().named_parameters(), pb = b->module().named_parameters();
     REQUIRE(pa.size() == pb.size());
     for (std::size_t i = 0; i < pa.size(); ++i) {
       CHECK(pa[i].key() == pb[i].key());
@@ -139,4 +139,8 @@ TEST_CASE("a surrogate prints its type and options") {
   std::ostringstream os;
   unet->pretty_print(os);
   CHECK(os.str() == "pins::unet(in=1, out=2, {\"channels\":4,\"levels\":3})");
+  // Printed as a torch::nn::Module (e.g. as a submodule), it starts with the same text.
+  std::ostringstream as_module;
+  as_module << unet->module();
+  CHECK(as_module.str().rfind(os.str(), 0) == 0);
 }

@@ -108,7 +108,7 @@ struct ModelRequirements {
 };
 
 /// A model read back from a file: the rebuilt surrogate (on the CPU, in eval mode, with the
-/// file's dtype; call train() to go on training it) and its manifest.
+/// file's dtype; call model->module().train() to go on training it) and its manifest.
 struct LoadedModel {
   std::shared_ptr<Surrogate> model;
   ModelManifest manifest;
