@@ -1,21 +1,17 @@
 // Writing and reading pins model files (layout in pins/core/model_file.hpp).
 #include "pins/core/model_file.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <torch/types.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <set>
 #include <sstream>
 #include <utility>
 
+#include "atomic_file.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/sha256.hpp"
 #include "pins/core/version.hpp"
@@ -67,17 +63,6 @@ void check_little_endian() {
   PINS_CHECK(first == 1, "pins model files are little-endian; big-endian hosts are not supported");
 }
 
-void put_le(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
-}
-
-std::uint64_t get_le(const char* p, int bytes) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i)
-    value |= std::uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
-  return value;
-}
-
 std::string shape_text(c10::IntArrayRef shape) {
   std::ostringstream os;
   os << shape;
@@ -102,119 +87,7 @@ std::vector<NamedTensor> model_tensors(const Surrogate& model) {
   return out;
 }
 
-// --- Atomic write -------------------------------------------------------------------------
-
-std::string errno_text() {
-  return std::strerror(errno);
-}
-
-// The temporary file next to the destination; removed unless it was renamed into place.
-class TempFile {
- public:
-  explicit TempFile(const std::string& target) : target_(target) {
-    namespace fs = std::filesystem;
-    const fs::path t(target);
-    const fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
-    std::random_device rd;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      char suffix[32];
-      std::snprintf(suffix, sizeof suffix, ".tmp.%ld.%08x", static_cast<long>(::getpid()), rd());
-      path_ = (dir / ("." + t.filename().string() + suffix)).string();
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0 || errno != EEXIST) break;
-    }
-    PINS_CHECK(fd_ >= 0, "cannot write model file '", target,
-               "': cannot create a temporary file in '", dir.string(), "': ", errno_text());
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!renamed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, std::size_t size) {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t n = ::write(fd_, p, size);
-      if (n < 0 && errno == EINTR) continue;
-      PINS_CHECK(n > 0, "cannot write model file '", target_, "': ", errno_text());
-      p += n;
-      size -= static_cast<std::size_t>(n);
-    }
-  }
-
-  // fsync + close, then move into place; without `force` never replaces an existing file.
-  void commit(bool force) {
-    PINS_CHECK(::fsync(fd_) == 0, "cannot write model file '", target_, "': fsync: ", errno_text());
-    const int fd = fd_;
-    fd_ = -1;
-    PINS_CHECK(::close(fd) == 0, "cannot write model file '", target_, "': close: ", errno_text());
-    if (force) {
-      PINS_CHECK(::rename(path_.c_str(), target_.c_str()) == 0, "cannot write model file '",
-                 target_, "': rename: ", errno_text());
-      renamed_ = true;
-    } else if (::link(path_.c_str(), target_.c_str()) == 0) {
-      // link() fails if the target exists, so a file created meanwhile is not clobbered.
-      ::unlink(path_.c_str());
-      renamed_ = true;
-    } else {
-      PINS_CHECK(errno != EEXIST, "model file '", target_,
-                 "' already exists (pass force to overwrite it)");
-      // File systems without hard links: check, then rename.
-      PINS_CHECK(!std::filesystem::exists(target_), "model file '", target_,
-                 "' already exists (pass force to overwrite it)");
-      PINS_CHECK(::rename(path_.c_str(), target_.c_str()) == 0, "cannot write model file '",
-                 target_, "': rename: ", errno_text());
-      renamed_ = true;
-    }
-    sync_directory();
-  }
-
- private:
-  // Makes the new directory entry durable; best effort, the file itself is complete.
-  void sync_directory() {
-    const std::filesystem::path t(target_);
-    const std::string dir = t.has_parent_path() ? t.parent_path().string() : ".";
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-  }
-
-  std::string target_, path_;
-  int fd_ = -1;
-  bool renamed_ = false;
-};
-
 // --- Reading --------------------------------------------------------------------------------
-
-std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      throw FileNotFound(detail::concat("model file '", path, "' does not exist"));
-    throw Error(detail::concat("cannot open model file '", path, "': ", errno_text()));
-  }
-  struct stat st {};
-  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  std::string bytes;
-  if (regular) {
-    bytes.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < bytes.size()) {
-      const ssize_t n = ::read(fd, &bytes[got], bytes.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    bytes.resize(got);
-  }
-  ::close(fd);
-  PINS_CHECK(regular, "model file '", path, "' is not a regular file");
-  return bytes;
-}
 
 // The verified contents of a model file.
 struct ModelBytes {
@@ -226,7 +99,7 @@ struct ModelBytes {
 ModelBytes read_verified(const std::string& path) {
   check_little_endian();
   ModelBytes f;
-  f.bytes = read_file(path);
+  f.bytes = detail::read_whole_file(path, "model file");
   const std::string& b = f.bytes;
   const std::string file = "model file '" + path + "'";
   PINS_CHECK(b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0, file,
@@ -234,11 +107,11 @@ ModelBytes read_verified(const std::string& path) {
   PINS_CHECK(b.size() >= kHeaderBytes, file, " is truncated: ", b.size(),
              " bytes, shorter than the ", kHeaderBytes, "-byte header");
   PINS_CHECK(b[9] == 0 && b[10] == 0 && b[11] == 0, file, " is corrupt: bad header padding");
-  const std::uint64_t version = get_le(b.data() + 12, 4);
+  const std::uint64_t version = detail::get_le(b.data() + 12, 4);
   PINS_CHECK(version >= 1 && version <= static_cast<std::uint64_t>(kModelFormatVersion), file,
              " has format version ", version, "; this pins reads versions 1 to ",
              kModelFormatVersion);
-  const std::uint64_t M = get_le(b.data() + 16, 8), W = get_le(b.data() + 24, 8);
+  const std::uint64_t M = detail::get_le(b.data() + 16, 8), W = detail::get_le(b.data() + 24, 8);
   const std::uint64_t available = b.size() - kHeaderBytes;
   PINS_CHECK(M <= available && W <= available - M, file, " is truncated: its header announces ", M,
              " manifest bytes and ", W, " weight bytes after the ", kHeaderBytes,
@@ -325,11 +198,11 @@ void save_model(const std::string& path, const Surrogate& model, const ModelMani
   }
   std::string header(kMagic, sizeof kMagic);
   header.append(3, '\0');
-  put_le(header, kModelFormatVersion, 4);
-  put_le(header, text.size(), 8);
-  put_le(header, offset, 8);
+  detail::put_le(header, kModelFormatVersion, 4);
+  detail::put_le(header, text.size(), 8);
+  detail::put_le(header, offset, 8);
 
-  TempFile out(path);
+  detail::AtomicFile out(path, "model file");
   out.write(header.data(), header.size());
   out.write(text.data(), text.size());
   for (const auto& t : tensors)

@@ -1,0 +1,185 @@
+#pragma once
+/// \file
+/// Training a pins surrogate on a dataset: normalised features, a relative L2 data loss and
+/// a physics loss built on the problem's own discrete operator, Adam (step or cosine
+/// schedule) or L-BFGS, seeded mini-batches, a validation split, early stopping, atomic
+/// checkpoints with bit-exact resume (CPU, same thread count), and a guard that never lets a
+/// non-finite loss or gradient reach the weights.
+///
+/// Example (what `pins train` does):
+/// \code
+///   pins::TrainOptions opts = pins::TrainOptions::from_options(options);  // -train_*
+///   pins::TrainingData data = pins::training_data(pins::read_dataset("train.h5"));
+///   torch::manual_seed(opts.seed);                                          // initial weights
+///   auto model = pins::make_surrogate("fno", options, pins::kFeatureChannels, 1);
+///   pins::TrainResult r = pins::train_surrogate(*model, data, opts);
+///   pins::ModelManifest m;  // r.normalisation.to_json() goes into m.normalisation
+/// \endcode
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "pins/core/options.hpp"
+
+namespace pins {
+
+class Surrogate;
+struct Dataset;
+
+/// Input channels of the features the trainer builds: [normalised log κ, normalised f].
+inline constexpr int kFeatureChannels = 2;
+
+/// The operator of a problem family as stencil coefficients [B,5,ny,nx] from κ [B,ny,nx]
+/// (e.g. pins::darcy::stencil_coefficients).
+using CoefficientFunction = std::function<torch::Tensor(const torch::Tensor& kappa)>;
+
+/// Samples as float64 tensors [N, ny, nx]; `u` may be undefined (physics-only training).
+struct TrainingData {
+  torch::Tensor kappa, f, u;
+  std::string pde = "darcy";            ///< problem family
+  std::string fingerprint;              ///< SHA-256 of the arrays (model manifests record it)
+  CoefficientFunction coefficients;     ///< the family's operator; empty: Darcy
+};
+
+/// Tensors from a dataset read with pins::read_dataset (u included). Throws pins::Error
+/// naming the array if sizes disagree or a value is NaN/Inf.
+TrainingData training_data(const Dataset& dataset);
+
+/// Feature and target scaling, fitted on the training split and stored in the model file.
+/// κ enters as log κ standardised (κ spans orders of magnitude, e.g. contrast 10⁴, and the
+/// operator depends on κ ratios, which log turns into differences); f and u are divided by
+/// their root mean square, not centred, so zero stays zero and the maps stay linear
+/// (u = 0 on the boundary, u ∝ f).
+struct Normalisation {
+  double log_kappa_mean = 0, log_kappa_std = 1;
+  double f_scale = 1;  ///< rms of f
+  double u_scale = 1;  ///< rms of u; without solutions rms(f) / (2π² mean κ), the size of
+                       ///< the smooth solution of −∇·(κ∇u) = f on the unit square
+  /// Fits the statistics on the samples `index` of `data`.
+  static Normalisation fit(const TrainingData& data, const torch::Tensor& index);
+  nlohmann::json to_json() const;
+  /// Reads what to_json wrote; throws pins::Error naming a missing or non-positive field.
+  static Normalisation from_json(const nlohmann::json& json);
+  /// Features [B, 2, ny, nx] in `dtype` from κ, f [B, ny, nx].
+  torch::Tensor features(const torch::Tensor& kappa, const torch::Tensor& f,
+                         torch::ScalarType dtype) const;
+};
+
+/// Training settings; the command line names are given with each field.
+struct TrainOptions {
+  int epochs = 100;                   ///< -train_epochs
+  int batch_size = 16;                ///< -train_batch_size
+  double lr = 1e-3;                   ///< -train_lr: initial learning rate
+  std::string schedule = "cosine";    ///< -train_schedule step|cosine|constant
+  int step_size = 0;                  ///< -train_step_size: epochs per step decay (0: epochs/3)
+  double gamma = 0.5;                 ///< -train_gamma: step decay factor
+  std::string optimizer = "adam";     ///< -train_optimizer adam|lbfgs
+  double weight_decay = 0;            ///< -train_weight_decay (Adam)
+  double data_weight = 1;             ///< -train_data_weight: weight of the relative L2 loss
+  double physics_weight = 0;          ///< -train_physics_weight
+  std::string physics_loss = "residual";  ///< -train_physics_loss residual|energy
+  double val_fraction = 0.125;        ///< -train_val_fraction
+  int patience = 0;                   ///< -train_patience: epochs without improvement (0: off)
+  std::uint64_t seed = 0;             ///< -train_seed: weights, split and shuffles
+  int threads = 0;                    ///< -train_threads (0: the cores available)
+  int checkpoint_every = 0;           ///< -train_checkpoint_every (epochs; 0: only at the end)
+  std::string checkpoint;             ///< -train_checkpoint: file (empty: no checkpoints)
+  bool resume = false;                ///< -train_resume: continue from the checkpoint
+  bool force = false;                 ///< overwrite an existing checkpoint when not resuming
+  int monitor = 1;                    ///< -train_monitor 0|1|2
+  std::string log;                    ///< -train_log: history as .json, else CSV
+  int max_bad_steps = 5;              ///< -train_max_bad_steps before a rollback
+  int max_rollbacks = 3;              ///< -train_max_rollbacks before stopping
+  std::string dtype = "float32";      ///< -train_dtype float32|float64
+
+  /// Test hook: sees each mini-batch loss (global step counter, loss) and returns the loss
+  /// to use, e.g. a NaN to exercise the guard.
+  std::function<torch::Tensor(std::int64_t step, const torch::Tensor& loss)> loss_hook;
+  /// Where progress lines go (monitor ≥ 1); null: std::cout.
+  std::ostream* out = nullptr;
+
+  /// Reads every -train_* option; an unknown -train_* name or a bad value is an error
+  /// naming it (and listing the known names). Other options are ignored.
+  static TrainOptions from_options(const OptionMap& options);
+  /// -help text: every -train_* option with its default.
+  static std::string help();
+  /// Throws pins::Error naming the first invalid setting.
+  void validate() const;
+  torch::ScalarType scalar_type() const;
+};
+
+/// One epoch of the history.
+struct EpochRecord {
+  int epoch = 0;             ///< 1-based
+  double loss = 0;           ///< mean weighted training loss
+  double data_loss = 0;      ///< mean relative L2² on the training batches (NaN: no data)
+  double physics_loss = 0;   ///< mean physics loss
+  double val_rel_l2 = 0;     ///< mean relative L2 error on the validation split (NaN: none)
+  double val_physics = 0;    ///< mean physics loss on the validation split
+  double lr = 0;             ///< learning rate at the end of the epoch
+  double seconds = 0;        ///< wall time (not part of the resume guarantee)
+  double samples_per_second = 0;
+  int skipped_steps = 0;     ///< steps skipped for a non-finite loss or gradient
+};
+
+/// What train_surrogate produced; the model holds the best (lowest validation) weights.
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  Normalisation normalisation;
+  int best_epoch = 0;
+  double best_val = 0;
+  bool stopped_early = false;
+  int rollbacks = 0;
+  std::int64_t train_samples = 0, val_samples = 0;
+  /// Summary for the model manifest's metrics.
+  nlohmann::json metrics() const;
+};
+
+/// Trains `model` (in place) on `data` with `options`. Throws pins::Error for bad options, a
+/// checkpoint that does not match (resume), or non-finite losses that persist after
+/// options.max_rollbacks rollbacks.
+TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options);
+
+/// The physics loss per sample, scaled so that weights mean the same on any grid: residual:
+/// ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖² (D = diag A); energy: (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f) with n the
+/// number of cells. Returns the batch mean; u, f [B, ny, nx] de-normalised.
+torch::Tensor physics_loss(const std::string& kind, const torch::Tensor& coeffs,
+                           const torch::Tensor& u, const torch::Tensor& f);
+
+/// Relative L2 error per sample, ‖p − u‖ / ‖u‖, [B].
+torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth);
+
+/// The model's solution [B, ny, nx] (float64, de-normalised) for κ, f [B, ny, nx]; runs in
+/// eval mode without gradients, in batches of `batch`.
+torch::Tensor predict(Surrogate& model, const Normalisation& norm, const torch::Tensor& kappa,
+                      const torch::Tensor& f, int64_t batch = 64);
+
+/// Sets LibTorch's intra-op thread count: `threads` if positive, else the cores available.
+void set_training_threads(int threads);
+
+}  // namespace pins
+
+namespace pins {
+
+/// Summary statistics of per-sample values (e.g. relative L2 errors).
+struct Summary {
+  double mean = 0, median = 0, p95 = 0, max = 0;
+  nlohmann::json to_json() const;
+};
+
+/// mean, median, 95th percentile (linear interpolation between order statistics) and max of
+/// a 1-D tensor with at least one value.
+Summary summarize(const torch::Tensor& values);
+
+/// The true relative residual ‖f − A u‖₂ / ‖f‖₂ per sample [B] (what datasets store for the
+/// PETSc solutions), for coefficients [B,5,ny,nx] and u, f [B,ny,nx].
+torch::Tensor relative_residual(const torch::Tensor& coeffs, const torch::Tensor& u,
+                                const torch::Tensor& f);
+
+}  // namespace pins

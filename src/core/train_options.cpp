@@ -1,0 +1,167 @@
+// TrainOptions: the -train_* options, their defaults, -help text and validation.
+#include <torch/types.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "pins/core/check.hpp"
+#include "pins/core/trainer.hpp"
+
+namespace pins {
+
+namespace {
+
+struct OptionDoc {
+  const char* name;
+  const char* help;
+};
+
+// Every -train_* option, in -help order. from_options rejects names not listed here.
+const OptionDoc kOptions[] = {
+    {"-train_epochs", "epochs to train"},
+    {"-train_batch_size", "samples per mini-batch"},
+    {"-train_lr", "initial learning rate"},
+    {"-train_schedule", "learning-rate schedule: cosine, step or constant"},
+    {"-train_step_size", "step schedule: epochs between decays (0: epochs/3)"},
+    {"-train_gamma", "step schedule: decay factor"},
+    {"-train_optimizer", "adam or lbfgs (L-BFGS with strong-Wolfe line search per batch)"},
+    {"-train_weight_decay", "Adam weight decay"},
+    {"-train_data_weight", "weight of the relative L2 data loss (0: physics only)"},
+    {"-train_physics_weight", "weight of the physics loss"},
+    {"-train_physics_loss",
+     "residual: |D^-1(A u - f)|^2/|D^-1 f|^2 per sample; energy: (u'Au/2 - f'u)/(n f'D^-1 f)"},
+    {"-train_val_fraction", "fraction of the samples held out for validation"},
+    {"-train_patience", "stop after this many epochs without a better validation error (0: off)"},
+    {"-train_seed", "seed of the initial weights, the split and the shuffles"},
+    {"-train_threads", "LibTorch threads (0: the cores available)"},
+    {"-train_checkpoint_every", "write a checkpoint every k epochs (0: only at the end)"},
+    {"-train_checkpoint", "checkpoint file (pins train: <output>.ckpt)"},
+    {"-train_resume", "continue from the checkpoint"},
+    {"-train_monitor", "0: quiet, 1: a line per epoch, 2: also progress within epochs"},
+    {"-train_log", "write the history to this file (.json: JSON, else CSV)"},
+    {"-train_max_bad_steps", "non-finite steps before rolling back to the last checkpoint"},
+    {"-train_max_rollbacks", "rollbacks before training stops with an error"},
+    {"-train_dtype", "float32 or float64"},
+};
+
+std::string known_names() {
+  std::string s;
+  for (const auto& o : kOptions) s += (s.empty() ? "" : ", ") + std::string(o.name);
+  return s;
+}
+
+std::string default_text(const std::string& name) {
+  const TrainOptions d;
+  std::ostringstream os;
+  if (name == "-train_epochs") os << d.epochs;
+  else if (name == "-train_batch_size") os << d.batch_size;
+  else if (name == "-train_lr") os << d.lr;
+  else if (name == "-train_schedule") os << d.schedule;
+  else if (name == "-train_step_size") os << d.step_size;
+  else if (name == "-train_gamma") os << d.gamma;
+  else if (name == "-train_optimizer") os << d.optimizer;
+  else if (name == "-train_weight_decay") os << d.weight_decay;
+  else if (name == "-train_data_weight") os << d.data_weight;
+  else if (name == "-train_physics_weight") os << d.physics_weight;
+  else if (name == "-train_physics_loss") os << d.physics_loss;
+  else if (name == "-train_val_fraction") os << d.val_fraction;
+  else if (name == "-train_patience") os << d.patience;
+  else if (name == "-train_seed") os << d.seed;
+  else if (name == "-train_threads") os << d.threads;
+  else if (name == "-train_checkpoint_every") os << d.checkpoint_every;
+  else if (name == "-train_checkpoint") os << "(none)";
+  else if (name == "-train_resume") os << "false";
+  else if (name == "-train_monitor") os << d.monitor;
+  else if (name == "-train_log") os << "(none)";
+  else if (name == "-train_max_bad_steps") os << d.max_bad_steps;
+  else if (name == "-train_max_rollbacks") os << d.max_rollbacks;
+  else if (name == "-train_dtype") os << d.dtype;
+  return os.str();
+}
+
+}  // namespace
+
+TrainOptions TrainOptions::from_options(const OptionMap& o) {
+  for (const auto& e : o.entries()) {
+    if (e.first.rfind("-train_", 0) != 0) continue;
+    bool known = false;
+    for (const auto& k : kOptions) known = known || e.first == k.name;
+    PINS_CHECK(known, "unknown option ", e.first, " (known: ", known_names(), ")");
+  }
+  TrainOptions t;
+  t.epochs = o.get_int("-train_epochs", t.epochs);
+  t.batch_size = o.get_int("-train_batch_size", t.batch_size);
+  t.lr = o.get_double("-train_lr", t.lr);
+  t.schedule = o.get_string("-train_schedule", t.schedule);
+  t.step_size = o.get_int("-train_step_size", t.step_size);
+  t.gamma = o.get_double("-train_gamma", t.gamma);
+  t.optimizer = o.get_string("-train_optimizer", t.optimizer);
+  t.weight_decay = o.get_double("-train_weight_decay", t.weight_decay);
+  t.data_weight = o.get_double("-train_data_weight", t.data_weight);
+  t.physics_weight = o.get_double("-train_physics_weight", t.physics_weight);
+  t.physics_loss = o.get_string("-train_physics_loss", t.physics_loss);
+  t.val_fraction = o.get_double("-train_val_fraction", t.val_fraction);
+  t.patience = o.get_int("-train_patience", t.patience);
+  const int seed = o.get_int("-train_seed", 0);
+  PINS_CHECK(seed >= 0, "-train_seed must be >= 0, got ", seed);
+  t.seed = std::uint64_t(seed);
+  t.threads = o.get_int("-train_threads", t.threads);
+  t.checkpoint_every = o.get_int("-train_checkpoint_every", t.checkpoint_every);
+  t.checkpoint = o.get_string("-train_checkpoint", t.checkpoint);
+  t.resume = o.get_bool("-train_resume", t.resume);
+  t.monitor = o.get_int("-train_monitor", t.monitor);
+  t.log = o.get_string("-train_log", t.log);
+  t.max_bad_steps = o.get_int("-train_max_bad_steps", t.max_bad_steps);
+  t.max_rollbacks = o.get_int("-train_max_rollbacks", t.max_rollbacks);
+  t.dtype = o.get_string("-train_dtype", t.dtype);
+  t.validate();
+  return t;
+}
+
+std::string TrainOptions::help() {
+  std::ostringstream os;
+  os << "Training options (pins::TrainOptions):\n";
+  for (const auto& o : kOptions) {
+    std::string left = std::string("  ") + o.name + " <" + default_text(o.name) + ">";
+    if (left.size() < 36) left.resize(36, ' ');
+    os << left << " " << o.help << "\n";
+  }
+  return os.str();
+}
+
+void TrainOptions::validate() const {
+  PINS_CHECK(epochs >= 1, "-train_epochs must be at least 1, got ", epochs);
+  PINS_CHECK(batch_size >= 1, "-train_batch_size must be at least 1, got ", batch_size);
+  PINS_CHECK(lr > 0, "-train_lr must be positive, got ", lr);
+  PINS_CHECK(schedule == "cosine" || schedule == "step" || schedule == "constant",
+             "-train_schedule must be cosine, step or constant, got '", schedule, "'");
+  PINS_CHECK(step_size >= 0, "-train_step_size must be >= 0, got ", step_size);
+  PINS_CHECK(gamma > 0 && gamma <= 1, "-train_gamma must be in (0, 1], got ", gamma);
+  PINS_CHECK(optimizer == "adam" || optimizer == "lbfgs",
+             "-train_optimizer must be adam or lbfgs, got '", optimizer, "'");
+  PINS_CHECK(weight_decay >= 0, "-train_weight_decay must be >= 0, got ", weight_decay);
+  PINS_CHECK(data_weight >= 0, "-train_data_weight must be >= 0, got ", data_weight);
+  PINS_CHECK(physics_weight >= 0, "-train_physics_weight must be >= 0, got ", physics_weight);
+  PINS_CHECK(data_weight > 0 || physics_weight > 0,
+             "-train_data_weight and -train_physics_weight are both 0: nothing to train on");
+  PINS_CHECK(physics_loss == "residual" || physics_loss == "energy",
+             "-train_physics_loss must be residual or energy, got '", physics_loss, "'");
+  PINS_CHECK(val_fraction >= 0 && val_fraction < 1, "-train_val_fraction must be in [0, 1), got ",
+             val_fraction);
+  PINS_CHECK(patience >= 0, "-train_patience must be >= 0, got ", patience);
+  PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
+  PINS_CHECK(checkpoint_every >= 0, "-train_checkpoint_every must be >= 0, got ",
+             checkpoint_every);
+  PINS_CHECK(!resume || !checkpoint.empty(), "-train_resume needs a checkpoint file (-train_checkpoint)");
+  PINS_CHECK(monitor >= 0 && monitor <= 2, "-train_monitor must be 0, 1 or 2, got ", monitor);
+  PINS_CHECK(max_bad_steps >= 1, "-train_max_bad_steps must be at least 1, got ", max_bad_steps);
+  PINS_CHECK(max_rollbacks >= 0, "-train_max_rollbacks must be >= 0, got ", max_rollbacks);
+  PINS_CHECK(dtype == "float32" || dtype == "float64",
+             "-train_dtype must be float32 or float64, got '", dtype, "'");
+}
+
+torch::ScalarType TrainOptions::scalar_type() const {
+  return dtype == "float64" ? torch::kFloat64 : torch::kFloat32;
+}
+
+}  // namespace pins

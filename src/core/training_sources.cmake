@@ -1,0 +1,12 @@
+# The trainer (pins/core/trainer.hpp) and the atomic-file helper it shares with model files,
+# all in pins_core (included from the top-level CMakeLists.txt after the surrogates).
+target_sources(pins_core PRIVATE
+  ${PROJECT_SOURCE_DIR}/src/core/atomic_file.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_data.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_options.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_checkpoint.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_optimizer.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_monitor.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_evaluate.cpp
+)
