@@ -1,9 +1,9 @@
 #pragma once
-// Include this instead of <doctest/doctest.h> in tests that use LibTorch: <torch/torch.h>
-// pulls in glog, whose CHECK/CHECK_EQ/... macros would silently replace doctest's (a glog
-// CHECK aborts instead of recording a failure). Torch first, glog's names dropped, then
-// doctest defines its own.
-#include <torch/torch.h>
+// The one doctest header of all pins tests that see LibTorch (tests/core, tests/petsc,
+// tests/surrogates, tests/training). Include it instead of <doctest/doctest.h>: the torch headers
+// pull in glog, whose CHECK/CHECK_EQ/... macros would replace doctest's (a glog CHECK aborts
+// instead of recording a failure). Torch first, glog's names dropped, then doctest.
+#include <torch/types.h>
 
 #undef CHECK
 #undef CHECK_EQ

@@ -1,5 +1,7 @@
 #pragma once
 // Shared helpers of the pins::core tests.
+#include <torch/torch.h>
+
 #include "doctest_torch.hpp"
 
 #include <limits>
