@@ -75,6 +75,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-data", required=True)
     ap.add_argument("-epochs", type=int, default=3)
+    ap.add_argument("-samples", type=int, default=0, help="use the first N samples (0: all)")
     ap.add_argument("-batch", type=int, default=20)
     ap.add_argument("-threads", type=int, default=torch.get_num_threads())
     ap.add_argument("-modes", type=int, default=12)
@@ -88,9 +89,10 @@ def main():
     torch.manual_seed(0)
 
     with h5py.File(a.data, "r") as h:
-        kappa = torch.from_numpy(h["kappa"][...]).float()
-        f = torch.from_numpy(h["f"][...]).float()
-        u = torch.from_numpy(h["u"][...]).float()
+        n = a.samples if a.samples > 0 else h["kappa"].shape[0]
+        kappa = torch.from_numpy(h["kappa"][:n]).float()
+        f = torch.from_numpy(h["f"][:n]).float()
+        u = torch.from_numpy(h["u"][:n]).float()
     norm = lambda t: (t - t.mean()) / (t.std() + 1e-12)
     x = torch.stack([norm(kappa), norm(f)], 1)  # [N, 2, ny, nx]
     y = norm(u).unsqueeze(1)
