@@ -15,6 +15,8 @@ namespace pins::cli {
 int run_generate(MPI_Comm comm, const std::string& command_line);
 int run_verify(MPI_Comm comm, const std::string& command_line);
 int run_info(MPI_Comm comm, const std::string& command_line);
+int run_train(MPI_Comm comm, const std::string& command_line);
+int run_evaluate(MPI_Comm comm, const std::string& command_line);
 
 /// Reads options through `read` (a PetscErrorCode function). The options database holds the
 /// same command line on every process, so a failure here happens on all of them alike and

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Figures for `pins evaluate`: plot_evaluation.py FOLDER
+
+Reads FOLDER/plot_data/{kappa,u_true,u_pred}.npy ([k, ny, nx]) and relative_l2.npy ([N]),
+writes FOLDER/samples.png (one row per sample: kappa, true u, predicted u, error) and
+FOLDER/error_histogram.png. Exit status 3: matplotlib (or numpy) is missing.
+Called by the pins CLI with Debian's /usr/bin/python3; usable by hand as well.
+"""
+
+import os
+import sys
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    try:
+        import numpy as np
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        print("plot_evaluation.py: %s" % e, file=sys.stderr)
+        return 3
+    folder = sys.argv[1]
+    data = os.path.join(folder, "plot_data")
+    kappa = np.load(os.path.join(data, "kappa.npy"))
+    u_true = np.load(os.path.join(data, "u_true.npy"))
+    u_pred = np.load(os.path.join(data, "u_pred.npy"))
+    rel = np.load(os.path.join(data, "relative_l2.npy"))
+
+    k = kappa.shape[0]
+    if k > 0:
+        fig, axes = plt.subplots(k, 4, figsize=(13, 3.1 * k), squeeze=False)
+        for i in range(k):
+            lo, hi = min(u_true[i].min(), u_pred[i].min()), max(u_true[i].max(), u_pred[i].max())
+            panels = [
+                (kappa[i], "κ (sample %d)" % i, "viridis", None, None),
+                (u_true[i], "u (PETSc)", "magma", lo, hi),
+                (u_pred[i], "û (surrogate), rel. L2 %.3g" % rel[i], "magma", lo, hi),
+                (u_pred[i] - u_true[i], "û − u", "RdBu_r", None, None),
+            ]
+            for ax, (img, title, cmap, vmin, vmax) in zip(axes[i], panels):
+                if cmap == "RdBu_r":
+                    m = float(np.abs(img).max()) or 1.0
+                    vmin, vmax = -m, m
+                im = ax.imshow(img, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
+                               extent=(0, 1, 0, 1))
+                ax.set_title(title, fontsize=10)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.tight_layout()
+        fig.savefig(os.path.join(folder, "samples.png"), dpi=110)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(rel, bins=min(30, max(5, len(rel) // 3)), color="tab:blue", edgecolor="white")
+    ax.axvline(np.mean(rel), color="k", linestyle="--", label="mean %.3g" % np.mean(rel))
+    ax.axvline(np.percentile(rel, 95), color="tab:red", linestyle=":",
+               label="95th pct %.3g" % np.percentile(rel, 95))
+    ax.set_xlabel("relative L2 error per sample")
+    ax.set_ylabel("samples")
+    ax.set_title("Test error (%d samples)" % len(rel))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(folder, "error_histogram.png"), dpi=110)
+    plt.close(fig)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+// pins evaluate: a model's accuracy, physics residual and speed against PETSc on a dataset.
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "evaluate_output.hpp"
+#include "pde/registry.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/trainer.hpp"
+#include "pins/petsc/error.hpp"
+#include "sample_solver.hpp"
+#include "surrogates/surrogate.hpp"
+
+namespace pins::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Re-solves the first `count` samples with PETSc, with the dataset's solver settings (its
+// ksp_type, pc_type and rtol, under the options prefix "evaluate_"), assembly included, and
+// returns the mean wall time per sample.
+double petsc_seconds_per_sample(const Dataset& d, int count) {
+  const std::string prefix = "evaluate_";
+  auto set = [&](const std::string& name, const std::string& value) {
+    PINS_PETSC_CALL(PetscOptionsSetValue(nullptr, ("-" + prefix + name).c_str(), value.c_str()));
+  };
+  set("ksp_type", d.info.ksp_type);
+  set("pc_type", d.info.pc_type);
+  set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
+  auto family = find_problem_family(d.info.pde).create();
+  pins::petsc::detail::SampleSolver solver(*family, d.info.ny, d.info.nx, prefix);
+  const size_t points = size_t(d.info.ny) * size_t(d.info.nx);
+  std::vector<double> u(points);
+  solver.solve(d.kappa.data(), d.f.data(), u.data());  // warm-up: first-call costs
+  const auto t0 = Clock::now();
+  for (int i = 0; i < count; ++i) {
+    const auto r = solver.solve(d.kappa.data() + i * points, d.f.data() + i * points, u.data());
+    PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
+  }
+  return seconds_since(t0) / count;
+}
+
+std::string fmt(double v, const char* f = "%.4g") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
+int run_evaluate(MPI_Comm comm, const std::string& command_line) {
+  char model_path[PETSC_MAX_PATH_LEN] = "", data[PETSC_MAX_PATH_LEN] = "";
+  char output[PETSC_MAX_PATH_LEN] = "evaluation";
+  PetscInt solve_samples = 8, plot_samples = 3, threads = 0;
+  PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
+  read_options([&]() -> PetscErrorCode {
+    PetscFunctionBeginUser;
+    PetscOptionsBegin(comm, nullptr, "pins evaluate: test a model against a dataset (rank 0)",
+                      "pins");
+    PetscCall(PetscOptionsString("-model", "Model file (pins train -o), required",
+                                 "pins evaluate", model_path, model_path, sizeof model_path,
+                                 nullptr));
+    PetscCall(PetscOptionsString("-data", "Test dataset (HDF5), required", "pins evaluate", data,
+                                 data, sizeof data, nullptr));
+    PetscCall(PetscOptionsString("-o", "Report folder (report.json, report.md, figures)",
+                                 "pins evaluate", output, output, sizeof output, nullptr));
+    PetscCall(PetscOptionsBool("-force", "Overwrite an existing report", "pins evaluate", force,
+                               &force, nullptr));
+    PetscCall(PetscOptionsInt("-evaluate_solve_samples",
+                              "Samples re-solved with PETSc for the timing comparison",
+                              "pins evaluate", solve_samples, &solve_samples, nullptr));
+    PetscCall(PetscOptionsInt("-evaluate_plot_samples", "Samples shown in the figures",
+                              "pins evaluate", plot_samples, &plot_samples, nullptr));
+    PetscCall(PetscOptionsBool("-evaluate_plot", "Make PNG figures (python3 + matplotlib)",
+                               "pins evaluate", plot, &plot, nullptr));
+    PetscCall(PetscOptionsInt("-evaluate_threads", "LibTorch threads (0: the cores available)",
+                              "pins evaluate", threads, &threads, nullptr));
+    PetscOptionsEnd();
+    PetscCall(PetscOptionsHasHelp(nullptr, &help));
+    PetscFunctionReturn(0);
+  });
+  if (help) return 0;
+  on_rank0(comm, [&] {
+    const std::string mpath = model_path, dpath = data, out = output;
+    PINS_CHECK(!mpath.empty(), "-model <file.pins> is required: the model to evaluate");
+    PINS_CHECK(!dpath.empty(), "-data <file.h5> is required: the test dataset");
+    PINS_CHECK(solve_samples >= 1, "-evaluate_solve_samples must be at least 1, got ",
+               solve_samples);
+    PINS_CHECK(plot_samples >= 0, "-evaluate_plot_samples must be >= 0, got ", plot_samples);
+    const std::string report = out + "/report.json";
+    PINS_CHECK(force || !std::filesystem::exists(report), "-o ", out,
+               " already holds a report; pass -force to overwrite it");
+    // The folder is created at the end: it, or else its parent, must be writable.
+    check_output_path(std::filesystem::is_directory(out) ? out + "/report.md" : out, "-o", true);
+    set_training_threads(int(threads));
+
+    const Dataset d = read_dataset(dpath);
+    TrainingData td;
+    try {
+      td = training_data(d);
+    } catch (const Error& e) {
+      throw Error(dpath + ": " + e.what());
+    }
+    ModelRequirements need;
+    need.problem_family = d.info.pde;
+    need.task = "solution";
+    need.in_channels = kFeatureChannels;
+    need.out_channels = 1;
+    const ModelManifest manifest = read_model_manifest(mpath);
+    check_model_requirements(manifest, need, mpath);
+    // Only the FNO is grid-independent by construction; the others must see their grid.
+    if (manifest.architecture != "fno") {
+      need.grid_nx = d.info.nx;
+      need.grid_ny = d.info.ny;
+    }
+    LoadedModel loaded = load_model(mpath, need);
+    Normalisation norm;
+    try {
+      norm = Normalisation::from_json(manifest.normalisation);
+    } catch (const Error& e) {
+      throw Error("model file '" + mpath + "': " + e.what());
+    }
+    Surrogate& model = *loaded.model;
+    const int64_t n = d.samples;
+
+    // Accuracy and physics of the predictions (batched), then per-sample latency.
+    predict(model, norm, td.kappa.slice(0, 0, 1), td.f.slice(0, 0, 1));  // warm-up
+    auto t0 = Clock::now();
+    const torch::Tensor pred = predict(model, norm, td.kappa, td.f, 32);
+    const double batched = seconds_since(t0) / double(n);
+    const int64_t single_count = std::min<int64_t>(n, 16);
+    t0 = Clock::now();
+    for (int64_t i = 0; i < single_count; ++i)
+      predict(model, norm, td.kappa.slice(0, i, i + 1), td.f.slice(0, i, i + 1));
+    const double single = seconds_since(t0) / double(single_count);
+    const torch::Tensor rel = relative_l2(pred, td.u);
+    const CoefficientFunction coefficients = find_problem_family(d.info.pde).stencil_coefficients;
+    const torch::Tensor coeffs = coefficients(td.kappa);
+    const torch::Tensor res = relative_residual(coeffs, pred, td.f);
+    const Summary err = summarize(rel), phys = summarize(res);
+    const Summary data_res = summarize(torch::tensor(d.residual, torch::kFloat64));
+    const int solves = int(std::min<int64_t>(n, solve_samples));
+    const double petsc = petsc_seconds_per_sample(d, solves);
+
+    nlohmann::json j = {
+        {"model", mpath},
+        {"data", dpath},
+        {"command", command_line},
+        {"samples", n},
+        {"grid", {{"nx", d.info.nx}, {"ny", d.info.ny}}},
+        {"architecture", manifest.architecture},
+        {"trained_grid", {{"nx", manifest.grid_nx}, {"ny", manifest.grid_ny}}},
+        {"relative_l2", err.to_json()},
+        {"relative_residual_prediction", phys.to_json()},
+        {"relative_residual_petsc", data_res.to_json()},
+        {"seconds_per_sample",
+         {{"surrogate_batched", batched},
+          {"surrogate_single", single},
+          {"petsc_solve", petsc},
+          {"petsc_samples_timed", solves},
+          {"torch_threads", torch::get_num_threads()},
+          {"petsc_solver",
+           d.info.ksp_type + " + " + d.info.pc_type + ", rtol " + fmt(d.info.rtol)}}},
+        {"speedup_single_vs_petsc", petsc / single}};
+    std::ostringstream md;
+    md << "# pins evaluate\n\n"
+       << "Model `" << mpath << "` (" << manifest.architecture << ", trained on "
+       << manifest.grid_nx << "x" << manifest.grid_ny << ") on `" << dpath << "` (" << n
+       << " samples, " << d.info.nx << "x" << d.info.ny << ").\n\n"
+       << "| metric | mean | median | 95th pct | max |\n|---|---|---|---|---|\n"
+       << "| relative L2 error | " << fmt(err.mean) << " | " << fmt(err.median) << " | "
+       << fmt(err.p95) << " | " << fmt(err.max) << " |\n"
+       << "| relative residual ‖f−Aû‖/‖f‖ of the prediction | " << fmt(phys.mean) << " | "
+       << fmt(phys.median) << " | " << fmt(phys.p95) << " | " << fmt(phys.max) << " |\n"
+       << "| relative residual of the PETSc solutions | " << fmt(data_res.mean) << " | "
+       << fmt(data_res.median) << " | " << fmt(data_res.p95) << " | " << fmt(data_res.max)
+       << " |\n\n"
+       << "Time per sample (this machine, this run): surrogate " << fmt(single * 1e3, "%.3g")
+       << " ms one at a time, " << fmt(batched * 1e3, "%.3g") << " ms batched ("
+       << torch::get_num_threads() << " threads); PETSc " << d.info.ksp_type << " + "
+       << d.info.pc_type << " (rtol " << fmt(d.info.rtol) << ", assembly included, "
+       << solves << " samples) " << fmt(petsc * 1e3, "%.3g") << " ms.\n";
+
+    std::filesystem::create_directories(out + "/plot_data");
+    const int64_t k = std::min<int64_t>(n, plot_samples);
+    write_npy(out + "/plot_data/kappa.npy", td.kappa.slice(0, 0, k));
+    write_npy(out + "/plot_data/u_true.npy", td.u.slice(0, 0, k));
+    write_npy(out + "/plot_data/u_pred.npy", pred.slice(0, 0, k));
+    write_npy(out + "/plot_data/relative_l2.npy", rel);
+    std::string plot_problem = "disabled (-evaluate_plot 0)";
+    if (plot) plot_problem = run_plot_script(out);
+    if (plot_problem.empty()) {
+      md << "\n![samples](samples.png)\n\n![error histogram](error_histogram.png)\n";
+      j["figures"] = {"samples.png", "error_histogram.png"};
+    } else if (plot) {
+      std::fprintf(stderr, "pins evaluate: warning: no figures: %s\n", plot_problem.c_str());
+    }
+    write_text_file(report, j.dump(2) + "\n");
+    write_text_file(out + "/report.md", md.str());
+    std::printf("pins evaluate: %s on %s (%lld samples)\n", mpath.c_str(), dpath.c_str(),
+                (long long)n);
+    std::printf("  relative L2   mean %.4g  median %.4g  p95 %.4g\n", err.mean, err.median,
+                err.p95);
+    std::printf("  residual      mean %.4g (prediction)  vs %.3g (PETSc)\n", phys.mean,
+                data_res.mean);
+    std::printf("  time/sample   surrogate %.3g ms (single), %.3g ms (batched); PETSc %.3g ms\n",
+                single * 1e3, batched * 1e3, petsc * 1e3);
+    std::printf("  wrote %s, %s/report.md\n", report.c_str(), out.c_str());
+    std::fflush(stdout);
+  });
+  return 0;
+}
+
+}  // namespace pins::cli

@@ -1,0 +1,110 @@
+// pins train: train a surrogate on a dataset and write a model file.
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "pde/registry.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/trainer.hpp"
+#include "surrogates/registry.hpp"
+
+namespace pins::cli {
+
+int run_train(MPI_Comm comm, const std::string& command_line) {
+  char data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "";
+  char type[64] = "fno";
+  PetscBool force = PETSC_FALSE, help = PETSC_FALSE;
+  read_options([&]() -> PetscErrorCode {
+    PetscFunctionBeginUser;
+    PetscOptionsBegin(comm, nullptr, "pins train: train a surrogate (rank 0 only)", "pins");
+    PetscCall(PetscOptionsString("-data", "Training dataset (HDF5), required", "pins train",
+                                 data, data, sizeof data, nullptr));
+    PetscCall(PetscOptionsString("-o", "Model file to write, required", "pins train", output,
+                                 output, sizeof output, nullptr));
+    PetscCall(PetscOptionsBool("-force", "Overwrite an existing model file and checkpoint",
+                               "pins train", force, &force, nullptr));
+    PetscCall(PetscOptionsString("-surrogate_type", "Architecture (fno, unet, deeponet, mlp)",
+                                 "pins train", type, type, sizeof type, nullptr));
+    PetscOptionsEnd();
+    PetscCall(PetscOptionsHasHelp(nullptr, &help));
+    PetscFunctionReturn(0);
+  });
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (help) {
+    if (rank == 0)
+      std::printf("\n%s\nArchitectures (-surrogate_type) and their options:\n%s\n"
+                  "Training runs on rank 0 only; other MPI processes wait.\n",
+                  TrainOptions::help().c_str(), surrogate_help().c_str());
+    return 0;
+  }
+  const std::string surrogate = type;
+  const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
+  on_rank0(comm, [&] {
+    const std::string path = data, out = output;
+    PINS_CHECK(!path.empty(), "-data <file.h5> is required: the training dataset");
+    check_output_path(out, "-o", force);
+    TrainOptions opts = TrainOptions::from_options(options);
+    opts.force = force;
+    if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
+    // Fail on the architecture options before reading data.
+    make_surrogate(surrogate, options, kFeatureChannels, 1);
+
+    const Dataset dataset = read_dataset(path);
+    TrainingData td;
+    try {
+      td = training_data(dataset);
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+    td.coefficients = find_problem_family(dataset.info.pde).stencil_coefficients;
+    set_training_threads(opts.threads);
+    torch::manual_seed(opts.seed);  // the initial weights
+    auto model = make_surrogate(surrogate, options, kFeatureChannels, 1);
+    int64_t parameters = 0;
+    for (const auto& p : model->module().parameters()) parameters += p.numel();
+    if (opts.monitor >= 1) {
+      std::printf("pins train: %s: %lld samples of -pde %s on %d x %d\n", path.c_str(),
+                  (long long)dataset.samples, dataset.info.pde.c_str(), dataset.info.nx,
+                  dataset.info.ny);
+      std::printf("  model       %s, %lld parameters, %s, %d threads\n", surrogate.c_str(),
+                  (long long)parameters, opts.dtype.c_str(), torch::get_num_threads());
+      std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
+                  opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
+                  opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
+      std::fflush(stdout);
+    }
+    const TrainResult r = train_surrogate(*model, td, opts);
+
+    ModelManifest m;
+    m.problem_family = dataset.info.pde;
+    m.task = "solution";
+    m.grid_nx = dataset.info.nx;
+    m.grid_ny = dataset.info.ny;
+    m.normalisation = r.normalisation.to_json();
+    m.training_data_hash = td.fingerprint;
+    m.metrics = r.metrics();
+    m.metrics["training_data"] = path;
+    m.metrics["command"] = command_line;
+    nlohmann::json train = nlohmann::json::object();
+    for (const auto& [k, v] : options.entries())
+      if (k.rfind("-train_", 0) == 0) train[k] = v;
+    m.metrics["train_options"] = train;
+    save_model(out, *model, m, force);
+    if (opts.monitor >= 1) {
+      std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
+                  r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);
+      std::fflush(stdout);
+    }
+  });
+  return 0;
+}
+
+}  // namespace pins::cli
