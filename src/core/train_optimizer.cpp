@@ -1,11 +1,12 @@
 // Optimizer construction and its state <-> checkpoint (no torch::serialize: that is pickle).
 #include "train_optimizer.hpp"
 
-#include <c10/util/string_utils.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/lbfgs.h>
 
 #include <cmath>
+#include <sstream>
+#include <type_traits>
 
 #include "pins/core/check.hpp"
 #include "pins/core/trainer.hpp"
@@ -14,9 +15,21 @@ namespace pins::detail {
 
 namespace {
 
-// LibTorch keys per-parameter state by the address of the parameter's TensorImpl.
-std::string key_of(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
+// LibTorch keys per-parameter state by the parameter's TensorImpl: its address printed to a
+// string in LibTorch 1.x, the pointer itself in 2.x. The key type is read off the state map,
+// so the same source builds against both (the GPU machines have LibTorch 2.x).
+using StateKey =
+    std::decay_t<decltype(std::declval<const torch::optim::Optimizer&>().state())>::key_type;
+
+template <class Key = StateKey>  // a template, so the branch not taken is not instantiated
+Key key_of(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;  // what c10::guts::to_string does with a pointer
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return Key(p.unsafeGetTensorImpl());
+  }
 }
 
 // Adds a deep copy of `t` under `name`; undefined tensors (state not yet built) are left out.
