@@ -14,12 +14,10 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cli_support import check_one_line_error, fail  # noqa: E402
+
 ARGS = None
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
 
 
 def run(cmd, ranks=None, cwd=None):
@@ -60,15 +58,7 @@ def expect_error(cmd, subcommand, expected, ranks=None, keep=()):
     rc, out, err = run(cmd, ranks)
     lines = [l for l in strip_mpiexec_notices(err).splitlines() if l.strip()]
     where = "%s (ranks=%s)" % (" ".join(cmd), ranks)
-    if rc == 0:
-        fail("expected failure: " + where)
-    if len(lines) != 1:
-        fail("expected one line on stderr for %s, got %d:\n%s" % (where, len(lines), err))
-    prefix = "pins %s: error: " % subcommand
-    if not lines[0].startswith(prefix):
-        fail("stderr of %s does not start with %r: %s" % (where, prefix, lines[0]))
-    if expected not in lines[0]:
-        fail("stderr of %s does not mention %r: %s" % (where, expected, lines[0]))
+    check_one_line_error(rc, lines, where, subcommand, expected)
     left = [f for f in workdir_files() if f not in keep]
     if left:
         fail("files left behind by %s: %s" % (where, left))

@@ -19,15 +19,13 @@ import struct
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cli_support import check_one_line_error, fail  # noqa: E402
+
 ARGS = None
 # Measured on this setup (2 cores, LibTorch 1.13): untrained 1.02, trained 0.218 (test mean
 # relative L2); the bound sits about a factor 2 from both.
 BOUND = 0.5
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
 
 
 def run(cmd, timeout=300):
@@ -60,15 +58,7 @@ def expect_error(cmd, subcommand, expected):
     rc, out, err = run(cmd)
     lines = [l for l in err.splitlines() if l.strip()]
     where = " ".join(cmd)
-    if rc == 0:
-        fail("expected failure: " + where)
-    if len(lines) != 1:
-        fail("expected one line on stderr for %s, got %d:\n%s" % (where, len(lines), err))
-    prefix = "pins %s: error: " % subcommand
-    if not lines[0].startswith(prefix):
-        fail("stderr of %s does not start with %r: %s" % (where, prefix, lines[0]))
-    if expected not in lines[0]:
-        fail("stderr of %s does not mention %r: %s" % (where, expected, lines[0]))
+    check_one_line_error(rc, lines, where, subcommand, expected)
     after = snapshot()
     if after != before:
         changed = sorted(set(after.items()) ^ set(before.items()))

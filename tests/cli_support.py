@@ -1,0 +1,25 @@
+"""Shared checks of the CLI test drivers (tests/petsc/cli_test.py, tests/training/cli_test.py)."""
+
+import sys
+
+
+def fail(message):
+    """Reports a failed check and ends the test."""
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def check_one_line_error(rc, err_lines, where, subcommand, expected):
+    """A failed command must exit non-zero with exactly one stderr line of the form
+    'pins <subcommand>: error: ...' that mentions `expected`. Returns that line."""
+    if rc == 0:
+        fail("expected failure: " + where)
+    if len(err_lines) != 1:
+        fail("expected one line on stderr for %s, got %d:\n%s"
+             % (where, len(err_lines), "\n".join(err_lines)))
+    prefix = "pins %s: error: " % subcommand
+    if not err_lines[0].startswith(prefix):
+        fail("stderr of %s does not start with %r: %s" % (where, prefix, err_lines[0]))
+    if expected not in err_lines[0]:
+        fail("stderr of %s does not mention %r: %s" % (where, expected, err_lines[0]))
+    return err_lines[0]
