@@ -41,10 +41,14 @@ grep -n -A3 "CUDA::cudart PROPERTIES" $KC
 cmake -S $D/src -B /tmp/pbuild -DCMAKE_CXX_COMPILER=$D/kokkos/bin/nvcc_wrapper \
   -DKokkos_ROOT=/tmp/kinstall -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$D/deps" -DCUDA_cuda_driver_LIBRARY=$CUDADRV \
   -DPINS_ENABLE_PETSC=OFF -DPINS_ENABLE_EXAMPLES=OFF -DPINS_HOST_ONLY_COMPILE_OPTIONS=--host-only -DCMAKE_BUILD_TYPE=Release > $OUT/pins.log 2>&1 &&
-  cmake --build /tmp/pbuild -j$J --target pins_core_tests bench_stencil >> $OUT/pins.log 2>&1 ||
+  cmake --build /tmp/pbuild -j$J --target pins_core_tests pins_surrogate_tests pins_training_tests bench_stencil >> $OUT/pins.log 2>&1 ||
   { grep -m20 -E "error|Error" $OUT/pins.log; tail -30 $OUT/pins.log; exit 1; }
 log "3. core tests on the GPU"
 /tmp/pbuild/bin/pins_core_tests 2>&1 | tee $OUT/tests.log | tail -25
+log "3b. surrogate tests (LibTorch 2.x build of the surrogates; tensors on the CPU)"
+/tmp/pbuild/bin/pins_surrogate_tests 2>&1 | tee $OUT/surrogate_tests.log | tail -4
+log "3c. trainer tests without the physics loss (the trainer keeps tensors on the CPU, which a CUDA Kokkos build rejects)"
+/tmp/pbuild/bin/pins_training_tests -tce='*physics*' 2>&1 | tee $OUT/training_tests.log | tail -6
 log "4. stencil benchmark on the GPU"
 /tmp/pbuild/bin/bench_stencil 2>&1 | tee $OUT/bench.log
 /tmp/pbuild/bin/bench_stencil -B 64 -n 512 2>&1 | tee -a $OUT/bench.log
