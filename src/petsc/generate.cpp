@@ -122,6 +122,21 @@ struct Stats {
   }
 };
 
+// Rank 0 writes one solved sample (its own or one received) and counts it in the summary.
+void write_and_count(DatasetWriter& writer, Stats& stats, const SampleHeader& h,
+                     const double* kappa, const double* f, const double* u) {
+  SampleRecord record;
+  record.kappa = kappa;
+  record.f = f;
+  record.u = u;
+  record.iterations = h.iterations;
+  record.residual = h.residual;
+  record.seeds[0] = h.seeds[0];
+  record.seeds[1] = h.seeds[1];
+  writer.write_sample(h.index, record);
+  stats.add(h.iterations, h.residual);
+}
+
 DatasetInfo dataset_info(const ProblemFamily& family, const detail::SolverDescription& solver,
                          const GenerateOptions& opts, int processes) {
   DatasetInfo info;
@@ -208,16 +223,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
         h.iterations = result.iterations;
         h.residual = result.residual;
         if (rank == 0) {
-          SampleRecord record;
-          record.kappa = kappa.data();
-          record.f = f.data();
-          record.u = u.data();
-          record.iterations = h.iterations;
-          record.residual = h.residual;
-          record.seeds[0] = h.seeds[0];
-          record.seeds[1] = h.seeds[1];
-          writer->write_sample(index, record);
-          stats.add(h.iterations, h.residual);
+          write_and_count(*writer, stats, h, kappa.data(), f.data(), u.data());
         } else {
           mine.headers.push_back(h);
           for (const auto* field : {&kappa, &f, &u})
@@ -255,16 +261,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
         PINS_CHECK(h.index == index, "internal error: expected sample ", index, " from rank ",
                    owner, ", got ", h.index);
         const double* fields = reinterpret_cast<const double*>(buffer.data() + sizeof h);
-        SampleRecord record;
-        record.kappa = fields;
-        record.f = fields + points;
-        record.u = fields + 2 * points;
-        record.iterations = h.iterations;
-        record.residual = h.residual;
-        record.seeds[0] = h.seeds[0];
-        record.seeds[1] = h.seeds[1];
-        writer->write_sample(index, record);
-        stats.add(h.iterations, h.residual);
+        write_and_count(*writer, stats, h, fields, fields + points, fields + 2 * points);
       });
     }
   } else {
