@@ -65,6 +65,20 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       throw Error(path + ": " + e.what());
     }
     td.coefficients = find_problem_family(dataset.info.pde).stencil_coefficients;
+    TrainingData vd;  // -train_val_data: a separate validation set
+    if (!opts.val_data.empty()) {
+      const Dataset vset = read_dataset(opts.val_data);
+      PINS_CHECK(vset.info.nx == dataset.info.nx && vset.info.ny == dataset.info.ny &&
+                     vset.info.pde == dataset.info.pde,
+                 "-train_val_data ", opts.val_data, ": ", vset.info.pde, " on ", vset.info.nx,
+                 " x ", vset.info.ny, ", but the training data is ", dataset.info.pde, " on ",
+                 dataset.info.nx, " x ", dataset.info.ny);
+      try {
+        vd = training_data(vset);
+      } catch (const Error& e) {
+        throw Error(opts.val_data + ": " + e.what());
+      }
+    }
     set_training_threads(opts.threads);
     torch::manual_seed(opts.seed);  // the initial weights
     auto model = make_surrogate(surrogate, options, kFeatureChannels, 1);
@@ -79,9 +93,16 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
                   opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
                   opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
+      if (!opts.val_data.empty())
+        std::printf("  validation  %s (%lld samples); all %lld training samples trained on\n",
+                    opts.val_data.c_str(), (long long)vd.kappa.size(0),
+                    (long long)dataset.samples);
+      if (opts.augment != "none")
+        std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
+                    opts.augment.c_str());
       std::fflush(stdout);
     }
-    const TrainResult r = train_surrogate(*model, td, opts);
+    const TrainResult r = train_surrogate(*model, td, opts, opts.val_data.empty() ? nullptr : &vd);
 
     ModelManifest m;
     m.problem_family = dataset.info.pde;
@@ -92,6 +113,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     m.training_data_hash = td.fingerprint;
     m.metrics = r.metrics();
     m.metrics["training_data"] = path;
+    if (!opts.val_data.empty()) m.metrics["validation_data"] = opts.val_data;
     m.metrics["command"] = command_line;
     nlohmann::json train = nlohmann::json::object();
     for (const auto& [k, v] : options.entries())

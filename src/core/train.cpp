@@ -14,6 +14,7 @@
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
+#include "train_augment.hpp"
 #include "train_checkpoint.hpp"
 #include "train_monitor.hpp"
 #include "train_optimizer.hpp"
@@ -49,11 +50,18 @@ void check_writable_folder(const std::string& path, const char* option) {
 // Stream ids of pins::sample_seed for the split and the per-epoch shuffles.
 constexpr std::uint64_t kSplitStream = 0x5350;  // "SP"
 constexpr std::uint64_t kShuffleStream = 1;
+constexpr std::uint64_t kAugmentStream = 0x4147;  // "AG"
+
+// Samples of `a` followed by those of `b` (b may be undefined only if a is).
+torch::Tensor concat(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.defined() ? torch::cat({a, b}, 0) : a;
+}
 
 class TrainLoop {
  public:
-  TrainLoop(Surrogate& model, const TrainingData& data, const TrainOptions& opt)
-      : model_(model), data_(data), opt_(opt) {}
+  TrainLoop(Surrogate& model, const TrainingData& data, const TrainOptions& opt,
+            const TrainingData* validation)
+      : model_(model), data_(data), opt_(opt), validation_(validation) {}
 
   TrainResult run();
 
@@ -64,7 +72,8 @@ class TrainLoop {
 
   void prepare();
   nlohmann::json fingerprint() const;
-  Losses compute(const torch::Tensor& idx);
+  Losses compute(const torch::Tensor& idx, detail::GridSymmetry sym);
+  detail::GridSymmetry symmetry_for(std::int64_t step) const;
   bool adam_step(const torch::Tensor& idx, std::int64_t step, Losses& out);
   bool lbfgs_step(const torch::Tensor& idx, std::int64_t step, Losses& out);
   void validate(EpochRecord& r);
@@ -78,6 +87,7 @@ class TrainLoop {
   Surrogate& model_;
   const TrainingData& data_;
   const TrainOptions& opt_;
+  const TrainingData* validation_;
   torch::ScalarType dtype_ = torch::kFloat32;
   std::vector<std::pair<std::string, torch::Tensor>> named_;  // parameters, then buffers
   std::vector<torch::Tensor> params_;
@@ -125,21 +135,47 @@ void TrainLoop::prepare() {
   optim_ = detail::make_optimizer(opt_, params_);
 
   const int64_t n = k.size(0);
-  const auto order = permutation(n, sample_seed(opt_.seed, 0, kSplitStream));
-  const int64_t n_val =
-      opt_.val_fraction > 0 ? std::max<int64_t>(1, std::llround(double(n) * opt_.val_fraction)) : 0;
-  PINS_CHECK(n - n_val >= 1, "-train_val_fraction ", opt_.val_fraction,
-             " leaves no training samples out of ", n);
-  val_.assign(order.begin(), order.begin() + n_val);
-  train_.assign(order.begin() + n_val, order.end());
+  torch::Tensor kappa = k, f = data_.f, u = data_.u;
+  if (validation_) {
+    // Train on every sample of data_; the validation samples go after them.
+    const auto& v = *validation_;
+    PINS_CHECK(v.kappa.defined() && v.kappa.dim() == 3 && v.kappa.size(0) >= 1 &&
+                   v.kappa.size(1) == k.size(1) && v.kappa.size(2) == k.size(2),
+               "validation data: kappa must be [M, ", k.size(1), ", ", k.size(2),
+               "] like the training data, got ", v.kappa.sizes());
+    PINS_CHECK(v.f.defined() && v.f.sizes() == v.kappa.sizes(), "validation data: f has shape ",
+               v.f.defined() ? v.f.sizes() : c10::IntArrayRef{}, ", kappa ", v.kappa.sizes());
+    PINS_CHECK(v.pde == data_.pde, "validation data is for -pde ", v.pde,
+               ", the training data for -pde ", data_.pde);
+    if (u.defined()) {
+      PINS_CHECK(v.u.defined() && v.u.sizes() == v.kappa.sizes(),
+                 "validation data: solutions u [M, ny, nx] are needed when training on them");
+      u = concat(u, v.u);
+    }
+    kappa = concat(kappa, v.kappa);
+    f = concat(f, v.f);
+    train_.resize(size_t(n));
+    std::iota(train_.begin(), train_.end(), 0);
+    val_.resize(size_t(v.kappa.size(0)));
+    std::iota(val_.begin(), val_.end(), n);
+  } else {
+    const auto order = permutation(n, sample_seed(opt_.seed, 0, kSplitStream));
+    const int64_t n_val = opt_.val_fraction > 0
+                              ? std::max<int64_t>(1, std::llround(double(n) * opt_.val_fraction))
+                              : 0;
+    PINS_CHECK(n - n_val >= 1, "-train_val_fraction ", opt_.val_fraction,
+               " leaves no training samples out of ", n);
+    val_.assign(order.begin(), order.begin() + n_val);
+    train_.assign(order.begin() + n_val, order.end());
+  }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
-  x_ = norm_.features(k, data_.f, dtype_);
-  if (data_.u.defined()) y_ = (data_.u / norm_.u_scale).to(dtype_);
+  x_ = norm_.features(kappa, f, dtype_);
+  if (u.defined()) y_ = (u / norm_.u_scale).to(dtype_);
   const CoefficientFunction coefficients =
       data_.coefficients ? data_.coefficients : CoefficientFunction(darcy::stencil_coefficients);
-  coeffs_ = coefficients(k.contiguous()).to(dtype_);
-  f_ = data_.f.to(dtype_);
+  coeffs_ = coefficients(kappa.contiguous()).to(dtype_);
+  f_ = f.to(dtype_);
 }
 
 nlohmann::json TrainLoop::fingerprint() const {
@@ -158,7 +194,9 @@ nlohmann::json TrainLoop::fingerprint() const {
                       {"-train_data_weight", opt_.data_weight},
                       {"-train_physics_weight", opt_.physics_weight},
                       {"-train_physics_loss", opt_.physics_loss},
+                      {"-train_augment", opt_.augment},
                       {"training data", data_.fingerprint},
+                      {"validation data", validation_ ? validation_->fingerprint : ""},
                       {"data shape", data_.kappa.sizes().vec()}};
   // The cosine schedule spans the whole run; a step schedule allows more epochs on resume.
   if (opt_.schedule == "cosine") j["-train_epochs"] = opt_.epochs;
@@ -177,17 +215,30 @@ double TrainLoop::lr_at(int epoch) const {
   return opt_.lr * lr_scale_ * f;
 }
 
-TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx) {
-  const torch::Tensor pred = model_.forward(x_.index_select(0, idx)).select(1, 0);
+detail::GridSymmetry TrainLoop::symmetry_for(std::int64_t step) const {
+  if (opt_.augment != "symmetries") return {};
+  const bool square = x_.size(-1) == x_.size(-2);
+  return detail::draw_grid_symmetry(sample_seed(opt_.seed, std::uint64_t(step), kAugmentStream),
+                                    square);
+}
+
+TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, detail::GridSymmetry sym) {
+  // The batch in the orientation `sym` (identity unless -train_augment symmetries).
+  auto field = [&](const torch::Tensor& t) {
+    const torch::Tensor b = t.index_select(0, idx);
+    return sym.identity() ? b : detail::apply_to_field(b, sym);
+  };
+  const torch::Tensor pred = model_.forward(field(x_)).select(1, 0);
   Losses l;
   l.loss = torch::zeros({}, pred.options());
   if (opt_.data_weight > 0) {
-    l.data = relative_l2(pred, y_.index_select(0, idx)).mean();
+    l.data = relative_l2(pred, field(y_)).mean();
     l.loss = l.loss + opt_.data_weight * l.data;
   }
   if (opt_.physics_weight > 0) {
-    l.physics = physics_loss(opt_.physics_loss, coeffs_.index_select(0, idx),
-                             pred * norm_.u_scale, f_.index_select(0, idx));
+    const torch::Tensor c = coeffs_.index_select(0, idx);
+    l.physics = physics_loss(opt_.physics_loss, sym.identity() ? c : detail::apply_to_stencil(c, sym),
+                             pred * norm_.u_scale, field(f_));
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
@@ -199,7 +250,7 @@ bool finite(const torch::Tensor& t) {
 
 bool TrainLoop::adam_step(const torch::Tensor& idx, std::int64_t step, Losses& l) {
   optim_->zero_grad();
-  l = compute(idx);
+  l = compute(idx, symmetry_for(step));
   if (opt_.loss_hook) l.loss = opt_.loss_hook(step, l.loss);
   bool ok = finite(l.loss);
   if (ok) {
@@ -215,9 +266,10 @@ bool TrainLoop::lbfgs_step(const torch::Tensor& idx, std::int64_t step, Losses& 
   std::vector<torch::Tensor> before;
   for (const auto& p : params_) before.push_back(p.detach().clone());
   bool first = true, ok = true;
+  const detail::GridSymmetry sym = symmetry_for(step);
   auto closure = [&]() -> torch::Tensor {
     optim_->zero_grad();
-    Losses c = compute(idx);
+    Losses c = compute(idx, sym);
     if (opt_.loss_hook) c.loss = opt_.loss_hook(step, c.loss);
     if (first) l = c;  // the losses at the start of the step, as Adam reports them
     first = false;
@@ -481,8 +533,9 @@ nlohmann::json TrainResult::metrics() const {
   return j;
 }
 
-TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options) {
-  return TrainLoop(model, data, options).run();
+TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
+                            const TrainingData* validation) {
+  return TrainLoop(model, data, options, validation).run();
 }
 
 }  // namespace pins

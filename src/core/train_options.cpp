@@ -31,6 +31,9 @@ const OptionDoc kOptions[] = {
     {"-train_physics_loss",
      "residual: |D^-1(A u - f)|^2/|D^-1 f|^2 per sample; energy: (u'Au/2 - f'u)/(n f'D^-1 f)"},
     {"-train_val_fraction", "fraction of the samples held out for validation"},
+    {"-train_val_data", "validation dataset file: train on every sample of -data instead"},
+    {"-train_augment",
+     "none, or symmetries: each mini-batch mirrored/transposed at random (grid symmetries)"},
     {"-train_patience", "stop after this many epochs without a better validation error (0: off)"},
     {"-train_seed", "seed of the initial weights, the split and the shuffles"},
     {"-train_threads", "LibTorch threads (0: the cores available)"},
@@ -65,6 +68,8 @@ std::string default_text(const std::string& name) {
   else if (name == "-train_physics_weight") os << d.physics_weight;
   else if (name == "-train_physics_loss") os << d.physics_loss;
   else if (name == "-train_val_fraction") os << d.val_fraction;
+  else if (name == "-train_val_data") os << "none";
+  else if (name == "-train_augment") os << d.augment;
   else if (name == "-train_patience") os << d.patience;
   else if (name == "-train_seed") os << d.seed;
   else if (name == "-train_threads") os << d.threads;
@@ -101,6 +106,8 @@ TrainOptions TrainOptions::from_options(const OptionMap& o) {
   t.physics_weight = o.get_double("-train_physics_weight", t.physics_weight);
   t.physics_loss = o.get_string("-train_physics_loss", t.physics_loss);
   t.val_fraction = o.get_double("-train_val_fraction", t.val_fraction);
+  t.val_data = o.get_string("-train_val_data", t.val_data);
+  t.augment = o.get_string("-train_augment", t.augment);
   t.patience = o.get_int("-train_patience", t.patience);
   const int seed = o.get_int("-train_seed", 0);
   PINS_CHECK(seed >= 0, "-train_seed must be >= 0, got ", seed);
@@ -148,6 +155,8 @@ void TrainOptions::validate() const {
              "-train_physics_loss must be residual or energy, got '", physics_loss, "'");
   PINS_CHECK(val_fraction >= 0 && val_fraction < 1, "-train_val_fraction must be in [0, 1), got ",
              val_fraction);
+  PINS_CHECK(augment == "none" || augment == "symmetries",
+             "-train_augment must be none or symmetries, got '", augment, "'");
   PINS_CHECK(patience >= 0, "-train_patience must be >= 0, got ", patience);
   PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
   PINS_CHECK(checkpoint_every >= 0, "-train_checkpoint_every must be >= 0, got ",

@@ -7,6 +7,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/train_checkpoint.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_optimizer.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_monitor.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_augment.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_evaluate.cpp
 )

@@ -25,11 +25,12 @@ void check_same_history(const std::vector<EpochRecord>& a, const std::vector<Epo
   }
 }
 
-void resume_reproduces(const std::string& optimizer) {
+void resume_reproduces(const std::string& optimizer, const std::string& augment = "none") {
   const TrainingData d = darcy_data(12, 8);
-  const std::string dir = scratch("resume_" + optimizer);
+  const std::string dir = scratch("resume_" + optimizer + augment);
   TrainOptions o = quick_options();
   o.optimizer = optimizer;
+  o.augment = augment;
   o.epochs = 4;
   o.batch_size = 4;  // 9 training samples: 3 steps per epoch
   o.schedule = "cosine";
@@ -70,6 +71,10 @@ TEST_CASE("resume after an interruption reproduces the uninterrupted run exactly
 
 TEST_CASE("resume reproduces the uninterrupted run exactly (L-BFGS)") {
   resume_reproduces("lbfgs");
+}
+
+TEST_CASE("resume reproduces the uninterrupted run exactly (Adam, symmetry augmentation)") {
+  resume_reproduces("adam", "symmetries");
 }
 
 TEST_CASE("checkpoints: existing file, incompatible options, damaged files") {

@@ -84,7 +84,9 @@ struct TrainOptions {
   double data_weight = 1;             ///< -train_data_weight: weight of the relative L2 loss
   double physics_weight = 0;          ///< -train_physics_weight
   std::string physics_loss = "residual";  ///< -train_physics_loss residual|energy
-  double val_fraction = 0.125;        ///< -train_val_fraction
+  double val_fraction = 0.125;        ///< -train_val_fraction (ignored with validation data)
+  std::string val_data;               ///< -train_val_data: validation dataset (pins train)
+  std::string augment = "none";       ///< -train_augment none|symmetries (train_augment.hpp)
   int patience = 0;                   ///< -train_patience: epochs without improvement (0: off)
   std::uint64_t seed = 0;             ///< -train_seed: weights, split and shuffles
   int threads = 0;                    ///< -train_threads (0: the cores available)
@@ -141,10 +143,13 @@ struct TrainResult {
   nlohmann::json metrics() const;
 };
 
-/// Trains `model` (in place) on `data` with `options`. Throws pins::Error for bad options, a
+/// Trains `model` (in place) on `data` with `options`. With `validation` (same grid and
+/// family), every sample of `data` is trained on and `validation` is the held-out set;
+/// otherwise options.val_fraction of `data` is held out. Throws pins::Error for bad options, a
 /// checkpoint that does not match (resume), or non-finite losses that persist after
 /// options.max_rollbacks rollbacks.
-TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options);
+TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
+                            const TrainingData* validation = nullptr);
 
 /// The physics loss per sample, scaled so that weights mean the same on any grid: residual:
 /// ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖² (D = diag A); energy: (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f) with n the
