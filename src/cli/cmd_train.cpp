@@ -12,6 +12,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
+#include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 
@@ -19,7 +20,7 @@ namespace pins::cli {
 
 int run_train(MPI_Comm comm, const std::string& command_line) {
   char data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "";
-  char type[64] = "fno";
+  char type[64] = "fno", task[64] = "solution";
   PetscBool force = PETSC_FALSE, help = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
@@ -32,6 +33,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                                "pins train", force, &force, nullptr));
     PetscCall(PetscOptionsString("-surrogate_type", "Architecture (fno, unet, deeponet, mlp)",
                                  "pins train", type, type, sizeof type, nullptr));
+    PetscCall(PetscOptionsString("-task",
+                                 "solution (kappa, f -> u from -data) or precondition (r -> A^-1 r "
+                                 "for -pc_type surrogate, no data needed)",
+                                 "pins train", task, task, sizeof task, nullptr));
     PetscOptionsEnd();
     PetscCall(PetscOptionsHasHelp(nullptr, &help));
     PetscFunctionReturn(0);
@@ -40,12 +45,20 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   MPI_Comm_rank(comm, &rank);
   if (help) {
     if (rank == 0)
-      std::printf("\n%s\nArchitectures (-surrogate_type) and their options:\n%s\n"
+      std::printf("\n%s\n%s\nArchitectures (-surrogate_type) and their options:\n%s\n"
                   "Training runs on rank 0 only; other MPI processes wait.\n",
-                  TrainOptions::help().c_str(), surrogate_help().c_str());
+                  TrainOptions::help().c_str(), PreconditionTrainOptions::help().c_str(),
+                  surrogate_help().c_str());
     return 0;
   }
   const std::string surrogate = type;
+  const std::string task_name = task;
+  if (task_name == kPreconditionTask)
+    return run_train_precondition(comm, command_line, output, force, surrogate);
+  on_rank0(comm, [&] {
+    PINS_CHECK(task_name == "solution", "-task must be solution or precondition, got '",
+               task_name, "'");
+  });
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
   on_rank0(comm, [&] {
     const std::string path = data, out = output;

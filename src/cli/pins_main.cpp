@@ -53,7 +53,10 @@ const Subcommand kSubcommands[] = {
      "pins train: train a neural surrogate (features log kappa and f, target u) on a dataset,\n"
      "with a relative L2 data loss and/or the physics loss of the problem's own operator, and\n"
      "write a model file (weights + manifest). Runs on rank 0 only. Example:\n"
-     "  pins train -data darcy64.h5 -surrogate_type fno -train_epochs 50 -o model.pins\n",
+     "  pins train -data darcy64.h5 -surrogate_type fno -train_epochs 50 -o model.pins\n"
+     "With -task precondition it trains a preconditioner for -pc_type surrogate instead, on\n"
+     "sampled 5-point operators and residuals (no dataset, no solves):\n"
+     "  pins train -task precondition -grid 64 -train_steps 1500 -o pc.pins\n",
      pins::cli::run_train},
     {"evaluate", "measure a model's error, residual and speed against PETSc",
      "pins evaluate: relative L2 error and physics residual of a model's predictions on a\n"

@@ -1,0 +1,127 @@
+#pragma once
+/// \file
+/// Neural preconditioners for 5-point operators: the map G(A, r) ≈ A⁻¹ r, its input
+/// features, the cycle it runs in, the residual loss it is trained with, and the sampling of
+/// training operators and residuals (no solves needed).
+///
+/// Everything works on the *diagonally scaled* operator Â = D⁻¹A (D = diag A) and residual
+/// r̂ = D⁻¹r, because A z = r ⇔ Â z = r̂. Â does not change when a program scales its rows,
+/// chooses another grid spacing, or writes boundary rows as scaled identities, so one model
+/// serves any 5-point operator of a kind. The network sees the four neighbour couplings of Â
+/// and r̂ / rms(r̂); its output g has an arbitrary scale, and the cycle multiplies it by the
+/// α that minimises ‖r̂ − α Â g‖ (one operator application). That makes each network step a
+/// residual-minimising correction: it can never increase the residual it is applied to.
+///
+/// The cycle (what `-pc_type surrogate -pc_surrogate_smooth k` runs and training sees):
+///   z₀ = k damped-Jacobi sweeps on Â z = r̂ from 0,
+///   z₁ = z₀ + α G(Â, r̂ − Â z₀),
+///   z  = k damped-Jacobi sweeps from z₁.
+/// The sweeps remove rough error, the network the smooth error a sweep cannot reach.
+///
+/// Example:
+/// \code
+///   auto ahat = pins::scaled_stencil(coeffs);                 // [B,5,ny,nx], centre 1
+///   auto z = pins::precondition_cycle(*model, ahat, rhat, 2); // [B,ny,nx]
+///   auto loss = pins::precondition_loss(ahat, rhat, z);       // mean ‖r̂ − Âz‖²/‖r̂‖²
+/// \endcode
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "pins/core/options.hpp"
+
+namespace pins {
+
+class Surrogate;
+
+/// Input channels of a preconditioner model: couplings W, E, S, N of Â and r̂ / rms(r̂).
+inline constexpr int kPreconditionChannels = 5;
+/// Task name recorded in the manifests of preconditioner models.
+inline constexpr const char* kPreconditionTask = "precondition";
+/// Damping of the Jacobi sweeps of the cycle (2/3 smooths best for 5-point Laplacians).
+inline constexpr double kJacobiDamping = 2.0 / 3.0;
+
+/// Â = D⁻¹A for 5-point coefficients [B,5,ny,nx] (C, W, E, S, N): centre 1, couplings
+/// divided by the centre. Throws pins::Error if a centre coefficient is not positive or a
+/// value is not finite, naming the first such grid point.
+torch::Tensor scaled_stencil(const torch::Tensor& coeffs);
+
+/// The network input [B,5,ny,nx] for Â [B,5,ny,nx] and a residual r̂ [B,ny,nx] in the
+/// model's dtype; returns also the rms of each r̂ ([B], zero rows stay zero).
+torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
+                                 torch::Tensor* rms = nullptr);
+
+/// One network correction for Â z = r̂: α G(Â, r̂) with the residual-minimising α, [B,ny,nx].
+/// Differentiable in the model's parameters.
+torch::Tensor precondition_step(Surrogate& model, const torch::Tensor& scaled_coeffs,
+                                const torch::Tensor& rhat);
+
+/// `sweeps` damped-Jacobi sweeps z ← z + ω(r̂ − Âz) (Â has unit diagonal).
+torch::Tensor jacobi_sweeps(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
+                            torch::Tensor z, int sweeps, double omega = kJacobiDamping);
+
+/// The cycle described above; smooth = 0 is the bare network step.
+torch::Tensor precondition_cycle(Surrogate& model, const torch::Tensor& scaled_coeffs,
+                                 const torch::Tensor& rhat, int smooth);
+
+/// Mean over the batch of ‖r̂ − Â z‖² / ‖r̂‖² (the relative residual left after z).
+torch::Tensor precondition_loss(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
+                                const torch::Tensor& z);
+
+/// Kinds of training operators (all SPD M-matrices of the Darcy discretisation):
+///  darcy: κ ∈ {12, 3} (thresholded field, the FNO setting); lognormal: κ = exp(σg), σ ~ U[0.5, 2];
+///  contrast: κ ∈ {1, 10⁴}; anisotropic: log-normal κ with x couplings scaled by a ∈ [0.1, 10].
+std::vector<std::string> operator_kinds();
+
+/// Settings of preconditioner training (`pins train -task precondition`).
+struct PreconditionTrainOptions {
+  int grid = 64;                    ///< -grid: cells per side of the training operators
+  std::vector<std::string> kinds = operator_kinds();  ///< -precondition_operators a,b,...
+  int smooth = 2;                   ///< -precondition_smooth: Jacobi sweeps each side
+  int steps = 1500;                 ///< -train_steps: optimiser steps (fresh samples each)
+  int batch_size = 16;              ///< -train_batch_size
+  double lr = 1e-3;                 ///< -train_lr (cosine schedule to 0)
+  std::uint64_t seed = 0;           ///< -train_seed: weights and samples
+  int threads = 0;                  ///< -train_threads (0: the cores available)
+  int monitor_every = 50;           ///< steps between progress lines (0: quiet)
+  int val_samples = 32;             ///< fixed validation operators/residuals
+  std::string log;                  ///< -train_log: CSV history
+  std::ostream* out = nullptr;      ///< progress lines (null: std::cout)
+
+  /// Reads -grid, -precondition_operators, -precondition_smooth, -train_steps,
+  /// -train_batch_size, -train_lr, -train_seed, -train_threads, -train_monitor_every,
+  /// -train_log; rejects other -train_* and -precondition_* names.
+  static PreconditionTrainOptions from_options(const OptionMap& options);
+  static std::string help();
+  void validate() const;
+};
+
+/// A batch of training problems: Â [B,5,n,n] and residuals r̂ [B,n,n] (float64).
+struct PreconditionBatch {
+  torch::Tensor scaled_coeffs, rhat;
+};
+
+/// Draws `count` operators of the given kinds (cycled) and residuals with mixed spectra:
+/// white noise, smooth random fields, and residuals Â e of smooth errors e. Deterministic in
+/// (seed, first).
+PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
+                                            int count, std::uint64_t seed, std::uint64_t first);
+
+/// Result of train_preconditioner.
+struct PreconditionTrainResult {
+  double initial_val_loss = 0, final_val_loss = 0;  ///< relative residual² after one cycle
+  double bare_val_loss = 0;   ///< the same with sweeps only (no network): the baseline
+  double seconds = 0;
+  int steps = 0;
+};
+
+/// Trains `model` (in_channels 5, out_channels 1) in place to minimise precondition_loss of
+/// precondition_cycle on freshly sampled problems. Prints a line every monitor_every steps.
+PreconditionTrainResult train_preconditioner(Surrogate& model,
+                                             const PreconditionTrainOptions& options);
+
+}  // namespace pins

@@ -1,0 +1,112 @@
+// Training problems for neural preconditioners (precondition.hpp): operators of several
+// kinds and residuals with mixed spectra, drawn without any solve.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "pde/darcy/darcy_coefficients.hpp"
+#include "pde/darcy/darcy_sampler.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/precondition.hpp"
+#include "pins/core/random.hpp"
+#include "pins/core/stencil.hpp"
+
+namespace pins {
+
+namespace {
+
+// Streams of pins::sample_seed, one per random choice.
+constexpr std::uint64_t kOperatorStream = 0x4f50;  // "OP"
+constexpr std::uint64_t kResidualStream = 0x5253;  // "RS"
+constexpr std::uint64_t kFieldStream = 101;        // smooth residuals / errors
+
+darcy::SamplerOptions sampler_options(const std::string& kind, std::uint64_t seed) {
+  darcy::SamplerOptions o;
+  o.seed = seed;
+  if (kind == "darcy") {
+    o.kappa_kind = darcy::KappaKind::kThreshold;  // 12 / 3
+  } else if (kind == "contrast") {
+    o.kappa_kind = darcy::KappaKind::kThreshold;
+    o.kappa_high = 1e4;
+    o.kappa_low = 1;
+  } else if (kind == "lognormal" || kind == "anisotropic") {
+    o.kappa_kind = darcy::KappaKind::kLogNormal;
+    o.sigma = 1;
+  } else {
+    std::string known;
+    for (const auto& k : operator_kinds()) known += (known.empty() ? "" : ", ") + k;
+    PINS_CHECK(false, "unknown preconditioner training operator '", kind, "' (known: ", known, ")");
+  }
+  return o;
+}
+
+}  // namespace
+
+std::vector<std::string> operator_kinds() {
+  return {"darcy", "lognormal", "contrast", "anisotropic"};
+}
+
+PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
+                                            int count, std::uint64_t seed, std::uint64_t first) {
+  PINS_CHECK(!kinds.empty(), "no operator kinds to sample from");
+  PINS_CHECK(grid >= 4 && count >= 1, "preconditioner batch: grid ", grid, " and count ", count,
+             " must be at least 4 and 1");
+  std::map<std::string, std::unique_ptr<darcy::Sampler>> samplers;
+  for (const auto& k : kinds)
+    if (!samplers.count(k))
+      samplers[k] = std::make_unique<darcy::Sampler>(sampler_options(k, seed), grid, grid);
+
+  const int64_t n = grid;
+  torch::Tensor kappa = torch::empty({count, n, n}, torch::kFloat64);
+  torch::Tensor unused = torch::empty({n, n}, torch::kFloat64);
+  std::vector<double> power(size_t(count), 1.0), aniso(size_t(count), 1.0);
+  std::vector<int64_t> residual_kind(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t index = first + std::uint64_t(i);
+    const std::string& kind = kinds[index % kinds.size()];
+    samplers[kind]->sample(index, kappa[i].data_ptr<double>(), unused.data_ptr<double>());
+    Rng rng(sample_seed(seed, index, kOperatorStream));
+    if (kind == "lognormal" || kind == "anisotropic") power[size_t(i)] = 0.5 + 1.5 * rng.uniform();
+    if (kind == "anisotropic") aniso[size_t(i)] = std::exp(std::log(10.0) * (2 * rng.uniform() - 1));
+    residual_kind[size_t(i)] = int64_t(Rng(sample_seed(seed, index, kResidualStream)).next_u64() % 3);
+  }
+  const torch::Tensor p = torch::tensor(power, torch::kFloat64).view({-1, 1, 1});
+  torch::Tensor coeffs = darcy::stencil_coefficients(kappa.pow(p).contiguous());
+  // Anisotropy: scale the x couplings by a; the centre keeps the row sum (and the
+  // boundary terms) so the operator stays a symmetric diagonally dominant M-matrix.
+  const torch::Tensor a = torch::tensor(aniso, torch::kFloat64).view({-1, 1, 1});
+  const torch::Tensor w = coeffs.select(1, 1).clone(), e = coeffs.select(1, 2).clone();
+  coeffs.select(1, 0).sub_((a - 1) * (w + e));
+  coeffs.select(1, 1).mul_(a);
+  coeffs.select(1, 2).mul_(a);
+  PreconditionBatch b;
+  b.scaled_coeffs = scaled_stencil(coeffs);
+
+  // Residuals: white noise, a smooth random field, or Â e for a smooth error e.
+  b.rhat = torch::empty({count, n, n}, torch::kFloat64);
+  const darcy::Sampler& smooth = *samplers.begin()->second;
+  for (int i = 0; i < count; ++i) {
+    const std::uint64_t index = first + std::uint64_t(i);
+    torch::Tensor r = b.rhat[i];
+    if (residual_kind[size_t(i)] == 0) {
+      Rng rng(sample_seed(seed, index, kResidualStream + 1));
+      double* d = r.data_ptr<double>();
+      for (int64_t k = 0; k < n * n; ++k) d[k] = rng.normal();
+    } else {
+      const auto g = smooth.gaussian_field(index, kFieldStream);
+      std::copy(g.begin(), g.end(), r.data_ptr<double>());
+    }
+  }
+  const torch::Tensor from_error = torch::tensor(residual_kind, torch::kInt64) == 2;
+  if (from_error.any().item<bool>()) {
+    const torch::Tensor idx = from_error.nonzero().squeeze(1);
+    const torch::Tensor ae =
+        stencil_apply(b.scaled_coeffs.index_select(0, idx), b.rhat.index_select(0, idx));
+    b.rhat.index_copy_(0, idx, ae);
+  }
+  return b;
+}
+
+}  // namespace pins

@@ -1,0 +1,134 @@
+// KSPGuess type "surrogate": the network's answer as the initial guess of a Krylov solve
+// (-ksp_guess_type surrogate -ksp_guess_surrogate_model model.pins). The guess is α G(b) with
+// the residual-minimising α, so it is never worse than the zero guess in the residual norm;
+// if the network produces NaN/Inf the guess is zero and a message says so once.
+#include <petsc/private/kspimpl.h>
+
+#include <memory>
+#include <string>
+
+#include "pins/core/check.hpp"
+#include "stencil_from_matrix.hpp"
+#include "surrogate_step.hpp"
+
+namespace pins::petsc {
+
+namespace {
+
+struct GuessSurrogate {
+  std::string model_path;
+  std::unique_ptr<SurrogateStep> step;
+  PetscObjectState operator_state = -1;
+  PetscInt guesses = 0;
+  PetscReal last_ratio = -1;
+  bool reported_nonfinite = false;
+};
+
+GuessSurrogate* ctx_of(KSPGuess g) { return static_cast<GuessSurrogate*>(g->data); }
+
+PetscErrorCode KSPGuessSetUp_Surrogate(KSPGuess guess) {
+  GuessSurrogate& s = *ctx_of(guess);
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)guess);
+  PetscCheck(!s.model_path.empty(), comm, PETSC_ERR_ARG_NULL,
+             "-ksp_guess_type surrogate needs a model: -ksp_guess_surrogate_model <file.pins>");
+  PetscCheck(guess->A, comm, PETSC_ERR_ORDER, "-ksp_guess_type surrogate: the KSP has no operator yet");
+  if (!s.step || s.step->path() != s.model_path) {
+    try {
+      s.step = std::make_unique<SurrogateStep>(s.model_path);
+    } catch (const FileNotFound& e) {
+      SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-ksp_guess_surrogate_model: %s", e.what());
+    } catch (const std::exception& e) {
+      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "-ksp_guess_surrogate_model: %s", e.what());
+    }
+    s.operator_state = -1;
+  }
+  PetscObjectState state;
+  PetscCall(PetscObjectStateGet((PetscObject)guess->A, &state));
+  if (state != s.operator_state) {
+    DM ksp_dm = nullptr;
+    if (guess->ksp) PetscCall(KSPGetDM(guess->ksp, &ksp_dm));
+    DM da;
+    PetscCall(find_grid(ksp_dm, guess->A, "-ksp_guess_type surrogate", &da));
+    PetscCall(s.step->set_operator(guess->A, da, "-ksp_guess_type surrogate"));
+    s.operator_state = state;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode KSPGuessFormGuess_Surrogate(KSPGuess guess, Vec b, Vec x) {
+  GuessSurrogate& s = *ctx_of(guess);
+  PetscFunctionBeginUser;
+  if (!s.step) PetscCall(KSPGuessSetUp_Surrogate(guess));
+  PetscReal ratio;
+  PetscBool finite;
+  PetscCall(s.step->apply(b, x, &ratio, &finite));
+  ++s.guesses;
+  s.last_ratio = ratio;
+  if (!finite && !s.reported_nonfinite) {
+    s.reported_nonfinite = true;
+    PetscCall(PetscPrintf(PetscObjectComm((PetscObject)guess),
+                          "pins: -ksp_guess_type surrogate: the network's output contains NaN or "
+                          "Inf; starting from zero instead\n"));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode KSPGuessUpdate_Surrogate(KSPGuess, Vec, Vec) { return 0; }
+
+PetscErrorCode KSPGuessSetFromOptions_Surrogate(KSPGuess guess) {
+  GuessSurrogate& s = *ctx_of(guess);
+  PetscFunctionBeginUser;
+  char path[PETSC_MAX_PATH_LEN];
+  PetscCall(PetscStrncpy(path, s.model_path.c_str(), sizeof path));
+  PetscOptionsBegin(PetscObjectComm((PetscObject)guess), ((PetscObject)guess)->prefix,
+                    "Surrogate (pins) initial guess options", "KSPGuess");
+  PetscCall(PetscOptionsString("-ksp_guess_surrogate_model", "Model file from pins train -task "
+                               "precondition", "KSPGUESSSURROGATE", path, path, sizeof path, nullptr));
+  PetscOptionsEnd();
+  s.model_path = path;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode KSPGuessView_Surrogate(KSPGuess guess, PetscViewer viewer) {
+  GuessSurrogate& s = *ctx_of(guess);
+  PetscFunctionBeginUser;
+  PetscBool ascii;
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
+  if (ascii)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "pins surrogate guess: model %s, %" PetscInt_FMT
+                                     " guesses, last ‖b − A x0‖/‖b‖ %.4g%s\n",
+                                     s.model_path.c_str(), s.guesses, (double)s.last_ratio,
+                                     s.reported_nonfinite ? " (network produced NaN/Inf)" : ""));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode KSPGuessReset_Surrogate(KSPGuess guess) {
+  GuessSurrogate& s = *ctx_of(guess);
+  s.operator_state = -1;
+  return 0;
+}
+
+PetscErrorCode KSPGuessDestroy_Surrogate(KSPGuess guess) {
+  delete ctx_of(guess);
+  guess->data = nullptr;
+  return 0;
+}
+
+}  // namespace
+
+}  // namespace pins::petsc
+
+extern "C" PetscErrorCode KSPGuessCreate_Surrogate(KSPGuess guess) {
+  using namespace pins::petsc;
+  PetscFunctionBeginUser;
+  PetscCallCXX(guess->data = new GuessSurrogate());
+  guess->ops->formguess = KSPGuessFormGuess_Surrogate;
+  guess->ops->update = KSPGuessUpdate_Surrogate;
+  guess->ops->setfromoptions = KSPGuessSetFromOptions_Surrogate;
+  guess->ops->setup = KSPGuessSetUp_Surrogate;
+  guess->ops->view = KSPGuessView_Surrogate;
+  guess->ops->reset = KSPGuessReset_Surrogate;
+  guess->ops->destroy = KSPGuessDestroy_Surrogate;
+  PetscFunctionReturn(0);
+}

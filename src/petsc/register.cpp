@@ -1,0 +1,25 @@
+// Registration of pins' PC and KSPGuess types (pins/petsc/register.hpp).
+#include "pins/petsc/register.hpp"
+
+#include <petscksp.h>
+
+extern "C" PetscErrorCode PCCreate_Surrogate(PC);
+extern "C" PetscErrorCode KSPGuessCreate_Surrogate(KSPGuess);
+
+namespace pins::petsc {
+
+PetscErrorCode register_all() {
+  static bool done = false;
+  PetscFunctionBeginUser;
+  if (done) PetscFunctionReturn(0);
+  PetscCall(PCRegister("surrogate", PCCreate_Surrogate));
+  PetscCall(KSPGuessRegister("surrogate", KSPGuessCreate_Surrogate));
+  done = true;
+  PetscFunctionReturn(0);
+}
+
+}  // namespace pins::petsc
+
+extern "C" PetscErrorCode PetscDLLibraryRegister_pins_petsc(void) {
+  return pins::petsc::register_all();
+}

@@ -1,0 +1,27 @@
+#pragma once
+// Reads the 5-point stencil coefficients of an assembled matrix on a 2-D DMDA: what the
+// surrogate PC and KSPGuess feed their network. Any program's matrix works as long as each
+// row couples a grid point only to itself and its four neighbours (entries that are
+// explicitly zero elsewhere are allowed: DMDA preallocation may leave them).
+#include <petscdmda.h>
+#include <petscmat.h>
+#include <torch/types.h>
+
+#include <string>
+
+namespace pins::petsc {
+
+class GridGather;
+
+/// The DMDA of a solve: the PC's (or KSP's) DM if it is one, else the matrix's. Errors
+/// (PETSC_ERR_ARG_WRONG) name what was found when there is no 2-D, one-dof, non-periodic
+/// DMDA with stencil width >= 1. `who` prefixes the messages (e.g. "-pc_type surrogate").
+PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da);
+
+/// Coefficients [1, 5, ny, nx] (C, W, E, S, N; float64) of A on rank 0 (undefined tensor on
+/// other ranks). A row with an entry outside the 5-point stencil, or a zero diagonal, is an
+/// error on every rank naming the first such grid point.
+PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char* who,
+                                   torch::Tensor* coeffs);
+
+}  // namespace pins::petsc

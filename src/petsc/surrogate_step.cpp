@@ -1,0 +1,128 @@
+// The network step of the surrogate PC and KSPGuess (surrogate_step.hpp).
+#include "surrogate_step.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "pins/core/check.hpp"
+#include "pins/core/precondition.hpp"
+#include "stencil_from_matrix.hpp"
+#include "surrogates/surrogate.hpp"
+
+namespace pins::petsc {
+
+SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) {
+  ModelRequirements need;
+  need.task = kPreconditionTask;
+  need.in_channels = kPreconditionChannels;
+  need.out_channels = 1;
+  LoadedModel loaded = load_model(model_path, need);
+  model_ = loaded.model;
+  manifest_ = loaded.manifest;
+  model_->module().eval();
+}
+
+SurrogateStep::~SurrogateStep() {
+  VecDestroy(&inv_diag_);
+  VecDestroy(&w_);
+  VecDestroy(&rhat_);
+}
+
+int SurrogateStep::trained_smooth() const {
+  const auto it = manifest_.normalisation.find("smooth");
+  return it != manifest_.normalisation.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
+  PetscFunctionBeginUser;
+  A_ = A;
+  PetscCall(DMDAGetInfo(da, nullptr, &nx_, &ny_, nullptr, nullptr, nullptr, nullptr, nullptr,
+                        nullptr, nullptr, nullptr, nullptr, nullptr));
+  torch::Tensor coeffs;
+  PetscCall(stencil_from_matrix(A, da, gather_, who, &coeffs));
+  if (coeffs.defined()) {
+    // Â = D⁻¹A; the sign of the diagonal does not matter (−A has the same Â).
+    PetscCallCXX(scaled_ = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1)));
+    torch::ScalarType dtype = torch::kFloat32;
+    for (const auto& p : model_->module().parameters()) {
+      dtype = p.scalar_type();
+      break;
+    }
+    couplings_ = scaled_.narrow(1, 1, 4).to(dtype).contiguous();
+  }
+  if (!inv_diag_) {
+    PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
+    PetscCall(VecDuplicate(w_, &rhat_));
+  }
+  PetscCall(MatGetDiagonal(A, inv_diag_));
+  PetscCall(VecReciprocal(inv_diag_));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* finite) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)A_);
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(VecPointwiseMult(rhat_, inv_diag_, r));
+  const PetscScalar* in = nullptr;
+  PetscScalar* out = nullptr;
+  PetscCall(gather_.begin_read(rhat_, &in));
+  PetscCall(gather_.begin_write(z, &out));
+  int ok = 1;
+  if (rank == 0) {
+    try {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor rh =
+          torch::from_blob(const_cast<PetscScalar*>(in), {1, ny_, nx_}, torch::kFloat64);
+      torch::Tensor rms;
+      const torch::Tensor x = precondition_input(scaled_, rh, &rms);
+      const torch::Tensor input =
+          torch::cat({couplings_, x.narrow(1, 4, 1).to(couplings_.scalar_type())}, 1);
+      const torch::Tensor g = model_->forward(input).select(1, 0).to(torch::kFloat64).contiguous();
+      ok = torch::isfinite(g).all().item<bool>() ? 1 : 0;
+      if (ok) std::memcpy(out, g.data_ptr<double>(), sizeof(double) * size_t(nx_ * ny_));
+    } catch (const std::exception& e) {
+      ok = -1;
+      PetscCall(PetscInfo(nullptr, "pins surrogate: network failed: %s\n", e.what()));
+    }
+    if (ok != 1) std::memset(out, 0, sizeof(double) * size_t(nx_ * ny_));
+  }
+  PetscCall(gather_.end_read(rhat_, &in));
+  PetscCall(gather_.end_write(z, &out));
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCheck(ok != -1, comm, PETSC_ERR_LIB, "pins surrogate: the network failed on the %" PetscInt_FMT
+             " x %" PetscInt_FMT " grid (run with -info for the message)", nx_, ny_);
+  *finite = ok == 1 ? PETSC_TRUE : PETSC_FALSE;
+  *ratio = 1;
+  if (!ok) PetscFunctionReturn(0);
+  // α = (r·Az)/(Az·Az) minimises ‖r − αAz‖; the ratio follows from the same dot products.
+  PetscCall(MatMult(A_, z, w_));
+  PetscScalar rw, ww, rr;
+  PetscCall(VecDot(r, w_, &rw));
+  PetscCall(VecDot(w_, w_, &ww));
+  PetscCall(VecDot(r, r, &rr));
+  if (!(ww > 0) || !std::isfinite(PetscRealPart(ww))) {
+    PetscCall(VecZeroEntries(z));
+    *finite = std::isfinite(PetscRealPart(ww)) ? PETSC_TRUE : PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecScale(z, rw / ww));
+  *ratio = rr > 0 ? std::sqrt(std::max(0.0, 1.0 - PetscRealPart(rw * rw / (ww * rr)))) : 1.0;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SurrogateStep::jacobi(Vec r, Vec z, PetscInt sweeps) {
+  PetscFunctionBeginUser;
+  for (PetscInt k = 0; k < sweeps; ++k) {
+    PetscCall(MatMult(A_, z, w_));
+    PetscCall(VecAYPX(w_, -1.0, r));                  // w = r − A z
+    PetscCall(VecPointwiseMult(w_, w_, inv_diag_));   // D⁻¹ (r − A z)
+    PetscCall(VecAXPY(z, kJacobiDamping, w_));
+  }
+  PetscFunctionReturn(0);
+}
+
+}  // namespace pins::petsc

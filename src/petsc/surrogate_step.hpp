@@ -1,0 +1,55 @@
+#pragma once
+// The network step shared by the surrogate PC and KSPGuess: for the operator A of a 2-D
+// DMDA and a residual r, z = α G(Â, D⁻¹r) with the α that minimises ‖r − αAz‖₂
+// (pins/core/precondition.hpp explains the scaling). The model is loaded on every process
+// (so a bad file fails everywhere alike); the network runs on rank 0 on the whole grid.
+#include <petscdmda.h>
+#include <petscmat.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+#include "grid_gather.hpp"
+#include "pins/core/model_file.hpp"
+
+namespace pins::petsc {
+
+class SurrogateStep {
+ public:
+  /// Loads `model_path` (a -task precondition model). Throws pins::Error (file missing,
+  /// corrupt, or trained for another task or channel count).
+  explicit SurrogateStep(const std::string& model_path);
+  ~SurrogateStep();
+
+  /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
+  /// A's values change. `who` names the caller in error messages.
+  PetscErrorCode set_operator(Mat A, DM da, const char* who);
+
+  /// z = α G(r) (z may not alias r); *ratio = ‖r − A z‖ / ‖r‖ (1 for r = 0). *finite is
+  /// false if the network produced NaN/Inf (then z is zero and ratio 1). Collective.
+  PetscErrorCode apply(Vec r, Vec z, PetscReal* ratio, PetscBool* finite);
+
+  /// z ← z + ω D⁻¹ (r − A z), `sweeps` times (damped Jacobi, ω = 2/3 as in training).
+  PetscErrorCode jacobi(Vec r, Vec z, PetscInt sweeps);
+
+  const ModelManifest& manifest() const { return manifest_; }
+  const std::string& path() const { return path_; }
+  /// Sweeps the model was trained with (manifest), the PC's default.
+  int trained_smooth() const;
+  PetscInt nx() const { return nx_; }
+  PetscInt ny() const { return ny_; }
+
+ private:
+  std::string path_;
+  ModelManifest manifest_;
+  std::shared_ptr<class Surrogate> model_;
+  Mat A_ = nullptr;
+  GridGather gather_;
+  PetscInt nx_ = 0, ny_ = 0;
+  torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
+  torch::Tensor scaled_;     // rank 0: Â [1, 5, ny, nx] float64
+  Vec inv_diag_ = nullptr, w_ = nullptr, rhat_ = nullptr;
+};
+
+}  // namespace pins::petsc
