@@ -8,7 +8,7 @@ PACKAGES=(
   libtorch-dev libtrilinos-kokkos-dev petsc-dev libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   libeigen3-dev doctest-dev pybind11-dev nlohmann-json3-dev libopenblas0-openmp
   python3 python3-dev python3-torch python3-petsc4py python3-numpy python3-h5py
-  python3-matplotlib python3-pytest jupyter-nbconvert
+  python3-matplotlib python3-pytest jupyter-nbconvert python3-ipykernel
 )
 
 missing=()

@@ -1,0 +1,21 @@
+# PINS_ENABLE_PYTHON (included by the top-level CMakeLists.txt, before the option list is used).
+# The module is built for one interpreter, Debian's own /usr/bin/python3 by default: it has
+# python3-torch, the same LibTorch build pins links, so tensors cross without copies. (A
+# pyenv or virtualenv python3 first on PATH sees none of Debian's packages.) The option is
+# on by default when that interpreter imports torch and pybind11's CMake package is found.
+set(PINS_PYTHON_EXECUTABLE /usr/bin/python3 CACHE FILEPATH
+    "Python interpreter the pins module is built for (must import torch of the LibTorch pins links)")
+set(_pins_python_default OFF)
+if(EXISTS "${PINS_PYTHON_EXECUTABLE}")
+  execute_process(COMMAND "${PINS_PYTHON_EXECUTABLE}" -c "import torch"
+                  RESULT_VARIABLE _pins_python_torch OUTPUT_QUIET ERROR_QUIET)
+  # pybind11's CMake package looks for Python itself: point it at the same interpreter.
+  set(PYBIND11_FINDPYTHON ON)
+  set(Python_EXECUTABLE "${PINS_PYTHON_EXECUTABLE}")
+  find_package(pybind11 CONFIG QUIET)
+  if(_pins_python_torch EQUAL 0 AND pybind11_FOUND)
+    set(_pins_python_default ON)
+  endif()
+endif()
+option(PINS_ENABLE_PYTHON "Build the Python module (pybind11, for PINS_PYTHON_EXECUTABLE)"
+       ${_pins_python_default})

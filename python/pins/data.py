@@ -1,0 +1,132 @@
+"""Datasets: making them with PETSc (`generate`) and reading them (`Dataset`)."""
+
+import os
+
+import numpy as np
+import torch
+
+from ._runtime import _pins, ensure_petsc, option_dict
+
+
+def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, progress=False,
+             options=None, **kwargs):
+    """Draws `samples` problems of family `pde` on a `grid` (n, or (nx, ny)), solves each
+    with PETSc and writes a pins dataset (HDF5) to `output`, as ``pins generate`` does.
+
+    Sampler and solver options are the command line's, given as keywords or in `options`
+    (names with or without the dash): ``kappa_type="lognormal"``, ``ksp_rtol=1e-8``,
+    ``{"-pc_type": "gamg"}``. An existing `output` is refused unless ``force=True``.
+    Under ``mpiexec`` the call is collective (each process solves its share).
+
+    Returns a dict summarising the run (samples, iterations_min/max/mean, residual_max,
+    ksp_type, pc_type, seconds, ...). Raises ValueError with a one-line message for bad
+    options or a sample that does not converge (no file is written then).
+
+    >>> pins.generate("train.h5", grid=32, samples=64, seed=1, kappa_type="threshold")
+    """
+    if isinstance(grid, int):
+        nx = ny = grid
+    else:
+        nx, ny = (int(g) for g in grid)
+    ensure_petsc()
+    return _pins.generate(pde, nx, ny, int(samples), int(seed), os.fspath(output), bool(force),
+                          bool(progress), option_dict(options, **kwargs))
+
+
+class Dataset:
+    """A pins dataset (HDF5, written by ``pins generate`` or `pins.generate`) in memory.
+
+    Arrays are numpy views of the C++ buffers (no copies), shaped ``[N, ny, nx]`` for
+    ``kappa``, ``f``, ``u``; ``[N]`` for ``iterations`` and ``residual``; ``[N, 2]`` for
+    ``seeds``. ``tensor(name)`` and ``tensors()`` give torch tensors that share that memory.
+    ``metadata`` holds every attribute of the file (problem, grid, sampler, solver,
+    versions) as a dict.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the problem for a
+    file that is not a valid pins dataset.
+
+    >>> ds = pins.Dataset("train.h5")
+    >>> ds.kappa.shape, ds.metadata["solver.ksp_type"]
+    ((64, 32, 32), 'cg')
+    """
+
+    ARRAYS = ("kappa", "f", "u", "iterations", "residual", "seeds")
+
+    def __init__(self, path):
+        """Reads and checks the dataset at `path`."""
+        self._handle = _pins._Dataset(os.fspath(path))
+
+    def __repr__(self):
+        return "pins.Dataset(%r: %d samples of %s on %d x %d)" % (
+            self.path, self.samples, self.pde, self.nx, self.ny)
+
+    def __len__(self):
+        """The number of samples N."""
+        return self.samples
+
+    def __getitem__(self, index):
+        """Sample `index` as a dict of torch tensors (views): kappa, f, u [ny, nx]."""
+        if not -self.samples <= index < self.samples:
+            raise IndexError("sample %d out of range for %d samples" % (index, self.samples))
+        return {name: self.tensor(name)[index] for name in ("kappa", "f", "u")}
+
+    @property
+    def path(self):
+        """The file this dataset was read from."""
+        return self._handle.path
+
+    @property
+    def samples(self):
+        """The number of samples N."""
+        return self._handle.samples
+
+    @property
+    def nx(self):
+        """Cells along x (the last array index)."""
+        return self._handle.nx
+
+    @property
+    def ny(self):
+        """Cells along y."""
+        return self._handle.ny
+
+    @property
+    def pde(self):
+        """The problem family, e.g. "darcy"."""
+        return self._handle.pde
+
+    @property
+    def metadata(self):
+        """Every root attribute of the file, in file order, as a dict (ints, floats, str)."""
+        return self._handle.attributes()
+
+    def array(self, name):
+        """Array `name` (one of ARRAYS) as a numpy view of the dataset's memory."""
+        return self._handle.array(name)
+
+    def tensor(self, name):
+        """Array `name` as a torch tensor sharing the dataset's memory (no copy). torch has
+        no uint64, so ``seeds`` comes as int64 with the same bits."""
+        a = self.array(name)
+        if a.dtype == np.uint64:
+            a = a.view(np.int64)  # a reinterpreting view, still no copy
+        return torch.from_numpy(a)
+
+    def tensors(self):
+        """All arrays as torch tensors sharing the dataset's memory: a dict by name."""
+        return {name: self.tensor(name) for name in self.ARRAYS}
+
+    kappa = property(lambda self: self.array("kappa"), doc="Coefficient fields [N, ny, nx].")
+    f = property(lambda self: self.array("f"), doc="Right-hand sides [N, ny, nx].")
+    u = property(lambda self: self.array("u"), doc="PETSc solutions [N, ny, nx].")
+    iterations = property(lambda self: self.array("iterations"),
+                          doc="Solver iterations per sample [N].")
+    residual = property(lambda self: self.array("residual"),
+                        doc="True relative residual of each stored solution [N].")
+    seeds = property(lambda self: self.array("seeds"),
+                     doc="Per-sample random stream seeds (kappa, f) [N, 2].")
+
+
+def as_dataset(data):
+    """`data` if it is a Dataset, else the Dataset read from the path `data`."""
+    return data if isinstance(data, Dataset) else Dataset(data)

@@ -1,0 +1,200 @@
+"""Surrogate models: loading (`load_model`), training (`train`) and evaluating (`evaluate`),
+with the same options and results as ``pins train`` and ``pins evaluate``."""
+
+import json
+import os
+
+import torch
+
+from ._runtime import _pins, default_threads, ensure_petsc, option_dict
+from .data import as_dataset
+from .progress import ProgressBar
+
+
+class Model:
+    """A pins surrogate (C++ LibTorch module) usable from Python.
+
+    ``model(x)`` maps features ``x`` ``[B, Cin, ny, nx]`` to ``[B, Cout, ny, nx]``; it is
+    differentiable, and ``parameters()`` are the model's own torch tensors, so a Python
+    optimiser can fine-tune them. ``predict(kappa, f)`` gives the de-normalised solution
+    ``[B, ny, nx]`` of a solution model (what ``pins evaluate`` scores).
+
+    >>> model = pins.load_model("fno32.pins")
+    >>> u = model.predict(ds.tensor("kappa"), ds.tensor("f"))
+    """
+
+    def __init__(self, handle):
+        """Wraps a handle from the extension; use `load_model` or `train` instead."""
+        self._handle = handle
+
+    def __repr__(self):
+        return "pins.Model(%s, %d -> %d channels%s)" % (
+            self.architecture, self._handle.in_channels, self._handle.out_channels,
+            ", " + repr(self.path) if self.path else "")
+
+    def __call__(self, x):
+        """The model on features `x` [B, Cin, ny, nx] (cast to the model's dtype)."""
+        return self.forward(x)
+
+    def forward(self, x):
+        """The model on features `x` [B, Cin, ny, nx] (cast to the model's dtype)."""
+        return self._handle.forward(x)
+
+    def features(self, kappa, f):
+        """The normalised input features [B, 2, ny, nx] the trainer builds from kappa, f."""
+        return self._handle.features(kappa, f)
+
+    def predict(self, kappa, f, batch=64):
+        """The predicted solution [B, ny, nx] (float64, de-normalised) for kappa, f
+        [B, ny, nx]; no gradients, in batches of `batch`."""
+        return self._handle.predict(kappa, f, int(batch))
+
+    def parameters(self):
+        """The model's parameters: the C++ module's own tensors (not copies)."""
+        return self._handle.parameters()
+
+    def train(self, mode=True):
+        """Switches training mode on (or off); returns the model."""
+        self._handle.set_training(bool(mode))
+        return self
+
+    def eval(self):
+        """Switches to evaluation mode; returns the model."""
+        return self.train(False)
+
+    @property
+    def training(self):
+        """Whether the model is in training mode."""
+        return self._handle.training
+
+    def save(self, path, force=False):
+        """Writes the model file `path` (atomically); an existing file needs ``force=True``."""
+        self._handle.save(os.fspath(path), bool(force))
+
+    @property
+    def architecture(self):
+        """The registry name of the architecture: "fno", "unet", "deeponet" or "mlp"."""
+        return self._handle.architecture
+
+    @property
+    def path(self):
+        """The model file this model was loaded from or saved to ("" if none)."""
+        return self._handle.path
+
+    @property
+    def manifest(self):
+        """The model file's manifest (architecture, grid, normalisation, metrics, ...)."""
+        return json.loads(self._handle.manifest_json)
+
+    @property
+    def history(self):
+        """Per-epoch training records of `pins.train` (empty for a loaded model): dicts with
+        epoch, loss, data_loss, physics_loss, val_rel_l2, lr, seconds, ... (None: not
+        computed)."""
+        return json.loads(self._handle.history_json)
+
+
+def load_model(path, *, pde=None, task=None):
+    """Reads a pins model file (``pins train -o``) and returns a `Model`.
+
+    The file's SHA-256 and every tensor's name, shape and dtype are checked; with `pde` or
+    `task` the manifest must also match them. Raises FileNotFoundError for a missing file,
+    ValueError with a one-line message for anything else. No code from the file is run."""
+    return Model(_pins.load_model(os.fspath(path), pde, task))
+
+
+def train(data, output=None, *, surrogate_type="fno", val_data=None, options=None,
+          threads=None, force=False, progress=True, **kwargs):
+    """Trains a surrogate on the dataset `data` (a Dataset or a path), as ``pins train``.
+
+    Options are the command line's ``-train_*`` and ``-<surrogate_type>_*`` ones, as
+    keywords without the dash or in `options`: ``train_epochs=20, train_physics_weight=0.1,
+    fno_modes=8``. `val_data` (Dataset or path) is the ``-train_val_data`` set. `threads`
+    (default: the cores available) sets LibTorch's thread count, for the whole process.
+    With `output` the model file is written (an existing one needs ``force=True``);
+    checkpoints only with ``train_checkpoint=<file>``.
+
+    `progress`: True draws a bar (in a notebook: an HTML bar updated in place), False is
+    quiet, a callable receives each progress line. Ctrl-C (KeyboardInterrupt) stops
+    training at the next mini-batch.
+
+    Returns the trained `Model` (best validation weights) with its ``history``.
+
+    >>> model = pins.train("train.h5", "fno.pins", train_epochs=20, fno_modes=8)
+    """
+    train_set = as_dataset(data)
+    val_set = None if val_data is None else as_dataset(val_data)
+    opts = option_dict(options, **kwargs)
+    opts.setdefault("-train_threads", str(default_threads(threads)))
+    if "-train_val_data" in opts:
+        raise ValueError("pass the validation set as val_data=..., not -train_val_data")
+    out = "" if output is None else os.fspath(output)
+    if progress is True:
+        with ProgressBar("pins.train %s" % surrogate_type) as bar:
+            handle = _pins.train(train_set._handle, val_set and val_set._handle, surrogate_type,
+                                 opts, out, bool(force), bar.line)
+    else:
+        if progress is False or progress is None:
+            opts.setdefault("-train_monitor", "0")
+            callback = None
+        else:
+            callback = progress
+        handle = _pins.train(train_set._handle, val_set and val_set._handle, surrogate_type,
+                             opts, out, bool(force), callback)
+    return Model(handle)
+
+
+def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=False):
+    """Scores a solution model on a dataset against PETSc, as ``pins evaluate`` does, and
+    returns its report as a dict: relative_l2 and relative_residual_prediction summaries
+    (mean, median, p95, max), relative_residual_petsc, seconds_per_sample (surrogate one at
+    a time and batched, PETSc re-solving `solve_samples` samples with the dataset's own
+    solver, assembly included), speedup_single_vs_petsc.
+
+    `model` is a Model or a model file, `data` a Dataset or a dataset file. With
+    ``return_predictions=True`` the dict also holds "prediction" [N, ny, nx] and
+    "relative_l2_per_sample" [N] as torch tensors. Raises ValueError for a model that does
+    not fit the data (problem family, task, channels; grid for non-FNO models)."""
+    m = model if isinstance(model, Model) else load_model(model)
+    ds = as_dataset(data)
+    ensure_petsc()
+    report, prediction, errors = _pins.evaluate(m._handle, ds._handle, int(solve_samples),
+                                                default_threads(threads))
+    result = json.loads(report)
+    if return_predictions:
+        result["prediction"] = prediction
+        result["relative_l2_per_sample"] = errors
+    return result
+
+
+def train_preconditioner(output, *, surrogate_type="fno", grid=None, options=None, threads=None,
+                         force=False, progress=True, **kwargs):
+    """Trains a model for pins' preconditioner (PC "surrogate"), as ``pins train -task
+    precondition`` does: on freshly sampled 5-point problems, no dataset needed. Writes the
+    model file `output` (``-pc_surrogate_model`` of the PC) and returns the `Model`.
+
+    Options are that command's, as keywords without the dash or in `options`:
+    ``train_steps=300, train_batch_size=16, precondition_smooth=2,
+    precondition_operators="darcy,lognormal", fno_modes=8``; `grid` is ``-grid``.
+    `threads`, `force` and `progress` work as in `train`.
+
+    >>> pins.train_preconditioner("pc.pins", grid=32, train_steps=300)
+    """
+    if not hasattr(_pins, "train_preconditioner"):
+        raise RuntimeError("this pins build has no preconditioner training "
+                           "(include/pins/core/precondition.hpp was missing when the module "
+                           "was compiled)")
+    opts = option_dict(options, **kwargs)
+    if grid is not None:
+        opts["-grid"] = str(int(grid))
+    opts.setdefault("-train_threads", str(default_threads(threads)))
+    out = os.fspath(output)
+    if progress is True:
+        with ProgressBar("pins.train_preconditioner %s" % surrogate_type) as bar:
+            handle = _pins.train_preconditioner(out, surrogate_type, opts, bool(force), bar.line)
+    else:
+        if progress is False or progress is None:
+            opts.setdefault("-train_monitor_every", "0")
+        handle = _pins.train_preconditioner(out, surrogate_type, opts, bool(force),
+                                            None if progress in (False, None) else progress)
+    return Model(handle)

@@ -1,0 +1,70 @@
+"""The PDE's own discrete operator as differentiable torch functions.
+
+Each function runs pins' Kokkos kernels on the tensors' memory (no copies) and is a
+LibTorch autograd operation whose backward pass is the adjoint kernel, so it can sit inside
+a training loop written in Python: gradients flow to the Python parameters that produced
+``u`` (and ``coeffs``, ``f``).
+
+Shapes: stencil coefficients ``coeffs`` are ``[B, 5, ny, nx]`` (channels centre, west, east,
+south, north: row ``(i, j)`` of the operator), fields ``u`` and ``f`` are ``[B, ny, nx]``; all
+float32 or all float64 CPU tensors. Non-contiguous tensors are made contiguous first.
+Bad shapes, dtypes or devices raise ValueError naming the argument.
+"""
+
+from ._runtime import _pins
+
+
+def coefficients(kappa, pde="darcy"):
+    """Stencil coefficients ``[B, 5, ny, nx]`` of a problem family's operator for the
+    coefficient fields ``kappa`` ``[B, ny, nx]``: the rows of the matrix PETSc assembles.
+
+    >>> coeffs = pins.coefficients(kappa)          # Darcy: -div(kappa grad u) = f, u = 0 on the boundary
+    """
+    return _pins.coefficients(kappa, pde)
+
+
+def apply(coeffs, u):
+    """``A u`` for stencil coefficients ``coeffs`` ``[B,5,ny,nx]`` and fields ``u``
+    ``[B,ny,nx]``; differentiable in both."""
+    return _pins.apply(coeffs, u)
+
+
+def residual(coeffs, u, f):
+    """The residual ``A u - f`` ``[B,ny,nx]`` (one fused Kokkos kernel); differentiable in
+    ``coeffs``, ``u`` and ``f``.
+
+    >>> r = pins.residual(coeffs, model(x), f)
+    >>> (r ** 2).mean().backward()                  # gradients reach model's parameters
+    """
+    return _pins.residual(coeffs, u, f)
+
+
+def residual_loss(coeffs, u, f, scaling="none"):
+    """Mean over batch and grid of ``r**2`` with ``r = A u - f`` (``scaling="none"``) or
+    ``r = D^-1 (A u - f)`` with ``D = diag(A)`` (``scaling="diagonal"``). A scalar tensor."""
+    return _pins.residual_loss(coeffs, u, f, scaling)
+
+
+def energy_loss(coeffs, u, f):
+    """Batch mean of the energy ``1/2 u^T A u - f^T u`` (sums over the grid). For symmetric
+    positive definite ``A`` its minimiser solves ``A u = f``. A scalar tensor."""
+    return _pins.energy_loss(coeffs, u, f)
+
+
+def physics_loss(coeffs, u, f, kind="residual"):
+    """The trainer's grid-independent physics loss (batch mean): ``kind="residual"``:
+    ``|D^-1(A u - f)|^2 / |D^-1 f|^2`` per sample; ``kind="energy"``:
+    ``(1/2 u^T A u - f^T u) / (n f^T D^-1 f)`` with ``n`` cells. What
+    ``-train_physics_weight`` weights in ``pins.train``."""
+    return _pins.physics_loss(coeffs, u, f, kind)
+
+
+def relative_residual(coeffs, u, f):
+    """The true relative residual ``|f - A u|_2 / |f|_2`` per sample ``[B]`` (what datasets
+    store for the PETSc solutions). Not differentiable."""
+    return _pins.relative_residual(coeffs, u, f)
+
+
+def relative_l2(prediction, truth):
+    """Relative L2 error per sample, ``|p - u| / |u|``, shape ``[B]``."""
+    return _pins.relative_l2(prediction, truth)

@@ -1,0 +1,135 @@
+"""pins and petsc4py in one program.
+
+``register()`` adds pins' PETSc types — the preconditioner ``PC "surrogate"`` and the
+initial guess ``KSPGuess "surrogate"`` — to the PETSc that petsc4py uses (both link the same
+system libpetsc), so a petsc4py KSP can select them:
+
+>>> from petsc4py import PETSc
+>>> import pins.petsc
+>>> pins.petsc.register()
+>>> PETSc.Options()["pc_surrogate_model"] = "pc.pins"
+>>> ksp.getPC().setType("surrogate"); ksp.setFromOptions()
+
+``darcy_system`` builds a Darcy problem as petsc4py objects (DMDA, matrix, right-hand side)
+from pins' own operator, and ``solve`` runs a KSP and records its convergence history, for
+comparisons of preconditioners (``pins.plot.convergence``).
+"""
+
+import itertools
+import time
+
+import numpy as np
+
+from ._runtime import _pins, ensure_petsc
+
+_solve_counter = itertools.count()
+
+
+def register():
+    """Registers pins' PC and KSPGuess types (type name "surrogate") with PETSc; safe to
+    call more than once. Initialises PETSc through petsc4py first if nobody has. Raises
+    RuntimeError if this pins build has no PETSc types (see ``have_surrogate_types``)."""
+    ensure_petsc()
+    _pins.petsc_register()
+
+
+def have_surrogate_types():
+    """Whether this pins build has the PETSc PC/KSPGuess types that ``register`` adds."""
+    return bool(_pins.have_petsc_register())
+
+
+def _PETSc():
+    ensure_petsc()
+    from petsc4py import PETSc
+
+    return PETSc
+
+
+def darcy_system(kappa, f=None, *, pde="darcy", comm=None):
+    """The discrete problem A u = f for one coefficient field as petsc4py objects.
+
+    `kappa` and `f` are [ny, nx] arrays or tensors (`f` defaults to ones). The matrix rows
+    are pins' stencil coefficients (``pins.coefficients``), the operator the PETSc assembly of
+    ``pins generate`` produces. Returns ``(A, b, da)``: an AIJ matrix on a 2-D DMDA (star
+    stencil, so preconditioners can ask the DM for the grid), the right-hand side and the
+    DMDA, distributed over `comm` (default: PETSc's COMM_WORLD)."""
+    import torch
+
+    PETSc = _PETSc()
+    k = torch.as_tensor(kappa, dtype=torch.float64)
+    if k.dim() != 2:
+        raise ValueError("darcy_system: kappa must be [ny, nx], got shape %s" % (tuple(k.shape),))
+    ny, nx = k.shape
+    rhs = torch.ones_like(k) if f is None else torch.as_tensor(f, dtype=torch.float64)
+    if rhs.shape != k.shape:
+        raise ValueError("darcy_system: f %s and kappa %s differ in shape"
+                         % (tuple(rhs.shape), tuple(k.shape)))
+    coeffs = _pins.coefficients(k.unsqueeze(0).contiguous(), pde)[0].numpy()  # [5, ny, nx]
+    da = PETSc.DMDA().create(dim=2, sizes=(nx, ny), dof=1, stencil_width=1,
+                             stencil_type=PETSc.DMDA.StencilType.STAR,
+                             comm=comm or PETSc.COMM_WORLD)
+    da.setUp()
+    A = da.createMatrix()
+    (xs, xe), (ys, ye) = da.getRanges()
+    row, col = PETSc.Mat.Stencil(), PETSc.Mat.Stencil()
+    # Channel order C, W, E, S, N = offsets (0,0), (-1,0), (+1,0), (0,-1), (0,+1) in (x, y).
+    offsets = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+    for j in range(ys, ye):
+        for i in range(xs, xe):
+            row.index = (i, j)
+            for c, (di, dj) in enumerate(offsets):
+                ii, jj = i + di, j + dj
+                if 0 <= ii < nx and 0 <= jj < ny:
+                    col.index = (ii, jj)
+                    A.setValueStencil(row, col, float(coeffs[c, j, i]))
+    A.assemble()
+    b = da.createGlobalVec()
+    da.getVecArray(b)[xs:xe, ys:ye] = rhs.numpy()[ys:ye, xs:xe].T
+    return A, b, da
+
+
+def solve(A, b, *, ksp_type="cg", pc_type="jacobi", rtol=1e-8, max_it=2000, dm=None,
+          options=None):
+    """Solves A x = b with a fresh petsc4py KSP and reports what happened.
+
+    `options` (dict, names without the dash, e.g. {"pc_surrogate_model": "pc.pins",
+    "pc_gamg_threshold": 0.02}) are set under a private options prefix, so they reach only
+    this solver. `dm` (e.g. the DMDA of ``darcy_system``) is attached to the KSP, without
+    letting it build the operator. Returns a dict: x (the solution Vec), iterations,
+    history (residual norm per iteration, as numpy), converged (bool), reason (PETSc's
+    KSPConvergedReason), setup_seconds and solve_seconds."""
+    PETSc = _PETSc()
+    prefix = "pins_solve%d_" % next(_solve_counter)
+    opts = PETSc.Options()
+    names = []
+    for name, value in (options or {}).items():
+        key = prefix + name.lstrip("-")
+        opts[key] = value
+        names.append(key)
+    ksp = PETSc.KSP().create(comm=A.getComm())
+    try:
+        ksp.setOptionsPrefix(prefix)
+        ksp.setOperators(A)
+        if dm is not None:
+            ksp.setDM(dm)
+            ksp.setDMActive(False)
+        ksp.setType(ksp_type)
+        ksp.getPC().setType(pc_type)
+        ksp.setTolerances(rtol=rtol, max_it=max_it)
+        ksp.setConvergenceHistory(length=max_it + 1)
+        ksp.setFromOptions()
+        x = b.duplicate()
+        x.set(0.0)
+        t0 = time.perf_counter()
+        ksp.setUp()
+        t1 = time.perf_counter()
+        ksp.solve(b, x)
+        t2 = time.perf_counter()
+        reason = ksp.getConvergedReason()
+        return {"x": x, "iterations": ksp.getIterationNumber(),
+                "history": np.array(ksp.getConvergenceHistory()), "converged": reason > 0,
+                "reason": reason, "setup_seconds": t1 - t0, "solve_seconds": t2 - t1}
+    finally:
+        ksp.destroy()
+        for key in names:
+            opts.delValue(key)

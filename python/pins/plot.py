@@ -1,0 +1,132 @@
+"""Plot helpers (matplotlib) for pins results: fields side by side, error maps, convergence
+histories of iterative solvers, training curves. Each function takes numpy arrays or torch
+tensors, draws into a new figure and returns it (``fig.savefig(...)`` to keep it)."""
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _field(a, sample=0):
+    """A 2-D numpy array from a [ny, nx] field or sample `sample` of a [B, ny, nx] batch."""
+    if hasattr(a, "detach"):
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a)
+    if a.ndim == 3:
+        a = a[sample]
+    if a.ndim != 2:
+        raise ValueError("expected a field [ny, nx] or a batch [B, ny, nx], got shape %s"
+                         % (a.shape,))
+    return a
+
+
+def fields(named, *, sample=0, cmap="viridis", shared_scale=False, size=3.2, title=None):
+    """Draws several fields side by side, each with its colour bar.
+
+    `named` is a dict {title: field} (or a list of fields); a field is [ny, nx] or a batch
+    [B, ny, nx] of which `sample` is shown. ``shared_scale=True`` uses one colour range.
+
+    >>> pins.plot.fields({"kappa": ds.kappa, "u": ds.u, "prediction": pred}, sample=3)
+    """
+    if not isinstance(named, dict):
+        named = {"field %d" % i: a for i, a in enumerate(named)}
+    if not named:
+        raise ValueError("fields: nothing to draw")
+    arrays = {k: _field(v, sample) for k, v in named.items()}
+    lo = min(a.min() for a in arrays.values()) if shared_scale else None
+    hi = max(a.max() for a in arrays.values()) if shared_scale else None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size * len(arrays) + 0.6, size),
+                             squeeze=False)
+    for ax, (name, a) in zip(axes[0], arrays.items()):
+        im = ax.imshow(a, origin="lower", cmap=cmap, vmin=lo, vmax=hi, extent=(0, 1, 0, 1))
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def error_map(prediction, truth, *, sample=0, relative=False, cmap="viridis", title=None):
+    """Truth, prediction and their pointwise error |prediction - truth| side by side
+    (divided by max |truth| when ``relative=True``), the first two on one colour scale."""
+    p, t = _field(prediction, sample), _field(truth, sample)
+    if p.shape != t.shape:
+        raise ValueError("error_map: prediction %s and truth %s differ in shape"
+                         % (p.shape, t.shape))
+    err = np.abs(p - t)
+    if relative:
+        err = err / max(np.abs(t).max(), np.finfo(float).tiny)
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(10.2, 3.2))
+    lo, hi = min(p.min(), t.min()), max(p.max(), t.max())
+    for ax, a, name, kw in ((axes[0], t, "truth", dict(vmin=lo, vmax=hi, cmap=cmap)),
+                            (axes[1], p, "prediction", dict(vmin=lo, vmax=hi, cmap=cmap)),
+                            (axes[2], err, "relative |error|" if relative else "|error|",
+                             dict(cmap="magma"))):
+        im = ax.imshow(a, origin="lower", extent=(0, 1, 0, 1), **kw)
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    rel = np.linalg.norm(p - t) / max(np.linalg.norm(t), np.finfo(float).tiny)
+    fig.suptitle(title or "relative L2 error %.3g" % rel)
+    fig.tight_layout()
+    return fig
+
+
+def convergence(histories, *, relative=True, title="convergence", ylabel=None):
+    """Residual norm against iteration for several solvers, on a log scale.
+
+    `histories` is a dict {label: residual norms per iteration} (e.g. from
+    ``pins.petsc.solve(...)["history"]`` or ``ksp.getConvergenceHistory()``); with
+    ``relative=True`` each history is divided by its first value.
+
+    >>> pins.plot.convergence({"jacobi": h1, "surrogate": h2})
+    """
+    if not histories:
+        raise ValueError("convergence: no histories")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, h in histories.items():
+        h = np.asarray(h.detach().cpu() if hasattr(h, "detach") else h, dtype=float)
+        if h.size == 0:
+            continue
+        if relative and h[0] > 0:
+            h = h / h[0]
+        ax.semilogy(np.arange(h.size), h, marker="." if h.size < 40 else None,
+                    label="%s (%d its)" % (label, h.size - 1))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel or ("relative residual norm" if relative else "residual norm"))
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def training_history(history, *, title="training"):
+    """Training loss and validation error per epoch from ``Model.history`` (pins.train)."""
+    if not history:
+        raise ValueError("training_history: empty history")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    epochs = [r["epoch"] for r in history]
+    for key, label in (("loss", "training loss"), ("data_loss", "data loss"),
+                       ("physics_loss", "physics loss"), ("val_rel_l2", "validation rel. L2")):
+        values = [np.nan if r.get(key) is None else r[key] for r in history]
+        if not all(np.isnan(values)):
+            ax.semilogy(epochs, values, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,72 @@
+// pins datasets in Python: the arrays of a file read by pins::read_dataset, handed out as
+// numpy arrays that view the C++ buffers (no copies; each view keeps the dataset alive), and
+// the file's attributes as a dict. The Python class pins.Dataset wraps this one.
+
+#include <pybind11/numpy.h>
+
+#include <memory>
+
+#include <torch/csrc/utils/pybind.h>
+
+#include "bindings.hpp"
+#include "handles.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+
+namespace pins::python {
+
+namespace {
+
+// A numpy view of `values` shaped `shape`, owned by `owner` (the Python handle object).
+template <class T>
+py::array view(const std::vector<T>& values, std::vector<py::ssize_t> shape, py::handle owner) {
+  return py::array_t<T>(std::move(shape), values.data(), owner);
+}
+
+py::object attribute_value(const AttributeValue& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return py::int_(*i);
+  if (const auto* d = std::get_if<double>(&v)) return py::float_(*d);
+  return py::str(std::get<std::string>(v));
+}
+
+}  // namespace
+
+void bind_dataset(py::module_& m) {
+  py::class_<DatasetHandle, std::shared_ptr<DatasetHandle>>(m, "_Dataset")
+      .def(py::init([](const std::string& path) {
+             auto d = std::make_shared<Dataset>();
+             {
+               py::gil_scoped_release release;
+               *d = read_dataset(path);
+             }
+             return std::make_shared<DatasetHandle>(DatasetHandle{path, d});
+           }),
+           py::arg("path"))
+      .def_property_readonly("path", [](const DatasetHandle& h) { return h.path; })
+      .def_property_readonly("samples", [](const DatasetHandle& h) { return h.data->samples; })
+      .def_property_readonly("nx", [](const DatasetHandle& h) { return h.data->info.nx; })
+      .def_property_readonly("ny", [](const DatasetHandle& h) { return h.data->info.ny; })
+      .def_property_readonly("pde", [](const DatasetHandle& h) { return h.data->info.pde; })
+      .def("array",
+           [](py::object self, const std::string& name) -> py::array {
+             const DatasetHandle& h = self.cast<const DatasetHandle&>();
+             const Dataset& d = *h.data;
+             const std::vector<py::ssize_t> grid = {d.samples, d.info.ny, d.info.nx};
+             if (name == "kappa") return view(d.kappa, grid, self);
+             if (name == "f") return view(d.f, grid, self);
+             if (name == "u") return view(d.u, grid, self);
+             if (name == "iterations") return view(d.iterations, {d.samples}, self);
+             if (name == "residual") return view(d.residual, {d.samples}, self);
+             if (name == "seeds") return view(d.seeds, {d.samples, 2}, self);
+             throw Error("Dataset has no array '" + name +
+                         "' (arrays: kappa, f, u, iterations, residual, seeds)");
+           })
+      .def("attributes", [](const DatasetHandle& h) {
+        py::dict out;  // insertion-ordered: the file's order
+        for (const Attribute& a : read_dataset_attributes(h.path))
+          out[py::str(a.name)] = attribute_value(a.value);
+        return out;
+      });
+}
+
+}  // namespace pins::python

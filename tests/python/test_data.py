@@ -1,0 +1,97 @@
+"""pins.generate and pins.Dataset: what is written, how arrays are shared, the metadata,
+and the errors for bad options and bad files."""
+
+import numpy as np
+import pytest
+import torch
+
+import pins
+from conftest import GRID
+
+
+def test_generate_summary_and_file(train_file, work):
+    ds = pins.Dataset(train_file)
+    assert (ds.samples, ds.ny, ds.nx, ds.pde) == (12, GRID, GRID, "darcy")
+    assert len(ds) == 12
+    summary = pins.generate(work / "small.h5", grid=(8, 6), samples=2, seed=3,
+                            kappa_type="lognormal", ksp_rtol=1e-9)
+    assert summary["samples"] == 2 and (summary["nx"], summary["ny"]) == (8, 6)
+    assert summary["rtol"] == pytest.approx(1e-9)
+    assert 0 < summary["residual_max"] <= 1e-9
+    small = pins.Dataset(work / "small.h5")
+    assert small.kappa.shape == (2, 6, 8)
+    assert small.metadata["sampler.kappa_type"] == "lognormal"
+
+
+def test_generate_is_deterministic(work, train_file):
+    pins.generate(work / "again.h5", grid=GRID, samples=12, seed=1)
+    a, b = pins.Dataset(train_file), pins.Dataset(work / "again.h5")
+    assert np.array_equal(a.u, b.u) and np.array_equal(a.kappa, b.kappa)
+
+
+def test_generate_errors(work, train_file):
+    with pytest.raises(ValueError, match="exists"):
+        pins.generate(train_file, grid=GRID, samples=2)
+    with pytest.raises(ValueError, match="grid"):
+        pins.generate(work / "x.h5", grid=2, samples=2)
+    with pytest.raises(ValueError, match="heat"):
+        pins.generate(work / "x.h5", pde="heat", samples=2)
+    with pytest.raises(ValueError, match="kappa_type"):
+        pins.generate(work / "x.h5", grid=8, samples=2, kappa_type="banana")
+    assert not (work / "x.h5").exists()
+    # Options given to one call do not leak into the next one.
+    pins.generate(work / "y.h5", grid=8, samples=1, force=True)
+    assert pins.Dataset(work / "y.h5").metadata["sampler.kappa_type"] == "threshold"
+
+
+def test_arrays_share_memory(train_file):
+    ds = pins.Dataset(train_file)
+    kappa = ds.kappa
+    t = ds.tensor("kappa")
+    assert t.data_ptr() == kappa.ctypes.data           # torch and numpy: one buffer
+    assert ds.kappa.ctypes.data == kappa.ctypes.data   # every access: the same C++ buffer
+    before = float(t[0, 0, 0])
+    kappa[0, 0, 0] = before + 1.0
+    assert float(t[0, 0, 0]) == before + 1.0
+    tensors = ds.tensors()
+    assert tensors["iterations"].dtype == torch.int32 and tensors["seeds"].shape == (12, 2)
+    assert np.array_equal(tensors["seeds"].numpy().view(np.uint64), ds.seeds)
+    sample = ds[3]
+    assert sample["u"].shape == (GRID, GRID) and torch.equal(sample["f"], ds.tensor("f")[3])
+    with pytest.raises(IndexError):
+        ds[12]
+    with pytest.raises(ValueError, match="no array"):
+        ds.array("pressure")
+
+
+def test_arrays_outlive_the_dataset(train_file):
+    u = pins.Dataset(train_file).tensor("u")  # the Dataset object is gone after this line
+    import gc
+    gc.collect()
+    assert torch.isfinite(u).all() and u.abs().max() > 0
+
+
+def test_stored_solutions_satisfy_the_operator(train_file):
+    ds = pins.Dataset(train_file)
+    t = ds.tensors()
+    res = pins.relative_residual(pins.coefficients(t["kappa"]), t["u"], t["f"])
+    assert torch.all(res <= ds.metadata["solver.rtol"] * 1.01)
+    assert np.allclose(res.numpy(), ds.residual, rtol=1e-6, atol=1e-14)
+
+
+def test_metadata(train_file):
+    meta = pins.Dataset(train_file).metadata
+    assert meta["format"] == "pins-dataset" and meta["pde"] == "darcy"
+    assert meta["nx"] == GRID and isinstance(meta["nx"], int)
+    assert isinstance(meta["solver.rtol"], float)
+    assert "version.pins" in meta
+
+
+def test_bad_files(work):
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        pins.Dataset(work / "missing.h5")
+    junk = work / "junk.h5"
+    junk.write_text("not hdf5\n")
+    with pytest.raises(ValueError, match="junk.h5") as info:
+        pins.Dataset(junk)
+    assert "\n" not in str(info.value)

@@ -1,0 +1,135 @@
+"""pins.train, pins.load_model, pins.evaluate and the progress display."""
+
+import io
+
+import pytest
+import torch
+
+import pins
+from conftest import GRID, threads
+from pins.progress import ProgressBar
+
+
+def test_train_returns_model_with_history(train_file, test_file):
+    lines = []
+    model = pins.train(train_file, train_epochs=2, train_batch_size=4, fno_modes=4, fno_width=8,
+                       threads=threads(), progress=lines.append)
+    assert [r["epoch"] for r in model.history] == [1, 2]
+    assert sum(1 for line in lines if line.lstrip().startswith("epoch")) == 2
+    assert model.architecture == "fno" and model.path == ""
+    m = model.manifest
+    assert m["task"] == "solution" and m["grid"] == {"nx": GRID, "ny": GRID}
+    assert m["architecture"]["type"] == "fno" and m["architecture"]["options"]["modes"] == 4
+    ds = pins.Dataset(test_file)
+    u = model.predict(ds.tensor("kappa"), ds.tensor("f"))
+    assert u.shape == (4, GRID, GRID) and u.dtype == torch.float64
+
+
+def test_model_file_round_trip(model_file, test_file):
+    model = pins.load_model(model_file)
+    assert model.path == str(model_file) and model.history == []
+    ds = pins.Dataset(test_file)
+    k, f = ds.tensor("kappa"), ds.tensor("f")
+    again = pins.load_model(model_file, pde="darcy", task="solution")
+    assert torch.equal(model.predict(k, f), again.predict(k, f))
+    x = model.features(k, f)
+    assert x.shape == (4, 2, GRID, GRID)
+    assert torch.allclose(model(x).squeeze(1).double() * model.manifest["normalisation"]["u_scale"],
+                          model.predict(k, f), rtol=1e-5, atol=1e-12)
+
+
+def test_model_gradients_reach_its_parameters(model_file, test_file):
+    model = pins.load_model(model_file).train()
+    assert model.training
+    ds = pins.Dataset(test_file)
+    x = model.features(ds.tensor("kappa"), ds.tensor("f"))
+    params = model.parameters()
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.SGD(params, lr=1e-3)
+    loss = model(x).square().mean()
+    loss.backward()
+    assert all(p.grad is not None for p in params)
+    opt.step()
+    after = model.parameters()  # the C++ module's tensors themselves changed
+    assert any(not torch.equal(a, b) for a, b in zip(after, before))
+    assert not model.eval().training
+
+
+def test_save_and_reload(model_file, work):
+    model = pins.load_model(model_file)
+    out = work / "copy.pins"
+    model.save(out)
+    assert model.path == str(out)
+    with pytest.raises(ValueError, match="exists"):
+        model.save(out)
+    model.save(out, force=True)
+
+
+def test_load_model_errors(work, model_file):
+    with pytest.raises(FileNotFoundError, match="nothing.pins"):
+        pins.load_model(work / "nothing.pins")
+    bad = work / "bad.pins"
+    bad.write_bytes(b"PINSMODEL" + bytes(40))
+    with pytest.raises(ValueError, match="bad.pins"):
+        pins.load_model(bad)
+    with pytest.raises(ValueError, match="task"):
+        pins.load_model(model_file, task="precondition")
+
+
+def test_train_errors(train_file, work):
+    with pytest.raises(ValueError, match="-train_epochs"):
+        pins.train(train_file, train_epochs="many", progress=False)
+    with pytest.raises(ValueError, match="-train_nonsense"):
+        pins.train(train_file, train_nonsense=1, progress=False)
+    with pytest.raises(ValueError, match="-unet_depth"):
+        pins.train(train_file, unet_depth=2, progress=False)
+    with pytest.raises(ValueError, match="surrogate"):
+        pins.train(train_file, surrogate_type="transformer", progress=False)
+    with pytest.raises(FileNotFoundError):
+        pins.train(work / "none.h5", progress=False)
+
+
+def test_train_writes_file_and_refuses_overwrite(train_file, model_file):
+    with pytest.raises(ValueError, match="exists"):
+        pins.train(train_file, model_file, train_epochs=1, progress=False)
+
+
+def test_train_interrupted_by_python_exception(train_file):
+    def stop(line):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pins.train(train_file, train_epochs=5, fno_modes=4, fno_width=8, progress=stop)
+
+
+def test_evaluate(model_file, test_file):
+    report = pins.evaluate(model_file, test_file, solve_samples=2, threads=threads(),
+                           return_predictions=True)
+    assert report["samples"] == 4 and report["architecture"] == "fno"
+    for key in ("relative_l2", "relative_residual_prediction", "relative_residual_petsc"):
+        assert set(report[key]) == {"mean", "median", "p95", "max"}
+    assert 0 < report["relative_l2"]["mean"] < 10
+    assert report["seconds_per_sample"]["petsc_solve"] > 0
+    assert report["prediction"].shape == (4, GRID, GRID)
+    assert torch.allclose(report["relative_l2_per_sample"].mean(),
+                          torch.tensor(report["relative_l2"]["mean"], dtype=torch.float64))
+
+
+def test_evaluate_refuses_wrong_grid_for_grid_bound_models(train_file, work):
+    model = pins.train(train_file, surrogate_type="mlp", train_epochs=1, progress=False)
+    other = work / "other_grid.h5"
+    pins.generate(other, grid=8, samples=2, seed=5)
+    with pytest.raises(ValueError, match="grid"):
+        pins.evaluate(model, other)
+
+
+def test_progress_bar_in_a_terminal():
+    out = io.StringIO()
+    bar = ProgressBar("t", notebook=False, stream=out)
+    bar.line("epoch  1/4  loss 1.0e-01")
+    bar.line("early stop: no better validation error")
+    bar.line("epoch  2/4  loss 5.0e-02")
+    bar.close()
+    text = out.getvalue()
+    assert (bar.done, bar.total) == (2, 4)
+    assert "2/4" in text and "early stop" in text and text.endswith("\n")

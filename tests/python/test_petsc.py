@@ -1,0 +1,74 @@
+"""pins and petsc4py in one process: the Darcy system as petsc4py objects, KSP solves with
+convergence histories, and pins' PC type "surrogate" on a petsc4py KSP."""
+
+import numpy as np
+import pytest
+import torch
+
+import pins
+import pins.petsc
+
+PETSc = pytest.importorskip("petsc4py.PETSc")
+
+
+def kappa_field(n=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.where(torch.rand(n, n, generator=g, dtype=torch.float64) > 0.5, 12.0, 3.0).double()
+
+
+def test_darcy_system_is_pins_operator():
+    k = kappa_field()
+    A, b, da = pins.petsc.darcy_system(k)
+    u = torch.rand(16, 16, dtype=torch.float64)
+    x = da.createGlobalVec()
+    da.getVecArray(x)[:, :] = u.numpy().T
+    y = A * x
+    expected = pins.apply(pins.coefficients(k[None]), u[None])[0]
+    assert np.allclose(da.getVecArray(y)[:, :].T, expected.numpy(), rtol=1e-12, atol=1e-12)
+    assert np.allclose(b.getArray(), 1.0)
+    assert A.isSymmetric(tol=1e-12)
+
+
+def test_solve_reports_history():
+    A, b, da = pins.petsc.darcy_system(kappa_field(), torch.rand(16, 16, dtype=torch.float64))
+    jac = pins.petsc.solve(A, b, pc_type="jacobi", rtol=1e-8)
+    gamg = pins.petsc.solve(A, b, pc_type="gamg", rtol=1e-8, dm=da,
+                            options={"pc_gamg_threshold": 0.0})
+    for r in (jac, gamg):
+        assert r["converged"] and r["history"].size == r["iterations"] + 1
+        assert r["history"][-1] <= 1e-8 * r["history"][0] * 1.0001
+    assert gamg["iterations"] < jac["iterations"]
+    x = jac["x"]
+    res = b.duplicate()
+    A.mult(x, res)
+    res.axpy(-1.0, b)
+    assert res.norm() <= 1e-7 * b.norm()
+    # The private prefix keeps options from reaching later solvers.
+    assert not PETSc.Options().hasName("pc_gamg_threshold")
+
+
+@pytest.mark.skipif(not pins.petsc.have_surrogate_types(),
+                    reason="this build has no PC 'surrogate' yet (include/pins/petsc/register.hpp "
+                           "from issue 4 was missing when the module was compiled)")
+def test_surrogate_pc_converges(work):
+    model = work / "pc.pins"
+    pins.train_preconditioner(model, grid=16, train_steps=30, train_batch_size=4,
+                              fno_modes=4, fno_width=8, progress=False)
+    pins.petsc.register()
+    pins.petsc.register()  # idempotent
+    A, b, da = pins.petsc.darcy_system(kappa_field(seed=3))
+    r = pins.petsc.solve(A, b, pc_type="surrogate", dm=da, rtol=1e-8,
+                         options={"pc_surrogate_model": str(model)})
+    assert r["converged"], "KSPConvergedReason %d" % r["reason"]
+
+
+def test_register_without_types_says_why():
+    if pins.petsc.have_surrogate_types():
+        pins.petsc.register()
+        pc = PETSc.PC().create()
+        pc.setType("surrogate")
+        assert pc.getType() == "surrogate"
+        pc.destroy()
+    else:
+        with pytest.raises(RuntimeError, match="register.hpp"):
+            pins.petsc.register()

@@ -1,0 +1,54 @@
+"""pins.plot: each helper draws what it says (panels, titles, curves) and refuses bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+import pins
+
+
+def test_fields_side_by_side():
+    a = torch.rand(3, 8, 8)
+    fig = pins.plot.fields({"kappa": a, "u": a.numpy() * 2, "single": a[0]}, sample=2)
+    images = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in images] == ["kappa", "u", "single"]
+    assert np.allclose(images[0].images[0].get_array(), a[2].numpy())
+    assert np.allclose(images[2].images[0].get_array(), a[0].numpy())
+    fig = pins.plot.fields([a[0], a[1]], shared_scale=True)
+    lims = {ax.images[0].get_clim() for ax in fig.axes if ax.images}
+    assert len(lims) == 1
+
+
+def test_error_map():
+    t = torch.rand(2, 6, 6, dtype=torch.float64)
+    p = t + 0.01
+    fig = pins.plot.error_map(p, t, sample=1)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["truth", "prediction", "|error|"]
+    assert np.allclose(panels[2].images[0].get_array(), 0.01)
+    with pytest.raises(ValueError, match="shape"):
+        pins.plot.error_map(p[:, :5], t)
+
+
+def test_convergence():
+    fig = pins.plot.convergence({"jacobi": [1.0, 0.5, 0.25], "gamg": np.array([2.0, 0.02])})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["jacobi (2 its)", "gamg (1 its)"]
+    assert np.allclose(ax.lines[1].get_ydata(), [1.0, 0.01])  # relative to the first value
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError):
+        pins.plot.convergence({})
+
+
+def test_training_history():
+    h = [{"epoch": 1, "loss": 1.0, "data_loss": 0.9, "physics_loss": None, "val_rel_l2": 0.5},
+         {"epoch": 2, "loss": 0.5, "data_loss": 0.4, "physics_loss": None, "val_rel_l2": 0.3}]
+    fig = pins.plot.training_history(h)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["training loss", "data loss", "validation rel. L2"]
+
+
+def test_bad_field_shape():
+    with pytest.raises(ValueError, match="field"):
+        pins.plot.fields({"x": np.zeros(5)})
