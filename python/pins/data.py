@@ -28,6 +28,8 @@ def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, p
         nx = ny = grid
     else:
         nx, ny = (int(g) for g in grid)
+    if int(seed) < 0:
+        raise ValueError("seed must be a non-negative integer, got %d" % int(seed))
     ensure_petsc()
     return _pins.generate(pde, nx, ny, int(samples), int(seed), os.fspath(output), bool(force),
                           bool(progress), option_dict(options, **kwargs))

@@ -103,16 +103,18 @@ def load_model(path, *, pde=None, task=None):
     return Model(_pins.load_model(os.fspath(path), pde, task))
 
 
-def train(data, output=None, *, surrogate_type="fno", val_data=None, options=None,
-          threads=None, force=False, progress=True, **kwargs):
+def train(data=None, output=None, *, surrogate_type="fno", val_data=None, task="solution",
+          options=None, threads=None, force=False, progress=True, **kwargs):
     """Trains a surrogate on the dataset `data` (a Dataset or a path), as ``pins train``.
 
     Options are the command line's ``-train_*`` and ``-<surrogate_type>_*`` ones, as
     keywords without the dash or in `options`: ``train_epochs=20, train_physics_weight=0.1,
-    fno_modes=8``. `val_data` (Dataset or path) is the ``-train_val_data`` set. `threads`
-    (default: the cores available) sets LibTorch's thread count, for the whole process.
-    With `output` the model file is written (an existing one needs ``force=True``);
-    checkpoints only with ``train_checkpoint=<file>``.
+    fno_modes=8``; ``surrogate_type`` and ``train_val_data`` may also come that way.
+    `val_data` (Dataset or path) is the ``-train_val_data`` set. `threads` (default: the
+    cores available) sets LibTorch's thread count, for the whole process. With `output`
+    the model file is written (an existing one needs ``force=True``); checkpoints only with
+    ``train_checkpoint=<file>``. ``task="precondition"`` trains a preconditioner model
+    instead (no `data`; see `train_preconditioner`).
 
     `progress`: True draws a bar (in a notebook: an HTML bar updated in place), False is
     quiet, a callable receives each progress line. Ctrl-C (KeyboardInterrupt) stops
@@ -122,12 +124,28 @@ def train(data, output=None, *, surrogate_type="fno", val_data=None, options=Non
 
     >>> model = pins.train("train.h5", "fno.pins", train_epochs=20, fno_modes=8)
     """
+    opts = option_dict(options, **kwargs)
+    surrogate_type = opts.pop("-surrogate_type", surrogate_type)
+    task = opts.pop("-task", task)
+    if task == "precondition":
+        if data is not None:
+            raise ValueError("task='precondition' trains on sampled problems; pass no data")
+        if output is None:
+            raise ValueError("task='precondition' needs output, the model file to write")
+        return train_preconditioner(output, surrogate_type=surrogate_type, options=opts,
+                                    threads=threads, force=force, progress=progress)
+    if task != "solution":
+        raise ValueError("task must be 'solution' or 'precondition', got %r" % (task,))
+    if data is None:
+        raise ValueError("train: data (a Dataset or a dataset file) is required")
+    if "-train_val_data" in opts:
+        path = opts.pop("-train_val_data")
+        if val_data is not None:
+            raise ValueError("give the validation set once: val_data or train_val_data")
+        val_data = path
     train_set = as_dataset(data)
     val_set = None if val_data is None else as_dataset(val_data)
-    opts = option_dict(options, **kwargs)
     opts.setdefault("-train_threads", str(default_threads(threads)))
-    if "-train_val_data" in opts:
-        raise ValueError("pass the validation set as val_data=..., not -train_val_data")
     out = "" if output is None else os.fspath(output)
     if progress is True:
         with ProgressBar("pins.train %s" % surrogate_type) as bar:

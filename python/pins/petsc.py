@@ -88,8 +88,26 @@ def darcy_system(kappa, f=None, *, pde="darcy", comm=None):
     return A, b, da
 
 
+def _view_text(PETSc, ksp):
+    """KSPView of `ksp` as a string (through a temporary file: PETSc's ASCII viewers write
+    to files or stdout)."""
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".txt")
+    os.close(fd)
+    try:
+        viewer = PETSc.Viewer().createASCII(path, comm=ksp.getComm())
+        ksp.view(viewer)
+        viewer.destroy()
+        with open(path) as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
 def solve(A, b, *, ksp_type="cg", pc_type="jacobi", rtol=1e-8, max_it=2000, dm=None,
-          options=None):
+          options=None, view=False):
     """Solves A x = b with a fresh petsc4py KSP and reports what happened.
 
     `options` (dict, names without the dash, e.g. {"pc_surrogate_model": "pc.pins",
@@ -97,7 +115,8 @@ def solve(A, b, *, ksp_type="cg", pc_type="jacobi", rtol=1e-8, max_it=2000, dm=N
     this solver. `dm` (e.g. the DMDA of ``darcy_system``) is attached to the KSP, without
     letting it build the operator. Returns a dict: x (the solution Vec), iterations,
     history (residual norm per iteration, as numpy), converged (bool), reason (PETSc's
-    KSPConvergedReason), setup_seconds and solve_seconds."""
+    KSPConvergedReason), setup_seconds and solve_seconds; with ``view=True`` also "view",
+    the text of KSPView after the solve (e.g. how often PC "surrogate" used its network)."""
     PETSc = _PETSc()
     prefix = "pins_solve%d_" % next(_solve_counter)
     opts = PETSc.Options()
@@ -126,9 +145,12 @@ def solve(A, b, *, ksp_type="cg", pc_type="jacobi", rtol=1e-8, max_it=2000, dm=N
         ksp.solve(b, x)
         t2 = time.perf_counter()
         reason = ksp.getConvergedReason()
-        return {"x": x, "iterations": ksp.getIterationNumber(),
-                "history": np.array(ksp.getConvergenceHistory()), "converged": reason > 0,
-                "reason": reason, "setup_seconds": t1 - t0, "solve_seconds": t2 - t1}
+        result = {"x": x, "iterations": ksp.getIterationNumber(),
+                  "history": np.array(ksp.getConvergenceHistory()), "converged": reason > 0,
+                  "reason": reason, "setup_seconds": t1 - t0, "solve_seconds": t2 - t1}
+        if view:
+            result["view"] = _view_text(PETSc, ksp)
+        return result
     finally:
         ksp.destroy()
         for key in names:

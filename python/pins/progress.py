@@ -28,6 +28,8 @@ class ProgressBar:
     ``bar.close()`` ends it. Usable as a context manager."""
 
     def __init__(self, label="train", notebook=None, stream=None):
+        """A bar titled `label`; `notebook` (default: detected) picks HTML over text, and
+        `stream` (default: stderr) is where the text bar goes."""
         self.label = label
         self.notebook = in_notebook() if notebook is None else notebook
         self.stream = stream or sys.stderr

@@ -1,7 +1,7 @@
 #pragma once
 // A std::streambuf that hands each complete line to a Python callable, for the progress
-// output of C++ trainers (TrainOptions::out and the like): in a notebook kernel, C++'s
-// std::cout goes to the terminal that started Jupyter, not to the notebook.
+// output of C++ trainers (TrainOptions::out and the like), so Python decides how to show it
+// (a progress bar updated in place) instead of lines appended to the process's stdout.
 
 #include <streambuf>
 #include <string>

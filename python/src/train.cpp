@@ -1,7 +1,7 @@
 // pins.train: what `pins train` does (src/cli/cmd_train.cpp), through the same C++ API and
 // with the same -train_* / -<type>_* options, but returning the model to Python and sending
-// progress lines to a Python callable (which draws a progress bar, also in a notebook: the
-// C++ std::cout of a notebook kernel goes to the terminal that started it, not the notebook).
+// progress lines to a Python callable (which draws a progress bar that updates in place, also
+// in a notebook, where the process's own stdout arrives only as appended text).
 
 #include <torch/torch.h>
 

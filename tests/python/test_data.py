@@ -38,6 +38,8 @@ def test_generate_errors(work, train_file):
         pins.generate(work / "x.h5", pde="heat", samples=2)
     with pytest.raises(ValueError, match="kappa_type"):
         pins.generate(work / "x.h5", grid=8, samples=2, kappa_type="banana")
+    with pytest.raises(ValueError, match="seed"):
+        pins.generate(work / "x.h5", grid=8, samples=2, seed=-1)
     assert not (work / "x.h5").exists()
     # Options given to one call do not leak into the next one.
     pins.generate(work / "y.h5", grid=8, samples=1, force=True)

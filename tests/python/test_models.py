@@ -55,6 +55,21 @@ def test_model_gradients_reach_its_parameters(model_file, test_file):
     assert not model.eval().training
 
 
+def test_model_bad_input(model_file):
+    model = pins.load_model(model_file)
+    with pytest.raises(ValueError, match=r"\[B, 2, ny, nx\]"):
+        model(torch.ones(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="floating"):
+        model(torch.ones(1, 2, 8, 8, dtype=torch.int64))
+    with pytest.raises(ValueError, match="one shape"):
+        model.predict(torch.ones(1, 8, 8), torch.ones(1, 8, 7))
+    with pytest.raises(ValueError, match="batch"):
+        model.predict(torch.ones(1, 8, 8), torch.ones(1, 8, 8), batch=0)
+    # float32 inputs are accepted and give the same prediction as float64 ones
+    k, f = torch.rand(2, 8, 8, dtype=torch.float64) + 1, torch.ones(2, 8, 8, dtype=torch.float64)
+    assert torch.allclose(model.predict(k.float(), f.float()), model.predict(k, f), rtol=1e-5)
+
+
 def test_save_and_reload(model_file, work):
     model = pins.load_model(model_file)
     out = work / "copy.pins"
@@ -87,6 +102,18 @@ def test_train_errors(train_file, work):
         pins.train(train_file, surrogate_type="transformer", progress=False)
     with pytest.raises(FileNotFoundError):
         pins.train(work / "none.h5", progress=False)
+
+
+def test_train_takes_cli_spellings(train_file, test_file):
+    model = pins.train(train_file, options={"-surrogate_type": "mlp", "-train_epochs": 1,
+                                            "-train_val_data": str(test_file)}, progress=False)
+    assert model.architecture == "mlp"
+    assert model.manifest["metrics"]["validation_data"] == str(test_file)
+    assert model.manifest["metrics"]["val_samples"] == 4  # the whole validation file
+    with pytest.raises(ValueError, match="task"):
+        pins.train(train_file, task="denoise", progress=False)
+    with pytest.raises(ValueError, match="no data"):
+        pins.train(train_file, "x.pins", task="precondition", progress=False)
 
 
 def test_train_writes_file_and_refuses_overwrite(train_file, model_file):

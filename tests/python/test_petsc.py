@@ -52,14 +52,32 @@ def test_solve_reports_history():
                            "from issue 4 was missing when the module was compiled)")
 def test_surrogate_pc_converges(work):
     model = work / "pc.pins"
-    pins.train_preconditioner(model, grid=16, train_steps=30, train_batch_size=4,
-                              fno_modes=4, fno_width=8, progress=False)
+    trained = pins.train_preconditioner(model, grid=16, train_steps=5, train_batch_size=4,
+                                        fno_modes=4, fno_width=8, progress=False)
+    assert trained.manifest["task"] == "precondition"
     pins.petsc.register()
     pins.petsc.register()  # idempotent
     A, b, da = pins.petsc.darcy_system(kappa_field(seed=3))
-    r = pins.petsc.solve(A, b, pc_type="surrogate", dm=da, rtol=1e-8,
-                         options={"pc_surrogate_model": str(model)})
+    # Keep the network in use throughout (no stall fallback), so convergence is its doing.
+    r = pins.petsc.solve(A, b, ksp_type="fgmres", pc_type="surrogate", dm=da, rtol=1e-8,
+                         view=True, options={"pc_surrogate_model": str(model),
+                                             "pc_surrogate_stall": 1.0,
+                                             "pc_surrogate_window": 100000})
     assert r["converged"], "KSPConvergedReason %d" % r["reason"]
+    assert r["history"][-1] <= 1e-8 * r["history"][0] * 1.0001
+    assert "pins surrogate: model %s" % model in r["view"]
+    assert "FALLBACK ACTIVE" not in r["view"], r["view"]
+    steps = int(r["view"].split("network steps ")[1].split(",")[0])
+    assert steps >= r["iterations"] > 0
+
+
+@pytest.mark.skipif(not pins.petsc.have_surrogate_types(), reason="no PC 'surrogate' in this build")
+def test_surrogate_pc_bad_model_is_a_python_error(work):
+    pins.petsc.register()
+    A, b, da = pins.petsc.darcy_system(kappa_field(n=8))
+    with pytest.raises(PETSc.Error):
+        pins.petsc.solve(A, b, ksp_type="fgmres", pc_type="surrogate", dm=da,
+                         options={"pc_surrogate_model": str(work / "no_such_model.pins")})
 
 
 def test_register_without_types_says_why():
