@@ -72,6 +72,25 @@ def test_surrogate_pc_converges(work):
 
 
 @pytest.mark.skipif(not pins.petsc.have_surrogate_types(), reason="no PC 'surrogate' in this build")
+def test_surrogate_initial_guess(work):
+    """KSPGuess "surrogate" from a petsc4py program: the network's guess starts the solve
+    with a smaller residual than the zero guess, and the solve still converges."""
+    model = work / "guess_pc.pins"
+    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, fno_modes=2,
+                              fno_width=4, progress=False)
+    pins.petsc.register()
+    A, b, da = pins.petsc.darcy_system(kappa_field(seed=4))
+    zero = pins.petsc.solve(A, b, ksp_type="fgmres", pc_type="jacobi", dm=da)
+    guess = pins.petsc.solve(A, b, ksp_type="fgmres", pc_type="jacobi", dm=da, view=True,
+                             options={"ksp_guess_type": "surrogate",
+                                      "ksp_guess_surrogate_model": str(model)})
+    assert "pins surrogate guess" in guess["view"] and "1 guesses" in guess["view"]
+    assert guess["converged"]
+    assert zero["history"][0] == pytest.approx(b.norm())
+    assert guess["history"][0] < zero["history"][0]
+
+
+@pytest.mark.skipif(not pins.petsc.have_surrogate_types(), reason="no PC 'surrogate' in this build")
 def test_surrogate_pc_bad_model_is_a_python_error(work):
     pins.petsc.register()
     A, b, da = pins.petsc.darcy_system(kappa_field(n=8))
