@@ -30,6 +30,11 @@ void ensure_petsc();
 /// Options as the command line spells them ({"-train_epochs": "5"}), the form the C++ API reads.
 using OptionDict = std::map<std::string, std::string>;
 
+/// Throws pins::Error unless a model file may be written to `path` (before training, so
+/// that a bad path does not cost a training run): an existing file needs `force`, and its
+/// folder must exist.
+void check_model_output(const std::string& path, bool force);
+
 /// Raises the pending Python exception (KeyboardInterrupt after Ctrl-C) as a C++ exception,
 /// so long-running C++ loops that call back into Python stop promptly. Needs the GIL.
 void throw_if_python_signal();

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include <torch/csrc/utils/pybind.h>
 
 #include "bindings.hpp"
@@ -40,6 +42,14 @@ void check_fields(const torch::Tensor& kappa, const torch::Tensor& f, const char
 }
 
 }  // namespace
+
+void check_model_output(const std::string& path, bool force) {
+  PINS_CHECK(force || !std::filesystem::exists(path), "output ", path,
+             " already exists; pass force=True to overwrite it");
+  const auto folder = std::filesystem::path(path).parent_path();
+  PINS_CHECK(folder.empty() || std::filesystem::is_directory(folder), "output ", path,
+             ": folder '", folder.string(), "' does not exist");
+}
 
 void bind_models(py::module_& m) {
   py::class_<ModelHandle, std::shared_ptr<ModelHandle>>(m, "_Model")

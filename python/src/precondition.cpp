@@ -9,7 +9,6 @@
 #if __has_include("pins/core/precondition.hpp")
 #include <torch/torch.h>
 
-#include <fstream>
 #include <streambuf>
 
 #include "handles.hpp"
@@ -32,8 +31,7 @@ void bind_precondition(py::module_& m) {
         PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(map);
         make_surrogate(type, map, kPreconditionChannels, 1);  // fail on options before work
         PINS_CHECK(!output.empty(), "train_preconditioner: output (the model file) is required");
-        PINS_CHECK(force || !std::ifstream(output).good(), "output ", output,
-                   " already exists; pass force=True to overwrite it");
+        check_model_output(output, force);
         LineToPython lines(progress);
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)

@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <ostream>
 #include <sstream>
 
@@ -65,10 +64,7 @@ void bind_train(py::module_& m) {
         PINS_CHECK(!opts.resume || !opts.checkpoint.empty(),
                    "-train_resume needs -train_checkpoint <file>");
         make_surrogate(type, map, kFeatureChannels, 1);  // fail on architecture options early
-        if (!output.empty() && !force)
-          PINS_CHECK(!std::ifstream(output).good(), "output ", output,
-                     " already exists; pass force=True to overwrite it");
-
+        if (!output.empty()) check_model_output(output, force);
         TrainingData td = training_data_of(*data, data_path), vd;
         if (val) {
           PINS_CHECK(val->info.nx == data->info.nx && val->info.ny == data->info.ny &&

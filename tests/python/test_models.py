@@ -116,9 +116,11 @@ def test_train_takes_cli_spellings(train_file, test_file):
         pins.train(train_file, "x.pins", task="precondition", progress=False)
 
 
-def test_train_writes_file_and_refuses_overwrite(train_file, model_file):
+def test_train_writes_file_and_refuses_overwrite(train_file, model_file, work):
     with pytest.raises(ValueError, match="exists"):
         pins.train(train_file, model_file, train_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="does not exist"):
+        pins.train(train_file, work / "no_folder" / "m.pins", train_epochs=1, progress=False)
 
 
 def test_train_interrupted_by_python_exception(train_file):
