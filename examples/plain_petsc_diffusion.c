@@ -32,14 +32,18 @@ int main(int argc, char **argv) {
   KSP         ksp;
   PetscInt    M, N, xs, ys, xm, ym, its;
   PetscReal   contrast = 4.0, hx, hy, rnorm, bnorm;
-  MatStencil  row, col[5];
-  PetscScalar v[5];
+  PetscBool   nine = PETSC_FALSE;
+  MatStencil  row, col[6];
+  PetscScalar v[6];
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, "plain PETSc diffusion solve"));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-kappa_contrast", &contrast, NULL));
+  /* -nine_point adds a diagonal coupling per row: not a 5-point operator any more. */
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-nine_point", &nine, NULL));
 
   /* 2. A 2-D DMDA of 33 x 33 vertices (change with -da_grid_x/-da_grid_y). */
-  PetscCall(DMDACreate2d(PETSC_COMM_WORLD, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR,
+  PetscCall(DMDACreate2d(PETSC_COMM_WORLD, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
+                         nine ? DMDA_STENCIL_BOX : DMDA_STENCIL_STAR,
                          33, 33, PETSC_DECIDE, PETSC_DECIDE, 1, 1, NULL, NULL, &da));
   PetscCall(DMSetFromOptions(da));
   PetscCall(DMSetUp(da));
@@ -74,6 +78,7 @@ int main(int argc, char **argv) {
       if (i < M - 2) { col[n].i = i + 1; col[n].j = j; v[n++] = -ke * hy / hx; }
       if (j > 1)     { col[n].i = i; col[n].j = j - 1; v[n++] = -ks * hx / hy; }
       if (j < N - 2) { col[n].i = i; col[n].j = j + 1; v[n++] = -kn * hx / hy; }
+      if (nine && i < M - 2 && j < N - 2) { col[n].i = i + 1; col[n].j = j + 1; v[n++] = -0.01 * kc; }
       PetscCall(MatSetValuesStencil(A, 1, &row, n, col, v, INSERT_VALUES));
     }
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));

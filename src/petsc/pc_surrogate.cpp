@@ -193,6 +193,8 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
     PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
     PetscCall(PCSetType(fpc, s.fallback_type));
     PetscCall(KSPSetTolerances(s.fallback_ksp, s.certify_rtol, PETSC_DEFAULT, PETSC_DEFAULT, 10000));
+    // The certificate is about the true residual, so the fallback measures that one too.
+    PetscCall(KSPSetNormType(s.fallback_ksp, KSP_NORM_UNPRECONDITIONED));
     PetscCall(KSPSetFromOptions(s.fallback_ksp));
   }
   if (s.fallback_ksp) PetscCall(KSPSetOperators(s.fallback_ksp, pc->mat, pc->pmat));

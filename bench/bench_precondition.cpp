@@ -1,0 +1,175 @@
+// Krylov solvers with and without pins' surrogate PC, side by side in one run.
+//
+// For each grid and operator set (Darcy κ ∈ {12, 3}, and high contrast κ ∈ {1, 10⁴}), the
+// program draws samples the model never saw (seed -seed, default 1000; training used
+// sampled operators from seed 0), assembles A(κ) and b = 1 with pins' Darcy assembly on a
+// DMDA, and solves to -rtol (1e-8) with each configuration, a fresh KSP per solve. Reported
+// per configuration: mean iterations, mean set-up + solve time, and the worst true relative
+// residual. Replace mode's row gives the surrogate's relative L2 error against a CG + GAMG
+// solve to 1e-12 and its time.
+//
+//   bench_precondition -model pc.pins -grids 64,128,256 -samples 3
+#include <petscdmda.h>
+#include <petscksp.h>
+#include <petsctime.h>
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pde/darcy/darcy_petsc.hpp"
+#include "pde/darcy/darcy_sampler.hpp"
+#include "pins/petsc/register.hpp"
+
+namespace {
+
+struct Config {
+  std::string name, options;
+};
+
+struct Outcome {
+  double its = 0, seconds = 0, worst_residual = 0, error = 0;
+  int solves = 0;
+  bool failed = false;
+};
+
+PetscErrorCode solve(DM da, Mat A, Vec b, Vec x, const std::string& options, int tag,
+                     PetscInt* its, double* seconds, double* residual, KSPConvergedReason* reason) {
+  PetscFunctionBeginUser;
+  const std::string prefix = "b" + std::to_string(tag) + "_";
+  std::string prefixed;
+  std::istringstream in(options);
+  for (std::string w; in >> w;) prefixed += (w[0] == '-' && !std::isdigit(w[1]) ? "-" + prefix + w.substr(1) : w) + " ";
+  PetscCall(PetscOptionsInsertString(nullptr, prefixed.c_str()));
+  KSP ksp;
+  PetscCall(KSPCreate(PETSC_COMM_WORLD, &ksp));
+  PetscCall(KSPSetOptionsPrefix(ksp, prefix.c_str()));
+  PetscCall(KSPSetOperators(ksp, A, A));
+  PetscCall(KSPSetDM(ksp, da));
+  PetscCall(KSPSetDMActive(ksp, PETSC_FALSE));
+  PetscCall(KSPSetFromOptions(ksp));
+  PetscCall(VecZeroEntries(x));
+  PetscLogDouble t0, t1;
+  PetscCall(PetscTime(&t0));
+  PetscCall(KSPSetUp(ksp));
+  PetscCall(KSPSolve(ksp, b, x));
+  PetscCall(PetscTime(&t1));
+  *seconds = t1 - t0;
+  PetscCall(KSPGetIterationNumber(ksp, its));
+  PetscCall(KSPGetConvergedReason(ksp, reason));
+  Vec r;
+  PetscReal rn, bn;
+  PetscCall(VecDuplicate(b, &r));
+  PetscCall(MatMult(A, x, r));
+  PetscCall(VecAYPX(r, -1.0, b));
+  PetscCall(VecNorm(r, NORM_2, &rn));
+  PetscCall(VecNorm(b, NORM_2, &bn));
+  *residual = rn / bn;
+  PetscCall(VecDestroy(&r));
+  PetscCall(KSPDestroy(&ksp));
+  PetscFunctionReturn(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PetscCall(PetscInitialize(&argc, &argv, nullptr, "pins preconditioner benchmark"));
+  PetscCall(pins::petsc::register_all());
+  char model[PETSC_MAX_PATH_LEN] = "";
+  char grids_text[256] = "64,128,256";
+  PetscInt samples = 3, seed = 1000, smooth = 2;
+  PetscReal rtol = 1e-8;
+  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-model", model, sizeof model, nullptr));
+  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-grids", grids_text, sizeof grids_text, nullptr));
+  PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-samples", &samples, nullptr));
+  PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-seed", &seed, nullptr));
+  PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-smooth", &smooth, nullptr));
+  PetscCall(PetscOptionsGetReal(nullptr, nullptr, "-rtol", &rtol, nullptr));
+  PetscCheck(model[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_NULL, "-model <pc.pins> is required");
+  std::vector<int> grids;
+  {
+    std::stringstream ss(grids_text);
+    for (std::string g; std::getline(ss, g, ',');) grids.push_back(std::stoi(g));
+  }
+  const std::string m = model, tol = " -ksp_rtol " + std::to_string(rtol) + " -ksp_max_it 3000";
+  const std::string flex = " -ksp_type fgmres -ksp_gmres_restart 200";
+  const std::string sur = " -pc_type surrogate -pc_surrogate_model " + m;
+  const std::vector<Config> configs = {
+      {"CG + Jacobi", "-ksp_type cg -pc_type jacobi" + tol},
+      {"CG + ICC(0)", "-ksp_type cg -pc_type icc" + tol},
+      {"CG + GAMG", "-ksp_type cg -pc_type gamg" + tol},
+      {"CG + BoomerAMG", "-ksp_type cg -pc_type hypre -pc_hypre_type boomeramg" + tol},
+      {"FGMRES + surrogate", flex + sur + " -pc_surrogate_smooth 0" + tol},
+      {"FGMRES + surrogate, " + std::to_string(smooth) + "+" + std::to_string(smooth) + " Jacobi",
+       flex + sur + " -pc_surrogate_smooth " + std::to_string(smooth) + tol},
+      {"CG + GAMG, surrogate guess",
+       "-ksp_type cg -pc_type gamg -ksp_guess_type surrogate -ksp_guess_surrogate_model " + m + tol},
+      {"replace (surrogate only)", "-ksp_type preonly" + sur + " -pc_surrogate_mode replace "
+                                   "-pc_surrogate_certify_rtol 0.999 -pc_surrogate_smooth " +
+                                       std::to_string(smooth)},
+  };
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "model %s; %" PetscInt_FMT " unseen samples per set (seed %" PetscInt_FMT
+                        "), b = 1, rtol %g\n",
+                        model, samples, seed, (double)rtol));
+  int tag = 0;
+  for (const int n : grids) {
+    for (const std::string set : {"darcy 12/3", "contrast 1:1e4"}) {
+      DM da;
+      Mat A;
+      Vec b, x, xref;
+      PetscCall(pins::darcy::create_dmda(PETSC_COMM_WORLD, n, n, &da));
+      PetscCall(DMCreateMatrix(da, &A));
+      PetscCall(DMCreateGlobalVector(da, &b));
+      PetscCall(VecDuplicate(b, &x));
+      PetscCall(VecDuplicate(b, &xref));
+      pins::darcy::SamplerOptions so;
+      so.seed = std::uint64_t(seed);
+      if (set != "darcy 12/3") so.kappa_high = 1e4, so.kappa_low = 1;
+      pins::darcy::Sampler sampler(so, n, n);
+      std::vector<double> kappa(size_t(n) * n), f(size_t(n) * n);
+      std::vector<Outcome> out(configs.size());
+      for (PetscInt s = 0; s < samples; ++s) {
+        sampler.sample(std::uint64_t(s), kappa.data(), f.data());
+        PetscCall(pins::darcy::assemble_operator(da, kappa.data(), A));
+        PetscCall(pins::darcy::assemble_rhs(da, f.data(), b));
+        PetscInt its;
+        double secs, res;
+        KSPConvergedReason reason;
+        PetscCall(solve(da, A, b, xref, "-ksp_type cg -pc_type gamg -ksp_rtol 1e-12", tag++, &its,
+                        &secs, &res, &reason));
+        PetscReal refn;
+        PetscCall(VecNorm(xref, NORM_2, &refn));
+        for (size_t c = 0; c < configs.size(); ++c) {
+          PetscCall(solve(da, A, b, x, configs[c].options, tag++, &its, &secs, &res, &reason));
+          Outcome& o = out[c];
+          o.its += double(its);
+          o.seconds += secs;
+          o.worst_residual = std::max(o.worst_residual, res);
+          o.failed = o.failed || reason < 0;
+          PetscReal en;
+          PetscCall(VecAXPY(x, -1.0, xref));
+          PetscCall(VecNorm(x, NORM_2, &en));
+          o.error = std::max(o.error, double(en / refn));
+          ++o.solves;
+        }
+      }
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n### %d x %d, %s\n\n| solver | iterations | set-up + solve (s) | worst true rel. residual | worst rel. error |\n|---|---|---|---|---|\n",
+                            n, n, set.c_str()));
+      for (size_t c = 0; c < configs.size(); ++c) {
+        const Outcome& o = out[c];
+        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "| %s | %.1f | %.4f | %.2e | %.2e |%s\n",
+                              configs[c].name.c_str(), o.its / o.solves, o.seconds / o.solves,
+                              o.worst_residual, o.error, o.failed ? " DIVERGED" : ""));
+      }
+      PetscCall(VecDestroy(&b));
+      PetscCall(VecDestroy(&x));
+      PetscCall(VecDestroy(&xref));
+      PetscCall(MatDestroy(&A));
+      PetscCall(DMDestroy(&da));
+    }
+  }
+  PetscCall(PetscFinalize());
+  return 0;
+}
