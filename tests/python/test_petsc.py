@@ -72,6 +72,37 @@ def test_surrogate_pc_converges(work):
 
 
 @pytest.mark.skipif(not pins.petsc.have_surrogate_types(), reason="no PC 'surrogate' in this build")
+def test_plain_petsc4py_program(work):
+    """The snippet of pins.petsc's docstring: a petsc4py KSP set up by hand, PC type set by
+    name, its model given through the global options database."""
+    model = work / "plain_pc.pins"
+    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, fno_modes=2,
+                              fno_width=4, progress=False)
+    pins.petsc.register()
+    A, b, _ = pins.petsc.darcy_system(kappa_field(seed=5))  # A carries its DMDA (the grid)
+    opts = PETSc.Options()
+    opts["pc_surrogate_model"] = str(model)
+    try:
+        ksp = PETSc.KSP().create()
+        ksp.setOperators(A)
+        ksp.setType("fgmres")
+        ksp.getPC().setType("surrogate")
+        ksp.setTolerances(rtol=1e-8, max_it=1000)
+        ksp.setFromOptions()
+        x = b.duplicate()
+        ksp.solve(b, x)
+        assert ksp.getPC().getType() == "surrogate"
+        assert ksp.getConvergedReason() > 0
+        r = b.duplicate()
+        A.mult(x, r)
+        r.axpy(-1.0, b)
+        assert r.norm() <= 1e-7 * b.norm()
+        ksp.destroy()
+    finally:
+        opts.delValue("pc_surrogate_model")
+
+
+@pytest.mark.skipif(not pins.petsc.have_surrogate_types(), reason="no PC 'surrogate' in this build")
 def test_surrogate_initial_guess(work):
     """KSPGuess "surrogate" from a petsc4py program: the network's guess starts the solve
     with a smaller residual than the zero guess, and the solve still converges."""
