@@ -131,6 +131,25 @@ def test_train_interrupted_by_python_exception(train_file):
         pins.train(train_file, train_epochs=5, fno_modes=4, fno_width=8, progress=stop)
 
 
+def test_ctrl_c_stops_training(train_file):
+    """SIGINT while C++ trains (GIL released) raises KeyboardInterrupt at the next step."""
+    import os
+    import signal
+    import threading
+    import time
+
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pins.train(train_file, train_epochs=100000, fno_modes=2, fno_width=4,
+                       threads=threads(), progress=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 30
+
+
 def test_evaluate(model_file, test_file):
     report = pins.evaluate(model_file, test_file, solve_samples=2, threads=threads(),
                            return_predictions=True)
