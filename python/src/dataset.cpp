@@ -6,8 +6,6 @@
 
 #include <memory>
 
-#include <torch/csrc/utils/pybind.h>
-
 #include "bindings.hpp"
 #include "handles.hpp"
 #include "pins/core/check.hpp"

@@ -21,8 +21,8 @@ struct DatasetHandle {
 struct ModelHandle {
   std::shared_ptr<Surrogate> model;
   ModelManifest manifest;
-  std::string path;                                    ///< file it came from or went to ("")
-  nlohmann::json history = nlohmann::json::array();   ///< per-epoch records of pins.train
+  std::string path;                                  ///< file it came from or went to ("")
+  nlohmann::json history = nlohmann::json::array();  ///< per-epoch records of pins.train
 };
 
 }  // namespace pins::python

@@ -47,19 +47,19 @@ void check_model_output(const std::string& path, bool force) {
   PINS_CHECK(force || !std::filesystem::exists(path), "output ", path,
              " already exists; pass force=True to overwrite it");
   const auto folder = std::filesystem::path(path).parent_path();
-  PINS_CHECK(folder.empty() || std::filesystem::is_directory(folder), "output ", path,
-             ": folder '", folder.string(), "' does not exist");
+  PINS_CHECK(folder.empty() || std::filesystem::is_directory(folder), "output ", path, ": folder '",
+             folder.string(), "' does not exist");
 }
 
 void bind_models(py::module_& m) {
   py::class_<ModelHandle, std::shared_ptr<ModelHandle>>(m, "_Model")
       .def_property_readonly("path", [](const ModelHandle& h) { return h.path; })
-      .def_property_readonly("manifest_json", [](const ModelHandle& h) {
-        return h.manifest.to_json().dump();
-      })
+      .def_property_readonly("manifest_json",
+                             [](const ModelHandle& h) { return h.manifest.to_json().dump(); })
       .def_property_readonly("history_json", [](const ModelHandle& h) { return h.history.dump(); })
       .def_property_readonly("architecture", [](const ModelHandle& h) { return h.model->type(); })
-      .def_property_readonly("in_channels", [](const ModelHandle& h) { return h.model->in_channels(); })
+      .def_property_readonly("in_channels",
+                             [](const ModelHandle& h) { return h.model->in_channels(); })
       .def_property_readonly("out_channels",
                              [](const ModelHandle& h) { return h.model->out_channels(); })
       .def("forward",
@@ -91,8 +91,7 @@ void bind_models(py::module_& m) {
              for (const auto& p : h.model->module().parameters()) out.push_back(p);
              return out;
            })
-      .def("set_training",
-           [](ModelHandle& h, bool on) { h.model->module().train(on); })
+      .def("set_training", [](ModelHandle& h, bool on) { h.model->module().train(on); })
       .def_property_readonly("training",
                              [](const ModelHandle& h) { return h.model->module().is_training(); })
       .def("save", [](ModelHandle& h, const std::string& path, bool force) {

@@ -24,8 +24,8 @@ namespace pins::python {
 void bind_precondition(py::module_& m) {
   m.def(
       "train_preconditioner",
-      [](const std::string& output, const std::string& type, const OptionDict& options,
-         bool force, py::object progress) {
+      [](const std::string& output, const std::string& type, const OptionDict& options, bool force,
+         py::object progress) {
         OptionMap map;
         for (const auto& [name, value] : options) map.set(name, value);
         PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(map);
@@ -44,7 +44,8 @@ void bind_precondition(py::module_& m) {
           torch::manual_seed(opts.seed);
           h->model = make_surrogate(type, map, kPreconditionChannels, 1);
           r = train_preconditioner(*h->model, opts);
-          // The manifest `pins train -task precondition` writes (src/cli/cmd_train_precondition.cpp).
+          // The manifest `pins train -task precondition` writes
+          // (src/cli/cmd_train_precondition.cpp).
           std::string kinds;
           for (const auto& k : opts.kinds) kinds += (kinds.empty() ? "" : ",") + k;
           ModelManifest mf;

@@ -19,7 +19,7 @@ namespace pins::python {
 namespace {
 
 // The kernels need contiguous memory; a strided view from Python (a transpose, a slice) is
-// made contiguous here, a copy that autograd differentiates through. Undefined stays so.
+// made contiguous here, a copy that autograd differentiates through. None is refused.
 torch::Tensor dense(const torch::Tensor& t, const char* caller, const char* name) {
   PINS_CHECK(t.defined(), caller, ": ", name, " is None; expected a tensor");
   return t.is_contiguous() ? t : t.contiguous();
@@ -71,8 +71,8 @@ void bind_tensors(py::module_& m) {
          const std::string& kind) {
         PINS_CHECK(kind == "residual" || kind == "energy",
                    "physics_loss: kind must be 'residual' or 'energy', got '", kind, "'");
-        return physics_loss(kind, dense(c, "physics_loss", "coeffs"),
-                            dense(u, "physics_loss", "u"), dense(f, "physics_loss", "f"));
+        return physics_loss(kind, dense(c, "physics_loss", "coeffs"), dense(u, "physics_loss", "u"),
+                            dense(f, "physics_loss", "f"));
       },
       release());
   m.def(
@@ -105,9 +105,8 @@ void bind_tensors(py::module_& m) {
       release());
 
   // Test hooks for the zero-copy promise: what C++ sees of a Python tensor.
-  m.def("_data_ptr", [](const torch::Tensor& t) {
-    return reinterpret_cast<std::uintptr_t>(t.data_ptr());
-  });
+  m.def("_data_ptr",
+        [](const torch::Tensor& t) { return reinterpret_cast<std::uintptr_t>(t.data_ptr()); });
   m.def("_add_in_place", [](torch::Tensor t, double value) {
     PINS_CHECK(t.defined() && t.is_contiguous() && t.device().is_cpu() &&
                    t.scalar_type() == torch::kFloat64,

@@ -47,8 +47,7 @@ void bind_train(py::module_& m) {
   m.def(
       "train",
       [](const DatasetHandle& train_set, const DatasetHandle* val_set, const std::string& type,
-         const OptionDict& options, const std::string& output, bool force,
-         py::object progress) {
+         const OptionDict& options, const std::string& output, bool force, py::object progress) {
         const std::shared_ptr<Dataset> data = train_set.data;
         const std::shared_ptr<Dataset> val = val_set ? val_set->data : nullptr;
         const std::string& data_path = train_set.path;
@@ -56,8 +55,10 @@ void bind_train(py::module_& m) {
         const OptionMap map = option_map(options);
         for (const auto& [name, value] : options)
           PINS_CHECK(name.rfind("-train_", 0) == 0 || name.rfind("-" + type + "_", 0) == 0,
-                     "train: option ", name, " is neither a -train_* option nor an option of "
-                     "-surrogate_type ", type, " (-", type, "_*)");
+                     "train: option ", name,
+                     " is neither a -train_* option nor an option of "
+                     "-surrogate_type ",
+                     type, " (-", type, "_*)");
         TrainOptions opts = TrainOptions::from_options(map);
         opts.force = force;
         // A checkpoint is what lets the CLI resume; pins.train writes one only when asked.
@@ -69,8 +70,8 @@ void bind_train(py::module_& m) {
         if (val) {
           PINS_CHECK(val->info.nx == data->info.nx && val->info.ny == data->info.ny &&
                          val->info.pde == data->info.pde,
-                     "validation data ", val_path, ": ", val->info.pde, " on ", val->info.nx,
-                     " x ", val->info.ny, ", but the training data is ", data->info.pde, " on ",
+                     "validation data ", val_path, ": ", val->info.pde, " on ", val->info.nx, " x ",
+                     val->info.ny, ", but the training data is ", data->info.pde, " on ",
                      data->info.nx, " x ", data->info.ny);
           vd = training_data_of(*val, val_path);
         }
@@ -134,9 +135,8 @@ void bind_train(py::module_& m) {
         }
         return h;
       },
-      py::arg("data"), py::arg("val").none(true),
-      py::arg("surrogate_type"), py::arg("options"), py::arg("output"), py::arg("force"),
-      py::arg("progress"));
+      py::arg("data"), py::arg("val").none(true), py::arg("surrogate_type"), py::arg("options"),
+      py::arg("output"), py::arg("force"), py::arg("progress"));
 
   m.def("surrogate_types", &surrogate_type_names);
   m.def("train_help", [] { return TrainOptions::help() + "\n" + surrogate_help(); });
