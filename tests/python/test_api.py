@@ -46,3 +46,10 @@ def test_package_docstring_names_every_export():
     for name in ("generate", "Dataset", "residual", "load_model", "train", "evaluate",
                  "pins.petsc", "pins.plot"):
         assert name in doc
+
+
+def test_registry_listings():
+    assert pins.surrogate_types() == ["fno", "unet", "deeponet", "mlp"]
+    text = pins.train_help()
+    for name in ("-train_epochs", "-train_physics_weight", "-fno_modes", "-unet_"):
+        assert name in text
