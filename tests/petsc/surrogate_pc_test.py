@@ -80,6 +80,13 @@ def case_fewer_iterations(args):
         fail("-ksp_view does not show the surrogate PC at work:\n" + out)
     if max(res_bare, res_cyc) > 2e-8:
         fail("true residual too large: %g, %g" % (res_bare, res_cyc))
+    # PETSc's PCCOMPOSITE with the surrogate as one of its PCs (options under sub_0_).
+    comp, _, _ = solve(args, "-ksp_type", "fgmres", "-pc_type", "composite",
+                       "-pc_composite_type", "multiplicative", "-pc_composite_pcs", "surrogate,sor",
+                       "-sub_0_pc_surrogate_model", args.model)
+    print("FGMRES + composite(surrogate, SOR) %d" % comp)
+    if not comp < jac:
+        fail("PCCOMPOSITE with the surrogate took %d iterations, CG + Jacobi %d" % (comp, jac))
 
 
 def case_mpi(args):
