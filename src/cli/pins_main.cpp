@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "pins/petsc/register.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/version.hpp"
@@ -135,6 +136,13 @@ int main(int argc, char** argv) {
   char** petsc_argv = args.data();
   if (PetscInitialize(&petsc_argc, &petsc_argv, nullptr, sub->help) != 0) {
     std::fprintf(stderr, "pins %s: error: PETSc failed to initialize\n", sub->name);
+    return 1;
+  }
+
+  // pins' PC and KSPGuess types, so e.g. `pins generate -pc_type surrogate ...` works too.
+  if (pins::petsc::register_all() != 0) {
+    std::fprintf(stderr, "pins %s: error: registering the surrogate PC/KSPGuess types failed\n",
+                 sub->name);
     return 1;
   }
 
