@@ -162,11 +162,13 @@ ModelManifest ModelManifest::from_json(const json& j) {
 
 void check_model_requirements(const ModelManifest& m, const ModelRequirements& need,
                               const std::string& path) {
+  // What the model is for first: a preconditioner offered as a solution model (or the other
+  // way round) should be told so, not that its channel count differs.
+  require(need.task, m.task, "task", path);
+  require(need.problem_family, m.problem_family, "problem_family", path);
   require(need.architecture, m.architecture, "architecture", path);
   require(need.in_channels, m.in_channels, "in_channels", path);
   require(need.out_channels, m.out_channels, "out_channels", path);
-  require(need.problem_family, m.problem_family, "problem_family", path);
-  require(need.task, m.task, "task", path);
   require(need.grid_nx, m.grid_nx, "grid_nx", path);
   require(need.grid_ny, m.grid_ny, "grid_ny", path);
 }

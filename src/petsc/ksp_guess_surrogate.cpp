@@ -34,13 +34,7 @@ PetscErrorCode KSPGuessSetUp_Surrogate(KSPGuess guess) {
              "-ksp_guess_type surrogate needs a model: -ksp_guess_surrogate_model <file.pins>");
   PetscCheck(guess->A, comm, PETSC_ERR_ORDER, "-ksp_guess_type surrogate: the KSP has no operator yet");
   if (!s.step || s.step->path() != s.model_path) {
-    try {
-      s.step = std::make_unique<SurrogateStep>(s.model_path);
-    } catch (const FileNotFound& e) {
-      SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-ksp_guess_surrogate_model: %s", e.what());
-    } catch (const std::exception& e) {
-      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "-ksp_guess_surrogate_model: %s", e.what());
-    }
+    PetscCall(SurrogateStep::load(comm, s.model_path, "-ksp_guess_surrogate_model", &s.step));
     s.operator_state = -1;
   }
   PetscObjectState state;

@@ -164,13 +164,7 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
              "-pc_type surrogate needs a model: -pc_surrogate_model <file.pins> (train one with "
              "pins train -task precondition)");
   if (!s.step || s.step->path() != s.model_path) {
-    try {
-      s.step = std::make_unique<SurrogateStep>(s.model_path);
-    } catch (const FileNotFound& e) {
-      SETERRQ(comm, PETSC_ERR_FILE_OPEN, "-pc_surrogate_model: %s", e.what());
-    } catch (const std::exception& e) {
-      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "-pc_surrogate_model: %s", e.what());
-    }
+    PetscCall(SurrogateStep::load(comm, s.model_path, "-pc_surrogate_model", &s.step));
   }
   DM da;
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));

@@ -24,6 +24,19 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
   model_->module().eval();
 }
 
+PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path,
+                                   const char* option, std::unique_ptr<SurrogateStep>* step) {
+  PetscFunctionBeginUser;
+  try {
+    *step = std::make_unique<SurrogateStep>(model_path);
+  } catch (const FileNotFound& e) {
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "%s: %s", option, e.what());
+  } catch (const std::exception& e) {
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s", option, e.what());
+  }
+  PetscFunctionReturn(0);
+}
+
 SurrogateStep::~SurrogateStep() {
   VecDestroy(&inv_diag_);
   VecDestroy(&w_);

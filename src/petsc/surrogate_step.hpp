@@ -22,6 +22,11 @@ class SurrogateStep {
   explicit SurrogateStep(const std::string& model_path);
   ~SurrogateStep();
 
+  /// The constructor behind PETSc's error boundary: a bad model file becomes a PETSc error
+  /// on `comm` that names `option` (PETSC_ERR_FILE_OPEN for a missing file).
+  static PetscErrorCode load(MPI_Comm comm, const std::string& model_path, const char* option,
+                             std::unique_ptr<SurrogateStep>* step);
+
   /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
   /// A's values change. `who` names the caller in error messages.
   PetscErrorCode set_operator(Mat A, DM da, const char* who);
