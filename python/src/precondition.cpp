@@ -44,25 +44,8 @@ void bind_precondition(py::module_& m) {
           torch::manual_seed(opts.seed);
           h->model = make_surrogate(type, map, kPreconditionChannels, 1);
           r = train_preconditioner(*h->model, opts);
-          // The manifest `pins train -task precondition` writes
-          // (src/cli/cmd_train_precondition.cpp).
-          std::string kinds;
-          for (const auto& k : opts.kinds) kinds += (kinds.empty() ? "" : ",") + k;
-          ModelManifest mf;
-          mf.problem_family = "5-point";
-          mf.task = kPreconditionTask;
-          mf.grid_nx = mf.grid_ny = opts.grid;
-          mf.normalisation = {{"features", "couplings W,E,S,N of D^-1 A and D^-1 r / rms"},
-                              {"smooth", opts.smooth},
-                              {"jacobi_damping", kJacobiDamping}};
-          mf.training_data_hash = "sampled:" + kinds + ":seed=" + std::to_string(opts.seed);
-          mf.metrics = {{"val_residual2_bare_sweeps", r.bare_val_loss},
-                        {"val_residual2_untrained", r.initial_val_loss},
-                        {"val_residual2", r.final_val_loss},
-                        {"steps", r.steps},
-                        {"seconds", r.seconds},
-                        {"operators", kinds},
-                        {"command", "pins.train_preconditioner (Python)"}};
+          const ModelManifest mf =
+              precondition_manifest(opts, r, "pins.train_preconditioner (Python)");
           save_model(output, *h->model, mf, force);
           h->manifest = read_model_manifest(output);
           h->path = output;

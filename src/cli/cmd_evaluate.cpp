@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -16,43 +15,11 @@
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/trainer.hpp"
-#include "pins/petsc/error.hpp"
-#include "sample_solver.hpp"
-#include "surrogates/surrogate.hpp"
+#include "pins/petsc/evaluate.hpp"
 
 namespace pins::cli {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Re-solves the first `count` samples with PETSc, with the dataset's solver settings (its
-// ksp_type, pc_type and rtol, under the options prefix "evaluate_"), assembly included, and
-// returns the mean wall time per sample.
-double petsc_seconds_per_sample(const Dataset& d, int count) {
-  const std::string prefix = "evaluate_";
-  auto set = [&](const std::string& name, const std::string& value) {
-    PINS_PETSC_CALL(PetscOptionsSetValue(nullptr, ("-" + prefix + name).c_str(), value.c_str()));
-  };
-  set("ksp_type", d.info.ksp_type);
-  set("pc_type", d.info.pc_type);
-  set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
-  auto family = find_problem_family(d.info.pde).create();
-  pins::petsc::detail::SampleSolver solver(*family, d.info.ny, d.info.nx, prefix);
-  const size_t points = size_t(d.info.ny) * size_t(d.info.nx);
-  std::vector<double> u(points);
-  solver.solve(d.kappa.data(), d.f.data(), u.data());  // warm-up: first-call costs
-  const auto t0 = Clock::now();
-  for (int i = 0; i < count; ++i) {
-    const auto r = solver.solve(d.kappa.data() + i * points, d.f.data() + i * points, u.data());
-    PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
-  }
-  return seconds_since(t0) / count;
-}
 
 std::string fmt(double v, const char* f = "%.4g") {
   char buf[64];
@@ -109,73 +76,19 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     set_training_threads(int(threads));
 
     const Dataset d = read_dataset(dpath);
-    TrainingData td;
-    try {
-      td = training_data(d);
-    } catch (const Error& e) {
-      throw Error(dpath + ": " + e.what());
-    }
-    ModelRequirements need;
-    need.problem_family = d.info.pde;
-    need.task = "solution";
-    need.in_channels = kFeatureChannels;
-    need.out_channels = 1;
     const ModelManifest manifest = read_model_manifest(mpath);
-    check_model_requirements(manifest, need, mpath);
-    // Only the FNO is grid-independent by construction; the others must see their grid.
-    if (manifest.architecture != "fno") {
-      need.grid_nx = d.info.nx;
-      need.grid_ny = d.info.ny;
-    }
+    const ModelRequirements need = petsc::evaluation_requirements(manifest.architecture, d.info);
     LoadedModel loaded = load_model(mpath, need);
-    Normalisation norm;
-    try {
-      norm = Normalisation::from_json(manifest.normalisation);
-    } catch (const Error& e) {
-      throw Error("model file '" + mpath + "': " + e.what());
-    }
-    Surrogate& model = *loaded.model;
+    const petsc::Evaluation e = petsc::evaluate_model(*loaded.model, manifest, mpath, d, dpath,
+                                                      int(solve_samples), "evaluate_");
+    const TrainingData& td = e.data;
+    const Summary &err = e.error, &phys = e.residual, &data_res = e.petsc_residual;
+    const double single = e.seconds_single, batched = e.seconds_batched, petsc = e.seconds_petsc;
+    const int solves = e.petsc_samples;
     const int64_t n = d.samples;
-
-    // Accuracy and physics of the predictions (batched), then per-sample latency.
-    predict(model, norm, td.kappa.slice(0, 0, 1), td.f.slice(0, 0, 1));  // warm-up
-    auto t0 = Clock::now();
-    const torch::Tensor pred = predict(model, norm, td.kappa, td.f, 32);
-    const double batched = seconds_since(t0) / double(n);
-    const int64_t single_count = std::min<int64_t>(n, 16);
-    t0 = Clock::now();
-    for (int64_t i = 0; i < single_count; ++i)
-      predict(model, norm, td.kappa.slice(0, i, i + 1), td.f.slice(0, i, i + 1));
-    const double single = seconds_since(t0) / double(single_count);
-    const torch::Tensor rel = relative_l2(pred, td.u);
-    const CoefficientFunction coefficients = find_problem_family(d.info.pde).stencil_coefficients;
-    const torch::Tensor coeffs = coefficients(td.kappa);
-    const torch::Tensor res = relative_residual(coeffs, pred, td.f);
-    const Summary err = summarize(rel), phys = summarize(res);
-    const Summary data_res = summarize(torch::tensor(d.residual, torch::kFloat64));
-    const int solves = int(std::min<int64_t>(n, solve_samples));
-    const double petsc = petsc_seconds_per_sample(d, solves);
-
-    nlohmann::json j = {
-        {"model", mpath},
-        {"data", dpath},
-        {"command", command_line},
-        {"samples", n},
-        {"grid", {{"nx", d.info.nx}, {"ny", d.info.ny}}},
-        {"architecture", manifest.architecture},
-        {"trained_grid", {{"nx", manifest.grid_nx}, {"ny", manifest.grid_ny}}},
-        {"relative_l2", err.to_json()},
-        {"relative_residual_prediction", phys.to_json()},
-        {"relative_residual_petsc", data_res.to_json()},
-        {"seconds_per_sample",
-         {{"surrogate_batched", batched},
-          {"surrogate_single", single},
-          {"petsc_solve", petsc},
-          {"petsc_samples_timed", solves},
-          {"torch_threads", torch::get_num_threads()},
-          {"petsc_solver",
-           d.info.ksp_type + " + " + d.info.pc_type + ", rtol " + fmt(d.info.rtol)}}},
-        {"speedup_single_vs_petsc", petsc / single}};
+    const torch::Tensor &pred = e.prediction, &rel = e.relative_l2;
+    nlohmann::json j = e.report;
+    j["command"] = command_line;
     std::ostringstream md;
     md << "# pins evaluate\n\n"
        << "Model `" << mpath << "` (" << manifest.architecture << ", trained on "

@@ -46,21 +46,7 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     }
     const PreconditionTrainResult r = train_preconditioner(*model, opts);
 
-    ModelManifest m;
-    m.problem_family = "5-point";
-    m.task = kPreconditionTask;
-    m.grid_nx = m.grid_ny = opts.grid;
-    m.normalisation = {{"features", "couplings W,E,S,N of D^-1 A and D^-1 r / rms"},
-                       {"smooth", opts.smooth},
-                       {"jacobi_damping", kJacobiDamping}};
-    m.training_data_hash = "sampled:" + kinds + ":seed=" + std::to_string(opts.seed);
-    m.metrics = {{"val_residual2_bare_sweeps", r.bare_val_loss},
-                 {"val_residual2_untrained", r.initial_val_loss},
-                 {"val_residual2", r.final_val_loss},
-                 {"steps", r.steps},
-                 {"seconds", r.seconds},
-                 {"operators", kinds},
-                 {"command", command_line}};
+    const ModelManifest m = precondition_manifest(opts, r, command_line);
     save_model(output, *model, m, force);
     if (opts.monitor_every > 0) {
       std::printf("pins train: wrote %s (validation relative residual^2 %.4g; %.4g with sweeps "

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "pins/core/check.hpp"
+#include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
@@ -218,6 +219,27 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
   result.steps = opt.steps;
   model.module().eval();
   return result;
+}
+
+ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
+                                    const PreconditionTrainResult& r, const std::string& command) {
+  const std::string kinds = join(opts.kinds);
+  ModelManifest m;
+  m.problem_family = "5-point";
+  m.task = kPreconditionTask;
+  m.grid_nx = m.grid_ny = opts.grid;
+  m.normalisation = {{"features", "couplings W,E,S,N of D^-1 A and D^-1 r / rms"},
+                     {"smooth", opts.smooth},
+                     {"jacobi_damping", kJacobiDamping}};
+  m.training_data_hash = "sampled:" + kinds + ":seed=" + std::to_string(opts.seed);
+  m.metrics = {{"val_residual2_bare_sweeps", r.bare_val_loss},
+               {"val_residual2_untrained", r.initial_val_loss},
+               {"val_residual2", r.final_val_loss},
+               {"steps", r.steps},
+               {"seconds", r.seconds},
+               {"operators", kinds},
+               {"command", command}};
+  return m;
 }
 
 }  // namespace pins

@@ -124,4 +124,13 @@ struct PreconditionTrainResult {
 PreconditionTrainResult train_preconditioner(Surrogate& model,
                                              const PreconditionTrainOptions& options);
 
+struct ModelManifest;
+
+/// The manifest of a preconditioner model (task "precondition", family "5-point", training
+/// grid, the cycle's sweeps, what it was trained on and how well), as `pins train -task
+/// precondition` and `pins.train_preconditioner` write it; `command` records who made it.
+ModelManifest precondition_manifest(const PreconditionTrainOptions& options,
+                                    const PreconditionTrainResult& result,
+                                    const std::string& command);
+
 }  // namespace pins

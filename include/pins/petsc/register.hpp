@@ -10,8 +10,8 @@
 /// Programs that link pins call register_all() once after PetscInitialize(). Programs that
 /// have never heard of pins get the same through PETSc's dynamic loading:
 /// \code
-///   ./my_petsc_program -dll_append /path/to/libpins_petsc.so \
-///       -ksp_type fgmres -pc_type surrogate -pc_surrogate_model pc.pins
+///   ./my_petsc_program -dll_append /path/to/libpins_petsc.so -ksp_type fgmres
+///       -pc_type surrogate -pc_surrogate_model pc.pins
 /// \endcode
 /// (PETSc then calls PetscDLLibraryRegister_pins_petsc(), which calls register_all()).
 
