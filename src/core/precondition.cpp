@@ -44,6 +44,13 @@ torch::Tensor scaled_stencil(const torch::Tensor& coeffs) {
   return s.contiguous();
 }
 
+torch::Tensor normalised_residual(const torch::Tensor& rhat, torch::Tensor* rms_out) {
+  const torch::Tensor rms = rhat.detach().square().mean({1, 2}).sqrt();
+  const torch::Tensor safe = torch::where(rms > 0, rms, torch::ones_like(rms));
+  if (rms_out) *rms_out = safe;
+  return rhat / safe.view({-1, 1, 1});
+}
+
 torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
                                  torch::Tensor* rms_out) {
   PINS_CHECK(rhat.dim() == 3 && scaled_coeffs.dim() == 4 &&
@@ -51,10 +58,7 @@ torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch
                  rhat.size(2) == scaled_coeffs.size(3),
              "residual must be [B, ny, nx] matching the coefficients ", scaled_coeffs.sizes(),
              ", got ", rhat.sizes());
-  const torch::Tensor rms = rhat.detach().square().mean({1, 2}).sqrt();
-  const torch::Tensor safe = torch::where(rms > 0, rms, torch::ones_like(rms));
-  if (rms_out) *rms_out = safe;
-  return torch::cat({scaled_coeffs.narrow(1, 1, 4), (rhat / safe.view({-1, 1, 1})).unsqueeze(1)},
+  return torch::cat({scaled_coeffs.narrow(1, 1, 4), normalised_residual(rhat, rms_out).unsqueeze(1)},
                     1);
 }
 

@@ -57,13 +57,14 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
   PetscCall(stencil_from_matrix(A, da, gather_, who, &coeffs));
   if (coeffs.defined()) {
     // Â = D⁻¹A; the sign of the diagonal does not matter (−A has the same Â).
-    PetscCallCXX(scaled_ = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1)));
+    torch::Tensor scaled;
+    PetscCallCXX(scaled = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1)));
     torch::ScalarType dtype = torch::kFloat32;
     for (const auto& p : model_->module().parameters()) {
       dtype = p.scalar_type();
       break;
     }
-    couplings_ = scaled_.narrow(1, 1, 4).to(dtype).contiguous();
+    couplings_ = scaled.narrow(1, 1, 4).to(dtype).contiguous();
   }
   if (!inv_diag_) {
     PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
@@ -90,10 +91,9 @@ PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* f
       torch::NoGradGuard no_grad;
       const torch::Tensor rh =
           torch::from_blob(const_cast<PetscScalar*>(in), {1, ny_, nx_}, torch::kFloat64);
-      torch::Tensor rms;
-      const torch::Tensor x = precondition_input(scaled_, rh, &rms);
-      const torch::Tensor input =
-          torch::cat({couplings_, x.narrow(1, 4, 1).to(couplings_.scalar_type())}, 1);
+      // The couplings were converted once per operator; only the residual channel is new.
+      const torch::Tensor input = torch::cat(
+          {couplings_, normalised_residual(rh).unsqueeze(1).to(couplings_.scalar_type())}, 1);
       const torch::Tensor g = model_->forward(input).select(1, 0).to(torch::kFloat64).contiguous();
       ok = torch::isfinite(g).all().item<bool>() ? 1 : 0;
       if (ok) std::memcpy(out, g.data_ptr<double>(), sizeof(double) * size_t(nx_ * ny_));

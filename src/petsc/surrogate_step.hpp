@@ -53,7 +53,6 @@ class SurrogateStep {
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
-  torch::Tensor scaled_;     // rank 0: Â [1, 5, ny, nx] float64
   Vec inv_diag_ = nullptr, w_ = nullptr, rhat_ = nullptr;
 };
 

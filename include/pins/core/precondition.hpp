@@ -50,8 +50,12 @@ inline constexpr double kJacobiDamping = 2.0 / 3.0;
 /// value is not finite, naming the first such grid point.
 torch::Tensor scaled_stencil(const torch::Tensor& coeffs);
 
-/// The network input [B,5,ny,nx] for Â [B,5,ny,nx] and a residual r̂ [B,ny,nx] in the
-/// model's dtype; returns also the rms of each r̂ ([B], zero rows stay zero).
+/// r̂ / rms(r̂) per sample for r̂ [B,ny,nx] (the network's residual channel); the rms of each
+/// sample goes to `rms` ([B]; 1 where r̂ = 0, so zero residuals stay zero).
+torch::Tensor normalised_residual(const torch::Tensor& rhat, torch::Tensor* rms = nullptr);
+
+/// The network input [B,5,ny,nx] for Â [B,5,ny,nx] and a residual r̂ [B,ny,nx]: the
+/// couplings of Â and normalised_residual(r̂); returns also the rms of each r̂.
 torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
                                  torch::Tensor* rms = nullptr);
 
