@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "option_table.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
@@ -19,10 +20,8 @@ namespace pins {
 
 namespace {
 
-struct OptionDoc {
-  const char* name;
-  const char* help;
-};
+using detail::OptionDoc;
+using detail::join_commas;
 
 const OptionDoc kOptions[] = {
     {"-grid", "cells per side of the training operators"},
@@ -37,44 +36,14 @@ const OptionDoc kOptions[] = {
     {"-train_log", "write the history (step, loss, validation, lr, seconds) as CSV"},
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
-}
-
-std::string format_seconds(double s) {
-  const int t = int(std::lround(s));
-  std::ostringstream os;
-  os << t / 3600 << ":" << std::setw(2) << std::setfill('0') << (t / 60) % 60 << ":"
-     << std::setw(2) << std::setfill('0') << t % 60;
-  return os.str();
-}
-
 }  // namespace
 
 PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap& o) {
-  for (const auto& e : o.entries()) {
-    const bool ours = e.first.rfind("-train_", 0) == 0 || e.first.rfind("-precondition_", 0) == 0;
-    if (!ours) continue;
-    bool known = false;
-    for (const auto& k : kOptions) known = known || e.first == k.name;
-    std::string names;
-    for (const auto& k : kOptions) names += (names.empty() ? "" : ", ") + std::string(k.name);
-    PINS_CHECK(known, "unknown option ", e.first, " for -task precondition (known: ", names, ")");
-  }
+  detail::check_known_options(o, kOptions, {"-train_", "-precondition_"}, " for -task precondition");
   PreconditionTrainOptions t;
   t.grid = o.get_int("-grid", t.grid);
   if (o.has("-precondition_operators"))
-    t.kinds = split_commas(o.get_string("-precondition_operators", ""));
+    t.kinds = detail::split_commas(o.get_string("-precondition_operators", ""));
   t.smooth = o.get_int("-precondition_smooth", t.smooth);
   t.steps = o.get_int("-train_steps", t.steps);
   t.batch_size = o.get_int("-train_batch_size", t.batch_size);
@@ -98,7 +67,7 @@ std::string PreconditionTrainOptions::help() {
     if (left.size() < 30) left.resize(30, ' ');
     os << left << " " << k.help << "\n";
   }
-  os << "  defaults: -grid " << d.grid << " -precondition_operators " << join(d.kinds)
+  os << "  defaults: -grid " << d.grid << " -precondition_operators " << join_commas(d.kinds)
      << " -precondition_smooth " << d.smooth << " -train_steps " << d.steps
      << " -train_batch_size " << d.batch_size << " -train_lr " << d.lr << "\n";
   return os.str();
@@ -106,12 +75,12 @@ std::string PreconditionTrainOptions::help() {
 
 void PreconditionTrainOptions::validate() const {
   PINS_CHECK(grid >= 8 && grid <= 1024, "-grid must be in [8, 1024] for -task precondition, got ", grid);
-  PINS_CHECK(!kinds.empty(), "-precondition_operators is empty (known: ", join(operator_kinds()), ")");
+  PINS_CHECK(!kinds.empty(), "-precondition_operators is empty (known: ", join_commas(operator_kinds()), ")");
   for (const auto& k : kinds) {
     bool known = false;
     for (const auto& n : operator_kinds()) known = known || k == n;
     PINS_CHECK(known, "-precondition_operators: unknown kind '", k, "' (known: ",
-               join(operator_kinds()), ")");
+               join_commas(operator_kinds()), ")");
   }
   PINS_CHECK(smooth >= 0 && smooth <= 50, "-precondition_smooth must be in [0, 50], got ", smooth);
   PINS_CHECK(steps >= 1, "-train_steps must be at least 1, got ", steps);
@@ -207,7 +176,7 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
             << std::scientific << std::setprecision(3) << mean << "  val " << v << std::defaultfloat
             << "  lr " << std::setprecision(2) << lr << std::setprecision(6) << "  "
             << std::lround(double(step + 1) * opt.batch_size / seconds) << " problems/s  ETA "
-            << format_seconds(seconds / (step + 1) * (opt.steps - step - 1)) << std::endl;
+            << detail::format_duration(seconds / (step + 1) * (opt.steps - step - 1)) << std::endl;
       }
       if (log.is_open()) log << step + 1 << "," << mean << "," << v << "," << lr << "," << seconds << "\n";
       result.final_val_loss = v;
@@ -223,7 +192,7 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
 
 ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
                                     const PreconditionTrainResult& r, const std::string& command) {
-  const std::string kinds = join(opts.kinds);
+  const std::string kinds = join_commas(opts.kinds);
   ModelManifest m;
   m.problem_family = "5-point";
   m.task = kPreconditionTask;

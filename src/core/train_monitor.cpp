@@ -6,21 +6,11 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "option_table.hpp"
 
 namespace pins::detail {
 
 namespace {
-
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "-";
-  const long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-  return buf;
-}
 
 nlohmann::json number(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -54,7 +44,7 @@ std::string epoch_line(const EpochRecord& r, int epochs, double eta_seconds) {
     s += buf;
   }
   std::snprintf(buf, sizeof buf, "  lr %.2e  %.0f samples/s  ETA %s", r.lr, r.samples_per_second,
-                duration(eta_seconds).c_str());
+                format_duration(eta_seconds).c_str());
   s += buf;
   if (r.skipped_steps > 0) s += "  skipped " + std::to_string(r.skipped_steps) + " non-finite steps";
   return s;

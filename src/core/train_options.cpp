@@ -5,16 +5,14 @@
 #include <sstream>
 
 #include "pins/core/check.hpp"
+#include "option_table.hpp"
 #include "pins/core/trainer.hpp"
 
 namespace pins {
 
 namespace {
 
-struct OptionDoc {
-  const char* name;
-  const char* help;
-};
+using detail::OptionDoc;
 
 // Every -train_* option, in -help order. from_options rejects names not listed here.
 const OptionDoc kOptions[] = {
@@ -46,12 +44,6 @@ const OptionDoc kOptions[] = {
     {"-train_max_rollbacks", "rollbacks before training stops with an error"},
     {"-train_dtype", "float32 or float64"},
 };
-
-std::string known_names() {
-  std::string s;
-  for (const auto& o : kOptions) s += (s.empty() ? "" : ", ") + std::string(o.name);
-  return s;
-}
 
 std::string default_text(const std::string& name) {
   const TrainOptions d;
@@ -87,12 +79,7 @@ std::string default_text(const std::string& name) {
 }  // namespace
 
 TrainOptions TrainOptions::from_options(const OptionMap& o) {
-  for (const auto& e : o.entries()) {
-    if (e.first.rfind("-train_", 0) != 0) continue;
-    bool known = false;
-    for (const auto& k : kOptions) known = known || e.first == k.name;
-    PINS_CHECK(known, "unknown option ", e.first, " (known: ", known_names(), ")");
-  }
+  detail::check_known_options(o, kOptions, {"-train_"});
   TrainOptions t;
   t.epochs = o.get_int("-train_epochs", t.epochs);
   t.batch_size = o.get_int("-train_batch_size", t.batch_size);
