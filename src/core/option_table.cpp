@@ -9,11 +9,16 @@
 
 namespace pins::detail {
 
+namespace {
+
+// "a, b, c": the names of the table, for error messages.
 std::string option_names(const OptionDoc* table, std::size_t count) {
   std::string s;
   for (std::size_t i = 0; i < count; ++i) s += (s.empty() ? "" : ", ") + std::string(table[i].name);
   return s;
 }
+
+}  // namespace
 
 void check_known_options(const OptionMap& o, const OptionDoc* table, std::size_t count,
                          const std::vector<std::string>& prefixes, const std::string& context) {

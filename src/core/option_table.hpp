@@ -16,18 +16,10 @@ struct OptionDoc {
   const char* help;
 };
 
-/// "a, b, c": the names of the table, for error messages.
-std::string option_names(const OptionDoc* table, std::size_t count);
-
 /// Throws pins::Error "unknown option -x<context> (known: ...)" for any option in `o` that
 /// starts with one of `prefixes` and is not in the table.
 void check_known_options(const OptionMap& o, const OptionDoc* table, std::size_t count,
                          const std::vector<std::string>& prefixes, const std::string& context = "");
-
-template <std::size_t N>
-std::string option_names(const OptionDoc (&table)[N]) {
-  return option_names(table, N);
-}
 
 template <std::size_t N>
 void check_known_options(const OptionMap& o, const OptionDoc (&table)[N],
