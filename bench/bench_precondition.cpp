@@ -80,12 +80,14 @@ int main(int argc, char** argv) {
   char grids_text[256] = "64,128,256";
   PetscInt samples = 3, seed = 1000, smooth = 2;
   PetscReal rtol = 1e-8;
+  PetscInt window = 5;  // the surrogate PC's stall window (-pc_surrogate_window)
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-model", model, sizeof model, nullptr));
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-grids", grids_text, sizeof grids_text, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-samples", &samples, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-seed", &seed, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-smooth", &smooth, nullptr));
   PetscCall(PetscOptionsGetReal(nullptr, nullptr, "-rtol", &rtol, nullptr));
+  PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-window", &window, nullptr));
   PetscCheck(model[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_NULL, "-model <pc.pins> is required");
   std::vector<int> grids;
   {
@@ -98,7 +100,8 @@ int main(int argc, char** argv) {
   // Every method stops on the true (unpreconditioned) residual, so the rows compare alike.
   const std::string cg = "-ksp_type cg -ksp_norm_type unpreconditioned";
   const std::string flex = " -ksp_type fgmres -ksp_gmres_restart 200";
-  const std::string sur = " -pc_type surrogate -pc_surrogate_model " + m;
+  const std::string sur = " -pc_type surrogate -pc_surrogate_model " + m +
+                          " -pc_surrogate_window " + std::to_string(window);
   const std::vector<Config> configs = {
       {"CG + Jacobi", cg + " -pc_type jacobi" + tol},
       {"CG + ICC(0)", cg + " -pc_type icc" + tol},

@@ -7,6 +7,7 @@
 #include "pins/core/check.hpp"
 #include "surrogates/deeponet.hpp"
 #include "surrogates/fno.hpp"
+#include "surrogates/mgnet.hpp"
 #include "surrogates/mlp.hpp"
 #include "surrogates/unet.hpp"
 
@@ -19,6 +20,7 @@ const std::vector<SurrogateType>& surrogate_types() {
       unet_surrogate_type(),
       deeponet_surrogate_type(),
       mlp_surrogate_type(),
+      mgnet_surrogate_type(),
   };
   return types;
 }

@@ -11,6 +11,8 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/unet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/mlp.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/multigrid.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/mgnet.cpp
 )
 # pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so it
 # is a public dependency (pinsConfig.cmake finds it for installed users).

@@ -31,7 +31,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                                  output, sizeof output, nullptr));
     PetscCall(PetscOptionsBool("-force", "Overwrite an existing model file and checkpoint",
                                "pins train", force, &force, nullptr));
-    PetscCall(PetscOptionsString("-surrogate_type", "Architecture (fno, unet, deeponet, mlp)",
+    PetscCall(PetscOptionsString("-surrogate_type", "Architecture (fno, unet, deeponet, mlp; mgnet for -task precondition)",
                                  "pins train", type, type, sizeof type, nullptr));
     PetscCall(PetscOptionsString("-task",
                                  "solution (kappa, f -> u from -data) or precondition (r -> A^-1 r "

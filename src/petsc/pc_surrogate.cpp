@@ -9,15 +9,19 @@
 //  replace: z = the same cycle, returned only if ‖r − A z‖ ≤ certify_rtol ‖r‖; otherwise a
 //    fallback KSP (prefix -pc_surrogate_fallback_, default CG + the fallback PC) solves from
 //    z, and the reason is printed once. Meant for -ksp_type preonly.
-// Safety: NaN/Inf from the network, or a network step that leaves more than -pc_surrogate_stall
-// of the residual for -pc_surrogate_window applications in a row, switches to the fallback PC
-// (-pc_surrogate_fallback, default jacobi) for the rest of the solve; so does a non-flexible
-// KSP in precondition mode. Every switch is printed once and shown by -ksp_view.
+// Safety: NaN/Inf from the network, or a Krylov residual that falls by less than a factor
+// -pc_surrogate_stall over -pc_surrogate_window iterations (watched by a KSP monitor the PC
+// adds in its pre-solve hook), switches to the fallback PC (-pc_surrogate_fallback, default
+// jacobi) for the rest of the solve; so does a non-flexible KSP in precondition mode. Every
+// switch is printed once and shown by -ksp_view. The rule watches the outer residual, not
+// each network step: inside FGMRES the PC is applied to Arnoldi vectors, on which even a
+// good preconditioner can leave almost all of the vector while the solve converges fast.
 #include <petsc/private/pcimpl.h>
 #include <petscksp.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pins/core/check.hpp"
 #include "pins/petsc/register.hpp"
@@ -37,7 +41,7 @@ struct PCSurrogate {
   PetscInt smooth = -1;  // -1: what the model was trained with
   PetscReal certify_rtol = 1e-6;
   char fallback_type[64] = "jacobi";
-  PetscInt window = 5;
+  PetscInt window = 10;
   PetscReal stall = 0.99;
   PetscBool allow_nonflexible = PETSC_FALSE;
   // State.
@@ -46,7 +50,9 @@ struct PCSurrogate {
   KSP fallback_ksp = nullptr;  // replace mode's solver
   Vec r1 = nullptr, g = nullptr;
   std::string fallback_reason;  // non-empty: the network is switched off
-  PetscInt applies = 0, network_applies = 0, stall_run = 0, certified = 0, uncertified = 0;
+  PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0;
+  KSP watched = nullptr;              // the KSP whose residuals the stall monitor sees
+  std::vector<PetscReal> residuals;   // its residual norms in the current solve
   PetscReal last_ratio = -1, last_certificate = -1;
   bool reported_uncertified = false;
 };
@@ -88,7 +94,6 @@ PetscErrorCode run_cycle(PC pc, Vec r, Vec z, PetscBool* network_ok) {
   *network_ok = finite;
   if (!finite) PetscFunctionReturn(0);
   s.last_ratio = ratio;
-  s.stall_run = ratio > s.stall ? s.stall_run + 1 : 0;
   PetscCall(VecAXPY(z, 1.0, s.g));
   if (k > 0) PetscCall(s.step->jacobi(r, z, k));
   PetscFunctionReturn(0);
@@ -145,14 +150,39 @@ PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
     PetscCall(KSPSolve(s.fallback_ksp, r, z));
     PetscFunctionReturn(0);
   }
-  if (s.stall_run >= s.window) {
+  PetscFunctionReturn(0);
+}
+
+// The stall rule, as a monitor on the KSP that applies this PC: if the residual norm of
+// iteration it is above stall × the norm window iterations earlier, the network is not
+// helping and the fallback takes over from the next application on.
+PetscErrorCode StallMonitor_Surrogate(KSP, PetscInt it, PetscReal rnorm, void* ctx) {
+  PC pc = static_cast<PC>(ctx);
+  PetscFunctionBeginUser;
+  if (pc->ops->apply != PCApply_Surrogate || !pc->data) PetscFunctionReturn(0);  // retyped
+  PCSurrogate& s = *ctx_of(pc);
+  if (it == 0) s.residuals.clear();
+  s.residuals.push_back(rnorm);
+  const std::size_t n = s.residuals.size(), w = std::size_t(s.window);
+  if (s.mode != "precondition" || !s.fallback_reason.empty() || n <= w) PetscFunctionReturn(0);
+  const PetscReal before = s.residuals[n - 1 - w];
+  if (rnorm > s.stall * before) {
     char why[256];
     PetscCall(PetscSNPrintf(why, sizeof why,
-                            "the network step left more than %g of the residual in %" PetscInt_FMT
-                            " applications in a row (last %.4g)",
-                            (double)s.stall, s.window, (double)s.last_ratio));
+                            "the Krylov residual went from %.4g to %.4g over the last %" PetscInt_FMT
+                            " iterations, a ratio %.3g above -pc_surrogate_stall %g",
+                            (double)before, (double)rnorm, s.window, (double)(rnorm / before),
+                            (double)s.stall));
     PetscCall(switch_to_fallback(pc, why));
   }
+  PetscFunctionReturn(0);
+}
+
+// The monitor holds a reference to the PC, so it can outlive neither the PC nor see freed data.
+PetscErrorCode StallMonitorDestroy_Surrogate(void** ctx) {
+  PetscFunctionBeginUser;
+  PC pc = static_cast<PC>(*ctx);
+  PetscCall(PCDestroy(&pc));
   PetscFunctionReturn(0);
 }
 
@@ -209,7 +239,12 @@ bool is_flexible(KSP ksp) {
 PetscErrorCode PCPreSolve_Surrogate(PC pc, KSP ksp, Vec, Vec) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
-  s.stall_run = 0;
+  s.residuals.clear();
+  if (s.watched != ksp) {
+    PetscCall(PetscObjectReference((PetscObject)pc));
+    PetscCall(KSPMonitorSet(ksp, StallMonitor_Surrogate, pc, StallMonitorDestroy_Surrogate));
+    s.watched = ksp;
+  }
   KSPType kt;
   PetscCall(KSPGetType(ksp, &kt));
   if (s.mode == "precondition" && !is_flexible(ksp) && !s.allow_nonflexible) {
@@ -251,10 +286,11 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   PetscCall(PetscOptionsString("-pc_surrogate_fallback", "PC used when the network fails or stalls",
                                "PCSURROGATE", s.fallback_type, s.fallback_type,
                                sizeof s.fallback_type, nullptr));
-  PetscCall(PetscOptionsInt("-pc_surrogate_window", "Stalled network steps in a row before the "
-                            "fallback takes over", "PCSURROGATE", s.window, &s.window, nullptr));
-  PetscCall(PetscOptionsReal("-pc_surrogate_stall", "A network step that leaves more than this "
-                             "fraction of the residual counts as stalled", "PCSURROGATE", s.stall,
+  PetscCall(PetscOptionsInt("-pc_surrogate_window", "Krylov iterations over which the residual "
+                            "must fall below -pc_surrogate_stall times its value", "PCSURROGATE",
+                            s.window, &s.window, nullptr));
+  PetscCall(PetscOptionsReal("-pc_surrogate_stall", "Largest residual ratio over the window "
+                             "before the fallback PC takes over", "PCSURROGATE", s.stall,
                              &s.stall, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible", "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -326,7 +362,8 @@ PetscErrorCode PCReset_Surrogate(PC pc) {
   PetscCall(VecDestroy(&s.g));
   s.step.reset();
   s.fallback_reason.clear();
-  s.applies = s.network_applies = s.stall_run = s.certified = s.uncertified = 0;
+  s.applies = s.network_applies = s.certified = s.uncertified = 0;
+  s.residuals.clear();
   s.reported_uncertified = false;
   PetscFunctionReturn(0);
 }

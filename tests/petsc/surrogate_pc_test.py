@@ -108,10 +108,11 @@ def case_broken_model(args):
         fail("a NaN network did not trigger the fallback message:\n" + out)
     if "FALLBACK ACTIVE" not in out:
         fail("-ksp_view does not show the active fallback:\n" + out)
-    # A stall threshold no network meets: the window rule switches after 5 applications.
+    # A stall threshold no network meets: the window rule switches after 3 iterations.
     its, res, out = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
-                          "-pc_surrogate_model", args.model, "-pc_surrogate_stall", "1e-6")
-    if "in 5 applications in a row" not in out:
+                          "-pc_surrogate_model", args.model, "-pc_surrogate_stall", "1e-6",
+                          "-pc_surrogate_window", "3")
+    if "over the last 3 iterations, a ratio" not in out or res > 1e-8:
         fail("the stall rule did not switch to the fallback:\n" + out)
     # A non-flexible KSP: warned about and solved with the fallback.
     its, res, out = solve(args, "-ksp_type", "cg", "-pc_type", "surrogate",

@@ -1,11 +1,12 @@
 # The surrogate PC/KSPGuess in a plain PETSc program via -dll_append (issue: surrogates inside
-# PETSc solvers). A fixture trains a small 32x32 preconditioner model first (no data needed).
+# PETSc solvers). A fixture trains a small 32x32 MgNet preconditioner first (no data needed).
 set(_pc_dir ${CMAKE_CURRENT_BINARY_DIR}/surrogate_pc)
 set(_pc_model ${_pc_dir}/pc32.pins)
 add_test(NAME surrogate_pc_train_model
          COMMAND ${CMAKE_COMMAND} -E env ${PINS_TEST_MPI_ENV}
-                 $<TARGET_FILE:pins> train -task precondition -grid 32 -train_steps 300
-                 -train_batch_size 8 -fno_width 16 -fno_modes 8 -train_threads 2
+                 $<TARGET_FILE:pins> train -task precondition -grid 32 -train_steps 100
+                 -train_batch_size 8 -surrogate_type mgnet -mgnet_width 8
+                 -precondition_smooth 0 -train_threads 2
                  -train_monitor_every 100 -force -o ${_pc_model})
 set_tests_properties(surrogate_pc_train_model PROPERTIES FIXTURES_SETUP surrogate_pc_model
                      TIMEOUT 600 LABELS "petsc;surrogate_pc")

@@ -22,6 +22,7 @@ inline OptionMap small_options(const std::string& type) {
   if (type == "fno")
     return OptionMap::from_args({"-fno_modes", "4", "-fno_width", "6", "-fno_layers", "2",
                                  "-fno_padding", "3", "-fno_hidden", "8"});
+  if (type == "mgnet") return OptionMap::from_args({"-mgnet_width", "4", "-mgnet_smooth", "1"});
   if (type == "unet") return OptionMap::from_args({"-unet_channels", "4", "-unet_levels", "3"});
   if (type == "deeponet")
     return OptionMap::from_args({"-deeponet_ny", "12", "-deeponet_nx", "10", "-deeponet_width",

@@ -7,8 +7,9 @@ using pins::OptionMap;
 using pins::test::small_options;
 using pins::test::throws_with;
 
-TEST_CASE("the registry lists the four architectures") {
-  CHECK(pins::surrogate_type_names() == std::vector<std::string>{"fno", "unet", "deeponet", "mlp"});
+TEST_CASE("the registry lists the five architectures") {
+  CHECK(pins::surrogate_type_names() ==
+        std::vector<std::string>{"fno", "unet", "deeponet", "mlp", "mgnet"});
 }
 
 TEST_CASE("make_surrogate reads the prefixed options of each type") {
@@ -34,12 +35,14 @@ TEST_CASE("make_surrogate reads the prefixed options of each type") {
 TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every type") {
   for (const auto& name : pins::surrogate_type_names()) {
     INFO("type " << name);
-    auto a = pins::make_surrogate(name, small_options(name), 3, 2);
-    auto b = pins::make_surrogate_from_json(name, a->options_json(), 3, 2);
+    // MgNet is a preconditioner: 5 channels in (couplings and residual), 1 out.
+    const int in = name == "mgnet" ? 5 : 3, out = name == "mgnet" ? 1 : 2;
+    auto a = pins::make_surrogate(name, small_options(name), in, out);
+    auto b = pins::make_surrogate_from_json(name, a->options_json(), in, out);
     CHECK(b->type() == name);
     CHECK(b->options_json() == a->options_json());
-    CHECK(b->in_channels() == 3);
-    CHECK(b->out_channels() == 2);
+    CHECK(b->in_channels() == in);
+    CHECK(b->out_channels() == out);
     // Same architecture: the same parameter names and shapes.
     auto pa = a->module().named_parameters(), pb = b->module().named_parameters();
     REQUIRE(pa.size() == pb.size());
@@ -52,7 +55,7 @@ TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every typ
 
 TEST_CASE("make_surrogate rejects unknown types, unknown options and bad values") {
   CHECK(throws_with([] { pins::make_surrogate("cnn", OptionMap{}, 1, 1); },
-                    "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp)"));
+                    "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet)"));
   CHECK(throws_with(
       [] {
         pins::make_surrogate("fno", OptionMap{{"-fno_modes", "abc"}}, 1, 1);
