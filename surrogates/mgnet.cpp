@@ -66,16 +66,19 @@ int MgNetImpl::levels_for(int64_t ny, int64_t nx) const {
 MgNetImpl::Setup MgNetImpl::make_setup(const torch::Tensor& couplings) {
   Setup s;
   {
-    // The hierarchy has no weights: build it in float64 without autograd.
+    // The hierarchy has no weights: no autograd. It is built in the model's dtype (float32
+    // halves the set-up time against float64, and a preconditioner needs no more); only the
+    // coarsest operator is inverted in float64.
     torch::NoGradGuard no_grad;
     mg::Hierarchy h =
-        mg::build_hierarchy(mg::stencil_from_couplings(couplings.to(torch::kFloat64)),
-                            options.coarsest());
-    for (auto& op : h.ops) {
-      s.inv_diag.push_back((1.0 / op.select(1, mg::kCentre)).to(couplings.scalar_type()));
-      s.ops.push_back(op.to(couplings.scalar_type()));
-    }
-    s.coarse_inverse = h.coarse_inverse.to(couplings.scalar_type());
+        mg::build_hierarchy(mg::stencil_from_couplings(couplings.to(torch::kFloat64)), options.coarsest());
+    for (auto& t : h.ops) t = t.to(couplings.scalar_type());
+    for (auto& t : h.prolongations) t = t.to(couplings.scalar_type());
+    h.coarse_inverse = h.coarse_inverse.to(couplings.scalar_type());
+    for (auto& op : h.ops) s.inv_diag.push_back(1.0 / op.select(1, mg::kCentre));
+    s.ops = std::move(h.ops);
+    s.prolongations = std::move(h.prolongations);
+    s.coarse_inverse = std::move(h.coarse_inverse);
   }
   for (std::size_t l = 0; l + 1 < s.ops.size(); ++l) {
     const torch::Tensor features = s.ops[l] * s.inv_diag[l].unsqueeze(1);
@@ -96,8 +99,8 @@ torch::Tensor MgNetImpl::cycle(const Setup& s, std::size_t l, const torch::Tenso
   torch::Tensor z = mg::stencil_apply(s.pre[l], s.inv_diag[l] * r);
   for (int k = 1; k < options.smooth(); ++k)
     z = z + mg::stencil_apply(s.pre[l], s.inv_diag[l] * residual(z));
-  const torch::Tensor rc = mg::restrict_to_coarse(residual(z));
-  z = z + mg::prolong(cycle(s, l + 1, rc), r.size(1), r.size(2));
+  const torch::Tensor rc = mg::restrict_to_coarse(s.prolongations[l], residual(z));
+  z = z + mg::prolong(s.prolongations[l], cycle(s, l + 1, rc));
   for (int k = 0; k < options.smooth(); ++k)
     z = z + mg::stencil_apply(s.post[l], s.inv_diag[l] * residual(z));
   return z;
@@ -138,8 +141,8 @@ const SurrogateType& mgnet_surrogate_type() {
     const MgNetOptions d(5, 1);
     return SurrogateType{
         "mgnet",
-        "learned multigrid V-cycle for -task precondition: Galerkin coarsening, CNN smoothers "
-        "read from the operator; any grid",
+        "learned multigrid V-cycle for -task precondition: operator-dependent Galerkin "
+        "coarsening, CNN smoothers read from the operator; any grid",
         {{"width", std::to_string(d.width()), "hidden channels of the smoother CNNs"},
          {"smooth", std::to_string(d.smooth()), "pre- and post-smoothing sweeps per level"},
          {"coarsest", std::to_string(d.coarsest()),

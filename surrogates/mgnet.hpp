@@ -7,8 +7,8 @@
 /// Â⁻¹ r̂. The output is linear in r̂, so the network is a fixed linear preconditioner for a
 /// given operator and Krylov methods see a consistent operator.
 ///
-/// The cycle is geometric multigrid whose coarse operators are Galerkin products of Â with
-/// bilinear interpolation (multigrid.hpp) and whose smoothers are learned: at every level a
+/// The cycle is multigrid whose coarse operators are Galerkin products of Â with an
+/// operator-dependent interpolation (multigrid.hpp) and whose smoothers are learned: at every level a
 /// small CNN reads the local stencil (divided by its centre) and writes, at every grid
 /// point, a 3×3 pre- and a 3×3 post-smoothing stencil M. A sweep is
 ///   z ← z + M ⋆ D⁻¹(r − A z)
@@ -84,6 +84,7 @@ class MgNetImpl : public torch::nn::Cloneable<MgNetImpl>, public Surrogate {
   // Everything the cycle needs for one batch of operators.
   struct Setup {
     std::vector<torch::Tensor> ops;      // stencils [B,9,ny,nx] per level
+    std::vector<torch::Tensor> prolongations;  // level l+1 → l, as stencils on level l
     std::vector<torch::Tensor> inv_diag; // 1 / centre per level
     std::vector<torch::Tensor> pre, post;  // smoothing stencils per level (not the last)
     torch::Tensor coarse_inverse;

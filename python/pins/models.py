@@ -73,7 +73,7 @@ class Model:
 
     @property
     def architecture(self):
-        """The registry name of the architecture: "fno", "unet", "deeponet" or "mlp"."""
+        """The registry name of the architecture: "fno", "unet", "deeponet", "mlp" or "mgnet"."""
         return self._handle.architecture
 
     @property
@@ -103,7 +103,7 @@ def load_model(path, *, pde=None, task=None):
     return Model(_pins.load_model(os.fspath(path), pde, task))
 
 
-def train(data=None, output=None, *, surrogate_type="fno", val_data=None, task="solution",
+def train(data=None, output=None, *, surrogate_type=None, val_data=None, task="solution",
           options=None, threads=None, force=False, progress=True, **kwargs):
     """Trains a surrogate on the dataset `data` (a Dataset or a path), as ``pins train``.
 
@@ -114,7 +114,8 @@ def train(data=None, output=None, *, surrogate_type="fno", val_data=None, task="
     cores available) sets LibTorch's thread count, for the whole process. With `output`
     the model file is written (an existing one needs ``force=True``); checkpoints only with
     ``train_checkpoint=<file>``. ``task="precondition"`` trains a preconditioner model
-    instead (no `data`; see `train_preconditioner`).
+    instead (no `data`; see `train_preconditioner`). `surrogate_type` defaults to "fno",
+    and to "mgnet" for ``task="precondition"``.
 
     `progress`: True draws a bar (in a notebook: an HTML bar updated in place), False is
     quiet, a callable receives each progress line. Ctrl-C (KeyboardInterrupt) stops
@@ -132,12 +133,13 @@ def train(data=None, output=None, *, surrogate_type="fno", val_data=None, task="
             raise ValueError("task='precondition' trains on sampled problems; pass no data")
         if output is None:
             raise ValueError("task='precondition' needs output, the model file to write")
-        return train_preconditioner(output, surrogate_type=surrogate_type, options=opts,
+        return train_preconditioner(output, surrogate_type=surrogate_type or "mgnet", options=opts,
                                     threads=threads, force=force, progress=progress)
     if task != "solution":
         raise ValueError("task must be 'solution' or 'precondition', got %r" % (task,))
     if data is None:
         raise ValueError("train: data (a Dataset or a dataset file) is required")
+    surrogate_type = surrogate_type or "fno"
     if "-train_val_data" in opts:
         path = opts.pop("-train_val_data")
         if val_data is not None:
@@ -186,15 +188,16 @@ def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=F
     return result
 
 
-def train_preconditioner(output, *, surrogate_type="fno", grid=None, options=None, threads=None,
+def train_preconditioner(output, *, surrogate_type="mgnet", grid=None, options=None, threads=None,
                          force=False, progress=True, **kwargs):
     """Trains a model for pins' preconditioner (PC "surrogate"), as ``pins train -task
     precondition`` does: on freshly sampled 5-point problems, no dataset needed. Writes the
     model file `output` (``-pc_surrogate_model`` of the PC) and returns the `Model`.
 
     Options are that command's, as keywords without the dash or in `options`:
-    ``train_steps=300, train_batch_size=16, precondition_smooth=2,
-    precondition_operators="darcy,lognormal", fno_modes=8``; `grid` is ``-grid``.
+    ``train_steps=300, train_batch_size=16, precondition_operators="darcy,lognormal",
+    mgnet_width=16``; `grid` is ``-grid``. The default architecture is MgNet, a learned
+    multigrid V-cycle (``surrogate_type="fno"`` or ``"unet"`` for a plain network step).
     `threads`, `force` and `progress` work as in `train`.
 
     >>> pins.train_preconditioner("pc.pins", grid=32, train_steps=300)

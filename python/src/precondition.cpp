@@ -28,7 +28,7 @@ void bind_precondition(py::module_& m) {
          py::object progress) {
         OptionMap map;
         for (const auto& [name, value] : options) map.set(name, value);
-        PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(map);
+        PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(map, type);
         make_surrogate(type, map, kPreconditionChannels, 1);  // fail on options before work
         PINS_CHECK(!output.empty(), "train_preconditioner: output (the model file) is required");
         check_model_output(output, force);

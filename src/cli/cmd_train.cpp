@@ -21,7 +21,7 @@ namespace pins::cli {
 int run_train(MPI_Comm comm, const std::string& command_line) {
   char data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "";
   char type[64] = "fno", task[64] = "solution";
-  PetscBool force = PETSC_FALSE, help = PETSC_FALSE;
+  PetscBool force = PETSC_FALSE, help = PETSC_FALSE, type_set = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
     PetscOptionsBegin(comm, nullptr, "pins train: train a surrogate (rank 0 only)", "pins");
@@ -31,8 +31,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                                  output, sizeof output, nullptr));
     PetscCall(PetscOptionsBool("-force", "Overwrite an existing model file and checkpoint",
                                "pins train", force, &force, nullptr));
-    PetscCall(PetscOptionsString("-surrogate_type", "Architecture (fno, unet, deeponet, mlp; mgnet for -task precondition)",
-                                 "pins train", type, type, sizeof type, nullptr));
+    PetscCall(PetscOptionsString("-surrogate_type",
+                                 "Architecture (fno, unet, deeponet, mlp; -task precondition: "
+                                 "mgnet by default, or fno, unet)",
+                                 "pins train", type, type, sizeof type, &type_set));
     PetscCall(PetscOptionsString("-task",
                                  "solution (kappa, f -> u from -data) or precondition (r -> A^-1 r "
                                  "for -pc_type surrogate, no data needed)",
@@ -54,7 +56,8 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   const std::string surrogate = type;
   const std::string task_name = task;
   if (task_name == kPreconditionTask)
-    return run_train_precondition(comm, command_line, output, force, surrogate);
+    return run_train_precondition(comm, command_line, output, force,
+                                  type_set ? surrogate : kDefaultPreconditionSurrogate);
   on_rank0(comm, [&] {
     PINS_CHECK(task_name == "solution", "-task must be solution or precondition, got '",
                task_name, "'");

@@ -24,7 +24,7 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
   on_rank0(comm, [&] {
     PINS_CHECK(!output.empty(), "-o <model.pins> is required: the model file to write");
     check_output_path(output, "-o", force);
-    const PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options);
+    const PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options, surrogate);
     // Fail on the architecture options before any work.
     make_surrogate(surrogate, options, kPreconditionChannels, 1);
     set_training_threads(opts.threads);
@@ -35,13 +35,16 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     std::string kinds;
     for (const auto& k : opts.kinds) kinds += (kinds.empty() ? "" : ",") + k;
     if (opts.monitor_every > 0) {
+      const std::string cycle =
+          opts.smooth > 0 ? std::to_string(opts.smooth) + " Jacobi sweeps, network step, " +
+                                std::to_string(opts.smooth) + " Jacobi sweeps"
+                          : "the network step alone";
       std::printf("pins train -task precondition: %s operators on %d x %d, %d steps of %d problems\n"
                   "  model       %s, %lld parameters, float32, %d threads\n"
-                  "  cycle       %d Jacobi sweeps, network step, %d Jacobi sweeps; loss "
-                  "|r - A z|^2 / |r|^2\n",
+                  "  cycle       %s; loss |r - A z|^2 / |r|^2\n",
                   kinds.c_str(), opts.grid, opts.grid, opts.steps, opts.batch_size,
-                  surrogate.c_str(), (long long)parameters, torch::get_num_threads(), opts.smooth,
-                  opts.smooth);
+                  surrogate.c_str(), (long long)parameters, torch::get_num_threads(),
+                  cycle.c_str());
       std::fflush(stdout);
     }
     const PreconditionTrainResult r = train_preconditioner(*model, opts);
@@ -49,9 +52,10 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     const ModelManifest m = precondition_manifest(opts, r, command_line);
     save_model(output, *model, m, force);
     if (opts.monitor_every > 0) {
-      std::printf("pins train: wrote %s (validation relative residual^2 %.4g; %.4g with sweeps "
-                  "alone) in %.0f s\n",
-                  output.c_str(), r.final_val_loss, r.bare_val_loss, r.seconds);
+      std::printf("pins train: wrote %s (validation relative residual^2 %.4g; untrained %.4g",
+                  output.c_str(), r.final_val_loss, r.initial_val_loss);
+      if (opts.smooth > 0) std::printf(", %.4g with the sweeps alone", r.bare_val_loss);
+      std::printf(") in %.0f s\n", r.seconds);
       std::fflush(stdout);
     }
   });

@@ -91,6 +91,17 @@ torch::Tensor precondition_cycle(Surrogate& model, const torch::Tensor& scaled_c
   return jacobi_sweeps(scaled_coeffs, rhat, z, smooth);
 }
 
+torch::Tensor precondition_iterate(Surrogate& model, const torch::Tensor& scaled_coeffs,
+                                   const torch::Tensor& rhat, int smooth, int iterations) {
+  torch::Tensor z = precondition_cycle(model, scaled_coeffs, rhat, smooth);
+  for (int k = 1; k < iterations; ++k) {
+    // stencil_residual is Âz − r̂; the cycle wants what is left to solve, r̂ − Âz.
+    const torch::Tensor left = -stencil_residual(scaled_coeffs, z.contiguous(), rhat);
+    z = z + precondition_cycle(model, scaled_coeffs, left.contiguous(), smooth);
+  }
+  return z;
+}
+
 torch::Tensor precondition_loss(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
                                 const torch::Tensor& z) {
   const torch::Tensor r = stencil_residual(scaled_coeffs, z.contiguous(), rhat);

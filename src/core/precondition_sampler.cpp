@@ -21,6 +21,7 @@ namespace {
 constexpr std::uint64_t kOperatorStream = 0x4f50;  // "OP"
 constexpr std::uint64_t kResidualStream = 0x5253;  // "RS"
 constexpr std::uint64_t kFieldStream = 101;        // smooth residuals / errors
+constexpr std::uint64_t kFrameStream = 0x4652;     // "FR": decoupled boundary rows
 
 darcy::SamplerOptions sampler_options(const std::string& kind, std::uint64_t seed) {
   darcy::SamplerOptions o;
@@ -61,7 +62,7 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
   const int64_t n = grid;
   torch::Tensor kappa = torch::empty({count, n, n}, torch::kFloat64);
   torch::Tensor unused = torch::empty({n, n}, torch::kFloat64);
-  std::vector<double> power(size_t(count), 1.0), aniso(size_t(count), 1.0);
+  std::vector<double> power(size_t(count), 1.0), aniso(size_t(count), 1.0), frame(size_t(count), 0.0);
   std::vector<int64_t> residual_kind(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     const std::uint64_t index = first + std::uint64_t(i);
@@ -70,6 +71,7 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
     Rng rng(sample_seed(seed, index, kOperatorStream));
     if (kind == "lognormal" || kind == "anisotropic") power[size_t(i)] = 0.5 + 1.5 * rng.uniform();
     if (kind == "anisotropic") aniso[size_t(i)] = std::exp(std::log(10.0) * (2 * rng.uniform() - 1));
+    frame[size_t(i)] = Rng(sample_seed(seed, index, kFrameStream)).uniform() < 0.25 ? 1.0 : 0.0;
     residual_kind[size_t(i)] = int64_t(Rng(sample_seed(seed, index, kResidualStream)).next_u64() % 3);
   }
   const torch::Tensor p = torch::tensor(power, torch::kFloat64).view({-1, 1, 1});
@@ -81,6 +83,24 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
   coeffs.select(1, 0).sub_((a - 1) * (w + e));
   coeffs.select(1, 1).mul_(a);
   coeffs.select(1, 2).mul_(a);
+  // Decoupled Dirichlet frames: the ring's rows keep only their centre, and the rows next
+  // to it lose the coupling into it (their centre keeps the boundary term, as before).
+  const torch::Tensor has_frame = torch::tensor(frame, torch::kFloat64).view({-1, 1, 1});
+  {
+    using torch::indexing::Slice;
+    torch::Tensor keep = torch::ones({count, 4, n, n}, torch::kFloat64);
+    torch::Tensor ring = torch::zeros({n, n}, torch::kFloat64);
+    ring.index_put_({Slice(), 0}, 1);
+    ring.index_put_({Slice(), n - 1}, 1);
+    ring.index_put_({0, Slice()}, 1);
+    ring.index_put_({n - 1, Slice()}, 1);
+    keep.mul_(1 - has_frame.unsqueeze(1) * ring);              // the ring's own couplings
+    keep.select(1, 0).select(2, 1).mul_(1 - has_frame.squeeze(2));  // W of column 1
+    keep.select(1, 1).select(2, n - 2).mul_(1 - has_frame.squeeze(2));  // E of column n-2
+    keep.select(1, 2).select(1, 1).mul_(1 - has_frame.squeeze(1));  // S of row 1
+    keep.select(1, 3).select(1, n - 2).mul_(1 - has_frame.squeeze(1));  // N of row n-2
+    coeffs.narrow(1, 1, 4).mul_(keep);
+  }
   PreconditionBatch b;
   b.scaled_coeffs = scaled_stencil(coeffs);
 

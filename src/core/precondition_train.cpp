@@ -27,7 +27,8 @@ const OptionDoc kOptions[] = {
     {"-grid", "cells per side of the training operators"},
     {"-precondition_operators", "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
     {"-precondition_smooth", "damped-Jacobi sweeps before and after the network in training"},
-    {"-train_steps", "optimiser steps, each on a fresh batch"},
+    {"-precondition_iterations", "cycles of the stationary iteration the loss is taken after"},
+    {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
     {"-train_batch_size", "problems per step"},
     {"-train_lr", "initial learning rate (cosine schedule to 0)"},
     {"-train_seed", "seed of the initial weights and the sampled problems"},
@@ -38,13 +39,19 @@ const OptionDoc kOptions[] = {
 
 }  // namespace
 
-PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap& o) {
+PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap& o,
+                                                                const std::string& surrogate) {
   detail::check_known_options(o, kOptions, {"-train_", "-precondition_"}, " for -task precondition");
   PreconditionTrainOptions t;
+  if (surrogate == "mgnet") {
+    t.smooth = 0;  // its V-cycle smooths on every level itself
+    t.iterations = 3;
+  }
   t.grid = o.get_int("-grid", t.grid);
   if (o.has("-precondition_operators"))
     t.kinds = detail::split_commas(o.get_string("-precondition_operators", ""));
   t.smooth = o.get_int("-precondition_smooth", t.smooth);
+  t.iterations = o.get_int("-precondition_iterations", t.iterations);
   t.steps = o.get_int("-train_steps", t.steps);
   t.batch_size = o.get_int("-train_batch_size", t.batch_size);
   t.lr = o.get_double("-train_lr", t.lr);
@@ -68,7 +75,8 @@ std::string PreconditionTrainOptions::help() {
     os << left << " " << k.help << "\n";
   }
   os << "  defaults: -grid " << d.grid << " -precondition_operators " << join_commas(d.kinds)
-     << " -precondition_smooth " << d.smooth << " -train_steps " << d.steps
+     << " -precondition_smooth " << d.smooth << " (0 for mgnet) -precondition_iterations "
+     << d.iterations << " (3 for mgnet) -train_steps " << d.steps
      << " -train_batch_size " << d.batch_size << " -train_lr " << d.lr << "\n";
   return os.str();
 }
@@ -83,7 +91,10 @@ void PreconditionTrainOptions::validate() const {
                join_commas(operator_kinds()), ")");
   }
   PINS_CHECK(smooth >= 0 && smooth <= 50, "-precondition_smooth must be in [0, 50], got ", smooth);
-  PINS_CHECK(steps >= 1, "-train_steps must be at least 1, got ", steps);
+  PINS_CHECK(iterations >= 1 && iterations <= 20, "-precondition_iterations must be in [1, 20], got ",
+             iterations);
+  PINS_CHECK(steps >= 0, "-train_steps must be >= 0 (0 writes the untrained network, a "
+             "baseline), got ", steps);
   PINS_CHECK(batch_size >= 1, "-train_batch_size must be at least 1, got ", batch_size);
   PINS_CHECK(lr > 0 && std::isfinite(lr), "-train_lr must be positive, got ", lr);
   PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
@@ -120,7 +131,8 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
     torch::NoGradGuard no_grad;
     model.module().eval();
     const double l =
-        precondition_loss(val_c, val_r, precondition_cycle(model, val_c, val_r, opt.smooth))
+        precondition_loss(val_c, val_r,
+                          precondition_iterate(model, val_c, val_r, opt.smooth, opt.iterations))
             .item<double>();
     model.module().train();
     return l;
@@ -128,15 +140,20 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
   PreconditionTrainResult result;
   {
     torch::NoGradGuard no_grad;
-    const torch::Tensor z = jacobi_sweeps(val_c, val_r, torch::zeros_like(val_r), 2 * opt.smooth);
+    const torch::Tensor z =
+        jacobi_sweeps(val_c, val_r, torch::zeros_like(val_r), 2 * opt.smooth * opt.iterations);
     result.bare_val_loss = precondition_loss(val_c, val_r, z).item<double>();
   }
   result.initial_val_loss = val_loss();
+  result.final_val_loss = result.initial_val_loss;  // stays so for -train_steps 0
   if (opt.monitor_every > 0) {
-    out << "  validation: " << opt.val_samples << " problems; relative residual^2 after "
-        << (opt.smooth > 0 ? std::to_string(2 * opt.smooth) + " Jacobi sweeps alone " : "nothing ")
-        << result.bare_val_loss << ", with the untrained network " << result.initial_val_loss
-        << std::endl;
+    out << "  validation: " << opt.val_samples << " problems; relative residual^2 ";
+    if (opt.smooth > 0)
+      out << "after " << 2 * opt.smooth * opt.iterations << " Jacobi sweeps alone "
+          << result.bare_val_loss << ", ";
+    out << "with the untrained network " << result.initial_val_loss;
+    if (opt.iterations > 1) out << " (after " << opt.iterations << " cycles)";
+    out << std::endl;
   }
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -150,7 +167,8 @@ PreconditionTrainResult train_preconditioner(Surrogate& model, const Preconditio
         std::uint64_t(step) * std::uint64_t(opt.batch_size));
     const torch::Tensor c = b.scaled_coeffs.to(dtype), r = b.rhat.to(dtype);
     adam.zero_grad();
-    const torch::Tensor loss = precondition_loss(c, r, precondition_cycle(model, c, r, opt.smooth));
+    const torch::Tensor loss =
+        precondition_loss(c, r, precondition_iterate(model, c, r, opt.smooth, opt.iterations));
     bool ok = torch::isfinite(loss).item<bool>();
     if (ok) {
       loss.backward();
@@ -199,6 +217,7 @@ ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
   m.grid_nx = m.grid_ny = opts.grid;
   m.normalisation = {{"features", "couplings W,E,S,N of D^-1 A and D^-1 r / rms"},
                      {"smooth", opts.smooth},
+                     {"loss_iterations", opts.iterations},
                      {"jacobi_damping", kJacobiDamping}};
   m.training_data_hash = "sampled:" + kinds + ":seed=" + std::to_string(opts.seed);
   m.metrics = {{"val_residual2_bare_sweeps", r.bare_val_loss},

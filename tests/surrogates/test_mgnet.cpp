@@ -66,19 +66,60 @@ TEST_CASE("multigrid: R is the transpose of P and the Galerkin stencil is R A P"
       INFO("grid " << ny << " x " << nx << (five ? " 5-point" : " 9-point"));
       const int64_t nc = ny / 2, mc = nx / 2;
       const torch::Tensor A = random_stencil(ny, nx, five);
-      const torch::Tensor P = dense_of([&](auto x) { return mg::prolong(x, ny, nx); }, nc, mc);
-      const torch::Tensor R = dense_of([](auto x) { return mg::restrict_to_coarse(x); }, ny, nx);
+      const torch::Tensor W = mg::prolongation_weights(A);
+      auto batch = [](const torch::Tensor& S, int64_t b) {
+        return S.expand({b, 9, S.size(2), S.size(3)});
+      };
+      const torch::Tensor P =
+          dense_of([&](auto x) { return mg::prolong(batch(W, x.size(0)), x); }, nc, mc);
+      const torch::Tensor R = dense_of(
+          [&](auto x) { return mg::restrict_to_coarse(batch(W, x.size(0)), x); }, ny, nx);
       CHECK(torch::allclose(R, P.t(), 0, 1e-14));
       const torch::Tensor Ad = dense_of(
-          [&](auto x) { return mg::stencil_apply(A.expand({x.size(0), 9, ny, nx}), x, five); }, ny,
-          nx);
-      const torch::Tensor Ac = mg::galerkin(A);
+          [&](auto x) { return mg::stencil_apply(batch(A, x.size(0)), x, five); }, ny, nx);
+      const torch::Tensor At = dense_of(
+          [&](auto x) { return mg::stencil_apply_transpose(batch(A, x.size(0)), x); }, ny, nx);
+      CHECK(torch::allclose(At, Ad.t(), 0, 1e-14));
+      const torch::Tensor Ac = mg::galerkin(A, W);
       CHECK(shape_of(Ac) == shape_of({1, 9, nc, mc}));
       const torch::Tensor Acd = dense_of(
           [&](auto x) { return mg::stencil_apply(Ac.expand({x.size(0), 9, nc, mc}), x); }, nc, mc);
       CHECK(torch::allclose(Acd, torch::matmul(P.t(), torch::matmul(Ad, P)), 1e-12, 1e-12));
     }
   }
+}
+
+TEST_CASE("multigrid: P is bilinear for the Laplacian and follows the flux across a jump") {
+  // Scaled 5-point Laplacian on 7 × 7: coarse points at (1,1), (1,3), (1,5), (3,1), ...
+  torch::Tensor A = mg::stencil_from_couplings(laplacian_couplings(1, 7, 7, torch::kFloat64));
+  torch::Tensor W = mg::prolongation_weights(A);
+  auto w = [&](int i, int j, int dy, int dx) {
+    return W[0][mg::stencil_index(dy, dx)][i][j].item<double>();
+  };
+  CHECK(w(3, 3, 0, 0) == 1);                                 // a coarse point
+  CHECK(w(3, 2, 0, -1) == doctest::Approx(0.5));             // between two on a row
+  CHECK(w(2, 3, 1, 0) == doctest::Approx(0.5));              // between two on a column
+  CHECK(w(2, 2, 1, 1) == doctest::Approx(0.25));             // between four
+  CHECK(W.sum(1)[0][2][2].item<double>() == doctest::Approx(1.0));
+  // Face conductances along x: 10⁴ for the faces up to the one between columns 3 and 4, 1
+  // after it (face j lies west of column j). Fine (3, 4) then sits between coarse (3, 3),
+  // tied to it by 10⁴, and coarse (3, 5), tied by 1: it follows (3, 3), as the flux does.
+  torch::Tensor kappa = torch::ones({7, 8}, torch::kFloat64);
+  kappa.narrow(1, 0, 5).fill_(1e4);
+  torch::Tensor c = laplacian_couplings(1, 7, 7, torch::kFloat64);
+  const torch::Tensor west = kappa.narrow(1, 0, 7), east = kappa.narrow(1, 1, 7);
+  const torch::Tensor centre = west + east + 2.0;
+  c.select(1, 0).copy_(-(west / centre).unsqueeze(0));
+  c.select(1, 1).copy_(-(east / centre).unsqueeze(0));
+  c.select(1, 2).copy_(-(1.0 / centre).unsqueeze(0));
+  c.select(1, 3).copy_(-(1.0 / centre).unsqueeze(0));
+  c.select(1, 0).select(2, 0).zero_();
+  c.select(1, 1).select(2, 6).zero_();
+  c.select(1, 2).select(1, 0).zero_();
+  c.select(1, 3).select(1, 6).zero_();
+  W = mg::prolongation_weights(mg::stencil_from_couplings(c));
+  CHECK(w(3, 4, 0, -1) == doctest::Approx(1e4 / (1e4 + 1)));
+  CHECK(w(3, 4, 0, 1) == doctest::Approx(1 / (1e4 + 1)));
 }
 
 TEST_CASE("multigrid: the dense inverse inverts, and a too large coarse grid is refused") {

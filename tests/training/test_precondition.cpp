@@ -69,6 +69,37 @@ TEST_CASE("sampled problems are deterministic and cover every operator kind") {
                        pins::Error);
 }
 
+TEST_CASE("a quarter of the sampled operators have a decoupled Dirichlet frame") {
+  const auto b = sample_precondition_batch(operator_kinds(), 8, 64, 3, 0);
+  const torch::Tensor c = b.scaled_coeffs.abs();  // [B, 5, 8, 8]
+  // Frame: no coupling out of the ring's rows, none from the next rows into the ring.
+  const torch::Tensor ring_rows = c.narrow(1, 1, 4).select(3, 0).sum({1, 2});   // column 0
+  const torch::Tensor into_ring = c.select(1, 1).select(2, 1).sum(1);            // W of column 1
+  const torch::Tensor framed = ring_rows == 0;
+  CHECK(torch::equal(framed, into_ring == 0));
+  const int64_t count = framed.sum().item<int64_t>();
+  MESSAGE(count, " of 64 operators framed");
+  CHECK(count >= 6);
+  CHECK(count <= 26);
+  // Unframed operators keep every interior coupling.
+  CHECK((c.narrow(1, 1, 4).index({~framed}).narrow(2, 1, 6).narrow(3, 1, 6) > 0).all().item<bool>());
+}
+
+TEST_CASE("the stationary iteration of the cycle is the cycle applied to what is left") {
+  auto model = small_pc(3);
+  const PreconditionBatch b = sample_precondition_batch({"darcy"}, 8, 2, 4, 0);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z1 = precondition_cycle(*model, b.scaled_coeffs, b.rhat, 1);
+  const torch::Tensor left = b.rhat - stencil_apply(b.scaled_coeffs, z1);
+  const torch::Tensor z2 = z1 + precondition_cycle(*model, b.scaled_coeffs, left.contiguous(), 1);
+  CHECK(torch::allclose(precondition_iterate(*model, b.scaled_coeffs, b.rhat, 1, 2), z2, 1e-6, 1e-6));
+  CHECK(torch::equal(precondition_iterate(*model, b.scaled_coeffs, b.rhat, 1, 1), z1));
+  // Each step minimises its residual, so the loss never grows with the iterations.
+  const double l1 = precondition_loss(b.scaled_coeffs, b.rhat, z1).item<double>();
+  const double l2 = precondition_loss(b.scaled_coeffs, b.rhat, z2).item<double>();
+  CHECK(l2 <= l1 * (1 + 1e-9));
+}
+
 TEST_CASE("preconditioner training lowers the validation loss below sweeps alone") {
   auto model = small_pc(0);
   PreconditionTrainOptions o;
@@ -99,4 +130,13 @@ TEST_CASE("preconditioner options: parsing and bad values") {
                        doctest::Contains("unknown kind 'foo'"), pins::Error);
   CHECK_THROWS_WITH_AS(PreconditionTrainOptions::from_options(OptionMap::from_args({"-grid", "4"})),
                        doctest::Contains("-grid must be in [8, 1024]"), pins::Error);
+  CHECK_THROWS_WITH_AS(PreconditionTrainOptions::from_options(
+                           OptionMap::from_args({"-precondition_iterations", "0"})),
+                       doctest::Contains("-precondition_iterations must be in [1, 20], got 0"),
+                       pins::Error);
+  // MgNet smooths inside its cycle and is trained on three cycles unless told otherwise.
+  const auto mg = PreconditionTrainOptions::from_options(OptionMap{}, "mgnet");
+  CHECK(mg.smooth == 0);
+  CHECK(mg.iterations == 3);
+  CHECK(PreconditionTrainOptions::from_options(OptionMap{}, "fno").smooth == 2);
 }

@@ -42,6 +42,8 @@ class Surrogate;
 inline constexpr int kPreconditionChannels = 5;
 /// Task name recorded in the manifests of preconditioner models.
 inline constexpr const char* kPreconditionTask = "precondition";
+/// The architecture `pins train -task precondition` uses unless told otherwise.
+inline constexpr const char* kDefaultPreconditionSurrogate = "mgnet";
 /// Damping of the Jacobi sweeps of the cycle (2/3 smooths best for 5-point Laplacians).
 inline constexpr double kJacobiDamping = 2.0 / 3.0;
 
@@ -72,6 +74,12 @@ torch::Tensor jacobi_sweeps(const torch::Tensor& scaled_coeffs, const torch::Ten
 torch::Tensor precondition_cycle(Surrogate& model, const torch::Tensor& scaled_coeffs,
                                  const torch::Tensor& rhat, int smooth);
 
+/// `iterations` steps of the stationary method z ← z + cycle(r̂ − Â z) from z = 0 (1 is one
+/// cycle). Training on several steps weighs the modes a cycle amplifies or barely reduces,
+/// which a single step on random residuals hardly sees and a Krylov method pays for.
+torch::Tensor precondition_iterate(Surrogate& model, const torch::Tensor& scaled_coeffs,
+                                   const torch::Tensor& rhat, int smooth, int iterations);
+
 /// Mean over the batch of ‖r̂ − Â z‖² / ‖r̂‖² (the relative residual left after z).
 torch::Tensor precondition_loss(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
                                 const torch::Tensor& z);
@@ -79,13 +87,17 @@ torch::Tensor precondition_loss(const torch::Tensor& scaled_coeffs, const torch:
 /// Kinds of training operators (all SPD M-matrices of the Darcy discretisation):
 ///  darcy: κ ∈ {12, 3} (thresholded field, the FNO setting); lognormal: κ = exp(σg), σ ~ U[0.5, 2];
 ///  contrast: κ ∈ {1, 10⁴}; anisotropic: log-normal κ with x couplings scaled by a ∈ [0.1, 10].
+/// A quarter of the operators of every kind have their outermost ring of grid points written
+/// as decoupled Dirichlet rows (identity rows that no other row couples to), the way many
+/// PETSc programs write boundary conditions, so a model also sees that convention.
 std::vector<std::string> operator_kinds();
 
 /// Settings of preconditioner training (`pins train -task precondition`).
 struct PreconditionTrainOptions {
   int grid = 64;                    ///< -grid: cells per side of the training operators
   std::vector<std::string> kinds = operator_kinds();  ///< -precondition_operators a,b,...
-  int smooth = 2;                   ///< -precondition_smooth: Jacobi sweeps each side
+  int smooth = 2;                   ///< -precondition_smooth: Jacobi sweeps each side (0 for mgnet)
+  int iterations = 1;               ///< -precondition_iterations: cycles per loss (3 for mgnet)
   int steps = 1500;                 ///< -train_steps: optimiser steps (fresh samples each)
   int batch_size = 16;              ///< -train_batch_size
   double lr = 1e-3;                 ///< -train_lr (cosine schedule to 0)
@@ -96,10 +108,13 @@ struct PreconditionTrainOptions {
   std::string log;                  ///< -train_log: CSV history
   std::ostream* out = nullptr;      ///< progress lines (null: std::cout)
 
-  /// Reads -grid, -precondition_operators, -precondition_smooth, -train_steps,
+  /// Reads -grid, -precondition_operators, -precondition_smooth, -precondition_iterations, -train_steps,
   /// -train_batch_size, -train_lr, -train_seed, -train_threads, -train_monitor_every,
-  /// -train_log; rejects other -train_* and -precondition_* names.
-  static PreconditionTrainOptions from_options(const OptionMap& options);
+  /// -train_log; rejects other -train_* and -precondition_* names. For `surrogate` "mgnet"
+  /// (a multigrid cycle that smooths by itself) -precondition_smooth defaults to 0 and
+  /// -precondition_iterations to 3.
+  static PreconditionTrainOptions from_options(const OptionMap& options,
+                                               const std::string& surrogate = "");
   static std::string help();
   void validate() const;
 };
