@@ -41,7 +41,7 @@ struct PCSurrogate {
   PetscInt smooth = -1;  // -1: what the model was trained with
   PetscReal certify_rtol = 1e-6;
   char fallback_type[64] = "jacobi";
-  PetscInt window = 10;
+  PetscInt window = 20;
   PetscReal stall = 0.99;
   PetscBool allow_nonflexible = PETSC_FALSE;
   // State.

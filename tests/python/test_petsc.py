@@ -53,7 +53,7 @@ def test_solve_reports_history():
 def test_surrogate_pc_converges(work):
     model = work / "pc.pins"
     trained = pins.train_preconditioner(model, grid=16, train_steps=5, train_batch_size=4,
-                                        fno_modes=4, fno_width=8, progress=False)
+                                        mgnet_width=4, progress=False)
     assert trained.manifest["task"] == "precondition"
     pins.petsc.register()
     pins.petsc.register()  # idempotent
@@ -76,8 +76,8 @@ def test_plain_petsc4py_program(work):
     """The snippet of pins.petsc's docstring: a petsc4py KSP set up by hand, PC type set by
     name, its model given through the global options database."""
     model = work / "plain_pc.pins"
-    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, fno_modes=2,
-                              fno_width=4, progress=False)
+    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, mgnet_width=4,
+                              progress=False)
     pins.petsc.register()
     A, b, _ = pins.petsc.darcy_system(kappa_field(seed=5))  # A carries its DMDA (the grid)
     opts = PETSc.Options()
@@ -107,8 +107,8 @@ def test_surrogate_initial_guess(work):
     """KSPGuess "surrogate" from a petsc4py program: the network's guess starts the solve
     with a smaller residual than the zero guess, and the solve still converges."""
     model = work / "guess_pc.pins"
-    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, fno_modes=2,
-                              fno_width=4, progress=False)
+    pins.train_preconditioner(model, grid=16, train_steps=2, train_batch_size=2, mgnet_width=4,
+                              progress=False)
     pins.petsc.register()
     A, b, da = pins.petsc.darcy_system(kappa_field(seed=4))
     zero = pins.petsc.solve(A, b, ksp_type="fgmres", pc_type="jacobi", dm=da)
