@@ -66,17 +66,13 @@ int MgNetImpl::levels_for(int64_t ny, int64_t nx) const {
 MgNetImpl::Setup MgNetImpl::make_setup(const torch::Tensor& couplings) {
   Setup s;
   {
-    // The hierarchy has no weights: no autograd. It is built in float64 and then cast to the
-    // model's dtype. float32 would halve its cost (bench_mgnet: 26 vs 45 ms at 256²), but
-    // in trials it made an untrained one-sweep cycle stall on 1:10⁴ operators (212 FGMRES
-    // iterations instead of 30): Galerkin products of high-contrast stencils lose the small
-    // row sums that carry the near-null space.
+    // The hierarchy has no weights: no autograd. It is built in the model's dtype; only the
+    // coarsest operator is inverted in float64 (dense_inverse). float32 takes 26 ms at 256²
+    // against 45 ms in float64 (bench_mgnet), and in bench_precondition both gave the same
+    // FGMRES iterations on Darcy 12/3 and 1:10⁴ operators, for trained and untrained models.
     torch::NoGradGuard no_grad;
-    mg::Hierarchy h = mg::build_hierarchy(
-        mg::stencil_from_couplings(couplings.to(torch::kFloat64)), options.coarsest());
-    for (auto& t : h.ops) t = t.to(couplings.scalar_type());
-    for (auto& t : h.prolongations) t = t.to(couplings.scalar_type());
-    h.coarse_inverse = h.coarse_inverse.to(couplings.scalar_type());
+    mg::Hierarchy h =
+        mg::build_hierarchy(mg::stencil_from_couplings(couplings), options.coarsest());
     for (auto& op : h.ops) s.inv_diag.push_back(1.0 / op.select(1, mg::kCentre));
     s.ops = std::move(h.ops);
     s.prolongations = std::move(h.prolongations);
