@@ -233,6 +233,13 @@ def case_bad_input():
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-fno_mode", "3"], "train",
                  "-fno_mode")
     expect_error(["train", "-o", "x.pins"], "train", "-data")
+    # MgNet is a preconditioner: refused for -task solution; its options checked up front.
+    expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-surrogate_type", "mgnet"], "train",
+                 "mgnet: is a preconditioner network (-task precondition)")
+    expect_error(["train", "-task", "precondition", "-o", "x.pins", "-mgnet_smooth", "0"], "train",
+                 "mgnet: smooth must be at least 1, got 0 (-mgnet_smooth)")
+    expect_error(["train", "-task", "precondition", "-o", "x.pins", "-precondition_iterations",
+                  "50"], "train", "-precondition_iterations must be in [1, 20], got 50")
 
 
 def main():
