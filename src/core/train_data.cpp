@@ -144,16 +144,17 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const torch::
   return torch::cat(parts, 0);
 }
 
+int available_cores() {
+  // The cores this process may run on (taskset, cgroups' cpusets), not all of the host's.
+  cpu_set_t set;
+  const int n = sched_getaffinity(0, sizeof set, &set) == 0
+                    ? CPU_COUNT(&set)
+                    : int(std::thread::hardware_concurrency());
+  return std::max(n, 1);
+}
+
 void set_training_threads(int threads) {
-  int n = threads;
-  if (n <= 0) {
-    // The cores this process may run on (taskset, cgroups' cpusets), not all of the host's.
-    cpu_set_t set;
-    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                     : int(std::thread::hardware_concurrency());
-    n = std::max(n, 1);
-  }
-  torch::set_num_threads(n);
+  torch::set_num_threads(threads > 0 ? threads : available_cores());
 }
 
 }  // namespace pins

@@ -44,6 +44,7 @@ struct PCSurrogate {
   PetscInt window = 20;
   PetscReal stall = 0.99;
   PetscBool allow_nonflexible = PETSC_FALSE;
+  PetscInt threads = 0;  // LibTorch threads; 0: the cores per MPI process on the node
   // State.
   std::unique_ptr<SurrogateStep> step;
   PC fallback = nullptr;       // the safety PC
@@ -194,7 +195,7 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
              "-pc_type surrogate needs a model: -pc_surrogate_model <file.pins> (train one with "
              "pins train -task precondition)");
   if (!s.step || s.step->path() != s.model_path) {
-    PetscCall(SurrogateStep::load(comm, s.model_path, "-pc_surrogate_model", &s.step));
+    PetscCall(SurrogateStep::load(comm, s.model_path, "-pc_surrogate_model", &s.step, s.threads));
   }
   DM da;
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
@@ -292,6 +293,9 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   PetscCall(PetscOptionsReal("-pc_surrogate_stall", "Largest residual ratio over the window "
                              "before the fallback PC takes over", "PCSURROGATE", s.stall,
                              &s.stall, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_threads", "LibTorch threads for the network (0: the "
+                            "cores per MPI process on the node)", "PCSURROGATE", s.threads,
+                            &s.threads, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible", "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
                              "PCSURROGATE", s.allow_nonflexible, &s.allow_nonflexible, nullptr));
@@ -301,6 +305,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
              "-pc_surrogate_smooth must be in [-1, 100], got %" PetscInt_FMT, s.smooth);
   PetscCheck(s.certify_rtol > 0 && s.certify_rtol < 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_certify_rtol must be in (0, 1), got %g", (double)s.certify_rtol);
+  PetscCheck(s.threads >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-pc_surrogate_threads must be >= 0 (0: automatic), got %" PetscInt_FMT, s.threads);
   PetscCheck(s.window >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_window must be at least 1, got %" PetscInt_FMT, s.window);
   PetscCheck(s.stall > 0 && s.stall <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,

@@ -3,11 +3,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
+#include "pins/core/trainer.hpp"
 #include "stencil_from_matrix.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -25,7 +27,8 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
 }
 
 PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path,
-                                   const char* option, std::unique_ptr<SurrogateStep>* step) {
+                                   const char* option, std::unique_ptr<SurrogateStep>* step,
+                                   PetscInt threads) {
   PetscFunctionBeginUser;
   try {
     *step = std::make_unique<SurrogateStep>(model_path);
@@ -34,6 +37,15 @@ PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path,
   } catch (const std::exception& e) {
     SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s", option, e.what());
   }
+  if (threads <= 0) {
+    MPI_Comm node;
+    PetscMPIInt sharing;
+    PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    PetscCallMPI(MPI_Comm_size(node, &sharing));
+    PetscCallMPI(MPI_Comm_free(&node));
+    threads = std::max<PetscInt>(1, available_cores() / sharing);
+  }
+  PetscCallCXX(set_training_threads(int(threads)));
   PetscFunctionReturn(0);
 }
 

@@ -23,9 +23,12 @@ class SurrogateStep {
   ~SurrogateStep();
 
   /// The constructor behind PETSc's error boundary: a bad model file becomes a PETSc error
-  /// on `comm` that names `option` (PETSC_ERR_FILE_OPEN for a missing file).
+  /// on `comm` that names `option` (PETSC_ERR_FILE_OPEN for a missing file). Also sets
+  /// LibTorch's thread count (process-wide): `threads` if positive, else the cores this
+  /// process may run on divided by the MPI processes sharing its node (the network runs on
+  /// rank 0 while the others wait in MPI, and LibTorch's default here is one thread).
   static PetscErrorCode load(MPI_Comm comm, const std::string& model_path, const char* option,
-                             std::unique_ptr<SurrogateStep>* step);
+                             std::unique_ptr<SurrogateStep>* step, PetscInt threads = 0);
 
   /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
   /// A's values change. `who` names the caller in error messages.

@@ -163,6 +163,10 @@ def case_bad_input(args):
                  args.model, "-pc_surrogate_smooth", "-5")
     expect_error(args, "-pc_surrogate_certify_rtol must be in", *sur, "-pc_surrogate_model",
                  args.model, "-pc_surrogate_certify_rtol", "2")
+    expect_error(args, "-pc_surrogate_threads must be >= 0", *sur, "-pc_surrogate_model",
+                 args.model, "-pc_surrogate_threads", "-2")
+    expect_error(args, "-pc_surrogate_window must be at least 1", *sur, "-pc_surrogate_model",
+                 args.model, "-pc_surrogate_window", "0")
     expect_error(args, "-ksp_guess_surrogate_model", "-ksp_type", "cg", "-ksp_guess_type",
                  "surrogate", "-ksp_guess_surrogate_model", "/nonexistent/pc.pins")
 

@@ -165,8 +165,12 @@ torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& 
 torch::Tensor predict(Surrogate& model, const Normalisation& norm, const torch::Tensor& kappa,
                       const torch::Tensor& f, int64_t batch = 64);
 
-/// Sets LibTorch's intra-op thread count: `threads` if positive, else the cores available.
+/// Sets LibTorch's intra-op thread count: `threads` if positive, else available_cores().
 void set_training_threads(int threads);
+
+/// The cores this process may run on (its CPU affinity: taskset, cgroup cpusets, MPI
+/// binding), at least 1.
+int available_cores();
 
 }  // namespace pins
 
