@@ -119,7 +119,12 @@ int main(int argc, char** argv) {
       " -ksp_type fgmres -ksp_gmres_restart 200 -ksp_gmres_cgs_refinement_type refine_ifneeded";
   const std::string window_option =
       window > 0 ? " -pc_surrogate_window " + std::to_string(window) : std::string();
-  const std::string sur = " -pc_type surrogate -pc_surrogate_model " + m + window_option;
+  auto surrogate_pc = [&](const std::string& model_path) {
+    return " -pc_type surrogate -pc_surrogate_model " + model_path + window_option;
+  };
+  const std::string sur = surrogate_pc(m);
+  // "FGMRES + surrogate" is row kSurrogateRow; the -baselines rows follow it.
+  constexpr std::size_t kSurrogateRow = 4;
   std::vector<Config> configs = {
       {"CG + Jacobi", cg + " -pc_type jacobi" + tol},
       {"CG + ICC(0)", cg + " -pc_type icc" + tol},
@@ -139,9 +144,8 @@ int main(int argc, char** argv) {
     for (std::string path; std::getline(ss, path, ',');) {
       if (path.empty()) continue;
       const std::string name = path.substr(path.find_last_of('/') + 1);
-      configs.insert(configs.begin() + 5,
-                     {"FGMRES + " + name, flex + " -pc_type surrogate -pc_surrogate_model " + path +
-                                              window_option + " -pc_surrogate_smooth 0" + tol});
+      configs.insert(configs.begin() + kSurrogateRow + 1,
+                     {"FGMRES + " + name, flex + surrogate_pc(path) + " -pc_surrogate_smooth 0" + tol});
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
@@ -175,7 +179,7 @@ int main(int argc, char** argv) {
         if (s == 0) {
           // One untimed surrogate solve first: LibTorch's thread pool and first-touch
           // allocations would otherwise be charged to whichever row runs first.
-          PetscCall(solve(da, A, b, x, configs[4].options, tag++, &its, &secs, &res, &reason));
+          PetscCall(solve(da, A, b, x, configs[kSurrogateRow].options, tag++, &its, &secs, &res, &reason));
         }
         PetscCall(solve(da, A, b, xref, "-ksp_type cg -pc_type gamg -ksp_rtol 1e-13", tag++, &its,
                         &secs, &res, &reason));

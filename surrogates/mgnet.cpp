@@ -59,7 +59,7 @@ void MgNetImpl::reset() {
 
 int MgNetImpl::levels_for(int64_t ny, int64_t nx) const {
   int levels = 1;
-  for (; ny > options.coarsest() && nx > options.coarsest(); ny /= 2, nx /= 2) ++levels;
+  for (; mg::coarsens(ny, nx, options.coarsest()); ny /= 2, nx /= 2) ++levels;
   return levels;
 }
 

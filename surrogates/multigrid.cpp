@@ -11,11 +11,15 @@ namespace {
 
 using torch::indexing::Slice;
 
+// The ny × nx window of a grid padded by one on every side, moved by (dy, dx): at (i, j) it
+// holds padded(i+1+dy, j+1+dx), i.e. the unpadded t(i+dy, j+dx), zero outside the grid.
+torch::Tensor window(const torch::Tensor& padded, int dy, int dx, int64_t ny, int64_t nx) {
+  return padded.index({Slice(), Slice(1 + dy, 1 + dy + ny), Slice(1 + dx, 1 + dx + nx)});
+}
+
 // t(i+dy, j+dx) at (i, j), zero where that point is outside the grid. t is [B, ny, nx].
 torch::Tensor shifted(const torch::Tensor& t, int dy, int dx) {
-  const int64_t ny = t.size(1), nx = t.size(2);
-  return torch::constant_pad_nd(t, {1, 1, 1, 1})
-      .index({Slice(), Slice(1 + dy, 1 + dy + ny), Slice(1 + dx, 1 + dx + nx)});
+  return window(torch::constant_pad_nd(t, {1, 1, 1, 1}), dy, dx, t.size(1), t.size(2));
 }
 
 // Entry (dy, dx) of a stencil, [B, ny, nx].
@@ -50,20 +54,21 @@ torch::Tensor stencil_apply(const torch::Tensor& A, const torch::Tensor& x, bool
   for (int dy = -1; dy <= 1; ++dy) {
     for (int dx = -1; dx <= 1; ++dx) {
       if ((dy == 0 && dx == 0) || (five_point && dy != 0 && dx != 0)) continue;
-      y = y + entry(A, dy, dx) *
-                  xp.index({Slice(), Slice(1 + dy, 1 + dy + ny), Slice(1 + dx, 1 + dx + nx)});
+      y = y + entry(A, dy, dx) * window(xp, dy, dx, ny, nx);
     }
   }
   return y;
 }
 
 torch::Tensor stencil_apply_transpose(const torch::Tensor& A, const torch::Tensor& x) {
-  // (Aᵀx)(p) = Σ_k A_k(p − d_k) x(p − d_k): scatter each product to the neighbour it names.
-  torch::Tensor y = A.select(1, kCentre) * x;
+  // (Aᵀx)(p) = Σ_k A_k(p − d_k) x(p − d_k): scatter each product to the neighbour it names,
+  // adding into one padded grid (one allocation, not a padded copy per entry).
+  const int64_t ny = x.size(1), nx = x.size(2);
+  torch::Tensor yp = torch::constant_pad_nd(A.select(1, kCentre) * x, {1, 1, 1, 1});
   for (int dy = -1; dy <= 1; ++dy)
     for (int dx = -1; dx <= 1; ++dx)
-      if (dy != 0 || dx != 0) y = y + shifted(entry(A, dy, dx) * x, -dy, -dx);
-  return y;
+      if (dy != 0 || dx != 0) window(yp, dy, dx, ny, nx).add_(entry(A, dy, dx) * x);
+  return window(yp, 0, 0, ny, nx);
 }
 
 torch::Tensor prolongation_weights(const torch::Tensor& A) {
@@ -181,7 +186,7 @@ torch::Tensor dense_apply(const torch::Tensor& Ainv, const torch::Tensor& r) {
 Hierarchy build_hierarchy(const torch::Tensor& A, int64_t coarsest) {
   Hierarchy h;
   h.ops.push_back(A);
-  while (h.ops.back().size(2) > coarsest && h.ops.back().size(3) > coarsest) {
+  while (coarsens(h.ops.back().size(2), h.ops.back().size(3), coarsest)) {
     h.prolongations.push_back(prolongation_weights(h.ops.back()));
     h.ops.push_back(galerkin(h.ops.back(), h.prolongations.back()));
   }

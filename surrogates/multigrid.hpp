@@ -75,6 +75,11 @@ torch::Tensor dense_inverse(const torch::Tensor& A, int64_t max_unknowns = 4096)
 /// Applies the dense inverse Ainv [B,N,N] to r [B,ny,nx].
 torch::Tensor dense_apply(const torch::Tensor& Ainv, const torch::Tensor& r);
 
+/// Whether a hierarchy coarsens an ny × nx level once more: both sides exceed `coarsest`.
+inline bool coarsens(int64_t ny, int64_t nx, int64_t coarsest) {
+  return ny > coarsest && nx > coarsest;
+}
+
 /// The Galerkin hierarchy of A: ops[0] = A, P_l = prolongation_weights(ops[l]),
 /// ops[l+1] = galerkin(ops[l], P_l), coarsening while both sides of the grid exceed
 /// `coarsest`; the last level's dense inverse.
