@@ -1,0 +1,285 @@
+// pins sparse operators out of assembled PETSc matrices (pins/petsc/operator.hpp): reading
+// each process's rows, checking that a batch shares one pattern and holds finite values, and
+// building the ghost-column scatter.
+#include "sparse_from_matrix.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <type_traits>
+
+#include "pins/core/check.hpp"
+
+namespace pins::petsc {
+
+// The values are copied into float64 tensors and ghost values scattered through PETSc Vecs
+// placed on tensor memory: both need PETSc's scalar to be a real double.
+static_assert(
+    std::is_same<PetscScalar, double>::value,
+    "pins::petsc needs PETSc configured with real double scalars (--with-scalar-type=real "
+    "--with-precision=double)");
+
+namespace {
+
+constexpr PetscInt kNone = PETSC_MAX_INT;
+
+// The lexicographically first of the processes' (a, b, c) triples; kNone where a process
+// found nothing. Every process gets the same answer.
+PetscErrorCode first_over_processes(MPI_Comm comm, std::array<PetscInt, 3>* t) {
+  PetscFunctionBeginUser;
+  std::array<PetscInt, 3> mine = *t;
+  for (int i = 0; i < 3; ++i) {
+    PetscInt best = 0;
+    PetscCallMPI(MPI_Allreduce(&mine[size_t(i)], &best, 1, MPIU_INT, MPI_MIN, comm));
+    // Processes whose prefix is not the minimum drop out of the later components.
+    if (mine[size_t(i)] != best)
+      for (int j = i + 1; j < 3; ++j) mine[size_t(j)] = kNone;
+    (*t)[size_t(i)] = best;
+  }
+  PetscFunctionReturn(0);
+}
+
+// Whether any process has `flag` set.
+PetscErrorCode any_process(MPI_Comm comm, bool flag, bool* any) {
+  PetscFunctionBeginUser;
+  PetscInt mine = flag ? 1 : 0, all = 0;
+  PetscCallMPI(MPI_Allreduce(&mine, &all, 1, MPIU_INT, MPI_MAX, comm));
+  *any = all != 0;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode check_matrix(Mat A, size_t k, size_t count, Mat first) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  MatType type;
+  PetscCall(MatGetType(A, &type));
+  PetscBool has_getrow = PETSC_FALSE;
+  PetscCall(MatHasOperation(A, MATOP_GET_ROW, &has_getrow));
+  PetscCheck(has_getrow, comm, PETSC_ERR_SUP,
+             "pins sparse operator: matrix %zu of %zu has type %s, which gives no row access "
+             "(MatGetRow); pins needs an assembled AIJ matrix (MATSEQAIJ, MATMPIAIJ, "
+             "DMCreateMatrix)",
+             k, count, type);
+  PetscBool assembled = PETSC_FALSE;
+  PetscCall(MatAssembled(A, &assembled));
+  PetscCheck(assembled, comm, PETSC_ERR_ARG_WRONGSTATE,
+             "pins sparse operator: matrix %zu of %zu is not assembled; call MatAssemblyBegin/End "
+             "first",
+             k, count);
+  PetscInt M, N;
+  PetscCall(MatGetSize(A, &M, &N));
+  PetscCheck(M == N, comm, PETSC_ERR_ARG_SIZ,
+             "pins sparse operator: matrix %zu of %zu is %" PetscInt_FMT " x %" PetscInt_FMT
+             "; an operator on fields must be square",
+             k, count, M, N);
+  PetscInt rs, re, cs, ce;
+  PetscCall(MatGetOwnershipRange(A, &rs, &re));
+  PetscCall(MatGetOwnershipRangeColumn(A, &cs, &ce));
+  bool bad_layout = false;
+  PetscCall(any_process(comm, rs != cs || re != ce, &bad_layout));
+  PetscCheck(!bad_layout, comm, PETSC_ERR_ARG_INCOMP,
+             "pins sparse operator: matrix %zu of %zu has different row and column layouts; "
+             "each process must own the same rows as columns (as DMCreateMatrix gives)",
+             k, count);
+  if (k > 0) {
+    PetscInt M0, N0, rs0, re0;
+    PetscCall(MatGetSize(first, &M0, &N0));
+    PetscCheck(M == M0 && N == N0, comm, PETSC_ERR_ARG_SIZ,
+               "pins sparse operator: matrix %zu of %zu is %" PetscInt_FMT " x %" PetscInt_FMT
+               " but matrix 0 is %" PetscInt_FMT " x %" PetscInt_FMT
+               "; a batch needs one size and pattern",
+               k, count, M, N, M0, N0);
+    PetscCall(MatGetOwnershipRange(first, &rs0, &re0));
+    bool moved = false;
+    PetscCall(any_process(comm, rs != rs0 || re != re0, &moved));
+    PetscCheck(!moved, comm, PETSC_ERR_ARG_INCOMP,
+               "pins sparse operator: matrix %zu of %zu is distributed over the processes "
+               "differently from matrix 0; a batch needs one layout",
+               k, count);
+    PetscMPIInt same = MPI_UNEQUAL;
+    PetscCallMPI(MPI_Comm_compare(comm, PetscObjectComm((PetscObject)first), &same));
+    PetscCheck(same == MPI_IDENT || same == MPI_CONGRUENT, comm, PETSC_ERR_ARG_NOTSAMECOMM,
+               "pins sparse operator: matrix %zu of %zu lives on another communicator than "
+               "matrix 0",
+               k, count);
+  }
+  PetscFunctionReturn(0);
+}
+
+}  // namespace
+
+PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
+  PetscFunctionBeginUser;
+  PetscCheck(!mats.empty(), PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
+             "pins sparse operator: no matrices given; expected at least one");
+  for (size_t k = 0; k < mats.size(); ++k) {
+    PetscCheck(mats[k], PETSC_COMM_SELF, PETSC_ERR_ARG_NULL,
+               "pins sparse operator: matrix %zu of %zu is NULL", k, mats.size());
+    PetscCall(check_matrix(mats[k], k, mats.size(), mats[0]));
+  }
+  Mat A = mats[0];
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  PetscInt rstart, rend, N;
+  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
+  PetscCall(MatGetSize(A, &N, nullptr));
+  const PetscInt n = rend - rstart;
+
+  // Matrix 0 fixes the pattern: global columns per row (as PETSc stores them, sorted).
+  std::vector<int64_t> row_ptr{0};
+  std::vector<PetscInt> gcols;
+  for (PetscInt r = rstart; r < rend; ++r) {
+    PetscInt nc;
+    const PetscInt* cols;
+    PetscCall(MatGetRow(A, r, &nc, &cols, nullptr));
+    PetscCallCXX(gcols.insert(gcols.end(), cols, cols + nc));
+    PetscCall(MatRestoreRow(A, r, &nc, &cols, nullptr));
+    PetscCallCXX(row_ptr.push_back(static_cast<int64_t>(gcols.size())));
+  }
+  // Ghost columns: the off-process ones, increasing; local index n + position.
+  std::vector<PetscInt> ghosts;
+  for (PetscInt c : gcols)
+    if (c < rstart || c >= rend) PetscCallCXX(ghosts.push_back(c));
+  std::sort(ghosts.begin(), ghosts.end());
+  ghosts.erase(std::unique(ghosts.begin(), ghosts.end()), ghosts.end());
+  auto local_of = [&](PetscInt c) -> int64_t {
+    if (c >= rstart && c < rend) return c - rstart;
+    return n + (std::lower_bound(ghosts.begin(), ghosts.end(), c) - ghosts.begin());
+  };
+  // Within a row the local indices must increase: ghosts below rstart now sort after the
+  // owned columns. order[k] is the PETSc position of the k-th local entry of its row.
+  const size_t nnz = gcols.size();
+  std::vector<int64_t> col_idx(nnz);
+  std::vector<int64_t> order(nnz);
+  for (PetscInt i = 0; i < n; ++i) {
+    const int64_t k0 = row_ptr[size_t(i)], k1 = row_ptr[size_t(i) + 1];
+    std::iota(order.begin() + k0, order.begin() + k1, int64_t(0));
+    std::sort(order.begin() + k0, order.begin() + k1, [&](int64_t a, int64_t b) {
+      return local_of(gcols[size_t(k0 + a)]) < local_of(gcols[size_t(k0 + b)]);
+    });
+    for (int64_t k = k0; k < k1; ++k)
+      col_idx[size_t(k)] = local_of(gcols[size_t(k0 + order[size_t(k)])]);
+  }
+
+  // Values of every matrix in local order; the first pattern difference and the first
+  // non-finite entry are reported as (matrix, global row, global column).
+  const int64_t B = static_cast<int64_t>(mats.size());
+  torch::Tensor values;
+  PetscCallCXX(values = torch::empty({B, static_cast<int64_t>(nnz)}, torch::kFloat64));
+  double* v = values.data_ptr<double>();
+  std::array<PetscInt, 3> mismatch{kNone, kNone, kNone}, nonfinite{kNone, kNone, kNone};
+  for (int64_t b = 0; b < B && mismatch[0] == kNone; ++b) {
+    for (PetscInt i = 0; i < n && mismatch[0] == kNone; ++i) {
+      const PetscInt r = rstart + i;
+      const int64_t k0 = row_ptr[size_t(i)], k1 = row_ptr[size_t(i) + 1];
+      PetscInt nc;
+      const PetscInt* cols;
+      const PetscScalar* vals;
+      PetscCall(MatGetRow(mats[size_t(b)], r, &nc, &cols, &vals));
+      bool same = nc == k1 - k0;
+      for (PetscInt k = 0; same && k < nc; ++k) same = cols[k] == gcols[size_t(k0 + k)];
+      if (!same) {
+        mismatch = {PetscInt(b), r, 0};
+      } else {
+        for (int64_t k = k0; k < k1; ++k) {
+          const double x = vals[order[size_t(k)]];
+          v[b * int64_t(nnz) + k] = x;
+          if (!std::isfinite(x) && nonfinite[0] == kNone)
+            nonfinite = {PetscInt(b), r, gcols[size_t(k0 + order[size_t(k)])]};
+        }
+      }
+      PetscCall(MatRestoreRow(mats[size_t(b)], r, &nc, &cols, &vals));
+    }
+  }
+  PetscCall(first_over_processes(comm, &mismatch));
+  PetscCheck(mismatch[0] == kNone, comm, PETSC_ERR_ARG_INCOMP,
+             "pins sparse operator: matrix %" PetscInt_FMT
+             " of %zu has a different nonzero "
+             "pattern from matrix 0 (first difference in global row %" PetscInt_FMT
+             "); a batch needs one pattern",
+             mismatch[0], mats.size(), mismatch[1]);
+  PetscCall(first_over_processes(comm, &nonfinite));
+  PetscCheck(nonfinite[0] == kNone, comm, PETSC_ERR_FP,
+             "pins sparse operator: matrix %" PetscInt_FMT
+             " of %zu has a NaN or Inf entry at "
+             "row %" PetscInt_FMT ", column %" PetscInt_FMT "; the operator must be finite",
+             nonfinite[0], mats.size(), nonfinite[1], nonfinite[2]);
+
+  const int64_t cols_local = n + static_cast<int64_t>(ghosts.size());
+  PetscCallCXX(out->pattern = SparsePattern(n, cols_local, torch::tensor(row_ptr, torch::kInt64),
+                                            torch::tensor(col_idx, torch::kInt64)));
+  out->values = values;
+  out->n_own = n;
+  out->global_size = N;
+  out->ghosts = std::move(ghosts);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode sparse_operator_from_matrices(const std::vector<Mat>& mats,
+                                             std::shared_ptr<const SparseOperator>* op) {
+  PetscFunctionBeginUser;
+  if (!mats.empty() && mats[0]) {
+    PetscMPIInt size;
+    MPI_Comm comm = PetscObjectComm((PetscObject)mats[0]);
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    PetscCheck(size == 1, comm, PETSC_ERR_ARG_WRONG,
+               "pins::petsc::sparse_operator_from_matrices needs matrices on one process, got "
+               "%d; use distributed_operator_from_matrices (or operator_from_matrices)",
+               size);
+  }
+  LocalRows rows;
+  PetscCall(read_local_rows(mats, &rows));
+  PetscCallCXX(*op = std::make_shared<const SparseOperator>(rows.pattern, rows.values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode distributed_operator_from_matrices(
+    const std::vector<Mat>& mats, std::shared_ptr<const DistributedSparseOperator>* op) {
+  PetscFunctionBeginUser;
+  LocalRows rows;
+  PetscCall(read_local_rows(mats, &rows));
+  auto state = std::make_shared<DistributedSparseOperator::State>();
+  state->comm = PetscObjectComm((PetscObject)mats[0]);
+  state->pattern = rows.pattern;
+  state->n_own = rows.n_own;
+  state->global_size = rows.global_size;
+  state->ghosts = rows.ghosts;
+  // Vectors without arrays of their own: each call places tensor memory in them.
+  PetscCall(
+      VecCreateMPIWithArray(state->comm, 1, rows.n_own, rows.global_size, nullptr, &state->owned));
+  const PetscInt ng = static_cast<PetscInt>(rows.ghosts.size());
+  PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, ng, nullptr, &state->ghost));
+  IS is;
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, ng, rows.ghosts.data(), PETSC_COPY_VALUES, &is));
+  PetscCall(VecScatterCreate(state->owned, is, state->ghost, nullptr, &state->scatter));
+  PetscCall(ISDestroy(&is));
+  PetscCallCXX(*op = std::make_shared<const DistributedSparseOperator>(state, rows.values));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode operator_from_matrices(const std::vector<Mat>& mats, OperatorPtr* op) {
+  PetscFunctionBeginUser;
+  PetscMPIInt size = 1;
+  if (!mats.empty() && mats[0])
+    PetscCallMPI(MPI_Comm_size(PetscObjectComm((PetscObject)mats[0]), &size));
+  if (size == 1) {
+    std::shared_ptr<const SparseOperator> s;
+    PetscCall(sparse_operator_from_matrices(mats, &s));
+    *op = s;
+  } else {
+    std::shared_ptr<const DistributedSparseOperator> d;
+    PetscCall(distributed_operator_from_matrices(mats, &d));
+    *op = d;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode operator_from_matrix(Mat A, OperatorPtr* op) {
+  PetscFunctionBeginUser;
+  PetscCall(operator_from_matrices(std::vector<Mat>{A}, op));
+  PetscFunctionReturn(0);
+}
+
+}  // namespace pins::petsc
