@@ -1,24 +1,100 @@
+// Physics-loss terms on any pins::Operator; the 5-point coefficient-tensor overloads are the
+// 2-D star stencil's case of the same code.
 #include "pins/core/losses.hpp"
+
+#include <torch/torch.h>
 
 #include "pins/core/check.hpp"
 #include "pins/core/stencil.hpp"
+#include "pins/core/stencil_operator.hpp"
 
 namespace pins {
 
+namespace {
+
+// The 5-point API's operator; the constructor checks the coefficients' shape.
+StencilOperator five_point(const torch::Tensor& coeffs) {
+  PINS_CHECK(coeffs.defined(), "coeffs is an undefined tensor");
+  return StencilOperator(Stencil{2, StencilShape::kStar, 1, 1}, coeffs);
+}
+
+// Sum over every axis but the batch axis: one value per sample.
+torch::Tensor per_sample_sum(const torch::Tensor& t) { return t.flatten(1).sum(1); }
+
+// A per-sample factor [B] shaped to broadcast against a batch of fields.
+torch::Tensor per_sample(const torch::Tensor& s, const torch::Tensor& like) {
+  std::vector<int64_t> shape(like.dim(), 1);
+  shape[0] = -1;
+  return s.view(shape);
+}
+
+}  // namespace
+
+torch::Tensor residual_loss(const Operator& A, const torch::Tensor& u, const torch::Tensor& f,
+                            ResidualScaling scaling) {
+  torch::Tensor r = A.residual(u, f);
+  if (scaling == ResidualScaling::kDiagonal) r = r / A.diagonal();
+  return r.square().mean();
+}
+
+torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch::Tensor& f) {
+  PINS_CHECK(f.defined(), "pins::energy_loss: f is an undefined tensor");
+  const torch::Tensor Au = A.apply(u);
+  PINS_CHECK(f.sizes() == u.sizes(), "pins::energy_loss: f must have shape ", u.sizes(),
+             " (like u), got ", f.sizes());
+  return per_sample_sum(0.5 * (u * Au) - f * u).mean();
+}
+
+torch::Tensor physics_loss(const std::string& kind, const Operator& A, const torch::Tensor& u,
+                           const torch::Tensor& f) {
+  PINS_CHECK(kind == "residual" || kind == "energy",
+             "-train_physics_loss must be residual or energy, got '", kind, "'");
+  // Both losses are homogeneous in (u, f): scaling each sample by s_b turns the batch-mean
+  // losses into the per-sample relative ones documented in losses.hpp.
+  const torch::Tensor dinv_f = f / A.diagonal();
+  const int64_t n = f[0].numel();
+  if (kind == "residual") {
+    // residual_loss = mean_b,i (D⁻¹r)² / s_b² with s_b² = ‖D⁻¹f_b‖² / n.
+    const torch::Tensor s = (per_sample_sum(dinv_f.square()) / n).sqrt().clamp_min(1e-300);
+    const torch::Tensor sv = per_sample(s, f);
+    return residual_loss(A, (u / sv).contiguous(), (f / sv).contiguous(),
+                         ResidualScaling::kDiagonal);
+  }
+  // energy_loss = mean_b E_b / s_b² with s_b² = n · f_bᵀD⁻¹f_b.
+  const torch::Tensor s = (per_sample_sum(f * dinv_f) * n).sqrt().clamp_min(1e-300);
+  const torch::Tensor sv = per_sample(s, f);
+  return energy_loss(A, (u / sv).contiguous(), (f / sv).contiguous());
+}
+
+torch::Tensor relative_residual(const Operator& A, const torch::Tensor& u, const torch::Tensor& f) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor r = A.residual(u.contiguous(), f.contiguous());
+  return per_sample_sum(r.square()).sqrt() / per_sample_sum(f.square()).sqrt().clamp_min(1e-300);
+}
+
+// The 5-point coefficient-tensor API.
+
 torch::Tensor residual_loss(const torch::Tensor& coeffs, const torch::Tensor& u,
                             const torch::Tensor& f, ResidualScaling scaling) {
-  torch::Tensor r = stencil_residual(coeffs, u, f);
-  if (scaling == ResidualScaling::kDiagonal) r = r / coeffs.select(1, kCentre);
-  return r.square().mean();
+  PINS_CHECK(f.defined(), "pins::stencil_residual: f is an undefined tensor");
+  return residual_loss(five_point(coeffs), u, f, scaling);
 }
 
 torch::Tensor energy_loss(const torch::Tensor& coeffs, const torch::Tensor& u,
                           const torch::Tensor& f) {
   PINS_CHECK(f.defined(), "pins::energy_loss: f is an undefined tensor");
   check_stencil_inputs("pins::energy_loss", coeffs, u, f);
-  const torch::Tensor Au = stencil_apply(coeffs, u);
-  const torch::Tensor per_sample = (0.5 * (u * Au) - f * u).sum({1, 2});
-  return per_sample.mean();
+  return energy_loss(five_point(coeffs), u, f);
+}
+
+torch::Tensor physics_loss(const std::string& kind, const torch::Tensor& coeffs,
+                           const torch::Tensor& u, const torch::Tensor& f) {
+  return physics_loss(kind, five_point(coeffs), u, f);
+}
+
+torch::Tensor relative_residual(const torch::Tensor& coeffs, const torch::Tensor& u,
+                                const torch::Tensor& f) {
+  return relative_residual(five_point(coeffs), u, f);
 }
 
 }  // namespace pins

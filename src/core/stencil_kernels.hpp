@@ -1,13 +1,22 @@
 #pragma once
-// Kokkos kernels of the 5-point stencil operator (private to pins::core).
+// Kokkos kernels of the stencil operators (private to pins::core); the layout and the
+// channel order are those of pins/core/stencil_operator.hpp. Every grid is seen as 3-D
+// (nz, ny, nx) — 1 for the axes a stencil does not have — and every field as
+// [B, dof, nz, ny, nx], so one kernel serves 1-, 2- and 3-D.
 //
-// Parallel layout: one Kokkos team per grid row (b, i), the row's points over the team's
+// Parallel layout: one Kokkos team per grid row (b, z, y), the row's points over the team's
 // vector lanes. On a GPU the lanes of a warp read consecutive x, so loads coalesce; on the
-// host (Serial/OpenMP) a team is one thread and the vector loop is a plain loop the
-// compiler vectorises. Interior points j = 1..nx-2 have all x-neighbours and take the
-// branch-free path; the two edge points of a row are done apart. A neighbour row that does
-// not exist (i = 0 or i = ny-1) is replaced by the row itself with weight 0, which keeps the
-// interior loop free of branches.
+// host (Serial/OpenMP) a team is one thread and the vector loop is a plain loop the compiler
+// vectorises.
+//
+// Two kinds of functor:
+// - Fixed<G>: a scalar (dof = 1) stencil whose offsets are compile-time constants (G below:
+//   the 2-D 5-point and 9-point, the 3-D 7-point). Per row it takes one pointer per stencil
+//   point; a neighbour row that does not exist is replaced by the row itself with weight 0, so
+//   the interior points x ∈ [W, nx−W) take a branch-free loop the compiler unrolls and
+//   vectorises; only the W edge points at each end check their x-neighbours.
+// - Generic: any dim, shape, width and dof; offsets read from a small View; every term checks
+//   its neighbour. Slower, but it covers every shape with one code path.
 
 #include <Kokkos_Core.hpp>
 
@@ -17,12 +26,11 @@ using ExecSpace = Kokkos::DefaultExecutionSpace;
 using MemSpace = ExecSpace::memory_space;
 using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
 
-/// Coefficients, shape [B, 5, ny, nx], channels (C, W, E, S, N).
+/// Coefficients [B, K, nz, ny, nx] or a field [B, dof, nz, ny, nx].
 template <class T>
-using CoeffView = Kokkos::View<T****, Kokkos::LayoutRight, MemSpace, Unmanaged>;
-/// A field on the batch of grids, shape [B, ny, nx].
-template <class T>
-using FieldView = Kokkos::View<T***, Kokkos::LayoutRight, MemSpace, Unmanaged>;
+using GridView = Kokkos::View<T*****, Kokkos::LayoutRight, MemSpace, Unmanaged>;
+/// The stencil's offsets, 3 ints (dz, dy, dx) per point.
+using OffsetView = Kokkos::View<const int*, MemSpace>;
 
 using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
 
@@ -39,124 +47,233 @@ inline Kokkos::TeamPolicy<ExecSpace> row_policy(int rows) {
   return Kokkos::TeamPolicy<ExecSpace>(rows, Kokkos::AUTO, stencil_vector_length());
 }
 
-/// out = A u − f (f optional: with has_f false, out = A u).
-template <class T>
-struct ApplyFunctor {
-  CoeffView<const T> c;  // [B,5,ny,nx]
-  FieldView<const T> u;  // [B,ny,nx]
-  FieldView<const T> f;  // [B,ny,nx] or empty
-  FieldView<T> out;      // [B,ny,nx]
-  int ny, nx;
+KOKKOS_INLINE_FUNCTION bool inside(int i, int n) { return i >= 0 && i < n; }
+
+/// The grid row (b, z, y) a team works on.
+struct Row {
+  int b, z, y;
+  KOKKOS_INLINE_FUNCTION Row(int league_rank, int nz, int ny)
+      : b(league_rank / (nz * ny)), z((league_rank / ny) % nz), y(league_rank % ny) {}
+};
+
+// ---------------------------------------------------------------------------------------
+// Fixed-shape scalar stencils. G::P points, G::W the largest |dx|, G::offset(p, dz, dy, dx)
+// in the channel order of pins::Stencil::offsets().
+// ---------------------------------------------------------------------------------------
+
+/// 2-D star, width 1: C, W, E, S, N.
+struct Star2D {
+  static constexpr int P = 5, W = 1;
+  KOKKOS_INLINE_FUNCTION static void offset(int p, int& dz, int& dy, int& dx) {
+    constexpr int o[5][2] = {{0, 0}, {0, -1}, {0, 1}, {-1, 0}, {1, 0}};
+    dz = 0, dy = o[p][0], dx = o[p][1];
+  }
+};
+/// 2-D box, width 1: the centre, then the other 8 points in (dy, dx) lexicographic order.
+struct Box2D {
+  static constexpr int P = 9, W = 1;
+  KOKKOS_INLINE_FUNCTION static void offset(int p, int& dz, int& dy, int& dx) {
+    constexpr int o[9][2] = {{0, 0},  {-1, -1}, {-1, 0}, {-1, 1}, {0, -1},
+                             {0, 1},  {1, -1},  {1, 0},  {1, 1}};
+    dz = 0, dy = o[p][0], dx = o[p][1];
+  }
+};
+/// 3-D star, width 1: C, W, E, S, N, down (z−1), up (z+1).
+struct Star3D {
+  static constexpr int P = 7, W = 1;
+  KOKKOS_INLINE_FUNCTION static void offset(int p, int& dz, int& dy, int& dx) {
+    constexpr int o[7][3] = {{0, 0, 0},  {0, 0, -1}, {0, 0, 1}, {0, -1, 0},
+                             {0, 1, 0},  {-1, 0, 0}, {1, 0, 0}};
+    dz = o[p][0], dy = o[p][1], dx = o[p][2];
+  }
+};
+
+/// out = A u − f (f optional) for a fixed scalar stencil.
+template <class T, class G>
+struct FixedApply {
+  GridView<const T> c, u, f;
+  GridView<T> out;
+  int nz, ny, nx;
   bool has_f;
 
   KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
-    const int b = team.league_rank() / ny;
-    const int i = team.league_rank() % ny;
-    const T* C = &c(b, 0, i, 0);
-    const T* W = &c(b, 1, i, 0);
-    const T* E = &c(b, 2, i, 0);
-    const T* S = &c(b, 3, i, 0);
-    const T* N = &c(b, 4, i, 0);
-    const T* uc = &u(b, i, 0);
-    const T* us = i > 0 ? &u(b, i - 1, 0) : uc;  // weight 0 when the row does not exist
-    const T* un = i < ny - 1 ? &u(b, i + 1, 0) : uc;
-    const T ms = i > 0 ? T(1) : T(0);
-    const T mn = i < ny - 1 ? T(1) : T(0);
-    const T* fr = has_f ? &f(b, i, 0) : nullptr;
-    T* o = &out(b, i, 0);
-    const int nx_ = nx;
-
-    Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, 1, nx_ - 1), [&](const int j) {
-      T s = C[j] * uc[j] + W[j] * uc[j - 1] + E[j] * uc[j + 1] + ms * S[j] * us[j] +
-            mn * N[j] * un[j];
-      o[j] = fr ? s - fr[j] : s;
+    const Row r(team.league_rank(), nz, ny);
+    const T* C[G::P];
+    const T* U[G::P];  // the neighbour row, already shifted by dx: U[p][x] = u(.., x + dx)
+    T m[G::P];
+    int dxs[G::P];
+    for (int p = 0; p < G::P; ++p) {
+      int dz, dy, dx;
+      G::offset(p, dz, dy, dx);
+      const bool ok = inside(r.z + dz, nz) && inside(r.y + dy, ny);
+      m[p] = ok ? T(1) : T(0);
+      C[p] = &c(r.b, p, r.z, r.y, 0);
+      U[p] = &u(r.b, 0, ok ? r.z + dz : r.z, ok ? r.y + dy : r.y, 0) + dx;
+      dxs[p] = dx;
+    }
+    const T* fr = has_f ? &f(r.b, 0, r.z, r.y, 0) : nullptr;
+    T* o = &out(r.b, 0, r.z, r.y, 0);
+    const int n = nx;
+    const int lo = n < G::W ? n : G::W;              // interior: [lo, hi)
+    const int hi = n - G::W > lo ? n - G::W : lo;
+    Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+      T s = 0;
+      for (int p = 0; p < G::P; ++p) s += m[p] * C[p][x] * U[p][x];
+      o[x] = fr ? s - fr[x] : s;
     });
     Kokkos::single(Kokkos::PerTeam(team), [&]() {
-      for (int e = 0; e < (nx_ > 1 ? 2 : 1); ++e) {  // the row's edge points
-          const int j = e == 0 ? 0 : nx_ - 1;
-        T s = C[j] * uc[j] + ms * S[j] * us[j] + mn * N[j] * un[j];
-        if (j > 0) s += W[j] * uc[j - 1];
-        if (j < nx_ - 1) s += E[j] * uc[j + 1];
-        o[j] = fr ? s - fr[j] : s;
+      for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1)) {  // x < W, then x ≥ nx − W
+        T s = 0;
+        for (int p = 0; p < G::P; ++p)
+          if (inside(x + dxs[p], n)) s += m[p] * C[p][x] * U[p][x];
+        o[x] = fr ? s - fr[x] : s;
       }
     });
   }
 };
 
-/// Backward of ⟨g, A u⟩: grad_u = Aᵀ g and/or grad_c(k) = g ⊙ (neighbour k of u).
-template <class T>
-struct BackwardFunctor {
-  CoeffView<const T> c;  // [B,5,ny,nx] (needed for grad_u)
-  FieldView<const T> u;  // [B,ny,nx]   (needed for grad_c)
-  FieldView<const T> g;  // [B,ny,nx]   upstream gradient
-  FieldView<T> gu;       // [B,ny,nx] or empty
-  CoeffView<T> gc;       // [B,5,ny,nx] or empty
-  int ny, nx;
+/// Backward of ⟨g, A u⟩ for a fixed scalar stencil: gu = Aᵀ g and/or gc_p = g ⊙ (u shifted
+/// by offset p), zero where that neighbour does not exist.
+template <class T, class G>
+struct FixedBackward {
+  GridView<const T> c, u, g;
+  GridView<T> gu, gc;
+  int nz, ny, nx;
   bool want_u, want_c;
 
-  // (Aᵀ g)(i,j) = C(i,j) g(i,j) + W(i,j+1) g(i,j+1) + E(i,j-1) g(i,j-1)
-  //             + S(i+1,j) g(i+1,j) + N(i-1,j) g(i-1,j)
+  // (Aᵀ g)(x) = Σ_p C_p(x − d_p) g(x − d_p): gathered, so no two lanes write one point.
   KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
-    const int b = team.league_rank() / ny;
-    const int i = team.league_rank() % ny;
-    const bool has_s = i > 0, has_n = i < ny - 1;
-    const int is = has_s ? i - 1 : i, in = has_n ? i + 1 : i;
-    const T ms = has_s ? T(1) : T(0);
-    const T mn = has_n ? T(1) : T(0);
-    const T* gr = &g(b, i, 0);
-    const T* gs = &g(b, is, 0);
-    const T* gn = &g(b, in, 0);
-    const int nx_ = nx;
-
+    const Row r(team.league_rank(), nz, ny);
+    const int n = nx;
+    const int lo = n < G::W ? n : G::W;
+    const int hi = n - G::W > lo ? n - G::W : lo;
     if (want_u) {
-      const T* C = &c(b, 0, i, 0);
-      const T* W = &c(b, 1, i, 0);
-      const T* E = &c(b, 2, i, 0);
-      const T* Nbelow = &c(b, 4, is, 0);  // N of the row below points up to row i
-      const T* Sabove = &c(b, 3, in, 0);  // S of the row above points down to row i
-      T* o = &gu(b, i, 0);
-      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, 1, nx_ - 1), [&](const int j) {
-        o[j] = C[j] * gr[j] + W[j + 1] * gr[j + 1] + E[j - 1] * gr[j - 1] +
-               mn * Sabove[j] * gn[j] + ms * Nbelow[j] * gs[j];
+      const T* CT[G::P];  // C_p on the row x − d_p, shifted: CT[p][x] = C_p(.., x − dx)
+      const T* GT[G::P];
+      T m[G::P];
+      int dxs[G::P];
+      for (int p = 0; p < G::P; ++p) {
+        int dz, dy, dx;
+        G::offset(p, dz, dy, dx);
+        const bool ok = inside(r.z - dz, nz) && inside(r.y - dy, ny);
+        const int zz = ok ? r.z - dz : r.z, yy = ok ? r.y - dy : r.y;
+        m[p] = ok ? T(1) : T(0);
+        CT[p] = &c(r.b, p, zz, yy, 0) - dx;
+        GT[p] = &g(r.b, 0, zz, yy, 0) - dx;
+        dxs[p] = dx;
+      }
+      T* o = &gu(r.b, 0, r.z, r.y, 0);
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+        T s = 0;
+        for (int p = 0; p < G::P; ++p) s += m[p] * CT[p][x] * GT[p][x];
+        o[x] = s;
       });
       Kokkos::single(Kokkos::PerTeam(team), [&]() {
-        for (int e = 0; e < (nx_ > 1 ? 2 : 1); ++e) {  // the row's edge points
-          const int j = e == 0 ? 0 : nx_ - 1;
-          T s = C[j] * gr[j] + mn * Sabove[j] * gn[j] + ms * Nbelow[j] * gs[j];
-          if (j < nx_ - 1) s += W[j + 1] * gr[j + 1];
-          if (j > 0) s += E[j - 1] * gr[j - 1];
-          o[j] = s;
+        for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1)) {
+          T s = 0;
+          for (int p = 0; p < G::P; ++p)
+            if (inside(x - dxs[p], n)) s += m[p] * CT[p][x] * GT[p][x];
+          o[x] = s;
         }
       });
     }
     if (want_c) {
-      const T* uc = &u(b, i, 0);
-      const T* us = &u(b, is, 0);
-      const T* un = &u(b, in, 0);
-      T* GC = &gc(b, 0, i, 0);
-      T* GW = &gc(b, 1, i, 0);
-      T* GE = &gc(b, 2, i, 0);
-      T* GS = &gc(b, 3, i, 0);
-      T* GN = &gc(b, 4, i, 0);
-      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, 1, nx_ - 1), [&](const int j) {
-        const T gj = gr[j];
-        GC[j] = gj * uc[j];
-        GW[j] = gj * uc[j - 1];
-        GE[j] = gj * uc[j + 1];
-        GS[j] = ms * gj * us[j];
-        GN[j] = mn * gj * un[j];
+      const T* U[G::P];
+      T* GC[G::P];
+      T m[G::P];
+      int dxs[G::P];
+      for (int p = 0; p < G::P; ++p) {
+        int dz, dy, dx;
+        G::offset(p, dz, dy, dx);
+        const bool ok = inside(r.z + dz, nz) && inside(r.y + dy, ny);
+        m[p] = ok ? T(1) : T(0);
+        U[p] = &u(r.b, 0, ok ? r.z + dz : r.z, ok ? r.y + dy : r.y, 0) + dx;
+        GC[p] = &gc(r.b, p, r.z, r.y, 0);
+        dxs[p] = dx;
+      }
+      const T* gr = &g(r.b, 0, r.z, r.y, 0);
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+        const T gx = gr[x];
+        for (int p = 0; p < G::P; ++p) GC[p][x] = m[p] * gx * U[p][x];
       });
       Kokkos::single(Kokkos::PerTeam(team), [&]() {
-        for (int e = 0; e < (nx_ > 1 ? 2 : 1); ++e) {  // the row's edge points
-          const int j = e == 0 ? 0 : nx_ - 1;
-          const T gj = gr[j];
-          GC[j] = gj * uc[j];
-          GW[j] = j > 0 ? gj * uc[j - 1] : T(0);
-          GE[j] = j < nx_ - 1 ? gj * uc[j + 1] : T(0);
-          GS[j] = ms * gj * us[j];
-          GN[j] = mn * gj * un[j];
-        }
+        for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1))
+          for (int p = 0; p < G::P; ++p)
+            GC[p][x] = inside(x + dxs[p], n) ? m[p] * gr[x] * U[p][x] : T(0);
       });
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------
+// Any stencil: runtime offsets, any dof.
+// ---------------------------------------------------------------------------------------
+
+/// out = A u − f (f optional).
+template <class T>
+struct GenericApply {
+  GridView<const T> c, u, f;
+  GridView<T> out;
+  OffsetView off;
+  int points, dof, nz, ny, nx;
+  bool has_f;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
+    const Row r(team.league_rank(), nz, ny);
+    for (int fr = 0; fr < dof; ++fr) {
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
+        T s = 0;
+        for (int p = 0; p < points; ++p) {
+          const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), xx = x + off(3 * p + 2);
+          if (!inside(zz, nz) || !inside(yy, ny) || !inside(xx, nx)) continue;
+          for (int fc = 0; fc < dof; ++fc)
+            s += c(r.b, (p * dof + fr) * dof + fc, r.z, r.y, x) * u(r.b, fc, zz, yy, xx);
+        }
+        out(r.b, fr, r.z, r.y, x) = has_f ? s - f(r.b, fr, r.z, r.y, x) : s;
+      });
+    }
+  }
+};
+
+/// Backward of ⟨g, A u⟩: gu = Aᵀ g (gathered) and/or gc.
+template <class T>
+struct GenericBackward {
+  GridView<const T> c, u, g;
+  GridView<T> gu, gc;
+  OffsetView off;
+  int points, dof, nz, ny, nx;
+  bool want_u, want_c;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
+    const Row r(team.league_rank(), nz, ny);
+    if (want_u) {
+      // (Aᵀ g)_fc(x) = Σ_p Σ_fr C_(p,fr,fc)(x − d_p) g_fr(x − d_p)
+      for (int fc = 0; fc < dof; ++fc) {
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
+          T s = 0;
+          for (int p = 0; p < points; ++p) {
+            const int zz = r.z - off(3 * p), yy = r.y - off(3 * p + 1), xx = x - off(3 * p + 2);
+            if (!inside(zz, nz) || !inside(yy, ny) || !inside(xx, nx)) continue;
+            for (int fr = 0; fr < dof; ++fr)
+              s += c(r.b, (p * dof + fr) * dof + fc, zz, yy, xx) * g(r.b, fr, zz, yy, xx);
+          }
+          gu(r.b, fc, r.z, r.y, x) = s;
+        });
+      }
+    }
+    if (want_c) {
+      for (int p = 0; p < points; ++p) {
+        const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), dx = off(3 * p + 2);
+        const bool row_ok = inside(zz, nz) && inside(yy, ny);
+        for (int fr = 0; fr < dof; ++fr)
+          for (int fc = 0; fc < dof; ++fc) {
+            const int k = (p * dof + fr) * dof + fc;
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
+              const bool ok = row_ok && inside(x + dx, nx);
+              gc(r.b, k, r.z, r.y, x) = ok ? g(r.b, fr, r.z, r.y, x) * u(r.b, fc, zz, yy, x + dx) : T(0);
+            });
+          }
+      }
     }
   }
 };

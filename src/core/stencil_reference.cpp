@@ -52,4 +52,62 @@ void stencil_apply_transpose(const double* coeffs, const double* v, double* out,
         }
 }
 
+namespace {
+// Indices into [B, channels, nz, ny, nx].
+struct Indexer3 {
+  std::int64_t nz, ny, nx;
+  std::int64_t at(std::int64_t b, std::int64_t ch, std::int64_t channels, std::int64_t z,
+                  std::int64_t y, std::int64_t x) const {
+    return (((b * channels + ch) * nz + z) * ny + y) * nx + x;
+  }
+};
+}  // namespace
+
+void stencil_apply(const Stencil& s, const double* coeffs, const double* u, const double* f,
+                   double* out, std::int64_t batch, std::int64_t nz, std::int64_t ny,
+                   std::int64_t nx) {
+  const Indexer3 ix{nz, ny, nx};
+  const auto off = s.offsets();
+  const int K = s.channels(), D = s.dof;
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (int r = 0; r < D; ++r)
+      for (std::int64_t z = 0; z < nz; ++z)
+        for (std::int64_t y = 0; y < ny; ++y)
+          for (std::int64_t x = 0; x < nx; ++x) {
+            double sum = 0;
+            for (size_t p = 0; p < off.size(); ++p) {
+              const std::int64_t zz = z + off[p][0], yy = y + off[p][1], xx = x + off[p][2];
+              if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
+              for (int c = 0; c < D; ++c)
+                sum += coeffs[ix.at(b, s.channel(int(p), r, c), K, z, y, x)] *
+                       u[ix.at(b, c, D, zz, yy, xx)];
+            }
+            const std::int64_t o = ix.at(b, r, D, z, y, x);
+            out[o] = f ? sum - f[o] : sum;
+          }
+}
+
+void stencil_apply_transpose(const Stencil& s, const double* coeffs, const double* v,
+                             double* out, std::int64_t batch, std::int64_t nz, std::int64_t ny,
+                             std::int64_t nx) {
+  const Indexer3 ix{nz, ny, nx};
+  const auto off = s.offsets();
+  const int K = s.channels(), D = s.dof;
+  for (std::int64_t i = 0; i < batch * D * nz * ny * nx; ++i) out[i] = 0;
+  // Scatter form: row (r, z, y, x) touches column (c, x + offset p) with its coefficient.
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (int r = 0; r < D; ++r)
+      for (std::int64_t z = 0; z < nz; ++z)
+        for (std::int64_t y = 0; y < ny; ++y)
+          for (std::int64_t x = 0; x < nx; ++x)
+            for (size_t p = 0; p < off.size(); ++p) {
+              const std::int64_t zz = z + off[p][0], yy = y + off[p][1], xx = x + off[p][2];
+              if (zz < 0 || zz >= nz || yy < 0 || yy >= ny || xx < 0 || xx >= nx) continue;
+              for (int c = 0; c < D; ++c)
+                out[ix.at(b, c, D, zz, yy, xx)] +=
+                    coeffs[ix.at(b, s.channel(int(p), r, c), K, z, y, x)] *
+                    v[ix.at(b, r, D, z, y, x)];
+            }
+}
+
 }  // namespace pins::reference

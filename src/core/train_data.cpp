@@ -6,9 +6,9 @@
 
 #include <thread>
 
-#include "pde/darcy/darcy_coefficients.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/losses.hpp"
 #include "pins/core/sha256.hpp"
 #include "pins/core/stencil.hpp"
@@ -45,7 +45,7 @@ TrainingData training_data(const Dataset& d) {
   t.f = field(d.f, d, "f");
   t.u = field(d.u, d, "u");
   PINS_CHECK((t.kappa > 0).all().item<bool>(), "dataset array 'kappa' must be positive");
-  t.pde = d.info.pde;
+  t.pde = find_family(d.info.pde).name();  // an unknown family is refused here, by name
   Sha256 sha;
   for (const auto* v : {&d.kappa, &d.f, &d.u}) sha.update(v->data(), v->size() * sizeof(double));
   t.fingerprint = sha.hex_digest();
@@ -62,7 +62,13 @@ Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& 
   const double f_rms = rms(data.f.index_select(0, index));
   n.f_scale = f_rms > 0 ? f_rms : 1.0;
   const double u_rms = data.u.defined() ? rms(data.u.index_select(0, index)) : 0.0;
-  n.u_scale = u_rms > 0 ? u_rms : n.f_scale / (2 * M_PI * M_PI * kappa.mean().item<double>());
+  if (u_rms > 0) {
+    n.u_scale = u_rms;
+  } else {  // physics-only training: the family's estimate of the solutions' size
+    const double s = find_family(data.pde).solution_scale(
+        {{"kappa", kappa}, {"f", data.f.index_select(0, index)}});
+    n.u_scale = s > 0 ? s : 1.0;
+  }
   return n;
 }
 
@@ -98,26 +104,6 @@ torch::Tensor Normalisation::features(const torch::Tensor& kappa, const torch::T
              "features: kappa and f must both be [B, ny, nx]");
   const torch::Tensor k = (kappa.log() - log_kappa_mean) / log_kappa_std;
   return torch::stack({k, f / f_scale}, 1).to(dtype);
-}
-
-torch::Tensor physics_loss(const std::string& kind, const torch::Tensor& coeffs,
-                           const torch::Tensor& u, const torch::Tensor& f) {
-  // Both losses are homogeneous in (u, f): scaling each sample by s_b turns the
-  // foundation's batch-mean losses into the per-sample relative ones documented above.
-  const torch::Tensor dinv_f = f / coeffs.select(1, kCentre);
-  const int64_t cells = f.size(1) * f.size(2);
-  if (kind == "residual") {
-    // residual_loss = mean_b,i (D⁻¹r)² / s_b² with s_b² = ‖D⁻¹f_b‖² / cells.
-    const torch::Tensor s = (dinv_f.square().sum({1, 2}) / cells).sqrt().clamp_min(1e-300);
-    const torch::Tensor sv = s.view({-1, 1, 1});
-    return residual_loss(coeffs, (u / sv).contiguous(), (f / sv).contiguous(),
-                         ResidualScaling::kDiagonal);
-  }
-  PINS_CHECK(kind == "energy", "-train_physics_loss must be residual or energy, got '", kind, "'");
-  // energy_loss = mean_b E_b / s_b² with s_b² = cells · f_bᵀD⁻¹f_b.
-  const torch::Tensor s = ((f * dinv_f).sum({1, 2}) * cells).sqrt().clamp_min(1e-300);
-  const torch::Tensor sv = s.view({-1, 1, 1});
-  return energy_loss(coeffs, (u / sv).contiguous(), (f / sv).contiguous());
 }
 
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth) {

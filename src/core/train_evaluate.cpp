@@ -31,11 +31,4 @@ Summary summarize(const torch::Tensor& values) {
   return s;
 }
 
-torch::Tensor relative_residual(const torch::Tensor& coeffs, const torch::Tensor& u,
-                                const torch::Tensor& f) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor r = stencil_residual(coeffs, u.contiguous(), f.contiguous());
-  return r.square().sum({1, 2}).sqrt() / f.square().sum({1, 2}).sqrt().clamp_min(1e-300);
-}
-
 }  // namespace pins

@@ -1,11 +1,17 @@
 #pragma once
 /// \file
-/// Physics-loss terms built on the differentiable stencil operator (pins/core/stencil.hpp).
-/// Both are differentiable in u, the coefficients and f, and reduce to a scalar.
+/// Physics-loss terms built on the differentiable operators: any pins::Operator
+/// (pins/core/operator.hpp), or 5-point stencil coefficients [B,5,ny,nx] (pins/core/stencil.hpp).
+/// All are differentiable in u, the operator's values and f, and reduce to a scalar (or, for
+/// relative_residual, one value per sample). Per-sample sums run over every non-batch axis.
 
 #include <torch/types.h>
 
+#include <string>
+
 namespace pins {
+
+class Operator;
 
 /// How residual_loss weights each point's residual.
 enum class ResidualScaling {
@@ -23,5 +29,32 @@ torch::Tensor residual_loss(const torch::Tensor& coeffs, const torch::Tensor& u,
 /// For symmetric positive definite A its minimiser is the solution of A u = f.
 torch::Tensor energy_loss(const torch::Tensor& coeffs, const torch::Tensor& u,
                           const torch::Tensor& f);
+
+/// The trainer's physics loss for 5-point coefficients [B,5,ny,nx] and u, f [B,ny,nx]
+/// (de-normalised); see the Operator overload.
+torch::Tensor physics_loss(const std::string& kind, const torch::Tensor& coeffs,
+                           const torch::Tensor& u, const torch::Tensor& f);
+
+/// ‖f − A u‖₂ / ‖f‖₂ per sample [B] for 5-point coefficients (what datasets store for the
+/// PETSc solutions).
+torch::Tensor relative_residual(const torch::Tensor& coeffs, const torch::Tensor& u,
+                                const torch::Tensor& f);
+
+/// residual_loss for any operator: mean over the batch and the field of r², r = A u − f or
+/// D⁻¹(A u − f) with D = diag(A).
+torch::Tensor residual_loss(const Operator& A, const torch::Tensor& u, const torch::Tensor& f,
+                            ResidualScaling scaling = ResidualScaling::kNone);
+
+/// energy_loss for any operator: batch mean of ½ uᵀ A u − fᵀ u.
+torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch::Tensor& f);
+
+/// The trainer's grid-independent physics loss (batch mean), for any operator: kind
+/// "residual": ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖² per sample; "energy": (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f)
+/// with n unknowns per sample. Throws pins::Error for another kind.
+torch::Tensor physics_loss(const std::string& kind, const Operator& A, const torch::Tensor& u,
+                           const torch::Tensor& f);
+
+/// ‖f − A u‖₂ / ‖f‖₂ per sample [B]; not differentiable (computed without autograd).
+torch::Tensor relative_residual(const Operator& A, const torch::Tensor& u, const torch::Tensor& f);
 
 }  // namespace pins

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "pins/core/losses.hpp"  // physics_loss, relative_residual
 #include "pins/core/options.hpp"
 
 namespace pins {
@@ -35,16 +36,11 @@ struct Dataset;
 /// Input channels of the features the trainer builds: [normalised log κ, normalised f].
 inline constexpr int kFeatureChannels = 2;
 
-/// The operator of a problem family as stencil coefficients [B,5,ny,nx] from κ [B,ny,nx]
-/// (e.g. pins::darcy::stencil_coefficients).
-using CoefficientFunction = std::function<torch::Tensor(const torch::Tensor& kappa)>;
-
 /// Samples as float64 tensors [N, ny, nx]; `u` may be undefined (physics-only training).
 struct TrainingData {
   torch::Tensor kappa, f, u;
-  std::string pde = "darcy";            ///< problem family
+  std::string pde = "darcy";            ///< problem family (pins::find_family): its operator
   std::string fingerprint;              ///< SHA-256 of the arrays (model manifests record it)
-  CoefficientFunction coefficients;     ///< the family's operator; empty: Darcy
 };
 
 /// Tensors from a dataset read with pins::read_dataset (u included). Throws pins::Error
@@ -151,12 +147,6 @@ struct TrainResult {
 TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
                             const TrainingData* validation = nullptr);
 
-/// The physics loss per sample, scaled so that weights mean the same on any grid: residual:
-/// ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖² (D = diag A); energy: (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f) with n the
-/// number of cells. Returns the batch mean; u, f [B, ny, nx] de-normalised.
-torch::Tensor physics_loss(const std::string& kind, const torch::Tensor& coeffs,
-                           const torch::Tensor& u, const torch::Tensor& f);
-
 /// Relative L2 error per sample, ‖p − u‖ / ‖u‖, [B].
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth);
 
@@ -185,10 +175,5 @@ struct Summary {
 /// mean, median, 95th percentile (linear interpolation between order statistics) and max of
 /// a 1-D tensor with at least one value.
 Summary summarize(const torch::Tensor& values);
-
-/// The true relative residual ‖f − A u‖₂ / ‖f‖₂ per sample [B] (what datasets store for the
-/// PETSc solutions), for coefficients [B,5,ny,nx] and u, f [B,ny,nx].
-torch::Tensor relative_residual(const torch::Tensor& coeffs, const torch::Tensor& u,
-                                const torch::Tensor& f);
 
 }  // namespace pins
