@@ -1,5 +1,7 @@
-// Training problems for neural preconditioners (precondition.hpp): operators of several
-// kinds and residuals with mixed spectra, drawn without any solve.
+// Training problems for neural preconditioners (pins/core/precondition.hpp): 2-D 5-point
+// Darcy operators drawn with this family's κ samplers (several kinds), and residuals with
+// mixed spectra, without any solve. It lives with the Darcy family because every operator it
+// draws is one; preconditioner training on other families' operators is issue 14's.
 #include <torch/torch.h>
 
 #include <cmath>

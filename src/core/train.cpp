@@ -9,8 +9,8 @@
 #include <iostream>
 #include <numeric>
 
-#include "pde/darcy/darcy_coefficients.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
@@ -172,9 +172,13 @@ void TrainLoop::prepare() {
 
   x_ = norm_.features(kappa, f, dtype_);
   if (u.defined()) y_ = (u / norm_.u_scale).to(dtype_);
-  const CoefficientFunction coefficients =
-      data_.coefficients ? data_.coefficients : CoefficientFunction(darcy::stencil_coefficients);
-  coeffs_ = coefficients(kappa.contiguous()).to(dtype_);
+  // The operator of the data's family, as its coefficients (one row per sample).
+  const Family& family = find_family(data_.pde);
+  const bool five_point = family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
+  PINS_CHECK(opt_.augment == "none" || five_point,
+             "-train_augment symmetries permutes 5-point stencils; the ", family.name(),
+             " family's operator is ", family.stencil().describe());
+  coeffs_ = family.make_operator({{"kappa", kappa.contiguous()}, {"f", f}})->values().to(dtype_);
   f_ = f.to(dtype_);
 }
 

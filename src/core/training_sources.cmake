@@ -11,7 +11,8 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/train_augment.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_evaluate.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_job.cpp
   ${PROJECT_SOURCE_DIR}/src/core/precondition.cpp
-  ${PROJECT_SOURCE_DIR}/src/core/precondition_sampler.cpp
+  ${PROJECT_SOURCE_DIR}/pde/darcy/darcy_precondition_sampler.cpp
   ${PROJECT_SOURCE_DIR}/src/core/precondition_train.cpp
 )

@@ -1,0 +1,12 @@
+#include "pde/builtin_families.hpp"
+
+#include "pde/darcy/darcy_family.hpp"
+#include "pins/core/family.hpp"
+
+namespace pins {
+
+void register_builtin_families() {
+  register_family(darcy::family());
+}
+
+}  // namespace pins
