@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "pins/core/check.hpp"
@@ -13,17 +14,27 @@
 namespace pins::cli {
 
 OptionMap options_with_prefixes(const std::vector<std::string>& prefixes) {
+  // PetscOptionsGetAll joins names and values with spaces, so it cannot be split back when
+  // a value has a space in it ("-train_log 'runs/my run/log.csv'"). Its words serve only to
+  // find the names: every word that is an option name with a wanted prefix is looked up in
+  // the options database, which has the value as given. A word of a value that merely looks
+  // like a name ('-train_x' in "a -train_x b") is no option, is not found, and is dropped.
   char* all = nullptr;
   PINS_PETSC_CALL(PetscOptionsGetAll(nullptr, &all));
-  std::vector<std::string> words;
-  std::istringstream in(all ? all : "");
-  for (std::string w; in >> w;) words.push_back(w);
-  PetscFree(all);
-  const OptionMap every = OptionMap::from_args(words);
+  std::istringstream words(all ? all : "");
+  PINS_PETSC_CALL(PetscFree(all));
   OptionMap picked;
-  for (const auto& [name, value] : every.entries())
-    for (const auto& p : prefixes)
-      if (name.rfind(p, 0) == 0) picked.set(name, value);
+  for (std::string w; words >> w;) {
+    bool wanted = false;
+    for (const auto& p : prefixes) wanted = wanted || w.rfind(p, 0) == 0;
+    PetscBool is_name = PETSC_FALSE;
+    if (wanted) PINS_PETSC_CALL(PetscOptionsValidKey(w.c_str(), &is_name));
+    if (!is_name) continue;
+    const char* value = nullptr;
+    PetscBool set = PETSC_FALSE;
+    PINS_PETSC_CALL(PetscOptionsFindPair(nullptr, nullptr, w.c_str(), &value, &set));
+    if (set) picked.set(w, value ? value : "");  // no value: a flag
+  }
   return picked;
 }
 

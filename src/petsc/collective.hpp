@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "pins/petsc/error.hpp"
+
 namespace pins::petsc::detail {
 
 /// A failure seen by one process. `key` orders failures: -1 for one that belongs to no
@@ -26,13 +28,14 @@ std::optional<std::string> agree(MPI_Comm comm, const std::optional<Failure>& mi
 /// Collective: throws pins::petsc::CollectiveError(message) on every process if any failed.
 void throw_if_any(MPI_Comm comm, const std::optional<Failure>& mine);
 
-/// Runs `fn`, recording an exception it throws as a Failure with `key` (the first one wins).
+/// Runs `fn`, recording an exception it throws as a Failure with `key` (the first one wins;
+/// LibTorch's messages without their C++ backtrace).
 template <class Fn>
 void record_failure(std::optional<Failure>& slot, std::int64_t key, Fn&& fn) {
   try {
     fn();
   } catch (const std::exception& e) {
-    if (!slot) slot = Failure{key, e.what()};
+    if (!slot) slot = Failure{key, exception_message(e)};
   }
 }
 

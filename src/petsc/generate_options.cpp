@@ -68,12 +68,12 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscCheck(parse_seed(seed_buf, &parsed_seed), comm, PETSC_ERR_ARG_WRONG,
              "-seed must be an integer in [0, 2^63), got '%s'", seed_buf);
   seed = parsed_seed;
-  pde = pde_buf;
   samples = nsamples;
-  output = out_buf;
   force = force_b;
   progress = progress_b;
-  prefix = options_prefix ? options_prefix : "";
+  PetscCallCXX(pde = pde_buf);  // std::string assignments can throw std::bad_alloc
+  PetscCallCXX(output = out_buf);
+  PetscCallCXX(prefix = options_prefix ? options_prefix : "");
   PetscFunctionReturn(0);
 }
 

@@ -8,12 +8,15 @@
 #include <string>
 
 #include "pins/core/check.hpp"
+#include "pins/petsc/error.hpp"
 #include "stencil_from_matrix.hpp"
 #include "surrogate_step.hpp"
 
 namespace pins::petsc {
 
 namespace {
+
+constexpr char kWho[] = "-ksp_guess_type surrogate";
 
 struct GuessSurrogate {
   std::string model_path;
@@ -24,7 +27,9 @@ struct GuessSurrogate {
   bool reported_nonfinite = false;
 };
 
-GuessSurrogate* ctx_of(KSPGuess g) { return static_cast<GuessSurrogate*>(g->data); }
+GuessSurrogate* ctx_of(KSPGuess g) {
+  return static_cast<GuessSurrogate*>(g->data);
+}
 
 PetscErrorCode KSPGuessSetUp_Surrogate(KSPGuess guess) {
   GuessSurrogate& s = *ctx_of(guess);
@@ -32,7 +37,8 @@ PetscErrorCode KSPGuessSetUp_Surrogate(KSPGuess guess) {
   MPI_Comm comm = PetscObjectComm((PetscObject)guess);
   PetscCheck(!s.model_path.empty(), comm, PETSC_ERR_ARG_NULL,
              "-ksp_guess_type surrogate needs a model: -ksp_guess_surrogate_model <file.pins>");
-  PetscCheck(guess->A, comm, PETSC_ERR_ORDER, "-ksp_guess_type surrogate: the KSP has no operator yet");
+  PetscCheck(guess->A, comm, PETSC_ERR_ORDER,
+             "-ksp_guess_type surrogate: the KSP has no operator yet");
   if (!s.step || s.step->path() != s.model_path) {
     PetscCall(SurrogateStep::load(comm, s.model_path, "-ksp_guess_surrogate_model", &s.step));
     s.operator_state = -1;
@@ -43,8 +49,8 @@ PetscErrorCode KSPGuessSetUp_Surrogate(KSPGuess guess) {
     DM ksp_dm = nullptr;
     if (guess->ksp) PetscCall(KSPGetDM(guess->ksp, &ksp_dm));
     DM da;
-    PetscCall(find_grid(ksp_dm, guess->A, "-ksp_guess_type surrogate", &da));
-    PetscCall(s.step->set_operator(guess->A, da, "-ksp_guess_type surrogate"));
+    PetscCall(find_grid(ksp_dm, guess->A, kWho, &da));
+    PetscCall(s.step->set_operator(guess->A, da, kWho));
     s.operator_state = state;
   }
   PetscFunctionReturn(0);
@@ -68,7 +74,9 @@ PetscErrorCode KSPGuessFormGuess_Surrogate(KSPGuess guess, Vec b, Vec x) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode KSPGuessUpdate_Surrogate(KSPGuess, Vec, Vec) { return 0; }
+PetscErrorCode KSPGuessUpdate_Surrogate(KSPGuess, Vec, Vec) {
+  return 0;
+}
 
 PetscErrorCode KSPGuessSetFromOptions_Surrogate(KSPGuess guess) {
   GuessSurrogate& s = *ctx_of(guess);
@@ -77,8 +85,10 @@ PetscErrorCode KSPGuessSetFromOptions_Surrogate(KSPGuess guess) {
   PetscCall(PetscStrncpy(path, s.model_path.c_str(), sizeof path));
   PetscOptionsBegin(PetscObjectComm((PetscObject)guess), ((PetscObject)guess)->prefix,
                     "Surrogate (pins) initial guess options", "KSPGuess");
-  PetscCall(PetscOptionsString("-ksp_guess_surrogate_model", "Model file from pins train -task "
-                               "precondition", "KSPGUESSSURROGATE", path, path, sizeof path, nullptr));
+  PetscCall(PetscOptionsString("-ksp_guess_surrogate_model",
+                               "Model file from pins train -task "
+                               "precondition",
+                               "KSPGUESSSURROGATE", path, path, sizeof path, nullptr));
   PetscOptionsEnd();
   s.model_path = path;
   PetscFunctionReturn(0);
@@ -90,7 +100,8 @@ PetscErrorCode KSPGuessView_Surrogate(KSPGuess guess, PetscViewer viewer) {
   PetscBool ascii;
   PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
   if (ascii)
-    PetscCall(PetscViewerASCIIPrintf(viewer, "pins surrogate guess: model %s, %" PetscInt_FMT
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "pins surrogate guess: model %s, %" PetscInt_FMT
                                      " guesses, last ‖b − A x0‖/‖b‖ %.4g%s\n",
                                      s.model_path.c_str(), s.guesses, (double)s.last_ratio,
                                      s.reported_nonfinite ? " (network produced NaN/Inf)" : ""));
@@ -117,12 +128,13 @@ extern "C" PetscErrorCode KSPGuessCreate_Surrogate(KSPGuess guess) {
   using namespace pins::petsc;
   PetscFunctionBeginUser;
   PetscCallCXX(guess->data = new GuessSurrogate());
-  guess->ops->formguess = KSPGuessFormGuess_Surrogate;
-  guess->ops->update = KSPGuessUpdate_Surrogate;
-  guess->ops->setfromoptions = KSPGuessSetFromOptions_Surrogate;
-  guess->ops->setup = KSPGuessSetUp_Surrogate;
-  guess->ops->view = KSPGuessView_Surrogate;
-  guess->ops->reset = KSPGuessReset_Surrogate;
-  guess->ops->destroy = KSPGuessDestroy_Surrogate;
+  // Every method runs behind pins' error boundary: a C++ exception becomes a PETSc error.
+  guess->ops->formguess = guarded<kWho, KSPGuessFormGuess_Surrogate>;
+  guess->ops->update = guarded<kWho, KSPGuessUpdate_Surrogate>;
+  guess->ops->setfromoptions = guarded<kWho, KSPGuessSetFromOptions_Surrogate>;
+  guess->ops->setup = guarded<kWho, KSPGuessSetUp_Surrogate>;
+  guess->ops->view = guarded<kWho, KSPGuessView_Surrogate>;
+  guess->ops->reset = guarded<kWho, KSPGuessReset_Surrogate>;
+  guess->ops->destroy = guarded<kWho, KSPGuessDestroy_Surrogate>;
   PetscFunctionReturn(0);
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "pins/core/check.hpp"
+#include "pins/petsc/error.hpp"
 #include "pins/petsc/register.hpp"
 #include "stencil_from_matrix.hpp"
 #include "surrogate_step.hpp"
@@ -32,7 +33,7 @@ namespace pins::petsc {
 
 namespace {
 
-constexpr const char* kWho = "-pc_type surrogate";
+constexpr char kWho[] = "-pc_type surrogate";
 
 struct PCSurrogate {
   // Options.
@@ -52,13 +53,15 @@ struct PCSurrogate {
   Vec r1 = nullptr, g = nullptr;
   std::string fallback_reason;  // non-empty: the network is switched off
   PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0;
-  KSP watched = nullptr;              // the KSP whose residuals the stall monitor sees
-  std::vector<PetscReal> residuals;   // its residual norms in the current solve
+  KSP watched = nullptr;             // the KSP whose residuals the stall monitor sees
+  std::vector<PetscReal> residuals;  // its residual norms in the current solve
   PetscReal last_ratio = -1, last_certificate = -1;
   bool reported_uncertified = false;
 };
 
-PCSurrogate* ctx_of(PC pc) { return static_cast<PCSurrogate*>(pc->data); }
+PCSurrogate* ctx_of(PC pc) {
+  return static_cast<PCSurrogate*>(pc->data);
+}
 
 PetscInt effective_smooth(const PCSurrogate& s) {
   return s.smooth >= 0 ? s.smooth : (s.step ? s.step->trained_smooth() : 0);
@@ -146,7 +149,8 @@ PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
     PetscReal rtol, abstol, dtol;
     PetscInt maxit;
     PetscCall(KSPGetTolerances(s.fallback_ksp, &rtol, &abstol, &dtol, &maxit));
-    PetscCall(KSPSetTolerances(s.fallback_ksp, rtol, PetscMax(abstol, s.certify_rtol * rn), dtol, maxit));
+    PetscCall(
+        KSPSetTolerances(s.fallback_ksp, rtol, PetscMax(abstol, s.certify_rtol * rn), dtol, maxit));
     PetscCall(KSPSetInitialGuessNonzero(s.fallback_ksp, PETSC_TRUE));
     PetscCall(KSPSolve(s.fallback_ksp, r, z));
     PetscFunctionReturn(0);
@@ -160,7 +164,8 @@ PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
 PetscErrorCode StallMonitor_Surrogate(KSP, PetscInt it, PetscReal rnorm, void* ctx) {
   PC pc = static_cast<PC>(ctx);
   PetscFunctionBeginUser;
-  if (pc->ops->apply != PCApply_Surrogate || !pc->data) PetscFunctionReturn(0);  // retyped
+  if (pc->ops->apply != guarded<kWho, PCApply_Surrogate> || !pc->data)  // retyped
+    PetscFunctionReturn(0);
   PCSurrogate& s = *ctx_of(pc);
   if (it == 0) s.residuals.clear();
   s.residuals.push_back(rnorm);
@@ -169,11 +174,11 @@ PetscErrorCode StallMonitor_Surrogate(KSP, PetscInt it, PetscReal rnorm, void* c
   const PetscReal before = s.residuals[n - 1 - w];
   if (rnorm > s.stall * before) {
     char why[256];
-    PetscCall(PetscSNPrintf(why, sizeof why,
-                            "the Krylov residual went from %.4g to %.4g over the last %" PetscInt_FMT
-                            " iterations, a ratio %.3g above -pc_surrogate_stall %g",
-                            (double)before, (double)rnorm, s.window, (double)(rnorm / before),
-                            (double)s.stall));
+    PetscCall(PetscSNPrintf(
+        why, sizeof why,
+        "the Krylov residual went from %.4g to %.4g over the last %" PetscInt_FMT
+        " iterations, a ratio %.3g above -pc_surrogate_stall %g",
+        (double)before, (double)rnorm, s.window, (double)(rnorm / before), (double)s.stall));
     PetscCall(switch_to_fallback(pc, why));
   }
   PetscFunctionReturn(0);
@@ -217,7 +222,8 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
     PetscCall(KSPSetType(s.fallback_ksp, KSPCG));
     PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
     PetscCall(PCSetType(fpc, s.fallback_type));
-    PetscCall(KSPSetTolerances(s.fallback_ksp, s.certify_rtol, PETSC_DEFAULT, PETSC_DEFAULT, 10000));
+    PetscCall(
+        KSPSetTolerances(s.fallback_ksp, s.certify_rtol, PETSC_DEFAULT, PETSC_DEFAULT, 10000));
     // The certificate is about the true residual, so the fallback measures that one too.
     PetscCall(KSPSetNormType(s.fallback_ksp, KSP_NORM_UNPRECONDITIONED));
     PetscCall(KSPSetFromOptions(s.fallback_ksp));
@@ -227,8 +233,8 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
 }
 
 bool is_flexible(KSP ksp) {
-  const char* flexible[] = {KSPFGMRES, KSPGCR, KSPFCG, KSPPIPEFGMRES, KSPPIPEGCR, KSPPIPEFCG,
-                            KSPFBCGSR, KSPPREONLY, KSPRICHARDSON};
+  const char* flexible[] = {KSPFGMRES,  KSPGCR,    KSPFCG,     KSPPIPEFGMRES, KSPPIPEGCR,
+                            KSPPIPEFCG, KSPFBCGSR, KSPPREONLY, KSPRICHARDSON};
   for (const char* t : flexible) {
     PetscBool same = PETSC_FALSE;
     PetscObjectTypeCompare((PetscObject)ksp, t, &same);
@@ -243,7 +249,8 @@ PetscErrorCode PCPreSolve_Surrogate(PC pc, KSP ksp, Vec, Vec) {
   s.residuals.clear();
   if (s.watched != ksp) {
     PetscCall(PetscObjectReference((PetscObject)pc));
-    PetscCall(KSPMonitorSet(ksp, StallMonitor_Surrogate, pc, StallMonitorDestroy_Surrogate));
+    PetscCall(KSPMonitorSet(ksp, guarded<kWho, StallMonitor_Surrogate>, pc,
+                            guarded<kWho, StallMonitorDestroy_Surrogate>));
     s.watched = ksp;
   }
   KSPType kt;
@@ -261,8 +268,10 @@ PetscErrorCode PCPreSolve_Surrogate(PC pc, KSP ksp, Vec, Vec) {
     PetscBool preonly;
     PetscCall(PetscObjectTypeCompare((PetscObject)ksp, KSPPREONLY, &preonly));
     if (!preonly)
-      PetscCall(PetscInfo(pc, "replace mode inside -ksp_type %s: every iteration solves; "
-                              "-ksp_type preonly is the intended use\n", kt));
+      PetscCall(PetscInfo(pc,
+                          "replace mode inside -ksp_type %s: every iteration solves; "
+                          "-ksp_type preonly is the intended use\n",
+                          kt));
   }
   PetscFunctionReturn(0);
 }
@@ -275,28 +284,38 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   const char* modes[] = {"precondition", "replace"};
   PetscInt mode = s.mode == "replace" ? 1 : 0;
   PetscOptionsHeadBegin(PetscOptionsObject, "Surrogate (pins) preconditioner options");
-  PetscCall(PetscOptionsString("-pc_surrogate_model", "Model file from pins train -task precondition",
-                               "PCSURROGATE", path, path, sizeof path, nullptr));
-  PetscCall(PetscOptionsEList("-pc_surrogate_mode", "precondition (inside FGMRES/GCR) or replace "
-                              "(certified answer, else fallback solve)", "PCSURROGATE", modes, 2,
-                              modes[mode], &mode, nullptr));
-  PetscCall(PetscOptionsInt("-pc_surrogate_smooth", "Jacobi sweeps before and after the network "
-                            "(-1: as trained)", "PCSURROGATE", s.smooth, &s.smooth, nullptr));
-  PetscCall(PetscOptionsReal("-pc_surrogate_certify_rtol", "Replace mode: largest accepted relative "
-                             "residual", "PCSURROGATE", s.certify_rtol, &s.certify_rtol, nullptr));
+  PetscCall(PetscOptionsString("-pc_surrogate_model",
+                               "Model file from pins train -task precondition", "PCSURROGATE", path,
+                               path, sizeof path, nullptr));
+  PetscCall(PetscOptionsEList("-pc_surrogate_mode",
+                              "precondition (inside FGMRES/GCR) or replace "
+                              "(certified answer, else fallback solve)",
+                              "PCSURROGATE", modes, 2, modes[mode], &mode, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_smooth",
+                            "Jacobi sweeps before and after the network "
+                            "(-1: as trained)",
+                            "PCSURROGATE", s.smooth, &s.smooth, nullptr));
+  PetscCall(PetscOptionsReal("-pc_surrogate_certify_rtol",
+                             "Replace mode: largest accepted relative "
+                             "residual",
+                             "PCSURROGATE", s.certify_rtol, &s.certify_rtol, nullptr));
   PetscCall(PetscOptionsString("-pc_surrogate_fallback", "PC used when the network fails or stalls",
                                "PCSURROGATE", s.fallback_type, s.fallback_type,
                                sizeof s.fallback_type, nullptr));
-  PetscCall(PetscOptionsInt("-pc_surrogate_window", "Krylov iterations over which the residual "
-                            "must fall below -pc_surrogate_stall times its value", "PCSURROGATE",
-                            s.window, &s.window, nullptr));
-  PetscCall(PetscOptionsReal("-pc_surrogate_stall", "Largest residual ratio over the window "
-                             "before the fallback PC takes over", "PCSURROGATE", s.stall,
-                             &s.stall, nullptr));
-  PetscCall(PetscOptionsInt("-pc_surrogate_threads", "LibTorch threads for the network (0: the "
-                            "cores per MPI process on the node)", "PCSURROGATE", s.threads,
-                            &s.threads, nullptr));
-  PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible", "Keep the network inside a "
+  PetscCall(PetscOptionsInt("-pc_surrogate_window",
+                            "Krylov iterations over which the residual "
+                            "must fall below -pc_surrogate_stall times its value",
+                            "PCSURROGATE", s.window, &s.window, nullptr));
+  PetscCall(PetscOptionsReal("-pc_surrogate_stall",
+                             "Largest residual ratio over the window "
+                             "before the fallback PC takes over",
+                             "PCSURROGATE", s.stall, &s.stall, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_threads",
+                            "LibTorch threads for the network (0: the "
+                            "cores per MPI process on the node)",
+                            "PCSURROGATE", s.threads, &s.threads, nullptr));
+  PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
+                             "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
                              "PCSURROGATE", s.allow_nonflexible, &s.allow_nonflexible, nullptr));
   PetscOptionsHeadEnd();
@@ -311,8 +330,9 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
              "-pc_surrogate_window must be at least 1, got %" PetscInt_FMT, s.window);
   PetscCheck(s.stall > 0 && s.stall <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_stall must be in (0, 1], got %g", (double)s.stall);
-  PetscCheck(std::string(s.fallback_type) != "surrogate", comm, PETSC_ERR_ARG_WRONG,
-             "-pc_surrogate_fallback surrogate would fall back to itself; use jacobi, sor, gamg, ...");
+  PetscCheck(
+      std::string(s.fallback_type) != "surrogate", comm, PETSC_ERR_ARG_WRONG,
+      "-pc_surrogate_fallback surrogate would fall back to itself; use jacobi, sor, gamg, ...");
   if (s.model_path != path) {
     s.model_path = path;
     pc->setupcalled = 0;
@@ -333,16 +353,21 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                    s.mode.c_str()));
   if (s.step) {
     const ModelManifest& m = s.step->manifest();
-    PetscCall(PetscViewerASCIIPrintf(viewer, "    network %s trained on %d x %d, applied on %" PetscInt_FMT
-                                     " x %" PetscInt_FMT "; %" PetscInt_FMT " Jacobi sweeps each side\n",
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "    network %s trained on %d x %d, applied on %" PetscInt_FMT
+                                     " x %" PetscInt_FMT "; %" PetscInt_FMT
+                                     " Jacobi sweeps each side\n",
                                      m.architecture.c_str(), m.grid_nx, m.grid_ny, s.step->nx(),
                                      s.step->ny(), effective_smooth(s)));
   }
-  PetscCall(PetscViewerASCIIPrintf(viewer, "    applications %" PetscInt_FMT ", network steps %" PetscInt_FMT
+  PetscCall(PetscViewerASCIIPrintf(viewer,
+                                   "    applications %" PetscInt_FMT
+                                   ", network steps %" PetscInt_FMT
                                    ", last network residual ratio %.4g\n",
                                    s.applies, s.network_applies, (double)s.last_ratio));
   if (s.mode == "replace")
-    PetscCall(PetscViewerASCIIPrintf(viewer, "    certify rtol %g: certified %" PetscInt_FMT
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "    certify rtol %g: certified %" PetscInt_FMT
                                      ", fell back %" PetscInt_FMT " (last certificate %.3g)\n",
                                      (double)s.certify_rtol, s.certified, s.uncertified,
                                      (double)s.last_certificate));
@@ -391,12 +416,13 @@ extern "C" PetscErrorCode PCCreate_Surrogate(PC pc) {
   using namespace pins::petsc;
   PetscFunctionBeginUser;
   PetscCallCXX(pc->data = new PCSurrogate());
-  pc->ops->setup = PCSetUp_Surrogate;
-  pc->ops->apply = PCApply_Surrogate;
-  pc->ops->setfromoptions = PCSetFromOptions_Surrogate;
-  pc->ops->presolve = PCPreSolve_Surrogate;
-  pc->ops->view = PCView_Surrogate;
-  pc->ops->reset = PCReset_Surrogate;
-  pc->ops->destroy = PCDestroy_Surrogate;
+  // Every method runs behind pins' error boundary: a C++ exception becomes a PETSc error.
+  pc->ops->setup = guarded<kWho, PCSetUp_Surrogate>;
+  pc->ops->apply = guarded<kWho, PCApply_Surrogate>;
+  pc->ops->setfromoptions = guarded<kWho, PCSetFromOptions_Surrogate>;
+  pc->ops->presolve = guarded<kWho, PCPreSolve_Surrogate>;
+  pc->ops->view = guarded<kWho, PCView_Surrogate>;
+  pc->ops->reset = guarded<kWho, PCReset_Surrogate>;
+  pc->ops->destroy = guarded<kWho, PCDestroy_Surrogate>;
   PetscFunctionReturn(0);
 }

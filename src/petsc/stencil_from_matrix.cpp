@@ -4,8 +4,11 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <optional>
 
+#include "collective.hpp"
 #include "grid_gather.hpp"
+#include "pins/petsc/scalar.hpp"
 
 namespace pins::petsc {
 
@@ -37,7 +40,8 @@ PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
   PetscCall(DMDAGetInfo(dm, &dim, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &dof,
                         &width, &bx, &by, nullptr, nullptr));
   PetscCheck(dim == 2, comm, PETSC_ERR_ARG_WRONG,
-             "%s works on 2-D DMDAs (5-point operators); this DMDA is %" PetscInt_FMT "-D", who, dim);
+             "%s works on 2-D DMDAs (5-point operators); this DMDA is %" PetscInt_FMT "-D", who,
+             dim);
   PetscCheck(dof == 1, comm, PETSC_ERR_ARG_WRONG,
              "%s works on scalar problems (one dof per grid point); this DMDA has %" PetscInt_FMT,
              who, dof);
@@ -45,7 +49,8 @@ PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
              "%s needs a DMDA with stencil width >= 1 to see the neighbours, got %" PetscInt_FMT,
              who, width);
   PetscCheck(bx != DM_BOUNDARY_PERIODIC && by != DM_BOUNDARY_PERIODIC, comm, PETSC_ERR_ARG_WRONG,
-             "%s: periodic DMDAs are not supported (the networks are trained on bounded grids)", who);
+             "%s: periodic DMDAs are not supported (the networks are trained on bounded grids)",
+             who);
   *da = dm;
   PetscFunctionReturn(0);
 }
@@ -68,8 +73,8 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
   PetscInt rows, cols;
   PetscCall(MatGetSize(A, &rows, &cols));
   PetscCheck(rows == M * N && cols == M * N, comm, PETSC_ERR_ARG_SIZ,
-             "%s: the matrix is %" PetscInt_FMT " x %" PetscInt_FMT " but the DMDA grid has %" PetscInt_FMT
-             " x %" PetscInt_FMT " points",
+             "%s: the matrix is %" PetscInt_FMT " x %" PetscInt_FMT
+             " but the DMDA grid has %" PetscInt_FMT " x %" PetscInt_FMT " points",
              who, rows, cols, M, N);
   PetscCall(DMDAGetCorners(da, &xs, &ys, nullptr, &xm, &ym, nullptr));
   PetscCall(DMDAGetGhostCorners(da, &gxs, &gys, nullptr, &gxm, &gym, nullptr));
@@ -90,10 +95,9 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
   for (PetscInt j = ys; j < ys + ym && bad[0] < 0; ++j)
     for (PetscInt i = xs; i < xs + xm && bad[0] < 0; ++i) {
       const PetscInt row = global_index(i, j);
-      const PetscInt nb[5] = {row, i > 0 ? global_index(i - 1, j) : -1,
-                              i < M - 1 ? global_index(i + 1, j) : -1,
-                              j > 0 ? global_index(i, j - 1) : -1,
-                              j < N - 1 ? global_index(i, j + 1) : -1};
+      const PetscInt nb[5] = {
+          row, i > 0 ? global_index(i - 1, j) : -1, i < M - 1 ? global_index(i + 1, j) : -1,
+          j > 0 ? global_index(i, j - 1) : -1, j < N - 1 ? global_index(i, j + 1) : -1};
       PetscScalar v[5] = {0, 0, 0, 0, 0};
       PetscInt ncols;
       const PetscInt* colidx;
@@ -123,27 +127,44 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
   PetscCallMPI(MPI_Allreduce(&any_bad, &global_bad, 1, MPIU_INT, MPI_MAX, comm));
   if (global_bad) {
     for (int k = 0; k < 5; ++k) PetscCall(VecDestroy(&channel[k]));
-    PetscCheck(!any_bad || bad[2] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
-               "%s: grid point (%" PetscInt_FMT ", %" PetscInt_FMT
-               ") has a zero or non-finite diagonal entry; the operator must have a usable diagonal",
-               who, bad[0], bad[1]);
+    PetscCheck(
+        !any_bad || bad[2] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+        "%s: grid point (%" PetscInt_FMT ", %" PetscInt_FMT
+        ") has a zero or non-finite diagonal entry; the operator must have a usable diagonal",
+        who, bad[0], bad[1]);
     PetscCheck(!any_bad, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
                "%s needs a 5-point operator: grid point (%" PetscInt_FMT ", %" PetscInt_FMT
                ") couples to matrix column %" PetscInt_FMT ", which is not one of its 4 neighbours",
                who, bad[0], bad[1], bad[2]);
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "%s: the matrix is not a 5-point operator on its DMDA (see the "
-            "process that found the offending row)", who);
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG,
+            "%s: the matrix is not a 5-point operator on its DMDA (see the "
+            "process that found the offending row)",
+            who);
   }
 
   PetscCall(gather.setup(da));
   PetscMPIInt rank;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  // Rank 0 holds the whole grid; failing to allocate it must stop every rank alike.
   torch::Tensor out;
-  if (rank == 0) out = torch::empty({1, 5, N, M}, torch::kFloat64);
+  double* whole = nullptr;
+  std::optional<detail::Failure> failure;
+  if (rank == 0)
+    detail::record_failure(failure, -1, [&] {
+      out = torch::empty({1, 5, N, M}, torch::kFloat64);
+      whole = out.data_ptr<double>();
+    });
+  if (const auto message = detail::agree(comm, failure)) {
+    for (int k = 0; k < 5; ++k) PetscCall(VecDestroy(&channel[k]));
+    SETERRQ(comm, PETSC_ERR_MEM,
+            "%s: no memory for the %" PetscInt_FMT " x %" PetscInt_FMT " stencil on rank 0: %s",
+            who, M, N, message->c_str());
+  }
+  const size_t points = size_t(M) * size_t(N);
   for (int k = 0; k < 5; ++k) {
     const PetscScalar* grid = nullptr;
     PetscCall(gather.begin_read(channel[k], &grid));
-    if (rank == 0) std::memcpy(out[0][k].data_ptr<double>(), grid, sizeof(double) * size_t(M * N));
+    if (rank == 0) std::memcpy(whole + k * points, grid, sizeof(PetscScalar) * points);
     PetscCall(gather.end_read(channel[k], &grid));
     PetscCall(VecDestroy(&channel[k]));
   }

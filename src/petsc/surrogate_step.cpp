@@ -6,10 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "collective.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/scalar.hpp"
 #include "stencil_from_matrix.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -26,9 +29,8 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
   model_->module().eval();
 }
 
-PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path,
-                                   const char* option, std::unique_ptr<SurrogateStep>* step,
-                                   PetscInt threads) {
+PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path, const char* option,
+                                   std::unique_ptr<SurrogateStep>* step, PetscInt threads) {
   PetscFunctionBeginUser;
   try {
     *step = std::make_unique<SurrogateStep>(model_path);
@@ -67,17 +69,22 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
                         nullptr, nullptr, nullptr, nullptr, nullptr));
   torch::Tensor coeffs;
   PetscCall(stencil_from_matrix(A, da, gather_, who, &coeffs));
+  // The features are made on rank 0 only: a failure there must stop every rank alike.
+  std::optional<detail::Failure> failure;
   if (coeffs.defined()) {
-    // Â = D⁻¹A; the sign of the diagonal does not matter (−A has the same Â).
-    torch::Tensor scaled;
-    PetscCallCXX(scaled = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1)));
-    torch::ScalarType dtype = torch::kFloat32;
-    for (const auto& p : model_->module().parameters()) {
-      dtype = p.scalar_type();
-      break;
-    }
-    couplings_ = scaled.narrow(1, 1, 4).to(dtype).contiguous();
+    detail::record_failure(failure, -1, [&] {
+      // Â = D⁻¹A; the sign of the diagonal does not matter (−A has the same Â).
+      const torch::Tensor scaled = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1));
+      torch::ScalarType dtype = torch::kFloat32;
+      for (const auto& p : model_->module().parameters()) {
+        dtype = p.scalar_type();
+        break;
+      }
+      couplings_ = scaled.narrow(1, 1, 4).to(dtype).contiguous();
+    });
   }
+  if (const auto message = detail::agree(PetscObjectComm((PetscObject)A), failure))
+    SETERRQ(PetscObjectComm((PetscObject)A), PETSC_ERR_LIB, "%s: %s", who, message->c_str());
   if (!inv_diag_) {
     PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
     PetscCall(VecDuplicate(w_, &rhat_));
@@ -118,8 +125,10 @@ PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* f
   PetscCall(gather_.end_read(rhat_, &in));
   PetscCall(gather_.end_write(z, &out));
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
-  PetscCheck(ok != -1, comm, PETSC_ERR_LIB, "pins surrogate: the network failed on the %" PetscInt_FMT
-             " x %" PetscInt_FMT " grid (run with -info for the message)", nx_, ny_);
+  PetscCheck(ok != -1, comm, PETSC_ERR_LIB,
+             "pins surrogate: the network failed on the %" PetscInt_FMT " x %" PetscInt_FMT
+             " grid (run with -info for the message)",
+             nx_, ny_);
   *finite = ok == 1 ? PETSC_TRUE : PETSC_FALSE;
   *ratio = 1;
   if (!ok) PetscFunctionReturn(0);
@@ -143,8 +152,8 @@ PetscErrorCode SurrogateStep::jacobi(Vec r, Vec z, PetscInt sweeps) {
   PetscFunctionBeginUser;
   for (PetscInt k = 0; k < sweeps; ++k) {
     PetscCall(MatMult(A_, z, w_));
-    PetscCall(VecAYPX(w_, -1.0, r));                  // w = r − A z
-    PetscCall(VecPointwiseMult(w_, w_, inv_diag_));   // D⁻¹ (r − A z)
+    PetscCall(VecAYPX(w_, -1.0, r));                 // w = r − A z
+    PetscCall(VecPointwiseMult(w_, w_, inv_diag_));  // D⁻¹ (r − A z)
     PetscCall(VecAXPY(z, kJacobiDamping, w_));
   }
   PetscFunctionReturn(0);

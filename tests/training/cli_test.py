@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs `pins train` and `pins evaluate` the way users do and checks what they would see.
 
-Usage: cli_test.py --pins PATH --workdir DIR CASE      (CASE: learn, bad_input)
+Usage: cli_test.py --pins PATH --workdir DIR CASE  (CASE: learn, bad_input, option_spaces)
 
 learn: on a 32x32 grid with 64 training samples a small FNO must actually learn: its test
 relative L2 error falls below BOUND, which the untrained model (same normalisation, weights
@@ -127,6 +127,30 @@ def case_learn():
         fail("history.csv has %d lines, expected a header and 30 epochs" % len(rows))
 
 
+def case_option_spaces():
+    """Option values with spaces in them reach `pins train` whole: the data, model and log
+    paths below live in a folder whose name has spaces and a word that looks like an option
+    name (-train_bogus is no option; a split value would be refused as an unknown one)."""
+    folder = "runs with space -train_bogus x"
+    os.makedirs(os.path.join(ARGS.workdir, folder))
+    data = os.path.join(folder, "train data.h5")
+    expect_ok(["generate", "-grid", "32", "-samples", "8", "-seed", "1", "-progress", "0",
+               "-o", data])
+    model = os.path.join(folder, "my model.pins")
+    log = os.path.join(folder, "train log.csv")
+    expect_ok(["train", "-data", data, "-o", model, "-train_epochs", "2", "-train_batch_size",
+               "4", "-train_log", log, "-train_monitor", "0", "-train_threads", "1"] + FNO)
+    for path in (model, log, model + ".ckpt"):
+        if not os.path.isfile(os.path.join(ARGS.workdir, path)):
+            fail("pins train did not write '%s'; in the folder: %s" % (
+                path, sorted(os.listdir(os.path.join(ARGS.workdir, folder)))))
+    with open(os.path.join(ARGS.workdir, log)) as f:
+        rows = f.read().splitlines()
+    if len(rows) != 3:
+        fail("'%s' has %d lines, expected a header and 2 epochs" % (log, len(rows)))
+    print("ok: -train_log '%s' written whole" % log)
+
+
 def rewrite_manifest(src, dst, change):
     """Copies a model file with its JSON manifest edited by `change` (lengths fixed up)."""
     with open(src, "rb") as f:
@@ -247,11 +271,12 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--pins", required=True)
     p.add_argument("--workdir", required=True)
-    p.add_argument("case", choices=["learn", "bad_input"])
+    p.add_argument("case", choices=["learn", "bad_input", "option_spaces"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
-    {"learn": case_learn, "bad_input": case_bad_input}[ARGS.case]()
+    {"learn": case_learn, "bad_input": case_bad_input,
+     "option_spaces": case_option_spaces}[ARGS.case]()
     print("PASS")
 
 
