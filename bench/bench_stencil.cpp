@@ -1,10 +1,11 @@
-// Benchmark: the Kokkos 5-point residual operator against (1) the same operator written
+// Benchmark: the Kokkos stencil residual operator (2-D 5/9-point, 3-D 7/27-point) against (1) the same operator written
 // with LibTorch tensor ops (padding + slicing) and (2) the memory-bandwidth bound, i.e. the
 // bytes the operator must move divided by the bandwidth of a plain copy measured in the
 // same run. Forward (r = A u − f) and forward + backward (gradients for u and coefficients).
 //
-//   ./build/bench/bench_stencil                 # B = 32, n = 256, 1 thread, median of 15
-//   ./build/bench/bench_stencil -B 8 -n 128 -reps 5
+//   ./build/bin/bench_stencil                     # 2-D 5-point, B = 32, n = 256, 1 thread
+//   ./build/bin/bench_stencil -stencil 3d7 -B 8 -n 64    # 3-D 7-point on 64³
+//   (-stencil 2d5|2d9|3d7|3d27, -B, -n grid points per axis, -reps, -threads)
 //
 // Prints a Markdown table; bench/RESULTS.md records a run with the command and machine.
 #include <torch/cuda.h>
@@ -19,7 +20,7 @@
 #include <vector>
 
 #include "pins/core/kokkos_runtime.hpp"
-#include "pins/core/stencil.hpp"
+#include "pins/core/stencil_operator.hpp"
 
 namespace {
 
@@ -49,22 +50,44 @@ double median_seconds(int reps, const std::function<void()>& fn) {
   return t[t.size() / 2];
 }
 
-// The same operator with tensor ops: zero-pad u by one cell, take shifted slices.
-torch::Tensor torch_ops_residual(const torch::Tensor& c, const torch::Tensor& u,
-                                 const torch::Tensor& f) {
-  const auto up = F::pad(u, F::PadFuncOptions({1, 1, 1, 1}));  // [B, ny+2, nx+2]
+// The same operator with tensor ops: zero-pad u by the stencil width, add shifted windows.
+torch::Tensor torch_ops_residual(const pins::Stencil& s, const torch::Tensor& c,
+                                 const torch::Tensor& u, const torch::Tensor& f) {
   using torch::indexing::Slice;
-  const auto mid = Slice(1, -1);
-  return c.select(1, 0) * u + c.select(1, 1) * up.index({Slice(), mid, Slice(0, -2)}) +
-         c.select(1, 2) * up.index({Slice(), mid, Slice(2, torch::indexing::None)}) +
-         c.select(1, 3) * up.index({Slice(), Slice(0, -2), mid}) +
-         c.select(1, 4) * up.index({Slice(), Slice(2, torch::indexing::None), mid}) - f;
+  const int w = s.width;
+  const int64_t d = u.dim();
+  std::vector<int64_t> pad;  // last axis first, as torch's pad wants it
+  for (int a = 0; a < s.dim; ++a) pad.insert(pad.end(), {w, w});
+  const auto up = F::pad(u, F::PadFuncOptions(pad));
+  torch::Tensor out = -f;
+  const auto offsets = s.offsets();
+  for (int p = 0; p < s.points(); ++p) {
+    std::vector<at::indexing::TensorIndex> idx(d - s.dim, Slice());
+    for (int a = 0; a < s.dim; ++a) {
+      const int off = offsets[p][3 - s.dim + a];
+      const int64_t n = u.size(d - s.dim + a);
+      idx.push_back(Slice(w + off, w + off + n));
+    }
+    out = out + c.select(1, p) * up.index(idx);  // scalar stencils (dof = 1)
+  }
+  return out;
 }
 
 struct Args {
   int64_t B = 32, n = 256;
   int reps = 15, threads = 1;
+  std::string stencil = "2d5";
 };
+
+pins::Stencil stencil_of(const std::string& name) {
+  if (name == "2d5") return {2, pins::StencilShape::kStar, 1, 1};
+  if (name == "2d9") return {2, pins::StencilShape::kBox, 1, 1};
+  if (name == "3d7") return {3, pins::StencilShape::kStar, 1, 1};
+  if (name == "3d27") return {3, pins::StencilShape::kBox, 1, 1};
+  std::fprintf(stderr, "bench_stencil: -stencil must be 2d5, 2d9, 3d7 or 3d27, got %s\n",
+               name.c_str());
+  std::exit(2);
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -74,9 +97,10 @@ Args parse(int argc, char** argv) {
     else if (k == "-n") a.n = std::stoll(argv[i + 1]);
     else if (k == "-reps") a.reps = std::stoi(argv[i + 1]);
     else if (k == "-threads") a.threads = std::stoi(argv[i + 1]);
+    else if (k == "-stencil") a.stencil = argv[i + 1];
     else {
-      std::fprintf(stderr, "bench_stencil: unknown option %s (expected -B, -n, -reps, -threads)\n",
-                   k.c_str());
+      std::fprintf(stderr, "bench_stencil: unknown option %s (expected -B, -n, -reps, -threads, "
+                   "-stencil)\n", k.c_str());
       std::exit(2);
     }
   }
@@ -85,50 +109,55 @@ Args parse(int argc, char** argv) {
 
 void run(const Args& a, torch::ScalarType dtype, const char* name) {
   torch::manual_seed(0);
+  const pins::Stencil s = stencil_of(a.stencil);
+  const int K = s.channels();
   const auto opt = torch::TensorOptions().dtype(dtype).device(kernel_device());
-  const auto c = (torch::rand({a.B, 5, a.n, a.n}, opt) - 1).contiguous();
-  const auto u = torch::randn({a.B, a.n, a.n}, opt);
-  const auto f = torch::randn({a.B, a.n, a.n}, opt);
-  const auto g = torch::randn({a.B, a.n, a.n}, opt);
-  const double field_bytes = double(a.B) * a.n * a.n * torch::elementSize(dtype);
+  std::vector<int64_t> grid(s.dim, a.n), field{a.B}, coeff{a.B, K};
+  field.insert(field.end(), grid.begin(), grid.end());
+  coeff.insert(coeff.end(), grid.begin(), grid.end());
+  const auto c = (torch::rand(coeff, opt) - 1).contiguous();
+  const auto u = torch::randn(field, opt);
+  const auto f = torch::randn(field, opt);
+  const auto g = torch::randn(field, opt);
+  const double field_bytes = double(u.numel()) * torch::elementSize(dtype);
 
   // Copy bandwidth: one read + one write of an array as large as the coefficients.
-  auto src = torch::rand({a.B, 5, a.n, a.n}, opt), dst = torch::empty_like(src);
+  auto src = torch::rand(coeff, opt), dst = torch::empty_like(src);
   const double t_copy = median_seconds(a.reps, [&] { dst.copy_(src); });
-  const double bandwidth = 2.0 * 5 * field_bytes / t_copy;
+  const double bandwidth = 2.0 * K * field_bytes / t_copy;
 
-  // Forward: read C,W,E,S,N,u,f and write r = 8 fields. Backward: read g,u and the
-  // 5 coefficients, write grad_u and 5 coefficient gradients = 13 fields.
-  const double bound_fwd = 8 * field_bytes / bandwidth;
-  const double bound_fb = (8 + 13) * field_bytes / bandwidth;
+  // Forward: read K coefficients, u, f and write r = K + 3 fields. Backward: read g, u and
+  // the K coefficients, write grad_u and K coefficient gradients = 2K + 3 fields.
+  const double bound_fwd = (K + 3) * field_bytes / bandwidth;
+  const double bound_fb = (K + 3 + 2 * K + 3) * field_bytes / bandwidth;
 
-  const double t_kokkos_fwd = median_seconds(a.reps, [&] { pins::stencil_residual(c, u, f); });
-  const double t_torch_fwd = median_seconds(a.reps, [&] { torch_ops_residual(c, u, f); });
+  const double t_kokkos_fwd = median_seconds(a.reps, [&] { pins::stencil_residual(s, c, u, f); });
+  const double t_torch_fwd = median_seconds(a.reps, [&] { torch_ops_residual(s, c, u, f); });
 
   auto cg = c.clone().requires_grad_(), ug = u.clone().requires_grad_();
   const double t_kokkos_fb = median_seconds(a.reps, [&] {
     cg.mutable_grad() = torch::Tensor();
     ug.mutable_grad() = torch::Tensor();
-    pins::stencil_residual(cg, ug, f).backward(g);
+    pins::stencil_residual(s, cg, ug, f).backward(g);
   });
   const double t_torch_fb = median_seconds(a.reps, [&] {
     cg.mutable_grad() = torch::Tensor();
     ug.mutable_grad() = torch::Tensor();
-    torch_ops_residual(cg, ug, f).backward(g);
+    torch_ops_residual(s, cg, ug, f).backward(g);
   });
   // Both implementations must agree, or the timing is meaningless.
-  const double diff =
-      (pins::stencil_residual(c, u, f) - torch_ops_residual(c, u, f)).abs().max().item<double>();
+  const double diff = (pins::stencil_residual(s, c, u, f) - torch_ops_residual(s, c, u, f))
+                          .abs().max().item<double>();
 
-  auto ms = [](double s) { return s * 1e3; };
-  std::printf("| %s | forward | %.2f | %.2f | %.2f | %.1fx | %.0f%% |\n", name, ms(t_kokkos_fwd),
-              ms(t_torch_fwd), ms(bound_fwd), t_torch_fwd / t_kokkos_fwd,
+  auto ms = [](double t) { return t * 1e3; };
+  std::printf("| %s | %s | forward | %.2f | %.2f | %.2f | %.1fx | %.0f%% |\n", a.stencil.c_str(),
+              name, ms(t_kokkos_fwd), ms(t_torch_fwd), ms(bound_fwd), t_torch_fwd / t_kokkos_fwd,
               100 * bound_fwd / t_kokkos_fwd);
-  std::printf("| %s | forward+backward | %.2f | %.2f | %.2f | %.1fx | %.0f%% |\n", name,
-              ms(t_kokkos_fb), ms(t_torch_fb), ms(bound_fb), t_torch_fb / t_kokkos_fb,
-              100 * bound_fb / t_kokkos_fb);
-  std::fprintf(stderr, "%s: copy bandwidth %.1f GB/s, max |kokkos - torch ops| = %.2e\n", name,
-               bandwidth / 1e9, diff);
+  std::printf("| %s | %s | forward+backward | %.2f | %.2f | %.2f | %.1fx | %.0f%% |\n",
+              a.stencil.c_str(), name, ms(t_kokkos_fb), ms(t_torch_fb), ms(bound_fb),
+              t_torch_fb / t_kokkos_fb, 100 * bound_fb / t_kokkos_fb);
+  std::fprintf(stderr, "%s %s: copy bandwidth %.1f GB/s, max |kokkos - torch ops| = %.2e\n",
+               a.stencil.c_str(), name, bandwidth / 1e9, diff);
 }
 
 }  // namespace
@@ -141,8 +170,8 @@ int main(int argc, char** argv) {
               "median of %d\n\n",
               static_cast<long long>(a.B), static_cast<long long>(a.n), a.threads,
               pins::kokkos_execution_space_name().c_str(), kernel_device().str().c_str(), a.reps);
-  std::printf("| dtype | pass | Kokkos ms | LibTorch ops ms | bandwidth bound ms | "
-              "speed-up vs ops | %% of bound |\n|---|---|---|---|---|---|---|\n");
+  std::printf("| stencil | dtype | pass | Kokkos ms | LibTorch ops ms | bandwidth bound ms | "
+              "speed-up vs ops | %% of bound |\n|---|---|---|---|---|---|---|---|\n");
   run(a, torch::kFloat64, "float64");
   run(a, torch::kFloat32, "float32");
   return 0;
