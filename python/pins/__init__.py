@@ -25,12 +25,12 @@ same one-line message as the command line) or RuntimeError.
 from ._runtime import _pins
 from .data import Dataset, generate
 from .models import Model, evaluate, load_model, train, train_preconditioner
-from .ops import (apply, coefficients, energy_loss, physics_loss, relative_l2, relative_residual,
-                  residual, residual_loss)
+from .ops import (Operator, apply, coefficients, energy_loss, physics_loss, relative_l2,
+                  relative_residual, residual, residual_loss)
 from . import petsc, plot  # noqa: E402  (submodules: pins.petsc, pins.plot)
 
 __all__ = [
-    "Dataset", "Model", "apply", "coefficients", "energy_loss", "evaluate", "generate",
+    "Dataset", "Model", "Operator", "apply", "coefficients", "energy_loss", "evaluate", "generate",
     "load_model", "petsc", "physics_loss", "plot", "relative_l2", "relative_residual",
     "residual", "residual_loss", "surrogate_types", "train", "train_help",
     "train_preconditioner",

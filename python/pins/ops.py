@@ -9,9 +9,29 @@ Shapes: stencil coefficients ``coeffs`` are ``[B, 5, ny, nx]`` (channels centre,
 south, north: row ``(i, j)`` of the operator), fields ``u`` and ``f`` are ``[B, ny, nx]``; all
 float32 or all float64 CPU tensors. Non-contiguous tensors are made contiguous first.
 Bad shapes, dtypes or devices raise ValueError naming the argument.
+
+Where a function takes ``coeffs`` it also takes a ``pins.Operator`` (e.g. from
+``pins.petsc.operator(A)`` for a petsc4py matrix); then fields are ``[n]`` or ``[B, n]``
+(``op.field_shape`` without or with the batch axis), and gradients reach ``u``, ``f`` and
+``op.values`` (when it requires grad).
 """
 
 from ._runtime import _pins
+
+Operator = _pins.Operator
+
+
+def _batched(op, *fields):
+    """Fields with the batch axis: an unbatched field (``len(op.field_shape)`` dimensions)
+    gains one; returns the fields and whether the result must lose it again."""
+    single = [f is not None and hasattr(f, "dim") and f.dim() == len(op.field_shape)
+              for f in fields]
+    if any(single) and not all(single):
+        raise ValueError("the fields must all have a batch axis or all lack one, got shapes %s"
+                         % [tuple(f.shape) for f in fields])
+    if all(single):
+        return [f.unsqueeze(0) for f in fields], True
+    return list(fields), False
 
 
 def coefficients(kappa, pde="darcy"):
@@ -26,6 +46,10 @@ def coefficients(kappa, pde="darcy"):
 def apply(coeffs, u):
     """``A u`` for stencil coefficients ``coeffs`` ``[B,5,ny,nx]`` and fields ``u``
     ``[B,ny,nx]``; differentiable in both."""
+    if isinstance(coeffs, Operator):
+        (u,), single = _batched(coeffs, u)
+        out = coeffs.apply(u)
+        return out.squeeze(0) if single else out
     return _pins.apply(coeffs, u)
 
 
@@ -36,18 +60,28 @@ def residual(coeffs, u, f):
     >>> r = pins.residual(coeffs, model(x), f)
     >>> (r ** 2).mean().backward()                  # gradients reach model's parameters
     """
+    if isinstance(coeffs, Operator):
+        (u, f), single = _batched(coeffs, u, f)
+        out = coeffs.residual(u, f)
+        return out.squeeze(0) if single else out
     return _pins.residual(coeffs, u, f)
 
 
 def residual_loss(coeffs, u, f, scaling="none"):
     """Mean over batch and grid of ``r**2`` with ``r = A u - f`` (``scaling="none"``) or
     ``r = D^-1 (A u - f)`` with ``D = diag(A)`` (``scaling="diagonal"``). A scalar tensor."""
+    if isinstance(coeffs, Operator):
+        (u, f), _ = _batched(coeffs, u, f)
+        return _pins.operator_residual_loss(coeffs, u, f, scaling)
     return _pins.residual_loss(coeffs, u, f, scaling)
 
 
 def energy_loss(coeffs, u, f):
     """Batch mean of the energy ``1/2 u^T A u - f^T u`` (sums over the grid). For symmetric
     positive definite ``A`` its minimiser solves ``A u = f``. A scalar tensor."""
+    if isinstance(coeffs, Operator):
+        (u, f), _ = _batched(coeffs, u, f)
+        return _pins.operator_energy_loss(coeffs, u, f)
     return _pins.energy_loss(coeffs, u, f)
 
 
@@ -56,12 +90,19 @@ def physics_loss(coeffs, u, f, kind="residual"):
     ``|D^-1(A u - f)|^2 / |D^-1 f|^2`` per sample; ``kind="energy"``:
     ``(1/2 u^T A u - f^T u) / (n f^T D^-1 f)`` with ``n`` cells. What
     ``-train_physics_weight`` weights in ``pins.train``."""
+    if isinstance(coeffs, Operator):
+        (u, f), _ = _batched(coeffs, u, f)
+        return _pins.operator_physics_loss(coeffs, u, f, kind)
     return _pins.physics_loss(coeffs, u, f, kind)
 
 
 def relative_residual(coeffs, u, f):
     """The true relative residual ``|f - A u|_2 / |f|_2`` per sample ``[B]`` (what datasets
     store for the PETSc solutions). Not differentiable."""
+    if isinstance(coeffs, Operator):
+        (u, f), single = _batched(coeffs, u, f)
+        out = _pins.operator_relative_residual(coeffs, u, f)
+        return out.squeeze(0) if single else out
     return _pins.relative_residual(coeffs, u, f)
 
 

@@ -33,6 +33,21 @@ def register():
     _pins.petsc_register()
 
 
+def operator(A):
+    """A ``pins.Operator`` from a petsc4py ``Mat`` with row access (AIJ: ``createAIJ``,
+    ``DMDA.createMatrix``, ``DMPlex.createMatrix``), or from a list of matrices with one
+    nonzero pattern (one operator with values ``[B, nnz]``). Its fields are this process's
+    part of a PETSc vector, ``[n_local]`` or ``[B, n_local]``; on several processes apply and
+    backward scatter ghost values (collective). The values are copied; NaN/Inf entries, a
+    shell matrix or a pattern mismatch raise ValueError naming the matrix.
+
+    >>> op = pins.petsc.operator(A)
+    >>> r = pins.residual(op, u, f)              # A u - f, differentiable in u and f
+    """
+    ensure_petsc()
+    return _pins.petsc_operator(A)
+
+
 def have_surrogate_types():
     """Whether this pins build has the PETSc PC/KSPGuess types that ``register`` adds."""
     return bool(_pins.have_petsc_register())

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_pins, m) {
   pins::python::bind_evaluate(m);
   pins::python::bind_petsc(m);
   pins::python::bind_precondition(m);
+  pins::python::bind_operators(m);
 }
