@@ -170,3 +170,45 @@ def solve(A, b, *, ksp_type="cg", pc_type="jacobi", rtol=1e-8, max_it=2000, dm=N
         ksp.destroy()
         for key in names:
             opts.delValue(key)
+
+
+class ResidualFunction:
+    """The residual F(u) of a petsc4py SNES as a differentiable torch function (made by
+    ``residual_function``). Calling it with u [n] or [B, n] (n = ``local_size``, this
+    process's part of the solution vector in PETSc's ordering) gives F(u) of the same shape and
+    dtype; backward applies the transpose of the SNES's assembled Jacobian."""
+
+    def __init__(self, impl, snes):
+        self._impl = impl
+        self.snes = snes  # the petsc4py object (pins holds its own PETSc reference too)
+
+    @property
+    def local_size(self):
+        return self._impl.local_size
+
+    def __call__(self, u):
+        return self._impl(u)
+
+    def __repr__(self):
+        return "pins.petsc.ResidualFunction(local_size=%d)" % self.local_size
+
+
+def residual_function(snes):
+    """The user's own nonlinear residual as a physics loss, without re-implementing it.
+
+    `snes` is a petsc4py ``SNES`` with a function and a Jacobian (``setFunction`` and
+    ``setJacobian``, or a DM's). Returns a callable F: ``F(u)`` runs ``snes.computeFunction``
+    for each sample of u (a float64 tensor [n] or [B, n]; float32 is converted and the result
+    converted back), and gradients reach u through J(u)ᵀ g — the Jacobian assembled at u by
+    the SNES's own callback, transpose-applied (a shell Jacobian must implement
+    ``multTranspose``). On several processes each passes its own part of u; calls are
+    collective. Raises ValueError for a SNES without a function or Jacobian, or a Jacobian
+    without a transpose, and for u of the wrong shape or dtype.
+
+    >>> F = pins.petsc.residual_function(snes)
+    >>> loss = F(model(x)).square().mean(); loss.backward()
+    """
+    PETSc = _PETSc()
+    if not isinstance(snes, PETSc.SNES):
+        raise TypeError("residual_function: expected a petsc4py SNES, got %s" % type(snes).__name__)
+    return ResidualFunction(_pins.residual_function(int(snes.handle)), snes)

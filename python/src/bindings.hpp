@@ -23,6 +23,7 @@ void bind_evaluate(py::module_& m);
 void bind_petsc(py::module_& m);
 void bind_precondition(py::module_& m);
 void bind_operators(py::module_& m);
+void bind_residual_function(py::module_& m);
 
 /// Initialises PETSc (and with it MPI) unless someone has already: petsc4py, when the
 /// Python side imported it first (pins/_runtime.py does), or an earlier call.

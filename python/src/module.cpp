@@ -14,4 +14,5 @@ PYBIND11_MODULE(_pins, m) {
   pins::python::bind_petsc(m);
   pins::python::bind_precondition(m);
   pins::python::bind_operators(m);
+  pins::python::bind_residual_function(m);
 }
