@@ -75,6 +75,9 @@ const SurrogateType& deeponet_surrogate_type() {
     return SurrogateType{
         "deeponet",
         "DeepONet: branch MLP over the input field on a fixed grid, trunk MLP over (x, y)",
+        // The branch net reads one grid; the surrogate PC runs on the user's grid.
+        {/*dims=*/2, /*grid_independent=*/false, /*tasks=*/{"solution"},
+         /*linear_in_input=*/false, /*smooths=*/false},
         {{"ny", "required", "cells along y of the grid the branch net reads"},
          {"nx", "required", "cells along x of the grid the branch net reads"},
          {"width", std::to_string(d.width()), "hidden width of the branch and trunk MLPs"},

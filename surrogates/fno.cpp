@@ -7,86 +7,126 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "pins/core/check.hpp"
+#include "surrogates/layers_nd.hpp"
 #include "surrogates/registry.hpp"
 
 namespace pins {
 
-SpectralConv2dImpl::SpectralConv2dImpl(int in, int out, int modes)
-    : in_(in), out_(out), modes_(modes) {
+namespace {
+
+// Weight name of sign pattern `block`: one "pos"/"neg" per non-last axis, slowest first.
+std::string weight_name(int block, int dims) {
+  std::string name = "weight";
+  for (int a = 0; a + 1 < dims; ++a) name += (block >> (dims - 2 - a)) & 1 ? "_neg" : "_pos";
+  return name;
+}
+
+}  // namespace
+
+SpectralConvImpl::SpectralConvImpl(int in, int out, int modes, int dims)
+    : in_(in), out_(out), modes_(modes), dims_(dims) {
+  PINS_CHECK(dims == 2 || dims == 3, "spectral convolution: dims must be 2 or 3, got ", dims);
   reset();
 }
 
-void SpectralConv2dImpl::reset() {
+void SpectralConvImpl::reset() {
   // Initialisation of the reference implementation: uniform [0, 1) real and imaginary parts
   // scaled by 1/(in·out).
   const double scale = 1.0 / (static_cast<double>(in_) * out_);
-  weight_pos =
-      register_parameter("weight_pos", torch::rand({in_, out_, modes_, modes_, 2}) * scale);
-  weight_neg =
-      register_parameter("weight_neg", torch::rand({in_, out_, modes_, modes_, 2}) * scale);
+  std::vector<int64_t> shape{in_, out_};
+  shape.insert(shape.end(), dims_, modes_);
+  shape.push_back(2);
+  weights.clear();
+  for (int b = 0; b < 1 << (dims_ - 1); ++b)
+    weights.push_back(register_parameter(weight_name(b, dims_), torch::rand(shape) * scale));
 }
 
-torch::Tensor SpectralConv2dImpl::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), H = x.size(2), W = x.size(3), Wf = W / 2 + 1;
-  // Clamp to the frequencies this grid has; the ky ≥ 0 and ky < 0 blocks must not overlap.
-  const int64_t my = std::min<int64_t>(modes_, H / 2);
-  const int64_t mx = std::min<int64_t>(modes_, Wf);
-  auto xf = torch::fft::rfft2(x);  // [B, in, H, Wf], complex
-  auto out = torch::zeros({B, out_, H, Wf}, xf.options());
-  if (my == 0) return torch::fft::irfft2(out, torch::IntArrayRef{H, W});
-  // Frequency ky = −k uses row modes − k of weight_neg on every grid.
-  auto wp = torch::view_as_complex(weight_pos).slice(2, 0, my).slice(3, 0, mx);
-  auto wn = torch::view_as_complex(weight_neg).slice(2, modes_ - my, modes_).slice(3, 0, mx);
-  out.slice(2, 0, my).slice(3, 0, mx).copy_(
-      torch::einsum("bixy,ioxy->boxy", {xf.slice(2, 0, my).slice(3, 0, mx), wp}));
-  out.slice(2, H - my, H)
-      .slice(3, 0, mx)
-      .copy_(torch::einsum("bixy,ioxy->boxy", {xf.slice(2, H - my, H).slice(3, 0, mx), wn}));
-  return torch::fft::irfft2(out, torch::IntArrayRef{H, W});
+torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
+  const int d = dims_;
+  const std::vector<int64_t> n = nd::grid_sizes(x, d);
+  std::vector<int64_t> axes(d);
+  for (int a = 0; a < d; ++a) axes[a] = 2 + a;
+  // Clamp to the frequencies this grid has; per non-last axis the k ≥ 0 and k < 0 blocks
+  // must not overlap.
+  std::vector<int64_t> m(d);
+  for (int a = 0; a + 1 < d; ++a) m[a] = std::min<int64_t>(modes_, n[a] / 2);
+  m[d - 1] = std::min<int64_t>(modes_, n[d - 1] / 2 + 1);
+  auto xf = torch::fft::rfftn(x, c10::nullopt, axes);  // [B, in, …, n_last/2 + 1], complex
+  std::vector<int64_t> out_shape{x.size(0), out_};
+  out_shape.insert(out_shape.end(), n.begin(), n.end() - 1);
+  out_shape.push_back(n[d - 1] / 2 + 1);
+  auto out = torch::zeros(out_shape, xf.options());
+  if (*std::min_element(m.begin(), m.end()) == 0) return torch::fft::irfftn(out, n, axes);
+  const std::string idx = std::string("xyz").substr(0, d);
+  const std::string equation = "bi" + idx + ",io" + idx + "->bo" + idx;
+  for (int b = 0; b < 1 << (d - 1); ++b) {
+    auto xs = xf, os = out;
+    auto w = torch::view_as_complex(weights[b]);
+    for (int a = 0; a < d; ++a) {
+      const int64_t axis = 2 + a;
+      if (a + 1 < d && (b >> (d - 2 - a)) & 1) {
+        // Frequency k = −j uses row modes − j of the weight on every grid.
+        xs = xs.slice(axis, n[a] - m[a], n[a]);
+        os = os.slice(axis, n[a] - m[a], n[a]);
+        w = w.slice(axis, modes_ - m[a], modes_);
+      } else {
+        xs = xs.slice(axis, 0, m[a]);
+        os = os.slice(axis, 0, m[a]);
+        w = w.slice(axis, 0, m[a]);
+      }
+    }
+    os.copy_(torch::einsum(equation, {xs, w}));
+  }
+  return torch::fft::irfftn(out, n, axes);
 }
 
 FNOImpl::FNOImpl(FNOOptions options_) : options(std::move(options_)) {
-  check_channels("fno", options.in_channels(), options.out_channels());
-  check_option_min("fno", "modes", options.modes(), 1);
-  check_option_min("fno", "width", options.width(), 1);
-  check_option_min("fno", "layers", options.layers(), 1);
-  check_option_min("fno", "padding", options.padding(), 0);
-  check_option_min("fno", "hidden", options.hidden(), 1);
+  const std::string t = type();
+  PINS_CHECK(options.dims() == 2 || options.dims() == 3, "fno: dims must be 2 or 3, got ",
+             options.dims());
+  check_channels(t, options.in_channels(), options.out_channels());
+  check_option_min(t, "modes", options.modes(), 1);
+  check_option_min(t, "width", options.width(), 1);
+  check_option_min(t, "layers", options.layers(), 1);
+  check_option_min(t, "padding", options.padding(), 0);
+  check_option_min(t, "hidden", options.hidden(), 1);
   reset();
 }
 
 void FNOImpl::reset() {
-  using torch::nn::Conv2dOptions;
-  const int w = options.width();
-  lift_ =
-      register_module("lift", torch::nn::Conv2d(Conv2dOptions(options.in_channels() + 2, w, 1)));
+  const int w = options.width(), d = options.dims();
+  lift_ = nd::conv(d, options.in_channels() + d, w, 1);
+  register_module("lift", lift_.ptr());
   spectral_.clear();
   pointwise_.clear();
   for (int l = 0; l < options.layers(); ++l) {
     spectral_.push_back(
-        register_module("spectral" + std::to_string(l), SpectralConv2d(w, w, options.modes())));
-    pointwise_.push_back(register_module("pointwise" + std::to_string(l),
-                                         torch::nn::Conv2d(Conv2dOptions(w, w, 1))));
+        register_module("spectral" + std::to_string(l), SpectralConv(w, w, options.modes(), d)));
+    pointwise_.push_back(nd::conv(d, w, w, 1));
+    register_module("pointwise" + std::to_string(l), pointwise_.back().ptr());
   }
-  project_hidden_ =
-      register_module("project_hidden", torch::nn::Conv2d(Conv2dOptions(w, options.hidden(), 1)));
-  project_out_ = register_module(
-      "project_out", torch::nn::Conv2d(Conv2dOptions(options.hidden(), options.out_channels(), 1)));
+  project_hidden_ = nd::conv(d, w, options.hidden(), 1);
+  register_module("project_hidden", project_hidden_.ptr());
+  project_out_ = nd::conv(d, options.hidden(), options.out_channels(), 1);
+  register_module("project_out", project_out_.ptr());
 }
 
 torch::Tensor FNOImpl::forward(const torch::Tensor& x) {
-  check_surrogate_input(x, options.in_channels(), "fno");
-  const int64_t B = x.size(0), ny = x.size(2), nx = x.size(3);
-  auto coords = cell_centre_coordinates(ny, nx, x).unsqueeze(0).expand({B, 2, ny, nx});
-  auto h = lift_(torch::cat({x, coords}, 1));
-  const int64_t p = options.padding();
-  if (p > 0) h = torch::constant_pad_nd(h, {0, p, 0, p});
+  const int d = options.dims();
+  check_surrogate_input(x, options.in_channels(), type(), d);
+  const std::vector<int64_t> n = nd::grid_sizes(x, d);
+  std::vector<int64_t> coords_shape{x.size(0), d};
+  coords_shape.insert(coords_shape.end(), n.begin(), n.end());
+  auto coords = cell_centre_coordinates(n, x).unsqueeze(0).expand(coords_shape);
+  auto h = lift_.forward(torch::cat({x, coords}, 1));
+  h = nd::pad_high(h, std::vector<int64_t>(d, options.padding()), /*replicate=*/false);
   for (std::size_t l = 0; l < spectral_.size(); ++l) {
-    h = spectral_[l](h) + pointwise_[l](h);
+    h = spectral_[l](h) + pointwise_[l].forward(h);
     if (l + 1 < spectral_.size()) h = torch::gelu(h);  // the last layer is linear, as in the paper
   }
-  if (p > 0) h = h.slice(2, 0, ny).slice(3, 0, nx);
-  return project_out_(torch::gelu(project_hidden_(h)));
+  h = nd::crop(h, n);
+  return project_out_.forward(torch::gelu(project_hidden_.forward(h)));
 }
 
 nlohmann::json FNOImpl::options_json() const {
@@ -97,29 +137,50 @@ nlohmann::json FNOImpl::options_json() const {
           {"hidden", options.hidden()}};
 }
 
+namespace {
+
+template <int Dims>
+std::shared_ptr<Surrogate> make_fno(const OptionMap& o, int in, int out) {
+  const std::string p = Dims == 3 ? "-fno3d_" : "-fno_";
+  FNOOptions opt(in, out, Dims);
+  opt.modes(o.get_int(p + "modes", opt.modes()))
+      .width(o.get_int(p + "width", opt.width()))
+      .layers(o.get_int(p + "layers", opt.layers()))
+      .padding(o.get_int(p + "padding", opt.padding()))
+      .hidden(o.get_int(p + "hidden", opt.hidden()));
+  return FNO(opt).ptr();
+}
+
+SurrogateType fno_entry(int dims) {
+  const FNOOptions d(1, 1, dims);
+  SurrogateTraits traits;
+  traits.dims = dims;
+  traits.grid_independent = true;  // weights per frequency
+  traits.tasks = {"solution", "precondition"};
+  return SurrogateType{
+      dims == 3 ? "fno3d" : "fno",
+      dims == 3 ? "3-D Fourier neural operator, [B, C, nz, ny, nx]; evaluates on any grid"
+                : "2-D Fourier neural operator; evaluates on any grid",
+      traits,
+      {{"modes", std::to_string(d.modes()),
+        "Fourier modes kept per axis (clamped to what the grid has)"},
+       {"width", std::to_string(d.width()), "channels of the Fourier layers"},
+       {"layers", std::to_string(d.layers()), "number of Fourier layers"},
+       {"padding", std::to_string(d.padding()),
+        "zero-padding cells for the Fourier layers (non-periodic problems)"},
+       {"hidden", std::to_string(d.hidden()), "channels of the projection's hidden layer"}},
+      dims == 3 ? &make_fno<3> : &make_fno<2>};
+}
+
+}  // namespace
+
 const SurrogateType& fno_surrogate_type() {
-  static const SurrogateType entry = [] {
-    const FNOOptions d(1, 1);
-    return SurrogateType{
-        "fno",
-        "2-D Fourier neural operator; evaluates on any grid",
-        {{"modes", std::to_string(d.modes()),
-          "Fourier modes kept per direction (clamped to what the grid has)"},
-         {"width", std::to_string(d.width()), "channels of the Fourier layers"},
-         {"layers", std::to_string(d.layers()), "number of Fourier layers"},
-         {"padding", std::to_string(d.padding()),
-          "zero-padding cells for the Fourier layers (non-periodic problems)"},
-         {"hidden", std::to_string(d.hidden()), "channels of the projection's hidden layer"}},
-        [](const OptionMap& o, int in, int out) -> std::shared_ptr<Surrogate> {
-          FNOOptions opt(in, out);
-          opt.modes(o.get_int("-fno_modes", opt.modes()))
-              .width(o.get_int("-fno_width", opt.width()))
-              .layers(o.get_int("-fno_layers", opt.layers()))
-              .padding(o.get_int("-fno_padding", opt.padding()))
-              .hidden(o.get_int("-fno_hidden", opt.hidden()));
-          return FNO(opt).ptr();
-        }};
-  }();
+  static const SurrogateType entry = fno_entry(2);
+  return entry;
+}
+
+const SurrogateType& fno3d_surrogate_type() {
+  static const SurrogateType entry = fno_entry(3);
   return entry;
 }
 

@@ -141,6 +141,8 @@ const SurrogateType& mgnet_surrogate_type() {
         "mgnet",
         "learned multigrid V-cycle for -task precondition: operator-dependent Galerkin "
         "coarsening, CNN smoothers read from the operator; any grid",
+        {/*dims=*/2, /*grid_independent=*/true, /*tasks=*/{"precondition"},
+         /*linear_in_input=*/true, /*smooths=*/true},
         {{"width", std::to_string(d.width()), "hidden channels of the smoother CNNs"},
          {"smooth", std::to_string(d.smooth()), "pre- and post-smoothing sweeps per level"},
          {"coarsest", std::to_string(d.coarsest()),

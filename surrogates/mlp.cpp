@@ -60,6 +60,10 @@ const SurrogateType& mlp_surrogate_type() {
     return SurrogateType{
         "mlp",
         "point-wise MLP of (x, y) and the input channels at each point (PINN-style)",
+        // A function of the continuous coordinates: any grid, the same map. Point-wise, it
+        // couples no grid points, so it cannot precondition.
+        {/*dims=*/2, /*grid_independent=*/true, /*tasks=*/{"solution"},
+         /*linear_in_input=*/false, /*smooths=*/false},
         {{"width", std::to_string(d.width()), "units per hidden layer"},
          {"depth", std::to_string(d.depth()), "hidden layers"},
          {"activation", d.activation(), "tanh or gelu"},

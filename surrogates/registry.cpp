@@ -21,6 +21,8 @@ const std::vector<SurrogateType>& surrogate_types() {
       deeponet_surrogate_type(),
       mlp_surrogate_type(),
       mgnet_surrogate_type(),
+      fno3d_surrogate_type(),
+      unet3d_surrogate_type(),
   };
   return types;
 }
@@ -33,13 +35,18 @@ std::vector<std::string> surrogate_type_names() {
 
 namespace {
 
+std::string join(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+  return list.empty() ? "none" : list;
+}
+
 const SurrogateType& find_type(const std::string& type) {
   for (const auto& t : surrogate_types()) {
     if (t.name == type) return t;
   }
-  std::string known;
-  for (const auto& name : surrogate_type_names()) known += (known.empty() ? "" : ", ") + name;
-  throw Error(detail::concat("unknown surrogate type '", type, "' (known: ", known, ")"));
+  throw Error(detail::concat("unknown surrogate type '", type,
+                             "' (known: ", join(surrogate_type_names()), ")"));
 }
 
 bool has_option(const SurrogateType& t, const std::string& name) {
@@ -56,6 +63,43 @@ std::string option_list(const SurrogateType& t) {
 }
 
 }  // namespace
+
+const SurrogateTraits& surrogate_traits(const std::string& type) {
+  return find_type(type).traits;
+}
+
+std::vector<std::string> surrogate_types_for(const std::string& task, int dims) {
+  std::vector<std::string> names;
+  for (const auto& t : surrogate_types()) {
+    if ((task.empty() || t.traits.serves(task)) && (dims == 0 || t.traits.dims == dims))
+      names.push_back(t.name);
+  }
+  return names;
+}
+
+void check_surrogate_traits(const std::string& type, const SurrogateNeeds& need) {
+  const SurrogateTraits& t = surrogate_traits(type);
+  PINS_CHECK(need.task.empty() || t.serves(need.task), "surrogate type '", type,
+             "' does not serve -task ", need.task, " (it serves: ", join(t.tasks), "; for ",
+             need.task, ": ", join(surrogate_types_for(need.task, need.dims)), ")");
+  PINS_CHECK(need.dims == 0 || t.dims == need.dims, "surrogate type '", type, "' runs on ", t.dims,
+             "-D grids, the data is ", need.dims, "-D (", need.dims, "-D architectures",
+             need.task.empty() ? "" : " for " + need.task, ": ",
+             join(surrogate_types_for(need.task, need.dims)), ")");
+  if (need.grid_independent && !t.grid_independent) {
+    std::vector<std::string> independent;
+    for (const auto& s : surrogate_types()) {
+      if (s.traits.grid_independent && (need.task.empty() || s.traits.serves(need.task)) &&
+          (need.dims == 0 || s.traits.dims == need.dims))
+        independent.push_back(s.name);
+    }
+    throw Error(detail::concat("surrogate type '", type,
+                               "' is not grid-independent (it is meant for its training grid "
+                               "only), but ",
+                               need.why.empty() ? "it would run on another grid" : need.why,
+                               " (grid-independent: ", join(independent), ")"));
+  }
+}
 
 std::shared_ptr<Surrogate> make_surrogate(const std::string& type, const OptionMap& options,
                                           int in_channels, int out_channels) {
@@ -106,7 +150,9 @@ std::string surrogate_help() {
   std::ostringstream os;
   os << "Surrogate architectures (-surrogate_type <type>):\n";
   for (const auto& t : surrogate_types()) {
-    os << "  " << t.name << ": " << t.help << "\n";
+    os << "  " << t.name << ": " << t.help << " [" << t.traits.dims
+       << "-D; tasks: " << join(t.traits.tasks)
+       << (t.traits.grid_independent ? "; grid-independent" : "") << "]\n";
     for (const auto& o : t.options) {
       os << "    -" << t.name << "_" << o.name << " <" << o.default_value << ">: " << o.help
          << "\n";

@@ -5,8 +5,20 @@
 #include <nlohmann/json.hpp>
 
 #include "pins/core/check.hpp"
+#include "surrogates/registry.hpp"
 
 namespace pins {
+
+bool SurrogateTraits::serves(const std::string& task) const {
+  for (const auto& t : tasks) {
+    if (t == task) return true;
+  }
+  return false;
+}
+
+const SurrogateTraits& Surrogate::traits() const {
+  return surrogate_traits(type());
+}
 
 void Surrogate::pretty_print(std::ostream& stream) const {
   stream << "pins::" << type() << "(in=" << in_channels() << ", out=" << out_channels() << ", "
@@ -14,16 +26,30 @@ void Surrogate::pretty_print(std::ostream& stream) const {
 }
 
 torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like) {
-  const auto opts = like.options().requires_grad(false);
-  auto x = (torch::arange(nx, opts) + 0.5) / static_cast<double>(nx);
-  auto y = (torch::arange(ny, opts) + 0.5) / static_cast<double>(ny);
-  return torch::stack({x.view({1, nx}).expand({ny, nx}), y.view({ny, 1}).expand({ny, nx})});
+  return cell_centre_coordinates({ny, nx}, like);
 }
 
-void check_surrogate_input(const torch::Tensor& x, int channels, const std::string& who) {
+torch::Tensor cell_centre_coordinates(c10::IntArrayRef sizes, const torch::Tensor& like) {
+  const auto opts = like.options().requires_grad(false);
+  const int64_t d = static_cast<int64_t>(sizes.size());
+  std::vector<torch::Tensor> channels;
+  // Channel c is the coordinate along axis d − 1 − c: x along the last (fastest) axis.
+  for (int64_t c = 0; c < d; ++c) {
+    const int64_t axis = d - 1 - c, n = sizes[axis];
+    std::vector<int64_t> shape(d, 1);
+    shape[axis] = n;
+    channels.push_back(
+        ((torch::arange(n, opts) + 0.5) / static_cast<double>(n)).view(shape).expand(sizes));
+  }
+  return torch::stack(channels);
+}
+
+void check_surrogate_input(const torch::Tensor& x, int channels, const std::string& who, int dims) {
   PINS_CHECK(x.defined(), who, ": input is an undefined tensor");
-  PINS_CHECK(x.dim() == 4 && x.size(1) == channels && x.size(2) > 0 && x.size(3) > 0, who,
-             ": input must have shape [B, ", channels, ", ny, nx], got ", x.sizes());
+  bool ok = x.dim() == dims + 2 && x.size(1) == channels;
+  for (int64_t a = 2; ok && a < x.dim(); ++a) ok = x.size(a) > 0;
+  PINS_CHECK(ok, who, ": input must have shape [B, ", channels,
+             dims == 3 ? ", nz, ny, nx], got " : ", ny, nx], got ", x.sizes());
   PINS_CHECK(x.is_floating_point(), who, ": input must be float32 or float64, got ",
              x.scalar_type());
 }

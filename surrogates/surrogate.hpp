@@ -21,10 +21,41 @@
 #include <nlohmann/json_fwd.hpp>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace pins {
 
-/// A neural surrogate on a 2-D grid: features [B, Cin, ny, nx] → fields [B, Cout, ny, nx].
+/// What an architecture is and what it may be used for. Each registry entry declares it
+/// (registry.hpp), so callers query properties instead of checking names, and know them
+/// before a model is built (from -surrogate_type or a model file's architecture field).
+struct SurrogateTraits {
+  /// Spatial dimensions of the grids it runs on: 2 (x [B, C, ny, nx]) or 3 ([B, C, nz, ny, nx]).
+  int dims = 0;
+  /// Resolution-invariant: its weights describe a map of the continuous fields, not of one
+  /// grid, so evaluating a solution model on another grid than its training grid is meaningful
+  /// (FNO: weights per frequency; MLP: reads coordinates in the unit square; MgNet: smoothers
+  /// read the local stencil on every level of any grid). False for architectures that run on
+  /// one grid only (DeepONet) or whose kernels are sized in cells, so that on another
+  /// resolution they compute another map (U-Net). Preconditioner inputs are the discrete
+  /// operator itself, so the surrogate PC applies any architecture serving "precondition" on
+  /// the user's grid.
+  bool grid_independent = false;
+  /// Tasks it serves: "solution" (κ, f → u, `pins train -task solution`) and/or
+  /// "precondition" (couplings of D⁻¹A and r̂ → Â⁻¹r̂, `-task precondition`).
+  std::vector<std::string> tasks;
+  /// The output is linear in the last input channel (the residual) for fixed other channels,
+  /// so as a preconditioner it is one fixed linear operator per matrix.
+  bool linear_in_input = false;
+  /// The network is a whole multigrid cycle that smooths on every level: the preconditioner
+  /// trainer wraps it in no extra Jacobi sweeps and trains it as a stationary iteration.
+  bool smooths = false;
+
+  /// Whether `task` is one of `tasks`.
+  bool serves(const std::string& task) const;
+};
+
+/// A neural surrogate on a 2-D or 3-D grid (traits().dims): features [B, Cin, (nz,) ny, nx]
+/// → fields [B, Cout, (nz,) ny, nx].
 // Not a Module: LibTorch 2.x's Cloneable derives Module non-virtually (two Modules, ambiguous).
 class Surrogate {
  public:
@@ -32,8 +63,11 @@ class Surrogate {
 
   /// Evaluates the surrogate on a batch of grid features x [B, in_channels(), ny, nx].
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
-  /// The registry name of the architecture ("fno", "unet", "deeponet", "mlp").
+  /// The registry name of the architecture ("fno", "unet", "deeponet", "mlp", "mgnet",
+  /// "fno3d", "unet3d").
   virtual std::string type() const = 0;
+  /// The traits its registry entry declares (pins::surrogate_traits(type())).
+  const SurrogateTraits& traits() const;
   /// The architecture's options as a JSON object keyed by the option names without the
   /// type prefix ({"modes": 12, ...} for -fno_modes ...), excluding the channel counts.
   /// pins::make_surrogate_from_json(type(), options_json(), ...) rebuilds the same
@@ -65,9 +99,16 @@ class Surrogate {
 /// x = (j + ½)/nx, channel 1 is y = (i + ½)/ny, with the dtype and device of `like`.
 torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like);
 
-/// Checks that x is a [B, channels, ny, nx] floating tensor; `who` names the caller in the
-/// message, e.g. "fno: input must have shape [B, 3, ny, nx], got [2, 1, 8, 8]".
-void check_surrogate_input(const torch::Tensor& x, int channels, const std::string& who);
+/// Cell-centre coordinates of a grid of any dimension d on the unit cube, [d, sizes...] for
+/// sizes = {(nz,) ny, nx} (slowest axis first, as in the tensors): channel 0 is x along the
+/// last axis, channel 1 is y, channel 2 is z. For {ny, nx} it equals the 2-D function.
+torch::Tensor cell_centre_coordinates(c10::IntArrayRef sizes, const torch::Tensor& like);
+
+/// Checks that x is a [B, channels, ny, nx] floating tensor (dims 2) or [B, channels, nz, ny,
+/// nx] (dims 3); `who` names the caller in the message, e.g. "fno: input must have shape
+/// [B, 3, ny, nx], got [2, 1, 8, 8]".
+void check_surrogate_input(const torch::Tensor& x, int channels, const std::string& who,
+                           int dims = 2);
 
 /// Checks an architecture option's lower bound with a message that names the option the
 /// way the command line spells it: "fno: modes must be at least 1, got 0 (-fno_modes)".

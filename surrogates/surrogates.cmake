@@ -7,6 +7,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/model_file_manifest.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/surrogate.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/registry.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/layers_nd.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/fno.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/unet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp

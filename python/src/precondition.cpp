@@ -28,6 +28,7 @@ void bind_precondition(py::module_& m) {
          py::object progress) {
         OptionMap map;
         for (const auto& [name, value] : options) map.set(name, value);
+        check_surrogate_traits(type, {kPreconditionTask, 2, false, ""});  // 5-point, 2-D
         PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(map, type);
         make_surrogate(type, map, kPreconditionChannels, 1);  // fail on options before work
         PINS_CHECK(!output.empty(), "train_preconditioner: output (the model file) is required");

@@ -61,6 +61,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   on_rank0(comm, [&] {
     PINS_CHECK(task_name == "solution", "-task must be solution or precondition, got '",
                task_name, "'");
+    check_surrogate_traits(surrogate, {"solution", 2, false, ""});  // datasets are 2-D today
   });
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
   on_rank0(comm, [&] {

@@ -14,6 +14,7 @@
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
+#include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins {
@@ -43,7 +44,7 @@ PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap&
                                                                 const std::string& surrogate) {
   detail::check_known_options(o, kOptions, {"-train_", "-precondition_"}, " for -task precondition");
   PreconditionTrainOptions t;
-  if (surrogate == "mgnet") {
+  if (!surrogate.empty() && surrogate_traits(surrogate).smooths) {
     t.smooth = 0;  // its V-cycle smooths on every level itself
     t.iterations = 3;
   }

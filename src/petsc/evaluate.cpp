@@ -10,6 +10,7 @@
 #include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
 #include "sample_solver.hpp"
+#include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins::petsc {
@@ -52,7 +53,7 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
   need.task = "solution";
   need.in_channels = kFeatureChannels;
   need.out_channels = 1;
-  if (architecture != "fno") {  // only the FNO is grid-independent by construction
+  if (!surrogate_traits(architecture).grid_independent) {  // meant for its training grid only
     need.grid_nx = info.nx;
     need.grid_ny = info.ny;
   }

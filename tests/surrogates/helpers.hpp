@@ -22,6 +22,11 @@ inline OptionMap small_options(const std::string& type) {
   if (type == "fno")
     return OptionMap::from_args({"-fno_modes", "4", "-fno_width", "6", "-fno_layers", "2",
                                  "-fno_padding", "3", "-fno_hidden", "8"});
+  if (type == "fno3d")
+    return OptionMap::from_args({"-fno3d_modes", "3", "-fno3d_width", "5", "-fno3d_layers", "2",
+                                 "-fno3d_padding", "2", "-fno3d_hidden", "6"});
+  if (type == "unet3d")
+    return OptionMap::from_args({"-unet3d_channels", "4", "-unet3d_levels", "3"});
   if (type == "mgnet") return OptionMap::from_args({"-mgnet_width", "4", "-mgnet_smooth", "1"});
   if (type == "unet") return OptionMap::from_args({"-unet_channels", "4", "-unet_levels", "3"});
   if (type == "deeponet")

@@ -131,7 +131,7 @@ TEST_CASE("spectral convolution acts on frequencies, so it commutes with refinem
   // every other point equals the output on the 16 × 16 grid: each frequency, including the
   // negative ky ones whose weight rows shift when `modes` is clamped, gets the same weight.
   torch::manual_seed(6);
-  pins::SpectralConv2d conv(2, 3, 12);  // on 16 × 16, ky is clamped to 8 per sign
+  pins::SpectralConv conv(2, 3, 12);  // on 16 × 16, ky is clamped to 8 per sign
   conv->to(torch::kFloat64);
   auto field = [](int64_t n) {
     auto t = torch::arange(n, torch::kFloat64) / static_cast<double>(n);

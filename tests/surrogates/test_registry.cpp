@@ -7,9 +7,9 @@ using pins::OptionMap;
 using pins::test::small_options;
 using pins::test::throws_with;
 
-TEST_CASE("the registry lists the five architectures") {
+TEST_CASE("the registry lists the seven architectures") {
   CHECK(pins::surrogate_type_names() ==
-        std::vector<std::string>{"fno", "unet", "deeponet", "mlp", "mgnet"});
+        std::vector<std::string>{"fno", "unet", "deeponet", "mlp", "mgnet", "fno3d", "unet3d"});
 }
 
 TEST_CASE("make_surrogate reads the prefixed options of each type") {
@@ -54,8 +54,9 @@ TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every typ
 }
 
 TEST_CASE("make_surrogate rejects unknown types, unknown options and bad values") {
-  CHECK(throws_with([] { pins::make_surrogate("cnn", OptionMap{}, 1, 1); },
-                    "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet)"));
+  CHECK(throws_with(
+      [] { pins::make_surrogate("cnn", OptionMap{}, 1, 1); },
+      "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet, fno3d, unet3d)"));
   CHECK(throws_with(
       [] {
         pins::make_surrogate("fno", OptionMap{{"-fno_modes", "abc"}}, 1, 1);

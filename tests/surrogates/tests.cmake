@@ -9,6 +9,8 @@ add_executable(pins_surrogate_tests
   ${_pins_st}/test_registry.cpp
   ${_pins_st}/test_model_file.cpp
   ${_pins_st}/test_mgnet.cpp
+  ${_pins_st}/test_traits.cpp
+  ${_pins_st}/test_models_3d.cpp
 )
 target_link_libraries(pins_surrogate_tests PRIVATE pins::core doctest::doctest
                                                    nlohmann_json::nlohmann_json)

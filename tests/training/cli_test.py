@@ -259,7 +259,11 @@ def case_bad_input():
     expect_error(["train", "-o", "x.pins"], "train", "-data")
     # MgNet is a preconditioner: refused for -task solution; its options checked up front.
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-surrogate_type", "mgnet"], "train",
-                 "mgnet: is a preconditioner network (-task precondition)")
+                 "surrogate type 'mgnet' does not serve -task solution (it serves: precondition")
+    expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-surrogate_type", "fno3d"], "train",
+                 "surrogate type 'fno3d' runs on 3-D grids, the data is 2-D")
+    expect_error(["train", "-task", "precondition", "-o", "x.pins", "-surrogate_type", "mlp"],
+                 "train", "surrogate type 'mlp' does not serve -task precondition")
     expect_error(["train", "-task", "precondition", "-o", "x.pins", "-mgnet_smooth", "0"], "train",
                  "mgnet: smooth must be at least 1, got 0 (-mgnet_smooth)")
     expect_error(["train", "-task", "precondition", "-o", "x.pins", "-precondition_iterations",

@@ -21,7 +21,7 @@ class Surrogate;
 namespace pins::petsc {
 
 /// What a solution model must be to run on `info`'s samples (family, task, channels; the
-/// training grid too unless the architecture is grid-independent, i.e. the FNO).
+/// training grid too unless the architecture's traits say it is grid-independent: FNO, MLP).
 ModelRequirements evaluation_requirements(const std::string& architecture, const DatasetInfo& info);
 
 /// The measurements; `report` holds them as report.json's fields.
