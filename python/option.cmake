@@ -21,3 +21,9 @@ if(PINS_ENABLE_PETSC AND EXISTS "${PINS_PYTHON_EXECUTABLE}")
 endif()
 option(PINS_ENABLE_PYTHON "Build the Python module (pybind11, for PINS_PYTHON_EXECUTABLE)"
        ${_pins_python_default})
+# A cache left ON from a PETSc build (or -DPINS_ENABLE_PYTHON=ON) cannot hold without PETSc.
+if(PINS_ENABLE_PYTHON AND NOT PINS_ENABLE_PETSC)
+  message(WARNING "pins: PINS_ENABLE_PYTHON is switched off: the Python module needs "
+                  "PINS_ENABLE_PETSC=ON (it calls pins::petsc)")
+  set(PINS_ENABLE_PYTHON OFF)
+endif()
