@@ -6,7 +6,9 @@
 //
 //   ./build/bin/bench_sparse                      # 3-D 27-point box DMDA 34³ (~1e6 nonzeros)
 //   ./build/bin/bench_sparse -dim 2 -n 333        # 2-D 9-point box DMDA 333²
-//   (-dim 2|3, -n points per axis, -reps, -threads LibTorch threads)
+//   ./build/bin/bench_sparse -dim 3 -n 64 -star   # 3-D 7-point star DMDA 64³ (PETSc's side of
+//                                                 # bench_stencil -stencil 3d7 -n 64)
+//   (-dim 2|3, -n points per axis, -star, -reps, -threads LibTorch threads)
 //
 // Prints a Markdown table; bench/RESULTS.md records a run with the command and machine.
 #include <petscdmda.h>
@@ -42,7 +44,7 @@ double median_seconds(int reps, const std::function<void()>& fn) {
 }
 
 // A box-stencil DMDA matrix with random entries (diagonally dominant).
-Mat box_matrix(DM da, int dim, unsigned seed) {
+Mat box_matrix(DM da, int dim, bool star, unsigned seed) {
   Mat A;
   PINS_PETSC_CALL(DMCreateMatrix(da, &A));
   PetscInt M, N, P, xs, ys, zs, xm, ym, zm;
@@ -63,6 +65,7 @@ Mat box_matrix(DM da, int dim, unsigned seed) {
             for (int di = -1; di <= 1; ++di) {
               const PetscInt ii = i + di, jj = j + dj, kk = k + dk;
               if (ii < 0 || jj < 0 || kk < 0 || ii >= M || jj >= N || kk >= P) continue;
+              if (star && (di != 0) + (dj != 0) + (dk != 0) > 1) continue;  // axes only
               cols[nc].i = ii, cols[nc].j = jj, cols[nc].k = kk;
               vals[nc] = (di == 0 && dj == 0 && dk == 0) ? 30.0 : uni(gen);
               ++nc;
@@ -79,11 +82,12 @@ struct Args {
   PetscInt n = 34;
   int reps = 10;
   int threads = 1;
+  bool star = false;  // -star: the 5-/7-point star instead of the box
 };
 
 void run(const Args& a, DM da, int64_t B) {
   std::vector<Mat> mats;
-  for (int64_t b = 0; b < B; ++b) mats.push_back(box_matrix(da, a.dim, unsigned(17 + b)));
+  for (int64_t b = 0; b < B; ++b) mats.push_back(box_matrix(da, a.dim, a.star, unsigned(17 + b)));
   std::shared_ptr<const pins::SparseOperator> op;
   PINS_PETSC_CALL(pins::petsc::sparse_operator_from_matrices(mats, &op));
   const pins::SparsePattern& p = op->pattern();
@@ -236,22 +240,25 @@ int main(int argc, char** argv) {
     if (set) a.reps = int(v);
     PINS_PETSC_CALL(PetscOptionsGetInt(nullptr, nullptr, "-threads", &v, &set));
     if (set) a.threads = int(v);
+    PINS_PETSC_CALL(PetscOptionsHasName(nullptr, nullptr, "-star", &set));
+    a.star = set;
     PINS_CHECK(a.dim == 2 || a.dim == 3, "-dim must be 2 or 3, got ", a.dim);
     torch::set_num_threads(a.threads);
     pins::ensure_kokkos_initialized();
     DM da;
     if (a.dim == 2)
       PINS_PETSC_CALL(DMDACreate2d(PETSC_COMM_SELF, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
-                                   DMDA_STENCIL_BOX, a.n, a.n, 1, 1, 1, 1, nullptr, nullptr, &da));
+                                   a.star ? DMDA_STENCIL_STAR : DMDA_STENCIL_BOX, a.n, a.n, 1, 1, 1, 1, nullptr, nullptr, &da));
     else
       PINS_PETSC_CALL(DMDACreate3d(PETSC_COMM_SELF, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
-                                   DM_BOUNDARY_NONE, DMDA_STENCIL_BOX, a.n, a.n, a.n, 1, 1, 1, 1, 1,
+                                   DM_BOUNDARY_NONE, a.star ? DMDA_STENCIL_STAR : DMDA_STENCIL_BOX, a.n, a.n, a.n, 1, 1, 1, 1, 1,
                                    nullptr, nullptr, nullptr, &da));
     PINS_PETSC_CALL(DMSetUp(da));
     std::printf(
-        "%d-D %s-point box DMDA %lld^%d, float64, one process, LibTorch threads = %d, "
+        "%d-D %s-point %s DMDA %lld^%d, float64, one process, LibTorch threads = %d, "
         "Kokkos space = %s, median of %d\n\n",
-        a.dim, a.dim == 2 ? "9" : "27", (long long)a.n, a.dim, a.threads,
+        a.dim, a.star ? (a.dim == 2 ? "5" : "7") : (a.dim == 2 ? "9" : "27"), a.star ? "star" : "box",
+        (long long)a.n, a.dim, a.threads,
         pins::kokkos_execution_space_name().c_str(), a.reps);
     std::printf(
         "| B | pass | pins Kokkos ms | torch.sparse ms | PETSc ms | bandwidth bound ms | "

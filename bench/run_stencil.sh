@@ -15,4 +15,4 @@ fi
 "$BUILD/bin/bench_stencil" -stencil 2d5 -B 32 -n 256 -reps 15 -threads 1
 "$BUILD/bin/bench_stencil" -stencil 2d9 -B 32 -n 256 -reps 15 -threads 1 | tail -4
 "$BUILD/bin/bench_stencil" -stencil 3d7 -B 8 -n 64 -reps 15 -threads 1 | tail -4
-"$BUILD/bin/bench_stencil" -stencil 3d27 -B 8 -n 64 -reps 5 -threads 1 | tail -4
+"$BUILD/bin/bench_stencil" -stencil 3d27 -B 8 -n 32 -reps 5 -threads 1 | tail -4

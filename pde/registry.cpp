@@ -1,28 +1,54 @@
 #include "pde/registry.hpp"
 
-#include "pde/darcy/darcy_coefficients.hpp"
+#include <mutex>
+
 #include "pde/darcy/darcy_petsc.hpp"
 #include "pins/core/check.hpp"
 
 namespace pins {
 
-const std::vector<ProblemFamilyEntry>& problem_families() {
-  // One line per family: name, summary, PETSc-side factory, Kokkos stencil coefficients.
-  static const std::vector<ProblemFamilyEntry> families = {
+namespace {
+
+struct Entries {
+  std::mutex mutex;
+  // One line per built-in family: name, summary, PETSc-side factory.
+  std::vector<ProblemFamilyEntry> list = {
       {"darcy", "-div(kappa grad u) = f on (0,1)^2, u = 0 on the boundary",
-       &darcy::create_problem_family, &darcy::stencil_coefficients},
+       &darcy::create_problem_family},
   };
-  return families;
+};
+
+Entries& entries() {
+  static Entries e;
+  return e;
+}
+
+}  // namespace
+
+void register_problem_family(const ProblemFamilyEntry& entry) {
+  PINS_CHECK(!entry.name.empty() && entry.create, "register_problem_family: an entry needs a "
+             "name and a create function");
+  Entries& e = entries();
+  std::lock_guard<std::mutex> lock(e.mutex);
+  for (const auto& f : e.list)
+    PINS_CHECK(f.name != entry.name, "register_problem_family: a family called '", entry.name,
+               "' is already registered");
+  e.list.push_back(entry);
+}
+
+std::vector<ProblemFamilyEntry> problem_families() {
+  Entries& e = entries();
+  std::lock_guard<std::mutex> lock(e.mutex);
+  return e.list;
 }
 
 std::string problem_family_names() {
   std::string names;
-  for (const auto& f : problem_families())
-    names += (names.empty() ? "" : ", ") + std::string(f.name);
+  for (const auto& f : problem_families()) names += (names.empty() ? "" : ", ") + f.name;
   return names;
 }
 
-const ProblemFamilyEntry& find_problem_family(const std::string& name) {
+ProblemFamilyEntry find_problem_family(const std::string& name) {
   for (const auto& f : problem_families())
     if (name == f.name) return f;
   throw Error("-pde '" + name +

@@ -6,7 +6,9 @@ The same C++ library as the ``pins`` command line, for notebooks and Python trai
   views, metadata as a dict);
 * the PDE's own discrete operator as differentiable torch functions backed by Kokkos
   kernels: ``coefficients``, ``apply``, ``residual``, ``residual_loss``, ``energy_loss``,
-  ``physics_loss``, ``relative_residual``, ``relative_l2``;
+  ``physics_loss``, ``relative_residual``, ``relative_l2``; any operator as a ``pins.Operator``
+  (``stencil_operator`` for stencils of any shape, ``pins.petsc.operator`` for a petsc4py
+  matrix, ``pins.petsc.residual_function`` for a SNES's own residual);
 * models: ``load_model``, ``train`` (the ``pins train`` options, a progress bar),
   ``evaluate`` (the ``pins evaluate`` metrics as a dict), ``train_preconditioner`` (a model
   for the PETSc preconditioner ``-pc_type surrogate``);
@@ -25,14 +27,14 @@ same one-line message as the command line) or RuntimeError.
 from ._runtime import _pins
 from .data import Dataset, generate
 from .models import Model, evaluate, load_model, train, train_preconditioner
-from .ops import (Operator, apply, coefficients, energy_loss, physics_loss, relative_l2,
+from .ops import (Operator, apply, coefficients, stencil_operator, energy_loss, physics_loss, relative_l2,
                   relative_residual, residual, residual_loss)
 from . import petsc, plot  # noqa: E402  (submodules: pins.petsc, pins.plot)
 
 __all__ = [
     "Dataset", "Model", "Operator", "apply", "coefficients", "energy_loss", "evaluate", "generate",
     "load_model", "petsc", "physics_loss", "plot", "relative_l2", "relative_residual",
-    "residual", "residual_loss", "surrogate_types", "train", "train_help",
+    "residual", "residual_loss", "stencil_operator", "surrogate_types", "train", "train_help",
     "train_preconditioner",
 ]
 

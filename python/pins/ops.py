@@ -34,6 +34,18 @@ def _batched(op, *fields):
     return list(fields), False
 
 
+def stencil_operator(coeffs, dim=2, shape="star", width=1, dof=1):
+    """A ``pins.Operator`` for stencil coefficients ``[B, K, (nz,) (ny,) nx]`` of any shape in
+    PETSc's DMDA vocabulary (``dim`` 1-3, ``shape`` "star" or "box", ``width``, ``dof``;
+    K = points x dof^2, centre first: see include/pins/core/stencil_operator.hpp). Fields are
+    ``[B, dof, (nz,) (ny,) nx]`` (``[B, (nz,) (ny,) nx]`` for one dof).
+
+    >>> op = pins.stencil_operator(coeffs, dim=3)   # a 3-D 7-point operator, coeffs [B,7,nz,ny,nx]
+    >>> pins.residual_loss(op, u, f).backward()
+    """
+    return _pins.stencil_operator(coeffs, dim, shape, width, dof)
+
+
 def coefficients(kappa, pde="darcy"):
     """Stencil coefficients ``[B, 5, ny, nx]`` of a problem family's operator for the
     coefficient fields ``kappa`` ``[B, ny, nx]``: the rows of the matrix PETSc assembles.

@@ -179,14 +179,17 @@ class ResidualFunction:
     dtype; backward applies the transpose of the SNES's assembled Jacobian."""
 
     def __init__(self, impl, snes):
+        """Wraps the C++ function `impl` made for `snes` (use ``residual_function``)."""
         self._impl = impl
         self.snes = snes  # the petsc4py object (pins holds its own PETSc reference too)
 
     @property
     def local_size(self):
+        """n: this process's length of the SNES solution vector."""
         return self._impl.local_size
 
     def __call__(self, u):
+        """F(u) for u [n] or [B, n]; differentiable in u."""
         return self._impl(u)
 
     def __repr__(self):

@@ -12,6 +12,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/losses.hpp"
 #include "pins/core/operator.hpp"
+#include "pins/core/stencil_operator.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/operator.hpp"
 
@@ -60,11 +61,19 @@ void bind_operators(py::module_& m) {
   py::class_<PyOperator>(m, "Operator",
                          "A batch of linear operators A_b (pins::Operator): apply, residual and "
                          "adjoints as differentiable torch operations.")
-      .def_property_readonly("kind", [](const PyOperator& o) { return o.op->kind(); })
+      .def_property_readonly(
+          "kind", [](const PyOperator& o) { return o.op->kind(); },
+          "The operator form: \"stencil\" or \"sparse\".")
       .def("describe", [](const PyOperator& o) { return o.op->describe(); })
-      .def_property_readonly("batch", [](const PyOperator& o) { return o.op->batch(); })
-      .def_property_readonly("field_shape", [](const PyOperator& o) { return o.op->field_shape(); })
-      .def_property_readonly("values", [](const PyOperator& o) { return o.op->values(); })
+      .def_property_readonly(
+          "batch", [](const PyOperator& o) { return o.op->batch(); },
+          "Number of operators B in the batch.")
+      .def_property_readonly(
+          "field_shape", [](const PyOperator& o) { return o.op->field_shape(); },
+          "Shape of one field without the batch axis, e.g. [n] or [ny, nx].")
+      .def_property_readonly(
+          "values", [](const PyOperator& o) { return o.op->values(); },
+          "The operator's entries (stencil coefficients or CSR values), a torch tensor.")
       .def(
           "apply",
           [](const PyOperator& o, const torch::Tensor& u) {
@@ -123,6 +132,18 @@ void bind_operators(py::module_& m) {
       [](const PyOperator& o, const torch::Tensor& u, const torch::Tensor& f) {
         return relative_residual(*o.op, dense(u, "relative_residual", "u"),
                                  dense(f, "relative_residual", "f"));
+      },
+      release());
+
+  // pins.stencil_operator(coeffs, dim, shape, width, dof): a stencil operator of any shape.
+  m.def(
+      "stencil_operator",
+      [](const torch::Tensor& coeffs, int dim, const std::string& shape, int width, int dof) {
+        PINS_CHECK(shape == "star" || shape == "box",
+                   "stencil_operator: shape must be 'star' or 'box', got '", shape, "'");
+        const Stencil s{dim, shape == "box" ? StencilShape::kBox : StencilShape::kStar, width, dof};
+        return PyOperator{std::make_shared<StencilOperator>(
+            s, dense(coeffs, "stencil_operator", "coeffs"))};
       },
       release());
 

@@ -8,8 +8,8 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include "bindings.hpp"
-#include "pde/registry.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/losses.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/trainer.hpp"
@@ -94,13 +94,13 @@ void bind_tensors(py::module_& m) {
   m.def(
       "coefficients",
       [](const torch::Tensor& kappa, const std::string& pde) {
-        const ProblemFamilyEntry& family = find_problem_family(pde);  // throws for unknown
+        const Family& family = find_family(pde);  // throws for unknown names
         const torch::Tensor k = dense(kappa, "coefficients", "kappa");
         PINS_CHECK(k.dim() == 3 && k.is_floating_point(),
                    "coefficients: kappa must be a floating tensor [B, ny, nx], got ", k.sizes(),
                    " of ", k.scalar_type());
         PINS_CHECK(k.device().is_cpu(), "coefficients: kappa must be on the CPU, got ", k.device());
-        return family.stencil_coefficients(k);
+        return family.make_operator({{"kappa", k}})->values();
       },
       release());
 

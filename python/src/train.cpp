@@ -13,9 +13,9 @@
 #include "bindings.hpp"
 #include "handles.hpp"
 #include "line_stream.hpp"
-#include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
@@ -28,17 +28,6 @@ OptionMap option_map(const OptionDict& options) {
   OptionMap map;
   for (const auto& [name, value] : options) map.set(name, value);
   return map;
-}
-
-TrainingData training_data_of(const Dataset& d, const std::string& path) {
-  TrainingData td;
-  try {
-    td = training_data(d);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  td.coefficients = find_problem_family(d.info.pde).stencil_coefficients;
-  return td;
 }
 
 }  // namespace
@@ -66,15 +55,6 @@ void bind_train(py::module_& m) {
                    "-train_resume needs -train_checkpoint <file>");
         make_surrogate(type, map, kFeatureChannels, 1);  // fail on architecture options early
         if (!output.empty()) check_model_output(output, force);
-        TrainingData td = training_data_of(*data, data_path), vd;
-        if (val) {
-          PINS_CHECK(val->info.nx == data->info.nx && val->info.ny == data->info.ny &&
-                         val->info.pde == data->info.pde,
-                     "validation data ", val_path, ": ", val->info.pde, " on ", val->info.nx, " x ",
-                     val->info.ny, ", but the training data is ", data->info.pde, " on ",
-                     data->info.nx, " x ", data->info.ny);
-          vd = training_data_of(*val, val_path);
-        }
         LineToPython lines(progress);
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
@@ -85,48 +65,24 @@ void bind_train(py::module_& m) {
           throw_if_python_signal();
           return loss;
         };
+        TrainJob job;
+        job.surrogate_type = type;
+        job.options = map;
+        job.train = opts;
+        job.data = data.get();
+        job.data_path = data_path;
+        job.validation = val.get();
+        job.validation_path = val_path;
+        job.command = "pins.train (Python)";
         auto h = std::make_shared<ModelHandle>();
-        TrainResult r;
         {
           py::gil_scoped_release release;
-          set_training_threads(opts.threads);
-          torch::manual_seed(opts.seed);  // the initial weights, as pins train
-          h->model = make_surrogate(type, map, kFeatureChannels, 1);
-          r = train_surrogate(*h->model, td, opts, val ? &vd : nullptr);
+          TrainedModel t = run_train_job(job);
+          h->model = t.model;
+          h->manifest = t.manifest;
+          h->history = t.history;
         }
-        ModelManifest& mf = h->manifest;
-        mf.architecture = h->model->type();
-        mf.architecture_options = h->model->options_json();
-        mf.in_channels = h->model->in_channels();
-        mf.out_channels = h->model->out_channels();
-        mf.dtype = opts.dtype;
-        mf.problem_family = data->info.pde;
-        mf.task = "solution";
-        mf.grid_nx = data->info.nx;
-        mf.grid_ny = data->info.ny;
-        mf.normalisation = r.normalisation.to_json();
-        mf.training_data_hash = td.fingerprint;
-        mf.metrics = r.metrics();
-        mf.metrics["training_data"] = data_path;
-        if (val) mf.metrics["validation_data"] = val_path;
-        mf.metrics["command"] = "pins.train (Python)";
-        nlohmann::json train = nlohmann::json::object();
-        for (const auto& [k, v] : options)
-          if (k.rfind("-train_", 0) == 0) train[k] = v;
-        mf.metrics["train_options"] = train;
-        nlohmann::json history = nlohmann::json::array();
-        for (const auto& e : r.history)
-          history.push_back({{"epoch", e.epoch},
-                             {"loss", e.loss},
-                             {"data_loss", e.data_loss},
-                             {"physics_loss", e.physics_loss},
-                             {"val_rel_l2", e.val_rel_l2},
-                             {"val_physics", e.val_physics},
-                             {"lr", e.lr},
-                             {"seconds", e.seconds},
-                             {"samples_per_second", e.samples_per_second},
-                             {"skipped_steps", e.skipped_steps}});
-        h->history = history;
+        const ModelManifest& mf = h->manifest;
         if (!output.empty()) {
           py::gil_scoped_release release;
           save_model(output, *h->model, mf, force);

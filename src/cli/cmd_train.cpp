@@ -8,13 +8,14 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
-#include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
+#include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
+#include "surrogates/surrogate.hpp"
 
 namespace pins::cli {
 
@@ -61,7 +62,6 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   on_rank0(comm, [&] {
     PINS_CHECK(task_name == "solution", "-task must be solution or precondition, got '",
                task_name, "'");
-    check_surrogate_traits(surrogate, {"solution", 2, false, ""});  // datasets are 2-D today
   });
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
   on_rank0(comm, [&] {
@@ -75,33 +75,23 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     make_surrogate(surrogate, options, kFeatureChannels, 1);
 
     const Dataset dataset = read_dataset(path);
-    TrainingData td;
-    try {
-      td = training_data(dataset);
-    } catch (const Error& e) {
-      throw Error(path + ": " + e.what());
-    }
-    td.coefficients = find_problem_family(dataset.info.pde).stencil_coefficients;
-    TrainingData vd;  // -train_val_data: a separate validation set
+    Dataset validation;  // -train_val_data: a separate validation set
+    if (!opts.val_data.empty()) validation = read_dataset(opts.val_data);
+    TrainJob job;
+    job.surrogate_type = surrogate;
+    job.options = options;
+    job.train = opts;
+    job.data = &dataset;
+    job.data_path = path;
     if (!opts.val_data.empty()) {
-      const Dataset vset = read_dataset(opts.val_data);
-      PINS_CHECK(vset.info.nx == dataset.info.nx && vset.info.ny == dataset.info.ny &&
-                     vset.info.pde == dataset.info.pde,
-                 "-train_val_data ", opts.val_data, ": ", vset.info.pde, " on ", vset.info.nx,
-                 " x ", vset.info.ny, ", but the training data is ", dataset.info.pde, " on ",
-                 dataset.info.nx, " x ", dataset.info.ny);
-      try {
-        vd = training_data(vset);
-      } catch (const Error& e) {
-        throw Error(opts.val_data + ": " + e.what());
-      }
+      job.validation = &validation;
+      job.validation_path = opts.val_data;
     }
-    set_training_threads(opts.threads);
-    torch::manual_seed(opts.seed);  // the initial weights
-    auto model = make_surrogate(surrogate, options, kFeatureChannels, 1);
-    int64_t parameters = 0;
-    for (const auto& p : model->module().parameters()) parameters += p.numel();
-    if (opts.monitor >= 1) {
+    job.command = command_line;
+    job.on_start = [&](const Surrogate& model, const TrainingData&, const TrainingData* vd) {
+      if (opts.monitor < 1) return;
+      int64_t parameters = 0;
+      for (const auto& p : model.module().parameters()) parameters += p.numel();
       std::printf("pins train: %s: %lld samples of -pde %s on %d x %d\n", path.c_str(),
                   (long long)dataset.samples, dataset.info.pde.c_str(), dataset.info.nx,
                   dataset.info.ny);
@@ -110,33 +100,18 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
                   opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
                   opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
-      if (!opts.val_data.empty())
+      if (vd)
         std::printf("  validation  %s (%lld samples); all %lld training samples trained on\n",
-                    opts.val_data.c_str(), (long long)vd.kappa.size(0),
+                    opts.val_data.c_str(), (long long)vd->kappa.size(0),
                     (long long)dataset.samples);
       if (opts.augment != "none")
         std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
                     opts.augment.c_str());
       std::fflush(stdout);
-    }
-    const TrainResult r = train_surrogate(*model, td, opts, opts.val_data.empty() ? nullptr : &vd);
-
-    ModelManifest m;
-    m.problem_family = dataset.info.pde;
-    m.task = "solution";
-    m.grid_nx = dataset.info.nx;
-    m.grid_ny = dataset.info.ny;
-    m.normalisation = r.normalisation.to_json();
-    m.training_data_hash = td.fingerprint;
-    m.metrics = r.metrics();
-    m.metrics["training_data"] = path;
-    if (!opts.val_data.empty()) m.metrics["validation_data"] = opts.val_data;
-    m.metrics["command"] = command_line;
-    nlohmann::json train = nlohmann::json::object();
-    for (const auto& [k, v] : options.entries())
-      if (k.rfind("-train_", 0) == 0) train[k] = v;
-    m.metrics["train_options"] = train;
-    save_model(out, *model, m, force);
+    };
+    const TrainedModel t = run_train_job(job);
+    const TrainResult& r = t.result;
+    save_model(out, *t.model, t.manifest, force);
     if (opts.monitor >= 1) {
       std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
                   r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);

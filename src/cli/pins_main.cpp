@@ -78,7 +78,7 @@ void print_usage(std::FILE* out) {
   std::fprintf(
       out, "\n'pins <subcommand> -help' lists a subcommand's options.\nproblem families (-pde):\n");
   for (const auto& f : pins::problem_families())
-    std::fprintf(out, "  %-9s %s\n", f.name, f.summary);
+    std::fprintf(out, "  %-9s %s\n", f.name.c_str(), f.summary.c_str());
 }
 
 // Single quotes around arguments a shell would split or expand, for the recorded command.

@@ -26,6 +26,8 @@ TrainingData training_data_of(const Dataset& d, const std::string& path) {
 
 TrainedModel run_train_job(const TrainJob& job) {
   PINS_CHECK(job.data, "train: no training dataset given");
+  // The architecture must serve solutions on the data's grids (datasets are 2-D today).
+  check_surrogate_traits(job.surrogate_type, {"solution", 2, false, ""});
   const Dataset& data = *job.data;
   const TrainingData td = training_data_of(data, job.data_path);
   TrainingData vd;

@@ -8,6 +8,7 @@
 
 #include "pde/registry.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/petsc/error.hpp"
 #include "sample_solver.hpp"
 #include "surrogates/registry.hpp"
@@ -92,9 +93,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     predict(model, norm, td.kappa.slice(0, i, i + 1), td.f.slice(0, i, i + 1));
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = relative_l2(e.prediction, td.u);
-  const torch::Tensor coeffs = find_problem_family(d.info.pde).stencil_coefficients(td.kappa);
+  const OperatorPtr A = find_family(d.info.pde).make_operator({{"kappa", td.kappa}, {"f", td.f}});
   e.error = summarize(e.relative_l2);
-  e.residual = summarize(relative_residual(coeffs, e.prediction, td.f));
+  e.residual = summarize(relative_residual(*A, e.prediction, td.f));
   e.petsc_residual = summarize(torch::tensor(d.residual, torch::kFloat64));
   e.petsc_samples = int(std::min<int64_t>(n, solve_samples));
   e.seconds_petsc = petsc_seconds_per_sample(d, e.petsc_samples, solver_prefix);

@@ -6,21 +6,21 @@
 #include <cmath>
 #include <limits>
 
-#include "pde/registry.hpp"
 #include "pins/core/check.hpp"
-#include "pins/core/stencil.hpp"
+#include "pins/core/family.hpp"
 
 namespace pins::petsc {
 
 namespace {
-// Samples per kernel launch: bounds the [B,5,ny,nx] coefficient tensor's memory.
+// Samples per kernel launch: bounds the operator's memory ([B,K,ny,nx] for a stencil).
 constexpr std::int64_t kBatch = 32;
-// Terms in one row of the residual (five products and f) for the rounding bound.
-constexpr double kTermsPerRow = 6;
 }  // namespace
 
 VerifyReport verify_dataset(const Dataset& data, double tolerance) {
-  const ProblemFamilyEntry& family = find_problem_family(data.info.pde);
+  const Family& family = find_family(data.info.pde);
+  // Terms in one row of the residual (the stencil's products and f), for the rounding bound.
+  const Stencil stencil = family.stencil();
+  const double terms_per_row = double(stencil.points() * stencil.dof + 1);
   const std::int64_t n = data.samples, ny = data.info.ny, nx = data.info.nx;
   const size_t points = size_t(ny) * size_t(nx);
   PINS_CHECK(n >= 1 && data.kappa.size() == size_t(n) * points &&
@@ -44,9 +44,9 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
       return torch::from_blob(const_cast<double*>(v.data() + offset), {b, ny, nx}, opts);
     };
     const torch::Tensor kappa = view(data.kappa), f = view(data.f), u = view(data.u);
-    const torch::Tensor coeffs = family.stencil_coefficients(kappa);
-    const torch::Tensor r = stencil_residual(coeffs, u, f);
-    const torch::Tensor magnitude = stencil_apply(coeffs.abs(), u.abs()) + f.abs();
+    const OperatorPtr A = family.make_operator({{"kappa", kappa}, {"f", f}});
+    const torch::Tensor r = A->residual(u, f);
+    const torch::Tensor magnitude = A->with_values(A->values().abs())->apply(u.abs()) + f.abs();
     const torch::Tensor r_norm = r.reshape({b, -1}).norm(2, 1);
     const torch::Tensor f_norm = f.reshape({b, -1}).norm(2, 1);
     const torch::Tensor m_norm = magnitude.reshape({b, -1}).norm(2, 1);
@@ -55,7 +55,7 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
       const double fn = f_norm[k].item<double>();
       const double scale = fn > 0 ? fn : 1.0;  // f = 0: absolute residual, as when generated
       const double res = r_norm[k].item<double>() / scale;
-      const double allowance = 2 * kTermsPerRow * eps * m_norm[k].item<double>() / scale;
+      const double allowance = 2 * terms_per_row * eps * m_norm[k].item<double>() / scale;
       report.residuals[size_t(s)] = res;
       sum += res;
       if (res > report.max_residual || s == 0) {

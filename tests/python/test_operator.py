@@ -129,3 +129,21 @@ def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="scaling must be 'none' or 'diagonal'"):
         pins.residual_loss(op, torch.zeros(12, dtype=torch.float64),
                            torch.zeros(12, dtype=torch.float64), scaling="bogus")
+
+
+def test_stencil_operator_of_any_shape():
+    torch.manual_seed(0)
+    c = torch.rand(2, 5, 6, 7, dtype=torch.float64)
+    u = torch.randn(2, 6, 7, dtype=torch.float64)
+    five = pins.stencil_operator(c)                    # the 2-D 5-point case
+    assert five.kind == "stencil" and five.field_shape == [6, 7]
+    assert torch.equal(pins.apply(five, u), pins.apply(c, u))
+    c7 = torch.rand(1, 7, 4, 5, 6, dtype=torch.float64, requires_grad=True)
+    u3 = torch.randn(1, 4, 5, 6, dtype=torch.float64, requires_grad=True)
+    op = pins.stencil_operator(c7, dim=3)
+    pins.residual_loss(op, u3, torch.ones_like(u3)).backward()
+    assert u3.grad is not None and c7.grad is not None
+    with pytest.raises(ValueError, match="shape must be 'star' or 'box'"):
+        pins.stencil_operator(c7, dim=3, shape="cross")
+    with pytest.raises(ValueError, match=r"coeffs must have shape \[B, 27, nz, ny, nx\]"):
+        pins.stencil_operator(c7, dim=3, shape="box")
