@@ -20,9 +20,6 @@
 
 namespace pins::petsc {
 
-static_assert(std::is_same<PetscScalar, double>::value && std::is_same<PetscReal, double>::value,
-              "the residual functions hand tensor memory (float64) to PETSc as PetscScalar");
-
 namespace detail {
 
 namespace {

@@ -9,18 +9,13 @@
 #include <array>
 #include <cmath>
 #include <numeric>
-#include <type_traits>
 
 #include "pins/core/check.hpp"
+// Values are copied into float64 tensors and ghosts scattered through Vecs placed on tensor
+// memory: PetscScalar must be a real double (checked there).
+#include "pins/petsc/scalar.hpp"
 
 namespace pins::petsc {
-
-// The values are copied into float64 tensors and ghost values scattered through PETSc Vecs
-// placed on tensor memory: both need PETSc's scalar to be a real double.
-static_assert(
-    std::is_same<PetscScalar, double>::value,
-    "pins::petsc needs PETSc configured with real double scalars (--with-scalar-type=real "
-    "--with-precision=double)");
 
 namespace {
 

@@ -42,15 +42,12 @@
 #include <petscts.h>
 #include <torch/types.h>
 
+#include "pins/petsc/scalar.hpp"  // PetscScalar must be double: tensors are handed to PETSc
+
 #include <cstdint>
 #include <memory>
-#include <type_traits>
 
 namespace pins::petsc {
-
-static_assert(std::is_same<PetscScalar, double>::value,
-              "pins::petsc::ResidualFunction needs a PETSc built with real double scalars "
-              "(PetscScalar == double)");
 
 namespace detail {
 class SnesResidual;
