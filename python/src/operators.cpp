@@ -9,6 +9,7 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include "bindings.hpp"
+#include "tensor_args.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/losses.hpp"
 #include "pins/core/operator.hpp"
@@ -24,19 +25,6 @@ namespace {
 struct PyOperator {
   OperatorPtr op;
 };
-
-// The kernels need contiguous memory; a strided view from Python is made contiguous here (a
-// copy that autograd differentiates through). None is refused.
-torch::Tensor dense(const torch::Tensor& t, const char* caller, const char* name) {
-  PINS_CHECK(t.defined(), caller, ": ", name, " is None; expected a tensor");
-  return t.is_contiguous() ? t : t.contiguous();
-}
-
-ResidualScaling scaling_from(const std::string& s) {
-  if (s == "none") return ResidualScaling::kNone;
-  if (s == "diagonal") return ResidualScaling::kDiagonal;
-  throw Error("residual_loss: scaling must be 'none' or 'diagonal', got '" + s + "'");
-}
 
 // A petsc4py Mat (or anything with an integer `.handle`, as petsc4py objects have) as a Mat.
 Mat mat_of(const py::handle& obj, const char* caller) {

@@ -8,6 +8,7 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include "bindings.hpp"
+#include "tensor_args.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/losses.hpp"
@@ -15,23 +16,6 @@
 #include "pins/core/trainer.hpp"
 
 namespace pins::python {
-
-namespace {
-
-// The kernels need contiguous memory; a strided view from Python (a transpose, a slice) is
-// made contiguous here, a copy that autograd differentiates through. None is refused.
-torch::Tensor dense(const torch::Tensor& t, const char* caller, const char* name) {
-  PINS_CHECK(t.defined(), caller, ": ", name, " is None; expected a tensor");
-  return t.is_contiguous() ? t : t.contiguous();
-}
-
-ResidualScaling scaling_from(const std::string& s) {
-  if (s == "none") return ResidualScaling::kNone;
-  if (s == "diagonal") return ResidualScaling::kDiagonal;
-  throw Error("residual_loss: scaling must be 'none' or 'diagonal', got '" + s + "'");
-}
-
-}  // namespace
 
 void bind_tensors(py::module_& m) {
   // Kernels run without the GIL: arguments are converted before, results after.
