@@ -64,8 +64,7 @@ void check_field(const char* caller, const char* name, const Stencil& s, const t
 
 }  // namespace
 
-void check_stencil_inputs(const char* caller, const Stencil& s, const torch::Tensor& coeffs,
-                          const torch::Tensor& u, const torch::Tensor& f) {
+void check_stencil_coefficients(const char* caller, const Stencil& s, const torch::Tensor& coeffs) {
   s.check();
   PINS_CHECK(coeffs.defined(), caller, ": coeffs is an undefined tensor");
   const bool five = s == detail::five_point();
@@ -83,6 +82,11 @@ void check_stencil_inputs(const char* caller, const Stencil& s, const torch::Ten
   PINS_CHECK(device_matches_kokkos(coeffs), caller, ": tensors are on ", coeffs.device(),
              " but Kokkos runs on ", kernels::ExecSpace::name(),
              "; move them with .to() to the matching device");
+}
+
+void check_stencil_inputs(const char* caller, const Stencil& s, const torch::Tensor& coeffs,
+                          const torch::Tensor& u, const torch::Tensor& f) {
+  check_stencil_coefficients(caller, s, coeffs);
   PINS_CHECK(u.defined(), caller, ": u is an undefined tensor");
   check_field(caller, "u", s, u, coeffs);
   if (f.defined()) check_field(caller, "f", s, f, coeffs);

@@ -10,13 +10,11 @@ StencilOperator::StencilOperator(const Stencil& stencil, torch::Tensor coeffs)
     : stencil_(stencil), coeffs_(std::move(coeffs)), grid_{1, 1, 1} {
   stencil_.check();
   PINS_CHECK(coeffs_.defined(), "StencilOperator: coeffs is an undefined tensor");
-  // The same checks the kernels make, with a zero field of the shape the stencil implies.
   PINS_CHECK(coeffs_.dim() == 2 + stencil_.dim, "StencilOperator: coeffs for stencil ",
              stencil_.describe(), " must have ", 2 + stencil_.dim, " axes [B, ",
              stencil_.channels(), ", grid...], got ", coeffs_.sizes());
+  check_stencil_coefficients("StencilOperator", stencil_, coeffs_);  // the kernels' checks
   for (int a = 0; a < stencil_.dim; ++a) grid_[3 - stencil_.dim + a] = coeffs_.size(2 + a);
-  check_stencil_inputs("StencilOperator", stencil_, coeffs_,
-                       torch::empty(batch_field_shape(), coeffs_.options()));
 }
 
 std::string StencilOperator::describe() const {

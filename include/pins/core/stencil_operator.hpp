@@ -113,6 +113,10 @@ torch::Tensor stencil_apply_transpose(const Stencil& s, const torch::Tensor& coe
 torch::Tensor stencil_coefficient_gradient(const Stencil& s, const torch::Tensor& g,
                                            const torch::Tensor& u);
 
+/// Throws pins::Error unless coeffs is a contiguous [B, K, grid…] tensor of a supported dtype
+/// on Kokkos' memory space for stencil `s` (the coefficient half of check_stencil_inputs).
+void check_stencil_coefficients(const char* caller, const Stencil& s, const torch::Tensor& coeffs);
+
 /// Throws pins::Error unless coeffs [B,K,grid…] and the fields (undefined ones are skipped)
 /// are contiguous tensors of one supported dtype on Kokkos' memory space, shaped for `s`.
 void check_stencil_inputs(const char* caller, const Stencil& s, const torch::Tensor& coeffs,
