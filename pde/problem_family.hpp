@@ -1,16 +1,23 @@
 #pragma once
 /// \file
 /// What pins needs from a problem family to generate data with PETSc: a seeded sampler of
-/// (κ, f), the assembly of its operator and right-hand side on a 2-D DMDA, and a
-/// description for the dataset's attributes. Families register in pde/registry.cpp.
+/// its input fields, the assembly of its operator and right-hand side on a DM of the
+/// family's dimension, and a description for the dataset's attributes. The PETSc-free half
+/// of the same family (its input fields, stencil, operator: pins/core/family.hpp) is
+/// registered under the same name and is where the dataset's grid dimension, input list,
+/// dof and operator description come from.
 ///
-/// Grids are ny × nx cells; fields are row-major [ny][nx] arrays (x fastest), which is
-/// also the order of a DMDA's natural (and, on one process, global) vector.
+/// Grids are given slowest direction first, as datasets store them: {ny, nx} in 2-D,
+/// {nz, ny, nx} in 3-D. A field is a row-major array over that grid (x fastest) — on one
+/// process the order of a DMDA's natural (and global) vector — with a field of c
+/// components stored component-major, [c][grid...]. Built-in families register in
+/// pde/registry.cpp; a PDE code registers its own with pins::register_problem_family.
 
 #include <petscdm.h>
 #include <petscmat.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "pins/core/dataset.hpp"
 
@@ -21,7 +28,7 @@ class ProblemFamily {
  public:
   virtual ~ProblemFamily() = default;
 
-  /// The name `-pde` selects, e.g. "darcy".
+  /// The name `-pde` selects, e.g. "darcy" (the name of its pins::Family too).
   virtual const char* name() const = 0;
 
   /// Reads the family's sampler options (under `prefix`, may be null) from PETSc's options
@@ -29,27 +36,33 @@ class ProblemFamily {
   /// the option and what was expected.
   virtual PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix) = 0;
 
-  /// Fixes the grid and the global seed. Throws pins::Error if the grid is unusable.
-  virtual void set_up(int ny, int nx, std::uint64_t seed) = 0;
+  /// Fixes the grid (cells per direction, slowest first, one entry per dimension of the
+  /// family) and the global seed. Throws pins::Error if the grid is unusable.
+  virtual void set_up(const std::vector<std::int64_t>& grid, std::uint64_t seed) = 0;
 
-  /// Fills `info`'s pde, equation, discretisation, domain, boundary_condition, grid, seed
-  /// and sampler parameters (solver fields are the caller's).
+  /// Fills `info`'s pde, equation, discretisation, domain, boundary_condition, seed,
+  /// seed_streams and sampler parameters. (The grid, inputs, dof and operator description
+  /// are filled by the caller from the set-up grid and the pins::Family.)
   virtual void describe(DatasetInfo* info) const = 0;
 
-  /// Draws sample `index`: kappa and f ([ny][nx] each) and the seeds of its random streams.
-  /// Depends on (seed, index) only, never on the process count or the order of calls.
-  virtual void sample(std::uint64_t index, double* kappa, double* f,
-                      std::uint64_t seeds[2]) const = 0;
+  /// Draws sample `index`: writes every input field (pins::Family::inputs() order, each
+  /// grid points × components values) and the seeds of its random streams
+  /// (info.seed_streams of them). Depends on (seed, index) only, never on the process count
+  /// or the order of calls.
+  virtual void sample(std::uint64_t index, const std::vector<double*>& inputs,
+                      std::uint64_t* seeds) const = 0;
 
-  /// Creates the set-up DM (a 2-D DMDA) the operator is assembled on, for nx × ny cells.
-  virtual PetscErrorCode CreateDM(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* dm) const = 0;
+  /// Creates the set-up DM (a DMDA of the family's dimension, or a DMPlex) on `comm`.
+  virtual PetscErrorCode CreateDM(MPI_Comm comm, DM* dm) const = 0;
 
-  /// Assembles the operator A(κ) on `da` into A (created by DMCreateMatrix(da)); kappa is
-  /// the whole grid [ny][nx], each process assembles its own rows.
-  virtual PetscErrorCode AssembleOperator(DM da, const double* kappa, Mat A) const = 0;
+  /// Assembles the operator A(inputs) on `dm` into A (created by DMCreateMatrix(dm)); every
+  /// input holds the whole grid, each process assembles its own rows.
+  virtual PetscErrorCode AssembleOperator(DM dm, const std::vector<const double*>& inputs,
+                                          Mat A) const = 0;
 
-  /// Sets b (a global vector of `da`) to the right-hand side for f ([ny][nx], whole grid).
-  virtual PetscErrorCode AssembleRHS(DM da, const double* f, Vec b) const = 0;
+  /// Sets b (a global vector of `dm`) to the right-hand side for the inputs (whole grid).
+  virtual PetscErrorCode AssembleRHS(DM dm, const std::vector<const double*>& inputs,
+                                     Vec b) const = 0;
 };
 
 }  // namespace pins

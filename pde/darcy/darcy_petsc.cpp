@@ -153,9 +153,11 @@ class DarcyFamily final : public ProblemFamily {
     PetscFunctionReturn(0);
   }
 
-  void set_up(int ny, int nx, std::uint64_t seed) override {
+  void set_up(const std::vector<std::int64_t>& grid, std::uint64_t seed) override {
+    PINS_CHECK(grid.size() == 2, "darcy: the grid must be 2-D (ny, nx), got ", grid.size(),
+               " directions");
     opt_.seed = seed;
-    sampler_ = std::make_unique<Sampler>(opt_, ny, nx);
+    sampler_ = std::make_unique<Sampler>(opt_, int(grid[0]), int(grid[1]));
   }
 
   void describe(DatasetInfo* info) const override {
@@ -165,9 +167,8 @@ class DarcyFamily final : public ProblemFamily {
     info->discretisation = "cell-centred finite volumes, 5-point, harmonic face averages";
     info->domain = "(0,1)x(0,1)";
     info->boundary_condition = "u = 0 on the whole boundary (Dirichlet)";
-    info->ny = sampler_->ny();
-    info->nx = sampler_->nx();
     info->seed = std::int64_t(opt_.seed);
+    info->seed_streams = 2;  // κ, f
     info->sampler = {
         {"kappa_type", to_string(opt_.kappa_kind)},
         {"alpha", opt_.alpha},
@@ -181,23 +182,30 @@ class DarcyFamily final : public ProblemFamily {
     };
   }
 
-  void sample(std::uint64_t index, double* kappa, double* f,
-              std::uint64_t seeds[2]) const override {
+  void sample(std::uint64_t index, const std::vector<double*>& inputs,
+              std::uint64_t* seeds) const override {
     PINS_CHECK(sampler_, "darcy: sample() before set_up()");
-    sampler_->sample(index, kappa, f);
+    PINS_CHECK(inputs.size() == 2, "darcy: sample() needs the arrays kappa and f");
+    sampler_->sample(index, inputs[0], inputs[1]);
     // The streams Sampler draws κ (0) and f (1) from; stored so a sample can be redrawn.
     seeds[0] = sample_seed(opt_.seed, index, 0);
     seeds[1] = sample_seed(opt_.seed, index, 1);
   }
 
-  PetscErrorCode CreateDM(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* dm) const override {
-    return create_dmda(comm, nx, ny, dm);
+  PetscErrorCode CreateDM(MPI_Comm comm, DM* dm) const override {
+    PetscFunctionBeginUser;
+    PetscCheck(sampler_, comm, PETSC_ERR_ORDER, "darcy: CreateDM() before set_up()");
+    PetscCall(create_dmda(comm, sampler_->nx(), sampler_->ny(), dm));
+    PetscFunctionReturn(0);
   }
-  PetscErrorCode AssembleOperator(DM da, const double* kappa, Mat A) const override {
-    return assemble_operator(da, kappa, A);
+  // Inputs in pins::Family order: kappa, f.
+  PetscErrorCode AssembleOperator(DM da, const std::vector<const double*>& inputs,
+                                  Mat A) const override {
+    return assemble_operator(da, inputs.at(0), A);
   }
-  PetscErrorCode AssembleRHS(DM da, const double* f, Vec b) const override {
-    return assemble_rhs(da, f, b);
+  PetscErrorCode AssembleRHS(DM da, const std::vector<const double*>& inputs,
+                             Vec b) const override {
+    return assemble_rhs(da, inputs.at(1), b);
   }
 
  private:

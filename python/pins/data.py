@@ -10,7 +10,8 @@ from ._runtime import _pins, ensure_petsc, option_dict
 
 def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, progress=False,
              options=None, **kwargs):
-    """Draws `samples` problems of family `pde` on a `grid` (n, or (nx, ny)), solves each
+    """Draws `samples` problems of family `pde` on a `grid` (n in every direction, or
+    (nx, ny) / (nx, ny, nz), x first as on the command line), solves each
     with PETSc and writes a pins dataset (HDF5) to `output`, as ``pins generate`` does.
 
     Sampler and solver options are the command line's, given as keywords or in `options`
@@ -24,23 +25,21 @@ def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, p
 
     >>> pins.generate("train.h5", grid=32, samples=64, seed=1, kappa_type="threshold")
     """
-    if isinstance(grid, int):
-        nx = ny = grid
-    else:
-        nx, ny = (int(g) for g in grid)
+    grid = [int(grid)] if isinstance(grid, int) else [int(g) for g in grid]
     if int(seed) < 0:
         raise ValueError("seed must be a non-negative integer, got %d" % int(seed))
     ensure_petsc()
-    return _pins.generate(pde, nx, ny, int(samples), int(seed), os.fspath(output), bool(force),
+    return _pins.generate(pde, grid, int(samples), int(seed), os.fspath(output), bool(force),
                           bool(progress), option_dict(options, **kwargs))
 
 
 class Dataset:
     """A pins dataset (HDF5, written by ``pins generate`` or `pins.generate`) in memory.
 
-    Arrays are numpy views of the C++ buffers (no copies), shaped ``[N, ny, nx]`` for
-    ``kappa``, ``f``, ``u``; ``[N]`` for ``iterations`` and ``residual``; ``[N, 2]`` for
-    ``seeds``. ``tensor(name)`` and ``tensors()`` give torch tensors that share that memory.
+    Arrays are numpy views of the C++ buffers (no copies): one per input field of the
+    family (``inputs``, e.g. ``kappa`` and ``f``) and the solutions ``u``, shaped
+    ``[N, (c,) (nz,) ny, nx]`` (``grid`` is the per-sample grid, slowest direction first);
+    ``[N]`` for ``iterations`` and ``residual``; ``[N, streams]`` for ``seeds``. ``tensor(name)`` and ``tensors()`` give torch tensors that share that memory.
     ``metadata`` holds every attribute of the file (problem, grid, sampler, solver,
     versions) as a dict.
 
@@ -52,25 +51,23 @@ class Dataset:
     ((64, 32, 32), 'cg')
     """
 
-    ARRAYS = ("kappa", "f", "u", "iterations", "residual", "seeds")
-
     def __init__(self, path):
         """Reads and checks the dataset at `path`."""
         self._handle = _pins._Dataset(os.fspath(path))
 
     def __repr__(self):
-        return "pins.Dataset(%r: %d samples of %s on %d x %d)" % (
-            self.path, self.samples, self.pde, self.nx, self.ny)
+        return "pins.Dataset(%r: %d samples of %s on %s)" % (
+            self.path, self.samples, self.pde, " x ".join(str(g) for g in reversed(self.grid)))
 
     def __len__(self):
         """The number of samples N."""
         return self.samples
 
     def __getitem__(self, index):
-        """Sample `index` as a dict of torch tensors (views): kappa, f, u [ny, nx]."""
+        """Sample `index` as a dict of torch tensors (views): each input and u."""
         if not -self.samples <= index < self.samples:
             raise IndexError("sample %d out of range for %d samples" % (index, self.samples))
-        return {name: self.tensor(name)[index] for name in ("kappa", "f", "u")}
+        return {name: self.tensor(name)[index] for name in self.inputs + ["u"]}
 
     @property
     def path(self):
@@ -83,14 +80,30 @@ class Dataset:
         return self._handle.samples
 
     @property
+    def grid(self):
+        """Cells per direction, slowest first as the arrays store them: (ny, nx) in 2-D,
+        (nz, ny, nx) in 3-D."""
+        return tuple(self._handle.grid)
+
+    @property
     def nx(self):
         """Cells along x (the last array index)."""
-        return self._handle.nx
+        return self.grid[-1]
 
     @property
     def ny(self):
-        """Cells along y."""
-        return self._handle.ny
+        """Cells along y (1 on a 1-D grid)."""
+        return self.grid[-2] if len(self.grid) >= 2 else 1
+
+    @property
+    def inputs(self):
+        """The input arrays of the family, in the order networks see them, e.g. ["kappa", "f"]."""
+        return list(self._handle.inputs)
+
+    @property
+    def arrays(self):
+        """The names of every array: the inputs, u, iterations, residual, seeds."""
+        return self.inputs + ["u", "iterations", "residual", "seeds"]
 
     @property
     def pde(self):
@@ -103,7 +116,7 @@ class Dataset:
         return self._handle.attributes()
 
     def array(self, name):
-        """Array `name` (one of ARRAYS) as a numpy view of the dataset's memory."""
+        """Array `name` (one of `arrays`) as a numpy view of the dataset's memory."""
         return self._handle.array(name)
 
     def tensor(self, name):
@@ -116,17 +129,19 @@ class Dataset:
 
     def tensors(self):
         """All arrays as torch tensors sharing the dataset's memory: a dict by name."""
-        return {name: self.tensor(name) for name in self.ARRAYS}
+        return {name: self.tensor(name) for name in self.arrays}
 
-    kappa = property(lambda self: self.array("kappa"), doc="Coefficient fields [N, ny, nx].")
-    f = property(lambda self: self.array("f"), doc="Right-hand sides [N, ny, nx].")
-    u = property(lambda self: self.array("u"), doc="PETSc solutions [N, ny, nx].")
+    kappa = property(lambda self: self.array("kappa"),
+                     doc="Coefficient fields [N, (nz,) ny, nx] (families with an input 'kappa').")
+    f = property(lambda self: self.array("f"),
+                 doc="Right-hand sides [N, (nz,) ny, nx] (families with an input 'f').")
+    u = property(lambda self: self.array("u"), doc="PETSc solutions [N, (dof,) (nz,) ny, nx].")
     iterations = property(lambda self: self.array("iterations"),
                           doc="Solver iterations per sample [N].")
     residual = property(lambda self: self.array("residual"),
                         doc="True relative residual of each stored solution [N].")
     seeds = property(lambda self: self.array("seeds"),
-                     doc="Per-sample random stream seeds (kappa, f) [N, 2].")
+                     doc="Per-sample random stream seeds [N, streams] (Darcy: kappa, f).")
 
 
 def as_dataset(data):

@@ -40,14 +40,36 @@ class Model:
         """The model on features `x` [B, Cin, ny, nx] (cast to the model's dtype)."""
         return self._handle.forward(x)
 
-    def features(self, kappa, f):
-        """The normalised input features [B, 2, ny, nx] the trainer builds from kappa, f."""
-        return self._handle.features(kappa, f)
+    def features(self, *fields, **named):
+        """The normalised input features [B, C, (nz,) ny, nx] the trainer builds from the
+        family's input fields, given in the family's order (Darcy: ``kappa, f``) or by
+        name (``kappa=..., f=...``)."""
+        return self._handle.features(self._inputs(fields, named))
 
-    def predict(self, kappa, f, batch=64):
-        """The predicted solution [B, ny, nx] (float64, de-normalised) for kappa, f
-        [B, ny, nx]; no gradients, in batches of `batch`."""
-        return self._handle.predict(kappa, f, int(batch))
+    def predict(self, *fields, batch=64, **named):
+        """The predicted solution [B, (dof,) (nz,) ny, nx] (float64, de-normalised) for the
+        family's input fields [B, (nz,) ny, nx] (in order, e.g. ``kappa, f``, or by name);
+        no gradients, in batches of `batch`."""
+        return self._handle.predict(self._inputs(fields, named), int(batch))
+
+    def _inputs(self, fields, named):
+        names = list(self._handle.input_names)
+        if len(fields) > len(names):
+            raise ValueError("%s takes %d input fields (%s), got %d" % (
+                self.architecture, len(names), ", ".join(names), len(fields)))
+        inputs = dict(zip(names, fields))
+        for name, value in named.items():
+            if name not in names:
+                raise ValueError("%r is not an input of this model (inputs: %s)" % (
+                    name, ", ".join(names)))
+            if name in inputs:
+                raise ValueError("input %r given twice" % name)
+            inputs[name] = value
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            raise ValueError("missing input field(s): %s (inputs: %s)" % (
+                ", ".join(missing), ", ".join(names)))
+        return inputs
 
     def parameters(self):
         """The model's parameters: the C++ module's own tensors (not copies)."""

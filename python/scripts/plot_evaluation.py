@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Figures for `pins evaluate`: plot_evaluation.py FOLDER
 
-Reads FOLDER/plot_data/{kappa,u_true,u_pred}.npy ([k, ny, nx]) and relative_l2.npy ([N]),
-writes FOLDER/samples.png (one row per sample: kappa, true u, predicted u, error) and
+Reads FOLDER/plot_data/{input,u_true,u_pred}.npy ([k, ny, nx]: the first input field, e.g.
+kappa, and the solutions; a 2-D picture of each), input_name.txt (the input's name) and
+relative_l2.npy ([N]), writes FOLDER/samples.png (one row per sample: the input, true u,
+predicted u, error) and
 FOLDER/error_histogram.png. Exit status 3: matplotlib (or numpy) is missing.
 Called by the pins CLI with Debian's /usr/bin/python3; usable by hand as well.
 """
@@ -26,7 +28,13 @@ def main():
         return 3
     folder = sys.argv[1]
     data = os.path.join(folder, "plot_data")
-    kappa = np.load(os.path.join(data, "kappa.npy"))
+    if os.path.exists(os.path.join(data, "input.npy")):
+        kappa = np.load(os.path.join(data, "input.npy"))
+        with open(os.path.join(data, "input_name.txt")) as f:
+            input_name = f.read().strip()
+    else:  # written by an earlier pins
+        kappa = np.load(os.path.join(data, "kappa.npy"))
+        input_name = "κ"
     u_true = np.load(os.path.join(data, "u_true.npy"))
     u_pred = np.load(os.path.join(data, "u_pred.npy"))
     rel = np.load(os.path.join(data, "relative_l2.npy"))
@@ -37,7 +45,8 @@ def main():
         for i in range(k):
             lo, hi = min(u_true[i].min(), u_pred[i].min()), max(u_true[i].max(), u_pred[i].max())
             panels = [
-                (kappa[i], "κ (sample %d)" % i, "viridis", None, None),
+                (kappa[i], "%s (sample %d)" % (input_name.replace("kappa", "κ"), i), "viridis",
+                 None, None),
                 (u_true[i], "u (PETSc)", "magma", lo, hi),
                 (u_pred[i], "û (surrogate), rel. L2 %.3g" % rel[i], "magma", lo, hi),
                 (u_pred[i] - u_true[i], "û − u", "RdBu_r", None, None),

@@ -3,6 +3,7 @@
 // the file's attributes as a dict. The Python class pins.Dataset wraps this one.
 
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <memory>
 
@@ -42,22 +43,33 @@ void bind_dataset(py::module_& m) {
            py::arg("path"))
       .def_property_readonly("path", [](const DatasetHandle& h) { return h.path; })
       .def_property_readonly("samples", [](const DatasetHandle& h) { return h.data->samples; })
-      .def_property_readonly("nx", [](const DatasetHandle& h) { return h.data->info.nx; })
-      .def_property_readonly("ny", [](const DatasetHandle& h) { return h.data->info.ny; })
+      .def_property_readonly("grid", [](const DatasetHandle& h) { return h.data->info.grid; })
+      .def_property_readonly("dof", [](const DatasetHandle& h) { return h.data->info.dof; })
+      .def_property_readonly("inputs",
+                             [](const DatasetHandle& h) {
+                               std::vector<std::string> names;
+                               for (const auto& in : h.data->info.inputs) names.push_back(in.name);
+                               return names;
+                             })
       .def_property_readonly("pde", [](const DatasetHandle& h) { return h.data->info.pde; })
       .def("array",
            [](py::object self, const std::string& name) -> py::array {
              const DatasetHandle& h = self.cast<const DatasetHandle&>();
              const Dataset& d = *h.data;
-             const std::vector<py::ssize_t> grid = {d.samples, d.info.ny, d.info.nx};
-             if (name == "kappa") return view(d.kappa, grid, self);
-             if (name == "f") return view(d.f, grid, self);
-             if (name == "u") return view(d.u, grid, self);
+             auto with_samples = [&](const std::vector<std::int64_t>& shape) {
+               std::vector<py::ssize_t> out = {py::ssize_t(d.samples)};
+               out.insert(out.end(), shape.begin(), shape.end());
+               return out;
+             };
+             for (const auto& a : d.inputs)
+               if (a.name == name) return view(a.values, with_samples(a.shape), self);
+             if (name == "u") return view(d.u.values, with_samples(d.u.shape), self);
              if (name == "iterations") return view(d.iterations, {d.samples}, self);
              if (name == "residual") return view(d.residual, {d.samples}, self);
-             if (name == "seeds") return view(d.seeds, {d.samples, 2}, self);
-             throw Error("Dataset has no array '" + name +
-                         "' (arrays: kappa, f, u, iterations, residual, seeds)");
+             if (name == "seeds")
+               return view(d.seeds, {d.samples, py::ssize_t(d.info.seed_streams)}, self);
+             throw Error("Dataset has no array '" + name + "' (arrays: " + d.info.input_list() +
+                         ", u, iterations, residual, seeds)");
            })
       .def("attributes", [](const DatasetHandle& h) {
         py::dict out;  // insertion-ordered: the file's order

@@ -8,6 +8,8 @@
 
 #include <torch/csrc/utils/pybind.h>
 
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "handles.hpp"
 #include "pins/core/check.hpp"
@@ -31,14 +33,20 @@ Normalisation normalisation_of(const ModelHandle& h) {
   }
 }
 
-void check_fields(const torch::Tensor& kappa, const torch::Tensor& f, const char* caller) {
-  PINS_CHECK(kappa.defined() && f.defined(), caller, ": kappa and f must be tensors");
-  PINS_CHECK(kappa.dim() == 3 && kappa.sizes() == f.sizes() && kappa.is_floating_point() &&
-                 f.is_floating_point(),
-             caller, ": kappa and f must be floating tensors of one shape [B, ny, nx], got ",
-             kappa.sizes(), " and ", f.sizes());
-  PINS_CHECK(kappa.device().is_cpu() && f.device().is_cpu(), caller,
-             ": kappa and f must be CPU tensors");
+// The inputs as float64 CPU tensors, checked: floating, on the CPU, all of one batch.
+FieldMap checked_inputs(const std::map<std::string, torch::Tensor>& in, const char* caller) {
+  FieldMap out;
+  for (const auto& [name, t] : in) {
+    PINS_CHECK(t.defined() && t.is_floating_point() && t.dim() >= 2, caller, ": input '", name,
+               "' must be a floating tensor [B, (nz,) ny, nx], got ",
+               t.defined() ? t.sizes() : c10::IntArrayRef{});
+    PINS_CHECK(t.device().is_cpu(), caller, ": input '", name, "' must be a CPU tensor");
+    PINS_CHECK(out.empty() || t.size(0) == out.begin()->second.size(0), caller, ": input '", name,
+               "' holds ", t.size(0), " samples, '", out.begin()->first, "' ",
+               out.begin()->second.size(0));
+    out[name] = t.to(torch::kFloat64).contiguous();
+  }
+  return out;
 }
 
 }  // namespace
@@ -70,20 +78,25 @@ void bind_models(py::module_& m) {
              py::gil_scoped_release release;
              return h.model->forward(x.to(model_dtype(h)));  // the cast is differentiable
            })
+      .def_property_readonly("input_names",
+                             [](const ModelHandle& h) {
+                               std::vector<std::string> names;
+                               for (const auto& in : normalisation_of(h).inputs)
+                                 names.push_back(in.name);
+                               return names;
+                             })
       .def("features",
-           [](ModelHandle& h, const torch::Tensor& kappa, const torch::Tensor& f) {
-             check_fields(kappa, f, "features");
-             return normalisation_of(h).features(kappa.to(torch::kFloat64), f.to(torch::kFloat64),
-                                                 model_dtype(h));
+           [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs) {
+             const FieldMap in = checked_inputs(inputs, "features");
+             return normalisation_of(h).features(in, model_dtype(h));
            })
       .def("predict",
-           [](ModelHandle& h, const torch::Tensor& kappa, const torch::Tensor& f, int64_t batch) {
-             check_fields(kappa, f, "predict");
+           [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs, int64_t batch) {
+             const FieldMap in = checked_inputs(inputs, "predict");
              PINS_CHECK(batch >= 1, "predict: batch must be at least 1, got ", batch);
              const Normalisation norm = normalisation_of(h);
              py::gil_scoped_release release;
-             return predict(*h.model, norm, kappa.to(torch::kFloat64).contiguous(),
-                            f.to(torch::kFloat64).contiguous(), batch);
+             return predict(*h.model, norm, in, batch);
            })
       .def("parameters",
            [](ModelHandle& h) {

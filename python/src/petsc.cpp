@@ -12,6 +12,8 @@
 #define PINS_PYTHON_HAVE_REGISTER 1
 #endif
 
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
@@ -55,13 +57,13 @@ void bind_petsc(py::module_& m) {
   m.def("ensure_petsc", &ensure_petsc);
   m.def(
       "generate",
-      [](const std::string& pde, int nx, int ny, std::int64_t samples, std::uint64_t seed,
+      [](const std::string& pde, const std::vector<std::int64_t>& grid, std::int64_t samples,
+         std::uint64_t seed,
          const std::string& output, bool force, bool progress, const OptionDict& options) {
         ensure_petsc();
         petsc::GenerateOptions o;
         o.pde = pde;
-        o.nx = nx;
-        o.ny = ny;
+        o.grid = grid;
         o.samples = samples;
         o.seed = seed;
         o.output = output;
@@ -80,8 +82,10 @@ void bind_petsc(py::module_& m) {
         py::dict d;
         d["output"] = s.output;
         d["samples"] = s.samples;
-        d["nx"] = s.nx;
-        d["ny"] = s.ny;
+        d["grid"] = s.grid;  // slowest direction first, as the dataset's arrays
+        d["nx"] = s.grid.back();
+        if (s.grid.size() >= 2) d["ny"] = s.grid[s.grid.size() - 2];
+        if (s.grid.size() >= 3) d["nz"] = s.grid[s.grid.size() - 3];
         d["processes"] = s.processes;
         d["iterations_min"] = s.iterations_min;
         d["iterations_max"] = s.iterations_max;
@@ -94,7 +98,7 @@ void bind_petsc(py::module_& m) {
         d["solve_seconds"] = s.solve_seconds;
         return d;
       },
-      py::arg("pde"), py::arg("nx"), py::arg("ny"), py::arg("samples"), py::arg("seed"),
+      py::arg("pde"), py::arg("grid"), py::arg("samples"), py::arg("seed"),
       py::arg("output"), py::arg("force"), py::arg("progress"), py::arg("options"));
 
   m.def("have_petsc_register", [] {

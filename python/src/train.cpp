@@ -53,7 +53,7 @@ void bind_train(py::module_& m) {
         // A checkpoint is what lets the CLI resume; pins.train writes one only when asked.
         PINS_CHECK(!opts.resume || !opts.checkpoint.empty(),
                    "-train_resume needs -train_checkpoint <file>");
-        make_surrogate(type, map, kFeatureChannels, 1);  // fail on architecture options early
+        make_surrogate(type, map, 1, 1);  // fail on architecture options early
         if (!output.empty()) check_model_output(output, force);
         LineToPython lines(progress);
         std::ostream out(&lines);

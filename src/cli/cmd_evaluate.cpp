@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -92,8 +93,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     std::ostringstream md;
     md << "# pins evaluate\n\n"
        << "Model `" << mpath << "` (" << manifest.architecture << ", trained on "
-       << manifest.grid_nx << "x" << manifest.grid_ny << ") on `" << dpath << "` (" << n
-       << " samples, " << d.info.nx << "x" << d.info.ny << ").\n\n"
+       << manifest.grid_nx << "x" << manifest.grid_ny
+       << (manifest.grid_nz > 0 ? "x" + std::to_string(manifest.grid_nz) : std::string())
+       << ") on `" << dpath << "` (" << n << " samples, " << d.info.grid_string() << ").\n\n"
        << "| metric | mean | median | 95th pct | max |\n|---|---|---|---|---|\n"
        << "| relative L2 error | " << fmt(err.mean) << " | " << fmt(err.median) << " | "
        << fmt(err.p95) << " | " << fmt(err.max) << " |\n"
@@ -110,9 +112,24 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
 
     std::filesystem::create_directories(out + "/plot_data");
     const int64_t k = std::min<int64_t>(n, plot_samples);
-    write_npy(out + "/plot_data/kappa.npy", td.kappa.slice(0, 0, k));
-    write_npy(out + "/plot_data/u_true.npy", td.u.slice(0, 0, k));
-    write_npy(out + "/plot_data/u_pred.npy", pred.slice(0, 0, k));
+    // Pictures are 2-D: the first input field, the first solution component, and on 3-D
+    // grids the middle z plane.
+    const std::string first_input = d.info.inputs.front().name;
+    const int dim = d.info.dim();
+    auto picture = [&](torch::Tensor t, bool components) {
+      t = t.slice(0, 0, k);
+      if (components) t = t.select(1, 0);
+      if (dim == 3) t = t.select(1, t.size(1) / 2);
+      return t.contiguous();
+    };
+    write_npy(out + "/plot_data/input.npy",
+              picture(td.input(first_input), d.info.inputs.front().components > 1));
+    {
+      std::ofstream name(out + "/plot_data/input_name.txt");
+      name << first_input << (dim == 3 ? " (middle z plane)" : "") << "\n";
+    }
+    write_npy(out + "/plot_data/u_true.npy", picture(td.u, d.info.dof > 1));
+    write_npy(out + "/plot_data/u_pred.npy", picture(pred, d.info.dof > 1));
     write_npy(out + "/plot_data/relative_l2.npy", rel);
     std::string plot_problem = "disabled (-evaluate_plot 0)";
     if (plot) plot_problem = run_plot_script(out);

@@ -24,8 +24,8 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) {
     std::printf("pins generate: wrote %s\n", s.output.c_str());
-    std::printf("  samples     %lld of -pde %s on a %d x %d grid (nx x ny), %d process%s\n",
-                (long long)s.samples, options.pde.c_str(), s.nx, s.ny, s.processes,
+    std::printf("  samples     %lld of -pde %s on a %s grid (nx x ny ...), %d process%s\n",
+                (long long)s.samples, options.pde.c_str(), s.grid_text.c_str(), s.processes,
                 s.processes == 1 ? "" : "es");
     std::printf("  solver      %s + %s, rtol %g\n", s.ksp_type.c_str(), s.pc_type.c_str(), s.rtol);
     std::printf("  iterations  min %lld, mean %.1f, max %lld\n", (long long)s.iterations_min,

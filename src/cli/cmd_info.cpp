@@ -31,10 +31,18 @@ int run_info(MPI_Comm comm, const std::string&) {
     const long long n = d.samples;
     std::printf("file        %s\n", path.c_str());
     std::printf("samples     %lld\n", n);
+    auto shape = [&](const std::vector<std::int64_t>& per_sample) {
+      std::string s = "[" + std::to_string(n);
+      for (auto v : per_sample) s += ", " + std::to_string(v);
+      return s + "]";
+    };
+    std::string arrays;
+    for (const auto& in : d.info.inputs)
+      arrays += in.name + " " + shape(d.info.field_shape(in.components)) + ", ";
     std::printf(
-        "arrays      kappa, f, u [%lld, %d, %d] float64; iterations [%lld] int32; "
-        "residual [%lld] float64; seeds [%lld, 2] uint64\n",
-        n, d.info.ny, d.info.nx, n, n, n);
+        "arrays      %su %s float64; iterations [%lld] int32; residual [%lld] float64; "
+        "seeds [%lld, %d] uint64\n",
+        arrays.c_str(), shape(d.info.solution_shape()).c_str(), n, n, n, d.info.seed_streams);
     std::printf("attributes\n");
     size_t width = 0;
     for (const auto& a : attributes) width = std::max(width, a.name.size());

@@ -71,7 +71,9 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     TrainOptions opts = TrainOptions::from_options(options);
     opts.force = force;
     if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
-    // Fail on the architecture options before reading data.
+    // Fail on the task and the architecture options before reading data (the grid's
+    // dimension is checked against the architecture once the data is read).
+    check_surrogate_traits(surrogate, {"solution", 0, false, ""});
     make_surrogate(surrogate, options, kFeatureChannels, 1);
 
     const Dataset dataset = read_dataset(path);
@@ -92,9 +94,9 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       if (opts.monitor < 1) return;
       int64_t parameters = 0;
       for (const auto& p : model.module().parameters()) parameters += p.numel();
-      std::printf("pins train: %s: %lld samples of -pde %s on %d x %d\n", path.c_str(),
-                  (long long)dataset.samples, dataset.info.pde.c_str(), dataset.info.nx,
-                  dataset.info.ny);
+      std::printf("pins train: %s: %lld samples of -pde %s on %s\n", path.c_str(),
+                  (long long)dataset.samples, dataset.info.pde.c_str(),
+                  dataset.info.grid_string().c_str());
       std::printf("  model       %s, %lld parameters, %s, %d threads\n", surrogate.c_str(),
                   (long long)parameters, opts.dtype.c_str(), torch::get_num_threads());
       std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
@@ -102,7 +104,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                   opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
       if (vd)
         std::printf("  validation  %s (%lld samples); all %lld training samples trained on\n",
-                    opts.val_data.c_str(), (long long)vd->kappa.size(0),
+                    opts.val_data.c_str(), (long long)vd->samples(),
                     (long long)dataset.samples);
       if (opts.augment != "none")
         std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",

@@ -40,9 +40,11 @@ int run_verify(MPI_Comm comm, const std::string&) {
     } catch (const std::exception& e) {
       throw Error(path + ": " + e.what());
     }
-    std::printf("pins verify: %s: %lld samples of -pde %s on a %d x %d grid\n", path.c_str(),
-                (long long)r.samples, d.info.pde.c_str(), d.info.nx, d.info.ny);
-    std::printf("  operator    Kokkos stencil (%s), independent of the PETSc matrix\n",
+    std::printf("pins verify: %s: %lld samples of -pde %s on a %s grid\n", path.c_str(),
+                (long long)r.samples, d.info.pde.c_str(), d.info.grid_string().c_str());
+    std::printf("  operator    Kokkos %s (%s), independent of the PETSc matrix\n",
+                d.info.operator_description.empty() ? "stencil"
+                                                    : d.info.operator_description.c_str(),
                 kokkos_execution_space_name().c_str());
     std::printf("  residual    max %.3g (sample %lld), mean %.3g  (||f - A u||/||f||)\n",
                 r.max_residual, (long long)r.worst_sample, r.mean_residual);

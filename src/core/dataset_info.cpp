@@ -1,5 +1,6 @@
 // DatasetInfo <-> root attributes: the one place that knows the attribute names and order.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,59 @@ const AttributeValue* DatasetInfo::find_extra(const std::string& name) const {
   return find_in(extra, name);
 }
 
+std::int64_t DatasetInfo::nx() const {
+  return grid.empty() ? 1 : grid.back();
+}
+std::int64_t DatasetInfo::ny() const {
+  return grid.size() >= 2 ? grid[grid.size() - 2] : 1;
+}
+std::int64_t DatasetInfo::nz() const {
+  return grid.size() >= 3 ? grid[grid.size() - 3] : 1;
+}
+std::int64_t DatasetInfo::points() const {
+  std::int64_t n = 1;
+  for (auto g : grid) n *= g;
+  return n;
+}
+std::string DatasetInfo::grid_string() const {
+  std::string s;
+  for (size_t d = grid.size(); d-- > 0;) s += std::to_string(grid[d]) + (d ? "x" : "");
+  return s;
+}
+std::vector<std::int64_t> DatasetInfo::field_shape(int components) const {
+  std::vector<std::int64_t> shape;
+  if (components > 1) shape.push_back(components);
+  shape.insert(shape.end(), grid.begin(), grid.end());
+  return shape;
+}
+std::vector<std::int64_t> DatasetInfo::solution_shape() const {
+  std::vector<std::int64_t> shape;
+  if (times > 0) shape.push_back(times);
+  const auto field = field_shape(dof);
+  shape.insert(shape.end(), field.begin(), field.end());
+  return shape;
+}
+std::string DatasetInfo::input_list() const {
+  std::string s;
+  for (const auto& in : inputs)
+    s += (s.empty() ? "" : ",") + in.name +
+         (in.components > 1 ? ":" + std::to_string(in.components) : "");
+  return s;
+}
+
+std::int64_t DatasetArray::sample_size() const {
+  std::int64_t n = 1;
+  for (auto s : shape) n *= s;
+  return n;
+}
+
+const DatasetArray& Dataset::input(const std::string& name) const {
+  for (const auto& a : inputs)
+    if (a.name == name) return a;
+  throw Error("dataset (" + info.pde + ") has no input array '" + name + "' (it has: " +
+              info.input_list() + ")");
+}
+
 namespace dataset_layout {
 
 namespace {
@@ -51,8 +105,9 @@ namespace {
 const std::set<std::string>& typed_names() {
   static const std::set<std::string> names = {
       "format",          "format_version",     "pde",        "equation", "discretisation",
-      "domain",          "boundary_condition", "nx",         "ny",       "seed",
-      "solver.ksp_type", "solver.pc_type",     "solver.rtol"};
+      "domain",          "boundary_condition", "dim",        "nx",       "ny",
+      "nz",              "dof",                "times",      "inputs",   "operator",
+      "seed",            "solver.ksp_type",    "solver.pc_type", "solver.rtol"};
   return names;
 }
 // Written by every pins writer, replacing whatever `extra` says: they describe the writer.
@@ -67,8 +122,20 @@ bool is_writer_version(const std::string& name) {
 
 std::vector<Attribute> to_attributes(const DatasetInfo& info) {
   PINS_CHECK(!info.pde.empty(), "dataset: the problem family name (pde) is empty");
-  PINS_CHECK(info.nx >= 1 && info.ny >= 1, "dataset: grid must be at least 1 x 1, got nx=", info.nx,
-             " ny=", info.ny);
+  PINS_CHECK(info.dim() >= 1 && info.dim() <= 3, "dataset: the grid must have 1 to 3 directions, "
+             "got ", info.dim());
+  for (auto g : info.grid)
+    PINS_CHECK(g >= 1 && g <= (1 << 30), "dataset: every grid direction needs 1 to 2^30 cells, got ",
+               info.grid_string());
+  PINS_CHECK(!info.inputs.empty(), "dataset: the family names no input fields");
+  for (const auto& in : info.inputs)
+    PINS_CHECK(!in.name.empty() && in.name != kSolution && in.components >= 1 &&
+                   in.name.find_first_of(",:/ ") == std::string::npos,
+               "dataset: bad input field '", in.name, "' (", in.components,
+               " components): names must be non-empty, not 'u', without ',:/ '");
+  PINS_CHECK(info.dof >= 1 && info.times >= 0 && info.seed_streams >= 1, "dataset: dof (", info.dof,
+             ") and seed_streams (", info.seed_streams, ") must be >= 1, times (", info.times,
+             ") >= 0");
   PINS_CHECK(std::isfinite(info.rtol) && info.rtol >= 0, "dataset: rtol must be >= 0, got ",
              info.rtol);
   std::vector<Attribute> out = {
@@ -79,10 +146,16 @@ std::vector<Attribute> to_attributes(const DatasetInfo& info) {
       {"discretisation", info.discretisation},
       {"domain", info.domain},
       {"boundary_condition", info.boundary_condition},
-      {"nx", std::int64_t{info.nx}},
-      {"ny", std::int64_t{info.ny}},
-      {"seed", info.seed},
+      {"dim", std::int64_t{info.dim()}},
+      {"nx", info.nx()},
   };
+  if (info.dim() >= 2) out.push_back({"ny", info.ny()});
+  if (info.dim() >= 3) out.push_back({"nz", info.nz()});
+  out.push_back({"dof", std::int64_t{info.dof}});
+  if (info.times > 0) out.push_back({"times", info.times});
+  out.push_back({"inputs", info.input_list()});
+  out.push_back({"operator", info.operator_description});
+  out.push_back({"seed", info.seed});
   for (const auto& a : info.sampler) out.push_back({kSamplerPrefix + a.name, a.value});
   out.push_back({"solver.ksp_type", info.ksp_type});
   out.push_back({"solver.pc_type", info.pc_type});
@@ -142,6 +215,31 @@ class AttributeLookup {
 };
 }  // namespace
 
+namespace {
+std::vector<FieldSpec> parse_input_list(const std::string& text, const std::string& path) {
+  std::vector<FieldSpec> out;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    FieldSpec spec;
+    const size_t colon = item.find(':');
+    spec.name = item.substr(0, colon);
+    if (colon != std::string::npos) {
+      char* stop = nullptr;
+      const long c = std::strtol(item.c_str() + colon + 1, &stop, 10);
+      spec.components = (stop && *stop == '\0' && c >= 1 && c <= 64) ? int(c) : 0;
+    }
+    if (spec.name.empty() || spec.components < 1 || spec.name == kSolution)
+      throw Error(path + ": attribute 'inputs' must list input arrays as name or name:components, "
+                  "separated by commas, got '" + text + "'");
+    out.push_back(spec);
+    begin = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
 DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std::string& path) {
   AttributeLookup get(attributes, path);
   if (!find_in(attributes, "format"))
@@ -162,12 +260,29 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
   info.discretisation = get.string("discretisation");
   info.domain = get.string("domain");
   info.boundary_condition = get.string("boundary_condition");
-  const std::int64_t nx = get.integer("nx"), ny = get.integer("ny");
-  if (nx < 1 || ny < 1 || nx > (1 << 30) || ny > (1 << 30))
-    throw Error(path + ": attributes nx=" + std::to_string(nx) + ", ny=" + std::to_string(ny) +
-                " are not a valid grid size");
-  info.nx = int(nx);
-  info.ny = int(ny);
+  if (version == 1) {  // 2-D Darcy: kappa, f, u as [N, ny, nx]
+    info.grid = {get.integer("ny"), get.integer("nx")};
+    info.inputs.assign(std::begin(kVersion1Inputs), std::end(kVersion1Inputs));
+  } else {
+    const std::int64_t dim = get.integer("dim");
+    if (dim < 1 || dim > 3)
+      throw Error(path + ": attribute 'dim' must be 1, 2 or 3, got " + std::to_string(dim));
+    const char* names[3] = {"nx", "ny", "nz"};
+    for (std::int64_t d = dim; d-- > 0;) info.grid.push_back(get.integer(names[d]));
+    const std::int64_t dof = get.integer("dof");
+    if (dof < 1 || dof > 64)
+      throw Error(path + ": attribute 'dof' must be in [1, 64], got " + std::to_string(dof));
+    info.dof = int(dof);
+    if (find_in(attributes, "times")) info.times = get.integer("times");
+    if (info.times < 0)
+      throw Error(path + ": attribute 'times' must be >= 0, got " + std::to_string(info.times));
+    info.operator_description = get.string("operator");
+    info.inputs = parse_input_list(get.string("inputs"), path);
+  }
+  for (auto g : info.grid)
+    if (g < 1 || g > (1 << 30))
+      throw Error(path + ": the grid attributes (" + info.grid_string() +
+                  ") are not a valid grid size");
   info.seed = get.integer("seed");
   info.ksp_type = get.string("solver.ksp_type");
   info.pc_type = get.string("solver.pc_type");

@@ -10,17 +10,19 @@
 
 namespace pins::dataset_layout {
 
-/// The [N, ny, nx] float64 field arrays, in the order they are written.
-inline const char* const kFieldArrays[] = {"kappa", "f", "u"};
+/// The solution array; the input arrays are named by DatasetInfo::inputs.
+inline constexpr const char* kSolution = "u";
 inline constexpr const char* kIterations = "iterations";  ///< [N] int32
 inline constexpr const char* kResidual = "residual";      ///< [N] float64
-inline constexpr const char* kSeeds = "seeds";            ///< [N, 2] uint64
-inline constexpr int kSeedColumns = 2;
+inline constexpr const char* kSeeds = "seeds";            ///< [N, seed_streams] uint64
 
 inline constexpr const char* kSamplerPrefix = "sampler.";
 
 /// The root attributes for `info`, in the documented order (format first, versions last).
 std::vector<Attribute> to_attributes(const DatasetInfo& info);
+
+/// What format version 1 files (2-D Darcy, before families had their own inputs) hold.
+inline const FieldSpec kVersion1Inputs[] = {{"kappa", 1}, {"f", 1}};
 
 /// Rebuilds DatasetInfo from root attributes read from `path` (for error messages).
 /// Throws pins::Error naming the file and the attribute if one is missing, has the wrong

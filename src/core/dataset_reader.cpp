@@ -113,24 +113,56 @@ void check_finite(const std::vector<double>& v, const std::vector<hsize_t>& dims
   }
 }
 
-// Shared part of read_dataset and read_dataset_info: attributes and N from 'u'.
+std::vector<hsize_t> array_dims(hid_t file, const std::string& path, const std::string& name) {
+  if (H5Lexists(file, name.c_str(), H5P_DEFAULT) <= 0)
+    throw Error(path + ": array '" + name + "' is missing");
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds) throw Error(path + ": array '" + name + "' is not readable");
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  hdf5::check(rank, path + ": array '" + name + "'");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+std::vector<hsize_t> with_samples(hsize_t n, const std::vector<std::int64_t>& shape) {
+  std::vector<hsize_t> dims = {n};
+  for (auto s : shape) dims.push_back(hsize_t(s));
+  return dims;
+}
+
+// Shared part of read_dataset and read_dataset_info: attributes, N from the first input
+// array, the seed streams from /seeds.
 Dataset read_header(hid_t file, const std::string& path, hsize_t* samples_out) {
   Dataset d;
   d.info = dataset_layout::from_attributes(read_root_attributes(file, path), path);
-  const char* first = dataset_layout::kFieldArrays[0];
-  if (H5Lexists(file, first, H5P_DEFAULT) <= 0)
-    throw Error(path + ": array '" + std::string(first) + "' is missing");
-  Handle ds(H5Dopen2(file, first, H5P_DEFAULT), H5Dclose);
-  if (!ds) throw Error(path + ": array '" + std::string(first) + "' is not readable");
-  Handle space(H5Dget_space(ds.get()), H5Sclose);
-  hsize_t dims[3] = {0, 0, 0};
-  if (H5Sget_simple_extent_ndims(space.get()) != 3)
-    throw Error(path + ": array '" + std::string(first) + "' must have 3 dimensions [N, ny, nx]");
-  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  const FieldSpec& first = d.info.inputs.front();
+  const std::vector<hsize_t> dims = array_dims(file, path, first.name);
+  const std::vector<std::int64_t> shape = d.info.field_shape(first.components);
+  if (dims.size() != shape.size() + 1)
+    throw Error(path + ": array '" + first.name + "' has shape " + shape_string(dims) +
+                ", expected [N, " + shape_string(with_samples(0, shape)).substr(4));
   if (dims[0] < 1) throw Error(path + ": the dataset holds no samples");
   *samples_out = dims[0];
   d.samples = std::int64_t(dims[0]);
+  const std::vector<hsize_t> seeds = array_dims(file, path, dataset_layout::kSeeds);
+  if (seeds.size() != 2 || seeds[1] < 1 || seeds[1] > 64)
+    throw Error(path + ": array 'seeds' has shape " + shape_string(seeds) +
+                ", expected [N, streams] with 1 to 64 streams");
+  d.info.seed_streams = int(seeds[1]);
   return d;
+}
+
+DatasetArray read_field(hid_t file, const std::string& path, hsize_t n, const std::string& name,
+                        const std::vector<std::int64_t>& shape) {
+  DatasetArray out;
+  out.name = name;
+  out.shape = shape;
+  const Array a = open_array(file, path, name.c_str(), H5T_FLOAT, with_samples(n, shape));
+  read_array(a, H5T_NATIVE_DOUBLE, out.values, path, name.c_str());
+  check_finite(out.values, a.dims, path, name.c_str());
+  return out;
 }
 
 }  // namespace
@@ -155,14 +187,9 @@ Dataset read_dataset(const std::string& path) {
   Handle file = open_file(path);
   hsize_t n = 0;
   Dataset d = read_header(file.get(), path, &n);
-  const hsize_t ny = hsize_t(d.info.ny), nx = hsize_t(d.info.nx);
-  std::vector<double>* fields[3] = {&d.kappa, &d.f, &d.u};
-  for (int k = 0; k < 3; ++k) {
-    const char* name = dataset_layout::kFieldArrays[k];
-    const Array a = open_array(file.get(), path, name, H5T_FLOAT, {n, ny, nx});
-    read_array(a, H5T_NATIVE_DOUBLE, *fields[k], path, name);
-    check_finite(*fields[k], a.dims, path, name);
-  }
+  for (const auto& in : d.info.inputs)
+    d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.field_shape(in.components)));
+  d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape());
   {
     const Array a = open_array(file.get(), path, dataset_layout::kIterations, H5T_INTEGER, {n});
     read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations);
@@ -174,7 +201,7 @@ Dataset read_dataset(const std::string& path) {
   }
   {
     const Array a = open_array(file.get(), path, dataset_layout::kSeeds, H5T_INTEGER,
-                               {n, hsize_t(dataset_layout::kSeedColumns)});
+                               {n, hsize_t(d.info.seed_streams)});
     read_array(a, H5T_NATIVE_UINT64, d.seeds, path, dataset_layout::kSeeds);
   }
   return d;

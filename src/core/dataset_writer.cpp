@@ -115,7 +115,9 @@ struct DatasetWriter::Impl {
   int signal_slot = -1;
 
   Handle file;
-  Handle fields[3];  // kappa, f, u
+  std::vector<std::string> names;            // the input arrays, then u
+  std::vector<std::vector<hsize_t>> shapes;  // per-sample shape of each
+  std::vector<Handle> fields;
   Handle iterations_ds, residual_ds, seeds_ds;
   std::vector<std::int32_t> iterations;
   std::vector<double> residual;
@@ -185,27 +187,37 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, s
                                 "' as an HDF5 file");
   try {
     for (const auto& a : attributes) hdf5::write_attribute(m.file.get(), a.name, a.value);
-    const hsize_t n = hsize_t(samples), ny = hsize_t(info.ny), nx = hsize_t(info.nx);
-    for (int k = 0; k < 3; ++k)
-      m.fields[k] = create_array(m.file.get(), dataset_layout::kFieldArrays[k], H5T_IEEE_F64LE,
-                                 {n, ny, nx}, {1, ny, nx});
+    const hsize_t n = hsize_t(samples);
+    auto add_field = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+      std::vector<hsize_t> dims = {n}, chunk = {1};
+      for (auto s : shape) {
+        dims.push_back(hsize_t(s));
+        chunk.push_back(hsize_t(s));
+      }
+      m.names.push_back(name);
+      m.shapes.emplace_back(chunk.begin() + 1, chunk.end());
+      m.fields.push_back(create_array(m.file.get(), name.c_str(), H5T_IEEE_F64LE, dims, chunk));
+    };
+    for (const auto& in : info.inputs) add_field(in.name, info.field_shape(in.components));
+    add_field(dataset_layout::kSolution, info.solution_shape());
     const hsize_t chunk1 = std::min<hsize_t>(n, 1 << 16);
     m.iterations_ds =
         create_array(m.file.get(), dataset_layout::kIterations, H5T_STD_I32LE, {n}, {chunk1});
     m.residual_ds =
         create_array(m.file.get(), dataset_layout::kResidual, H5T_IEEE_F64LE, {n}, {chunk1});
-    m.seeds_ds = create_array(m.file.get(), dataset_layout::kSeeds, H5T_STD_U64LE,
-                              {n, hsize_t(dataset_layout::kSeedColumns)},
-                              {chunk1, hsize_t(dataset_layout::kSeedColumns)});
+    const hsize_t streams = hsize_t(info.seed_streams);
+    m.seeds_ds = create_array(m.file.get(), dataset_layout::kSeeds, H5T_STD_U64LE, {n, streams},
+                              {chunk1, streams});
     write_text_attribute(m.residual_ds.get(), "definition",
                          "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
-    write_text_attribute(m.seeds_ds.get(), "columns", "kappa stream seed, f stream seed");
+    write_text_attribute(m.seeds_ds.get(), "columns",
+                         "the seeds of the sample's random streams, in the family's order");
   } catch (const Error& e) {
     throw Error("cannot write dataset " + m.where() + ": " + e.what());
   }
   m.iterations.assign(size_t(samples), 0);
   m.residual.assign(size_t(samples), 0.0);
-  m.seeds.assign(size_t(samples) * dataset_layout::kSeedColumns, 0);
+  m.seeds.assign(size_t(samples) * size_t(info.seed_streams), 0);
   m.written.assign(size_t(samples), 0);
 }
 
@@ -225,40 +237,49 @@ void DatasetWriter::write_sample(std::int64_t index, const SampleRecord& r) {
              " is outside [0, ", m.samples, ")");
   PINS_CHECK(!m.written[size_t(index)], "dataset ", m.where(), ": sample ", index,
              " was written twice");
-  const double* arrays[3] = {r.kappa, r.f, r.u};
-  const size_t points = size_t(m.info.ny) * size_t(m.info.nx);
-  for (int k = 0; k < 3; ++k) {
-    PINS_CHECK(arrays[k] != nullptr, "dataset ", m.where(), ": sample ", index, " has no '",
-               dataset_layout::kFieldArrays[k], "' array");
+  const size_t arrays_n = m.fields.size();
+  PINS_CHECK(r.inputs.size() + 1 == arrays_n, "dataset ", m.where(), ": sample ", index, " has ",
+             r.inputs.size(), " input arrays, expected ", arrays_n - 1, " (", m.info.input_list(),
+             ")");
+  PINS_CHECK(r.seeds != nullptr, "dataset ", m.where(), ": sample ", index, " has no seeds");
+  auto array_of = [&](size_t k) { return k + 1 < arrays_n ? r.inputs[k] : r.u; };
+  for (size_t k = 0; k < arrays_n; ++k) {
+    const double* a = array_of(k);
+    PINS_CHECK(a != nullptr, "dataset ", m.where(), ": sample ", index, " has no '", m.names[k],
+               "' array");
+    size_t points = 1;
+    for (auto s : m.shapes[k]) points *= size_t(s);
     for (size_t p = 0; p < points; ++p)
-      PINS_CHECK(std::isfinite(arrays[k][p]), "dataset ", m.where(), ": sample ", index, " array '",
-                 dataset_layout::kFieldArrays[k], "' holds a non-finite value (", arrays[k][p],
-                 ") at (y=", p / m.info.nx, ", x=", p % m.info.nx, ")");
+      PINS_CHECK(std::isfinite(a[p]), "dataset ", m.where(), ": sample ", index, " array '",
+                 m.names[k], "' holds a non-finite value (", a[p], ") at flat index ", p,
+                 " of its ", points, " values");
   }
   PINS_CHECK(std::isfinite(r.residual) && r.residual >= 0, "dataset ", m.where(), ": sample ",
              index, " residual must be finite and >= 0, got ", r.residual);
 
   hdf5::QuietErrors quiet;
-  const hsize_t start[3] = {hsize_t(index), 0, 0};
-  const hsize_t count[3] = {1, hsize_t(m.info.ny), hsize_t(m.info.nx)};
-  Handle mem(H5Screate_simple(3, count, nullptr), H5Sclose);
-  hdf5::check(mem.get(), "dataset " + m.where());
-  for (int k = 0; k < 3; ++k) {
-    const std::string what = "dataset " + m.where() + ": cannot write sample " +
-                             std::to_string(index) + " of '" + dataset_layout::kFieldArrays[k] +
-                             "'";
+  for (size_t k = 0; k < arrays_n; ++k) {
+    const std::string what =
+        "dataset " + m.where() + ": cannot write sample " + std::to_string(index) + " of '" +
+        m.names[k] + "'";
+    std::vector<hsize_t> start(m.shapes[k].size() + 1, 0), count = {1};
+    start[0] = hsize_t(index);
+    count.insert(count.end(), m.shapes[k].begin(), m.shapes[k].end());
+    Handle mem(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
+    hdf5::check(mem.get(), what);
     Handle space(H5Dget_space(m.fields[k].get()), H5Sclose);
     hdf5::check(space.get(), what);
-    hdf5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+    hdf5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                    count.data(), nullptr),
                 what);
     hdf5::check(H5Dwrite(m.fields[k].get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT,
-                         arrays[k]),
+                         array_of(k)),
                 what);
   }
   m.iterations[size_t(index)] = r.iterations;
   m.residual[size_t(index)] = r.residual;
-  for (int c = 0; c < dataset_layout::kSeedColumns; ++c)
-    m.seeds[size_t(index) * dataset_layout::kSeedColumns + c] = r.seeds[c];
+  const size_t streams = size_t(m.info.seed_streams);
+  for (size_t c = 0; c < streams; ++c) m.seeds[size_t(index) * streams + c] = r.seeds[c];
   m.written[size_t(index)] = 1;
 }
 
@@ -319,27 +340,35 @@ void DatasetWriter::commit() {
 
 void write_dataset(const std::string& path, const Dataset& data, bool force) {
   const size_t n = size_t(data.samples);
-  const size_t points = size_t(data.info.ny) * size_t(data.info.nx);
-  PINS_CHECK(
-      data.kappa.size() == n * points && data.f.size() == n * points && data.u.size() == n * points,
-      "write_dataset '", path, "': kappa/f/u must each hold samples*ny*nx = ", n * points,
-      " values, got ", data.kappa.size(), "/", data.f.size(), "/", data.u.size());
+  const DatasetInfo& info = data.info;
+  auto check_array = [&](const DatasetArray& a, const std::vector<std::int64_t>& shape) {
+    PINS_CHECK(a.shape == shape && a.values.size() == n * size_t(a.sample_size()),
+               "write_dataset '", path, "': array '", a.name, "' must hold samples x ",
+               DatasetArray{a.name, shape, {}}.sample_size(), " values, got ", a.values.size());
+  };
+  PINS_CHECK(data.inputs.size() == info.inputs.size(), "write_dataset '", path, "': ",
+             data.inputs.size(), " input arrays for the inputs ", info.input_list());
+  for (size_t k = 0; k < data.inputs.size(); ++k) {
+    PINS_CHECK(data.inputs[k].name == info.inputs[k].name, "write_dataset '", path,
+               "': input array ", k, " is '", data.inputs[k].name, "', expected '",
+               info.inputs[k].name, "'");
+    check_array(data.inputs[k], info.field_shape(info.inputs[k].components));
+  }
+  check_array(data.u, info.solution_shape());
   PINS_CHECK(data.iterations.size() == n && data.residual.size() == n, "write_dataset '", path,
              "': iterations and residual must hold ", n, " values, got ", data.iterations.size(),
              " and ", data.residual.size());
-  PINS_CHECK(data.seeds.size() == n * dataset_layout::kSeedColumns, "write_dataset '", path,
-             "': seeds must hold ", n * dataset_layout::kSeedColumns, " values (samples x 2), got ",
-             data.seeds.size());
-  DatasetWriter writer(path, data.info, data.samples, force);
+  const size_t streams = size_t(info.seed_streams);
+  PINS_CHECK(data.seeds.size() == n * streams, "write_dataset '", path, "': seeds must hold ",
+             n * streams, " values (samples x ", streams, "), got ", data.seeds.size());
+  DatasetWriter writer(path, info, data.samples, force);
   for (size_t i = 0; i < n; ++i) {
     SampleRecord r;
-    r.kappa = data.kappa.data() + i * points;
-    r.f = data.f.data() + i * points;
-    r.u = data.u.data() + i * points;
+    for (const auto& a : data.inputs) r.inputs.push_back(a.sample(std::int64_t(i)));
+    r.u = data.u.sample(std::int64_t(i));
     r.iterations = data.iterations[i];
     r.residual = data.residual[i];
-    r.seeds[0] = data.seeds[2 * i];
-    r.seeds[1] = data.seeds[2 * i + 1];
+    r.seeds = data.seeds.data() + i * streams;
     writer.write_sample(std::int64_t(i), r);
   }
   writer.commit();

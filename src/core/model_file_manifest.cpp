@@ -100,7 +100,8 @@ json ModelManifest::to_json() const {
         {"dtype", dtype}}},
       {"problem_family", problem_family},
       {"task", task},
-      {"grid", {{"nx", grid_nx}, {"ny", grid_ny}}},
+      {"grid", grid_nz > 0 ? json{{"nx", grid_nx}, {"ny", grid_ny}, {"nz", grid_nz}}
+                           : json{{"nx", grid_nx}, {"ny", grid_ny}}},
       {"normalisation", normalisation},
       {"training_data_hash", training_data_hash},
       {"metrics", metrics},
@@ -129,6 +130,7 @@ ModelManifest ModelManifest::from_json(const json& j) {
   const json& grid = get_object(j, "grid");
   m.grid_nx = get_int(grid, "nx", "grid");
   m.grid_ny = get_int(grid, "ny", "grid");
+  m.grid_nz = grid.contains("nz") ? get_int(grid, "nz", "grid") : 0;  // absent: a 2-D grid
   m.normalisation = field(j, "normalisation", "");
   m.training_data_hash = get_string(j, "training_data_hash");
   m.metrics = field(j, "metrics", "");
@@ -171,6 +173,7 @@ void check_model_requirements(const ModelManifest& m, const ModelRequirements& n
   require(need.out_channels, m.out_channels, "out_channels", path);
   require(need.grid_nx, m.grid_nx, "grid_nx", path);
   require(need.grid_ny, m.grid_ny, "grid_ny", path);
+  require(need.grid_nz, m.grid_nz, "grid_nz", path);
 }
 
 }  // namespace pins

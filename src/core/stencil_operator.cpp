@@ -56,8 +56,12 @@ torch::Tensor StencilOperator::diagonal() const {
 }
 
 std::shared_ptr<const Operator> StencilOperator::with_values(torch::Tensor values) const {
-  PINS_CHECK(values.defined() && values.sizes() == coeffs_.sizes(),
-             "StencilOperator::with_values: values must have shape ", coeffs_.sizes(), ", got ",
+  // Any batch size (e.g. a mini-batch's rows of a whole dataset's coefficients); the
+  // channels and the grid are the operator's.
+  PINS_CHECK(values.defined() && values.dim() == coeffs_.dim() && values.size(0) >= 1 &&
+                 values.sizes().slice(1) == coeffs_.sizes().slice(1),
+             "StencilOperator::with_values: values must have shape [B] + ",
+             coeffs_.sizes().slice(1), " (any batch B >= 1), got ",
              values.defined() ? detail::concat(values.sizes()) : "an undefined tensor");
   return std::make_shared<StencilOperator>(stencil_, std::move(values));
 }

@@ -57,6 +57,11 @@ torch::Tensor concat(const torch::Tensor& a, const torch::Tensor& b) {
   return a.defined() ? torch::cat({a, b}, 0) : a;
 }
 
+// Per-sample shape of a batched tensor ("[ny, nx]") for messages.
+std::vector<int64_t> sample_shape(const torch::Tensor& t) {
+  return std::vector<int64_t>(t.sizes().begin() + 1, t.sizes().end());
+}
+
 class TrainLoop {
  public:
   TrainLoop(Surrogate& model, const TrainingData& data, const TrainOptions& opt,
@@ -92,7 +97,8 @@ class TrainLoop {
   std::vector<std::pair<std::string, torch::Tensor>> named_;  // parameters, then buffers
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optim_;
-  torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator, rhs
+  torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
+  OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
   std::vector<int64_t> train_, val_;
   Normalisation norm_;
 
@@ -108,20 +114,25 @@ class TrainLoop {
 
 void TrainLoop::prepare() {
   opt_.validate();
-  const auto& k = data_.kappa;
-  PINS_CHECK(k.defined() && k.dim() == 3 && k.size(0) >= 1,
-             "training data: kappa must be [N, ny, nx] with N >= 1");
-  PINS_CHECK(data_.f.defined() && data_.f.sizes() == k.sizes(), "training data: f has shape ",
-             data_.f.defined() ? data_.f.sizes() : c10::IntArrayRef{}, ", kappa ", k.sizes());
-  PINS_CHECK(!data_.u.defined() || data_.u.sizes() == k.sizes(), "training data: u has shape ",
-             data_.u.sizes(), ", kappa ", k.sizes());
+  const Family& family = find_family(data_.pde);
+  family.check_inputs(data_.inputs, "training data");
+  const int64_t n = data_.samples();
+  PINS_CHECK(n >= 1, "training data: no samples");
+  for (const auto& [name, t] : data_.inputs)
+    PINS_CHECK(t.dim() >= 2 && t.size(0) == n, "training data: input '", name, "' has shape ",
+               t.sizes(), ", expected [", n, ", grid...]");
   PINS_CHECK(opt_.data_weight == 0 || data_.u.defined(),
              "-train_data_weight ", opt_.data_weight, " needs solutions u in the training data "
              "(use -train_data_weight 0 for physics-only training)");
-  PINS_CHECK(model_.in_channels() == kFeatureChannels && model_.out_channels() == 1,
-             "the trainer needs a surrogate with ", kFeatureChannels,
-             " input channels (log kappa, f) and 1 output channel, got ", model_.in_channels(),
-             " -> ", model_.out_channels());
+  PINS_CHECK(!data_.u.defined() || data_.u.size(0) == n, "training data: u holds ",
+             data_.u.size(0), " samples, the inputs ", n);
+  int channels = 0;
+  for (const auto& in : family.inputs()) channels += in.components;
+  const int dof = family.stencil().dof;
+  PINS_CHECK(model_.in_channels() == channels && model_.out_channels() == dof,
+             "the trainer needs a surrogate with ", channels, " input channels (",
+             family.input_names(), ") and ", dof, " output channel(s) (the ", family.name(),
+             " family's dof), got ", model_.in_channels(), " -> ", model_.out_channels());
   set_training_threads(opt_.threads);
   dtype_ = opt_.scalar_type();
   model_.module().to(dtype_);
@@ -134,29 +145,31 @@ void TrainLoop::prepare() {
     if (b.value().defined()) named_.emplace_back(b.key(), b.value());
   optim_ = detail::make_optimizer(opt_, params_);
 
-  const int64_t n = k.size(0);
-  torch::Tensor kappa = k, f = data_.f, u = data_.u;
+  FieldMap inputs = data_.inputs;
+  torch::Tensor u = data_.u;
   if (validation_) {
     // Train on every sample of data_; the validation samples go after them.
     const auto& v = *validation_;
-    PINS_CHECK(v.kappa.defined() && v.kappa.dim() == 3 && v.kappa.size(0) >= 1 &&
-                   v.kappa.size(1) == k.size(1) && v.kappa.size(2) == k.size(2),
-               "validation data: kappa must be [M, ", k.size(1), ", ", k.size(2),
-               "] like the training data, got ", v.kappa.sizes());
-    PINS_CHECK(v.f.defined() && v.f.sizes() == v.kappa.sizes(), "validation data: f has shape ",
-               v.f.defined() ? v.f.sizes() : c10::IntArrayRef{}, ", kappa ", v.kappa.sizes());
     PINS_CHECK(v.pde == data_.pde, "validation data is for -pde ", v.pde,
                ", the training data for -pde ", data_.pde);
+    family.check_inputs(v.inputs, "validation data");
+    const int64_t m = v.samples();
+    for (auto& [name, t] : inputs) {
+      const torch::Tensor& w = v.input(name);
+      PINS_CHECK(w.size(0) >= 1 && sample_shape(w) == sample_shape(t), "validation data: '",
+                 name, "' must be [M, ", sample_shape(t), "] like the training data, got ",
+                 w.sizes());
+      t = concat(t, w);
+    }
     if (u.defined()) {
-      PINS_CHECK(v.u.defined() && v.u.sizes() == v.kappa.sizes(),
-                 "validation data: solutions u [M, ny, nx] are needed when training on them");
+      PINS_CHECK(v.u.defined() && v.u.size(0) == m && sample_shape(v.u) == sample_shape(u),
+                 "validation data: solutions u [M, ", sample_shape(u),
+                 "] are needed when training on them");
       u = concat(u, v.u);
     }
-    kappa = concat(kappa, v.kappa);
-    f = concat(f, v.f);
     train_.resize(size_t(n));
     std::iota(train_.begin(), train_.end(), 0);
-    val_.resize(size_t(v.kappa.size(0)));
+    val_.resize(size_t(m));
     std::iota(val_.begin(), val_.end(), n);
   } else {
     const auto order = permutation(n, sample_seed(opt_.seed, 0, kSplitStream));
@@ -170,16 +183,18 @@ void TrainLoop::prepare() {
   }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
-  x_ = norm_.features(kappa, f, dtype_);
+  x_ = norm_.features(inputs, dtype_);
   if (u.defined()) y_ = (u / norm_.u_scale).to(dtype_);
-  // The operator of the data's family, as its coefficients (one row per sample).
-  const Family& family = find_family(data_.pde);
+  // The operator of the data's family, as its values (one row per sample): a batch's
+  // operator is operator_->with_values(rows).
   const bool five_point = family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
   PINS_CHECK(opt_.augment == "none" || five_point,
              "-train_augment symmetries permutes 5-point stencils; the ", family.name(),
              " family's operator is ", family.stencil().describe());
-  coeffs_ = family.make_operator({{"kappa", kappa.contiguous()}, {"f", f}})->values().to(dtype_);
-  f_ = f.to(dtype_);
+  for (auto& [name, t] : inputs) t = t.contiguous();
+  operator_ = family.make_operator(inputs);
+  coeffs_ = operator_->values().to(dtype_);
+  f_ = family.rhs(inputs).to(dtype_);
 }
 
 nlohmann::json TrainLoop::fingerprint() const {
@@ -201,7 +216,7 @@ nlohmann::json TrainLoop::fingerprint() const {
                       {"-train_augment", opt_.augment},
                       {"training data", data_.fingerprint},
                       {"validation data", validation_ ? validation_->fingerprint : ""},
-                      {"data shape", data_.kappa.sizes().vec()}};
+                      {"data shape", x_.sizes().vec()}};
   // The cosine schedule spans the whole run; a step schedule allows more epochs on resume.
   if (opt_.schedule == "cosine") j["-train_epochs"] = opt_.epochs;
   return j;
@@ -232,7 +247,7 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, detail::GridSymme
     const torch::Tensor b = t.index_select(0, idx);
     return sym.identity() ? b : detail::apply_to_field(b, sym);
   };
-  const torch::Tensor pred = model_.forward(field(x_)).select(1, 0);
+  const torch::Tensor pred = output_field(model_.forward(field(x_)));
   Losses l;
   l.loss = torch::zeros({}, pred.options());
   if (opt_.data_weight > 0) {
@@ -241,8 +256,9 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, detail::GridSymme
   }
   if (opt_.physics_weight > 0) {
     const torch::Tensor c = coeffs_.index_select(0, idx);
-    l.physics = physics_loss(opt_.physics_loss, sym.identity() ? c : detail::apply_to_stencil(c, sym),
-                             pred * norm_.u_scale, field(f_));
+    const OperatorPtr A =
+        operator_->with_values(sym.identity() ? c : detail::apply_to_stencil(c, sym));
+    l.physics = physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, field(f_));
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
@@ -304,11 +320,11 @@ void TrainLoop::validate(EpochRecord& r) {
   double rel = 0, phys = 0;
   for (size_t i = 0; i < val_.size(); i += 64) {
     const auto idx = index_tensor(val_, i, std::min(val_.size(), i + 64));
-    const torch::Tensor pred = model_.forward(x_.index_select(0, idx)).select(1, 0);
+    const torch::Tensor pred = output_field(model_.forward(x_.index_select(0, idx)));
     const double b = double(idx.size(0));
     if (y_.defined()) rel += relative_l2(pred, y_.index_select(0, idx)).sum().item<double>();
-    phys += b * physics_loss(opt_.physics_loss, coeffs_.index_select(0, idx),
-                             pred * norm_.u_scale, f_.index_select(0, idx))
+    const OperatorPtr A = operator_->with_values(coeffs_.index_select(0, idx));
+    phys += b * physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, f_.index_select(0, idx))
                     .item<double>();
   }
   model_.module().train();

@@ -19,16 +19,16 @@ namespace pins {
 
 namespace {
 
-torch::Tensor field(const std::vector<double>& values, const Dataset& d, const char* name) {
-  const int64_t n = d.samples, ny = d.info.ny, nx = d.info.nx;
-  PINS_CHECK(n >= 1 && ny >= 1 && nx >= 1, "dataset has no samples or an empty grid (", n,
-             " samples of ", ny, " x ", nx, ")");
-  PINS_CHECK(values.size() == size_t(n * ny * nx), "dataset array '", name, "' has ",
-             values.size(), " values, expected ", n, " x ", ny, " x ", nx);
-  torch::Tensor t = torch::from_blob(const_cast<double*>(values.data()), {n, ny, nx},
-                                     torch::kFloat64)
-                        .clone();
-  PINS_CHECK(torch::isfinite(t).all().item<bool>(), "dataset array '", name,
+// The dataset array as a float64 tensor [N, shape...] (a copy: the trainer outlives it).
+torch::Tensor tensor_of(const DatasetArray& a, std::int64_t samples) {
+  std::vector<int64_t> shape = {samples};
+  shape.insert(shape.end(), a.shape.begin(), a.shape.end());
+  PINS_CHECK(samples >= 1 && a.values.size() == size_t(samples * a.sample_size()),
+             "dataset array '", a.name, "' holds ", a.values.size(), " values, expected ",
+             samples, " samples of ", a.sample_size());
+  torch::Tensor t =
+      torch::from_blob(const_cast<double*>(a.values.data()), shape, torch::kFloat64).clone();
+  PINS_CHECK(torch::isfinite(t).all().item<bool>(), "dataset array '", a.name,
              "' contains NaN or Inf");
   return t;
 }
@@ -37,94 +37,224 @@ double rms(const torch::Tensor& t) {
   return std::sqrt(t.square().mean().item<double>());
 }
 
+const char* transform_name(FieldTransform t) {
+  return t == FieldTransform::kLogStandardise ? "log_standardise" : "scale";
+}
+
+// A field [B, (c,) grid...] as channels [B, c, grid...] (the grid's rank from the
+// normalised field of the same name: components > 1 carry their own axis).
+torch::Tensor as_channels(const torch::Tensor& field, int components) {
+  return components > 1 ? field : field.unsqueeze(1);
+}
+
 }  // namespace
 
+const torch::Tensor& TrainingData::input(const std::string& name) const {
+  const auto it = inputs.find(name);
+  if (it != inputs.end() && it->second.defined()) return it->second;
+  std::string names;
+  for (const auto& [n, t] : inputs) names += (names.empty() ? "" : ", ") + n;
+  throw Error("training data has no input '" + name + "' (it has: " + names + ")");
+}
+
+std::int64_t TrainingData::samples() const {
+  PINS_CHECK(!inputs.empty() && inputs.begin()->second.defined(), "training data has no inputs");
+  return inputs.begin()->second.size(0);
+}
+
+TrainingData TrainingData::select(const torch::Tensor& index) const {
+  TrainingData out;
+  for (const auto& [name, t] : inputs) out.inputs[name] = t.index_select(0, index);
+  if (u.defined()) out.u = u.index_select(0, index);
+  out.pde = pde;
+  out.fingerprint = fingerprint;
+  return out;
+}
+
 TrainingData training_data(const Dataset& d) {
+  const Family& family = find_family(d.info.pde);  // an unknown family is refused here, by name
   TrainingData t;
-  t.kappa = field(d.kappa, d, "kappa");
-  t.f = field(d.f, d, "f");
-  t.u = field(d.u, d, "u");
-  PINS_CHECK((t.kappa > 0).all().item<bool>(), "dataset array 'kappa' must be positive");
-  t.pde = find_family(d.info.pde).name();  // an unknown family is refused here, by name
+  t.pde = family.name();
   Sha256 sha;
-  for (const auto* v : {&d.kappa, &d.f, &d.u}) sha.update(v->data(), v->size() * sizeof(double));
+  for (const InputField& in : family.inputs()) {
+    const DatasetArray* array = nullptr;
+    for (const auto& a : d.inputs)
+      if (a.name == in.name) array = &a;
+    PINS_CHECK(array, "the ", family.name(), " family needs the input array '", in.name,
+               "', but the dataset has only ", d.info.input_list(),
+               " (written for another family or an older version of it?)");
+    PINS_CHECK(array->shape == d.info.field_shape(in.components), "dataset array '", in.name,
+               "' has ", array->shape.size(), " axes per sample; the ", family.name(),
+               " family expects ", in.components, " component(s) on the ", d.info.dim(),
+               "-D grid");
+    t.inputs[in.name] = tensor_of(*array, d.samples);
+    if (in.transform == FieldTransform::kLogStandardise)
+      PINS_CHECK((t.inputs[in.name] > 0).all().item<bool>(), "dataset array '", in.name,
+                 "' must be positive (the ", family.name(), " family takes its logarithm)");
+    sha.update(array->values.data(), array->values.size() * sizeof(double));
+  }
+  const int dim = family.stencil().dim;
+  PINS_CHECK(d.info.dim() == dim, "the ", family.name(), " family is ", dim,
+             "-D, but the dataset's grid is ", d.info.grid_string());
+  t.u = tensor_of(d.u, d.samples);
+  sha.update(d.u.values.data(), d.u.values.size() * sizeof(double));
   t.fingerprint = sha.hex_digest();
   return t;
 }
 
 Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& index) {
+  const Family& family = find_family(data.pde);
+  const TrainingData part = data.select(index);
   Normalisation n;
-  const torch::Tensor kappa = data.kappa.index_select(0, index);
-  const torch::Tensor log_kappa = kappa.log();
-  n.log_kappa_mean = log_kappa.mean().item<double>();
-  const double sd = log_kappa.std(/*unbiased=*/false).item<double>();
-  n.log_kappa_std = sd > 1e-12 ? sd : 1.0;  // constant κ: centring alone
-  const double f_rms = rms(data.f.index_select(0, index));
-  n.f_scale = f_rms > 0 ? f_rms : 1.0;
-  const double u_rms = data.u.defined() ? rms(data.u.index_select(0, index)) : 0.0;
+  for (const InputField& in : family.inputs()) {
+    const torch::Tensor& x = part.input(in.name);
+    FieldScaling s{in.name, in.transform, 0, 1, in.components};
+    if (in.transform == FieldTransform::kLogStandardise) {
+      const torch::Tensor log_x = x.log();
+      s.shift = log_x.mean().item<double>();
+      const double sd = log_x.std(/*unbiased=*/false).item<double>();
+      s.scale = sd > 1e-12 ? sd : 1.0;  // a constant field: centring alone
+    } else {
+      const double r = rms(x);
+      s.scale = r > 0 ? r : 1.0;
+    }
+    n.inputs.push_back(s);
+  }
+  const double u_rms = part.u.defined() ? rms(part.u) : 0.0;
   if (u_rms > 0) {
     n.u_scale = u_rms;
   } else {  // physics-only training: the family's estimate of the solutions' size
-    const double s = find_family(data.pde).solution_scale(
-        {{"kappa", kappa}, {"f", data.f.index_select(0, index)}});
+    const double s = family.solution_scale(part.inputs);
     n.u_scale = s > 0 ? s : 1.0;
   }
   return n;
 }
 
+int Normalisation::channels() const {
+  int c = 0;
+  for (const auto& in : inputs) c += in.components;
+  return c;
+}
+
+const FieldScaling& Normalisation::input(const std::string& name) const {
+  for (const auto& in : inputs)
+    if (in.name == name) return in;
+  throw Error("normalisation has no input '" + name + "'");
+}
+
 nlohmann::json Normalisation::to_json() const {
-  return {{"features", "[(log kappa - log_kappa_mean) / log_kappa_std, f / f_scale]"},
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& in : inputs)
+    list.push_back({{"name", in.name},
+                    {"transform", transform_name(in.transform)},
+                    {"shift", in.shift},
+                    {"scale", in.scale},
+                    {"components", in.components}});
+  return {{"features", "per input, in channel order: log_standardise (log x - shift) / scale, "
+                       "or scale x / scale"},
           {"target", "u / u_scale"},
-          {"log_kappa_mean", log_kappa_mean},
-          {"log_kappa_std", log_kappa_std},
-          {"f_scale", f_scale},
+          {"inputs", list},
           {"u_scale", u_scale}};
 }
 
 Normalisation Normalisation::from_json(const nlohmann::json& j) {
-  auto get = [&](const char* key, bool positive) {
-    PINS_CHECK(j.is_object() && j.contains(key) && j.at(key).is_number(),
-               "normalisation field '", key, "' is missing or not a number");
-    const double v = j.at(key).get<double>();
-    PINS_CHECK(std::isfinite(v) && (!positive || v > 0), "normalisation field '", key,
+  auto get = [](const nlohmann::json& o, const char* key, bool positive, const std::string& where) {
+    PINS_CHECK(o.is_object() && o.contains(key) && o.at(key).is_number(), "normalisation field '",
+               where, key, "' is missing or not a number");
+    const double v = o.at(key).get<double>();
+    PINS_CHECK(std::isfinite(v) && (!positive || v > 0), "normalisation field '", where, key,
                "' must be ", positive ? "positive" : "finite", ", got ", v);
     return v;
   };
   Normalisation n;
-  n.log_kappa_mean = get("log_kappa_mean", false);
-  n.log_kappa_std = get("log_kappa_std", true);
-  n.f_scale = get("f_scale", true);
-  n.u_scale = get("u_scale", true);
+  if (j.is_object() && !j.contains("inputs") && j.contains("log_kappa_mean")) {
+    // Model files written before families had their own inputs: Darcy's κ and f.
+    n.inputs = {{"kappa", FieldTransform::kLogStandardise, get(j, "log_kappa_mean", false, ""),
+                 get(j, "log_kappa_std", true, ""), 1},
+                {"f", FieldTransform::kScale, 0, get(j, "f_scale", true, ""), 1}};
+  } else {
+    PINS_CHECK(j.is_object() && j.contains("inputs") && j.at("inputs").is_array() &&
+                   !j.at("inputs").empty(),
+               "normalisation field 'inputs' is missing or not a list of input fields");
+    for (const auto& in : j.at("inputs")) {
+      PINS_CHECK(in.is_object() && in.contains("name") && in.at("name").is_string() &&
+                     in.contains("transform") && in.at("transform").is_string(),
+                 "normalisation field 'inputs': every entry needs a name and a transform");
+      FieldScaling s;
+      s.name = in.at("name").get<std::string>();
+      const std::string where = "inputs." + s.name + ".";
+      const std::string t = in.at("transform").get<std::string>();
+      PINS_CHECK(t == "log_standardise" || t == "scale", "normalisation field '", where,
+                 "transform' must be log_standardise or scale, got '", t, "'");
+      s.transform = t == "scale" ? FieldTransform::kScale : FieldTransform::kLogStandardise;
+      s.shift = get(in, "shift", false, where);
+      s.scale = get(in, "scale", true, where);
+      s.components = in.contains("components") ? int(get(in, "components", true, where)) : 1;
+      n.inputs.push_back(s);
+    }
+  }
+  n.u_scale = get(j, "u_scale", true, "");
   return n;
 }
 
-torch::Tensor Normalisation::features(const torch::Tensor& kappa, const torch::Tensor& f,
-                                      torch::ScalarType dtype) const {
-  PINS_CHECK(kappa.dim() == 3 && f.sizes() == kappa.sizes(),
-             "features: kappa and f must both be [B, ny, nx]");
-  const torch::Tensor k = (kappa.log() - log_kappa_mean) / log_kappa_std;
-  return torch::stack({k, f / f_scale}, 1).to(dtype);
+torch::Tensor Normalisation::features(const FieldMap& in, torch::ScalarType dtype) const {
+  PINS_CHECK(!inputs.empty(), "features: the normalisation has no inputs");
+  std::vector<torch::Tensor> channels;
+  std::vector<int64_t> first_grid;
+  int64_t first_batch = 0;
+  for (const FieldScaling& s : inputs) {
+    const auto it = in.find(s.name);
+    PINS_CHECK(it != in.end() && it->second.defined(), "features: the input field '", s.name,
+               "' is missing");
+    const torch::Tensor& x = it->second;
+    const int64_t skip = s.components > 1 ? 2 : 1;  // batch (and component) axes
+    PINS_CHECK(x.dim() > skip && (s.components == 1 || x.size(1) == s.components),
+               "features: input '", s.name, "' must be [B, ", s.components > 1 ? "c, " : "",
+               "grid...], got ", x.sizes());
+    const std::vector<int64_t> g(x.sizes().begin() + skip, x.sizes().end());
+    if (channels.empty()) {
+      first_grid = g;
+      first_batch = x.size(0);
+    }
+    PINS_CHECK(g == first_grid && x.size(0) == first_batch,
+               "features: the inputs must be of one shape [B, (c,) grid...]; '", s.name,
+               "' is ", x.sizes(), ", '", inputs.front().name, "' has batch ", first_batch,
+               " and grid ", first_grid);
+    const torch::Tensor t = s.transform == FieldTransform::kLogStandardise
+                                ? (x.log() - s.shift) / s.scale
+                                : x / s.scale;
+    channels.push_back(as_channels(t, s.components));
+  }
+  return torch::cat(channels, 1).to(dtype);
 }
 
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth) {
-  const auto dims = std::vector<int64_t>{1, 2};
-  return (prediction - truth).square().sum(dims).sqrt() /
-         truth.square().sum(dims).sqrt().clamp_min(1e-300);
+  const int64_t b = truth.size(0);
+  return (prediction - truth).reshape({b, -1}).square().sum(1).sqrt() /
+         truth.reshape({b, -1}).square().sum(1).sqrt().clamp_min(1e-300);
 }
 
-torch::Tensor predict(Surrogate& model, const Normalisation& norm, const torch::Tensor& kappa,
-                      const torch::Tensor& f, int64_t batch) {
+torch::Tensor output_field(const torch::Tensor& output) {
+  return output.size(1) == 1 ? output.select(1, 0) : output;
+}
+
+torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMap& inputs,
+                      int64_t batch) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.module().is_training();
   model.module().eval();
   const auto dtype = model.module().parameters().empty()
                          ? torch::kFloat32
                          : model.module().parameters().front().scalar_type();
+  PINS_CHECK(!inputs.empty(), "predict: no input fields");
+  const int64_t n = inputs.begin()->second.size(0);
   std::vector<torch::Tensor> parts;
-  for (int64_t i = 0; i < kappa.size(0); i += batch) {
-    const int64_t e = std::min(kappa.size(0), i + batch);
-    const torch::Tensor x = norm.features(kappa.slice(0, i, e), f.slice(0, i, e), dtype);
-    parts.push_back(model.forward(x).select(1, 0).to(torch::kFloat64) * norm.u_scale);
+  for (int64_t i = 0; i < n; i += batch) {
+    const int64_t e = std::min(n, i + batch);
+    FieldMap part;
+    for (const auto& [name, t] : inputs) part[name] = t.slice(0, i, e);
+    const torch::Tensor x = norm.features(part, dtype);
+    parts.push_back(output_field(model.forward(x)).to(torch::kFloat64) * norm.u_scale);
   }
   model.module().train(was_training);
   return torch::cat(parts, 0);

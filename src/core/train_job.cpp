@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/dataset.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
@@ -26,18 +27,17 @@ TrainingData training_data_of(const Dataset& d, const std::string& path) {
 
 TrainedModel run_train_job(const TrainJob& job) {
   PINS_CHECK(job.data, "train: no training dataset given");
-  // The architecture must serve solutions on the data's grids (datasets are 2-D today).
-  check_surrogate_traits(job.surrogate_type, {"solution", 2, false, ""});
   const Dataset& data = *job.data;
+  // The architecture must serve solutions on the data's grids.
+  check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
   const TrainingData td = training_data_of(data, job.data_path);
   TrainingData vd;
   if (job.validation) {
     const Dataset& val = *job.validation;
-    PINS_CHECK(val.info.nx == data.info.nx && val.info.ny == data.info.ny &&
-                   val.info.pde == data.info.pde,
-               "validation data ", job.validation_path, ": ", val.info.pde, " on ", val.info.nx,
-               " x ", val.info.ny, ", but the training data is ", data.info.pde, " on ",
-               data.info.nx, " x ", data.info.ny);
+    PINS_CHECK(val.info.grid == data.info.grid && val.info.pde == data.info.pde,
+               "validation data ", job.validation_path, ": ", val.info.pde, " on ",
+               val.info.grid_string(), ", but the training data is ", data.info.pde, " on ",
+               data.info.grid_string());
     vd = training_data_of(val, job.validation_path);
   }
   const TrainingData* validation = job.validation ? &vd : nullptr;
@@ -45,7 +45,11 @@ TrainedModel run_train_job(const TrainJob& job) {
   TrainedModel t;
   set_training_threads(job.train.threads);
   torch::manual_seed(job.train.seed);  // the initial weights
-  t.model = make_surrogate(job.surrogate_type, job.options, kFeatureChannels, 1);
+  // One input channel per component of the family's inputs; one output per dof.
+  const Family& family = find_family(data.info.pde);
+  int channels = 0;
+  for (const auto& in : family.inputs()) channels += in.components;
+  t.model = make_surrogate(job.surrogate_type, job.options, channels, family.stencil().dof);
   if (job.on_start) job.on_start(*t.model, td, validation);
   t.result = train_surrogate(*t.model, td, job.train, validation);
 
@@ -57,8 +61,9 @@ TrainedModel run_train_job(const TrainJob& job) {
   m.dtype = job.train.dtype;
   m.problem_family = data.info.pde;
   m.task = "solution";
-  m.grid_nx = data.info.nx;
-  m.grid_ny = data.info.ny;
+  m.grid_nx = int(data.info.nx());
+  m.grid_ny = int(data.info.ny());
+  m.grid_nz = data.info.dim() >= 3 ? int(data.info.nz()) : 0;
   m.normalisation = t.result.normalisation.to_json();
   m.training_data_hash = td.fingerprint;
   m.metrics = t.result.metrics();

@@ -34,16 +34,27 @@ double petsc_seconds_per_sample(const Dataset& d, int count, const std::string& 
   set("pc_type", d.info.pc_type);
   set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
   auto family = find_problem_family(d.info.pde).create();
-  detail::SampleSolver solver(*family, d.info.ny, d.info.nx, prefix);
-  const size_t points = size_t(d.info.ny) * size_t(d.info.nx);
-  std::vector<double> u(points);
-  solver.solve(d.kappa.data(), d.f.data(), u.data());  // warm-up: first-call costs
+  family->set_up(d.info.grid, std::uint64_t(d.info.seed));
+  detail::SampleSolver solver(*family, d.info.dof, prefix);
+  auto inputs_of = [&](std::int64_t i) {
+    std::vector<const double*> in;
+    for (const auto& a : d.inputs) in.push_back(a.sample(i));
+    return in;
+  };
+  std::vector<double> u(size_t(d.u.sample_size()));
+  solver.solve(inputs_of(0), u.data());  // warm-up: first-call costs
   const auto t0 = Clock::now();
   for (int i = 0; i < count; ++i) {
-    const auto r = solver.solve(d.kappa.data() + i * points, d.f.data() + i * points, u.data());
+    const auto r = solver.solve(inputs_of(i), u.data());
     PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
   }
   return seconds_since(t0) / count;
+}
+
+nlohmann::json grid_json(std::int64_t nx, std::int64_t ny, std::int64_t nz) {
+  nlohmann::json g = {{"nx", nx}, {"ny", ny}};
+  if (nz > 0) g["nz"] = nz;
+  return g;
 }
 
 }  // namespace
@@ -52,11 +63,15 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
   ModelRequirements need;
   need.problem_family = info.pde;
   need.task = "solution";
-  need.in_channels = kFeatureChannels;
-  need.out_channels = 1;
+  const Family& family = find_family(info.pde);
+  int channels = 0;
+  for (const auto& in : family.inputs()) channels += in.components;
+  need.in_channels = channels;
+  need.out_channels = family.stencil().dof;
   if (!surrogate_traits(architecture).grid_independent) {  // meant for its training grid only
-    need.grid_nx = info.nx;
-    need.grid_ny = info.ny;
+    need.grid_nx = int(info.nx());
+    need.grid_ny = int(info.ny());
+    need.grid_nz = info.dim() >= 3 ? int(info.nz()) : 0;
   }
   return need;
 }
@@ -83,19 +98,25 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   const int64_t n = d.samples;
 
   // Accuracy and physics of the predictions (batched), then per-sample latency.
-  predict(model, norm, td.kappa.slice(0, 0, 1), td.f.slice(0, 0, 1));  // warm-up
+  auto rows = [&](int64_t i, int64_t e) {
+    FieldMap part;
+    for (const auto& [name, t] : td.inputs) part[name] = t.slice(0, i, e);
+    return part;
+  };
+  predict(model, norm, rows(0, 1));  // warm-up
   auto t0 = Clock::now();
-  e.prediction = predict(model, norm, td.kappa, td.f, 32);
+  e.prediction = predict(model, norm, td.inputs, 32);
   e.seconds_batched = seconds_since(t0) / double(n);
   const int64_t single_count = std::min<int64_t>(n, 16);
   t0 = Clock::now();
   for (int64_t i = 0; i < single_count; ++i)
-    predict(model, norm, td.kappa.slice(0, i, i + 1), td.f.slice(0, i, i + 1));
+    predict(model, norm, rows(i, i + 1));
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = relative_l2(e.prediction, td.u);
-  const OperatorPtr A = find_family(d.info.pde).make_operator({{"kappa", td.kappa}, {"f", td.f}});
+  const Family& family = find_family(d.info.pde);
+  const OperatorPtr A = family.make_operator(td.inputs);
   e.error = summarize(e.relative_l2);
-  e.residual = summarize(relative_residual(*A, e.prediction, td.f));
+  e.residual = summarize(relative_residual(*A, e.prediction, family.rhs(td.inputs)));
   e.petsc_residual = summarize(torch::tensor(d.residual, torch::kFloat64));
   e.petsc_samples = int(std::min<int64_t>(n, solve_samples));
   e.seconds_petsc = petsc_seconds_per_sample(d, e.petsc_samples, solver_prefix);
@@ -104,9 +125,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
       {"model", model_path},
       {"data", data_path},
       {"samples", n},
-      {"grid", {{"nx", d.info.nx}, {"ny", d.info.ny}}},
+      {"grid", grid_json(d.info.nx(), d.info.ny(), d.info.dim() >= 3 ? d.info.nz() : 0)},
       {"architecture", manifest.architecture},
-      {"trained_grid", {{"nx", manifest.grid_nx}, {"ny", manifest.grid_ny}}},
+      {"trained_grid", grid_json(manifest.grid_nx, manifest.grid_ny, manifest.grid_nz)},
       {"relative_l2", e.error.to_json()},
       {"relative_residual_prediction", e.residual.to_json()},
       {"relative_residual_petsc", e.petsc_residual.to_json()},

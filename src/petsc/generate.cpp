@@ -20,6 +20,7 @@
 #include "collective.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/family.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/generate.hpp"
 #include "progress.hpp"
@@ -93,20 +94,53 @@ class SingleThreadedBlas {
 #endif
 };
 
-// One sample in flight between processes: a fixed header, then kappa, f, u.
+// One sample in flight between processes: a fixed header, the seeds, then every input
+// field and u, as doubles.
 struct SampleHeader {
   std::int64_t index;
   std::int32_t iterations;
   std::int32_t pad;
   double residual;
-  std::uint64_t seeds[2];
 };
 constexpr int kSampleTag = 4711;
 
-// Samples a process keeps until they go to rank 0 (ranks > 0 only).
+// The arrays of one sample: every input field, then u, in one contiguous buffer.
+struct SampleArrays {
+  std::vector<double> values;
+  std::vector<size_t> offsets;  // start of each input, then of u
+  std::vector<std::uint64_t> seeds;
+
+  explicit SampleArrays(const DatasetInfo& info) : seeds(size_t(info.seed_streams)) {
+    size_t total = 0;
+    const size_t points = size_t(info.points());
+    for (const auto& in : info.inputs) {
+      offsets.push_back(total);
+      total += points * size_t(in.components);
+    }
+    offsets.push_back(total);
+    size_t u_size = 1;
+    for (auto s : info.solution_shape()) u_size *= size_t(s);
+    values.resize(total + u_size);
+  }
+  std::vector<double*> inputs() {
+    std::vector<double*> out;
+    for (size_t k = 0; k + 1 < offsets.size(); ++k) out.push_back(values.data() + offsets[k]);
+    return out;
+  }
+  std::vector<const double*> const_inputs() const {
+    std::vector<const double*> out;
+    for (size_t k = 0; k + 1 < offsets.size(); ++k) out.push_back(values.data() + offsets[k]);
+    return out;
+  }
+  double* u() { return values.data() + offsets.back(); }
+};
+
+// Samples a process keeps until they go to rank 0 (ranks > 0 only): per sample the header,
+// the seeds and the arrays.
 struct LocalSamples {
   std::vector<SampleHeader> headers;
-  std::vector<double> fields;  // per sample: kappa, f, u
+  std::vector<std::uint64_t> seeds;
+  std::vector<double> fields;
 };
 
 // Iteration and residual statistics, accumulated on rank 0.
@@ -123,24 +157,33 @@ struct Stats {
 };
 
 // Rank 0 writes one solved sample (its own or one received) and counts it in the summary.
+// `values` holds the inputs then u, laid out as in SampleArrays.
 void write_and_count(DatasetWriter& writer, Stats& stats, const SampleHeader& h,
-                     const double* kappa, const double* f, const double* u) {
+                     const std::uint64_t* seeds, const double* values,
+                     const std::vector<size_t>& offsets) {
   SampleRecord record;
-  record.kappa = kappa;
-  record.f = f;
-  record.u = u;
+  for (size_t k = 0; k + 1 < offsets.size(); ++k) record.inputs.push_back(values + offsets[k]);
+  record.u = values + offsets.back();
   record.iterations = h.iterations;
   record.residual = h.residual;
-  record.seeds[0] = h.seeds[0];
-  record.seeds[1] = h.seeds[1];
+  record.seeds = seeds;
   writer.write_sample(h.index, record);
   stats.add(h.iterations, h.residual);
 }
 
-DatasetInfo dataset_info(const ProblemFamily& family, const detail::SolverDescription& solver,
-                         const GenerateOptions& opts, int processes) {
+DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int64_t>& grid,
+                         const detail::SolverDescription& solver, const GenerateOptions& opts,
+                         int processes) {
   DatasetInfo info;
   family.describe(&info);
+  // What the PETSc-free half of the family says: its inputs, its operator, its dof.
+  const Family& core = find_family(opts.pde);
+  info.pde = core.name();
+  info.grid = grid;
+  info.inputs.clear();
+  for (const auto& in : core.inputs()) info.inputs.push_back({in.name, in.components});
+  info.dof = core.stencil().dof;
+  info.operator_description = "stencil: " + core.stencil().describe();
   info.ksp_type = solver.ksp_type;
   info.pc_type = solver.pc_type;
   info.rtol = solver.rtol;
@@ -175,12 +218,22 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   std::optional<Failure> failure;
   std::unique_ptr<ProblemFamily> family;
   detail::SolverDescription solver;
+  std::vector<std::int64_t> grid;
+  DatasetInfo info;
+  size_t message_bytes = 0;
   detail::record_failure(failure, -1, [&] {
     opts.validate();
+    grid = opts.grid_for(find_family(opts.pde).stencil().dim);
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
-    family->set_up(opts.ny, opts.nx, opts.seed);
+    family->set_up(grid, opts.seed);
     solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix);
+    info = dataset_info(*family, grid, solver, opts, size);
+    message_bytes = sizeof(SampleHeader) + size_t(info.seed_streams) * sizeof(std::uint64_t) +
+                    SampleArrays(info).values.size() * sizeof(double);
+    PINS_CHECK(message_bytes <= size_t(std::numeric_limits<int>::max()), "-grid ",
+               info.grid_string(), " is too large for -pde ", opts.pde, ": one sample is ",
+               message_bytes, " bytes, at most 2^31 - 1 can be sent between processes");
   });
   detail::throw_if_any(comm, failure);
 
@@ -192,17 +245,15 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
       std::error_code ec;
       PINS_CHECK(opts.force || !std::filesystem::exists(opts.output, ec), "-o ", opts.output,
                  " already exists; pass -force to overwrite it");
-      writer = std::make_unique<DatasetWriter>(
-          opts.output, dataset_info(*family, solver, opts, size), opts.samples, opts.force);
+      writer = std::make_unique<DatasetWriter>(opts.output, info, opts.samples, opts.force);
     });
   detail::throw_if_any(comm, failure);
 
   // 3. Solve in rounds: in round r, rank p does sample r*P + p.
-  const size_t points = size_t(opts.ny) * size_t(opts.nx);
-  std::vector<double> kappa(points), f(points), u(points);
+  SampleArrays arrays(info);
   std::unique_ptr<detail::SampleSolver> sample_solver;
   detail::record_failure(failure, -1, [&] {
-    sample_solver = std::make_unique<detail::SampleSolver>(*family, opts.ny, opts.nx, opts.prefix);
+    sample_solver = std::make_unique<detail::SampleSolver>(*family, info.dof, opts.prefix);
   });
   detail::throw_if_any(comm, failure);
 
@@ -217,17 +268,19 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
       try {
         SampleHeader h{};
         h.index = index;
-        family->sample(std::uint64_t(index), kappa.data(), f.data(), h.seeds);
-        const detail::SampleResult result = sample_solver->solve(kappa.data(), f.data(), u.data());
+        family->sample(std::uint64_t(index), arrays.inputs(), arrays.seeds.data());
+        const detail::SampleResult result =
+            sample_solver->solve(arrays.const_inputs(), arrays.u());
         if (!result.failure.empty()) throw Error(result.failure);
         h.iterations = result.iterations;
         h.residual = result.residual;
         if (rank == 0) {
-          write_and_count(*writer, stats, h, kappa.data(), f.data(), u.data());
+          write_and_count(*writer, stats, h, arrays.seeds.data(), arrays.values.data(),
+                          arrays.offsets);
         } else {
           mine.headers.push_back(h);
-          for (const auto* field : {&kappa, &f, &u})
-            mine.fields.insert(mine.fields.end(), field->begin(), field->end());
+          mine.seeds.insert(mine.seeds.end(), arrays.seeds.begin(), arrays.seeds.end());
+          mine.fields.insert(mine.fields.end(), arrays.values.begin(), arrays.values.end());
         }
       } catch (const std::exception& e) {
         failure = Failure{index, "sample " + std::to_string(index) + ": " + e.what()};
@@ -246,9 +299,12 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
 
   // 4. Gather to rank 0 in sample order. Rank 0 keeps receiving even after a write failed:
   //    the senders are blocked in MPI_Send until their message is taken.
-  const size_t message_bytes = sizeof(SampleHeader) + 3 * points * sizeof(double);
+  const size_t streams = size_t(info.seed_streams), values = arrays.values.size();
+  const size_t seeds_bytes = streams * sizeof(std::uint64_t);
   if (rank == 0) {
     std::vector<char> buffer(message_bytes);
+    std::vector<std::uint64_t> seeds(streams);
+    std::vector<double> fields(values);
     for (std::int64_t index = 0; index < opts.samples; ++index) {
       const int owner = int(index % size);
       if (owner == 0) continue;
@@ -260,16 +316,20 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
         std::memcpy(&h, buffer.data(), sizeof h);
         PINS_CHECK(h.index == index, "internal error: expected sample ", index, " from rank ",
                    owner, ", got ", h.index);
-        const double* fields = reinterpret_cast<const double*>(buffer.data() + sizeof h);
-        write_and_count(*writer, stats, h, fields, fields + points, fields + 2 * points);
+        std::memcpy(seeds.data(), buffer.data() + sizeof h, seeds_bytes);
+        std::memcpy(fields.data(), buffer.data() + sizeof h + seeds_bytes,
+                    values * sizeof(double));
+        write_and_count(*writer, stats, h, seeds.data(), fields.data(), arrays.offsets);
       });
     }
   } else {
     std::vector<char> buffer(message_bytes);
     for (size_t k = 0; k < mine.headers.size(); ++k) {
       std::memcpy(buffer.data(), &mine.headers[k], sizeof(SampleHeader));
-      std::memcpy(buffer.data() + sizeof(SampleHeader), mine.fields.data() + k * 3 * points,
-                  3 * points * sizeof(double));
+      std::memcpy(buffer.data() + sizeof(SampleHeader), mine.seeds.data() + k * streams,
+                  seeds_bytes);
+      std::memcpy(buffer.data() + sizeof(SampleHeader) + seeds_bytes,
+                  mine.fields.data() + k * values, values * sizeof(double));
       MPI_Send(buffer.data(), int(message_bytes), MPI_BYTE, 0, kSampleTag, comm);
     }
   }
@@ -281,8 +341,8 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
 
   GenerateSummary s;
   s.samples = opts.samples;
-  s.nx = opts.nx;
-  s.ny = opts.ny;
+  s.grid = info.grid;
+  s.grid_text = info.grid_string();
   s.processes = size;
   if (stats.count > 0) {
     s.iterations_min = stats.it_min;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pde/registry.hpp"
+#include "pins/core/family.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/generate.hpp"
 #include "sample_solver.hpp"
@@ -13,8 +14,8 @@
 namespace pins::petsc {
 
 namespace {
-// Grids are sent between processes one sample (three fields) per message; this keeps the
-// message size, in bytes, well inside MPI's int count.
+// Grids are sent between processes one sample (the inputs and u) per message; this keeps
+// the message size, in bytes, well inside MPI's int count for a few fields.
 constexpr std::int64_t kMaxCells = std::int64_t(1) << 26;
 
 bool parse_seed(const char* text, std::uint64_t* seed) {
@@ -30,7 +31,7 @@ bool parse_seed(const char* text, std::uint64_t* seed) {
 
 PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* options_prefix) {
   char pde_buf[64], out_buf[PETSC_MAX_PATH_LEN], seed_buf[32];
-  PetscInt grid[2] = {nx, ny}, ngrid = 2, nsamples = PetscInt(samples);
+  PetscInt grid_values[3] = {0, 0, 0}, ngrid = 3, nsamples = PetscInt(samples);
   PetscBool grid_set = PETSC_FALSE, force_b = force ? PETSC_TRUE : PETSC_FALSE;
   PetscBool progress_b = progress ? PETSC_TRUE : PETSC_FALSE;
   const std::string families = "Problem family: " + problem_family_names();
@@ -44,8 +45,8 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
                     "pins");
   PetscCall(PetscOptionsString("-pde", families.c_str(), "pins generate", pde.c_str(), pde_buf,
                                sizeof pde_buf, nullptr));
-  PetscCall(PetscOptionsIntArray("-grid", "Cells per direction: n (square) or nx,ny",
-                                 "pins generate", grid, &ngrid, &grid_set));
+  PetscCall(PetscOptionsIntArray("-grid", "Cells per direction: n (all directions) or nx,ny[,nz]",
+                                 "pins generate", grid_values, &ngrid, &grid_set));
   PetscCall(PetscOptionsInt("-samples", "Number of samples (>= 1)", "pins generate", nsamples,
                             &nsamples, nullptr));
   PetscCall(PetscOptionsString("-seed", "Global seed, 0 <= seed < 2^63", "pins generate",
@@ -59,11 +60,8 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscOptionsEnd();
 
   PetscCheck(!grid_set || ngrid >= 1, comm, PETSC_ERR_ARG_WRONG,
-             "-grid needs a value: n or nx,ny (e.g. -grid 64 or -grid 64,32)");
-  if (grid_set) {
-    nx = int(grid[0]);
-    ny = int(ngrid >= 2 ? grid[1] : grid[0]);
-  }
+             "-grid needs a value: n or nx,ny[,nz] (e.g. -grid 64 or -grid 64,32)");
+  if (grid_set) PetscCallCXX(grid.assign(grid_values, grid_values + ngrid));
   std::uint64_t parsed_seed = 0;
   PetscCheck(parse_seed(seed_buf, &parsed_seed), comm, PETSC_ERR_ARG_WRONG,
              "-seed must be an integer in [0, 2^63), got '%s'", seed_buf);
@@ -77,12 +75,31 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscFunctionReturn(0);
 }
 
+std::vector<std::int64_t> GenerateOptions::grid_for(int dim) const {
+  std::string typed;
+  for (auto g : grid) typed += (typed.empty() ? "" : ",") + std::to_string(g);
+  PINS_CHECK(grid.size() == 1 || int(grid.size()) == dim, "-grid ", typed, " has ", grid.size(),
+             " directions, but -pde ", pde, " is ", dim, "-D: give n or ", dim, " values (x first)");
+  std::vector<std::int64_t> out(static_cast<size_t>(dim));
+  for (int d = 0; d < dim; ++d)  // typed x first; stored slowest (z or y) first
+    out[size_t(dim - 1 - d)] = grid.size() == 1 ? grid[0] : grid[size_t(d)];
+  return out;
+}
+
 void GenerateOptions::validate() const {
   find_problem_family(pde);  // throws with the list of known families
-  PINS_CHECK(nx >= 3 && ny >= 3, "-grid must be at least 3 cells per direction, got ",
-             nx == ny ? std::to_string(nx) : std::to_string(nx) + "," + std::to_string(ny));
-  PINS_CHECK(std::int64_t(nx) * ny <= kMaxCells, "-grid ", nx, ",", ny, " is too large (at most ",
-             kMaxCells, " cells)");
+  const int dim = find_family(pde).stencil().dim;
+  const std::vector<std::int64_t> cells = grid_for(dim);
+  std::string typed;
+  for (auto g : grid) typed += (typed.empty() ? "" : ",") + std::to_string(g);
+  std::int64_t total = 1;
+  for (auto g : cells) {
+    PINS_CHECK(g >= 3, "-grid must be at least 3 cells per direction, got ", typed);
+    PINS_CHECK(g <= kMaxCells, "-grid ", typed, " is too large (at most ", kMaxCells, " cells)");
+    total *= g;
+    PINS_CHECK(total <= kMaxCells, "-grid ", typed, " is too large (at most ", kMaxCells,
+               " cells)");
+  }
   PINS_CHECK(samples >= 1, "-samples must be at least 1, got ", samples);
   PINS_CHECK(!output.empty(), "-o <file.h5> is required: the dataset file to write");
 }

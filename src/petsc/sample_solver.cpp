@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
 
 namespace pins::petsc::detail {
@@ -64,10 +65,11 @@ SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix) {
   return d;
 }
 
-SampleSolver::SampleSolver(const ProblemFamily& family, int ny, int nx, std::string prefix)
-    : family_(family), prefix_(std::move(prefix)) {
+SampleSolver::SampleSolver(const ProblemFamily& family, int dof, std::string prefix)
+    : family_(family), dof_(dof), prefix_(std::move(prefix)) {
+  PINS_CHECK(dof >= 1, "sample solver: dof must be >= 1, got ", dof);
   try {
-    PINS_PETSC_CALL(family_.CreateDM(PETSC_COMM_SELF, nx, ny, &da_));
+    PINS_PETSC_CALL(family_.CreateDM(PETSC_COMM_SELF, &da_));
     PINS_PETSC_CALL(DMCreateMatrix(da_, &A_));
     PINS_PETSC_CALL(DMCreateGlobalVector(da_, &b_));
     PINS_PETSC_CALL(VecDuplicate(b_, &x_));
@@ -90,10 +92,10 @@ void SampleSolver::destroy() {
   DMDestroy(&da_);
 }
 
-SampleResult SampleSolver::solve(const double* kappa, const double* f, double* u) {
+SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, double* u) {
   SampleResult result;
-  PINS_PETSC_CALL(family_.AssembleOperator(da_, kappa, A_));
-  PINS_PETSC_CALL(family_.AssembleRHS(da_, f, b_));
+  PINS_PETSC_CALL(family_.AssembleOperator(da_, inputs, A_));
+  PINS_PETSC_CALL(family_.AssembleRHS(da_, inputs, b_));
   PINS_PETSC_CALL(VecZeroEntries(x_));
 
   KSP ksp = nullptr;
@@ -145,7 +147,11 @@ SampleResult SampleSolver::solve(const double* kappa, const double* f, double* u
   PetscInt n;
   PINS_PETSC_CALL(VecGetLocalSize(x_, &n));
   PINS_PETSC_CALL(VecGetArrayRead(x_, &xx));
-  std::copy(xx, xx + n, u);  // one process: the global vector is the row-major [ny][nx] grid
+  // One process: the global vector is the row-major grid with the dof interlaced
+  // ([grid...][dof]); datasets store the components one after the other ([dof][grid...]).
+  const PetscInt points = n / dof_;
+  for (PetscInt p = 0; p < points; ++p)
+    for (int c = 0; c < dof_; ++c) u[size_t(c) * size_t(points) + size_t(p)] = xx[p * dof_ + c];
   PINS_PETSC_CALL(VecRestoreArrayRead(x_, &xx));
   return result;
 }

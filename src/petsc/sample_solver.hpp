@@ -1,11 +1,12 @@
 #pragma once
 /// \file
-/// Solving one sample on PETSC_COMM_SELF: assemble A(κ) and b(f), solve with a freshly
+/// Solving one sample on PETSC_COMM_SELF: assemble A(inputs) and b(inputs), solve with a freshly
 /// configured KSP, and certify the solution by its true residual. Private to pins::petsc.
 
 #include <petscksp.h>
 
 #include <string>
+#include <vector>
 
 #include "pde/problem_family.hpp"
 
@@ -34,22 +35,25 @@ struct SampleResult {
   std::string failure;
 };
 
-/// Owns the DMDA, matrix and vectors of one grid, reused from sample to sample; the KSP is
+/// Owns the DM, matrix and vectors of one grid, reused from sample to sample; the KSP is
 /// created anew for every sample, so no sample's result depends on the ones before it.
 class SampleSolver {
  public:
-  SampleSolver(const ProblemFamily& family, int ny, int nx, std::string prefix);
+  /// `family` must be set up; `dof` is the solution's components per grid point.
+  SampleSolver(const ProblemFamily& family, int dof, std::string prefix);
   ~SampleSolver();
   SampleSolver(const SampleSolver&) = delete;
   SampleSolver& operator=(const SampleSolver&) = delete;
 
-  /// Solves A(kappa) u = f; writes u ([ny][nx]). Throws pins::Error on PETSc errors.
-  SampleResult solve(const double* kappa, const double* f, double* u);
+  /// Solves A(inputs) u = b(inputs); writes u ([dof][grid...], component-major). Throws
+  /// pins::Error on PETSc errors.
+  SampleResult solve(const std::vector<const double*>& inputs, double* u);
 
  private:
   void destroy();
 
   const ProblemFamily& family_;
+  int dof_;
   std::string prefix_;
   DM da_ = nullptr;
   Mat A_ = nullptr;

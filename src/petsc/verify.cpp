@@ -21,11 +21,18 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
   // Terms in one row of the residual (the stencil's products and f), for the rounding bound.
   const Stencil stencil = family.stencil();
   const double terms_per_row = double(stencil.points() * stencil.dof + 1);
-  const std::int64_t n = data.samples, ny = data.info.ny, nx = data.info.nx;
-  const size_t points = size_t(ny) * size_t(nx);
-  PINS_CHECK(n >= 1 && data.kappa.size() == size_t(n) * points &&
-                 data.f.size() == data.kappa.size() && data.u.size() == data.kappa.size(),
-             "verify: the dataset's arrays do not hold ", n, " samples of ", ny, " x ", nx);
+  const std::int64_t n = data.samples;
+  PINS_CHECK(n >= 1, "verify: the dataset holds no samples");
+  PINS_CHECK(data.info.dim() == stencil.dim, "verify: the ", family.name(), " family is ",
+             stencil.dim, "-D, but the dataset's grid is ", data.info.grid_string());
+  auto check_array = [&](const DatasetArray& a, const std::vector<std::int64_t>& shape) {
+    PINS_CHECK(a.shape == shape && a.values.size() == size_t(n * a.sample_size()),
+               "verify: the dataset's array '", a.name, "' does not hold ", n, " samples of the ",
+               data.info.grid_string(), " grid");
+  };
+  for (const auto& in : family.inputs())
+    check_array(data.input(in.name), data.info.field_shape(in.components));
+  check_array(data.u, data.info.solution_shape());
   PINS_CHECK(data.residual.empty() || data.residual.size() == size_t(n),
              "verify: the dataset's residual array does not hold ", n, " values");
 
@@ -38,13 +45,17 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
   double sum = 0;
   for (std::int64_t b0 = 0; b0 < n; b0 += kBatch) {
     const std::int64_t b = std::min(kBatch, n - b0);
-    const size_t offset = size_t(b0) * points;
     // Views of the dataset's memory (no copies); nothing below writes through them.
-    auto view = [&](const std::vector<double>& v) {
-      return torch::from_blob(const_cast<double*>(v.data() + offset), {b, ny, nx}, opts);
+    auto view = [&](const DatasetArray& a) {
+      std::vector<int64_t> shape = {b};
+      shape.insert(shape.end(), a.shape.begin(), a.shape.end());
+      return torch::from_blob(const_cast<double*>(a.sample(b0)), shape, opts);
     };
-    const torch::Tensor kappa = view(data.kappa), f = view(data.f), u = view(data.u);
-    const OperatorPtr A = family.make_operator({{"kappa", kappa}, {"f", f}});
+    FieldMap inputs;
+    for (const auto& in : family.inputs()) inputs[in.name] = view(data.input(in.name));
+    const torch::Tensor u = view(data.u);
+    const OperatorPtr A = family.make_operator(inputs);
+    const torch::Tensor f = family.rhs(inputs);
     const torch::Tensor r = A->residual(u, f);
     const torch::Tensor magnitude = A->with_values(A->values().abs())->apply(u.abs()) + f.abs();
     const torch::Tensor r_norm = r.reshape({b, -1}).norm(2, 1);

@@ -235,6 +235,13 @@ TEST_CASE("StencilOperator: shape, diagonal and the losses through the Operator 
   // Scale-free: the per-sample physics loss does not change when u and f scale together.
   CHECK(pins::physics_loss("residual", A, 10 * u, 10 * f).item<double>() ==
         doctest::Approx(pins::physics_loss("residual", A, u, f).item<double>()).epsilon(1e-12));
+  // with_values takes any batch of the same stencil and grid: a mini-batch's rows.
+  const auto rows = torch::tensor(std::vector<int64_t>{2, 0});
+  const auto sub = A.with_values(c.index_select(0, rows).contiguous());
+  CHECK(sub->batch() == 2);
+  CHECK(torch::equal(sub->residual(u.index_select(0, rows), f.index_select(0, rows)),
+                     A.residual(u, f).index_select(0, rows)));
+  CHECK(throws_with([&] { A.with_values(c.slice(1, 0, 3).contiguous()); }, "any batch"));
 }
 
 TEST_CASE("bad stencils and shapes raise one-line errors naming what was expected") {

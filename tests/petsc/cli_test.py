@@ -150,9 +150,10 @@ def case_h5py_attributes():
             fail("kappa must be positive")
         attrs = dict(f.attrs)
         expected = {
-            "format": "pins-dataset", "format_version": 1, "pde": "darcy",
+            "format": "pins-dataset", "format_version": 2, "pde": "darcy",
             "discretisation": "cell-centred finite volumes, 5-point, harmonic face averages",
-            "domain": "(0,1)x(0,1)", "nx": 20, "ny": 12, "seed": 11,
+            "domain": "(0,1)x(0,1)", "dim": 2, "nx": 20, "ny": 12, "dof": 1,
+            "inputs": "kappa,f", "operator": "stencil: dim=2 star width=1 dof=1", "seed": 11,
             "sampler.kappa_type": "lognormal", "sampler.alpha": 2.0, "sampler.tau": 3.0,
             "sampler.kappa_high": 12.0, "sampler.kappa_low": 3.0, "sampler.sigma": 1.0,
             "sampler.f_type": "constant", "sampler.f_value": 1.0, "sampler.modes": 0,

@@ -47,8 +47,9 @@ pins::Dataset small_dataset(std::int64_t n = 3, int ny = 4, int nx = 5) {
   d.info.discretisation = "cell-centred finite volumes, 5-point, harmonic face averages";
   d.info.domain = "(0,1)x(0,1)";
   d.info.boundary_condition = "u = 0 on the whole boundary (Dirichlet)";
-  d.info.ny = ny;
-  d.info.nx = nx;
+  d.info.grid = {ny, nx};
+  d.info.inputs = {{"kappa", 1}, {"f", 1}};
+  d.info.operator_description = "stencil: dim=2 star width=1 dof=1";
   d.info.seed = 42;
   d.info.sampler = {
       {"kappa_type", std::string("threshold")}, {"alpha", 2.0}, {"modes", std::int64_t{0}}};
@@ -57,10 +58,12 @@ pins::Dataset small_dataset(std::int64_t n = 3, int ny = 4, int nx = 5) {
   d.info.rtol = 1e-10;
   d.info.extra = {{"command", std::string("test")}, {"version.petsc", std::string("3.18.5")}};
   const size_t total = size_t(n) * ny * nx;
+  d.inputs = {{"kappa", {ny, nx}, {}}, {"f", {ny, nx}, {}}};
+  d.u = {"u", {ny, nx}, {}};
   for (size_t p = 0; p < total; ++p) {
-    d.kappa.push_back(1.0 + double(p % 7));
-    d.f.push_back(1.0);
-    d.u.push_back(std::sin(double(p)) * 1e-3);
+    d.inputs[0].values.push_back(1.0 + double(p % 7));
+    d.inputs[1].values.push_back(1.0);
+    d.u.values.push_back(std::sin(double(p)) * 1e-3);
   }
   for (std::int64_t i = 0; i < n; ++i) {
     d.iterations.push_back(int(10 + i));
@@ -104,15 +107,21 @@ TEST_CASE("dataset round trip keeps arrays, attributes and order") {
 
   const pins::Dataset r = pins::read_dataset(path);
   CHECK(r.samples == d.samples);
-  CHECK(r.kappa == d.kappa);
-  CHECK(r.f == d.f);
-  CHECK(r.u == d.u);
+  CHECK(r.input("kappa").values == d.inputs[0].values);
+  CHECK(r.input("f").values == d.inputs[1].values);
+  CHECK(r.u.values == d.u.values);
+  CHECK(r.u.shape == std::vector<std::int64_t>{4, 5});
   CHECK(r.iterations == d.iterations);
   CHECK(r.residual == d.residual);
   CHECK(r.seeds == d.seeds);
   CHECK(r.info.pde == "darcy");
-  CHECK(r.info.nx == 5);
-  CHECK(r.info.ny == 4);
+  CHECK(r.info.nx() == 5);
+  CHECK(r.info.ny() == 4);
+  CHECK(r.info.dim() == 2);
+  CHECK(r.info.dof == 1);
+  CHECK(r.info.input_list() == "kappa,f");
+  CHECK(r.info.operator_description == "stencil: dim=2 star width=1 dof=1");
+  CHECK(r.info.seed_streams == 2);
   CHECK(r.info.seed == 42);
   CHECK(r.info.rtol == 1e-10);
   CHECK(r.info.ksp_type == "cg");
@@ -134,7 +143,70 @@ TEST_CASE("dataset round trip keeps arrays, attributes and order") {
 
   const pins::Dataset header = pins::read_dataset_info(path);
   CHECK(header.samples == 3);
-  CHECK(header.u.empty());
+  CHECK(header.u.values.empty());
+}
+
+TEST_CASE("datasets of any rank: 3-D grids, multi-component inputs, dof > 1, seed streams") {
+  TempDir dir;
+  pins::Dataset d = small_dataset(2);
+  d.info.pde = "elasticity3d";
+  d.info.grid = {3, 4, 5};  // nz, ny, nx
+  d.info.inputs = {{"lambda", 1}, {"body_force", 3}};
+  d.info.dof = 3;
+  d.info.seed_streams = 1;
+  d.info.operator_description = "stencil: dim=3 star width=1 dof=3";
+  const std::int64_t points = 3 * 4 * 5;
+  d.inputs = {{"lambda", {3, 4, 5}, {}}, {"body_force", {3, 3, 4, 5}, {}}};
+  d.u = {"u", {3, 3, 4, 5}, {}};
+  for (std::int64_t p = 0; p < 2 * points; ++p) d.inputs[0].values.push_back(1.0 + double(p));
+  for (std::int64_t p = 0; p < 2 * 3 * points; ++p) {
+    d.inputs[1].values.push_back(-double(p));
+    d.u.values.push_back(0.5 * double(p));
+  }
+  d.seeds = {11, 12};
+  const std::string path = dir.file("d3.h5");
+  pins::write_dataset(path, d);
+  const pins::Dataset r = pins::read_dataset(path);
+  CHECK(r.info.grid == std::vector<std::int64_t>{3, 4, 5});
+  CHECK(r.info.nz() == 3);
+  CHECK(r.info.grid_string() == "5x4x3");
+  CHECK(r.info.input_list() == "lambda,body_force:3");
+  CHECK(r.info.dof == 3);
+  CHECK(r.info.seed_streams == 1);
+  CHECK(r.input("body_force").shape == std::vector<std::int64_t>{3, 3, 4, 5});
+  CHECK(r.input("body_force").values == d.inputs[1].values);
+  CHECK(r.input("lambda").values == d.inputs[0].values);
+  CHECK(r.u.values == d.u.values);
+  CHECK(r.seeds == d.seeds);
+  CHECK(contains(error_of([&] { r.input("kappa"); }), "has no input array 'kappa'"));
+  // An array whose shape disagrees with the info is refused before anything is written.
+  d.inputs[1].shape = {3, 4, 5};
+  CHECK(contains(error_of([&] { pins::write_dataset(dir.file("bad.h5"), d); }),
+                 "array 'body_force'"));
+  CHECK(!fs::exists(dir.file("bad.h5")));
+}
+
+TEST_CASE("format version 1 files (2-D Darcy, before families had inputs) stay readable") {
+  TempDir dir;
+  const std::string path = dir.file("v1.h5");
+  const pins::Dataset d = small_dataset();
+  pins::write_dataset(path, d);
+  {  // What pins wrote before format version 2: no dim/dof/inputs/operator, version 1.
+    RawFile f(path);
+    for (const char* name : {"dim", "dof", "inputs", "operator"})
+      REQUIRE(H5Adelete(f.id, name) >= 0);
+    hid_t a = H5Aopen(f.id, "format_version", H5P_DEFAULT);
+    const std::int64_t one = 1;
+    REQUIRE(H5Awrite(a, H5T_NATIVE_INT64, &one) >= 0);
+    H5Aclose(a);
+  }
+  const pins::Dataset r = pins::read_dataset(path);
+  CHECK(r.info.dim() == 2);
+  CHECK(r.info.grid == std::vector<std::int64_t>{4, 5});
+  CHECK(r.info.input_list() == "kappa,f");
+  CHECK(r.info.dof == 1);
+  CHECK(r.input("kappa").values == d.inputs[0].values);
+  CHECK(r.u.values == d.u.values);
 }
 
 TEST_CASE("an existing dataset is refused unless forced") {
@@ -158,7 +230,7 @@ TEST_CASE("failed writes leave nothing behind") {
   }
   SUBCASE("non-finite value") {
     pins::Dataset d = small_dataset();
-    d.u[7] = std::numeric_limits<double>::quiet_NaN();
+    d.u.values[7] = std::numeric_limits<double>::quiet_NaN();
     const std::string e = error_of([&] { pins::write_dataset(dir.file("d.h5"), d); });
     CHECK(contains(e, "sample 0"));
     CHECK(contains(e, "'u'"));

@@ -42,8 +42,7 @@ struct ScopedOption {
 pins::petsc::GenerateOptions small_run(const fs::path& out) {
   pins::petsc::GenerateOptions o;
   o.pde = "darcy";
-  o.nx = 24;
-  o.ny = 16;
+  o.grid = {24, 16};  // nx, ny as typed
   o.samples = 6;
   o.seed = 7;
   o.output = out.string();
@@ -68,8 +67,13 @@ TEST_CASE("generated solutions meet the solver rtol under the Kokkos operator") 
 
   const pins::Dataset d = pins::read_dataset(opts.output);
   CHECK(d.samples == 6);
-  CHECK(d.info.nx == 24);
-  CHECK(d.info.ny == 16);
+  CHECK(d.info.nx() == 24);
+  CHECK(d.info.ny() == 16);
+  CHECK(d.info.grid == std::vector<std::int64_t>{16, 24});
+  CHECK(d.info.input_list() == "kappa,f");
+  CHECK(d.info.dof == 1);
+  CHECK(d.info.operator_description == "stencil: dim=2 star width=1 dof=1");
+  CHECK(s.grid_text == "24x16");
   CHECK(std::get<double>(*d.info.find_sampler("kappa_high")) == 100.0);
   CHECK(std::get<double>(*d.info.find_sampler("kappa_low")) == 1.0);
   for (double r : d.residual) CHECK(r <= 1e-10);
@@ -113,8 +117,13 @@ TEST_CASE("bad generate options are rejected before anything is written") {
     return std::string();
   };
   SUBCASE("grid") {
-    opts.nx = 2;
+    opts.grid = {2, 16};
     CHECK(error(opts).find("-grid must be at least 3") != std::string::npos);
+  }
+  SUBCASE("grid of another dimension") {
+    opts.grid = {8, 8, 8};
+    CHECK(error(opts).find("-grid 8,8,8 has 3 directions, but -pde darcy is 2-D") !=
+          std::string::npos);
   }
   SUBCASE("samples") {
     opts.samples = 0;

@@ -23,21 +23,22 @@ inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_o
   so.forcing = darcy::ForcingKind::kRandomField;
   darcy::Sampler sampler(so, grid, grid);
   TrainingData d;
-  d.kappa = torch::empty({n, grid, grid}, torch::kFloat64);
-  d.f = torch::empty({n, grid, grid}, torch::kFloat64);
+  const torch::Tensor kappa = torch::empty({n, grid, grid}, torch::kFloat64);
+  const torch::Tensor f = torch::empty({n, grid, grid}, torch::kFloat64);
   for (int i = 0; i < n; ++i)
-    sampler.sample(std::uint64_t(i), d.kappa[i].data_ptr<double>(), d.f[i].data_ptr<double>());
+    sampler.sample(std::uint64_t(i), kappa[i].data_ptr<double>(), f[i].data_ptr<double>());
+  d.inputs = {{"kappa", kappa}, {"f", f}};
   if (with_u) {
     const int64_t m = int64_t(grid) * grid;
-    const torch::Tensor coeffs = darcy::stencil_coefficients(d.kappa);
+    const torch::Tensor coeffs = darcy::stencil_coefficients(kappa);
     const torch::Tensor eye = torch::eye(m, torch::kFloat64).view({m, grid, grid});
-    d.u = torch::empty_like(d.f);
+    d.u = torch::empty_like(f);
     for (int i = 0; i < n; ++i) {
       // Column j of A is A e_j.
       const torch::Tensor cols =
           stencil_apply(coeffs[i].unsqueeze(0).expand({m, 5, grid, grid}).contiguous(), eye);
       const torch::Tensor A = cols.view({m, m}).t();
-      d.u[i] = torch::linalg_solve(A, d.f[i].reshape({m, 1})).view({grid, grid});
+      d.u[i] = torch::linalg_solve(A, f[i].reshape({m, 1})).view({grid, grid});
     }
   }
   d.fingerprint = "test-" + std::to_string(n) + "-" + std::to_string(grid);

@@ -103,9 +103,10 @@ TEST_CASE("physics-only training (no solutions) reduces the residual") {
                             << r.history.back().val_physics);
   CHECK(r.history.back().val_physics < 0.3 * r.history.front().val_physics);
   // And the trained model's residual, measured afresh, agrees.
-  const torch::Tensor u = predict(*model, r.normalisation, d.kappa, d.f);
+  const torch::Tensor u = predict(*model, r.normalisation, d.inputs);
   const double res =
-      physics_loss("residual", darcy::stencil_coefficients(d.kappa), u, d.f).item<double>();
+      physics_loss("residual", darcy::stencil_coefficients(d.input("kappa")), u, d.input("f"))
+          .item<double>();
   CHECK(res < 0.3);
 }
 

@@ -1,21 +1,31 @@
 #pragma once
 /// \file
-/// pins datasets: HDF5 files holding N solved samples of a problem family on an ny × nx grid.
+/// pins datasets: HDF5 files holding N samples of a problem family — its input fields and
+/// the solutions PETSc computed — on a structured grid of any dimension (or n mesh points).
 ///
-/// Layout ("pins-dataset", format version 1), readable with h5py alone:
+/// Layout ("pins-dataset", format version 2), readable with h5py alone:
 ///
-///   /kappa       [N, ny, nx] float64   coefficient field κ of each sample
-///   /f           [N, ny, nx] float64   right-hand side
-///   /u           [N, ny, nx] float64   solution
+///   /<input>     [N, (c,) (nz,) (ny,) nx] float64   one array per input field of the family,
+///                                                    e.g. /kappa and /f for Darcy (c: the
+///                                                    field's components, when more than 1)
+///   /u           [N, (T,) (dof,) (nz,) (ny,) nx] float64   the solutions (T: output times of
+///                                                    a trajectory, when time-dependent)
 ///   /iterations  [N]         int32     solver iterations per sample
 ///   /residual    [N]         float64   true relative residual ‖f − A u‖₂ / ‖f‖₂ per sample
-///   /seeds       [N, 2]      uint64    per-sample random stream seeds (κ stream, f stream)
+///   /seeds       [N, S]      uint64    per-sample random stream seeds (S streams)
 ///
-/// Every dataset is chunked (one sample per chunk) and Fletcher32-checksummed. Root
-/// attributes, in this order: format, format_version, pde, equation, discretisation, domain,
-/// boundary_condition, nx, ny, seed, sampler.<name>..., solver.ksp_type, solver.pc_type,
-/// solver.rtol, then any extra attributes (e.g. solver.norm_type, command, created) and
-/// version.<software> (pins, hdf5, kokkos always; petsc, mpi when the writer supplies them).
+/// Every array is chunked (one sample per chunk) and Fletcher32-checksummed. Root attributes,
+/// in this order: format, format_version, pde, equation, discretisation, domain,
+/// boundary_condition, dim, nx, ny (dim ≥ 2), nz (dim 3), dof, times (trajectories only),
+/// inputs ("kappa,f": the input arrays in channel order, "name:c" for c components),
+/// operator (its description, e.g. "stencil: dim=2 star width=1 dof=1"), seed,
+/// sampler.<name>..., solver.ksp_type, solver.pc_type, solver.rtol, then any extra
+/// attributes (e.g. solver.norm_type, command, created) and version.<software> (pins, hdf5,
+/// kokkos always; petsc, mpi when the writer supplies them).
+///
+/// Format version 1 (2-D Darcy files written before 3-D families existed: /kappa, /f, /u as
+/// [N, ny, nx], no dim/dof/inputs/operator attributes) is read as dim 2, dof 1, inputs
+/// "kappa,f".
 ///
 /// Files are written atomically: to a hidden temporary file in the destination folder,
 /// which is renamed over the destination only once it is complete and closed. On any
@@ -24,8 +34,9 @@
 /// Example:
 /// \code
 ///   pins::Dataset d = pins::read_dataset("darcy64.h5");       // throws pins::Error
-///   auto kappa = torch::from_blob(d.kappa.data(), {d.samples, d.info.ny, d.info.nx},
-///                                 torch::kFloat64);
+///   const pins::DatasetArray& kappa = d.input("kappa");         // kappa.shape: {ny, nx}
+///   auto t = torch::from_blob(const_cast<double*>(kappa.values.data()),
+///                             {d.samples, d.info.ny(), d.info.nx()}, torch::kFloat64);
 /// \endcode
 
 #include <cstdint>
@@ -39,7 +50,7 @@ namespace pins {
 /// Name and version that identify the file format; written as the attributes
 /// `format` and `format_version`.
 inline constexpr const char* kDatasetFormat = "pins-dataset";
-inline constexpr int kDatasetFormatVersion = 1;
+inline constexpr int kDatasetFormatVersion = 2;
 
 /// An HDF5 attribute value: a 64-bit integer, a double or a (UTF-8) string.
 using AttributeValue = std::variant<std::int64_t, double, std::string>;
@@ -53,15 +64,27 @@ struct Attribute {
 /// Renders an attribute value for humans (integers exactly, doubles with 17 digits).
 std::string to_string(const AttributeValue& value);
 
-/// What a dataset is: the problem, its discretisation, how it was sampled and solved.
+/// One input array of a dataset: its name and its components per grid point.
+struct FieldSpec {
+  std::string name;    ///< array name, e.g. "kappa"
+  int components = 1;  ///< values per grid point (1: the array is [N, grid...])
+};
+
+/// What a dataset is: the problem, its grid and fields, how it was sampled and solved.
 struct DatasetInfo {
   std::string pde;                 ///< problem family, e.g. "darcy"
   std::string equation;            ///< e.g. "-div(kappa grad u) = f"
   std::string discretisation;      ///< e.g. "cell-centred finite volumes, 5-point, ..."
   std::string domain;              ///< e.g. "(0,1)x(0,1)"
   std::string boundary_condition;  ///< e.g. "u = 0 on the whole boundary (Dirichlet)"
-  int nx = 0;                      ///< cells along x (the fast array index)
-  int ny = 0;                      ///< cells along y
+  /// Cells per direction, slowest-varying first as the arrays store them: {ny, nx} in 2-D,
+  /// {nz, ny, nx} in 3-D, {n} for n points of a mesh or a 1-D grid.
+  std::vector<std::int64_t> grid;
+  std::vector<FieldSpec> inputs;   ///< the input arrays, in the order networks see them
+  int dof = 1;                     ///< components of the solution per grid point
+  std::int64_t times = 0;          ///< output times T of trajectories (0: not time-dependent)
+  std::string operator_description;  ///< attribute "operator", e.g. "stencil: dim=2 star ..."
+  int seed_streams = 2;            ///< columns of /seeds (random streams per sample)
   std::int64_t seed = 0;           ///< global seed of the sampler
   std::vector<Attribute> sampler;  ///< sampler parameters, stored as "sampler.<name>"
   std::string ksp_type;            ///< PETSc KSP type used for the solves
@@ -71,32 +94,62 @@ struct DatasetInfo {
   /// "version.petsc"). The writer adds version.pins, version.hdf5 and version.kokkos.
   std::vector<Attribute> extra;
 
+  int dim() const { return int(grid.size()); }
+  /// Cells along x (the fast index), y and z; 1 where the grid has no such direction.
+  std::int64_t nx() const;
+  std::int64_t ny() const;
+  std::int64_t nz() const;
+  /// Grid points per sample (product of grid).
+  std::int64_t points() const;
+  /// The grid as the -grid option spells it, x first: "64x32" ("nx x ny (x nz)").
+  std::string grid_string() const;
+  /// Per-sample shape of a field with `components` values per point: [(c,) grid...].
+  std::vector<std::int64_t> field_shape(int components) const;
+  /// Per-sample shape of the solution u: [(T,) (dof,) grid...].
+  std::vector<std::int64_t> solution_shape() const;
+  /// Input names joined with commas ("kappa,f"; "name:c" for c components).
+  std::string input_list() const;
+
   /// The sampler parameter `name` (without "sampler."), or nullptr.
   const AttributeValue* find_sampler(const std::string& name) const;
   /// The extra attribute `name`, or nullptr.
   const AttributeValue* find_extra(const std::string& name) const;
 };
 
-/// A whole dataset in memory. Arrays are row-major with the shapes given.
+/// One array of a dataset in memory: name, per-sample shape and the values [N, shape...].
+struct DatasetArray {
+  std::string name;
+  std::vector<std::int64_t> shape;  ///< per sample (without the leading N)
+  std::vector<double> values;       ///< row-major [N, shape...]
+  /// Values per sample (product of shape).
+  std::int64_t sample_size() const;
+  /// Pointer to sample i's values.
+  const double* sample(std::int64_t i) const { return values.data() + i * sample_size(); }
+};
+
+/// A whole dataset in memory.
 struct Dataset {
   DatasetInfo info;
   std::int64_t samples = 0;              ///< N
-  std::vector<double> kappa;             ///< [N, ny, nx]
-  std::vector<double> f;                 ///< [N, ny, nx]
-  std::vector<double> u;                 ///< [N, ny, nx]
+  std::vector<DatasetArray> inputs;      ///< info.inputs, in that order
+  DatasetArray u;                        ///< the solutions [N, (T,) (dof,) grid...]
   std::vector<std::int32_t> iterations;  ///< [N]
   std::vector<double> residual;          ///< [N]
-  std::vector<std::uint64_t> seeds;      ///< [N, 2]: (κ stream, f stream) seed of each sample
+  std::vector<std::uint64_t> seeds;      ///< [N, info.seed_streams]
+
+  /// The input array `name`; throws pins::Error naming the dataset's inputs otherwise.
+  const DatasetArray& input(const std::string& name) const;
 };
 
-/// One sample handed to DatasetWriter::write_sample (pointers to ny*nx values each).
+/// One sample handed to DatasetWriter::write_sample: one pointer per input (info.inputs
+/// order, info.field_shape(c) values each), the solution (info.solution_shape() values),
+/// and info.seed_streams seeds.
 struct SampleRecord {
-  const double* kappa = nullptr;
-  const double* f = nullptr;
+  std::vector<const double*> inputs;
   const double* u = nullptr;
   std::int32_t iterations = 0;
   double residual = 0;
-  std::uint64_t seeds[2] = {0, 0};
+  const std::uint64_t* seeds = nullptr;
 };
 
 /// Writes a dataset sample by sample, in any order, then publishes it atomically.
@@ -111,7 +164,8 @@ class DatasetWriter {
  public:
   /// Creates the temporary file next to `path`. Throws pins::Error if `path` exists and
   /// `force` is false, if its folder is missing or not writable, or if `info` is invalid
-  /// (empty pde, grid below 1 × 1, samples < 1).
+  /// (empty pde, a grid of no or more than 3 directions or a direction below 1, no inputs,
+  /// samples < 1).
   DatasetWriter(const std::string& path, const DatasetInfo& info, std::int64_t samples, bool force);
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
@@ -134,7 +188,8 @@ class DatasetWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Writes `data` to `path` atomically (see DatasetWriter). Checks the array sizes.
+/// Writes `data` to `path` atomically (see DatasetWriter). Checks the array shapes against
+/// `data.info`.
 void write_dataset(const std::string& path, const Dataset& data, bool force = false);
 
 /// Reads and checks a pins dataset. Throws pins::FileNotFound if `path` does not exist, and

@@ -41,6 +41,7 @@ struct InputField {
   std::string name;         ///< dataset array name, e.g. "kappa"
   FieldTransform transform;
   std::string description;  ///< one line for `pins help` and dataset attributes
+  int components = 1;       ///< values per grid point (dataset array [N, (c,) grid...])
 };
 
 /// The PETSc-free half of a problem family. Implementations are immutable and thread-safe.

@@ -78,6 +78,7 @@ struct ModelManifest {
   std::string task;            ///< what it predicts, e.g. "solution" (free text, checked on load)
   int grid_nx = 0;             ///< cells along x of the training grid (0: unknown)
   int grid_ny = 0;             ///< cells along y of the training grid
+  int grid_nz = 0;             ///< cells along z of a 3-D training grid (0: 2-D or unknown)
   nlohmann::json normalisation = nlohmann::json::object();  ///< caller's statistics
   std::string training_data_hash;                     ///< caller's fingerprint of the training data
   nlohmann::json metrics = nlohmann::json::object();  ///< final metrics (caller's)
@@ -105,6 +106,7 @@ struct ModelRequirements {
   std::optional<std::string> task;
   std::optional<int> grid_nx;  ///< only for callers that need the training grid itself
   std::optional<int> grid_ny;
+  std::optional<int> grid_nz;
 };
 
 /// A model read back from a file: the rebuilt surrogate (on the CPU, in eval mode, with the

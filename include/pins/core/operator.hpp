@@ -63,8 +63,9 @@ class Operator {
   /// differentiable in values(). Used by the diagonally scaled losses.
   virtual torch::Tensor diagonal() const = 0;
 
-  /// The same operator form with other values (same shape as values()), e.g. |A| from
-  /// values().abs() for rounding bounds. Throws pins::Error for a mis-shaped tensor.
+  /// The same operator form with other values: the shape of values() but for the batch
+  /// size, e.g. |A| from values().abs() for rounding bounds, or a mini-batch's rows of a
+  /// whole dataset's values. Throws pins::Error for a mis-shaped tensor.
   virtual std::shared_ptr<const Operator> with_values(torch::Tensor values) const = 0;
 
   /// [B, field_shape()...]: the shape a batch of fields must have.

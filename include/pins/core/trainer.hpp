@@ -11,7 +11,7 @@
 ///   pins::TrainOptions opts = pins::TrainOptions::from_options(options);  // -train_*
 ///   pins::TrainingData data = pins::training_data(pins::read_dataset("train.h5"));
 ///   torch::manual_seed(opts.seed);                                          // initial weights
-///   auto model = pins::make_surrogate("fno", options, pins::kFeatureChannels, 1);
+///   auto model = pins::make_surrogate("fno", options, 2, 1);  // channels: inputs, dof
 ///   pins::TrainResult r = pins::train_surrogate(*model, data, opts);
 ///   pins::ModelManifest m;  // r.normalisation.to_json() goes into m.normalisation
 /// \endcode
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "pins/core/family.hpp"  // FieldMap, FieldTransform
 #include "pins/core/losses.hpp"  // physics_loss, relative_residual
 #include "pins/core/options.hpp"
 
@@ -33,38 +34,60 @@ namespace pins {
 class Surrogate;
 struct Dataset;
 
-/// Input channels of the features the trainer builds: [normalised log κ, normalised f].
+/// Input channels of the Darcy features: [normalised log κ, normalised f]. Other families
+/// have one channel per input component: Normalisation::channels().
 inline constexpr int kFeatureChannels = 2;
 
-/// Samples as float64 tensors [N, ny, nx]; `u` may be undefined (physics-only training).
+/// Samples as float64 tensors: every input field of the family, [N, (c,) grid...], and the
+/// solutions u [N, (dof,) grid...] (undefined: physics-only training).
 struct TrainingData {
-  torch::Tensor kappa, f, u;
+  FieldMap inputs;                      ///< by name, e.g. {"kappa": [N,ny,nx], "f": [N,ny,nx]}
+  torch::Tensor u;
   std::string pde = "darcy";            ///< problem family (pins::find_family): its operator
   std::string fingerprint;              ///< SHA-256 of the arrays (model manifests record it)
+
+  /// Input `name`; throws pins::Error naming the inputs there are otherwise.
+  const torch::Tensor& input(const std::string& name) const;
+  /// Samples N (from the first input).
+  std::int64_t samples() const;
+  /// The rows `index` of every input (and of u when defined).
+  TrainingData select(const torch::Tensor& index) const;
 };
 
 /// Tensors from a dataset read with pins::read_dataset (u included). Throws pins::Error
-/// naming the array if sizes disagree or a value is NaN/Inf.
+/// naming the array if the dataset's inputs are not the family's, sizes disagree or a value
+/// is NaN/Inf.
 TrainingData training_data(const Dataset& dataset);
 
+/// How one input field becomes feature channels (its family's FieldTransform with the
+/// statistics fitted on the training split): log-standardised, (log x − shift) / scale,
+/// for positive coefficient fields (κ spans orders of magnitude, e.g. contrast 10⁴, and the
+/// operator depends on κ ratios, which log turns into differences); scaled, x / scale, for
+/// source-like fields (not centred, so zero stays zero and the maps stay linear).
+struct FieldScaling {
+  std::string name;
+  FieldTransform transform = FieldTransform::kScale;
+  double shift = 0, scale = 1;
+  int components = 1;
+};
+
 /// Feature and target scaling, fitted on the training split and stored in the model file.
-/// κ enters as log κ standardised (κ spans orders of magnitude, e.g. contrast 10⁴, and the
-/// operator depends on κ ratios, which log turns into differences); f and u are divided by
-/// their root mean square, not centred, so zero stays zero and the maps stay linear
-/// (u = 0 on the boundary, u ∝ f).
+/// u is divided by its root mean square (without solutions: the family's solution_scale).
 struct Normalisation {
-  double log_kappa_mean = 0, log_kappa_std = 1;
-  double f_scale = 1;  ///< rms of f
-  double u_scale = 1;  ///< rms of u; without solutions rms(f) / (2π² mean κ), the size of
-                       ///< the smooth solution of −∇·(κ∇u) = f on the unit square
-  /// Fits the statistics on the samples `index` of `data`.
+  std::vector<FieldScaling> inputs;  ///< in channel order (the family's inputs())
+  double u_scale = 1;
+  /// Fits the statistics on the samples `index` of `data`, inputs in `family`'s order.
   static Normalisation fit(const TrainingData& data, const torch::Tensor& index);
   nlohmann::json to_json() const;
-  /// Reads what to_json wrote; throws pins::Error naming a missing or non-positive field.
+  /// Reads what to_json wrote, and the Darcy form of earlier model files (log_kappa_mean,
+  /// log_kappa_std, f_scale, u_scale); throws pins::Error naming a missing or bad field.
   static Normalisation from_json(const nlohmann::json& json);
-  /// Features [B, 2, ny, nx] in `dtype` from κ, f [B, ny, nx].
-  torch::Tensor features(const torch::Tensor& kappa, const torch::Tensor& f,
-                         torch::ScalarType dtype) const;
+  /// Feature channels (one per input component).
+  int channels() const;
+  /// Features [B, channels(), grid...] in `dtype` from the inputs [B, (c,) grid...].
+  torch::Tensor features(const FieldMap& inputs, torch::ScalarType dtype) const;
+  /// The scaling of input `name`; throws pins::Error if there is none.
+  const FieldScaling& input(const std::string& name) const;
 };
 
 /// Training settings; the command line names are given with each field.
@@ -147,13 +170,16 @@ struct TrainResult {
 TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
                             const TrainingData* validation = nullptr);
 
-/// Relative L2 error per sample, ‖p − u‖ / ‖u‖, [B].
+/// Relative L2 error per sample over all its values, ‖p − u‖ / ‖u‖, [B].
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth);
 
-/// The model's solution [B, ny, nx] (float64, de-normalised) for κ, f [B, ny, nx]; runs in
-/// eval mode without gradients, in batches of `batch`.
-torch::Tensor predict(Surrogate& model, const Normalisation& norm, const torch::Tensor& kappa,
-                      const torch::Tensor& f, int64_t batch = 64);
+/// The model's solution [B, (dof,) grid...] (float64, de-normalised) for the inputs
+/// [B, (c,) grid...]; runs in eval mode without gradients, in batches of `batch`.
+torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMap& inputs,
+                      int64_t batch = 64);
+
+/// The network's output [B, dof, grid...] as a field: [B, grid...] when dof = 1.
+torch::Tensor output_field(const torch::Tensor& output);
 
 /// Sets LibTorch's intra-op thread count: `threads` if positive, else available_cores().
 void set_training_threads(int threads);

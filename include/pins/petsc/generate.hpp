@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pins/core/check.hpp"
 
@@ -40,8 +41,9 @@ class CollectiveError : public Error {
 /// What to generate. Filled from the options database by SetFromOptions, or by hand.
 struct GenerateOptions {
   std::string pde = "darcy";   ///< -pde: problem family (pde/registry.cpp)
-  int nx = 64;                 ///< -grid n or -grid nx,ny: cells along x
-  int ny = 64;                 ///< cells along y
+  /// -grid n (n cells in every direction of the family's grid) or -grid nx,ny[,nz]: cells
+  /// per direction, x first, as typed.
+  std::vector<std::int64_t> grid = {64};
   std::int64_t samples = 100;  ///< -samples
   std::uint64_t seed = 0;      ///< -seed: global seed (sample seeds derive from it)
   std::string output;          ///< -o: the dataset file (required)
@@ -55,14 +57,21 @@ struct GenerateOptions {
   PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix);
 
   /// Throws pins::Error naming the first bad option and what was expected (grid at least
-  /// 3 × 3, samples ≥ 1, -o given, -pde registered).
+  /// 3 cells per direction with as many directions as the family has, samples ≥ 1, -o
+  /// given, -pde registered).
   void validate() const;
+
+  /// The grid for a family of dimension `dim`, slowest direction first ({ny, nx},
+  /// {nz, ny, nx}) as datasets store it. Throws pins::Error if -grid has another number of
+  /// directions.
+  std::vector<std::int64_t> grid_for(int dim) const;
 };
 
 /// Statistics of a finished run (complete on rank 0; other ranks see their own share).
 struct GenerateSummary {
   std::int64_t samples = 0;
-  int nx = 0, ny = 0;
+  std::vector<std::int64_t> grid;  ///< slowest direction first, as in the dataset
+  std::string grid_text;           ///< x first, e.g. "24x16"
   int processes = 1;
   std::int64_t iterations_min = 0, iterations_max = 0;
   double iterations_mean = 0;
