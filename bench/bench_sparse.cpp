@@ -294,7 +294,7 @@ void run(const Args& a, DM dm, int64_t B) {
       loss.backward();
     }));
   // pins' backward alone (the forward of the same call excluded), and the same gradients
-  // from the two gather kernels (the path of multi-threaded Kokkos backends).
+  // from two separate calls (sparse_apply_transpose, sparse_values_gradient).
   fns.push_back(timed([&] {
     pins::sparse_apply_transpose(p, values, g);
     pins::sparse_values_gradient(p, g, u);
@@ -337,7 +337,7 @@ void run(const Args& a, DM dm, int64_t B) {
   std::fflush(stdout);
   std::fprintf(stderr,
                "B = %lld: %lld rows, %lld nonzeros, copy bandwidth %.1f GB/s, "
-               "max |pins - torch CSR| = %.2e; pins backward alone %.2f ms (gather kernels "
+               "max |pins - torch CSR| = %.2e; pins backward alone %.2f ms (as two calls "
                "%.2f ms; PETSc MatMultTranspose ~ %.2f ms)\n",
                (long long)B, (long long)n, (long long)nnz, bandwidth / 1e9, diff, ms(t_k_bwd),
                ms(t_k_gather), ms(t_p_fb - t_p_fwd));

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "pins/core/sparse_operator.hpp"
+#include "src/core/sparse_launch.hpp"  // the gather kernel, to compare the fused path with
 #include "test_helpers.hpp"
 
 using pins::SparseOperator;
@@ -163,7 +164,7 @@ TEST_CASE("sparse kernels: batch lanes, row blocks and the fused backward change
   // single host thread the backward pass is one fused scatter sweep. Every sum keeps the
   // order of its entries, so all of that must be invisible: each operator of a batch gives
   // exactly what it gives alone, and autograd's gradients equal the stand-alone gather
-  // kernels (sparse_apply_transpose, sparse_values_gradient) bit for bit.
+  // kernels (detail::sparse_launch_transpose, sparse_values_gradient) bit for bit.
   torch::manual_seed(8);
   const SparsePattern p = random_pattern(700, 650, 0.02, 21);  // several row blocks
   for (auto dtype : {torch::kFloat64, torch::kFloat32})
@@ -186,7 +187,8 @@ TEST_CASE("sparse kernels: batch lanes, row blocks and the fused backward change
               pins::sparse_apply_transpose(p, values, g).slice(0, b, b + 1),
               pins::sparse_apply_transpose(p, vb, g.slice(0, b, b + 1))));
         }
-        const auto want_u = pins::sparse_apply_transpose(p, values, g);
+        const auto want_u = pins::detail::sparse_launch_transpose(p, values, g);  // the gather
+        CHECK(torch::equal(pins::sparse_apply_transpose(p, values, g), want_u));
         const auto want_v = pins::sparse_values_gradient(p, g, u, shared && B > 1);
         for (int which = 0; which < 3; ++which) {  // both, u only, values only
           CAPTURE(which);
