@@ -15,8 +15,10 @@
 //   point; a neighbour row that does not exist is replaced by the row itself with weight 0, so
 //   the interior points x ∈ [W, nx−W) take a branch-free loop the compiler unrolls and
 //   vectorises; only the W edge points at each end check their x-neighbours.
-// - Generic: any dim, shape, width and dof; offsets read from a small View; every term checks
-//   its neighbour. Slower, but it covers every shape with one code path.
+// - Generic: any dim, shape, width and dof; offsets read from a small View. On the host a row
+//   is accumulated term by term over each term's in-grid x range (contiguous loops); on GPUs
+//   each lane sums its x and checks every term's neighbour. It covers every shape with one
+//   code path.
 
 #include <Kokkos_Core.hpp>
 
@@ -209,6 +211,24 @@ struct FixedBackward {
 // Any stencil: runtime offsets, any dof.
 // ---------------------------------------------------------------------------------------
 
+/// [lo, hi): the x whose neighbour x + dx lies in [0, nx).
+KOKKOS_INLINE_FUNCTION void x_range(int dx, int nx, int& lo, int& hi) {
+  lo = dx < 0 ? -dx : 0;
+  hi = dx > 0 ? nx - dx : nx;
+  if (hi < lo) hi = lo;
+}
+
+/// Whether the generic kernels take their host form: the row's output accumulated term by
+/// term (a point, a dof pair: a contiguous loop over x with its in-grid range computed once
+/// per row, which the compiler vectorises) instead of a sum per x that checks every term's
+/// neighbour. Both add the same products in the same order (points, then dofs), so they give
+/// the same bits; GPUs keep the per-x sum (one lane per x, the sum in a register).
+#if defined(KOKKOS_ENABLE_CUDA) || defined(KOKKOS_ENABLE_HIP)
+constexpr bool kGenericRowWise = false;
+#else
+constexpr bool kGenericRowWise = true;
+#endif
+
 /// out = A u − f (f optional).
 template <class T>
 struct GenericApply {
@@ -220,17 +240,41 @@ struct GenericApply {
 
   KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
     const Row r(team.league_rank(), nz, ny);
-    for (int fr = 0; fr < dof; ++fr) {
-      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
-        T s = 0;
-        for (int p = 0; p < points; ++p) {
-          const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), xx = x + off(3 * p + 2);
-          if (!inside(zz, nz) || !inside(yy, ny) || !inside(xx, nx)) continue;
-          for (int fc = 0; fc < dof; ++fc)
-            s += c(r.b, (p * dof + fr) * dof + fc, r.z, r.y, x) * u(r.b, fc, zz, yy, xx);
+    if constexpr (kGenericRowWise) {
+      Kokkos::single(Kokkos::PerTeam(team), [&]() {
+        for (int fr = 0; fr < dof; ++fr) {
+          T* o = &out(r.b, fr, r.z, r.y, 0);
+          for (int x = 0; x < nx; ++x) o[x] = T(0);
+          for (int p = 0; p < points; ++p) {
+            const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), dx = off(3 * p + 2);
+            if (!inside(zz, nz) || !inside(yy, ny)) continue;
+            int lo, hi;
+            x_range(dx, nx, lo, hi);
+            for (int fc = 0; fc < dof; ++fc) {
+              const T* cp = &c(r.b, (p * dof + fr) * dof + fc, r.z, r.y, 0);
+              const T* up = &u(r.b, fc, zz, yy, 0) + dx;
+              for (int x = lo; x < hi; ++x) o[x] += cp[x] * up[x];
+            }
+          }
+          if (has_f) {
+            const T* fp = &f(r.b, fr, r.z, r.y, 0);
+            for (int x = 0; x < nx; ++x) o[x] -= fp[x];
+          }
         }
-        out(r.b, fr, r.z, r.y, x) = has_f ? s - f(r.b, fr, r.z, r.y, x) : s;
       });
+    } else {
+      for (int fr = 0; fr < dof; ++fr) {
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
+          T s = 0;
+          for (int p = 0; p < points; ++p) {
+            const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), xx = x + off(3 * p + 2);
+            if (!inside(zz, nz) || !inside(yy, ny) || !inside(xx, nx)) continue;
+            for (int fc = 0; fc < dof; ++fc)
+              s += c(r.b, (p * dof + fr) * dof + fc, r.z, r.y, x) * u(r.b, fc, zz, yy, xx);
+          }
+          out(r.b, fr, r.z, r.y, x) = has_f ? s - f(r.b, fr, r.z, r.y, x) : s;
+        });
+      }
     }
   }
 };
@@ -246,7 +290,26 @@ struct GenericBackward {
 
   KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
     const Row r(team.league_rank(), nz, ny);
-    if (want_u) {
+    if (want_u && kGenericRowWise) {
+      // The host form of the gather below (see kGenericRowWise): the same sums, term by term.
+      Kokkos::single(Kokkos::PerTeam(team), [&]() {
+        for (int fc = 0; fc < dof; ++fc) {
+          T* o = &gu(r.b, fc, r.z, r.y, 0);
+          for (int x = 0; x < nx; ++x) o[x] = T(0);
+          for (int p = 0; p < points; ++p) {
+            const int zz = r.z - off(3 * p), yy = r.y - off(3 * p + 1), dx = off(3 * p + 2);
+            if (!inside(zz, nz) || !inside(yy, ny)) continue;
+            int lo, hi;
+            x_range(-dx, nx, lo, hi);  // x − dx in [0, nx)
+            for (int fr = 0; fr < dof; ++fr) {
+              const T* cp = &c(r.b, (p * dof + fr) * dof + fc, zz, yy, 0) - dx;
+              const T* gp = &g(r.b, fr, zz, yy, 0) - dx;
+              for (int x = lo; x < hi; ++x) o[x] += cp[x] * gp[x];
+            }
+          }
+        }
+      });
+    } else if (want_u) {
       // (Aᵀ g)_fc(x) = Σ_p Σ_fr C_(p,fr,fc)(x − d_p) g_fr(x − d_p)
       for (int fc = 0; fc < dof; ++fc) {
         Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, nx), [&](const int x) {
@@ -261,7 +324,26 @@ struct GenericBackward {
         });
       }
     }
-    if (want_c) {
+    if (want_c && kGenericRowWise) {
+      Kokkos::single(Kokkos::PerTeam(team), [&]() {
+        for (int p = 0; p < points; ++p) {
+          const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), dx = off(3 * p + 2);
+          const bool row_ok = inside(zz, nz) && inside(yy, ny);
+          int lo, hi;
+          x_range(dx, nx, lo, hi);
+          if (!row_ok) lo = hi = 0;
+          for (int fr = 0; fr < dof; ++fr)
+            for (int fc = 0; fc < dof; ++fc) {
+              T* o = &gc(r.b, (p * dof + fr) * dof + fc, r.z, r.y, 0);
+              const T* gp = &g(r.b, fr, r.z, r.y, 0);
+              const T* up = &u(r.b, fc, row_ok ? zz : r.z, row_ok ? yy : r.y, 0) + dx;
+              for (int x = 0; x < lo; ++x) o[x] = T(0);
+              for (int x = lo; x < hi; ++x) o[x] = gp[x] * up[x];
+              for (int x = hi; x < nx; ++x) o[x] = T(0);
+            }
+        }
+      });
+    } else if (want_c) {
       for (int p = 0; p < points; ++p) {
         const int zz = r.z + off(3 * p), yy = r.y + off(3 * p + 1), dx = off(3 * p + 2);
         const bool row_ok = inside(zz, nz) && inside(yy, ny);
