@@ -14,7 +14,8 @@
 //   the 2-D 5-point and 9-point, the 3-D 7-point). Per row it takes one pointer per stencil
 //   point; a neighbour row that does not exist is replaced by the row itself with weight 0, so
 //   the interior points x ∈ [W, nx−W) take a branch-free loop the compiler unrolls and
-//   vectorises; only the W edge points at each end check their x-neighbours.
+//   vectorises (on rows whose neighbour rows all exist, without the weights: 1 · C = C, the
+//   same bits); only the W edge points at each end check their x-neighbours.
 // - Generic: any dim, shape, width and dof; offsets read from a small View. On the host a row
 //   is accumulated term by term over each term's in-grid x range (contiguous loops); on GPUs
 //   each lane sums its x and checks every term's neighbour. It covers every shape with one
@@ -118,11 +119,27 @@ struct FixedApply {
     const int n = nx;
     const int lo = n < G::W ? n : G::W;              // interior: [lo, hi)
     const int hi = n - G::W > lo ? n - G::W : lo;
-    Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
-      T s = 0;
-      for (int p = 0; p < G::P; ++p) s += m[p] * C[p][x] * U[p][x];
-      o[x] = fr ? s - fr[x] : s;
-    });
+    bool all_rows = true;  // every neighbour row exists: m = 1, and 1 · C = C exactly
+    for (int p = 0; p < G::P; ++p) all_rows = all_rows && m[p] == T(1);
+    if (all_rows && fr) {  // the interior rows: no mask (the same bits, fewer multiplies)
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+        T s = 0;
+        for (int p = 0; p < G::P; ++p) s += C[p][x] * U[p][x];
+        o[x] = s - fr[x];
+      });
+    } else if (all_rows) {
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+        T s = 0;
+        for (int p = 0; p < G::P; ++p) s += C[p][x] * U[p][x];
+        o[x] = s;
+      });
+    } else {
+      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+        T s = 0;
+        for (int p = 0; p < G::P; ++p) s += m[p] * C[p][x] * U[p][x];
+        o[x] = fr ? s - fr[x] : s;
+      });
+    }
     Kokkos::single(Kokkos::PerTeam(team), [&]() {
       for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1)) {  // x < W, then x ≥ nx − W
         T s = 0;
@@ -165,11 +182,21 @@ struct FixedBackward {
         dxs[p] = dx;
       }
       T* o = &gu(r.b, 0, r.z, r.y, 0);
-      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
-        T s = 0;
-        for (int p = 0; p < G::P; ++p) s += m[p] * CT[p][x] * GT[p][x];
-        o[x] = s;
-      });
+      bool all_rows = true;
+      for (int p = 0; p < G::P; ++p) all_rows = all_rows && m[p] == T(1);
+      if (all_rows) {  // m = 1: 1 · C = C exactly
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+          T s = 0;
+          for (int p = 0; p < G::P; ++p) s += CT[p][x] * GT[p][x];
+          o[x] = s;
+        });
+      } else {
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+          T s = 0;
+          for (int p = 0; p < G::P; ++p) s += m[p] * CT[p][x] * GT[p][x];
+          o[x] = s;
+        });
+      }
       Kokkos::single(Kokkos::PerTeam(team), [&]() {
         for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1)) {
           T s = 0;
@@ -194,10 +221,19 @@ struct FixedBackward {
         dxs[p] = dx;
       }
       const T* gr = &g(r.b, 0, r.z, r.y, 0);
-      Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
-        const T gx = gr[x];
-        for (int p = 0; p < G::P; ++p) GC[p][x] = m[p] * gx * U[p][x];
-      });
+      bool all_rows = true;
+      for (int p = 0; p < G::P; ++p) all_rows = all_rows && m[p] == T(1);
+      if (all_rows) {  // m = 1: 1 · g = g exactly
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+          const T gx = gr[x];
+          for (int p = 0; p < G::P; ++p) GC[p][x] = gx * U[p][x];
+        });
+      } else {
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, lo, hi), [&](const int x) {
+          const T gx = gr[x];
+          for (int p = 0; p < G::P; ++p) GC[p][x] = m[p] * gx * U[p][x];
+        });
+      }
       Kokkos::single(Kokkos::PerTeam(team), [&]() {
         for (int x = 0; x < n; x = (x + 1 == lo ? hi : x + 1))
           for (int p = 0; p < G::P; ++p)
