@@ -4,7 +4,8 @@
 # with fast paths (2-D 5- and 9-point at B = 32, 256²; 3-D 7-point at B = 8, 64³) and the
 # general kernel (3-D 27-point box). Freed memory is kept in the heap (MALLOC_MMAP_MAX_=0),
 # which removes the page faults of fresh gradient buffers (see RESULTS.md for the default
-# allocator's cost); `-default-malloc` as the second argument runs without it.
+# allocator's cost); `-default-malloc` as the second argument runs without it. Times are the
+# benchmark thread's CPU time (bench_stencil's default on the host with one thread).
 #   bench/run_stencil.sh [build dir] [-default-malloc]
 set -euo pipefail
 BUILD=${1:-$(cd "$(dirname "$0")/.." && pwd)/build}

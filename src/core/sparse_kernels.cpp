@@ -2,7 +2,9 @@
 // Kokkos Views (no copies) and run the functors of sparse_kernels.hpp.
 #include "sparse_kernels.hpp"
 
+#include <algorithm>
 #include <sstream>
+#include <utility>
 
 #include "pins/core/check.hpp"
 #include "pins/core/kokkos_runtime.hpp"
@@ -61,6 +63,23 @@ Kokkos::RangePolicy<ks::ExecSpace> items(int64_t n) {
   return Kokkos::RangePolicy<ks::ExecSpace>(0, n);
 }
 
+// Rows (or columns) per work item: one on GPUs (a thread per row); on the host a block of
+// about kBlockEntries entries, whose int32 column indices (8 KiB) stay in L1 while the lanes
+// of the batch pass over them.
+constexpr int64_t kBlockEntries = 2048;
+int64_t per_item(int64_t lines, int64_t nnz) {
+  if (!kokkos_uses_host_memory() || lines == 0) return 1;
+  const int64_t per_line = std::max<int64_t>(1, nnz / lines);
+  return std::max<int64_t>(1, kBlockEntries / per_line);
+}
+int64_t blocks(int64_t lines, int64_t per) { return (lines + per - 1) / per; }
+
+// Whether the backward pass may run as one in-order sweep (FusedBackwardFunctor): host memory
+// and an execution space with a single thread.
+bool sequential_host() {
+  return kokkos_uses_host_memory() && ks::ExecSpace().concurrency() == 1;
+}
+
 }  // namespace
 
 void check_sparse_inputs(const char* caller, const SparsePattern& p, const torch::Tensor& values,
@@ -104,6 +123,7 @@ torch::Tensor sparse_launch_apply(const SparsePattern& p, const torch::Tensor& v
   const int64_t B = u.size(0);
   torch::Tensor out = torch::empty({B, p.rows()}, u.options());
   const int64_t vstride = values.size(0) == 1 ? 0 : p.nnz();
+  const int64_t rpi = per_item(p.rows(), p.nnz());
   AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "pins::sparse_apply", [&] {
     ks::ApplyFunctor<scalar_t> fn{lvec(p.row_ptr()),
                                   ivec(p.col_idx()),
@@ -116,8 +136,9 @@ torch::Tensor sparse_launch_apply(const SparsePattern& p, const torch::Tensor& v
                                   p.nnz(),
                                   B,
                                   vstride,
+                                  rpi,
                                   f.defined()};
-    Kokkos::parallel_for("pins::sparse_apply", items(p.rows()), fn);
+    Kokkos::parallel_for("pins::sparse_apply", items(blocks(p.rows(), rpi)), fn);
   });
   Kokkos::fence();
   return out;
@@ -129,6 +150,7 @@ torch::Tensor sparse_launch_transpose(const SparsePattern& p, const torch::Tenso
   const int64_t B = v.size(0);
   torch::Tensor out = torch::empty({B, p.cols()}, v.options());
   const int64_t vstride = values.size(0) == 1 ? 0 : p.nnz();
+  const int64_t cpi = per_item(p.cols(), p.nnz());
   AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "pins::sparse_apply_transpose", [&] {
     ks::TransposeFunctor<scalar_t> fn{lvec(p.transpose_ptr()),
                                       ivec(p.transpose_row()),
@@ -140,8 +162,9 @@ torch::Tensor sparse_launch_transpose(const SparsePattern& p, const torch::Tenso
                                       p.cols(),
                                       p.nnz(),
                                       B,
-                                      vstride};
-    Kokkos::parallel_for("pins::sparse_apply_transpose", items(p.cols()), fn);
+                                      vstride,
+                                      cpi};
+    Kokkos::parallel_for("pins::sparse_apply_transpose", items(blocks(p.cols(), cpi)), fn);
   });
   Kokkos::fence();
   return out;
@@ -152,6 +175,7 @@ torch::Tensor sparse_launch_values_gradient(const SparsePattern& p, const torch:
   ensure_kokkos_initialized();
   const int64_t B = g.size(0);
   torch::Tensor out = torch::empty({sum_batch ? 1 : B, p.nnz()}, g.options());
+  const int64_t rpi = per_item(p.rows(), p.nnz());
   AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "pins::sparse_values_gradient", [&] {
     ks::ValuesGradientFunctor<scalar_t> fn{lvec(p.row_ptr()),
                                            ivec(p.col_idx()),
@@ -162,11 +186,61 @@ torch::Tensor sparse_launch_values_gradient(const SparsePattern& p, const torch:
                                            p.cols(),
                                            p.nnz(),
                                            B,
+                                           rpi,
                                            sum_batch};
-    Kokkos::parallel_for("pins::sparse_values_gradient", items(p.rows()), fn);
+    Kokkos::parallel_for("pins::sparse_values_gradient", items(blocks(p.rows(), rpi)), fn);
   });
   Kokkos::fence();
   return out;
+}
+
+std::pair<torch::Tensor, torch::Tensor> sparse_launch_backward(const SparsePattern& p,
+                                                               const torch::Tensor& values,
+                                                               const torch::Tensor& g,
+                                                               const torch::Tensor& u, bool want_u,
+                                                               bool want_values) {
+  const bool sum_batch = values.size(0) != g.size(0);
+  if (!sequential_host() || (!want_u && !want_values)) {
+    torch::Tensor gu, gv;
+    if (want_u) gu = sparse_launch_transpose(p, values, g);
+    if (want_values) gv = sparse_launch_values_gradient(p, g, u, sum_batch);
+    return {gu, gv};
+  }
+  ensure_kokkos_initialized();
+  const int64_t B = g.size(0);
+  torch::Tensor gu = want_u ? torch::zeros({B, p.cols()}, g.options()) : torch::Tensor();
+  torch::Tensor gv =
+      want_values ? torch::empty({sum_batch ? 1 : B, p.nnz()}, g.options()) : torch::Tensor();
+  const int64_t vstride = values.size(0) == 1 ? 0 : p.nnz();
+  const int64_t rpi = per_item(p.rows(), p.nnz());
+  AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "pins::sparse_backward", [&] {
+    auto run = [&](auto fn) {
+      fn.row_ptr = lvec(p.row_ptr());
+      fn.col = ivec(p.col_idx());
+      fn.values = vec<const scalar_t>(values);
+      fn.g = vec<const scalar_t>(g);
+      fn.u = vec<const scalar_t>(u);
+      fn.gu = vec<scalar_t>(gu);
+      fn.gv = vec<scalar_t>(gv);
+      fn.rows = p.rows();
+      fn.cols = p.cols();
+      fn.nnz = p.nnz();
+      fn.batch = B;
+      fn.vstride = vstride;
+      fn.rows_per_item = rpi;
+      fn.sum_batch = sum_batch;
+      // One work item: the sweep must take its rows in order (see FusedBackwardFunctor).
+      Kokkos::parallel_for("pins::sparse_backward", items(1), fn);
+    };
+    if (want_u && want_values)
+      run(ks::FusedBackwardFunctor<scalar_t, true, true>{});
+    else if (want_u)
+      run(ks::FusedBackwardFunctor<scalar_t, true, false>{});
+    else
+      run(ks::FusedBackwardFunctor<scalar_t, false, true>{});
+  });
+  Kokkos::fence();
+  return {gu, gv};
 }
 
 }  // namespace detail

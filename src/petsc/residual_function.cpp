@@ -17,6 +17,7 @@
 #include "collective.hpp"
 #include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
+#include "pins/petsc/generate.hpp"  // CollectiveError
 
 namespace pins::petsc {
 
@@ -74,10 +75,14 @@ std::string shape_text(const torch::Tensor& t) {
   return s.str();
 }
 
-// What is wrong with a batch argument on this process, if anything.
+// What is wrong with a batch argument on this process, if anything. (The message is only
+// built when there is a problem: this runs on every call.)
 std::optional<std::string> local_problem(const std::string& who, const char* name,
                                          const torch::Tensor& u, std::int64_t n,
                                          const char* vector) {
+  const bool fine = u.defined() && u.is_floating_point() && u.device().is_cpu() &&
+                    ((u.dim() == 1 && u.size(0) == n) || (u.dim() == 2 && u.size(1) == n));
+  if (fine) return std::nullopt;
   std::ostringstream m;
   m << who << ": " << name;
   if (!u.defined()) {
@@ -88,25 +93,34 @@ std::optional<std::string> local_problem(const std::string& who, const char* nam
       << u.scalar_type();
   } else if (!u.device().is_cpu()) {
     m << " must be a CPU tensor (PETSc's vectors are in host memory), got one on " << u.device();
-  } else if (!((u.dim() == 1 && u.size(0) == n) || (u.dim() == 2 && u.size(1) == n))) {
+  } else {
     m << " must be [B, n_local] or [n_local] with n_local = " << n << " (this process's part of "
       << vector << "), got " << shape_text(u);
-  } else {
-    return std::nullopt;
   }
   return m.str();
 }
 
 // Collective: throws on every process if any process's inputs are bad or the batch sizes differ.
+// It runs once per call on the training hot path, so it costs one small MPI_Allreduce (whether
+// any process has a problem, and the largest and smallest batch) and nothing on a one-process
+// communicator; only a failure pays for agreeing on its message.
 void agree_on_inputs(MPI_Comm comm, const std::optional<std::string>& problem, std::int64_t batch,
                      const std::string& who) {
-  std::optional<Failure> mine;
-  if (problem) mine = Failure{-1, *problem};
-  throw_if_any(comm, mine);
-  std::int64_t local[2] = {batch, -batch}, global[2] = {0, 0};
-  MPI_Allreduce(local, global, 2, MPI_INT64_T, MPI_MAX, comm);
-  PINS_CHECK(global[0] == -global[1], who, ": the batch size differs between processes (from ",
-             -global[1], " to ", global[0],
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  if (size == 1) {
+    if (problem) throw CollectiveError(*problem);  // what the collective path throws
+    return;
+  }
+  std::int64_t local[3] = {problem ? 1 : 0, batch, -batch}, global[3] = {0, 0, 0};
+  MPI_Allreduce(local, global, 3, MPI_INT64_T, MPI_MAX, comm);
+  if (global[0] != 0) {
+    std::optional<Failure> mine;
+    if (problem) mine = Failure{-1, *problem};
+    throw_if_any(comm, mine);  // agrees on the first failing process's message and throws it
+  }
+  PINS_CHECK(global[1] == -global[2], who, ": the batch size differs between processes (from ",
+             -global[2], " to ", global[1],
              "); every process passes its part of the same B samples");
 }
 

@@ -4,7 +4,9 @@
 /// code's assembly gives for many samples: DMPlex finite elements, any AIJ matrix).
 ///
 /// - pins::SparsePattern: rows, cols and the CSR arrays, validated once on construction, plus
-///   the transpose pattern (so Aᵀ g is a gather per column: no atomics, deterministic);
+///   the transpose pattern (so Aᵀ g is a gather per column on parallel backends: no atomics,
+///   deterministic; on one host thread it is a scatter in row order, fused with the values
+///   gradient in backward, which adds the same terms in the same order: the same bits);
 /// - free functions on a pattern and values [B, nnz]: sparse_apply, sparse_residual (fused
 ///   A u − f), sparse_apply_transpose and sparse_values_gradient. Kokkos kernels on the
 ///   tensors' own memory (no copies), float32/float64, LibTorch autograd operations
