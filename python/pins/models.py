@@ -218,7 +218,9 @@ def train_preconditioner(output, *, surrogate_type="mgnet", grid=None, options=N
 
     Options are that command's, as keywords without the dash or in `options`:
     ``train_steps=300, train_batch_size=16, precondition_operators="darcy,lognormal",
-    mgnet_width=16``; `grid` is ``-grid``. The default architecture is MgNet, a learned
+    mgnet_width=16``; `grid` is ``-grid``. ``train_checkpoint="pc.ckpt"`` writes checkpoints
+    (``train_checkpoint_every``) and ``train_resume=True`` continues from one, as the command
+    does. The default architecture is MgNet, a learned
     multigrid V-cycle (``surrogate_type="fno"`` or ``"unet"`` for a plain network step).
     `threads`, `force` and `progress` work as in `train`.
 

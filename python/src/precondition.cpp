@@ -37,6 +37,7 @@ void bind_precondition(py::module_& m) {
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
         opts.out = &out;
+        opts.force = force;  // also starts over from an existing -train_checkpoint
         auto h = std::make_shared<ModelHandle>();
         PreconditionTrainResult r;
         {

@@ -25,7 +25,8 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     PINS_CHECK(!output.empty(), "-o <model.pins> is required: the model file to write");
     check_output_path(output, "-o", force);
     check_surrogate_traits(surrogate, {kPreconditionTask, 2, false, ""});  // 5-point, 2-D
-    const PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options, surrogate);
+    PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options, surrogate);
+    opts.force = force;  // -force also starts over from an existing -train_checkpoint
     // Fail on the architecture options before any work.
     make_surrogate(surrogate, options, kPreconditionChannels, 1);
     set_training_threads(opts.threads);

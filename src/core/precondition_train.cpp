@@ -1,10 +1,12 @@
 // Training a neural preconditioner on sampled problems (precondition.hpp): no dataset, no
 // solves; every step draws fresh operators and residuals, so there is nothing to overfit.
+// The loop (guard, rollback, schedule, checkpoints and resume, log, progress lines) is the
+// one solution training runs (training_loop.hpp).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -16,6 +18,8 @@
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
+#include "train_checkpoint.hpp"
+#include "training_loop.hpp"
 
 namespace pins {
 
@@ -26,7 +30,8 @@ using detail::join_commas;
 
 const OptionDoc kOptions[] = {
     {"-grid", "cells per side of the training operators"},
-    {"-precondition_operators", "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
+    {"-precondition_operators",
+     "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
     {"-precondition_smooth", "damped-Jacobi sweeps before and after the network in training"},
     {"-precondition_iterations", "cycles of the stationary iteration the loss is taken after"},
     {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
@@ -34,8 +39,16 @@ const OptionDoc kOptions[] = {
     {"-train_lr", "initial learning rate (cosine schedule to 0)"},
     {"-train_seed", "seed of the initial weights and the sampled problems"},
     {"-train_threads", "LibTorch threads (0: the cores available)"},
-    {"-train_monitor_every", "steps between progress lines (0: quiet)"},
-    {"-train_log", "write the history (step, loss, validation, lr, seconds) as CSV"},
+    {"-train_monitor_every",
+     "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
+    {"-train_log",
+     "write the history (step, loss, val_loss, lr, seconds, skipped_steps; .json: JSON, else CSV)"},
+    {"-train_checkpoint", "checkpoint file (none unless given)"},
+    {"-train_checkpoint_every",
+     "write a checkpoint every k steps, a multiple of the interval (0: only at the end)"},
+    {"-train_resume", "continue from the checkpoint (bit for bit as the uninterrupted run)"},
+    {"-train_max_bad_steps", "non-finite steps before rolling back to the last clean interval"},
+    {"-train_max_rollbacks", "rollbacks before training stops with an error"},
 };
 
 }  // namespace
@@ -62,6 +75,11 @@ PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap&
   t.threads = o.get_int("-train_threads", t.threads);
   t.monitor_every = o.get_int("-train_monitor_every", t.monitor_every);
   t.log = o.get_string("-train_log", t.log);
+  t.checkpoint = o.get_string("-train_checkpoint", t.checkpoint);
+  t.checkpoint_every = o.get_int("-train_checkpoint_every", t.checkpoint_every);
+  t.resume = o.get_bool("-train_resume", t.resume);
+  t.max_bad_steps = o.get_int("-train_max_bad_steps", t.max_bad_steps);
+  t.max_rollbacks = o.get_int("-train_max_rollbacks", t.max_rollbacks);
   t.validate();
   return t;
 }
@@ -77,8 +95,10 @@ std::string PreconditionTrainOptions::help() {
   }
   os << "  defaults: -grid " << d.grid << " -precondition_operators " << join_commas(d.kinds)
      << " -precondition_smooth " << d.smooth << " (0 for mgnet) -precondition_iterations "
-     << d.iterations << " (3 for mgnet) -train_steps " << d.steps
-     << " -train_batch_size " << d.batch_size << " -train_lr " << d.lr << "\n";
+     << d.iterations << " (3 for mgnet) -train_steps " << d.steps << " -train_batch_size "
+     << d.batch_size << " -train_lr " << d.lr << " -train_monitor_every " << d.monitor_every
+     << " -train_checkpoint_every " << d.checkpoint_every << " -train_max_bad_steps "
+     << d.max_bad_steps << " -train_max_rollbacks " << d.max_rollbacks << "\n";
   return os.str();
 }
 
@@ -101,112 +121,237 @@ void PreconditionTrainOptions::validate() const {
   PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
   PINS_CHECK(monitor_every >= 0, "-train_monitor_every must be >= 0, got ", monitor_every);
   PINS_CHECK(val_samples >= 1, "validation samples must be at least 1");
+  PINS_CHECK(checkpoint_every >= 0 && checkpoint_every % interval() == 0,
+             "-train_checkpoint_every must be a multiple of the steps per interval (", interval(),
+             ", -train_monitor_every), got ", checkpoint_every);
+  PINS_CHECK(!resume || !checkpoint.empty(),
+             "-train_resume needs a checkpoint file (-train_checkpoint)");
+  PINS_CHECK(max_bad_steps >= 1, "-train_max_bad_steps must be at least 1, got ", max_bad_steps);
+  PINS_CHECK(max_rollbacks >= 0, "-train_max_rollbacks must be >= 0, got ", max_rollbacks);
 }
 
-PreconditionTrainResult train_preconditioner(Surrogate& model, const PreconditionTrainOptions& opt) {
-  opt.validate();
-  PINS_CHECK(model.in_channels() == kPreconditionChannels && model.out_channels() == 1,
+namespace {
+
+using detail::CheckpointData;
+using detail::PeriodStats;
+using detail::StepLoss;
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::ordered_json row_number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
+double from_number(const nlohmann::json& j) {
+  return j.is_number() ? j.get<double>() : std::nan("");
+}
+
+// Preconditioner training's part of the shared loop (training_loop.hpp): an interval of
+// opt.interval() steps is a period; step s draws the problems s·B … s·B + B − 1, so the step
+// counter the loop checkpoints is the sampler's whole state.
+class PreconditionLoop : public detail::LoopTask {
+ public:
+  PreconditionLoop(Surrogate& model, const PreconditionTrainOptions& opt)
+      : model_(model), opt_(opt) {}
+
+  PreconditionTrainResult run();
+
+  std::int64_t first_step(int interval) const override {
+    return std::min<std::int64_t>(std::int64_t(interval - 1) * opt_.interval(), opt_.steps);
+  }
+  void begin_step(std::int64_t step, std::int64_t) override {
+    const PreconditionBatch b =
+        sample_precondition_batch(opt_.kinds, opt_.grid, opt_.batch_size, opt_.seed,
+                                  std::uint64_t(step) * std::uint64_t(opt_.batch_size));
+    c_ = b.scaled_coeffs.to(dtype_);
+    r_ = b.rhat.to(dtype_);
+  }
+  StepLoss loss() override {
+    return {precondition_loss(c_, r_,
+                              precondition_iterate(model_, c_, r_, opt_.smooth, opt_.iterations)),
+            {},
+            1.0};
+  }
+  void end_period(const PeriodStats& st) override {
+    PreconditionRecord r;
+    r.step = st.steps_done;
+    r.loss = st.loss;
+    r.val_loss = val_loss();
+    r.lr = st.lr;
+    r.skipped_steps = st.skipped;
+    r.seconds = std::chrono::duration<double>(Clock::now() - st.start).count();
+    history_.push_back(r);
+    problems_per_second_ = double(st.steps * opt_.batch_size) / std::max(r.seconds, 1e-9);
+  }
+  std::string progress_line(double eta) const override {
+    const PreconditionRecord& r = history_.back();
+    std::ostringstream os;
+    os << "step " << std::setw(5) << r.step << "/" << opt_.steps << "  loss " << std::scientific
+       << std::setprecision(3) << r.loss << "  val " << r.val_loss << std::defaultfloat << "  lr "
+       << std::setprecision(2) << r.lr << std::setprecision(6) << "  "
+       << std::llround(problems_per_second_) << " problems/s  ETA " << detail::format_duration(eta);
+    if (r.skipped_steps > 0) os << "  skipped " << r.skipped_steps << " non-finite steps";
+    return os.str();
+  }
+  std::string label(int, std::int64_t step) const override {
+    return "step " + std::to_string(step);
+  }
+  nlohmann::json fingerprint() const override {
+    return {{"-surrogate_type", model_.type()},
+            {"surrogate options", model_.options_json()},
+            {"-grid", opt_.grid},
+            {"-precondition_operators", detail::join_commas(opt_.kinds)},
+            {"-precondition_smooth", opt_.smooth},
+            {"-precondition_iterations", opt_.iterations},
+            {"-train_steps", opt_.steps},  // the cosine schedule spans the whole run
+            {"-train_batch_size", opt_.batch_size},
+            {"-train_lr", opt_.lr},
+            {"-train_seed", opt_.seed},
+            {"steps per interval (-train_monitor_every)", opt_.interval()},
+            {"validation problems", opt_.val_samples}};
+  }
+  void save_state(CheckpointData& c) const override {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& r : history_)
+      h.push_back({{"step", r.step},
+                   {"loss", number(r.loss)},
+                   {"val_loss", number(r.val_loss)},
+                   {"lr", r.lr},
+                   {"seconds", r.seconds},
+                   {"skipped_steps", r.skipped_steps}});
+    c.state["history"] = h;
+    c.state["initial_val_loss"] = number(initial_val_);
+    c.state["bare_val_loss"] = number(bare_val_);
+  }
+  void load_state(const CheckpointData& c, const std::string&) override {
+    const auto& s = c.state;
+    history_.clear();
+    for (const auto& j : s.at("history")) {
+      PreconditionRecord r;
+      r.step = j.at("step").get<std::int64_t>();
+      r.loss = from_number(j.at("loss"));
+      r.val_loss = from_number(j.at("val_loss"));
+      r.lr = j.at("lr").get<double>();
+      r.seconds = j.at("seconds").get<double>();
+      r.skipped_steps = j.at("skipped_steps").get<int>();
+      history_.push_back(r);
+    }
+    initial_val_ = from_number(s.at("initial_val_loss"));
+    bare_val_ = from_number(s.at("bare_val_loss"));
+  }
+  nlohmann::ordered_json log_rows() const override {
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const auto& r : history_)
+      rows.push_back({{"step", r.step},
+                      {"loss", row_number(r.loss)},
+                      {"val_loss", row_number(r.val_loss)},
+                      {"lr", r.lr},
+                      {"seconds", r.seconds},
+                      {"skipped_steps", r.skipped_steps}});
+    return rows;
+  }
+
+ private:
+  double val_loss() {
+    torch::NoGradGuard no_grad;
+    model_.module().eval();
+    const double l = precondition_loss(
+                         val_c_, val_r_,
+                         precondition_iterate(model_, val_c_, val_r_, opt_.smooth, opt_.iterations))
+                         .item<double>();
+    model_.module().train();
+    return l;
+  }
+
+  Surrogate& model_;
+  const PreconditionTrainOptions& opt_;
+  const torch::ScalarType dtype_ = torch::kFloat32;
+  torch::Tensor val_c_, val_r_;  // the fixed validation problems
+  torch::Tensor c_, r_;          // this step's problems
+  double problems_per_second_ = 0;
+  // What a checkpoint holds besides the loop's state.
+  std::vector<PreconditionRecord> history_;
+  double initial_val_ = 0, bare_val_ = 0;
+};
+
+PreconditionTrainResult PreconditionLoop::run() {
+  opt_.validate();
+  PINS_CHECK(model_.in_channels() == kPreconditionChannels && model_.out_channels() == 1,
              "a preconditioner model needs ", kPreconditionChannels,
              " input channels (couplings W, E, S, N and the residual) and 1 output, got ",
-             model.in_channels(), " -> ", model.out_channels());
-  set_training_threads(opt.threads);
-  std::ostream& out = opt.out ? *opt.out : std::cout;
-  std::ofstream log;
-  if (!opt.log.empty()) {
-    log.open(opt.log);
-    PINS_CHECK(log.good(), "-train_log ", opt.log, ": cannot open for writing");
-    log << "step,loss,val_loss,lr,seconds\n";
-  }
-  const torch::ScalarType dtype = torch::kFloat32;
-  model.module().to(dtype);
-  model.module().train();
-  std::vector<torch::Tensor> params;
-  for (const auto& p : model.module().parameters()) params.push_back(p);
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(opt.lr));
+             model_.in_channels(), " -> ", model_.out_channels());
+  set_training_threads(opt_.threads);
+  const auto t0 = Clock::now();
+  std::ostream& out = opt_.out ? *opt_.out : std::cout;
+  model_.module().to(dtype_);
+  model_.module().train();
 
   // A fixed validation set, drawn far from the training indices.
-  const PreconditionBatch val = sample_precondition_batch(opt.kinds, opt.grid, opt.val_samples,
-                                                          opt.seed, std::uint64_t(1) << 40);
-  const torch::Tensor val_c = val.scaled_coeffs.to(dtype), val_r = val.rhat.to(dtype);
-  auto val_loss = [&]() {
-    torch::NoGradGuard no_grad;
-    model.module().eval();
-    const double l =
-        precondition_loss(val_c, val_r,
-                          precondition_iterate(model, val_c, val_r, opt.smooth, opt.iterations))
-            .item<double>();
-    model.module().train();
-    return l;
-  };
-  PreconditionTrainResult result;
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor z =
-        jacobi_sweeps(val_c, val_r, torch::zeros_like(val_r), 2 * opt.smooth * opt.iterations);
-    result.bare_val_loss = precondition_loss(val_c, val_r, z).item<double>();
-  }
-  result.initial_val_loss = val_loss();
-  result.final_val_loss = result.initial_val_loss;  // stays so for -train_steps 0
-  if (opt.monitor_every > 0) {
-    out << "  validation: " << opt.val_samples << " problems; relative residual^2 ";
-    if (opt.smooth > 0)
-      out << "after " << 2 * opt.smooth * opt.iterations << " Jacobi sweeps alone "
-          << result.bare_val_loss << ", ";
-    out << "with the untrained network " << result.initial_val_loss;
-    if (opt.iterations > 1) out << " (after " << opt.iterations << " cycles)";
-    out << std::endl;
+  const PreconditionBatch val = sample_precondition_batch(opt_.kinds, opt_.grid, opt_.val_samples,
+                                                          opt_.seed, std::uint64_t(1) << 40);
+  val_c_ = val.scaled_coeffs.to(dtype_);
+  val_r_ = val.rhat.to(dtype_);
+  if (!opt_.resume) {  // else both come from the checkpoint
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor z = jacobi_sweeps(val_c_, val_r_, torch::zeros_like(val_r_),
+                                            2 * opt_.smooth * opt_.iterations);
+      bare_val_ = precondition_loss(val_c_, val_r_, z).item<double>();
+    }
+    initial_val_ = val_loss();
+    if (opt_.monitor_every > 0) {
+      out << "  validation: " << opt_.val_samples << " problems; relative residual^2 ";
+      if (opt_.smooth > 0)
+        out << "after " << 2 * opt_.smooth * opt_.iterations << " Jacobi sweeps alone " << bare_val_
+            << ", ";
+      out << "with the untrained network " << initial_val_;
+      if (opt_.iterations > 1) out << " (after " << opt_.iterations << " cycles)";
+      out << std::endl;
+    }
   }
 
-  const auto t0 = std::chrono::steady_clock::now();
-  double loss_sum = 0;
-  int loss_count = 0, skipped = 0;
-  for (int step = 0; step < opt.steps; ++step) {
-    const double lr = opt.lr * 0.5 * (1 + std::cos(M_PI * step / opt.steps));
-    for (auto& g : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-    const PreconditionBatch b = sample_precondition_batch(
-        opt.kinds, opt.grid, opt.batch_size, opt.seed,
-        std::uint64_t(step) * std::uint64_t(opt.batch_size));
-    const torch::Tensor c = b.scaled_coeffs.to(dtype), r = b.rhat.to(dtype);
-    adam.zero_grad();
-    const torch::Tensor loss =
-        precondition_loss(c, r, precondition_iterate(model, c, r, opt.smooth, opt.iterations));
-    bool ok = torch::isfinite(loss).item<bool>();
-    if (ok) {
-      loss.backward();
-      for (const auto& p : params) ok = ok && (!p.grad().defined() || torch::isfinite(p.grad()).all().item<bool>());
-    }
-    if (ok) {
-      adam.step();
-      loss_sum += loss.item<double>();
-      ++loss_count;
-    } else {
-      ++skipped;  // never let a non-finite step reach the weights
-      PINS_CHECK(skipped <= 20, "preconditioner training: ", skipped,
-                 " steps with a non-finite loss or gradient; lower -train_lr");
-    }
-    const bool report = (opt.monitor_every > 0 && (step + 1) % opt.monitor_every == 0) ||
-                        step + 1 == opt.steps;
-    if (report) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double v = val_loss();
-      const double mean = loss_count ? loss_sum / loss_count : std::nan("");
-      if (opt.monitor_every > 0) {
-        out << "step " << std::setw(5) << step + 1 << "/" << opt.steps << "  loss "
-            << std::scientific << std::setprecision(3) << mean << "  val " << v << std::defaultfloat
-            << "  lr " << std::setprecision(2) << lr << std::setprecision(6) << "  "
-            << std::lround(double(step + 1) * opt.batch_size / seconds) << " problems/s  ETA "
-            << detail::format_duration(seconds / (step + 1) * (opt.steps - step - 1)) << std::endl;
-      }
-      if (log.is_open()) log << step + 1 << "," << mean << "," << v << "," << lr << "," << seconds << "\n";
-      result.final_val_loss = v;
-      loss_sum = 0;
-      loss_count = 0;
-    }
-  }
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.steps = opt.steps;
-  model.module().eval();
+  detail::LoopSettings s;
+  s.optimizer = "adam";
+  s.schedule.lr = opt_.lr;
+  s.schedule.kind = "cosine";
+  s.schedule.length = std::max(1, opt_.steps);
+  s.schedule.per_step = true;
+  s.periods = int((std::int64_t(opt_.steps) + opt_.interval() - 1) / opt_.interval());
+  s.checkpoint = opt_.checkpoint;
+  s.checkpoint_every = opt_.checkpoint_every / opt_.interval();
+  s.resume = opt_.resume;
+  s.force = opt_.force;
+  s.log = opt_.log;
+  s.max_bad_steps = opt_.max_bad_steps;
+  s.max_rollbacks = opt_.max_rollbacks;
+  s.monitor = opt_.monitor_every > 0 ? 1 : 0;
+  s.out = opt_.out;
+  s.loss_hook = opt_.loss_hook;
+  s.advice = "lower -train_lr";
+  detail::TrainingLoop loop(model_, dtype_, std::move(s), *this);
+  loop.run();
+
+  PreconditionTrainResult result;
+  result.bare_val_loss = bare_val_;
+  result.initial_val_loss = initial_val_;
+  // Stays the untrained value for -train_steps 0.
+  result.final_val_loss = history_.empty() ? initial_val_ : history_.back().val_loss;
+  result.history = history_;
+  result.rollbacks = loop.rollbacks();
+  result.steps = opt_.steps;
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  model_.module().eval();
   return result;
+}
+
+}  // namespace
+
+PreconditionTrainResult train_preconditioner(Surrogate& model,
+                                             const PreconditionTrainOptions& opt) {
+  return PreconditionLoop(model, opt).run();
 }
 
 ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,

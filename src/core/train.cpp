@@ -1,12 +1,11 @@
-// The training loop (pins/core/trainer.hpp): split, normalisation, mini-batches, losses,
-// the non-finite guard with rollback, validation, early stopping, checkpoints and resume.
+// Solution training (pins/core/trainer.hpp): split, normalisation, mini-batches, losses,
+// validation, best weights and early stopping. The loop itself (optimiser steps with the
+// non-finite guard and rollback, learning-rate schedule, checkpoints and resume, history log,
+// progress lines) is the shared one of training_loop.hpp; an epoch is its period.
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <iostream>
 #include <numeric>
 
 #include "pins/core/check.hpp"
@@ -17,7 +16,7 @@
 #include "train_augment.hpp"
 #include "train_checkpoint.hpp"
 #include "train_monitor.hpp"
-#include "train_optimizer.hpp"
+#include "training_loop.hpp"
 
 namespace pins {
 
@@ -25,6 +24,8 @@ namespace {
 
 using detail::CheckpointData;
 using Clock = std::chrono::steady_clock;
+using detail::PeriodStats;
+using detail::StepLoss;
 
 // A seeded permutation of 0..n-1 (Fisher–Yates on pins' portable generator).
 std::vector<int64_t> permutation(int64_t n, std::uint64_t seed) {
@@ -38,13 +39,6 @@ std::vector<int64_t> permutation(int64_t n, std::uint64_t seed) {
 torch::Tensor index_tensor(const std::vector<int64_t>& v, size_t begin, size_t end) {
   return torch::tensor(std::vector<int64_t>(v.begin() + long(begin), v.begin() + long(end)),
                        torch::kInt64);
-}
-
-void check_writable_folder(const std::string& path, const char* option) {
-  const std::filesystem::path p(path);
-  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  PINS_CHECK(::access(dir.c_str(), W_OK) == 0, option, " ", path, ": folder '", dir,
-             "' does not exist or is not writable");
 }
 
 // Stream ids of pins::sample_seed for the split and the per-epoch shuffles.
@@ -62,7 +56,9 @@ std::vector<int64_t> sample_shape(const torch::Tensor& t) {
   return std::vector<int64_t>(t.sizes().begin() + 1, t.sizes().end());
 }
 
-class TrainLoop {
+// Solution training's part of the shared loop: an epoch of shuffled mini-batches is a
+// period; step `s` is mini-batch s % batches of epoch s / batches + 1.
+class TrainLoop : public detail::LoopTask {
  public:
   TrainLoop(Surrogate& model, const TrainingData& data, const TrainOptions& opt,
             const TrainingData* validation)
@@ -70,46 +66,53 @@ class TrainLoop {
 
   TrainResult run();
 
+  // detail::LoopTask
+  std::int64_t first_step(int epoch) const override;
+  void begin_period(int epoch) override;
+  void begin_step(std::int64_t step, std::int64_t batch) override;
+  StepLoss loss() override;
+  void end_period(const PeriodStats& stats) override;
+  std::string progress_line(double eta_seconds) const override;
+  std::string early_stop(int epoch) override;
+  std::string label(int epoch, std::int64_t step) const override;
+  nlohmann::json fingerprint() const override;
+  void save_state(CheckpointData& out) const override;
+  void load_state(const CheckpointData& in, const std::string& path) override;
+  nlohmann::ordered_json log_rows() const override { return detail::history_rows(history_); }
+
  private:
   struct Losses {
     torch::Tensor loss, data, physics;
   };
 
   void prepare();
-  nlohmann::json fingerprint() const;
   Losses compute(const torch::Tensor& idx, detail::GridSymmetry sym);
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
-  bool adam_step(const torch::Tensor& idx, std::int64_t step, Losses& out);
-  bool lbfgs_step(const torch::Tensor& idx, std::int64_t step, Losses& out);
   void validate(EpochRecord& r);
-  double lr_at(int epoch) const;
-  CheckpointData snapshot() const;
-  void restore(const CheckpointData& c, const std::string& path);
-  void resume();
-  void rollback(int epoch);
-  std::ostream& out() const { return opt_.out ? *opt_.out : std::cout; }
+  const std::vector<std::pair<std::string, torch::Tensor>>& named() const {
+    return loop_->named_tensors();
+  }
 
   Surrogate& model_;
   const TrainingData& data_;
   const TrainOptions& opt_;
   const TrainingData* validation_;
   torch::ScalarType dtype_ = torch::kFloat32;
-  std::vector<std::pair<std::string, torch::Tensor>> named_;  // parameters, then buffers
-  std::vector<torch::Tensor> params_;
-  std::unique_ptr<torch::optim::Optimizer> optim_;
   torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
   OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
   std::vector<int64_t> train_, val_;
   Normalisation norm_;
+  detail::TrainingLoop* loop_ = nullptr;
+  int64_t batches_ = 0;         // mini-batches per epoch
+  std::vector<int64_t> order_;  // this epoch's shuffle
+  torch::Tensor idx_;           // this step's samples
+  detail::GridSymmetry sym_;    // and their orientation
 
-  // Training state (what a checkpoint holds besides the tensors).
-  int epoch_ = 0;  // epochs completed
-  double lr_scale_ = 1;
-  int bad_steps_ = 0, rollbacks_ = 0, best_epoch_ = 0;
+  // Training state (what a checkpoint holds besides the loop's).
+  int best_epoch_ = 0;
   double best_val_ = INFINITY;
   std::vector<EpochRecord> history_;
   std::vector<torch::Tensor> best_;
-  CheckpointData last_good_;
 };
 
 void TrainLoop::prepare() {
@@ -135,15 +138,6 @@ void TrainLoop::prepare() {
              " family's dof), got ", model_.in_channels(), " -> ", model_.out_channels());
   set_training_threads(opt_.threads);
   dtype_ = opt_.scalar_type();
-  model_.module().to(dtype_);
-  model_.module().train();
-  for (const auto& p : model_.module().named_parameters(true)) {
-    named_.emplace_back(p.key(), p.value());
-    params_.push_back(p.value());
-  }
-  for (const auto& b : model_.module().named_buffers(true))
-    if (b.value().defined()) named_.emplace_back(b.key(), b.value());
-  optim_ = detail::make_optimizer(opt_, params_);
 
   FieldMap inputs = data_.inputs;
   torch::Tensor u = data_.u;
@@ -222,18 +216,6 @@ nlohmann::json TrainLoop::fingerprint() const {
   return j;
 }
 
-double TrainLoop::lr_at(int epoch) const {
-  const int e = epoch - 1;  // 0-based
-  double f = 1;
-  if (opt_.schedule == "cosine") {
-    f = 0.5 * (1 + std::cos(M_PI * e / opt_.epochs));
-  } else if (opt_.schedule == "step") {
-    const int size = opt_.step_size > 0 ? opt_.step_size : std::max(1, opt_.epochs / 3);
-    f = std::pow(opt_.gamma, e / size);
-  }
-  return opt_.lr * lr_scale_ * f;
-}
-
 detail::GridSymmetry TrainLoop::symmetry_for(std::int64_t step) const {
   if (opt_.augment != "symmetries") return {};
   const bool square = x_.size(-1) == x_.size(-2);
@@ -264,54 +246,6 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, detail::GridSymme
   return l;
 }
 
-bool finite(const torch::Tensor& t) {
-  return torch::isfinite(t).all().item<bool>();
-}
-
-bool TrainLoop::adam_step(const torch::Tensor& idx, std::int64_t step, Losses& l) {
-  optim_->zero_grad();
-  l = compute(idx, symmetry_for(step));
-  if (opt_.loss_hook) l.loss = opt_.loss_hook(step, l.loss);
-  bool ok = finite(l.loss);
-  if (ok) {
-    l.loss.backward();
-    for (const auto& p : params_) ok = ok && (!p.grad().defined() || finite(p.grad()));
-  }
-  if (ok) optim_->step();
-  optim_->zero_grad();
-  return ok;
-}
-
-bool TrainLoop::lbfgs_step(const torch::Tensor& idx, std::int64_t step, Losses& l) {
-  std::vector<torch::Tensor> before;
-  for (const auto& p : params_) before.push_back(p.detach().clone());
-  bool first = true, ok = true;
-  const detail::GridSymmetry sym = symmetry_for(step);
-  auto closure = [&]() -> torch::Tensor {
-    optim_->zero_grad();
-    Losses c = compute(idx, sym);
-    if (opt_.loss_hook) c.loss = opt_.loss_hook(step, c.loss);
-    if (first) l = c;  // the losses at the start of the step, as Adam reports them
-    first = false;
-    if (!finite(c.loss)) {
-      ok = false;
-      return c.loss.detach();
-    }
-    c.loss.backward();
-    return c.loss.detach();
-  };
-  optim_->step(closure);
-  for (const auto& p : params_) ok = ok && finite(p);
-  if (!ok) {
-    // Undo whatever the line search did and forget the curvature pairs it built.
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) params_[i].copy_(before[i]);
-    optim_->state().clear();
-  }
-  optim_->zero_grad();
-  return ok;
-}
-
 void TrainLoop::validate(EpochRecord& r) {
   r.val_rel_l2 = r.val_physics = std::nan("");
   if (val_.empty()) return;
@@ -332,200 +266,123 @@ void TrainLoop::validate(EpochRecord& r) {
   r.val_physics = phys / double(val_.size());
 }
 
-CheckpointData TrainLoop::snapshot() const {
-  CheckpointData c;
-  nlohmann::json history = nlohmann::json::array();
-  for (const auto& r : history_) history.push_back(detail::to_json(r));
-  c.state = {{"fingerprint", fingerprint()},
-             {"epoch", epoch_},
-             {"lr_scale", lr_scale_},
-             {"bad_steps", bad_steps_},
-             {"rollbacks", rollbacks_},
-             {"best_epoch", best_epoch_},
-             {"best_val", std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json()},
-             {"normalisation", norm_.to_json()},
-             {"history", history}};
-  for (const auto& [name, t] : named_) c.tensors.emplace_back("model/" + name, t.detach().clone());
-  for (size_t i = 0; i < best_.size(); ++i)
-    c.tensors.emplace_back("best/" + named_[i].first, best_[i].clone());
-  detail::save_optimizer_state(*optim_, opt_.optimizer, params_, c);
-  return c;
+std::int64_t TrainLoop::first_step(int epoch) const {
+  return int64_t(epoch - 1) * batches_;
 }
 
-void TrainLoop::restore(const CheckpointData& c, const std::string& path) {
-  const auto& s = c.state;
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : named_) {
-    const torch::Tensor& src = c.tensor("model/" + name, path);
-    PINS_CHECK(src.sizes() == t.sizes() && src.scalar_type() == t.scalar_type(), "checkpoint '",
-               path, "': tensor '", name, "' does not match the model");
-    t.copy_(src);
+void TrainLoop::begin_period(int epoch) {
+  order_ = permutation(int64_t(train_.size()), sample_seed(opt_.seed, epoch, kShuffleStream));
+}
+
+void TrainLoop::begin_step(std::int64_t step, std::int64_t b) {
+  const size_t begin = size_t(b * opt_.batch_size);
+  const size_t end = std::min(train_.size(), begin + size_t(opt_.batch_size));
+  std::vector<int64_t> ids;
+  for (size_t i = begin; i < end; ++i) ids.push_back(train_[size_t(order_[i])]);
+  idx_ = index_tensor(ids, 0, ids.size());
+  sym_ = symmetry_for(step);
+}
+
+StepLoss TrainLoop::loss() {
+  Losses l = compute(idx_, sym_);
+  return {l.loss, {l.data, l.physics}, double(idx_.size(0))};
+}
+
+void TrainLoop::end_period(const PeriodStats& st) {
+  auto part = [&](size_t i) { return i < st.parts.size() ? st.parts[i] : std::nan(""); };
+  EpochRecord r;
+  r.epoch = st.period;
+  r.loss = st.loss;
+  r.data_loss = opt_.data_weight > 0 ? part(0) : std::nan("");
+  r.physics_loss = opt_.physics_weight > 0 ? part(1) : std::nan("");
+  validate(r);
+  r.lr = st.lr;
+  r.skipped_steps = st.skipped;
+  r.seconds = std::chrono::duration<double>(Clock::now() - st.start).count();
+  r.samples_per_second = st.weight / std::max(r.seconds, 1e-9);
+  history_.push_back(r);
+
+  const double criterion = std::isfinite(r.val_rel_l2)    ? r.val_rel_l2
+                           : std::isfinite(r.val_physics) ? r.val_physics
+                                                          : r.loss;
+  if (criterion < best_val_ || best_.empty()) {
+    best_val_ = criterion;
+    best_epoch_ = r.epoch;
+    best_.clear();
+    for (const auto& nt : named()) best_.push_back(nt.second.detach().clone());
   }
+}
+
+std::string TrainLoop::progress_line(double eta_seconds) const {
+  return detail::epoch_line(history_.back(), opt_.epochs, eta_seconds);
+}
+
+std::string TrainLoop::early_stop(int e) {
+  if (opt_.patience > 0 && e - best_epoch_ >= opt_.patience && e < opt_.epochs)
+    return detail::concat("early stop: no better validation error in ", opt_.patience,
+                          " epochs (best: epoch ", best_epoch_, ")");
+  return {};
+}
+
+std::string TrainLoop::label(int epoch, std::int64_t) const {
+  return "epoch " + std::to_string(epoch);
+}
+
+void TrainLoop::save_state(CheckpointData& c) const {
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : history_) history.push_back(detail::to_json(r));
+  c.state["best_epoch"] = best_epoch_;
+  c.state["best_val"] = std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json();
+  c.state["normalisation"] = norm_.to_json();
+  c.state["history"] = history;
+  for (size_t i = 0; i < best_.size(); ++i)
+    c.tensors.emplace_back("best/" + named()[i].first, best_[i].clone());
+}
+
+void TrainLoop::load_state(const CheckpointData& c, const std::string& path) {
+  const auto& s = c.state;
   best_.clear();
-  if (c.has("best/" + named_.front().first))
-    for (const auto& nt : named_) best_.push_back(c.tensor("best/" + nt.first, path).clone());
-  detail::load_optimizer_state(*optim_, opt_.optimizer, params_, c, path);
-  epoch_ = s.at("epoch").get<int>();
-  lr_scale_ = s.at("lr_scale").get<double>();
-  bad_steps_ = s.at("bad_steps").get<int>();
-  rollbacks_ = s.at("rollbacks").get<int>();
+  if (c.has("best/" + named().front().first))
+    for (const auto& nt : named()) best_.push_back(c.tensor("best/" + nt.first, path).clone());
   best_epoch_ = s.at("best_epoch").get<int>();
   best_val_ = s.at("best_val").is_number() ? s.at("best_val").get<double>() : INFINITY;
   history_.clear();
   for (const auto& r : s.at("history")) history_.push_back(detail::epoch_from_json(r));
 }
 
-void TrainLoop::resume() {
-  const std::string& path = opt_.checkpoint;
-  CheckpointData c;
-  try {
-    c = detail::read_checkpoint(path);
-  } catch (const Error& e) {
-    throw Error(std::string("-train_resume: ") + e.what());
-  }
-  const nlohmann::json want = fingerprint();
-  try {
-    const nlohmann::json& have = c.state.at("fingerprint");
-    for (const auto& [key, value] : want.items()) {
-      const std::string old = have.contains(key) ? have.at(key).dump() : "(nothing)";
-      PINS_CHECK(have.contains(key) && have.at(key) == value, "-train_resume: checkpoint '",
-                 path, "' was written with ", key, " ", old, ", this run has ", value.dump());
-    }
-    restore(c, path);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(detail::concat("-train_resume: checkpoint '", path, "' is corrupt (", e.what(),
-                               ")"));
-  }
-  if (opt_.monitor >= 1)
-    out() << "resumed from checkpoint '" << path << "' after epoch " << epoch_ << std::endl;
-}
-
-void TrainLoop::rollback(int epoch) {
-  const int to = last_good_.state.at("epoch").get<int>();
-  PINS_CHECK(rollbacks_ < opt_.max_rollbacks, "training stopped in epoch ", epoch,
-             ": the loss or its gradient was not finite in ", bad_steps_,
-             " steps (-train_max_bad_steps ", opt_.max_bad_steps, ") after ", rollbacks_,
-             " rollbacks (-train_max_rollbacks ", opt_.max_rollbacks,
-             ") to the state after epoch ", to, "; lower -train_lr or check the data");
-  const double scale = lr_scale_;
-  const int rollbacks = rollbacks_ + 1;
-  restore(last_good_, "(in memory)");
-  lr_scale_ = scale;  // keep the lowered rate, or the same steps would fail again
-  rollbacks_ = rollbacks;
-  bad_steps_ = 0;
-  if (opt_.monitor >= 1)
-    out() << "epoch " << epoch << ": " << opt_.max_bad_steps
-          << " non-finite steps; rolled back to the state after epoch " << to
-          << ", learning rate scale " << lr_scale_ << std::endl;
-}
-
 TrainResult TrainLoop::run() {
   prepare();
-  if (!opt_.checkpoint.empty()) {
-    check_writable_folder(opt_.checkpoint, "-train_checkpoint");
-    PINS_CHECK(opt_.resume || opt_.force || !std::filesystem::exists(opt_.checkpoint),
-               "-train_checkpoint ", opt_.checkpoint,
-               " already exists; pass -train_resume to continue from it or -force to start over");
-  }
-  if (!opt_.log.empty()) check_writable_folder(opt_.log, "-train_log");
-  if (opt_.resume) resume();
-  last_good_ = snapshot();
-
-  const int64_t batches = (int64_t(train_.size()) + opt_.batch_size - 1) / opt_.batch_size;
-  bool stopped_early = false;
-  double seconds_total = 0;
-  int epochs_timed = 0;
-  while (epoch_ < opt_.epochs) {
-    const int e = epoch_ + 1;
-    const auto t0 = Clock::now();
-    detail::set_learning_rate(*optim_, lr_at(e));
-    const auto order = permutation(int64_t(train_.size()), sample_seed(opt_.seed, e, kShuffleStream));
-    double loss_sum = 0, data_sum = 0, phys_sum = 0;
-    int64_t counted = 0;
-    int skipped = 0;
-    bool rolled_back = false;
-    for (int64_t b = 0; b < batches; ++b) {
-      const size_t begin = size_t(b * opt_.batch_size);
-      const size_t end = std::min(train_.size(), begin + size_t(opt_.batch_size));
-      std::vector<int64_t> ids;
-      for (size_t i = begin; i < end; ++i) ids.push_back(train_[size_t(order[i])]);
-      const auto idx = index_tensor(ids, 0, ids.size());
-      Losses l;
-      const std::int64_t step = int64_t(e - 1) * batches + b;
-      const bool ok = opt_.optimizer == "lbfgs" ? lbfgs_step(idx, step, l) : adam_step(idx, step, l);
-      if (!ok) {
-        ++skipped;
-        ++bad_steps_;
-        lr_scale_ *= 0.5;
-        detail::set_learning_rate(*optim_, lr_at(e));
-        if (bad_steps_ >= opt_.max_bad_steps) {
-          rollback(e);
-          rolled_back = true;
-          break;
-        }
-        continue;
-      }
-      const double n = double(ids.size());
-      loss_sum += n * l.loss.item<double>();
-      if (l.data.defined()) data_sum += n * l.data.item<double>();
-      if (l.physics.defined()) phys_sum += n * l.physics.item<double>();
-      counted += int64_t(ids.size());
-      if (opt_.monitor >= 2 && (b + 1) % std::max<int64_t>(1, batches / 4) == 0)
-        out() << "  epoch " << e << " batch " << b + 1 << "/" << batches << " loss "
-              << l.loss.item<double>() << std::endl;
-    }
-    if (rolled_back) continue;
-
-    EpochRecord r;
-    r.epoch = e;
-    const double c = counted > 0 ? double(counted) : std::nan("");
-    r.loss = loss_sum / c;
-    r.data_loss = opt_.data_weight > 0 ? data_sum / c : std::nan("");
-    r.physics_loss = opt_.physics_weight > 0 ? phys_sum / c : std::nan("");
-    validate(r);
-    r.lr = lr_at(e);
-    r.skipped_steps = skipped;
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    r.samples_per_second = double(counted) / std::max(r.seconds, 1e-9);
-    history_.push_back(r);
-    epoch_ = e;
-
-    const double criterion = std::isfinite(r.val_rel_l2)   ? r.val_rel_l2
-                             : std::isfinite(r.val_physics) ? r.val_physics
-                                                            : r.loss;
-    if (criterion < best_val_ || best_.empty()) {
-      best_val_ = criterion;
-      best_epoch_ = e;
-      best_.clear();
-      for (const auto& nt : named_) best_.push_back(nt.second.detach().clone());
-    }
-    if (skipped == 0) {
-      bad_steps_ = 0;
-      last_good_ = snapshot();  // the state rollbacks return to
-    }
-    if (!opt_.checkpoint.empty() && opt_.checkpoint_every > 0 && e % opt_.checkpoint_every == 0)
-      detail::write_checkpoint(opt_.checkpoint, skipped == 0 ? last_good_ : snapshot(), true);
-    if (!opt_.log.empty()) detail::write_history_log(opt_.log, history_);
-    seconds_total += r.seconds;
-    ++epochs_timed;
-    if (opt_.monitor >= 1)
-      out() << detail::epoch_line(r, opt_.epochs, seconds_total / epochs_timed * (opt_.epochs - e))
-            << std::endl;
-    if (opt_.patience > 0 && e - best_epoch_ >= opt_.patience && e < opt_.epochs) {
-      stopped_early = true;
-      if (opt_.monitor >= 1)
-        out() << "early stop: no better validation error in " << opt_.patience
-              << " epochs (best: epoch " << best_epoch_ << ")" << std::endl;
-      break;
-    }
-  }
-  if (!opt_.checkpoint.empty()) detail::write_checkpoint(opt_.checkpoint, snapshot(), true);
-  if (!opt_.log.empty()) detail::write_history_log(opt_.log, history_);
+  batches_ = (int64_t(train_.size()) + opt_.batch_size - 1) / opt_.batch_size;
+  detail::LoopSettings s;
+  s.optimizer = opt_.optimizer;
+  s.weight_decay = opt_.weight_decay;
+  s.schedule.lr = opt_.lr;
+  s.schedule.kind = opt_.schedule;
+  s.schedule.length = opt_.epochs;
+  s.schedule.step_size = opt_.step_size;
+  s.schedule.gamma = opt_.gamma;
+  s.periods = opt_.epochs;
+  s.checkpoint = opt_.checkpoint;
+  s.checkpoint_every = opt_.checkpoint_every;
+  s.resume = opt_.resume;
+  s.force = opt_.force;
+  s.log = opt_.log;
+  s.max_bad_steps = opt_.max_bad_steps;
+  s.max_rollbacks = opt_.max_rollbacks;
+  s.monitor = opt_.monitor;
+  s.out = opt_.out;
+  s.loss_hook = opt_.loss_hook;
+  s.advice = "lower -train_lr or check the data";
+  detail::TrainingLoop loop(model_, dtype_, std::move(s), *this);
+  loop_ = &loop;
+  loop.run();
+  const bool stopped_early = loop.periods_done() < opt_.epochs;
 
   {
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < best_.size(); ++i) named_[i].second.copy_(best_[i]);
+    for (size_t i = 0; i < best_.size(); ++i) named()[i].second.copy_(best_[i]);
   }
+  loop_ = nullptr;
   model_.module().eval();
   TrainResult result;
   result.history = history_;
@@ -533,7 +390,7 @@ TrainResult TrainLoop::run() {
   result.best_epoch = best_epoch_;
   result.best_val = best_val_;
   result.stopped_early = stopped_early;
-  result.rollbacks = rollbacks_;
+  result.rollbacks = loop.rollbacks();
   result.train_samples = int64_t(train_.size());
   result.val_samples = int64_t(val_.size());
   return result;

@@ -1,11 +1,10 @@
-// The trainer's monitor line and history log.
+// Solution training's monitor line and history rows.
 #include "train_monitor.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-#include "atomic_file.hpp"
 #include "option_table.hpp"
 
 namespace pins::detail {
@@ -14,6 +13,10 @@ namespace {
 
 nlohmann::json number(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::ordered_json row_number(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
 }
 
 double from_number(const nlohmann::json& j) {
@@ -78,27 +81,20 @@ EpochRecord epoch_from_json(const nlohmann::json& j) {
   return r;
 }
 
-void write_history_log(const std::string& path, const std::vector<EpochRecord>& history) {
-  std::string text;
-  const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
-  if (json) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& r : history) a.push_back(to_json(r));
-    text = a.dump(1) + "\n";
-  } else {
-    std::ostringstream os;
-    os.precision(17);
-    os << "epoch,loss,data_loss,physics_loss,val_rel_l2,val_physics,lr,seconds,samples_per_second,"
-          "skipped_steps\n";
-    for (const auto& r : history)
-      os << r.epoch << ',' << r.loss << ',' << r.data_loss << ',' << r.physics_loss << ','
-         << r.val_rel_l2 << ',' << r.val_physics << ',' << r.lr << ',' << r.seconds << ','
-         << r.samples_per_second << ',' << r.skipped_steps << '\n';
-    text = os.str();
-  }
-  AtomicFile out(path, "training log");
-  out.write(text.data(), text.size());
-  out.commit(/*force=*/true);
+nlohmann::ordered_json history_rows(const std::vector<EpochRecord>& history) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const auto& r : history)
+    rows.push_back({{"epoch", r.epoch},
+                    {"loss", row_number(r.loss)},
+                    {"data_loss", row_number(r.data_loss)},
+                    {"physics_loss", row_number(r.physics_loss)},
+                    {"val_rel_l2", row_number(r.val_rel_l2)},
+                    {"val_physics", row_number(r.val_physics)},
+                    {"lr", r.lr},
+                    {"seconds", r.seconds},
+                    {"samples_per_second", r.samples_per_second},
+                    {"skipped_steps", r.skipped_steps}});
+  return rows;
 }
 
 }  // namespace pins::detail

@@ -1,5 +1,5 @@
 #pragma once
-// Progress lines and the history log of the trainer (private to pins::core).
+// Progress lines and history rows of solution training (private to pins::core).
 
 #include <string>
 #include <vector>
@@ -12,10 +12,10 @@ namespace pins::detail {
 ///  812 samples/s  ETA 0:42" for one epoch.
 std::string epoch_line(const EpochRecord& r, int epochs, double eta_seconds);
 
-/// Writes the history to `path` atomically (replacing it): JSON if the name ends in
-/// ".json" (an array of objects, NaN as null), CSV otherwise (a header line, then one line
-/// per epoch).
-void write_history_log(const std::string& path, const std::vector<EpochRecord>& history);
+/// The history as rows of the log (training_loop.hpp's write_log_rows), keys in the CSV
+/// column order: epoch, loss, data_loss, physics_loss, val_rel_l2, val_physics, lr, seconds,
+/// samples_per_second, skipped_steps (NaN as null).
+nlohmann::ordered_json history_rows(const std::vector<EpochRecord>& history);
 
 /// An epoch record as JSON (NaN as null), and back (for checkpoints).
 nlohmann::json to_json(const EpochRecord& r);

@@ -9,7 +9,6 @@
 #include <type_traits>
 
 #include "pins/core/check.hpp"
-#include "pins/core/trainer.hpp"
 
 namespace pins::detail {
 
@@ -49,16 +48,17 @@ double from_number(const nlohmann::json& j) {
 
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind, double lr,
+                                                        double weight_decay,
                                                         const std::vector<torch::Tensor>& params) {
-  if (o.optimizer == "lbfgs") {
+  if (kind == "lbfgs") {
     // One L-BFGS iteration sequence per mini-batch; the line search keeps it stable.
     return std::make_unique<torch::optim::LBFGS>(
-        params, torch::optim::LBFGSOptions(o.lr).max_iter(5).history_size(20).line_search_fn(
-                    "strong_wolfe"));
+        params,
+        torch::optim::LBFGSOptions(lr).max_iter(5).history_size(20).line_search_fn("strong_wolfe"));
   }
   return std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+      params, torch::optim::AdamOptions(lr).weight_decay(weight_decay));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

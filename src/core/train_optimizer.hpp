@@ -1,5 +1,5 @@
 #pragma once
-// The trainer's optimizer: Adam or L-BFGS over a model's parameters, with its state copied
+// The training loop's optimizer: Adam or L-BFGS over a model's parameters, with its state copied
 // to and from checkpoints (private to pins::core).
 
 #include <torch/optim/optimizer.h>
@@ -10,14 +10,11 @@
 
 #include "train_checkpoint.hpp"
 
-namespace pins {
-struct TrainOptions;
-}
-
 namespace pins::detail {
 
-/// Adam or L-BFGS (per TrainOptions::optimizer) over `params`.
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& options,
+/// Adam (`kind` "adam", with `weight_decay`) or L-BFGS ("lbfgs") over `params`.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::string& kind, double lr,
+                                                        double weight_decay,
                                                         const std::vector<torch::Tensor>& params);
 
 /// Sets the learning rate of every parameter group.

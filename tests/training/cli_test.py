@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Runs `pins train` and `pins evaluate` the way users do and checks what they would see.
 
-Usage: cli_test.py --pins PATH --workdir DIR CASE  (CASE: learn, bad_input, option_spaces)
+Usage: cli_test.py --pins PATH --workdir DIR CASE  (CASE: learn, bad_input, option_spaces,
+precondition_checkpoint)
 
 learn: on a 32x32 grid with 64 training samples a small FNO must actually learn: its test
 relative L2 error falls below BOUND, which the untrained model (same normalisation, weights
 as initialised) does not meet. bad_input: every bad input fails with one line
 "pins <subcommand>: error: ..." naming the problem, a non-zero exit, and no file created or
-changed. Exit status 77 means skipped (h5py/numpy missing).
+changed. precondition_checkpoint: `pins train -task precondition` writes its checkpoint and a
+complete log, refuses to overwrite the checkpoint, and resumes from it. Exit status 77 means
+skipped (h5py/numpy missing).
 """
 
 import argparse
@@ -270,17 +273,52 @@ def case_bad_input():
                   "50"], "train", "-precondition_iterations must be in [1, 20], got 50")
 
 
+def case_precondition_checkpoint():
+    pc = ["train", "-task", "precondition", "-surrogate_type", "fno", "-fno_modes", "4",
+          "-fno_width", "8", "-fno_layers", "2", "-fno_hidden", "16", "-grid", "8",
+          "-train_steps", "6", "-train_batch_size", "2", "-train_monitor_every", "2",
+          "-train_threads", "2", "-train_checkpoint", "pc.ckpt", "-train_log", "pc.csv"]
+    expect_error(pc + ["-o", "pc.pins", "-train_checkpoint_every", "3"], "train",
+                 "-train_checkpoint_every must be a multiple of the steps per interval (2")
+    pc += ["-train_checkpoint_every", "4"]
+    out, _ = expect_ok(pc + ["-o", "pc.pins"])
+    with open(os.path.join(ARGS.workdir, "pc.csv")) as f:
+        rows = f.read().splitlines()
+    if rows[0] != "step,loss,val_loss,lr,seconds,skipped_steps" or \
+            [r.split(",")[0] for r in rows[1:]] != ["2", "4", "6"]:
+        fail("pc.csv is not a header and the intervals ending at steps 2, 4, 6:\n" +
+             "\n".join(rows))
+    for name in ("pc.ckpt", "pc.pins"):
+        if not os.path.exists(os.path.join(ARGS.workdir, name)):
+            fail("pins train -task precondition did not write " + name)
+    expect_error(pc + ["-o", "pc2.pins"], "train",
+                 "-train_checkpoint pc.ckpt already exists; pass -train_resume")
+    out, _ = expect_ok(pc + ["-o", "pc2.pins", "-train_resume"])
+    if "resumed from checkpoint 'pc.ckpt' after step 6" not in out:
+        fail("the resumed run does not say where it resumed:\n" + out)
+    # The resumed run had nothing left to do: the same weights in both model files.
+    def weights(name):
+        with open(os.path.join(ARGS.workdir, name), "rb") as f:
+            b = f.read()
+        m, w = struct.unpack("<QQ", b[16:32])
+        return b[32 + m:32 + m + w]
+    if weights("pc.pins") != weights("pc2.pins"):
+        fail("the model resumed after the last step differs from the one trained")
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
     p.add_argument("--pins", required=True)
     p.add_argument("--workdir", required=True)
-    p.add_argument("case", choices=["learn", "bad_input", "option_spaces"])
+    p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
+                                    "precondition_checkpoint"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
     {"learn": case_learn, "bad_input": case_bad_input,
-     "option_spaces": case_option_spaces}[ARGS.case]()
+     "option_spaces": case_option_spaces,
+     "precondition_checkpoint": case_precondition_checkpoint}[ARGS.case]()
     print("PASS")
 
 

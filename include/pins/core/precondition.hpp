@@ -28,6 +28,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -92,7 +93,14 @@ torch::Tensor precondition_loss(const torch::Tensor& scaled_coeffs, const torch:
 /// PETSc programs write boundary conditions, so a model also sees that convention.
 std::vector<std::string> operator_kinds();
 
-/// Settings of preconditioner training (`pins train -task precondition`).
+/// Settings of preconditioner training (`pins train -task precondition`). It runs the same
+/// loop as solution training (pins/core/trainer.hpp): a step whose loss or gradient is not
+/// finite never reaches the weights and halves the learning rate, max_bad_steps of them roll
+/// back to the state at the end of the last clean interval, and max_rollbacks rollbacks stop
+/// training with an error; checkpoints are written atomically and a resumed run reproduces
+/// the uninterrupted one bit for bit (CPU, same thread count). Its period is an *interval*
+/// of interval() steps: a progress line, a validation, a row of the log, and the points
+/// where checkpoints are written and rollbacks return to.
 struct PreconditionTrainOptions {
   int grid = 64;                    ///< -grid: cells per side of the training operators
   std::vector<std::string> kinds = operator_kinds();  ///< -precondition_operators a,b,...
@@ -100,19 +108,36 @@ struct PreconditionTrainOptions {
   int iterations = 1;               ///< -precondition_iterations: cycles per loss (3 for mgnet)
   int steps = 1500;                 ///< -train_steps: optimiser steps (fresh samples each)
   int batch_size = 16;              ///< -train_batch_size
-  double lr = 1e-3;                 ///< -train_lr (cosine schedule to 0)
+  double lr = 1e-3;                 ///< -train_lr (cosine schedule over the steps to 0)
   std::uint64_t seed = 0;           ///< -train_seed: weights and samples
   int threads = 0;                  ///< -train_threads (0: the cores available)
-  int monitor_every = 50;           ///< steps between progress lines (0: quiet)
+  int monitor_every = 50;           ///< -train_monitor_every: steps per interval (0: quiet,
+                                    ///< intervals of kQuietInterval steps)
   int val_samples = 32;             ///< fixed validation operators/residuals
-  std::string log;                  ///< -train_log: CSV history
+  std::string log;                  ///< -train_log: history (.json: JSON, else CSV)
+  std::string checkpoint;           ///< -train_checkpoint: file (empty: no checkpoints)
+  int checkpoint_every = 0;         ///< -train_checkpoint_every: steps, a multiple of
+                                    ///< interval() (0: only at the end)
+  bool resume = false;              ///< -train_resume: continue from the checkpoint
+  bool force = false;               ///< overwrite an existing checkpoint when not resuming
+  int max_bad_steps = 5;            ///< -train_max_bad_steps before a rollback
+  int max_rollbacks = 3;            ///< -train_max_rollbacks before stopping
   std::ostream* out = nullptr;      ///< progress lines (null: std::cout)
+  /// Test hook: sees each step's loss (global step, loss) and returns the loss to use, e.g. a
+  /// NaN to exercise the guard.
+  std::function<torch::Tensor(std::int64_t step, const torch::Tensor& loss)> loss_hook;
 
-  /// Reads -grid, -precondition_operators, -precondition_smooth, -precondition_iterations, -train_steps,
-  /// -train_batch_size, -train_lr, -train_seed, -train_threads, -train_monitor_every,
-  /// -train_log; rejects other -train_* and -precondition_* names. For `surrogate` "mgnet"
-  /// (a multigrid cycle that smooths by itself) -precondition_smooth defaults to 0 and
-  /// -precondition_iterations to 3.
+  /// Steps per interval when monitor_every is 0.
+  static constexpr int kQuietInterval = 50;
+  /// Steps per interval: monitor_every, or kQuietInterval when quiet.
+  int interval() const { return monitor_every > 0 ? monitor_every : kQuietInterval; }
+
+  /// Reads -grid, -precondition_operators, -precondition_smooth, -precondition_iterations,
+  /// -train_steps, -train_batch_size, -train_lr, -train_seed, -train_threads,
+  /// -train_monitor_every, -train_log, -train_checkpoint, -train_checkpoint_every,
+  /// -train_resume, -train_max_bad_steps, -train_max_rollbacks; rejects other -train_* and
+  /// -precondition_* names. For `surrogate` "mgnet" (a multigrid cycle that smooths by itself)
+  /// -precondition_smooth defaults to 0 and -precondition_iterations to 3.
   static PreconditionTrainOptions from_options(const OptionMap& options,
                                                const std::string& surrogate = "");
   static std::string help();
@@ -130,16 +155,31 @@ struct PreconditionBatch {
 PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
                                             int count, std::uint64_t seed, std::uint64_t first);
 
+/// One interval of preconditioner training (a row of -train_log).
+struct PreconditionRecord {
+  std::int64_t step = 0;  ///< steps done at its end
+  double loss = 0;        ///< mean training loss of its finite steps (NaN: none)
+  double val_loss = 0;    ///< validation relative residual² at its end
+  double lr = 0;          ///< learning rate of its last step
+  double seconds = 0;     ///< wall time (not part of the resume guarantee)
+  int skipped_steps = 0;  ///< steps skipped for a non-finite loss or gradient
+};
+
 /// Result of train_preconditioner.
 struct PreconditionTrainResult {
   double initial_val_loss = 0, final_val_loss = 0;  ///< relative residual² after one cycle
   double bare_val_loss = 0;   ///< the same with sweeps only (no network): the baseline
-  double seconds = 0;
+  double seconds = 0;         ///< wall time of this run (not of earlier runs resumed from)
   int steps = 0;
+  int rollbacks = 0;                        ///< rollbacks of the non-finite guard
+  std::vector<PreconditionRecord> history;  ///< one record per interval
 };
 
 /// Trains `model` (in_channels 5, out_channels 1) in place to minimise precondition_loss of
-/// precondition_cycle on freshly sampled problems. Prints a line every monitor_every steps.
+/// precondition_cycle on freshly sampled problems (step s draws problems s·B … s·B + B − 1 of
+/// the seed). Prints a line every monitor_every steps. Throws pins::Error for bad options, a
+/// checkpoint that does not match (resume), or non-finite losses that persist after
+/// max_rollbacks rollbacks.
 PreconditionTrainResult train_preconditioner(Surrogate& model,
                                              const PreconditionTrainOptions& options);
 
