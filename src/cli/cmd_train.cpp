@@ -71,7 +71,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     TrainOptions opts = TrainOptions::from_options(options);
     opts.force = force;
     if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
-    // Fail on the architecture options before reading data.
+    // Fail on the architecture (its traits, as run_train_job checks them, then its options)
+    // before reading data; the traits first, else e.g. mgnet's constructor answers with its
+    // channel count instead of "does not serve -task solution".
+    check_surrogate_traits(surrogate, {"solution", 2, false, ""});
     make_surrogate(surrogate, options, kFeatureChannels, 1);
 
     const Dataset dataset = read_dataset(path);
