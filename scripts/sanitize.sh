@@ -24,6 +24,12 @@ dir="${PINS_SANITIZE_BUILD_DIR:-$PINS_BUILD_DIR-sanitize}"
 supp="$PINS_ROOT/scripts/sanitizer-suppressions"
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer"
 mkdir -p "$dir"
+# ccache as in scripts/build.sh (paths relative to the checkout, so clones share the cache).
+launcher=()
+if command -v ccache >/dev/null 2>&1 && [ "${PINS_CCACHE:-1}" = 1 ]; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PINS_ROOT}"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 log="$dir/configure.log"
 # RelWithDebInfo with -O1 -g and assertions on (no -DNDEBUG).
 cmake -S "$PINS_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -31,7 +37,7 @@ cmake -S "$PINS_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$sanitize" -DCMAKE_CXX_FLAGS="$sanitize" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DPINS_ENABLE_PYTHON=OFF -DPINS_ENABLE_EXAMPLES=OFF -DPINS_ENABLE_BENCH=OFF "$@" \
+  -DPINS_ENABLE_PYTHON=OFF -DPINS_ENABLE_EXAMPLES=OFF -DPINS_ENABLE_BENCH=OFF "${launcher[@]}" "$@" \
   >"$log" 2>&1 || { cat "$log" >&2; echo "sanitize: CMake configure failed (log above)" >&2; exit 1; }
 targets=(pins_core_tests pins_surrogate_tests pins_training_tests)
 petsc=0
@@ -39,7 +45,9 @@ if grep -q "^PINS_ENABLE_PETSC:BOOL=ON" "$dir/CMakeCache.txt"; then
   targets+=(pins_petsc_tests)
   petsc=1
 fi
+t0=$SECONDS
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
+echo "sanitize: build took $((SECONDS - t0)) s"
 
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:check_initialization_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
