@@ -82,6 +82,12 @@ std::string Family::input_names() const {
   return s;
 }
 
+int Family::input_channels() const {
+  int channels = 0;
+  for (const auto& in : inputs()) channels += in.components;
+  return channels;
+}
+
 void Family::check_inputs(const FieldMap& fields, const std::string& who) const {
   for (const auto& in : inputs()) {
     const auto it = fields.find(in.name);

@@ -129,8 +129,7 @@ void TrainLoop::prepare() {
              "(use -train_data_weight 0 for physics-only training)");
   PINS_CHECK(!data_.u.defined() || data_.u.size(0) == n, "training data: u holds ",
              data_.u.size(0), " samples, the inputs ", n);
-  int channels = 0;
-  for (const auto& in : family.inputs()) channels += in.components;
+  const int channels = family.input_channels();
   const int dof = family.stencil().dof;
   PINS_CHECK(model_.in_channels() == channels && model_.out_channels() == dof,
              "the trainer needs a surrogate with ", channels, " input channels (",

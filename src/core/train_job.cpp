@@ -47,9 +47,8 @@ TrainedModel run_train_job(const TrainJob& job) {
   torch::manual_seed(job.train.seed);  // the initial weights
   // One input channel per component of the family's inputs; one output per dof.
   const Family& family = find_family(data.info.pde);
-  int channels = 0;
-  for (const auto& in : family.inputs()) channels += in.components;
-  t.model = make_surrogate(job.surrogate_type, job.options, channels, family.stencil().dof);
+  t.model = make_surrogate(job.surrogate_type, job.options, family.input_channels(),
+                           family.stencil().dof);
   if (job.on_start) job.on_start(*t.model, td, validation);
   t.result = train_surrogate(*t.model, td, job.train, validation);
 

@@ -64,9 +64,7 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
   need.problem_family = info.pde;
   need.task = "solution";
   const Family& family = find_family(info.pde);
-  int channels = 0;
-  for (const auto& in : family.inputs()) channels += in.components;
-  need.in_channels = channels;
+  need.in_channels = family.input_channels();
   need.out_channels = family.stencil().dof;
   if (!surrogate_traits(architecture).grid_independent) {  // meant for its training grid only
     need.grid_nx = int(info.nx());

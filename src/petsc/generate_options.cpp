@@ -75,9 +75,17 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscFunctionReturn(0);
 }
 
-std::vector<std::int64_t> GenerateOptions::grid_for(int dim) const {
+namespace {
+// -grid as the user typed it, e.g. "24,16".
+std::string typed_grid(const std::vector<std::int64_t>& grid) {
   std::string typed;
   for (auto g : grid) typed += (typed.empty() ? "" : ",") + std::to_string(g);
+  return typed;
+}
+}  // namespace
+
+std::vector<std::int64_t> GenerateOptions::grid_for(int dim) const {
+  const std::string typed = typed_grid(grid);
   PINS_CHECK(grid.size() == 1 || int(grid.size()) == dim, "-grid ", typed, " has ", grid.size(),
              " directions, but -pde ", pde, " is ", dim, "-D: give n or ", dim, " values (x first)");
   std::vector<std::int64_t> out(static_cast<size_t>(dim));
@@ -90,8 +98,7 @@ void GenerateOptions::validate() const {
   find_problem_family(pde);  // throws with the list of known families
   const int dim = find_family(pde).stencil().dim;
   const std::vector<std::int64_t> cells = grid_for(dim);
-  std::string typed;
-  for (auto g : grid) typed += (typed.empty() ? "" : ",") + std::to_string(g);
+  const std::string typed = typed_grid(grid);
   std::int64_t total = 1;
   for (auto g : cells) {
     PINS_CHECK(g >= 3, "-grid must be at least 3 cells per direction, got ", typed);

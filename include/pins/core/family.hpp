@@ -74,6 +74,8 @@ class Family {
 
   /// The names of inputs() joined, e.g. "kappa, f".
   std::string input_names() const;
+  /// Network input channels: the components of every input together (2 for Darcy's κ, f).
+  int input_channels() const;
   /// Throws pins::Error unless `inputs` has every input of the family (extra ones are
   /// allowed); `who` prefixes the message.
   void check_inputs(const FieldMap& inputs, const std::string& who) const;
