@@ -125,14 +125,17 @@ def load_model(path, *, pde=None, task=None):
     return Model(_pins.load_model(os.fspath(path), pde, task))
 
 
-def train(data=None, output=None, *, surrogate_type=None, val_data=None, task="solution",
-          options=None, threads=None, force=False, progress=True, **kwargs):
+def train(data=None, output=None, *, surrogate_type=None, val_data=None, unlabelled=None,
+          task="solution", options=None, threads=None, force=False, progress=True, **kwargs):
     """Trains a surrogate on the dataset `data` (a Dataset or a path), as ``pins train``.
 
     Options are the command line's ``-train_*`` and ``-<surrogate_type>_*`` ones, as
     keywords without the dash or in `options`: ``train_epochs=20, train_physics_weight=0.1,
     fno_modes=8``; ``surrogate_type`` and ``train_val_data`` may also come that way.
-    `val_data` (Dataset or path) is the ``-train_val_data`` set. `threads` (default: the
+    `val_data` (Dataset or path) is the ``-train_val_data`` set. `unlabelled` (Dataset or
+    path, ``pins.generate(..., inputs_only=True)``) is the ``-train_unlabelled`` set: inputs
+    without solutions that train through the physics loss (``train_physics_weight > 0``);
+    with ``data=None`` it is physics-only training (``train_data_weight=0``). `threads` (default: the
     cores available) sets LibTorch's thread count, for the whole process. With `output`
     the model file is written (an existing one needs ``force=True``); checkpoints only with
     ``train_checkpoint=<file>``. ``task="precondition"`` trains a preconditioner model
@@ -159,30 +162,39 @@ def train(data=None, output=None, *, surrogate_type=None, val_data=None, task="s
                                     threads=threads, force=force, progress=progress)
     if task != "solution":
         raise ValueError("task must be 'solution' or 'precondition', got %r" % (task,))
-    if data is None:
-        raise ValueError("train: data (a Dataset or a dataset file) is required")
+    if "-train_unlabelled" in opts:
+        path = opts.pop("-train_unlabelled")
+        if unlabelled is not None:
+            raise ValueError("give the unlabelled set once: unlabelled or train_unlabelled")
+        unlabelled = path
+    if data is None and unlabelled is None:
+        raise ValueError("train: data (a Dataset or a dataset file) is required, or unlabelled "
+                         "for physics-only training")
     surrogate_type = surrogate_type or "fno"
     if "-train_val_data" in opts:
         path = opts.pop("-train_val_data")
         if val_data is not None:
             raise ValueError("give the validation set once: val_data or train_val_data")
         val_data = path
-    train_set = as_dataset(data)
+    train_set = None if data is None else as_dataset(data)
     val_set = None if val_data is None else as_dataset(val_data)
+    unlabelled_set = None if unlabelled is None else as_dataset(unlabelled)
+    if unlabelled_set is not None:
+        # The option itself is what the manifest records; the set travels as a handle.
+        opts["-train_unlabelled"] = unlabelled_set.path or "(in memory)"
     opts.setdefault("-train_threads", str(default_threads(threads)))
     out = "" if output is None else os.fspath(output)
+    handles = [None if d is None else d._handle for d in (train_set, val_set, unlabelled_set)]
     if progress is True:
         with ProgressBar("pins.train %s" % surrogate_type) as bar:
-            handle = _pins.train(train_set._handle, val_set and val_set._handle, surrogate_type,
-                                 opts, out, bool(force), bar.line)
+            handle = _pins.train(*handles, surrogate_type, opts, out, bool(force), bar.line)
     else:
         if progress is False or progress is None:
             opts.setdefault("-train_monitor", "0")
             callback = None
         else:
             callback = progress
-        handle = _pins.train(train_set._handle, val_set and val_set._handle, surrogate_type,
-                             opts, out, bool(force), callback)
+        handle = _pins.train(*handles, surrogate_type, opts, out, bool(force), callback)
     return Model(handle)
 
 

@@ -35,11 +35,16 @@ OptionMap option_map(const OptionDict& options) {
 void bind_train(py::module_& m) {
   m.def(
       "train",
-      [](const DatasetHandle& train_set, const DatasetHandle* val_set, const std::string& type,
-         const OptionDict& options, const std::string& output, bool force, py::object progress) {
-        const std::shared_ptr<Dataset> data = train_set.data;
+      [](const DatasetHandle* train_set, const DatasetHandle* val_set,
+         const DatasetHandle* unlabelled_set, const std::string& type, const OptionDict& options,
+         const std::string& output, bool force, py::object progress) {
+        PINS_CHECK(train_set || unlabelled_set,
+                   "train: data (a labelled dataset) or unlabelled (inputs only) is required");
+        const std::shared_ptr<Dataset> data = train_set ? train_set->data : nullptr;
+        const std::shared_ptr<Dataset> unlabelled =
+            unlabelled_set ? unlabelled_set->data : nullptr;
         const std::shared_ptr<Dataset> val = val_set ? val_set->data : nullptr;
-        const std::string& data_path = train_set.path;
+        const std::string data_path = train_set ? train_set->path : "";
         const std::string val_path = val_set ? val_set->path : "";
         const OptionMap map = option_map(options);
         for (const auto& [name, value] : options)
@@ -73,6 +78,8 @@ void bind_train(py::module_& m) {
         job.data_path = data_path;
         job.validation = val.get();
         job.validation_path = val_path;
+        job.unlabelled = unlabelled.get();
+        job.unlabelled_path = unlabelled_set ? unlabelled_set->path : "";
         job.command = "pins.train (Python)";
         auto h = std::make_shared<ModelHandle>();
         {
@@ -91,7 +98,8 @@ void bind_train(py::module_& m) {
         }
         return h;
       },
-      py::arg("data"), py::arg("val").none(true), py::arg("surrogate_type"), py::arg("options"),
+      py::arg("data").none(true), py::arg("val").none(true), py::arg("unlabelled").none(true),
+      py::arg("surrogate_type"), py::arg("options"),
       py::arg("output"), py::arg("force"), py::arg("progress"));
 
   m.def("surrogate_types", &surrogate_type_names);

@@ -26,7 +26,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
     PetscOptionsBegin(comm, nullptr, "pins train: train a surrogate (rank 0 only)", "pins");
-    PetscCall(PetscOptionsString("-data", "Training dataset (HDF5), required", "pins train",
+    PetscCall(PetscOptionsString("-data",
+                                 "Labelled training dataset (HDF5); required unless "
+                                 "-train_unlabelled alone (physics only)",
+                                 "pins train",
                                  data, data, sizeof data, nullptr));
     PetscCall(PetscOptionsString("-o", "Model file to write, required", "pins train", output,
                                  output, sizeof output, nullptr));
@@ -66,9 +69,11 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
   on_rank0(comm, [&] {
     const std::string path = data, out = output;
-    PINS_CHECK(!path.empty(), "-data <file.h5> is required: the training dataset");
-    check_output_path(out, "-o", force);
     TrainOptions opts = TrainOptions::from_options(options);
+    PINS_CHECK(!path.empty() || !opts.unlabelled.empty(),
+               "-data <file.h5> is required: the training dataset (or -train_unlabelled "
+               "<inputs.h5> with -train_data_weight 0 for physics-only training)");
+    check_output_path(out, "-o", force);
     opts.force = force;
     if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
     // Fail on the task and the architecture options before reading data (the grid's
@@ -76,15 +81,24 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     check_surrogate_traits(surrogate, {"solution", 0, false, ""});
     make_surrogate(surrogate, options, kFeatureChannels, 1);
 
-    const Dataset dataset = read_dataset(path);
-    Dataset validation;  // -train_val_data: a separate validation set
+    Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
+    if (!path.empty()) labelled = read_dataset(path);
     if (!opts.val_data.empty()) validation = read_dataset(opts.val_data);
+    if (!opts.unlabelled.empty()) unlabelled = read_dataset(opts.unlabelled);
+    const Dataset& dataset = path.empty() ? unlabelled : labelled;
+    const std::string& dataset_path = path.empty() ? opts.unlabelled : path;
     TrainJob job;
     job.surrogate_type = surrogate;
     job.options = options;
     job.train = opts;
-    job.data = &dataset;
-    job.data_path = path;
+    if (!path.empty()) {
+      job.data = &labelled;
+      job.data_path = path;
+    }
+    if (!opts.unlabelled.empty()) {
+      job.unlabelled = &unlabelled;
+      job.unlabelled_path = opts.unlabelled;
+    }
     if (!opts.val_data.empty()) {
       job.validation = &validation;
       job.validation_path = opts.val_data;
@@ -94,7 +108,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       if (opts.monitor < 1) return;
       int64_t parameters = 0;
       for (const auto& p : model.module().parameters()) parameters += p.numel();
-      std::printf("pins train: %s: %lld samples of -pde %s on %s\n", path.c_str(),
+      std::printf("pins train: %s: %lld samples of -pde %s on %s\n", dataset_path.c_str(),
                   (long long)dataset.samples, dataset.info.pde.c_str(),
                   dataset.info.grid_string().c_str());
       std::printf("  model       %s, %lld parameters, %s, %d threads\n", surrogate.c_str(),
@@ -102,6 +116,14 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
                   opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
                   opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
+      if (job.unlabelled && job.data)
+        std::printf("  unlabelled  %s (%lld inputs-only samples): physics loss only, %d per "
+                    "mini-batch\n",
+                    opts.unlabelled.c_str(), (long long)unlabelled.samples,
+                    opts.unlabelled_batch_size > 0 ? opts.unlabelled_batch_size
+                                                   : opts.batch_size);
+      else if (job.unlabelled)
+        std::printf("  physics only: no labelled samples\n");
       if (vd)
         std::printf("  validation  %s (%lld samples); all %lld training samples trained on\n",
                     opts.val_data.c_str(), (long long)vd->samples(),

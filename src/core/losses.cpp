@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "pins/core/check.hpp"
+#include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/stencil_operator.hpp"
 
@@ -45,10 +46,39 @@ torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch
   return per_sample_sum(0.5 * (u * Au) - f * u).mean();
 }
 
+const char* physics_loss_kinds() { return "residual, energy or preconditioned"; }
+
+double symmetry_defect(const Operator& A) {
+  torch::NoGradGuard no_grad;
+  // A fixed, non-smooth x (a smooth one could hide an antisymmetric part that cancels on it).
+  const auto shape = [&] {
+    std::vector<int64_t> s{A.batch()};
+    for (int64_t d : A.field_shape()) s.push_back(d);
+    return s;
+  }();
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  const torch::Tensor x =
+      torch::sin(torch::arange(n, A.values().options()) * 0.7548776662466927 + 0.3).view(shape);
+  const torch::Tensor Ax = A.apply(x), ATx = A.apply_transpose(x);
+  const torch::Tensor num = per_sample_sum((Ax - ATx).square()).sqrt();
+  const torch::Tensor den = per_sample_sum(Ax.square()).sqrt().clamp_min(1e-300);
+  return (num / den).max().item<double>();
+}
+
 torch::Tensor physics_loss(const std::string& kind, const Operator& A, const torch::Tensor& u,
-                           const torch::Tensor& f) {
-  PINS_CHECK(kind == "residual" || kind == "energy",
-             "-train_physics_loss must be residual or energy, got '", kind, "'");
+                           const torch::Tensor& f, int cycles) {
+  PINS_CHECK(kind == "residual" || kind == "energy" || kind == "preconditioned",
+             "-train_physics_loss must be ", physics_loss_kinds(), ", got '", kind, "'");
+  if (kind == "preconditioned") {
+    MultigridSettings settings;
+    settings.cycles = cycles;
+    const MultigridCycle B(A, settings);
+    const torch::Tensor e = B.apply(A.residual(u.contiguous(), f.contiguous()));
+    const torch::Tensor ustar = B.apply(f.contiguous());
+    const torch::Tensor den = per_sample_sum(ustar.square()).clamp_min(1e-300);
+    return (per_sample_sum(e.square()) / den).mean();
+  }
   // Both losses are homogeneous in (u, f): scaling each sample by s_b turns the batch-mean
   // losses into the per-sample relative ones documented in losses.hpp.
   const torch::Tensor dinv_f = f / A.diagonal();

@@ -10,6 +10,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
+#include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
@@ -45,6 +46,7 @@ torch::Tensor index_tensor(const std::vector<int64_t>& v, size_t begin, size_t e
 constexpr std::uint64_t kSplitStream = 0x5350;  // "SP"
 constexpr std::uint64_t kShuffleStream = 1;
 constexpr std::uint64_t kAugmentStream = 0x4147;  // "AG"
+constexpr std::uint64_t kUnlabelledStream = 0x554c;  // "UL"
 
 // Samples of `a` followed by those of `b` (b may be undefined only if a is).
 torch::Tensor concat(const torch::Tensor& a, const torch::Tensor& b) {
@@ -61,8 +63,8 @@ std::vector<int64_t> sample_shape(const torch::Tensor& t) {
 class TrainLoop : public detail::LoopTask {
  public:
   TrainLoop(Surrogate& model, const TrainingData& data, const TrainOptions& opt,
-            const TrainingData* validation)
-      : model_(model), data_(data), opt_(opt), validation_(validation) {}
+            const TrainingData* validation, const TrainingData* unlabelled)
+      : model_(model), data_(data), opt_(opt), validation_(validation), unlabelled_(unlabelled) {}
 
   TrainResult run();
 
@@ -86,7 +88,10 @@ class TrainLoop : public detail::LoopTask {
   };
 
   void prepare();
-  Losses compute(const torch::Tensor& idx, detail::GridSymmetry sym);
+  void check_physics_loss(const Family& family) const;
+  Losses compute(const torch::Tensor& idx, const torch::Tensor& unlabelled_idx,
+                 detail::GridSymmetry sym);
+  torch::Tensor unlabelled_batch(int epoch, std::int64_t batch) const;
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
   void validate(EpochRecord& r);
   const std::vector<std::pair<std::string, torch::Tensor>>& named() const {
@@ -97,15 +102,19 @@ class TrainLoop : public detail::LoopTask {
   const TrainingData& data_;
   const TrainOptions& opt_;
   const TrainingData* validation_;
+  const TrainingData* unlabelled_;
   torch::ScalarType dtype_ = torch::kFloat32;
   torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
   OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
-  std::vector<int64_t> train_, val_;
+  std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of x_; y_ has the labelled ones
+  int64_t unlabelled_batch_ = 0;  // unlabelled samples per step
+  int epoch_ = 0;                 // the epoch being trained
   Normalisation norm_;
   detail::TrainingLoop* loop_ = nullptr;
   int64_t batches_ = 0;         // mini-batches per epoch
   std::vector<int64_t> order_;  // this epoch's shuffle
-  torch::Tensor idx_;           // this step's samples
+  torch::Tensor idx_;           // this step's labelled samples
+  torch::Tensor uidx_;          // and unlabelled ones (undefined: none)
   detail::GridSymmetry sym_;    // and their orientation
 
   // Training state (what a checkpoint holds besides the loop's).
@@ -174,6 +183,26 @@ void TrainLoop::prepare() {
     val_.assign(order.begin(), order.begin() + n_val);
     train_.assign(order.begin() + n_val, order.end());
   }
+  if (unlabelled_) {
+    // Unlabelled samples go after the labelled ones (training, validation): rows of x_, the
+    // operator and f, but not of y_.
+    const auto& w = *unlabelled_;
+    PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
+               ", the training data for -pde ", data_.pde);
+    family.check_inputs(w.inputs, "unlabelled data");
+    const int64_t first = inputs.begin()->second.size(0), m = w.samples();
+    PINS_CHECK(m >= 1, "unlabelled data: no samples");
+    for (auto& [name, t] : inputs) {
+      const torch::Tensor& v = w.input(name);
+      PINS_CHECK(sample_shape(v) == sample_shape(t), "unlabelled data: '", name, "' must be [M, ",
+                 sample_shape(t), "] like the training data, got ", v.sizes());
+      t = torch::cat({t, v}, 0);
+    }
+    unlabelled_rows_.resize(size_t(m));
+    std::iota(unlabelled_rows_.begin(), unlabelled_rows_.end(), first);
+    unlabelled_batch_ = opt_.unlabelled_batch_size > 0 ? opt_.unlabelled_batch_size
+                                                       : opt_.batch_size;
+  }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
   x_ = norm_.features(inputs, dtype_);
@@ -186,8 +215,26 @@ void TrainLoop::prepare() {
              " family's operator is ", family.stencil().describe());
   for (auto& [name, t] : inputs) t = t.contiguous();
   operator_ = family.make_operator(inputs);
+  check_physics_loss(family);
   coeffs_ = operator_->values().to(dtype_);
   f_ = family.rhs(inputs).to(dtype_);
+}
+
+// Refuses, before the first step, a physics loss the family's operator cannot give.
+void TrainLoop::check_physics_loss(const Family& family) const {
+  const bool physics = opt_.physics_weight > 0;
+  if (physics && opt_.physics_loss == "energy") {
+    // ½uᵀAu − fᵀu has the solution as its minimiser only for symmetric positive definite A.
+    const double defect = symmetry_defect(*operator_);
+    PINS_CHECK(defect <= 1e-10, "-train_physics_loss energy needs a symmetric operator, but the ",
+               family.name(), " family's is not (|Ax - A'x|/|Ax| = ", defect,
+               "): use residual or preconditioned");
+  }
+  if (physics && opt_.physics_loss == "preconditioned") {
+    const std::string why = MultigridCycle::unsupported(*operator_);
+    PINS_CHECK(why.empty(), "-train_physics_loss preconditioned is not available for the ",
+               family.name(), " family: ", why, "; use residual or energy");
+  }
 }
 
 nlohmann::json TrainLoop::fingerprint() const {
@@ -206,6 +253,9 @@ nlohmann::json TrainLoop::fingerprint() const {
                       {"-train_data_weight", opt_.data_weight},
                       {"-train_physics_weight", opt_.physics_weight},
                       {"-train_physics_loss", opt_.physics_loss},
+                      {"-train_physics_cycles", opt_.physics_cycles},
+                      {"-train_unlabelled_batch_size", unlabelled_batch_},
+                      {"unlabelled data", unlabelled_ ? unlabelled_->fingerprint : ""},
                       {"-train_augment", opt_.augment},
                       {"training data", data_.fingerprint},
                       {"validation data", validation_ ? validation_->fingerprint : ""},
@@ -222,27 +272,45 @@ detail::GridSymmetry TrainLoop::symmetry_for(std::int64_t step) const {
                                     square);
 }
 
-TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, detail::GridSymmetry sym) {
+TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tensor& uidx,
+                                     detail::GridSymmetry sym) {
+  // One forward pass over the labelled rows `idx` followed by the unlabelled rows `uidx`.
+  const torch::Tensor all = uidx.defined() ? torch::cat({idx, uidx}) : idx;
+  const int64_t labelled = idx.size(0);
   // The batch in the orientation `sym` (identity unless -train_augment symmetries).
-  auto field = [&](const torch::Tensor& t) {
-    const torch::Tensor b = t.index_select(0, idx);
+  auto field = [&](const torch::Tensor& t, const torch::Tensor& rows) {
+    const torch::Tensor b = t.index_select(0, rows);
     return sym.identity() ? b : detail::apply_to_field(b, sym);
   };
-  const torch::Tensor pred = output_field(model_.forward(field(x_)));
+  const torch::Tensor pred = output_field(model_.forward(field(x_, all)));
   Losses l;
   l.loss = torch::zeros({}, pred.options());
   if (opt_.data_weight > 0) {
-    l.data = relative_l2(pred, field(y_)).mean();
+    l.data = relative_l2(pred.narrow(0, 0, labelled), field(y_, idx)).mean();
     l.loss = l.loss + opt_.data_weight * l.data;
   }
   if (opt_.physics_weight > 0) {
-    const torch::Tensor c = coeffs_.index_select(0, idx);
+    const torch::Tensor c = coeffs_.index_select(0, all);
     const OperatorPtr A =
         operator_->with_values(sym.identity() ? c : detail::apply_to_stencil(c, sym));
-    l.physics = physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, field(f_));
+    l.physics = physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, field(f_, all),
+                             opt_.physics_cycles);
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
+}
+
+// The unlabelled rows of mini-batch `b` of `epoch`: the next unlabelled_batch_ entries of
+// the epoch's own shuffle of the unlabelled set, from position b · unlabelled_batch_ and
+// wrapping around (a function of (epoch, b) alone, so a resumed run draws the same ones).
+torch::Tensor TrainLoop::unlabelled_batch(int epoch, std::int64_t b) const {
+  if (unlabelled_rows_.empty()) return {};
+  const int64_t m = int64_t(unlabelled_rows_.size());
+  const auto order = permutation(m, sample_seed(opt_.seed, std::uint64_t(epoch), kUnlabelledStream));
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < unlabelled_batch_; ++i)
+    rows.push_back(unlabelled_rows_[size_t(order[size_t((b * unlabelled_batch_ + i) % m)])]);
+  return index_tensor(rows, 0, rows.size());
 }
 
 void TrainLoop::validate(EpochRecord& r) {
@@ -257,7 +325,8 @@ void TrainLoop::validate(EpochRecord& r) {
     const double b = double(idx.size(0));
     if (y_.defined()) rel += relative_l2(pred, y_.index_select(0, idx)).sum().item<double>();
     const OperatorPtr A = operator_->with_values(coeffs_.index_select(0, idx));
-    phys += b * physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, f_.index_select(0, idx))
+    phys += b * physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, f_.index_select(0, idx),
+                             opt_.physics_cycles)
                     .item<double>();
   }
   model_.module().train();
@@ -270,6 +339,7 @@ std::int64_t TrainLoop::first_step(int epoch) const {
 }
 
 void TrainLoop::begin_period(int epoch) {
+  epoch_ = epoch;
   order_ = permutation(int64_t(train_.size()), sample_seed(opt_.seed, epoch, kShuffleStream));
 }
 
@@ -279,11 +349,12 @@ void TrainLoop::begin_step(std::int64_t step, std::int64_t b) {
   std::vector<int64_t> ids;
   for (size_t i = begin; i < end; ++i) ids.push_back(train_[size_t(order_[i])]);
   idx_ = index_tensor(ids, 0, ids.size());
+  uidx_ = unlabelled_batch(epoch_, b);
   sym_ = symmetry_for(step);
 }
 
 StepLoss TrainLoop::loss() {
-  Losses l = compute(idx_, sym_);
+  Losses l = compute(idx_, uidx_, sym_);
   return {l.loss, {l.data, l.physics}, double(idx_.size(0))};
 }
 
@@ -392,6 +463,7 @@ TrainResult TrainLoop::run() {
   result.rollbacks = loop.rollbacks();
   result.train_samples = int64_t(train_.size());
   result.val_samples = int64_t(val_.size());
+  result.unlabelled_samples = int64_t(unlabelled_rows_.size());
   return result;
 }
 
@@ -403,15 +475,16 @@ nlohmann::json TrainResult::metrics() const {
                       {"stopped_early", stopped_early},
                       {"rollbacks", rollbacks},
                       {"train_samples", train_samples},
-                      {"val_samples", val_samples}};
+                      {"val_samples", val_samples},
+                      {"unlabelled_samples", unlabelled_samples}};
   if (std::isfinite(best_val)) j["best_validation"] = best_val;
   if (!history.empty()) j["last_epoch"] = detail::to_json(history.back());
   return j;
 }
 
 TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
-                            const TrainingData* validation) {
-  return TrainLoop(model, data, options, validation).run();
+                            const TrainingData* validation, const TrainingData* unlabelled) {
+  return TrainLoop(model, data, options, validation, unlabelled).run();
 }
 
 }  // namespace pins

@@ -23,24 +23,52 @@ TrainingData training_data_of(const Dataset& d, const std::string& path) {
   }
 }
 
+// A dataset that must match the training data's family and grid.
+void check_same_problem(const Dataset& d, const std::string& what, const std::string& path,
+                        const Dataset& data) {
+  PINS_CHECK(d.info.grid == data.info.grid && d.info.pde == data.info.pde, what, " ", path, ": ",
+             d.info.pde, " on ", d.info.grid_string(), ", but the training data is ",
+             data.info.pde, " on ", data.info.grid_string());
+}
+
 }  // namespace
 
 TrainedModel run_train_job(const TrainJob& job) {
-  PINS_CHECK(job.data, "train: no training dataset given");
-  const Dataset& data = *job.data;
+  PINS_CHECK(job.data || job.unlabelled,
+             "train: no training dataset given (-data, or -train_unlabelled for physics only)");
+  // Physics-only training: the unlabelled set is the training set.
+  const bool physics_only = !job.data;
+  const Dataset& data = physics_only ? *job.unlabelled : *job.data;
+  const std::string& data_path = physics_only ? job.unlabelled_path : job.data_path;
   // The architecture must serve solutions on the data's grids.
   check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
-  const TrainingData td = training_data_of(data, job.data_path);
+  const TrainingData td = training_data_of(data, data_path);
+  if (physics_only) {
+    PINS_CHECK(!td.u.defined(), "-train_unlabelled ", data_path,
+               " holds solutions (a labelled dataset): give it as -data, or write inputs only "
+               "with pins generate -inputs_only");
+    PINS_CHECK(job.train.data_weight == 0, "physics-only training (-train_unlabelled ", data_path,
+               " without -data) has no solutions for the data loss: set -train_data_weight 0");
+  } else {
+    PINS_CHECK(td.u.defined(), "-data ", data_path,
+               " holds no solutions (an inputs-only dataset, pins generate -inputs_only): give "
+               "it with -train_unlabelled, beside labelled -data or alone for physics only");
+  }
   TrainingData vd;
   if (job.validation) {
-    const Dataset& val = *job.validation;
-    PINS_CHECK(val.info.grid == data.info.grid && val.info.pde == data.info.pde,
-               "validation data ", job.validation_path, ": ", val.info.pde, " on ",
-               val.info.grid_string(), ", but the training data is ", data.info.pde, " on ",
-               data.info.grid_string());
-    vd = training_data_of(val, job.validation_path);
+    check_same_problem(*job.validation, "validation data", job.validation_path, data);
+    vd = training_data_of(*job.validation, job.validation_path);
   }
   const TrainingData* validation = job.validation ? &vd : nullptr;
+  TrainingData ud;
+  if (job.unlabelled && !physics_only) {
+    check_same_problem(*job.unlabelled, "unlabelled data", job.unlabelled_path, data);
+    ud = training_data_of(*job.unlabelled, job.unlabelled_path);
+    PINS_CHECK(!ud.u.defined(), "-train_unlabelled ", job.unlabelled_path,
+               " holds solutions (a labelled dataset): give it as -data, or write inputs only "
+               "with pins generate -inputs_only");
+  }
+  const TrainingData* unlabelled = job.unlabelled && !physics_only ? &ud : nullptr;
 
   TrainedModel t;
   set_training_threads(job.train.threads);
@@ -50,7 +78,7 @@ TrainedModel run_train_job(const TrainJob& job) {
   t.model = make_surrogate(job.surrogate_type, job.options, family.input_channels(),
                            family.stencil().dof);
   if (job.on_start) job.on_start(*t.model, td, validation);
-  t.result = train_surrogate(*t.model, td, job.train, validation);
+  t.result = train_surrogate(*t.model, td, job.train, validation, unlabelled);
 
   ModelManifest& m = t.manifest;
   m.architecture = t.model->type();
@@ -66,7 +94,8 @@ TrainedModel run_train_job(const TrainJob& job) {
   m.normalisation = t.result.normalisation.to_json();
   m.training_data_hash = td.fingerprint;
   m.metrics = t.result.metrics();
-  m.metrics["training_data"] = job.data_path;
+  m.metrics["training_data"] = data_path;
+  if (unlabelled) m.metrics["unlabelled_data"] = job.unlabelled_path;
   if (job.validation) m.metrics["validation_data"] = job.validation_path;
   m.metrics["command"] = job.command;
   nlohmann::json train = nlohmann::json::object();

@@ -27,9 +27,15 @@ const OptionDoc kOptions[] = {
     {"-train_data_weight", "weight of the relative L2 data loss (0: physics only)"},
     {"-train_physics_weight", "weight of the physics loss"},
     {"-train_physics_loss",
-     "residual: |D^-1(A u - f)|^2/|D^-1 f|^2 per sample; energy: (u'Au/2 - f'u)/(n f'D^-1 f)"},
+     "residual: |D^-1(A u - f)|^2/|D^-1 f|^2 per sample; energy: (u'Au/2 - f'u)/(n f'D^-1 f), "
+     "symmetric operators; preconditioned: |B(A u - f)|^2/|B f|^2, B = multigrid V-cycles"},
+    {"-train_physics_cycles", "preconditioned loss: V-cycles in B (more: B closer to A^-1)"},
     {"-train_val_fraction", "fraction of the samples held out for validation"},
     {"-train_val_data", "validation dataset file: train on every sample of -data instead"},
+    {"-train_unlabelled",
+     "inputs-only dataset (pins generate -inputs_only): physics loss on its samples too"},
+    {"-train_unlabelled_batch_size",
+     "unlabelled samples added to each mini-batch (0: -train_batch_size)"},
     {"-train_augment",
      "none, or symmetries: each mini-batch mirrored/transposed at random (grid symmetries)"},
     {"-train_patience", "stop after this many epochs without a better validation error (0: off)"},
@@ -61,6 +67,9 @@ std::string default_text(const std::string& name) {
   else if (name == "-train_physics_loss") os << d.physics_loss;
   else if (name == "-train_val_fraction") os << d.val_fraction;
   else if (name == "-train_val_data") os << "none";
+  else if (name == "-train_physics_cycles") os << d.physics_cycles;
+  else if (name == "-train_unlabelled") os << "none";
+  else if (name == "-train_unlabelled_batch_size") os << d.unlabelled_batch_size;
   else if (name == "-train_augment") os << d.augment;
   else if (name == "-train_patience") os << d.patience;
   else if (name == "-train_seed") os << d.seed;
@@ -94,6 +103,9 @@ TrainOptions TrainOptions::from_options(const OptionMap& o) {
   t.physics_loss = o.get_string("-train_physics_loss", t.physics_loss);
   t.val_fraction = o.get_double("-train_val_fraction", t.val_fraction);
   t.val_data = o.get_string("-train_val_data", t.val_data);
+  t.physics_cycles = o.get_int("-train_physics_cycles", t.physics_cycles);
+  t.unlabelled = o.get_string("-train_unlabelled", t.unlabelled);
+  t.unlabelled_batch_size = o.get_int("-train_unlabelled_batch_size", t.unlabelled_batch_size);
   t.augment = o.get_string("-train_augment", t.augment);
   t.patience = o.get_int("-train_patience", t.patience);
   const int seed = o.get_int("-train_seed", 0);
@@ -138,8 +150,15 @@ void TrainOptions::validate() const {
   PINS_CHECK(physics_weight >= 0, "-train_physics_weight must be >= 0, got ", physics_weight);
   PINS_CHECK(data_weight > 0 || physics_weight > 0,
              "-train_data_weight and -train_physics_weight are both 0: nothing to train on");
-  PINS_CHECK(physics_loss == "residual" || physics_loss == "energy",
-             "-train_physics_loss must be residual or energy, got '", physics_loss, "'");
+  PINS_CHECK(physics_loss == "residual" || physics_loss == "energy" ||
+                 physics_loss == "preconditioned",
+             "-train_physics_loss must be ", physics_loss_kinds(), ", got '", physics_loss, "'");
+  PINS_CHECK(physics_cycles >= 1, "-train_physics_cycles must be at least 1, got ",
+             physics_cycles);
+  PINS_CHECK(unlabelled_batch_size >= 0, "-train_unlabelled_batch_size must be >= 0, got ",
+             unlabelled_batch_size);
+  PINS_CHECK(unlabelled.empty() || physics_weight > 0, "-train_unlabelled ", unlabelled,
+             " trains only through the physics loss: set -train_physics_weight > 0");
   PINS_CHECK(val_fraction >= 0 && val_fraction < 1, "-train_val_fraction must be in [0, 1), got ",
              val_fraction);
   PINS_CHECK(augment == "none" || augment == "symmetries",

@@ -25,7 +25,9 @@ void check_same_history(const std::vector<EpochRecord>& a, const std::vector<Epo
   }
 }
 
-void resume_reproduces(const std::string& optimizer, const std::string& augment = "none") {
+void resume_reproduces(const std::string& optimizer, const std::string& augment = "none",
+                       const TrainingData* unlabelled = nullptr,
+                       const std::string& physics_loss = "residual") {
   const TrainingData d = darcy_data(12, 8);
   const std::string dir = scratch("resume_" + optimizer + augment);
   TrainOptions o = quick_options();
@@ -35,13 +37,15 @@ void resume_reproduces(const std::string& optimizer, const std::string& augment 
   o.batch_size = 4;  // 9 training samples: 3 steps per epoch
   o.schedule = "cosine";
   o.physics_weight = 0.1;
+  o.physics_loss = physics_loss;
+  o.unlabelled_batch_size = 3;  // 7 unlabelled samples: the batches wrap around the shuffle
   o.lr = optimizer == "lbfgs" ? 0.5 : 2e-3;
   o.checkpoint_every = 1;
 
   TrainOptions straight = o;
   straight.checkpoint = dir + "/straight.ckpt";
   auto a = small_fno(5);
-  const TrainResult ra = train_surrogate(*a, d, straight);
+  const TrainResult ra = train_surrogate(*a, d, straight, nullptr, unlabelled);
 
   TrainOptions first = o;
   first.checkpoint = dir + "/resumed.ckpt";
@@ -50,12 +54,12 @@ void resume_reproduces(const std::string& optimizer, const std::string& augment 
     return l;
   };
   auto b = small_fno(5);
-  CHECK_THROWS_AS(train_surrogate(*b, d, first), Interrupted);
+  CHECK_THROWS_AS(train_surrogate(*b, d, first, nullptr, unlabelled), Interrupted);
   TrainOptions second = o;
   second.checkpoint = first.checkpoint;
   second.resume = true;
   auto c = small_fno(99);  // other initial weights: all must come from the checkpoint
-  const TrainResult rc = train_surrogate(*c, d, second);
+  const TrainResult rc = train_surrogate(*c, d, second, nullptr, unlabelled);
 
   check_same_history(ra.history, rc.history);
   CHECK(ra.best_epoch == rc.best_epoch);
@@ -75,6 +79,11 @@ TEST_CASE("resume reproduces the uninterrupted run exactly (L-BFGS)") {
 
 TEST_CASE("resume reproduces the uninterrupted run exactly (Adam, symmetry augmentation)") {
   resume_reproduces("adam", "symmetries");
+}
+
+TEST_CASE("resume reproduces the uninterrupted run exactly (unlabelled samples, preconditioned)") {
+  const TrainingData u = darcy_data(7, 8, /*with_u=*/false, /*f_seed_offset=*/3);
+  resume_reproduces("adam", "none", &u, "preconditioned");
 }
 
 TEST_CASE("checkpoints: existing file, incompatible options, damaged files") {

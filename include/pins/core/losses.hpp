@@ -48,11 +48,29 @@ torch::Tensor residual_loss(const Operator& A, const torch::Tensor& u, const tor
 /// energy_loss for any operator: batch mean of ½ uᵀ A u − fᵀ u.
 torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch::Tensor& f);
 
-/// The trainer's grid-independent physics loss (batch mean), for any operator: kind
-/// "residual": ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖² per sample; "energy": (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f)
-/// with n unknowns per sample. Throws pins::Error for another kind.
+/// The trainer's grid-independent physics loss (batch mean of a per-sample, scale-free
+/// value), for any operator; what each is a norm of:
+/// - "residual": ‖D⁻¹(A u − f)‖² / ‖D⁻¹f‖², the diagonally scaled residual. Its minimiser
+///   is the solution, but it weights the error e = u − u* by (D⁻¹A)², i.e. by the square of
+///   the grid frequency: dominated by the highest frequencies;
+/// - "energy": (½uᵀAu − fᵀu) / (n · fᵀD⁻¹f), n unknowns per sample. For symmetric positive
+///   definite A it equals ½‖e‖²_A − ½‖u*‖²_A (scaled): differences are the energy norm of the
+///   error, weighted by A, not A². Meaningless for a non-symmetric A (the trainer refuses it:
+///   symmetry_defect);
+/// - "preconditioned": ‖B(A u − f)‖² / ‖B f‖² with B ≈ A⁻¹ fixed `cycles` black-box
+///   multigrid V-cycles (pins/core/multigrid_cycle.hpp): B(Au − f) ≈ e and Bf ≈ u*, so this is
+///   close to the relative L2 error squared that evaluations report. 2-D 5/9-point scalar
+///   stencils only (pins::MultigridCycle::unsupported says why not otherwise).
+/// Throws pins::Error for another kind.
 torch::Tensor physics_loss(const std::string& kind, const Operator& A, const torch::Tensor& u,
-                           const torch::Tensor& f);
+                           const torch::Tensor& f, int cycles = 1);
+
+/// The physics-loss kinds physics_loss accepts, for messages: "residual, energy or preconditioned".
+const char* physics_loss_kinds();
+
+/// max over the batch of ‖A x − Aᵀx‖ / ‖A x‖ for a fixed pseudo-random x: 0 up to rounding
+/// (about 1e-15 in float64) for a symmetric operator.
+double symmetry_defect(const Operator& A);
 
 /// ‖f − A u‖₂ / ‖f‖₂ per sample [B]; not differentiable (computed without autograd).
 torch::Tensor relative_residual(const Operator& A, const torch::Tensor& u, const torch::Tensor& f);

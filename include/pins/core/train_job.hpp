@@ -32,10 +32,14 @@ struct TrainJob {
   std::string surrogate_type = "fno";  ///< -surrogate_type
   OptionMap options;                   ///< the -train_* and -<surrogate_type>_* options
   TrainOptions train;                  ///< parsed options plus the caller's out/hooks/force
-  const Dataset* data = nullptr;       ///< training set (required)
+  const Dataset* data = nullptr;       ///< labelled training set (required unless unlabelled)
   std::string data_path;               ///< named in messages and the manifest
   const Dataset* validation = nullptr; ///< -train_val_data, or null
   std::string validation_path;
+  /// -train_unlabelled: an inputs-only dataset (physics loss only), or null. Without `data`
+  /// it is the whole training set: physics-only training (-train_data_weight 0).
+  const Dataset* unlabelled = nullptr;
+  std::string unlabelled_path;
   std::string command;                 ///< recorded in the manifest's metrics
   /// Called once the model is built, before the first epoch (the CLI prints its header).
   std::function<void(const Surrogate& model, const TrainingData& data,
@@ -53,7 +57,8 @@ struct TrainedModel {
 };
 
 /// Runs `job`: converts and checks the datasets (errors name the file), refuses a validation
-/// set of another family or grid, seeds the weights with -train_seed, builds and trains the
+/// or unlabelled set of another family or grid, labelled data without solutions (an
+/// inputs-only file) and unlabelled data with them, seeds the weights with -train_seed, builds and trains the
 /// surrogate (pins::train_surrogate) and fills the manifest. Throws pins::Error.
 TrainedModel run_train_job(const TrainJob& job);
 

@@ -102,9 +102,12 @@ struct TrainOptions {
   double weight_decay = 0;            ///< -train_weight_decay (Adam)
   double data_weight = 1;             ///< -train_data_weight: weight of the relative L2 loss
   double physics_weight = 0;          ///< -train_physics_weight
-  std::string physics_loss = "residual";  ///< -train_physics_loss residual|energy
+  std::string physics_loss = "residual";  ///< -train_physics_loss residual|energy|preconditioned
+  int physics_cycles = 1;             ///< -train_physics_cycles: V-cycles of B (preconditioned)
   double val_fraction = 0.125;        ///< -train_val_fraction (ignored with validation data)
   std::string val_data;               ///< -train_val_data: validation dataset (pins train)
+  std::string unlabelled;             ///< -train_unlabelled: inputs-only dataset (pins train)
+  int unlabelled_batch_size = 0;      ///< -train_unlabelled_batch_size (0: batch_size)
   std::string augment = "none";       ///< -train_augment none|symmetries (train_augment.hpp)
   int patience = 0;                   ///< -train_patience: epochs without improvement (0: off)
   std::uint64_t seed = 0;             ///< -train_seed: weights, split and shuffles
@@ -158,17 +161,24 @@ struct TrainResult {
   bool stopped_early = false;
   int rollbacks = 0;
   std::int64_t train_samples = 0, val_samples = 0;
+  std::int64_t unlabelled_samples = 0;  ///< inputs-only samples seen by the physics loss
   /// Summary for the model manifest's metrics.
   nlohmann::json metrics() const;
 };
 
 /// Trains `model` (in place) on `data` with `options`. With `validation` (same grid and
 /// family), every sample of `data` is trained on and `validation` is the held-out set;
-/// otherwise options.val_fraction of `data` is held out. Throws pins::Error for bad options, a
-/// checkpoint that does not match (resume), or non-finite losses that persist after
-/// options.max_rollbacks rollbacks.
+/// otherwise options.val_fraction of `data` is held out. With `unlabelled` (inputs only, same
+/// grid and family; its u is ignored), each mini-batch of `data` gets
+/// options.unlabelled_batch_size of its samples (cycled in a seeded shuffle), and the physics
+/// loss covers both: the data loss the labelled samples only. An epoch is a pass over the
+/// labelled training samples. Throws pins::Error for bad options, a checkpoint that does not
+/// match (resume), a physics loss the family's operator does not support (energy: a
+/// non-symmetric operator; preconditioned: see MultigridCycle::unsupported), or non-finite
+/// losses that persist after options.max_rollbacks rollbacks.
 TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const TrainOptions& options,
-                            const TrainingData* validation = nullptr);
+                            const TrainingData* validation = nullptr,
+                            const TrainingData* unlabelled = nullptr);
 
 /// Relative L2 error per sample over all its values, ‖p − u‖ / ‖u‖, [B].
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth);

@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""Does the physics loss buy accuracy per PETSc solve? (issue 12)
+
+Trains the same FNO on N labelled Darcy samples (N PETSc solves), with and without M
+unlabelled samples (inputs only: no solve) that train through a physics loss, for each
+physics loss (residual, energy, preconditioned), over several seeds, and scores every model
+on the same unseen test set with `pins evaluate`. Every run takes the same number of
+optimiser steps (-steps; an epoch is a pass over the labelled samples, so the epochs are
+steps / batches per epoch): runs differ in what they see, not in how long they train.
+
+    /usr/bin/python3 bench/physics_pays.py -build build -grid 32 -out /tmp/pp32 \\
+        -N 50,100,250,1000 -M 0,1000,4000 -seeds 0,1,2 -jobs 2
+
+Results go to <out>/results.json (one record per run; a re-run skips the records already
+there, so an interrupted sweep resumes), <out>/table.md and <out>/physics_pays.png.
+`-weights residual=W,energy=W,preconditioned=W` sets each loss's weight; `-sweep` instead
+chooses each weight from -sweep_weights by the validation error (never the test set) at the
+first N and the first non-zero M, seed 0, and writes <out>/weights.json.
+"""
+import argparse
+import concurrent.futures as cf
+import csv
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+LOSSES = ("residual", "energy", "preconditioned")
+
+
+def run(cmd, log):
+    with open(log, "w") as f:
+        p = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=ENV)
+    if p.returncode != 0:
+        sys.exit("physics_pays: %s failed (exit %d), see %s" % (cmd[1], p.returncode, log))
+
+
+def generate(a, path, samples, seed, inputs_only=False):
+    if os.path.exists(path):
+        return
+    cmd = ["mpiexec", "-n", "2", a.pins, "generate", "-grid", str(a.grid), "-samples",
+           str(samples), "-seed", str(seed), "-o", path, "-progress", "0"]
+    if inputs_only:
+        cmd.append("-inputs_only")
+    t = time.time()
+    run(cmd, path + ".log")
+    print("generated %s (%d samples%s) in %.1f s" % (os.path.basename(path), samples,
+          ", inputs only" if inputs_only else "", time.time() - t), flush=True)
+
+
+def labelled(a, n):
+    return os.path.join(a.out, "labelled%d.h5" % n)
+
+
+def unlabelled(a, m):
+    return os.path.join(a.out, "unlabelled%d.h5" % m)
+
+
+def key(r):
+    return "N%d_M%d_%s_w%g_s%d" % (r["N"], r["M"], r["loss"], r["weight"], r["seed"])
+
+
+def train_and_evaluate(a, spec):
+    """One run: pins train, then pins evaluate on the test set; returns its record."""
+    name = key(spec)
+    folder = os.path.join(a.out, "runs", name)
+    os.makedirs(folder, exist_ok=True)
+    val = max(1, round(spec["N"] * a.val_fraction))
+    batches = math.ceil((spec["N"] - val) / a.batch)
+    epochs = max(1, round(a.steps / batches))
+    model = os.path.join(folder, "model.pins")
+    cmd = [a.pins, "train", "-data", labelled(a, spec["N"]), "-o", model, "-force",
+           "-surrogate_type", "fno", "-fno_modes", str(a.modes), "-fno_width", str(a.width),
+           "-fno_padding", "4", "-fno_hidden", "64", "-train_epochs", str(epochs),
+           "-train_batch_size", str(a.batch), "-train_lr", str(a.lr), "-train_seed",
+           str(spec["seed"]), "-train_val_fraction", str(a.val_fraction), "-train_threads",
+           str(a.threads), "-train_monitor", "0", "-train_log", os.path.join(folder, "history.csv"),
+           "-train_physics_weight", str(spec["weight"]), "-train_physics_loss", spec["loss"]]
+    if spec["M"] > 0:
+        cmd += ["-train_unlabelled", unlabelled(a, spec["M"]), "-train_unlabelled_batch_size",
+                str(a.batch)]
+    run(cmd, os.path.join(folder, "train.log"))
+    report = os.path.join(folder, "eval")
+    run([a.pins, "evaluate", "-model", model, "-data", a.test, "-o", report, "-force",
+         "-evaluate_plot", "0", "-evaluate_solve_samples", "1", "-evaluate_threads",
+         str(a.threads)], os.path.join(folder, "evaluate.log"))
+    with open(os.path.join(report, "report.json")) as f:
+        r = json.load(f)
+    with open(os.path.join(folder, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    rec = dict(spec)
+    rec.update(test_rel_l2=r["relative_l2"]["mean"], test_p95=r["relative_l2"]["p95"],
+               test_residual=r["relative_residual_prediction"]["mean"],
+               best_val=min(float(x["val_rel_l2"]) for x in rows),
+               train_seconds=sum(float(x["seconds"]) for x in rows), epochs=epochs,
+               steps=epochs * batches)
+    return rec
+
+
+def load(path):
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {key(r): r for r in json.load(f)}
+
+
+def save(path, records):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(sorted(records.values(), key=key), f, indent=1)
+    os.replace(tmp, path)
+
+
+def sweep_all(a, specs, results_path):
+    """Runs what is not in results_path yet, -jobs at a time; returns every record."""
+    records = load(results_path)
+    todo = [s for s in specs if key(s) not in records]
+    lock = threading.Lock()
+    print("%d runs, %d already done" % (len(specs), len(specs) - len(todo)), flush=True)
+    with cf.ThreadPoolExecutor(a.jobs) as pool:
+        futures = {pool.submit(train_and_evaluate, a, s): s for s in todo}
+        for i, fut in enumerate(cf.as_completed(futures)):
+            rec = fut.result()
+            with lock:
+                records[key(rec)] = rec
+                save(results_path, records)
+            print("[%d/%d] %s: test rel L2 %.4f, val %.4f, %.0f s" %
+                  (i + 1, len(todo), key(rec), rec["test_rel_l2"], rec["best_val"],
+                   rec["train_seconds"]), flush=True)
+    return [records[key(s)] for s in specs]
+
+
+def mean_spread(values):
+    m = statistics.mean(values)
+    return m, (max(values) - min(values)) / 2 if len(values) > 1 else 0.0
+
+
+def table(a, records, weights):
+    groups = {}
+    for r in records:
+        label = "data only" if r["M"] == 0 and r["weight"] == 0 else \
+            "%s %g, M=%d" % (r["loss"], r["weight"], r["M"])
+        groups.setdefault((label, r["N"]), []).append(r)
+    labels = sorted({g[0] for g in groups}, key=lambda s: (s != "data only", s))
+    ns = sorted({r["N"] for r in records})
+    lines = ["| setting | " + " | ".join("N = %d" % n for n in ns) + " |",
+             "|---|" + "---|" * len(ns)]
+    for label in labels:
+        cells = []
+        for n in ns:
+            rs = groups.get((label, n))
+            if not rs:
+                cells.append("")
+                continue
+            m, s = mean_spread([r["test_rel_l2"] for r in rs])
+            cells.append("%.2f ± %.2f %%" % (100 * m, 100 * s))
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    lines.append("")
+    lines.append("Training time (mean seconds per run, %d thread(s) each, %d runs at once):" %
+                 (a.threads, a.jobs))
+    lines.append("")
+    lines.append("| setting | " + " | ".join("N = %d" % n for n in ns) + " |")
+    lines.append("|---|" + "---|" * len(ns))
+    for label in labels:
+        cells = ["%.0f" % statistics.mean(r["train_seconds"] for r in groups[(label, n)])
+                 if (label, n) in groups else "" for n in ns]
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    return "\n".join(lines) + "\n", groups, labels, ns
+
+
+def plot(a, groups, labels, ns):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label in labels:
+        xs, ys, es = [], [], []
+        for n in ns:
+            rs = groups.get((label, n))
+            if rs:
+                m, s = mean_spread([r["test_rel_l2"] for r in rs])
+                xs.append(n), ys.append(100 * m), es.append(100 * s)
+        style = dict(lw=2.5, color="black") if label == "data only" else dict(lw=1.2)
+        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label, **style)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("PETSc solves used (labelled samples N)")
+    ax.set_ylabel("test relative L2 error (%)")
+    ax.set_title("Darcy %d², FNO, %d steps; mean ± half-range over seeds" % (a.grid, a.steps))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = os.path.join(a.out, "physics_pays_%d.png" % a.grid)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def parse_list(text, kind=int):
+    return [kind(x) for x in text.split(",") if x != ""]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("-build", default="build")
+    p.add_argument("-out", required=True)
+    p.add_argument("-grid", type=int, default=32)
+    p.add_argument("-N", default="50,100,250,1000")
+    p.add_argument("-M", default="0,1000,4000")
+    p.add_argument("-losses", default=",".join(LOSSES))
+    p.add_argument("-seeds", default="0,1,2")
+    p.add_argument("-weights", default="residual=0.1,energy=10,preconditioned=10")
+    p.add_argument("-sweep", action="store_true")
+    p.add_argument("-sweep_weights", default="1,10,100")
+    p.add_argument("-steps", type=int, default=1000)
+    p.add_argument("-batch", type=int, default=16)
+    p.add_argument("-lr", type=float, default=3e-3)
+    p.add_argument("-modes", type=int, default=8)
+    p.add_argument("-width", type=int, default=24)
+    p.add_argument("-val_fraction", type=float, default=0.125)
+    p.add_argument("-jobs", type=int, default=2)
+    p.add_argument("-threads", type=int, default=1)
+    p.add_argument("-test_samples", type=int, default=100)
+    a = p.parse_args()
+    a.pins = os.path.abspath(os.path.join(a.build, "bin", "pins"))
+    os.makedirs(a.out, exist_ok=True)
+    ns, ms, seeds = parse_list(a.N), parse_list(a.M), parse_list(a.seeds)
+    losses = a.losses.split(",")
+    print("machine: %d cores, %s" % (os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                   time.gmtime())), flush=True)
+    # Same seeds for every size: labelled N is the first N samples of one stream, and the
+    # unlabelled sets are prefixes of another, so larger sets contain the smaller ones.
+    for n in ns:
+        generate(a, labelled(a, n), n, 11)
+    for m in ms:
+        if m > 0:
+            generate(a, unlabelled(a, m), m, 21, inputs_only=True)
+    a.test = os.path.join(a.out, "test.h5")
+    generate(a, a.test, a.test_samples, 12)
+
+    weights = dict(kv.split("=") for kv in a.weights.split(","))
+    weights = {k: float(v) for k, v in weights.items()}
+    results = os.path.join(a.out, "results.json")
+    if a.sweep:
+        m = next(m for m in ms if m > 0)
+        specs = [dict(N=ns[0], M=m, loss=l, weight=w, seed=0) for l in losses
+                 for w in parse_list(a.sweep_weights, float)]
+        recs = sweep_all(a, specs, results)
+        for l in losses:
+            best = min((r for r in recs if r["loss"] == l), key=lambda r: r["best_val"])
+            weights[l] = best["weight"]
+        with open(os.path.join(a.out, "weights.json"), "w") as f:
+            json.dump(weights, f)
+        print("weights chosen by validation error:", weights, flush=True)
+
+    specs = []
+    for n in ns:
+        for s in seeds:
+            specs.append(dict(N=n, M=0, loss="residual", weight=0.0, seed=s))  # data only
+            for m in ms:
+                for l in losses:
+                    specs.append(dict(N=n, M=m, loss=l, weight=weights[l], seed=s))
+    recs = sweep_all(a, specs, results)
+    text, groups, labels, ns_ = table(a, recs, weights)
+    with open(os.path.join(a.out, "table.md"), "w") as f:
+        f.write(text)
+    print(text)
+    print("figure:", plot(a, groups, labels, ns_))
+
+
+if __name__ == "__main__":
+    main()

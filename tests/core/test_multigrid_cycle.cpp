@@ -1,0 +1,145 @@
+// The fixed multigrid cycle B ≈ A⁻¹ (pins/core/multigrid_cycle.hpp) and the physics losses
+// built on it: B is symmetric for a symmetric operator, converges as a solver, makes the
+// "preconditioned" loss track the relative error (where the residual loss does not), and its
+// gradient matches finite differences.
+#include "doctest_torch.hpp"
+
+#include <torch/torch.h>
+
+#include "pde/darcy/darcy_coefficients.hpp"
+#include "pins/core/losses.hpp"
+#include "pins/core/multigrid_cycle.hpp"
+#include "pins/core/stencil_operator.hpp"
+#include "test_helpers.hpp"
+
+using pins::test::opts;
+using pins::test::throws_with;
+
+namespace {
+
+const pins::Stencil kFivePoint{2, pins::StencilShape::kStar, 1, 1};
+
+// Darcy operators on ny × nx grids with a 12/3 two-phase κ (the benchmark's contrast).
+pins::StencilOperator darcy(int64_t batch, int64_t ny, int64_t nx, uint64_t seed) {
+  torch::manual_seed(seed);
+  const torch::Tensor kappa =
+      torch::where(torch::rand({batch, ny, nx}, torch::kFloat64) > 0.5, 12.0, 3.0).to(opts());
+  return pins::StencilOperator(kFivePoint, pins::darcy::stencil_coefficients(kappa));
+}
+
+// The dense matrices [B, n, n] of a batch of stencil operators (column j is A e_j).
+torch::Tensor dense(const pins::StencilOperator& A) {
+  const int64_t ny = A.values().size(2), nx = A.values().size(3), n = ny * nx;
+  const torch::Tensor eye = torch::eye(n, opts()).view({n, ny, nx});
+  std::vector<torch::Tensor> out;
+  for (int64_t b = 0; b < A.batch(); ++b) {
+    const auto one = A.with_values(A.values()[b].unsqueeze(0).expand({n, -1, -1, -1}).contiguous());
+    out.push_back(one->apply(eye).view({n, n}).t());
+  }
+  return torch::stack(out);
+}
+
+double dot(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).sum().item<double>(); }
+
+}  // namespace
+
+TEST_CASE("the multigrid cycle is symmetric for a symmetric operator, on odd and even grids") {
+  for (auto [ny, nx] : {std::pair<int64_t, int64_t>{32, 32}, {37, 29}}) {
+    CAPTURE(ny);
+    const auto A = darcy(2, ny, nx, 3);
+    const pins::MultigridCycle B(A);
+    CHECK(B.levels().size() >= 3);
+    const torch::Tensor x = torch::randn({2, ny, nx}, opts());
+    const torch::Tensor y = torch::randn({2, ny, nx}, opts());
+    const double xBy = dot(x, B.apply(y)), yBx = dot(y, B.apply(x));
+    CHECK(std::abs(xBy - yBx) <= 1e-12 * std::abs(xBy));
+    CHECK(dot(x, B.apply(x)) > 0);  // and positive: a norm
+  }
+}
+
+TEST_CASE("the multigrid cycle solves: each V-cycle cuts the error by a fixed factor") {
+  const auto A = darcy(2, 24, 24, 5);
+  const torch::Tensor M = dense(A);
+  const torch::Tensor f = torch::randn({2, 24, 24}, opts());
+  const torch::Tensor u = torch::linalg_solve(M, f.view({2, -1, 1})).view({2, 24, 24});
+  const pins::MultigridCycle B(A);
+  auto error = [&](int k) {
+    return (torch::norm(B.refine(torch::zeros_like(f), f, k) - u) / torch::norm(u)).item<double>();
+  };
+  const double e1 = error(1), e6 = error(6);
+  INFO("errors after 1 and 6 cycles: " << e1 << ", " << e6);
+  CHECK(e1 < 0.3);
+  CHECK(e6 < 1e-4);          // ≤ 0.2 per cycle for this 1:4 contrast
+  CHECK(torch::equal(B.refine(u, f, 0), u));
+  CHECK(throws_with([&] { B.refine(u, f, -1); }, "must be 0 or more, got -1"));
+}
+
+TEST_CASE("the preconditioned loss tracks the relative error; the residual loss does not") {
+  const auto A = darcy(1, 32, 32, 7);
+  const torch::Tensor M = dense(A);
+  const torch::Tensor f = torch::ones({1, 32, 32}, opts());
+  const torch::Tensor u = torch::linalg_solve(M, f.view({1, -1, 1})).view({1, 32, 32});
+  // A smooth and a rough error of the same size (1 % of u).
+  const torch::Tensor xs = torch::linspace(0, 1, 32, opts());
+  const torch::Tensor smooth = torch::outer(torch::sin(M_PI * xs), torch::sin(M_PI * xs)).unsqueeze(0);
+  const torch::Tensor rough = torch::randn({1, 32, 32}, opts());
+  double pre[2], res[2];
+  int i = 0;
+  for (const torch::Tensor& shape : {smooth, rough}) {
+    const torch::Tensor e = shape * (0.01 * torch::norm(u) / torch::norm(shape));
+    const double rel2 = std::pow(0.01, 2);
+    pre[i] = pins::physics_loss("preconditioned", A, u + e, f).item<double>() / rel2;
+    res[i] = pins::physics_loss("residual", A, u + e, f).item<double>() / rel2;
+    ++i;
+  }
+  INFO("loss / relative error²: preconditioned " << pre[0] << ", " << pre[1] << "; residual "
+                                                 << res[0] << ", " << res[1]);
+  for (double p : pre) CHECK((p > 0.5 && p < 1.5));
+  CHECK(res[1] / res[0] > 100);  // the residual loss weights rough errors far more
+}
+
+TEST_CASE("the preconditioned loss's gradient matches finite differences") {
+  const auto A = darcy(2, 12, 10, 9);
+  const torch::Tensor f = torch::randn({2, 12, 10}, opts());
+  const torch::Tensor u = torch::randn({2, 12, 10}, opts()).requires_grad_(true);
+  const torch::Tensor d = torch::randn({2, 12, 10}, opts());
+  for (int cycles : {1, 2}) {
+    CAPTURE(cycles);
+    auto loss = [&](const torch::Tensor& v) {
+      return pins::physics_loss("preconditioned", A, v, f, cycles);
+    };
+    const torch::Tensor g = torch::autograd::grad({loss(u)}, {u})[0];
+    const double h = 1e-6;
+    torch::NoGradGuard no_grad;
+    const double fd =
+        (loss(u + h * d).item<double>() - loss(u - h * d).item<double>()) / (2 * h);
+    const double ad = dot(g, d);
+    CHECK(std::abs(fd - ad) <= 1e-6 * std::abs(ad));
+  }
+}
+
+TEST_CASE("symmetry_defect tells symmetric operators from others") {
+  CHECK(pins::symmetry_defect(darcy(2, 9, 7, 1)) < 1e-14);
+  const pins::StencilOperator upwind(kFivePoint, pins::test::random_coeffs(2, 9, 7));
+  CHECK(pins::symmetry_defect(upwind) > 1e-3);
+}
+
+TEST_CASE("the multigrid cycle refuses operators and settings it cannot serve") {
+  const pins::StencilOperator seven({3, pins::StencilShape::kStar, 1, 1},
+                                    torch::ones({1, 7, 4, 4, 4}, opts()));
+  CHECK(throws_with([&] { pins::MultigridCycle B(seven); },
+                    "no multigrid cycle for this operator: the operator is a stencil dim=3"));
+  CHECK(pins::MultigridCycle::unsupported(darcy(1, 8, 8, 1)).empty());
+  CHECK(throws_with([&] { pins::physics_loss("preconditioned", seven, torch::ones({1, 4, 4, 4}, opts()),
+                                             torch::ones({1, 4, 4, 4}, opts())); },
+                    "stencil dim=3"));
+  pins::MultigridSettings bad;
+  bad.omega = 2.5;
+  CHECK(throws_with([&] { pins::MultigridCycle B(darcy(1, 8, 8, 1), bad); },
+                    "omega must be in (0, 2), got 2.5"));
+  const pins::MultigridCycle B(darcy(1, 8, 8, 1));
+  CHECK(throws_with([&] { B.apply(torch::ones({1, 8, 9}, opts())); }, "must be [B, 8, 8]"));
+  CHECK(throws_with([&] { pins::physics_loss("h1", darcy(1, 8, 8, 1), torch::ones({1, 8, 8}, opts()),
+                                             torch::ones({1, 8, 8}, opts())); },
+                    "residual, energy or preconditioned, got 'h1'"));
+}
