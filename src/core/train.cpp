@@ -53,9 +53,16 @@ torch::Tensor concat(const torch::Tensor& a, const torch::Tensor& b) {
   return a.defined() ? torch::cat({a, b}, 0) : a;
 }
 
-// Per-sample shape of a batched tensor ("[ny, nx]") for messages.
+// Per-sample shape of a batched tensor ({ny, nx}).
 std::vector<int64_t> sample_shape(const torch::Tensor& t) {
   return std::vector<int64_t>(t.sizes().begin() + 1, t.sizes().end());
+}
+
+// "[M, ny, nx]": the shape of `t` with its sample count written as `count`, for messages.
+std::string shape_with(const std::string& count, const torch::Tensor& t) {
+  std::string s = "[" + count;
+  for (int64_t d : sample_shape(t)) s += ", " + std::to_string(d);
+  return s + "]";
 }
 
 // Solution training's part of the shared loop: an epoch of shuffled mini-batches is a
@@ -159,14 +166,14 @@ void TrainLoop::prepare() {
     for (auto& [name, t] : inputs) {
       const torch::Tensor& w = v.input(name);
       PINS_CHECK(w.size(0) >= 1 && sample_shape(w) == sample_shape(t), "validation data: '",
-                 name, "' must be [M, ", sample_shape(t), "] like the training data, got ",
+                 name, "' must be ", shape_with("M", t), " like the training data, got ",
                  w.sizes());
       t = concat(t, w);
     }
     if (u.defined()) {
       PINS_CHECK(v.u.defined() && v.u.size(0) == m && sample_shape(v.u) == sample_shape(u),
-                 "validation data: solutions u [M, ", sample_shape(u),
-                 "] are needed when training on them");
+                 "validation data: solutions u ", shape_with("M", u),
+                 " are needed when training on them");
       u = concat(u, v.u);
     }
     train_.resize(size_t(n));
@@ -194,8 +201,8 @@ void TrainLoop::prepare() {
     PINS_CHECK(m >= 1, "unlabelled data: no samples");
     for (auto& [name, t] : inputs) {
       const torch::Tensor& v = w.input(name);
-      PINS_CHECK(sample_shape(v) == sample_shape(t), "unlabelled data: '", name, "' must be [M, ",
-                 sample_shape(t), "] like the training data, got ", v.sizes());
+      PINS_CHECK(sample_shape(v) == sample_shape(t), "unlabelled data: '", name, "' must be ",
+                 shape_with("M", t), " like the training data, got ", v.sizes());
       t = torch::cat({t, v}, 0);
     }
     unlabelled_rows_.resize(size_t(m));
