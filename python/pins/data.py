@@ -9,10 +9,14 @@ from ._runtime import _pins, ensure_petsc, option_dict
 
 
 def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, progress=False,
-             options=None, **kwargs):
+             inputs_only=False, options=None, **kwargs):
     """Draws `samples` problems of family `pde` on a `grid` (n in every direction, or
     (nx, ny) / (nx, ny, nz), x first as on the command line), solves each
     with PETSc and writes a pins dataset (HDF5) to `output`, as ``pins generate`` does.
+
+    ``inputs_only=True`` (``pins generate -inputs_only``) writes the sampled inputs alone,
+    bit for bit those of a labelled run with the same seed, without solving anything: the
+    file has no ``u``, ``iterations`` or ``residual`` and ``Dataset.labelled`` is False.
 
     Sampler and solver options are the command line's, given as keywords or in `options`
     (names with or without the dash): ``kappa_type="lognormal"``, ``ksp_rtol=1e-8``,
@@ -20,7 +24,7 @@ def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, p
     Under ``mpiexec`` the call is collective (each process solves its share).
 
     Returns a dict summarising the run (samples, iterations_min/max/mean, residual_max,
-    ksp_type, pc_type, seconds, ...). Raises ValueError with a one-line message for bad
+    ksp_type, pc_type, seconds, inputs_only, ...). Raises ValueError with a one-line message for bad
     options or a sample that does not converge (no file is written then).
 
     >>> pins.generate("train.h5", grid=32, samples=64, seed=1, kappa_type="threshold")
@@ -30,7 +34,7 @@ def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, p
         raise ValueError("seed must be a non-negative integer, got %d" % int(seed))
     ensure_petsc()
     return _pins.generate(pde, grid, int(samples), int(seed), os.fspath(output), bool(force),
-                          bool(progress), option_dict(options, **kwargs))
+                          bool(progress), bool(inputs_only), option_dict(options, **kwargs))
 
 
 class Dataset:
@@ -42,6 +46,11 @@ class Dataset:
     ``[N]`` for ``iterations`` and ``residual``; ``[N, streams]`` for ``seeds``. ``tensor(name)`` and ``tensors()`` give torch tensors that share that memory.
     ``metadata`` holds every attribute of the file (problem, grid, sampler, solver,
     versions) as a dict.
+
+    An inputs-only dataset (written with ``inputs_only=True`` / ``-inputs_only``;
+    ``labelled`` is False) holds the inputs and seeds only: ``u``, ``iterations`` and
+    ``residual`` raise ValueError saying the file holds no solutions, and ``arrays`` and
+    ``ds[i]`` leave them out.
 
     Raises FileNotFoundError for a missing file and ValueError naming the problem for a
     file that is not a valid pins dataset.
@@ -64,10 +73,12 @@ class Dataset:
         return self.samples
 
     def __getitem__(self, index):
-        """Sample `index` as a dict of torch tensors (views): each input and u."""
+        """Sample `index` as a dict of torch tensors (views): each input and u (labelled
+        datasets only)."""
         if not -self.samples <= index < self.samples:
             raise IndexError("sample %d out of range for %d samples" % (index, self.samples))
-        return {name: self.tensor(name)[index] for name in self.inputs + ["u"]}
+        names = self.inputs + (["u"] if self.labelled else [])
+        return {name: self.tensor(name)[index] for name in names}
 
     @property
     def path(self):
@@ -101,9 +112,17 @@ class Dataset:
         return list(self._handle.inputs)
 
     @property
+    def labelled(self):
+        """True if the file holds solutions; False for an inputs-only dataset (written with
+        ``inputs_only=True`` / ``pins generate -inputs_only``), which has inputs and seeds only."""
+        return self._handle.labelled
+
+    @property
     def arrays(self):
-        """The names of every array: the inputs, u, iterations, residual, seeds."""
-        return self.inputs + ["u", "iterations", "residual", "seeds"]
+        """The names of every array: the inputs, u, iterations, residual (labelled datasets
+        only), seeds."""
+        solved = ["u", "iterations", "residual"] if self.labelled else []
+        return self.inputs + solved + ["seeds"]
 
     @property
     def pde(self):
@@ -135,7 +154,8 @@ class Dataset:
                      doc="Coefficient fields [N, (nz,) ny, nx] (families with an input 'kappa').")
     f = property(lambda self: self.array("f"),
                  doc="Right-hand sides [N, (nz,) ny, nx] (families with an input 'f').")
-    u = property(lambda self: self.array("u"), doc="PETSc solutions [N, (dof,) (nz,) ny, nx].")
+    u = property(lambda self: self.array("u"),
+                 doc="PETSc solutions [N, (dof,) (nz,) ny, nx]; ValueError if inputs-only.")
     iterations = property(lambda self: self.array("iterations"),
                           doc="Solver iterations per sample [N].")
     residual = property(lambda self: self.array("residual"),

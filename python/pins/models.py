@@ -207,7 +207,8 @@ def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=F
 
     `model` is a Model or a model file, `data` a Dataset or a dataset file. With
     ``return_predictions=True`` the dict also holds "prediction" [N, ny, nx] and
-    "relative_l2_per_sample" [N] as torch tensors. Raises ValueError for a model that does
+    "relative_l2_per_sample" [N] as torch tensors. Raises ValueError for an inputs-only
+    dataset (``Dataset.labelled`` False: no solutions to compare with), a model that does
     not fit the data (problem family, task, channels; grid for non-FNO models). `threads`
     (default: the cores available) sets LibTorch's thread count for the whole process."""
     m = model if isinstance(model, Model) else load_model(model)

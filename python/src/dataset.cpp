@@ -52,6 +52,8 @@ void bind_dataset(py::module_& m) {
                                return names;
                              })
       .def_property_readonly("pde", [](const DatasetHandle& h) { return h.data->info.pde; })
+      .def_property_readonly("labelled",
+                             [](const DatasetHandle& h) { return h.data->info.labelled; })
       .def("array",
            [](py::object self, const std::string& name) -> py::array {
              const DatasetHandle& h = self.cast<const DatasetHandle&>();
@@ -63,6 +65,8 @@ void bind_dataset(py::module_& m) {
              };
              for (const auto& a : d.inputs)
                if (a.name == name) return view(a.values, with_samples(a.shape), self);
+             if (name == "u" || name == "iterations" || name == "residual")
+               require_labelled(d.info, h.path, "it has no array '" + name + "'");
              if (name == "u") return view(d.u.values, with_samples(d.u.shape), self);
              if (name == "iterations") return view(d.iterations, {d.samples}, self);
              if (name == "residual") return view(d.residual, {d.samples}, self);

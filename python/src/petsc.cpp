@@ -59,7 +59,8 @@ void bind_petsc(py::module_& m) {
       "generate",
       [](const std::string& pde, const std::vector<std::int64_t>& grid, std::int64_t samples,
          std::uint64_t seed,
-         const std::string& output, bool force, bool progress, const OptionDict& options) {
+         const std::string& output, bool force, bool progress, bool inputs_only,
+         const OptionDict& options) {
         ensure_petsc();
         petsc::GenerateOptions o;
         o.pde = pde;
@@ -69,6 +70,7 @@ void bind_petsc(py::module_& m) {
         o.output = output;
         o.force = force;
         o.progress = progress;
+        o.inputs_only = inputs_only;
         o.prefix = "pins_python_generate_";  // family and solver options read under it
         o.command = "pins.generate (Python)";
         o.validate();
@@ -82,6 +84,7 @@ void bind_petsc(py::module_& m) {
         py::dict d;
         d["output"] = s.output;
         d["samples"] = s.samples;
+        d["inputs_only"] = s.inputs_only;
         d["grid"] = s.grid;  // slowest direction first, as the dataset's arrays
         d["nx"] = s.grid.back();
         if (s.grid.size() >= 2) d["ny"] = s.grid[s.grid.size() - 2];
@@ -99,7 +102,8 @@ void bind_petsc(py::module_& m) {
         return d;
       },
       py::arg("pde"), py::arg("grid"), py::arg("samples"), py::arg("seed"),
-      py::arg("output"), py::arg("force"), py::arg("progress"), py::arg("options"));
+      py::arg("output"), py::arg("force"), py::arg("progress"), py::arg("inputs_only"),
+      py::arg("options"));
 
   m.def("have_petsc_register", [] {
 #ifdef PINS_PYTHON_HAVE_REGISTER

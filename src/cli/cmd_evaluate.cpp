@@ -77,6 +77,7 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     set_training_threads(int(threads));
 
     const Dataset d = read_dataset(dpath);
+    require_labelled(d.info, dpath, "pins evaluate compares the model with stored solutions");
     const ModelManifest manifest = read_model_manifest(mpath);
     const ModelRequirements need = petsc::evaluation_requirements(manifest.architecture, d.info);
     LoadedModel loaded = load_model(mpath, need);

@@ -27,13 +27,19 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
     std::printf("  samples     %lld of -pde %s on a %s grid (nx x ny ...), %d process%s\n",
                 (long long)s.samples, options.pde.c_str(), s.grid_text.c_str(), s.processes,
                 s.processes == 1 ? "" : "es");
-    std::printf("  solver      %s + %s, rtol %g\n", s.ksp_type.c_str(), s.pc_type.c_str(), s.rtol);
-    std::printf("  iterations  min %lld, mean %.1f, max %lld\n", (long long)s.iterations_min,
-                s.iterations_mean, (long long)s.iterations_max);
-    std::printf("  residual    max %.3g (true relative residual ||f - A u||/||f||)\n",
-                s.residual_max);
-    std::printf("  time        %.2f s (solving %.2f s, %.1f samples/s)\n", s.seconds,
-                s.solve_seconds, s.solve_seconds > 0 ? double(s.samples) / s.solve_seconds : 0.0);
+    if (s.inputs_only) {
+      std::printf("  contents    inputs only (-inputs_only): no solver was run, no solutions\n");
+    } else {
+      std::printf("  solver      %s + %s, rtol %g\n", s.ksp_type.c_str(), s.pc_type.c_str(),
+                  s.rtol);
+      std::printf("  iterations  min %lld, mean %.1f, max %lld\n", (long long)s.iterations_min,
+                  s.iterations_mean, (long long)s.iterations_max);
+      std::printf("  residual    max %.3g (true relative residual ||f - A u||/||f||)\n",
+                  s.residual_max);
+    }
+    std::printf("  time        %.2f s (%s %.2f s, %.1f samples/s)\n", s.seconds,
+                s.inputs_only ? "sampling" : "solving", s.solve_seconds,
+                s.solve_seconds > 0 ? double(s.samples) / s.solve_seconds : 0.0);
     std::fflush(stdout);
   }
   return 0;

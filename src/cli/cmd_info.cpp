@@ -39,10 +39,17 @@ int run_info(MPI_Comm comm, const std::string&) {
     std::string arrays;
     for (const auto& in : d.info.inputs)
       arrays += in.name + " " + shape(d.info.field_shape(in.components)) + ", ";
-    std::printf(
-        "arrays      %su %s float64; iterations [%lld] int32; residual [%lld] float64; "
-        "seeds [%lld, %d] uint64\n",
-        arrays.c_str(), shape(d.info.solution_shape()).c_str(), n, n, n, d.info.seed_streams);
+    if (d.info.labelled) {
+      std::printf(
+          "arrays      %su %s float64; iterations [%lld] int32; residual [%lld] float64; "
+          "seeds [%lld, %d] uint64\n",
+          arrays.c_str(), shape(d.info.solution_shape()).c_str(), n, n, n, d.info.seed_streams);
+    } else {
+      std::printf("contents    inputs only (written with -inputs_only): no solutions\n");
+      arrays.resize(arrays.size() - 2);  // the last ", "
+      std::printf("arrays      %s float64; seeds [%lld, %d] uint64\n", arrays.c_str(), n,
+                  d.info.seed_streams);
+    }
     std::printf("attributes\n");
     size_t width = 0;
     for (const auto& a : attributes) width = std::max(width, a.name.size());

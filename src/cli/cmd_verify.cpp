@@ -34,6 +34,7 @@ int run_verify(MPI_Comm comm, const std::string&) {
     PINS_CHECK(!path.empty(), "-data <file.h5> is required: the dataset to verify");
     PINS_CHECK(rtol == -1 || (rtol >= 0 && rtol == rtol), "-rtol must be >= 0, got ", rtol);
     const Dataset d = read_dataset(path);
+    require_labelled(d.info, path, "pins verify checks stored solutions");
     pins::petsc::VerifyReport r;
     try {
       r = pins::petsc::verify_dataset(d, rtol);

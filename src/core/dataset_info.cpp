@@ -91,6 +91,11 @@ std::int64_t DatasetArray::sample_size() const {
   return n;
 }
 
+void require_labelled(const DatasetInfo& info, const std::string& path, const std::string& why) {
+  PINS_CHECK(info.labelled, path, ": the dataset holds no solutions (inputs only, written with "
+             "-inputs_only); ", why);
+}
+
 const DatasetArray& Dataset::input(const std::string& name) const {
   for (const auto& a : inputs)
     if (a.name == name) return a;
@@ -107,7 +112,8 @@ const std::set<std::string>& typed_names() {
       "format",          "format_version",     "pde",        "equation", "discretisation",
       "domain",          "boundary_condition", "dim",        "nx",       "ny",
       "nz",              "dof",                "times",      "inputs",   "operator",
-      "seed",            "solver.ksp_type",    "solver.pc_type", "solver.rtol"};
+      "labelled",        "seed",               "solver.ksp_type", "solver.pc_type",
+      "solver.rtol"};
   return names;
 }
 // Written by every pins writer, replacing whatever `extra` says: they describe the writer.
@@ -155,11 +161,15 @@ std::vector<Attribute> to_attributes(const DatasetInfo& info) {
   if (info.times > 0) out.push_back({"times", info.times});
   out.push_back({"inputs", info.input_list()});
   out.push_back({"operator", info.operator_description});
+  out.push_back({"labelled", std::int64_t{info.labelled ? 1 : 0}});
   out.push_back({"seed", info.seed});
   for (const auto& a : info.sampler) out.push_back({kSamplerPrefix + a.name, a.value});
-  out.push_back({"solver.ksp_type", info.ksp_type});
-  out.push_back({"solver.pc_type", info.pc_type});
-  out.push_back({"solver.rtol", info.rtol});
+  // An inputs-only file was solved by nothing: a solver there would only mislead.
+  if (info.labelled) {
+    out.push_back({"solver.ksp_type", info.ksp_type});
+    out.push_back({"solver.pc_type", info.pc_type});
+    out.push_back({"solver.rtol", info.rtol});
+  }
   for (const auto& a : info.extra)
     if (!is_writer_version(a.name)) out.push_back(a);
   out.push_back({"version.pins", std::string(PINS_VERSION_STRING)});
@@ -284,12 +294,22 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
       throw Error(path + ": the grid attributes (" + info.grid_string() +
                   ") are not a valid grid size");
   info.seed = get.integer("seed");
-  info.ksp_type = get.string("solver.ksp_type");
-  info.pc_type = get.string("solver.pc_type");
-  info.rtol = get.real("solver.rtol");
-  if (!(std::isfinite(info.rtol) && info.rtol >= 0))
-    throw Error(path + ": attribute 'solver.rtol' must be a finite number >= 0, got " +
-                to_string(AttributeValue(info.rtol)));
+  // Files written before inputs-only datasets existed all hold solutions.
+  if (find_in(attributes, "labelled")) {
+    const std::int64_t labelled = get.integer("labelled");
+    if (labelled != 0 && labelled != 1)
+      throw Error(path + ": attribute 'labelled' must be 1 (solutions stored) or 0 (inputs only), "
+                  "got " + std::to_string(labelled));
+    info.labelled = labelled == 1;
+  }
+  if (info.labelled) {
+    info.ksp_type = get.string("solver.ksp_type");
+    info.pc_type = get.string("solver.pc_type");
+    info.rtol = get.real("solver.rtol");
+    if (!(std::isfinite(info.rtol) && info.rtol >= 0))
+      throw Error(path + ": attribute 'solver.rtol' must be a finite number >= 0, got " +
+                  to_string(AttributeValue(info.rtol)));
+  }
   for (const auto& a : attributes) {
     if (typed_names().count(a.name)) continue;
     if (a.name.rfind(kSamplerPrefix, 0) == 0)

@@ -189,15 +189,26 @@ Dataset read_dataset(const std::string& path) {
   Dataset d = read_header(file.get(), path, &n);
   for (const auto& in : d.info.inputs)
     d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.field_shape(in.components)));
-  d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape());
-  {
-    const Array a = open_array(file.get(), path, dataset_layout::kIterations, H5T_INTEGER, {n});
-    read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations);
-  }
-  {
-    const Array a = open_array(file.get(), path, dataset_layout::kResidual, H5T_FLOAT, {n});
-    read_array(a, H5T_NATIVE_DOUBLE, d.residual, path, dataset_layout::kResidual);
-    check_finite(d.residual, a.dims, path, dataset_layout::kResidual);
+  if (d.info.labelled) {
+    d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape());
+    {
+      const Array a = open_array(file.get(), path, dataset_layout::kIterations, H5T_INTEGER, {n});
+      read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations);
+    }
+    {
+      const Array a = open_array(file.get(), path, dataset_layout::kResidual, H5T_FLOAT, {n});
+      read_array(a, H5T_NATIVE_DOUBLE, d.residual, path, dataset_layout::kResidual);
+      check_finite(d.residual, a.dims, path, dataset_layout::kResidual);
+    }
+  } else {
+    // Solutions in a file that says it has none: which one is wrong is not ours to guess.
+    for (const char* name :
+         {dataset_layout::kSolution, dataset_layout::kIterations, dataset_layout::kResidual})
+      if (H5Lexists(file.get(), name, H5P_DEFAULT) > 0)
+        throw Error(path + ": attribute 'labelled' is 0 (inputs only), but the file holds an "
+                    "array '" + name + "' (set labelled to 1 if it holds solutions)");
+    d.u.name = dataset_layout::kSolution;  // the shape solutions would have; no values
+    d.u.shape = d.info.solution_shape();
   }
   {
     const Array a = open_array(file.get(), path, dataset_layout::kSeeds, H5T_INTEGER,

@@ -115,7 +115,7 @@ struct DatasetWriter::Impl {
   int signal_slot = -1;
 
   Handle file;
-  std::vector<std::string> names;            // the input arrays, then u
+  std::vector<std::string> names;            // the input arrays, then u (labelled only)
   std::vector<std::vector<hsize_t>> shapes;  // per-sample shape of each
   std::vector<Handle> fields;
   Handle iterations_ds, residual_ds, seeds_ds;
@@ -199,17 +199,19 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, s
       m.fields.push_back(create_array(m.file.get(), name.c_str(), H5T_IEEE_F64LE, dims, chunk));
     };
     for (const auto& in : info.inputs) add_field(in.name, info.field_shape(in.components));
-    add_field(dataset_layout::kSolution, info.solution_shape());
     const hsize_t chunk1 = std::min<hsize_t>(n, 1 << 16);
-    m.iterations_ds =
-        create_array(m.file.get(), dataset_layout::kIterations, H5T_STD_I32LE, {n}, {chunk1});
-    m.residual_ds =
-        create_array(m.file.get(), dataset_layout::kResidual, H5T_IEEE_F64LE, {n}, {chunk1});
+    if (info.labelled) {  // inputs-only files have no solutions and nothing solved them
+      add_field(dataset_layout::kSolution, info.solution_shape());
+      m.iterations_ds =
+          create_array(m.file.get(), dataset_layout::kIterations, H5T_STD_I32LE, {n}, {chunk1});
+      m.residual_ds =
+          create_array(m.file.get(), dataset_layout::kResidual, H5T_IEEE_F64LE, {n}, {chunk1});
+      write_text_attribute(m.residual_ds.get(), "definition",
+                           "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
+    }
     const hsize_t streams = hsize_t(info.seed_streams);
     m.seeds_ds = create_array(m.file.get(), dataset_layout::kSeeds, H5T_STD_U64LE, {n, streams},
                               {chunk1, streams});
-    write_text_attribute(m.residual_ds.get(), "definition",
-                         "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
     write_text_attribute(m.seeds_ds.get(), "columns",
                          "the seeds of the sample's random streams, in the family's order");
   } catch (const Error& e) {
@@ -238,15 +240,20 @@ void DatasetWriter::write_sample(std::int64_t index, const SampleRecord& r) {
   PINS_CHECK(!m.written[size_t(index)], "dataset ", m.where(), ": sample ", index,
              " was written twice");
   const size_t arrays_n = m.fields.size();
-  PINS_CHECK(r.inputs.size() + 1 == arrays_n, "dataset ", m.where(), ": sample ", index, " has ",
-             r.inputs.size(), " input arrays, expected ", arrays_n - 1, " (", m.info.input_list(),
+  const size_t inputs_n = m.info.inputs.size();  // the fields after them: u, if labelled
+  PINS_CHECK(r.inputs.size() == inputs_n, "dataset ", m.where(), ": sample ", index, " has ",
+             r.inputs.size(), " input arrays, expected ", inputs_n, " (", m.info.input_list(),
              ")");
+  PINS_CHECK(m.info.labelled || r.u == nullptr, "dataset ", m.where(), ": sample ", index,
+             " has a solution u, but the dataset is inputs-only (labelled = false) and stores "
+             "none");
   PINS_CHECK(r.seeds != nullptr, "dataset ", m.where(), ": sample ", index, " has no seeds");
-  auto array_of = [&](size_t k) { return k + 1 < arrays_n ? r.inputs[k] : r.u; };
+  auto array_of = [&](size_t k) { return k < inputs_n ? r.inputs[k] : r.u; };
   for (size_t k = 0; k < arrays_n; ++k) {
     const double* a = array_of(k);
     PINS_CHECK(a != nullptr, "dataset ", m.where(), ": sample ", index, " has no '", m.names[k],
-               "' array");
+               "' array",
+               k < inputs_n ? "" : " (only an inputs-only dataset, labelled = false, has none)");
     size_t points = 1;
     for (auto s : m.shapes[k]) points *= size_t(s);
     for (size_t p = 0; p < points; ++p)
@@ -254,8 +261,8 @@ void DatasetWriter::write_sample(std::int64_t index, const SampleRecord& r) {
                  m.names[k], "' holds a non-finite value (", a[p], ") at flat index ", p,
                  " of its ", points, " values");
   }
-  PINS_CHECK(std::isfinite(r.residual) && r.residual >= 0, "dataset ", m.where(), ": sample ",
-             index, " residual must be finite and >= 0, got ", r.residual);
+  PINS_CHECK(!m.info.labelled || (std::isfinite(r.residual) && r.residual >= 0), "dataset ",
+             m.where(), ": sample ", index, " residual must be finite and >= 0, got ", r.residual);
 
   hdf5::QuietErrors quiet;
   for (size_t k = 0; k < arrays_n; ++k) {
@@ -292,17 +299,19 @@ void DatasetWriter::commit() {
     hdf5::QuietErrors quiet;
     const std::string what = "cannot write dataset " + m.where();
     try {
-      write_whole(m.iterations_ds.get(), H5T_NATIVE_INT32, m.iterations.data(),
-                  dataset_layout::kIterations);
-      write_whole(m.residual_ds.get(), H5T_NATIVE_DOUBLE, m.residual.data(),
-                  dataset_layout::kResidual);
+      if (m.info.labelled) {
+        write_whole(m.iterations_ds.get(), H5T_NATIVE_INT32, m.iterations.data(),
+                    dataset_layout::kIterations);
+        write_whole(m.residual_ds.get(), H5T_NATIVE_DOUBLE, m.residual.data(),
+                    dataset_layout::kResidual);
+      }
       write_whole(m.seeds_ds.get(), H5T_NATIVE_UINT64, m.seeds.data(), dataset_layout::kSeeds);
     } catch (const Error& e) {
       throw Error(what + ": " + e.what());
     }
     bool ok = true;
     for (auto& h : m.fields) ok = h.close() && ok;
-    ok = m.iterations_ds.close() && ok;
+    ok = m.iterations_ds.close() && ok;  // (closing an unopened handle is a no-op)
     ok = m.residual_ds.close() && ok;
     ok = m.seeds_ds.close() && ok;
     ok = m.file.close() && ok;  // flushes everything; a full disk shows up here
@@ -354,10 +363,17 @@ void write_dataset(const std::string& path, const Dataset& data, bool force) {
                info.inputs[k].name, "'");
     check_array(data.inputs[k], info.field_shape(info.inputs[k].components));
   }
-  check_array(data.u, info.solution_shape());
-  PINS_CHECK(data.iterations.size() == n && data.residual.size() == n, "write_dataset '", path,
-             "': iterations and residual must hold ", n, " values, got ", data.iterations.size(),
-             " and ", data.residual.size());
+  if (info.labelled) {
+    check_array(data.u, info.solution_shape());
+    PINS_CHECK(data.iterations.size() == n && data.residual.size() == n, "write_dataset '", path,
+               "': iterations and residual must hold ", n, " values, got ",
+               data.iterations.size(), " and ", data.residual.size());
+  } else {
+    PINS_CHECK(data.u.values.empty() && data.iterations.empty() && data.residual.empty(),
+               "write_dataset '", path, "': an inputs-only dataset (info.labelled = false) "
+               "stores no solutions, but u holds ", data.u.values.size(), " values, iterations ",
+               data.iterations.size(), " and residual ", data.residual.size());
+  }
   const size_t streams = size_t(info.seed_streams);
   PINS_CHECK(data.seeds.size() == n * streams, "write_dataset '", path, "': seeds must hold ",
              n * streams, " values (samples x ", streams, "), got ", data.seeds.size());
@@ -365,9 +381,11 @@ void write_dataset(const std::string& path, const Dataset& data, bool force) {
   for (size_t i = 0; i < n; ++i) {
     SampleRecord r;
     for (const auto& a : data.inputs) r.inputs.push_back(a.sample(std::int64_t(i)));
-    r.u = data.u.sample(std::int64_t(i));
-    r.iterations = data.iterations[i];
-    r.residual = data.residual[i];
+    if (info.labelled) {
+      r.u = data.u.sample(std::int64_t(i));
+      r.iterations = data.iterations[i];
+      r.residual = data.residual[i];
+    }
     r.seeds = data.seeds.data() + i * streams;
     writer.write_sample(std::int64_t(i), r);
   }

@@ -96,8 +96,13 @@ TrainingData training_data(const Dataset& d) {
   const int dim = family.stencil().dim;
   PINS_CHECK(d.info.dim() == dim, "the ", family.name(), " family is ", dim,
              "-D, but the dataset's grid is ", d.info.grid_string());
-  t.u = tensor_of(d.u, d.samples);
-  sha.update(d.u.values.data(), d.u.values.size() * sizeof(double));
+  // An inputs-only dataset leaves u undefined: physics-only training needs no solutions.
+  // Its fingerprint hashes the inputs alone, so a labelled file with the same inputs (whose
+  // fingerprint covers u too) is never mistaken for it.
+  if (d.info.labelled) {
+    t.u = tensor_of(d.u, d.samples);
+    sha.update(d.u.values.data(), d.u.values.size() * sizeof(double));
+  }
   t.fingerprint = sha.hex_digest();
   return t;
 }

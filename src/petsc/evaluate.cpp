@@ -80,6 +80,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& solver_prefix) {
   PINS_CHECK(solve_samples >= 1, "the number of PETSc re-solves must be at least 1, got ",
              solve_samples);
+  require_labelled(d.info, data_path, "evaluation compares the model with stored solutions");
   Evaluation e;
   Normalisation norm;
   try {

@@ -1,6 +1,7 @@
 // pins generate: sample i is drawn and solved by rank i mod P on PETSC_COMM_SELF objects;
 // rank 0 writes the dataset. After every round of P samples the processes agree on
-// failures, so a failing sample stops everybody at once with the same message.
+// failures, so a failing sample stops everybody at once with the same message. With
+// -inputs_only the same rounds draw the samples and nothing creates a solver.
 
 #include <petscksp.h>
 
@@ -57,8 +58,9 @@ std::string utc_now() {
 }
 
 // PETSc options nobody read by the end of the first round were probably misspelt. Options
-// PETSc itself reads only at PetscFinalize are not reported.
-void warn_unused_options() {
+// PETSc itself reads only at PetscFinalize are not reported. With -inputs_only nothing reads
+// the solver's options, and the warning says so instead of suspecting a typo.
+void warn_unused_options(bool inputs_only) {
   PetscInt n = 0;
   char **names = nullptr, **values = nullptr;
   if (PetscOptionsLeftGet(nullptr, &n, &names, &values) != 0) return;
@@ -66,8 +68,10 @@ void warn_unused_options() {
     const std::string name = names[i];
     if (name == "options_left" || name.rfind("log_", 0) == 0 || name.rfind("malloc", 0) == 0)
       continue;
-    std::fprintf(stderr, "pins generate: warning: option -%s was not used (misspelt?)\n",
-                 name.c_str());
+    const bool solver_option = name.find("ksp_") != std::string::npos ||
+                               name.find("pc_") != std::string::npos;
+    std::fprintf(stderr, "pins generate: warning: option -%s was not used (%s)\n", name.c_str(),
+                 inputs_only && solver_option ? "-inputs_only runs no solver" : "misspelt?");
   }
   PetscOptionsLeftRestore(nullptr, &n, &names, &values);
 }
@@ -95,7 +99,7 @@ class SingleThreadedBlas {
 };
 
 // One sample in flight between processes: a fixed header, the seeds, then every input
-// field and u, as doubles.
+// field and u (labelled runs only), as doubles.
 struct SampleHeader {
   std::int64_t index;
   std::int32_t iterations;
@@ -104,13 +108,16 @@ struct SampleHeader {
 };
 constexpr int kSampleTag = 4711;
 
-// The arrays of one sample: every input field, then u, in one contiguous buffer.
+// The arrays of one sample: every input field, then u (none for inputs-only datasets), in
+// one contiguous buffer.
 struct SampleArrays {
   std::vector<double> values;
-  std::vector<size_t> offsets;  // start of each input, then of u
+  std::vector<size_t> offsets;  // start of each input, then of u (= the end if unlabelled)
   std::vector<std::uint64_t> seeds;
+  bool labelled;
 
-  explicit SampleArrays(const DatasetInfo& info) : seeds(size_t(info.seed_streams)) {
+  explicit SampleArrays(const DatasetInfo& info)
+      : seeds(size_t(info.seed_streams)), labelled(info.labelled) {
     size_t total = 0;
     const size_t points = size_t(info.points());
     for (const auto& in : info.inputs) {
@@ -118,8 +125,9 @@ struct SampleArrays {
       total += points * size_t(in.components);
     }
     offsets.push_back(total);
-    size_t u_size = 1;
-    for (auto s : info.solution_shape()) u_size *= size_t(s);
+    size_t u_size = labelled ? 1 : 0;
+    if (labelled)
+      for (auto s : info.solution_shape()) u_size *= size_t(s);
     values.resize(total + u_size);
   }
   std::vector<double*> inputs() {
@@ -156,14 +164,14 @@ struct Stats {
   }
 };
 
-// Rank 0 writes one solved sample (its own or one received) and counts it in the summary.
-// `values` holds the inputs then u, laid out as in SampleArrays.
+// Rank 0 writes one sample (its own or one received) and counts it in the summary.
+// `values` holds the inputs then u (if labelled), laid out as in SampleArrays.
 void write_and_count(DatasetWriter& writer, Stats& stats, const SampleHeader& h,
                      const std::uint64_t* seeds, const double* values,
-                     const std::vector<size_t>& offsets) {
+                     const std::vector<size_t>& offsets, bool labelled) {
   SampleRecord record;
   for (size_t k = 0; k + 1 < offsets.size(); ++k) record.inputs.push_back(values + offsets[k]);
-  record.u = values + offsets.back();
+  record.u = labelled ? values + offsets.back() : nullptr;
   record.iterations = h.iterations;
   record.residual = h.residual;
   record.seeds = seeds;
@@ -184,17 +192,20 @@ DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int
   for (const auto& in : core.inputs()) info.inputs.push_back({in.name, in.components});
   info.dof = core.stencil().dof;
   info.operator_description = "stencil: " + core.stencil().describe();
-  info.ksp_type = solver.ksp_type;
-  info.pc_type = solver.pc_type;
-  info.rtol = solver.rtol;
-  info.extra = {
-      {"solver.norm_type", solver.norm_type},
-      {"solver.max_it", std::int64_t{solver.max_it}},
-      {"solver.residual_check", std::string("true residual ||f - A u|| / ||f|| <= solver.rtol, "
-                                            "computed with MatMult, for every sample")},
-      {"mpi_processes", std::int64_t{processes}},
-      {"created", utc_now()},
-  };
+  info.labelled = !opts.inputs_only;
+  if (info.labelled) {  // an inputs-only file records no solver: none ran
+    info.ksp_type = solver.ksp_type;
+    info.pc_type = solver.pc_type;
+    info.rtol = solver.rtol;
+    info.extra = {
+        {"solver.norm_type", solver.norm_type},
+        {"solver.max_it", std::int64_t{solver.max_it}},
+        {"solver.residual_check", std::string("true residual ||f - A u|| / ||f|| <= solver.rtol, "
+                                              "computed with MatMult, for every sample")},
+    };
+  }
+  info.extra.push_back({"mpi_processes", std::int64_t{processes}});
+  info.extra.push_back({"created", utc_now()});
   if (!opts.command.empty()) info.extra.push_back({"command", opts.command});
   info.extra.push_back({"version.petsc", petsc_version()});
   info.extra.push_back({"version.mpi", mpi_version()});
@@ -227,7 +238,8 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
     family->set_up(grid, opts.seed);
-    solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix);
+    // Even configuring a KSP reads (and may reject) the solver options: not for inputs only.
+    if (!opts.inputs_only) solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix);
     info = dataset_info(*family, grid, solver, opts, size);
     message_bytes = sizeof(SampleHeader) + size_t(info.seed_streams) * sizeof(std::uint64_t) +
                     SampleArrays(info).values.size() * sizeof(double);
@@ -249,12 +261,13 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
     });
   detail::throw_if_any(comm, failure);
 
-  // 3. Solve in rounds: in round r, rank p does sample r*P + p.
+  // 3. Solve in rounds: in round r, rank p does sample r*P + p (inputs only: draws it).
   SampleArrays arrays(info);
   std::unique_ptr<detail::SampleSolver> sample_solver;
-  detail::record_failure(failure, -1, [&] {
-    sample_solver = std::make_unique<detail::SampleSolver>(*family, info.dof, opts.prefix);
-  });
+  if (!opts.inputs_only)
+    detail::record_failure(failure, -1, [&] {
+      sample_solver = std::make_unique<detail::SampleSolver>(*family, info.dof, opts.prefix);
+    });
   detail::throw_if_any(comm, failure);
 
   LocalSamples mine;
@@ -269,14 +282,16 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
         SampleHeader h{};
         h.index = index;
         family->sample(std::uint64_t(index), arrays.inputs(), arrays.seeds.data());
-        const detail::SampleResult result =
-            sample_solver->solve(arrays.const_inputs(), arrays.u());
-        if (!result.failure.empty()) throw Error(result.failure);
-        h.iterations = result.iterations;
-        h.residual = result.residual;
+        if (sample_solver) {
+          const detail::SampleResult result =
+              sample_solver->solve(arrays.const_inputs(), arrays.u());
+          if (!result.failure.empty()) throw Error(result.failure);
+          h.iterations = result.iterations;
+          h.residual = result.residual;
+        }
         if (rank == 0) {
           write_and_count(*writer, stats, h, arrays.seeds.data(), arrays.values.data(),
-                          arrays.offsets);
+                          arrays.offsets, info.labelled);
         } else {
           mine.headers.push_back(h);
           mine.seeds.insert(mine.seeds.end(), arrays.seeds.begin(), arrays.seeds.end());
@@ -290,7 +305,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
       progress.finish();
       throw CollectiveError(*message);
     }
-    if (r == 0 && rank == 0) warn_unused_options();
+    if (r == 0 && rank == 0) warn_unused_options(opts.inputs_only);
     progress.update(std::min<std::int64_t>((r + 1) * size, opts.samples));
   }
   progress.finish();
@@ -319,7 +334,8 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
         std::memcpy(seeds.data(), buffer.data() + sizeof h, seeds_bytes);
         std::memcpy(fields.data(), buffer.data() + sizeof h + seeds_bytes,
                     values * sizeof(double));
-        write_and_count(*writer, stats, h, seeds.data(), fields.data(), arrays.offsets);
+        write_and_count(*writer, stats, h, seeds.data(), fields.data(), arrays.offsets,
+                        info.labelled);
       });
     }
   } else {
@@ -341,6 +357,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
 
   GenerateSummary s;
   s.samples = opts.samples;
+  s.inputs_only = opts.inputs_only;
   s.grid = info.grid;
   s.grid_text = info.grid_string();
   s.processes = size;

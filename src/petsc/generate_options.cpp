@@ -34,6 +34,7 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscInt grid_values[3] = {0, 0, 0}, ngrid = 3, nsamples = PetscInt(samples);
   PetscBool grid_set = PETSC_FALSE, force_b = force ? PETSC_TRUE : PETSC_FALSE;
   PetscBool progress_b = progress ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool inputs_only_b = inputs_only ? PETSC_TRUE : PETSC_FALSE;
   const std::string families = "Problem family: " + problem_family_names();
   const std::string seed_default = std::to_string(seed);
   PetscFunctionBeginUser;
@@ -57,6 +58,9 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
                              force_b, &force_b, nullptr));
   PetscCall(PetscOptionsBool("-progress", "Report progress on stderr", "pins generate", progress_b,
                              &progress_b, nullptr));
+  PetscCall(PetscOptionsBool("-inputs_only",
+                             "Write the sampled inputs only: no solves, no solutions (labelled 0)",
+                             "pins generate", inputs_only_b, &inputs_only_b, nullptr));
   PetscOptionsEnd();
 
   PetscCheck(!grid_set || ngrid >= 1, comm, PETSC_ERR_ARG_WRONG,
@@ -69,6 +73,7 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   samples = nsamples;
   force = force_b;
   progress = progress_b;
+  inputs_only = inputs_only_b;
   PetscCallCXX(pde = pde_buf);  // std::string assignments can throw std::bad_alloc
   PetscCallCXX(output = out_buf);
   PetscCallCXX(prefix = options_prefix ? options_prefix : "");
@@ -118,8 +123,8 @@ PetscErrorCode generate_help(MPI_Comm comm, const char* prefix) {
   std::unique_ptr<ProblemFamily> family;
   PetscCallCXX(family = find_problem_family(options.pde).create());
   PetscCall(family->SetFromOptions(comm, prefix));
-  // Configuring a solver is what lists the -ksp_* and -pc_* options.
-  PetscCallCXX(detail::describe_solver(comm, options.prefix));
+  // Configuring a solver is what lists the -ksp_* and -pc_* options; -inputs_only reads none.
+  if (!options.inputs_only) PetscCallCXX(detail::describe_solver(comm, options.prefix));
   PetscFunctionReturn(0);
 }
 

@@ -290,6 +290,63 @@ def case_reader_errors():
                  keep=keep)
 
 
+def case_inputs_only():
+    """-inputs_only: the labelled run's inputs bit for bit, on 1 and 2 processes, without a
+    solver (an impossible -ksp_type does not matter); verify and evaluate refuse the file."""
+    need_h5py()
+    import h5py
+    common = GEN + ["-grid", "24,16", "-samples", "9", "-seed", "5", "-kappa_type", "lognormal",
+                    "-f_type", "grf"]
+    expect_ok(common + ["-o", "labelled.h5"])
+    # Any solver would be configured from -ksp_type and fail: a labelled run does.
+    expect_error(common + ["-ksp_type", "nonexistent", "-o", "x.h5"], "generate", "nonexistent",
+                 keep=("labelled.h5",))
+    out, err = expect_ok(common + ["-inputs_only", "-ksp_type", "nonexistent", "-o", "one.h5"],
+                         ranks=1)
+    if "inputs only" not in out or "iterations" in out:
+        fail("inputs-only summary:\n" + out)
+    if "-ksp_type was not used (-inputs_only runs no solver)" not in err:
+        fail("no warning that -inputs_only ignores the solver options:\n" + err)
+    expect_ok(common + ["-inputs_only", "-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "labelled.h5"), "r") as lab, \
+            h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as one, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as two:
+        if lab.attrs["labelled"] != 1 or one.attrs["labelled"] != 0 or two.attrs["labelled"] != 0:
+            fail("labelled attributes: %s %s %s" % (lab.attrs["labelled"], one.attrs["labelled"],
+                                                    two.attrs["labelled"]))
+        for f in (one, two):
+            present = sorted(f.keys())
+            if present != ["f", "kappa", "seeds"]:
+                fail("inputs-only file holds %s, expected f, kappa, seeds" % present)
+            solver = [k for k in f.attrs if k.startswith("solver.")]
+            if solver:
+                fail("inputs-only file records a solver: %s" % solver)
+        for name in ("kappa", "f", "seeds"):
+            x, y, z = lab[name][()], one[name][()], two[name][()]
+            if not (x.tobytes() == y.tobytes() == z.tobytes() and x.shape == y.shape == z.shape):
+                fail("array %s differs between the labelled and the inputs-only files "
+                     "(1 or 2 processes)" % name)
+    out, _ = expect_ok(["info", "-data", "one.h5"])
+    for text in ("inputs only", "labelled", "seeds [9, 2]"):
+        if text not in out:
+            fail("'pins info' does not show %r:\n%s" % (text, out))
+    if "residual [" in out or "solver.ksp_type" in out:
+        fail("'pins info' lists solutions or a solver for an inputs-only file:\n" + out)
+    keep = ("labelled.h5", "one.h5", "two.h5")
+    expect_error(["verify", "-data", "one.h5"], "verify",
+                 "one.h5: the dataset holds no solutions (inputs only, written with -inputs_only)",
+                 keep=keep)
+    # A real model, so evaluate fails on the dataset and not on the model.
+    expect_ok(["train", "-data", "labelled.h5", "-o", "m.pins", "-train_epochs", "1",
+               "-train_monitor", "0", "-fno_modes", "2", "-fno_width", "4", "-fno_layers", "1",
+               "-fno_hidden", "4"])
+    keep = tuple(workdir_files())  # the model and its checkpoint too
+    expect_error(["evaluate", "-model", "m.pins", "-data", "two.h5", "-o", "report"], "evaluate",
+                 "two.h5: the dataset holds no solutions (inputs only, written with -inputs_only)",
+                 keep=keep)
+    print("ok: inputs-only files match the labelled inputs and are refused where solutions are needed")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 

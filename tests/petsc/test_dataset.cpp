@@ -341,3 +341,183 @@ TEST_CASE("reader errors name the file and what is wrong") {
     CHECK(contains(error_of([&] { pins::read_dataset(path); }), "not a pins dataset"));
   }
 }
+
+namespace {
+
+// small_dataset() as an inputs-only dataset: the same inputs and seeds, no solutions. Its
+// solver fields stay set: the writer must leave them out all the same.
+pins::Dataset inputs_only_dataset() {
+  pins::Dataset d = small_dataset();
+  d.info.labelled = false;
+  d.u.values.clear();
+  d.iterations.clear();
+  d.residual.clear();
+  return d;
+}
+
+bool has_link(const std::string& path, const char* name) {
+  RawFile f(path);
+  return H5Lexists(f.id, name, H5P_DEFAULT) > 0;
+}
+
+// Sets the integer root attribute `name` of the file at `path` (creating it if absent).
+void set_int_attribute(const std::string& path, const char* name, std::int64_t value) {
+  RawFile f(path);
+  if (H5Aexists(f.id, name) > 0) REQUIRE(H5Adelete(f.id, name) >= 0);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(f.id, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(a >= 0);
+  REQUIRE(H5Awrite(a, H5T_NATIVE_INT64, &value) >= 0);
+  H5Aclose(a);
+  H5Sclose(space);
+}
+
+}  // namespace
+
+TEST_CASE("inputs-only datasets round trip without solutions or a solver") {
+  TempDir dir;
+  const std::string path = dir.file("inputs.h5");
+  const pins::Dataset d = inputs_only_dataset();
+  pins::write_dataset(path, d);
+  CHECK(dir.entries() == 1);
+  for (const char* name : {"u", "iterations", "residual"}) {
+    INFO(name);
+    CHECK_FALSE(has_link(path, name));
+  }
+  CHECK(has_link(path, "kappa"));
+  CHECK(has_link(path, "seeds"));
+
+  const pins::Dataset r = pins::read_dataset(path);
+  CHECK_FALSE(r.info.labelled);
+  CHECK(r.samples == 3);
+  CHECK(r.input("kappa").values == d.inputs[0].values);
+  CHECK(r.input("f").values == d.inputs[1].values);
+  CHECK(r.seeds == d.seeds);
+  CHECK(r.u.name == "u");
+  CHECK(r.u.values.empty());
+  CHECK(r.u.shape == std::vector<std::int64_t>{4, 5});  // what a solution would be
+  CHECK(r.iterations.empty());
+  CHECK(r.residual.empty());
+  // No solver ran: none is recorded, whatever DatasetInfo held.
+  CHECK(r.info.ksp_type.empty());
+  CHECK(r.info.pc_type.empty());
+  CHECK(r.info.rtol == 0);
+  CHECK_FALSE(pins::read_dataset_info(path).info.labelled);
+
+  bool seen = false;
+  for (const auto& a : pins::read_dataset_attributes(path)) {
+    CHECK(a.name.rfind("solver.", 0) != 0);
+    if (a.name == "labelled") seen = std::get<std::int64_t>(a.value) == 0;
+  }
+  CHECK(seen);
+
+  // Written again from what was read: the same file contents.
+  pins::write_dataset(dir.file("again.h5"), r);
+  const pins::Dataset again = pins::read_dataset(dir.file("again.h5"));
+  CHECK_FALSE(again.info.labelled);
+  CHECK(again.input("kappa").values == d.inputs[0].values);
+
+  // A labelled file says so.
+  pins::write_dataset(dir.file("labelled.h5"), small_dataset());
+  bool labelled = false;
+  for (const auto& a : pins::read_dataset_attributes(dir.file("labelled.h5")))
+    if (a.name == "labelled") labelled = std::get<std::int64_t>(a.value) == 1;
+  CHECK(labelled);
+  CHECK(pins::read_dataset(dir.file("labelled.h5")).info.labelled);
+}
+
+TEST_CASE("a file without the labelled attribute (written before it existed) is labelled") {
+  TempDir dir;
+  const std::string path = dir.file("old.h5");
+  const pins::Dataset d = small_dataset();
+  pins::write_dataset(path, d);
+  {
+    RawFile f(path);
+    REQUIRE(H5Adelete(f.id, "labelled") >= 0);
+  }
+  const pins::Dataset r = pins::read_dataset(path);
+  CHECK(r.info.labelled);
+  CHECK(r.u.values == d.u.values);
+  CHECK(r.info.ksp_type == "cg");
+}
+
+TEST_CASE("solutions are required exactly where the dataset is labelled") {
+  TempDir dir;
+  SUBCASE("write_dataset: a labelled dataset without u") {
+    pins::Dataset d = small_dataset();
+    d.u.values.clear();
+    CHECK(contains(error_of([&] { pins::write_dataset(dir.file("d.h5"), d); }), "array 'u'"));
+  }
+  SUBCASE("write_dataset: an inputs-only dataset with solutions") {
+    pins::Dataset d = inputs_only_dataset();
+    d.u.values.assign(3 * 4 * 5, 1.0);
+    CHECK(contains(error_of([&] { pins::write_dataset(dir.file("d.h5"), d); }),
+                   "inputs-only dataset (info.labelled = false) stores no solutions"));
+  }
+  const pins::Dataset d = small_dataset(1);
+  pins::SampleRecord r;
+  for (const auto& a : d.inputs) r.inputs.push_back(a.sample(0));
+  r.seeds = d.seeds.data();
+  SUBCASE("DatasetWriter: a labelled sample without u") {
+    const std::string e = error_of([&] {
+      pins::DatasetWriter w(dir.file("d.h5"), d.info, 1, false);
+      w.write_sample(0, r);  // r.u is null
+    });
+    CHECK(contains(e, "sample 0 has no 'u' array"));
+    CHECK(contains(e, "inputs-only"));
+  }
+  SUBCASE("DatasetWriter: an inputs-only sample with u") {
+    pins::DatasetInfo info = d.info;
+    info.labelled = false;
+    r.u = d.u.sample(0);
+    const std::string e = error_of([&] {
+      pins::DatasetWriter w(dir.file("d.h5"), info, 1, false);
+      w.write_sample(0, r);
+    });
+    CHECK(contains(e, "inputs-only (labelled = false) and stores none"));
+  }
+  SUBCASE("DatasetWriter: an inputs-only sample without u") {
+    pins::DatasetInfo info = d.info;
+    info.labelled = false;
+    pins::DatasetWriter w(dir.file("d.h5"), info, 1, false);
+    w.write_sample(0, r);
+    w.commit();
+    CHECK(pins::read_dataset(dir.file("d.h5")).input("f").values == d.inputs[1].values);
+    CHECK(dir.entries() == 1);
+  }
+  if (!fs::exists(dir.file("d.h5"))) CHECK(dir.entries() == 0);  // failures leave nothing
+}
+
+TEST_CASE("the labelled attribute and the arrays must agree") {
+  TempDir dir;
+  const std::string path = dir.file("d.h5");
+  pins::write_dataset(path, small_dataset());
+  SUBCASE("labelled = 0 with a /u array") {
+    set_int_attribute(path, "labelled", 0);
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "d.h5: attribute 'labelled' is 0 (inputs only), but the file holds an "
+                   "array 'u'"));
+  }
+  SUBCASE("labelled = 1 without /u: a damaged file") {
+    {
+      RawFile f(path);
+      REQUIRE(H5Ldelete(f.id, "u", H5P_DEFAULT) >= 0);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }), "d.h5: array 'u' is missing"));
+  }
+  SUBCASE("labelled neither 0 nor 1") {
+    set_int_attribute(path, "labelled", 2);
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "attribute 'labelled' must be 1 (solutions stored) or 0 (inputs only), got 2"));
+  }
+}
+
+TEST_CASE("require_labelled refuses inputs-only datasets in one line naming the file") {
+  pins::DatasetInfo info = small_dataset().info;
+  CHECK_NOTHROW(pins::require_labelled(info, "a.h5", "x"));
+  info.labelled = false;
+  const std::string e =
+      error_of([&] { pins::require_labelled(info, "a.h5", "pins verify checks solutions"); });
+  CHECK(e == "a.h5: the dataset holds no solutions (inputs only, written with -inputs_only); "
+             "pins verify checks solutions");
+}

@@ -97,3 +97,28 @@ def test_bad_files(work):
     with pytest.raises(ValueError, match="junk.h5") as info:
         pins.Dataset(junk)
     assert "\n" not in str(info.value)
+
+
+def test_generate_inputs_only(work, train_file, model_file):
+    # The train file's inputs without its solves; an impossible solver option does not
+    # matter, because no solver is configured at all.
+    summary = pins.generate(work / "inputs.h5", grid=GRID, samples=12, seed=1, inputs_only=True,
+                            ksp_type="nonexistent")
+    assert summary["inputs_only"] and summary["iterations_max"] == 0
+    labelled, ds = pins.Dataset(train_file), pins.Dataset(work / "inputs.h5")
+    assert labelled.labelled and not ds.labelled
+    assert ds.metadata["labelled"] == 0 and labelled.metadata["labelled"] == 1
+    assert not any(k.startswith("solver.") for k in ds.metadata)
+    for name in ("kappa", "f", "seeds"):
+        assert ds.array(name).tobytes() == labelled.array(name).tobytes(), name
+    assert ds.arrays == ["kappa", "f", "seeds"]
+    assert set(ds[0]) == {"kappa", "f"}
+    for name in ("u", "iterations", "residual"):
+        with pytest.raises(ValueError, match="inputs.h5: the dataset holds no solutions"):
+            ds.array(name)
+    with pytest.raises(ValueError, match="-inputs_only"):
+        ds.u
+    with pytest.raises(ValueError, match="nonexistent"):  # a labelled run does read it
+        pins.generate(work / "solved.h5", grid=GRID, samples=1, ksp_type="nonexistent")
+    with pytest.raises(ValueError, match="holds no solutions"):
+        pins.evaluate(pins.load_model(model_file), ds, solve_samples=1)

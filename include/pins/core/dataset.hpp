@@ -2,6 +2,9 @@
 /// \file
 /// pins datasets: HDF5 files holding N samples of a problem family — its input fields and
 /// the solutions PETSc computed — on a structured grid of any dimension (or n mesh points).
+/// An *inputs-only* dataset (`pins generate -inputs_only`, attribute labelled = 0) holds the
+/// input fields and seeds alone: sampling is free, solutions cost solves, and physics-only
+/// training needs none.
 ///
 /// Layout ("pins-dataset", format version 2), readable with h5py alone:
 ///
@@ -14,12 +17,16 @@
 ///   /residual    [N]         float64   true relative residual ‖f − A u‖₂ / ‖f‖₂ per sample
 ///   /seeds       [N, S]      uint64    per-sample random stream seeds (S streams)
 ///
+/// Inputs-only datasets (labelled = 0) have no /u, /iterations and /residual arrays.
+///
 /// Every array is chunked (one sample per chunk) and Fletcher32-checksummed. Root attributes,
 /// in this order: format, format_version, pde, equation, discretisation, domain,
 /// boundary_condition, dim, nx, ny (dim ≥ 2), nz (dim 3), dof, times (trajectories only),
 /// inputs ("kappa,f": the input arrays in channel order, "name:c" for c components),
-/// operator (its description, e.g. "stencil: dim=2 star width=1 dof=1"), seed,
-/// sampler.<name>..., solver.ksp_type, solver.pc_type, solver.rtol, then any extra
+/// operator (its description, e.g. "stencil: dim=2 star width=1 dof=1"), labelled (1: the
+/// file holds solutions, 0: inputs only; a file without it, written before it existed, is
+/// labelled), seed, sampler.<name>..., solver.ksp_type, solver.pc_type, solver.rtol
+/// (labelled files only: an inputs-only file was solved by nothing), then any extra
 /// attributes (e.g. solver.norm_type, command, created) and version.<software> (pins, hdf5,
 /// kokkos always; petsc, mpi when the writer supplies them).
 ///
@@ -87,9 +94,16 @@ struct DatasetInfo {
   int seed_streams = 2;            ///< columns of /seeds (random streams per sample)
   std::int64_t seed = 0;           ///< global seed of the sampler
   std::vector<Attribute> sampler;  ///< sampler parameters, stored as "sampler.<name>"
-  std::string ksp_type;            ///< PETSc KSP type used for the solves
-  std::string pc_type;             ///< PETSc PC type
-  double rtol = 0;                 ///< relative tolerance every stored residual is below
+  /// Whether the file holds solutions (/u, /iterations, /residual): attribute "labelled".
+  /// False for inputs-only datasets (`pins generate -inputs_only`); consumers that need
+  /// solutions refuse those with require_labelled().
+  bool labelled = true;
+  /// PETSc KSP type, PC type and relative tolerance of the solves (every stored residual is
+  /// below rtol). Only labelled datasets have a solver: for inputs-only ones these are not
+  /// written (whatever they hold) and read back empty and 0.
+  std::string ksp_type;
+  std::string pc_type;
+  double rtol = 0;
   /// Everything else, stored under its own name (e.g. "solver.norm_type", "command",
   /// "version.petsc"). The writer adds version.pins, version.hdf5 and version.kokkos.
   std::vector<Attribute> extra;
@@ -127,14 +141,15 @@ struct DatasetArray {
   const double* sample(std::int64_t i) const { return values.data() + i * sample_size(); }
 };
 
-/// A whole dataset in memory.
+/// A whole dataset in memory. An inputs-only one (info.labelled false) has `u` with its
+/// name and per-sample shape but no values, and empty `iterations` and `residual`.
 struct Dataset {
   DatasetInfo info;
   std::int64_t samples = 0;              ///< N
   std::vector<DatasetArray> inputs;      ///< info.inputs, in that order
   DatasetArray u;                        ///< the solutions [N, (T,) (dof,) grid...]
-  std::vector<std::int32_t> iterations;  ///< [N]
-  std::vector<double> residual;          ///< [N]
+  std::vector<std::int32_t> iterations;  ///< [N] (empty if inputs-only)
+  std::vector<double> residual;          ///< [N] (empty if inputs-only)
   std::vector<std::uint64_t> seeds;      ///< [N, info.seed_streams]
 
   /// The input array `name`; throws pins::Error naming the dataset's inputs otherwise.
@@ -143,7 +158,8 @@ struct Dataset {
 
 /// One sample handed to DatasetWriter::write_sample: one pointer per input (info.inputs
 /// order, info.field_shape(c) values each), the solution (info.solution_shape() values),
-/// and info.seed_streams seeds.
+/// and info.seed_streams seeds. For an inputs-only dataset u must be null, and iterations
+/// and residual are not stored.
 struct SampleRecord {
   std::vector<const double*> inputs;
   const double* u = nullptr;
@@ -172,7 +188,8 @@ class DatasetWriter {
   DatasetWriter& operator=(const DatasetWriter&) = delete;
 
   /// Stores sample `index` (0 ≤ index < samples). Throws pins::Error naming the sample and
-  /// the array if a value is NaN or infinite, or if the write fails.
+  /// the array if a value is NaN or infinite, if u is null in a labelled dataset or given
+  /// in an inputs-only one, or if the write fails.
   void write_sample(std::int64_t index, const SampleRecord& record);
 
   /// Checks that every sample was written, closes the file and renames it to the
@@ -189,14 +206,21 @@ class DatasetWriter {
 };
 
 /// Writes `data` to `path` atomically (see DatasetWriter). Checks the array shapes against
-/// `data.info`.
+/// `data.info`; an inputs-only dataset (info.labelled false) must have no u values,
+/// iterations or residuals.
 void write_dataset(const std::string& path, const Dataset& data, bool force = false);
 
 /// Reads and checks a pins dataset. Throws pins::FileNotFound if `path` does not exist, and
 /// pins::Error with a one-line message naming the file and the problem otherwise: not an
 /// HDF5 file, not a pins dataset or a newer format version, a missing or mis-shaped array
-/// or attribute, a checksum error, NaN/Inf in an array.
+/// or attribute (a labelled file without /u, an inputs-only file with one), a checksum
+/// error, NaN/Inf in an array.
 Dataset read_dataset(const std::string& path);
+
+/// Refuses an inputs-only dataset where solutions are needed: throws pins::Error
+/// "<path>: holds no solutions (an inputs-only dataset, written with -inputs_only); <why>"
+/// unless info.labelled. `why` says what needed them, e.g. "pins verify checks solutions".
+void require_labelled(const DatasetInfo& info, const std::string& path, const std::string& why);
 
 /// Reads only the attributes and the sample count (cheap; same checks on the attributes).
 Dataset read_dataset_info(const std::string& path);

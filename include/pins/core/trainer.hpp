@@ -54,9 +54,10 @@ struct TrainingData {
   TrainingData select(const torch::Tensor& index) const;
 };
 
-/// Tensors from a dataset read with pins::read_dataset (u included). Throws pins::Error
-/// naming the array if the dataset's inputs are not the family's, sizes disagree or a value
-/// is NaN/Inf.
+/// Tensors from a dataset read with pins::read_dataset (u included; u undefined for an
+/// inputs-only dataset, info.labelled false, whose fingerprint then hashes the inputs
+/// alone). Throws pins::Error naming the array if the dataset's inputs are not the family's,
+/// sizes disagree or a value is NaN/Inf.
 TrainingData training_data(const Dataset& dataset);
 
 /// How one input field becomes feature channels (its family's FieldTransform with the

@@ -37,7 +37,8 @@ struct Evaluation {
 
 /// Evaluates `model` (with `manifest`, already checked) on dataset `d`, re-solving
 /// min(N, solve_samples) samples with PETSc under the options prefix `solver_prefix`.
-/// The paths only label the report and error messages. Throws pins::Error.
+/// The paths only label the report and error messages. Throws pins::Error (an inputs-only
+/// dataset, which has no solutions to compare with, is refused by pins::require_labelled).
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,

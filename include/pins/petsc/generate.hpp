@@ -1,7 +1,10 @@
 #pragma once
 /// \file
 /// Data generation: draw N samples of a problem family, solve each with PETSc, check each
-/// solution's true residual, and write a pins dataset (pins/core/dataset.hpp).
+/// solution's true residual, and write a pins dataset (pins/core/dataset.hpp). With
+/// -inputs_only it draws the samples and writes their inputs alone: no solver is created,
+/// so the run costs what sampling costs, and sample i's inputs are bit for bit those of a
+/// labelled run with the same seed and options.
 ///
 /// Each MPI process solves its share of the samples (sample i goes to rank i mod P) one
 /// after the other on PETSC_COMM_SELF objects: data generation is many small solves, not one
@@ -49,11 +52,15 @@ struct GenerateOptions {
   std::string output;          ///< -o: the dataset file (required)
   bool force = false;          ///< -force: overwrite an existing output
   bool progress = true;        ///< -progress: progress report on stderr (rank 0)
+  /// -inputs_only: write the sampled inputs (and seeds) only, labelled = 0 — no solves, no
+  /// KSP at all; the -ksp_* / -pc_* options are then not read.
+  bool inputs_only = false;
   std::string prefix;          ///< options prefix for the family's and the solver's options
   std::string command;         ///< command line recorded in the dataset (informational)
 
-  /// Reads -pde, -grid, -samples, -seed, -o, -force and -progress under `prefix` (listed by
-  /// -help) and remembers the prefix. Does not check the values; see validate().
+  /// Reads -pde, -grid, -samples, -seed, -o, -force, -progress and -inputs_only under
+  /// `prefix` (listed by -help) and remembers the prefix. Does not check the values; see
+  /// validate().
   PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix);
 
   /// Throws pins::Error naming the first bad option and what was expected (grid at least
@@ -70,6 +77,7 @@ struct GenerateOptions {
 /// Statistics of a finished run (complete on rank 0; other ranks see their own share).
 struct GenerateSummary {
   std::int64_t samples = 0;
+  bool inputs_only = false;  ///< no solves: the solver fields below are zero / empty
   std::vector<std::int64_t> grid;  ///< slowest direction first, as in the dataset
   std::string grid_text;           ///< x first, e.g. "24x16"
   int processes = 1;
@@ -79,7 +87,7 @@ struct GenerateSummary {
   double rtol = 0;          ///< the solver's relative tolerance (every residual is below it)
   std::string ksp_type, pc_type;
   double seconds = 0;        ///< wall time of the whole run
-  double solve_seconds = 0;  ///< wall time of the sampling + solving phase
+  double solve_seconds = 0;  ///< wall time of the sampling (+ solving) phase
   std::string output;
 };
 

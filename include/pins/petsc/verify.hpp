@@ -32,8 +32,8 @@ struct VerifyReport {
 
 /// Recomputes every sample's residual in batches (Kokkos kernels via LibTorch tensors).
 /// `tolerance` < 0 means the dataset's solver.rtol. Throws pins::Error if the family is not
-/// registered or the data are unusable (e.g. non-positive κ); does not throw on failures,
-/// which the report counts.
+/// registered, the dataset is inputs-only (no solutions to check) or the data are unusable
+/// (e.g. non-positive κ); does not throw on failures, which the report counts.
 VerifyReport verify_dataset(const Dataset& data, double tolerance = -1);
 
 }  // namespace pins::petsc
