@@ -225,10 +225,19 @@ def main():
     p.add_argument("-jobs", type=int, default=2)
     p.add_argument("-threads", type=int, default=1)
     p.add_argument("-test_samples", type=int, default=100)
+    p.add_argument("-table_only", action="store_true",
+                   help="tabulate and plot every record in <out>/results.json, run nothing")
     a = p.parse_args()
     a.pins = os.path.abspath(os.path.join(a.build, "bin", "pins"))
     os.makedirs(a.out, exist_ok=True)
     ns, ms, seeds = parse_list(a.N), parse_list(a.M), parse_list(a.seeds)
+    if a.table_only:
+        text, groups, labels, ns_ = table(a, list(load(os.path.join(a.out, "results.json")).values()), {})
+        with open(os.path.join(a.out, "table.md"), "w") as f:
+            f.write(text)
+        print(text)
+        print("figure:", plot(a, groups, labels, ns_))
+        return
     losses = a.losses.split(",")
     print("machine: %d cores, %s" % (os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC",
                                                                    time.gmtime())), flush=True)

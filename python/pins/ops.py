@@ -99,9 +99,12 @@ def energy_loss(coeffs, u, f):
 
 def physics_loss(coeffs, u, f, kind="residual"):
     """The trainer's grid-independent physics loss (batch mean): ``kind="residual"``:
-    ``|D^-1(A u - f)|^2 / |D^-1 f|^2`` per sample; ``kind="energy"``:
-    ``(1/2 u^T A u - f^T u) / (n f^T D^-1 f)`` with ``n`` cells. What
-    ``-train_physics_weight`` weights in ``pins.train``."""
+    ``|D^-1(A u - f)|^2 / |D^-1 f|^2`` per sample (weights the error by the square of the
+    grid frequency); ``kind="energy"``: ``(1/2 u^T A u - f^T u) / (n f^T D^-1 f)`` with ``n``
+    cells (the energy norm of the error, symmetric positive definite operators only);
+    ``kind="preconditioned"``: ``|B(A u - f)|^2 / |B f|^2`` with ``B`` one fixed black-box
+    multigrid V-cycle (close to the relative L2 error squared; 2-D 5/9-point stencils).
+    What ``-train_physics_weight`` weights in ``pins.train``."""
     if isinstance(coeffs, Operator):
         (u, f), _ = _batched(coeffs, u, f)
         return _pins.operator_physics_loss(coeffs, u, f, kind)

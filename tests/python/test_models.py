@@ -183,3 +183,46 @@ def test_progress_bar_in_a_terminal():
     text = out.getvalue()
     assert (bar.done, bar.total) == (2, 4)
     assert "2/4" in text and "early stop" in text and text.endswith("\n")
+
+
+def test_train_with_unlabelled_inputs(train_file, work):
+    inputs = work / "unlabelled_for_train.h5"
+    pins.generate(inputs, grid=GRID, samples=8, seed=9, inputs_only=True, progress=False)
+    model = pins.train(train_file, unlabelled=inputs, train_epochs=2, train_batch_size=4,
+                       train_physics_weight=10, train_physics_loss="preconditioned",
+                       fno_modes=4, fno_width=8, threads=threads(), progress=False)
+    m = model.manifest
+    assert m["metrics"]["unlabelled_samples"] == 8
+    assert m["metrics"]["unlabelled_data"] == str(inputs)
+    assert all(r["physics_loss"] is not None for r in model.history)
+    # Physics only: the inputs-only set alone, no data loss.
+    alone = pins.train(unlabelled=inputs, train_epochs=1, train_data_weight=0,
+                       train_physics_weight=1, fno_modes=4, fno_width=8, threads=threads(),
+                       progress=False)
+    assert alone.manifest["metrics"]["train_samples"] == 7  # 8 minus the validation sample
+    # Each set in its place: labelled as -data, inputs only as unlabelled.
+    with pytest.raises(ValueError, match="holds no solutions"):
+        pins.train(inputs, train_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="holds solutions"):
+        pins.train(train_file, unlabelled=train_file, train_epochs=1, train_physics_weight=1,
+                   progress=False)
+    with pytest.raises(ValueError, match="-train_physics_weight > 0"):
+        pins.train(train_file, unlabelled=inputs, train_epochs=1, progress=False)
+    with pytest.raises(ValueError, match="set -train_data_weight 0"):
+        pins.train(unlabelled=inputs, train_epochs=1, train_physics_weight=1, progress=False)
+
+
+def test_physics_loss_kinds():
+    kappa = torch.ones(2, GRID, GRID, dtype=torch.float64)
+    coeffs = pins.coefficients(kappa)
+    f = torch.ones(2, GRID, GRID, dtype=torch.float64)
+    u = torch.zeros(2, GRID, GRID, dtype=torch.float64, requires_grad=True)
+    for kind in ("residual", "energy", "preconditioned"):
+        loss = pins.physics_loss(coeffs, u, f, kind=kind)
+        loss.backward()
+        assert torch.isfinite(u.grad).all()
+        u.grad = None
+    # At u = 0 the preconditioned loss is |B f|^2 / |B f|^2 = 1, as the residual one.
+    assert float(pins.physics_loss(coeffs, u, f, kind="preconditioned")) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="residual, energy or preconditioned"):
+        pins.physics_loss(coeffs, u, f, kind="h1")
