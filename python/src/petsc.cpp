@@ -58,8 +58,7 @@ void bind_petsc(py::module_& m) {
   m.def(
       "generate",
       [](const std::string& pde, const std::vector<std::int64_t>& grid, std::int64_t samples,
-         std::uint64_t seed,
-         const std::string& output, bool force, bool progress, bool inputs_only,
+         std::uint64_t seed, const std::string& output, bool force, bool progress, bool inputs_only,
          const OptionDict& options) {
         ensure_petsc();
         petsc::GenerateOptions o;
@@ -101,9 +100,8 @@ void bind_petsc(py::module_& m) {
         d["solve_seconds"] = s.solve_seconds;
         return d;
       },
-      py::arg("pde"), py::arg("grid"), py::arg("samples"), py::arg("seed"),
-      py::arg("output"), py::arg("force"), py::arg("progress"), py::arg("inputs_only"),
-      py::arg("options"));
+      py::arg("pde"), py::arg("grid"), py::arg("samples"), py::arg("seed"), py::arg("output"),
+      py::arg("force"), py::arg("progress"), py::arg("inputs_only"), py::arg("options"));
 
   m.def("have_petsc_register", [] {
 #ifdef PINS_PYTHON_HAVE_REGISTER

@@ -92,8 +92,8 @@ std::int64_t DatasetArray::sample_size() const {
 }
 
 void require_labelled(const DatasetInfo& info, const std::string& path, const std::string& why) {
-  PINS_CHECK(info.labelled, path, ": the dataset holds no solutions (inputs only, written with "
-             "-inputs_only); ", why);
+  PINS_CHECK(info.labelled, path,
+             ": the dataset holds no solutions (inputs only, written with -inputs_only); ", why);
 }
 
 const DatasetArray& Dataset::input(const std::string& name) const {
@@ -108,12 +108,14 @@ namespace dataset_layout {
 namespace {
 // Attributes with a typed DatasetInfo field, plus the format pair; everything else is extra.
 const std::set<std::string>& typed_names() {
+  // clang-format off
   static const std::set<std::string> names = {
       "format",          "format_version",     "pde",        "equation", "discretisation",
       "domain",          "boundary_condition", "dim",        "nx",       "ny",
       "nz",              "dof",                "times",      "inputs",   "operator",
       "labelled",        "seed",               "solver.ksp_type", "solver.pc_type",
       "solver.rtol"};
+  // clang-format on
   return names;
 }
 // Written by every pins writer, replacing whatever `extra` says: they describe the writer.
@@ -298,8 +300,10 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
   if (find_in(attributes, "labelled")) {
     const std::int64_t labelled = get.integer("labelled");
     if (labelled != 0 && labelled != 1)
-      throw Error(path + ": attribute 'labelled' must be 1 (solutions stored) or 0 (inputs only), "
-                  "got " + std::to_string(labelled));
+      throw Error(path +
+                  ": attribute 'labelled' must be 1 (solutions stored) or 0 (inputs only), "
+                  "got " +
+                  std::to_string(labelled));
     info.labelled = labelled == 1;
   }
   if (info.labelled) {

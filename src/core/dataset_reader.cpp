@@ -205,8 +205,10 @@ Dataset read_dataset(const std::string& path) {
     for (const char* name :
          {dataset_layout::kSolution, dataset_layout::kIterations, dataset_layout::kResidual})
       if (H5Lexists(file.get(), name, H5P_DEFAULT) > 0)
-        throw Error(path + ": attribute 'labelled' is 0 (inputs only), but the file holds an "
-                    "array '" + name + "' (set labelled to 1 if it holds solutions)");
+        throw Error(path +
+                    ": attribute 'labelled' is 0 (inputs only), but the file holds an "
+                    "array '" +
+                    name + "' (set labelled to 1 if it holds solutions)");
     d.u.name = dataset_layout::kSolution;  // the shape solutions would have; no values
     d.u.shape = d.info.solution_shape();
   }

@@ -206,8 +206,9 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, s
           create_array(m.file.get(), dataset_layout::kIterations, H5T_STD_I32LE, {n}, {chunk1});
       m.residual_ds =
           create_array(m.file.get(), dataset_layout::kResidual, H5T_IEEE_F64LE, {n}, {chunk1});
-      write_text_attribute(m.residual_ds.get(), "definition",
-                           "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
+      write_text_attribute(
+          m.residual_ds.get(), "definition",
+          "true relative residual ||f - A u||_2 / ||f||_2 (||f - A u||_2 if f = 0)");
     }
     const hsize_t streams = hsize_t(info.seed_streams);
     m.seeds_ds = create_array(m.file.get(), dataset_layout::kSeeds, H5T_STD_U64LE, {n, streams},
@@ -242,8 +243,7 @@ void DatasetWriter::write_sample(std::int64_t index, const SampleRecord& r) {
   const size_t arrays_n = m.fields.size();
   const size_t inputs_n = m.info.inputs.size();  // the fields after them: u, if labelled
   PINS_CHECK(r.inputs.size() == inputs_n, "dataset ", m.where(), ": sample ", index, " has ",
-             r.inputs.size(), " input arrays, expected ", inputs_n, " (", m.info.input_list(),
-             ")");
+             r.inputs.size(), " input arrays, expected ", inputs_n, " (", m.info.input_list(), ")");
   PINS_CHECK(m.info.labelled || r.u == nullptr, "dataset ", m.where(), ": sample ", index,
              " has a solution u, but the dataset is inputs-only (labelled = false) and stores "
              "none");
@@ -366,13 +366,15 @@ void write_dataset(const std::string& path, const Dataset& data, bool force) {
   if (info.labelled) {
     check_array(data.u, info.solution_shape());
     PINS_CHECK(data.iterations.size() == n && data.residual.size() == n, "write_dataset '", path,
-               "': iterations and residual must hold ", n, " values, got ",
-               data.iterations.size(), " and ", data.residual.size());
+               "': iterations and residual must hold ", n, " values, got ", data.iterations.size(),
+               " and ", data.residual.size());
   } else {
     PINS_CHECK(data.u.values.empty() && data.iterations.empty() && data.residual.empty(),
-               "write_dataset '", path, "': an inputs-only dataset (info.labelled = false) "
-               "stores no solutions, but u holds ", data.u.values.size(), " values, iterations ",
-               data.iterations.size(), " and residual ", data.residual.size());
+               "write_dataset '", path,
+               "': an inputs-only dataset (info.labelled = false) stores no solutions, but u "
+               "holds ",
+               data.u.values.size(), " values, iterations ", data.iterations.size(),
+               " and residual ", data.residual.size());
   }
   const size_t streams = size_t(info.seed_streams);
   PINS_CHECK(data.seeds.size() == n * streams, "write_dataset '", path, "': seeds must hold ",

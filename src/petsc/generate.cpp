@@ -68,8 +68,8 @@ void warn_unused_options(bool inputs_only) {
     const std::string name = names[i];
     if (name == "options_left" || name.rfind("log_", 0) == 0 || name.rfind("malloc", 0) == 0)
       continue;
-    const bool solver_option = name.find("ksp_") != std::string::npos ||
-                               name.find("pc_") != std::string::npos;
+    const bool solver_option =
+        name.find("ksp_") != std::string::npos || name.find("pc_") != std::string::npos;
     std::fprintf(stderr, "pins generate: warning: option -%s was not used (%s)\n", name.c_str(),
                  inputs_only && solver_option ? "-inputs_only runs no solver" : "misspelt?");
   }
@@ -114,10 +114,8 @@ struct SampleArrays {
   std::vector<double> values;
   std::vector<size_t> offsets;  // start of each input, then of u (= the end if unlabelled)
   std::vector<std::uint64_t> seeds;
-  bool labelled;
 
-  explicit SampleArrays(const DatasetInfo& info)
-      : seeds(size_t(info.seed_streams)), labelled(info.labelled) {
+  explicit SampleArrays(const DatasetInfo& info) : seeds(size_t(info.seed_streams)) {
     size_t total = 0;
     const size_t points = size_t(info.points());
     for (const auto& in : info.inputs) {
@@ -125,9 +123,11 @@ struct SampleArrays {
       total += points * size_t(in.components);
     }
     offsets.push_back(total);
-    size_t u_size = labelled ? 1 : 0;
-    if (labelled)
+    size_t u_size = 0;  // inputs only: no room for a solution
+    if (info.labelled) {
+      u_size = 1;
       for (auto s : info.solution_shape()) u_size *= size_t(s);
+    }
     values.resize(total + u_size);
   }
   std::vector<double*> inputs() {

@@ -23,7 +23,8 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
   const double terms_per_row = double(stencil.points() * stencil.dof + 1);
   const std::int64_t n = data.samples;
   PINS_CHECK(n >= 1, "verify: the dataset holds no samples");
-  PINS_CHECK(data.info.labelled, "verify: the dataset holds no solutions (inputs only, written "
+  PINS_CHECK(data.info.labelled,
+             "verify: the dataset holds no solutions (inputs only, written "
              "with -inputs_only); there is nothing to verify");
   PINS_CHECK(data.info.dim() == stencil.dim, "verify: the ", family.name(), " family is ",
              stencil.dim, "-D, but the dataset's grid is ", data.info.grid_string());

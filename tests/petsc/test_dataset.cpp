@@ -518,6 +518,7 @@ TEST_CASE("require_labelled refuses inputs-only datasets in one line naming the 
   info.labelled = false;
   const std::string e =
       error_of([&] { pins::require_labelled(info, "a.h5", "pins verify checks solutions"); });
-  CHECK(e == "a.h5: the dataset holds no solutions (inputs only, written with -inputs_only); "
-             "pins verify checks solutions");
+  CHECK(e ==
+        "a.h5: the dataset holds no solutions (inputs only, written with -inputs_only); "
+        "pins verify checks solutions");
 }

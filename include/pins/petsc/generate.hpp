@@ -77,7 +77,7 @@ struct GenerateOptions {
 /// Statistics of a finished run (complete on rank 0; other ranks see their own share).
 struct GenerateSummary {
   std::int64_t samples = 0;
-  bool inputs_only = false;  ///< no solves: the solver fields below are zero / empty
+  bool inputs_only = false;        ///< no solves: the solver fields below are zero / empty
   std::vector<std::int64_t> grid;  ///< slowest direction first, as in the dataset
   std::string grid_text;           ///< x first, e.g. "24x16"
   int processes = 1;
