@@ -238,7 +238,7 @@ def main():
         print(text)
         print("figure:", plot(a, groups, labels, ns_))
         return
-    losses = a.losses.split(",")
+    losses = [l for l in a.losses.split(",") if l]  # "": data-only runs alone
     print("machine: %d cores, %s" % (os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC",
                                                                    time.gmtime())), flush=True)
     # Same seeds for every size: labelled N is the first N samples of one stream, and the
