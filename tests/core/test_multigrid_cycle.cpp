@@ -39,7 +39,9 @@ torch::Tensor dense(const pins::StencilOperator& A) {
   return torch::stack(out);
 }
 
-double dot(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).sum().item<double>(); }
+double sum_product(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a * b).sum().item<double>();
+}
 
 }  // namespace
 
@@ -51,9 +53,9 @@ TEST_CASE("the multigrid cycle is symmetric for a symmetric operator, on odd and
     CHECK(B.levels().size() >= 3);
     const torch::Tensor x = torch::randn({2, ny, nx}, opts());
     const torch::Tensor y = torch::randn({2, ny, nx}, opts());
-    const double xBy = dot(x, B.apply(y)), yBx = dot(y, B.apply(x));
+    const double xBy = sum_product(x, B.apply(y)), yBx = sum_product(y, B.apply(x));
     CHECK(std::abs(xBy - yBx) <= 1e-12 * std::abs(xBy));
-    CHECK(dot(x, B.apply(x)) > 0);  // and positive: a norm
+    CHECK(sum_product(x, B.apply(x)) > 0);  // and positive: a norm
   }
 }
 
@@ -113,7 +115,7 @@ TEST_CASE("the preconditioned loss's gradient matches finite differences") {
     torch::NoGradGuard no_grad;
     const double fd =
         (loss(u + h * d).item<double>() - loss(u - h * d).item<double>()) / (2 * h);
-    const double ad = dot(g, d);
+    const double ad = sum_product(g, d);
     CHECK(std::abs(fd - ad) <= 1e-6 * std::abs(ad));
   }
 }
