@@ -198,7 +198,8 @@ def train(data=None, output=None, *, surrogate_type=None, val_data=None, unlabel
     return Model(handle)
 
 
-def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=False):
+def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=False,
+             refine=None):
     """Scores a solution model on a dataset against PETSc, as ``pins evaluate`` does, and
     returns its report as a dict: relative_l2 and relative_residual_prediction summaries
     (mean, median, p95, max), relative_residual_petsc, seconds_per_sample (surrogate one at
@@ -210,12 +211,28 @@ def evaluate(model, data, *, solve_samples=8, threads=None, return_predictions=F
     "relative_l2_per_sample" [N] as torch tensors. Raises ValueError for an inputs-only
     dataset (``Dataset.labelled`` False: no solutions to compare with), a model that does
     not fit the data (problem family, task, channels; grid for non-FNO models). `threads`
-    (default: the cores available) sets LibTorch's thread count for the whole process."""
+    (default: the cores available) sets LibTorch's thread count for the whole process.
+
+    ``refine=[0, 1, 5, 20]`` (``pins evaluate -refine 0,1,5,20``) also refines the predictions
+    by k multigrid V-cycles for each k and adds "refine": one dict per k (in increasing
+    order) with k, relative_l2_mean, relative_l2_p95, relative_residual_mean,
+    seconds_per_sample (surrogate + k cycles, batched), petsc_seconds_to_same_error (PETSc on
+    the same re-solved samples, to the refined error of each; None if never reached),
+    petsc_samples_reached and ratio (PETSc / surrogate), and "refine_petsc" (how the times
+    were measured). A negative k, or a problem family whose operator the multigrid cycle does
+    not support, raises ValueError."""
     m = model if isinstance(model, Model) else load_model(model)
     ds = as_dataset(data)
+    counts = []
+    for k in refine or []:
+        if isinstance(k, bool) or int(k) != k:
+            raise ValueError("refine: cycle counts must be integers >= 0, got %r" % (k,))
+        if k < 0:
+            raise ValueError("refine: cycle counts must be 0 or more, got %d" % k)
+        counts.append(int(k))
     ensure_petsc()
     report, prediction, errors = _pins.evaluate(m._handle, ds._handle, int(solve_samples),
-                                                default_threads(threads))
+                                                default_threads(threads), counts)
     result = json.loads(report)
     if return_predictions:
         result["prediction"] = prediction

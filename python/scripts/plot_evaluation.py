@@ -5,7 +5,10 @@ Reads FOLDER/plot_data/{input,u_true,u_pred}.npy ([k, ny, nx]: the first input f
 kappa, and the solutions; a 2-D picture of each), input_name.txt (the input's name) and
 relative_l2.npy ([N]), writes FOLDER/samples.png (one row per sample: the input, true u,
 predicted u, error) and
-FOLDER/error_histogram.png. Exit status 3: matplotlib (or numpy) is missing.
+FOLDER/error_histogram.png; with plot_data/refine.json (`pins evaluate -refine`) also
+FOLDER/refine.png: error against time per sample, the surrogate + k cycles as points and
+PETSc's iterates on each re-solved sample as curves. Exit status 3: matplotlib (or numpy) is
+missing.
 Called by the pins CLI with Debian's /usr/bin/python3; usable by hand as well.
 """
 
@@ -77,7 +80,47 @@ def main():
     fig.tight_layout()
     fig.savefig(os.path.join(folder, "error_histogram.png"), dpi=110)
     plt.close(fig)
+
+    refine = os.path.join(data, "refine.json")
+    if os.path.exists(refine):
+        plot_refine(plt, refine, os.path.join(folder, "refine.png"))
     return 0
+
+
+def plot_refine(plt, path, out):
+    """Error against wall time per sample: PETSc's iterates (one thin line per re-solved
+    sample, assembly and set-up included) and the surrogate refined by k cycles (points,
+    mean over the same samples)."""
+    import json
+
+    with open(path) as f:
+        d = json.load(f)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for i, c in enumerate(d["petsc"]):
+        # An iterate equal to the stored solution (error 0, PETSc's last) has no place on a
+        # log scale.
+        kept = [(1e3 * s, v) for s, v in zip(c["seconds"], c["relative_l2"]) if v > 0]
+        t, e = [p[0] for p in kept], [p[1] for p in kept]
+        ax.plot(t, e, color="tab:gray", lw=0.8, alpha=0.7, marker=".", ms=3,
+                label="PETSc %s, per sample" % d["petsc_solver"] if i == 0 else None)
+    pts = d["surrogate"]
+    ax.plot([1e3 * p["seconds_per_sample"] for p in pts],
+            [p["relative_l2_mean_resolved"] for p in pts], color="tab:red", marker="o",
+            label="surrogate + k V-cycles")
+    for p in pts:
+        ax.annotate("k=%d" % p["k"], (1e3 * p["seconds_per_sample"],
+                                      p["relative_l2_mean_resolved"]),
+                    textcoords="offset points", xytext=(5, 4), fontsize=9)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("wall time per sample (ms)")
+    ax.set_ylabel("relative L2 error")
+    ax.set_title("Test-time refinement against PETSc (%d samples)" % len(d["petsc"]))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

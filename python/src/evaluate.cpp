@@ -17,9 +17,12 @@ namespace pins::python {
 void bind_evaluate(py::module_& m) {
   m.def(
       "evaluate",
-      [](ModelHandle& model, const DatasetHandle& data, int solve_samples, int threads) {
+      [](ModelHandle& model, const DatasetHandle& data, int solve_samples, int threads,
+         const std::vector<int>& refine) {
         PINS_CHECK(solve_samples >= 1, "evaluate: solve_samples must be at least 1, got ",
                    solve_samples);
+        for (int k : refine)
+          PINS_CHECK(k >= 0, "evaluate: refine counts must be 0 or more, got ", k);
         const Dataset& d = *data.data;
         check_model_requirements(model.manifest,
                                  petsc::evaluation_requirements(model.manifest.architecture, d.info),
@@ -30,12 +33,13 @@ void bind_evaluate(py::module_& m) {
         set_training_threads(threads);
         const petsc::Evaluation e =
             petsc::evaluate_model(*model.model, model.manifest, model.path, d, data.path,
-                                  solve_samples, "pins_python_evaluate_");
+                                  solve_samples, "pins_python_evaluate_", refine);
         const nlohmann::json& j = e.report;
         const torch::Tensor &pred = e.prediction, &rel = e.relative_l2;
         return std::make_tuple(j.dump(), pred, rel);
       },
-      py::arg("model"), py::arg("data"), py::arg("solve_samples"), py::arg("threads"));
+      py::arg("model"), py::arg("data"), py::arg("solve_samples"), py::arg("threads"),
+      py::arg("refine"));
 }
 
 }  // namespace pins::python

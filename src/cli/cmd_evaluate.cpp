@@ -7,10 +7,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "evaluate_output.hpp"
+#include "evaluate_refine.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
@@ -33,6 +35,8 @@ std::string fmt(double v, const char* f = "%.4g") {
 int run_evaluate(MPI_Comm comm, const std::string& command_line) {
   char model_path[PETSC_MAX_PATH_LEN] = "", data[PETSC_MAX_PATH_LEN] = "";
   char output[PETSC_MAX_PATH_LEN] = "evaluation";
+  char refine[256] = "";
+  PetscBool refine_set = PETSC_FALSE;
   PetscInt solve_samples = 8, plot_samples = 3, threads = 0;
   PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
@@ -55,6 +59,11 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                               "pins evaluate", plot_samples, &plot_samples, nullptr));
     PetscCall(PetscOptionsBool("-evaluate_plot", "Make PNG figures (python3 + matplotlib)",
                                "pins evaluate", plot, &plot, nullptr));
+    PetscCall(PetscOptionsString("-refine",
+                                 "Also refine the predictions by k multigrid V-cycles, for each "
+                                 "k of a comma list (e.g. 0,1,5,20), against PETSc's time to "
+                                 "the same error",
+                                 "pins evaluate", refine, refine, sizeof refine, &refine_set));
     PetscCall(PetscOptionsInt("-evaluate_threads", "LibTorch threads (0: the cores available)",
                               "pins evaluate", threads, &threads, nullptr));
     PetscOptionsEnd();
@@ -69,6 +78,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     PINS_CHECK(solve_samples >= 1, "-evaluate_solve_samples must be at least 1, got ",
                solve_samples);
     PINS_CHECK(plot_samples >= 0, "-evaluate_plot_samples must be >= 0, got ", plot_samples);
+    const std::vector<int> refine_counts =
+        refine_set ? parse_refine_counts(refine) : std::vector<int>{};
     const std::string report = out + "/report.json";
     PINS_CHECK(force || !std::filesystem::exists(report), "-o ", out,
                " already holds a report; pass -force to overwrite it");
@@ -81,8 +92,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     const ModelManifest manifest = read_model_manifest(mpath);
     const ModelRequirements need = petsc::evaluation_requirements(manifest.architecture, d.info);
     LoadedModel loaded = load_model(mpath, need);
-    const petsc::Evaluation e = petsc::evaluate_model(*loaded.model, manifest, mpath, d, dpath,
-                                                      int(solve_samples), "evaluate_");
+    const petsc::Evaluation e = petsc::evaluate_model(
+        *loaded.model, manifest, mpath, d, dpath, int(solve_samples), "evaluate_", refine_counts);
     const TrainingData& td = e.data;
     const Summary &err = e.error, &phys = e.residual, &data_res = e.petsc_residual;
     const double single = e.seconds_single, batched = e.seconds_batched, petsc = e.seconds_petsc;
@@ -132,11 +143,23 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     write_npy(out + "/plot_data/u_true.npy", picture(td.u, d.info.dof > 1));
     write_npy(out + "/plot_data/u_pred.npy", picture(pred, d.info.dof > 1));
     write_npy(out + "/plot_data/relative_l2.npy", rel);
+    const bool refined = !e.refine.empty();
+    const std::string refine_data = out + "/plot_data/refine.json";
+    if (refined) {
+      write_text_file(refine_data, refine_plot_data(e).dump(1) + "\n");
+      md << refine_markdown(e);
+    } else {
+      std::filesystem::remove(refine_data);  // an earlier report's (-force)
+    }
     std::string plot_problem = "disabled (-evaluate_plot 0)";
     if (plot) plot_problem = run_plot_script(out);
     if (plot_problem.empty()) {
       md << "\n![samples](samples.png)\n\n![error histogram](error_histogram.png)\n";
       j["figures"] = {"samples.png", "error_histogram.png"};
+      if (refined) {
+        md << "\n![test-time refinement: error against time per sample](refine.png)\n";
+        j["figures"].push_back("refine.png");
+      }
     } else if (plot) {
       std::fprintf(stderr, "pins evaluate: warning: no figures: %s\n", plot_problem.c_str());
     }
@@ -150,6 +173,15 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                 data_res.mean);
     std::printf("  time/sample   surrogate %.3g ms (single), %.3g ms (batched); PETSc %.3g ms\n",
                 single * 1e3, batched * 1e3, petsc * 1e3);
+    for (const auto& r : e.refine) {
+      std::printf("  refine k=%-3d rel. L2 mean %.4g  %.3g ms/sample", r.k, r.error.mean,
+                  r.seconds_per_sample * 1e3);
+      if (r.petsc_reached > 0)
+        std::printf("; PETSc to the same error %.3g ms (%d of %d samples)\n",
+                    r.petsc_seconds_to_same_error * 1e3, r.petsc_reached, solves);
+      else
+        std::printf("; PETSc never reached it\n");
+    }
     std::printf("  wrote %s, %s/report.md\n", report.c_str(), out.c_str());
     std::fflush(stdout);
   });

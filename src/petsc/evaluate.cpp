@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
+#include "pins/core/multigrid_cycle.hpp"
 #include "pins/petsc/error.hpp"
 #include "sample_solver.hpp"
 #include "surrogates/registry.hpp"
@@ -24,31 +26,109 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Mean wall time per sample of PETSc re-solving the first `count` samples with the
-// dataset's ksp_type, pc_type and rtol (set under `prefix`), assembly included.
-double petsc_seconds_per_sample(const Dataset& d, int count, const std::string& prefix) {
-  auto set = [&](const std::string& name, const std::string& value) {
-    PINS_PETSC_CALL(PetscOptionsSetValue(nullptr, ("-" + prefix + name).c_str(), value.c_str()));
-  };
-  set("ksp_type", d.info.ksp_type);
-  set("pc_type", d.info.pc_type);
-  set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
-  auto family = find_problem_family(d.info.pde).create();
-  family->set_up(d.info.grid, std::uint64_t(d.info.seed));
-  detail::SampleSolver solver(*family, d.info.dof, prefix);
-  auto inputs_of = [&](std::int64_t i) {
+// The batch the surrogate runs in, for the plain predictions and the refined ones alike (so
+// that refining with k = 0 reproduces the plain predictions bit for bit).
+constexpr int64_t kBatch = 32;
+
+// Refinement times are the best of this many runs, on both sides alike: on a shared machine
+// the minimum is the most repeatable estimate of what the work itself costs.
+constexpr int kTimingRepeats = 3;
+
+// Re-solves samples of `d` one at a time with the dataset's ksp_type, pc_type and rtol (set
+// under `prefix`), as pins generate solved them.
+class Resolver {
+ public:
+  Resolver(const Dataset& d, const std::string& prefix) : d_(d) {
+    auto set = [&](const std::string& name, const std::string& value) {
+      PINS_PETSC_CALL(PetscOptionsSetValue(nullptr, ("-" + prefix + name).c_str(), value.c_str()));
+    };
+    set("ksp_type", d.info.ksp_type);
+    set("pc_type", d.info.pc_type);
+    set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
+    family_ = find_problem_family(d.info.pde).create();
+    family_->set_up(d.info.grid, std::uint64_t(d.info.seed));
+    solver_ = std::make_unique<detail::SampleSolver>(*family_, d.info.dof, prefix);
+    u_.resize(size_t(d.u.sample_size()));
+  }
+
+  // Solves sample i; with `history`, records the iterates' errors against the stored u.
+  void solve(std::int64_t i, ConvergenceHistory* history = nullptr) {
     std::vector<const double*> in;
-    for (const auto& a : d.inputs) in.push_back(a.sample(i));
-    return in;
-  };
-  std::vector<double> u(size_t(d.u.sample_size()));
-  solver.solve(inputs_of(0), u.data());  // warm-up: first-call costs
-  const auto t0 = Clock::now();
-  for (int i = 0; i < count; ++i) {
-    const auto r = solver.solve(inputs_of(i), u.data());
+    for (const auto& a : d_.inputs) in.push_back(a.sample(i));
+    const auto r = solver_->solve(in, u_.data(), history ? d_.u.sample(i) : nullptr, history);
     PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
   }
+
+ private:
+  const Dataset& d_;
+  std::unique_ptr<ProblemFamily> family_;
+  std::unique_ptr<detail::SampleSolver> solver_;
+  std::vector<double> u_;
+};
+
+// Mean wall time per sample of PETSc re-solving the first `count` samples, assembly included.
+double petsc_seconds_per_sample(const Dataset& d, int count, const std::string& prefix) {
+  Resolver resolver(d, prefix);
+  resolver.solve(0);  // warm-up: first-call costs
+  const auto t0 = Clock::now();
+  for (int i = 0; i < count; ++i) resolver.solve(i);
   return seconds_since(t0) / count;
+}
+
+// PETSc's error against the stored solution, iteration by iteration, on the first `count`
+// samples (after a warm-up solve, as above); of kTimingRepeats solves of each sample, the
+// fastest one's history (the iterates are the same every time).
+std::vector<ConvergenceHistory> petsc_histories(const Dataset& d, int count,
+                                                const std::string& prefix) {
+  Resolver resolver(d, prefix);
+  resolver.solve(0);
+  std::vector<ConvergenceHistory> out(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    ConvergenceHistory& best = out[size_t(i)];
+    for (int rep = 0; rep < kTimingRepeats; ++rep) {
+      ConvergenceHistory h;
+      resolver.solve(i, &h);
+      if (rep == 0 || h.seconds.back() < best.seconds.back()) best = std::move(h);
+    }
+  }
+  return out;
+}
+
+FieldMap rows(const FieldMap& inputs, int64_t begin, int64_t end) {
+  FieldMap part;
+  for (const auto& [name, t] : inputs) part[name] = t.slice(0, begin, end);
+  return part;
+}
+
+// The surrogate's answers refined by k V-cycles, and the wall time per sample of the whole
+// way from the inputs to them, batch by batch: features and network, then (k > 0) the
+// operator's coefficients and right-hand side, the multigrid hierarchy and the cycles. The
+// time is the best of `repeats` runs over the whole dataset.
+torch::Tensor refined_predictions(Surrogate& model, const Normalisation& norm, const Family& family,
+                                  const FieldMap& inputs, int64_t n, int k, int repeats,
+                                  double* seconds) {
+  std::vector<torch::Tensor> parts;
+  for (int rep = 0; rep < repeats; ++rep) {
+    parts.clear();
+    const auto t0 = Clock::now();
+    for (int64_t b = 0; b < n; b += kBatch) {
+      const FieldMap part = rows(inputs, b, std::min(n, b + kBatch));
+      torch::Tensor u = predict(model, norm, part, kBatch);
+      if (k > 0) {
+        const OperatorPtr A = family.make_operator(part);
+        u = MultigridCycle(*A).refine(u, family.rhs(part), k);
+      }
+      parts.push_back(u);
+    }
+    const double t = seconds_since(t0) / double(n);
+    if (rep == 0 || t < *seconds) *seconds = t;
+  }
+  return torch::cat(parts);
+}
+
+// report.json's value for a mean that may not exist.
+nlohmann::json number_or_null(double v, bool exists) {
+  return exists ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
 nlohmann::json grid_json(std::int64_t nx, std::int64_t ny, std::int64_t nz) {
@@ -77,10 +157,14 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
-                          const std::string& solver_prefix) {
+                          const std::string& solver_prefix, const std::vector<int>& refine) {
   PINS_CHECK(solve_samples >= 1, "the number of PETSc re-solves must be at least 1, got ",
              solve_samples);
   require_labelled(d.info, data_path, "evaluation compares the model with stored solutions");
+  for (int k : refine) PINS_CHECK(k >= 0, "refinement cycle counts must be 0 or more, got ", k);
+  std::vector<int> counts = refine;
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
   Evaluation e;
   Normalisation norm;
   try {
@@ -97,22 +181,22 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   const int64_t n = d.samples;
 
   // Accuracy and physics of the predictions (batched), then per-sample latency.
-  auto rows = [&](int64_t i, int64_t e) {
-    FieldMap part;
-    for (const auto& [name, t] : td.inputs) part[name] = t.slice(0, i, e);
-    return part;
-  };
-  predict(model, norm, rows(0, 1));  // warm-up
+  const Family& family = find_family(d.info.pde);
+  if (!counts.empty()) {
+    const std::string why =
+        MultigridCycle::unsupported(*family.make_operator(rows(td.inputs, 0, 1)));
+    PINS_CHECK(why.empty(), "cannot refine ", d.info.pde,
+               " predictions with multigrid cycles: ", why);
+  }
+  predict(model, norm, rows(td.inputs, 0, 1));  // warm-up
   auto t0 = Clock::now();
-  e.prediction = predict(model, norm, td.inputs, 32);
+  e.prediction = predict(model, norm, td.inputs, kBatch);
   e.seconds_batched = seconds_since(t0) / double(n);
   const int64_t single_count = std::min<int64_t>(n, 16);
   t0 = Clock::now();
-  for (int64_t i = 0; i < single_count; ++i)
-    predict(model, norm, rows(i, i + 1));
+  for (int64_t i = 0; i < single_count; ++i) predict(model, norm, rows(td.inputs, i, i + 1));
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = relative_l2(e.prediction, td.u);
-  const Family& family = find_family(d.info.pde);
   const OperatorPtr A = family.make_operator(td.inputs);
   e.error = summarize(e.relative_l2);
   e.residual = summarize(relative_residual(*A, e.prediction, family.rhs(td.inputs)));
@@ -139,6 +223,69 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
         {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
                              to_string(AttributeValue(d.info.rtol))}}},
       {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  if (counts.empty()) return e;
+
+  // Test-time refinement, against PETSc's convergence on the re-solved samples.
+  e.petsc_history = petsc_histories(d, e.petsc_samples, solver_prefix);
+  const torch::Tensor f = family.rhs(td.inputs);
+  double ignored;
+  refined_predictions(model, norm, family, rows(td.inputs, 0, 1), 1, 1, 1, &ignored);  // warm-up
+  nlohmann::json entries = nlohmann::json::array();
+  for (int k : counts) {
+    Refinement r;
+    r.k = k;
+    const torch::Tensor u = refined_predictions(model, norm, family, td.inputs, n, k,
+                                                kTimingRepeats, &r.seconds_per_sample);
+    r.relative_l2 = relative_l2(u, td.u);
+    r.error = summarize(r.relative_l2);
+    r.residual = summarize(relative_residual(*A, u, f));
+    // Sample by sample: PETSc on sample i against the refined answer on sample i.
+    double total = 0;
+    for (int i = 0; i < e.petsc_samples; ++i) {
+      const double t = e.petsc_history[size_t(i)].seconds_to_error(r.relative_l2[i].item<double>());
+      if (t < 0) continue;
+      total += t;
+      ++r.petsc_reached;
+    }
+    const bool reached = r.petsc_reached > 0;
+    r.petsc_seconds_to_same_error = reached ? total / r.petsc_reached : 0;
+    entries.push_back(
+        {{"k", k},
+         {"relative_l2_mean", r.error.mean},
+         {"relative_l2_p95", r.error.p95},
+         {"relative_residual_mean", r.residual.mean},
+         {"seconds_per_sample", r.seconds_per_sample},
+         {"petsc_seconds_to_same_error", number_or_null(r.petsc_seconds_to_same_error, reached)},
+         {"petsc_samples_reached", r.petsc_reached},
+         {"ratio", number_or_null(r.petsc_seconds_to_same_error / r.seconds_per_sample, reached)}});
+    e.refine.push_back(std::move(r));
+  }
+  double to_tolerance = 0, iterations = 0, final_error = 0;
+  for (const auto& h : e.petsc_history) {
+    to_tolerance += h.seconds.back();
+    iterations += double(h.seconds.size() - 1);
+    final_error += h.error.back();
+  }
+  const double m = double(e.petsc_history.size());
+  e.report["refine"] = entries;
+  e.report["refine_petsc"] = {
+      {"samples", e.petsc_samples},
+      {"rtol", d.info.rtol},
+      {"seconds_to_tolerance", to_tolerance / m},
+      {"iterations", iterations / m},
+      {"final_relative_l2", final_error / m},
+      {"method",
+       "k steps u <- u + V(f - A u) of a black-box multigrid V-cycle V (pins::MultigridCycle) "
+       "from the surrogate's answer"},
+      {"timing",
+       "best of 3 runs on both sides; surrogate: wall time per sample over the whole dataset "
+       "in batches of 32, inputs to refined answer (features, network, and for k > 0 the "
+       "operator's coefficients and "
+       "right-hand side, the multigrid hierarchy and the cycles); PETSc: one sample at a time, "
+       "wall time from the start of assembly to the first iterate at least as accurate as the "
+       "refined answer on the same sample (assembly and KSP/PC set-up included, the error "
+       "monitoring excluded), mean over the re-solved samples that reached it; ratio = PETSc "
+       "/ surrogate"}};
   return e;
 }
 

@@ -6,9 +6,11 @@
 // Modes (-pc_surrogate_mode):
 //  precondition: z = k Jacobi sweeps, + α G(r − A z), + k sweeps (a HINTS-like two-stage
 //    cycle; nonlinear, so for flexible methods: FGMRES, GCR);
-//  replace: z = the same cycle, returned only if ‖r − A z‖ ≤ certify_rtol ‖r‖; otherwise a
-//    fallback KSP (prefix -pc_surrogate_fallback_, default CG + the fallback PC) solves from
-//    z, and the reason is printed once. Meant for -ksp_type preonly.
+//  replace: z = the same cycle, then -pc_surrogate_refine k multigrid V-cycles on it
+//    (z ← z + V(r − A z), pins::MultigridCycle built from the matrix; default k = 0), returned
+//    only if ‖r − A z‖ ≤ certify_rtol ‖r‖; otherwise a fallback KSP (prefix
+//    -pc_surrogate_fallback_, default CG + the fallback PC) solves from z, and the reason is
+//    printed once. Meant for -ksp_type preonly.
 // Safety: NaN/Inf from the network, or a Krylov residual that falls by less than a factor
 // -pc_surrogate_stall over -pc_surrogate_window iterations (watched by a KSP monitor the PC
 // adds in its pre-solve hook), switches to the fallback PC (-pc_surrogate_fallback, default
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "cycle_refiner.hpp"
 #include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/register.hpp"
@@ -46,10 +49,12 @@ struct PCSurrogate {
   PetscReal stall = 0.99;
   PetscBool allow_nonflexible = PETSC_FALSE;
   PetscInt threads = 0;  // LibTorch threads; 0: the cores per MPI process on the node
+  PetscInt refine = 0;   // replace mode: multigrid V-cycles on the answer before certifying
   // State.
   std::unique_ptr<SurrogateStep> step;
-  PC fallback = nullptr;       // the safety PC
-  KSP fallback_ksp = nullptr;  // replace mode's solver
+  std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
+  PC fallback = nullptr;                  // the safety PC
+  KSP fallback_ksp = nullptr;             // replace mode's solver
   Vec r1 = nullptr, g = nullptr;
   std::string fallback_reason;  // non-empty: the network is switched off
   PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0;
@@ -119,7 +124,8 @@ PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
     PetscFunctionReturn(0);
   }
   if (s.mode == "replace") {
-    // The certificate: the true relative residual of the surrogate's answer.
+    if (s.refiner) PetscCall(s.refiner->refine(r, z, s.refine));
+    // The certificate: the true relative residual of the (refined) surrogate's answer.
     Vec w = s.r1;
     PetscReal rn, wn;
     PetscCall(MatMult(pc->pmat, z, w));
@@ -205,6 +211,16 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
   DM da;
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
+  PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
+             "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
+             "before the certificate); this PC is in mode %s",
+             s.mode.c_str());
+  if (s.refine > 0) {
+    if (!s.refiner) s.refiner = std::make_unique<CycleRefiner>();
+    PetscCall(s.refiner->set_operator(pc->pmat, da, "-pc_surrogate_refine"));
+  } else {
+    s.refiner.reset();
+  }
   if (!s.r1) PetscCall(MatCreateVecs(pc->pmat, &s.r1, &s.g));
   if (!s.fallback) {
     PetscCall(PCCreate(comm, &s.fallback));
@@ -314,6 +330,10 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                             "LibTorch threads for the network (0: the "
                             "cores per MPI process on the node)",
                             "PCSURROGATE", s.threads, &s.threads, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_refine",
+                            "Replace mode: multigrid V-cycles on the network's answer before "
+                            "its certificate is checked",
+                            "PCSURROGATE", s.refine, &s.refine, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
                              "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -326,6 +346,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
              "-pc_surrogate_certify_rtol must be in (0, 1), got %g", (double)s.certify_rtol);
   PetscCheck(s.threads >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_threads must be >= 0 (0: automatic), got %" PetscInt_FMT, s.threads);
+  PetscCheck(s.refine >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-pc_surrogate_refine must be >= 0 (multigrid cycles), got %" PetscInt_FMT, s.refine);
   PetscCheck(s.window >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_window must be at least 1, got %" PetscInt_FMT, s.window);
   PetscCheck(s.stall > 0 && s.stall <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -365,6 +387,10 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                    ", network steps %" PetscInt_FMT
                                    ", last network residual ratio %.4g\n",
                                    s.applies, s.network_applies, (double)s.last_ratio));
+  if (s.mode == "replace" && s.refine > 0)
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "    refined by %" PetscInt_FMT " multigrid V-cycles before the certificate\n",
+        s.refine));
   if (s.mode == "replace")
     PetscCall(PetscViewerASCIIPrintf(viewer,
                                      "    certify rtol %g: certified %" PetscInt_FMT
@@ -392,6 +418,7 @@ PetscErrorCode PCReset_Surrogate(PC pc) {
   PetscCall(VecDestroy(&s.r1));
   PetscCall(VecDestroy(&s.g));
   s.step.reset();
+  s.refiner.reset();
   s.fallback_reason.clear();
   s.applies = s.network_applies = s.certified = s.uncertified = 0;
   s.residuals.clear();

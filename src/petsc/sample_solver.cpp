@@ -1,6 +1,7 @@
 #include "sample_solver.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "pins/core/check.hpp"
@@ -18,6 +19,36 @@ std::string format_g(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// What the history monitor needs: the clock's origin, the time it has spent itself so far
+// (kept out of the recorded times), and the reference solution in the KSP's ordering.
+struct HistoryMonitor {
+  Clock::time_point start;
+  double recording = 0;
+  Vec reference = nullptr, work = nullptr;
+  PetscReal reference_norm = 1, bnorm = 1;
+  ConvergenceHistory* out = nullptr;
+};
+
+PetscErrorCode record_iterate(KSP ksp, PetscInt, PetscReal rnorm, void* ctx) {
+  // The time stamp first: what follows is measurement, not solving.
+  const Clock::time_point stamp = Clock::now();
+  auto& m = *static_cast<HistoryMonitor*>(ctx);
+  PetscFunctionBeginUser;
+  Vec x = nullptr;
+  PetscCall(KSPBuildSolution(ksp, m.work, &x));
+  if (x != m.work) PetscCall(VecCopy(x, m.work));  // never modify the KSP's own iterate
+  PetscCall(VecAXPY(m.work, -1.0, m.reference));
+  PetscReal diff;
+  PetscCall(VecNorm(m.work, NORM_2, &diff));
+  m.out->seconds.push_back(std::chrono::duration<double>(stamp - m.start).count() - m.recording);
+  m.out->error.push_back(m.reference_norm > 0 ? diff / m.reference_norm : diff);
+  m.out->residual.push_back(m.bnorm > 0 ? rnorm / m.bnorm : rnorm);
+  m.recording += std::chrono::duration<double>(Clock::now() - stamp).count();
+  PetscFunctionReturn(0);
 }
 }  // namespace
 
@@ -85,6 +116,8 @@ SampleSolver::~SampleSolver() {
 }
 
 void SampleSolver::destroy() {
+  VecDestroy(&work_);
+  VecDestroy(&reference_);
   VecDestroy(&r_);
   VecDestroy(&x_);
   VecDestroy(&b_);
@@ -93,6 +126,38 @@ void SampleSolver::destroy() {
 }
 
 SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, double* u) {
+  return solve(inputs, u, nullptr, nullptr);
+}
+
+SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, double* u,
+                                 const double* reference, ConvergenceHistory* history) {
+  HistoryMonitor monitor;
+  monitor.start = Clock::now();  // assembly is part of the solve's time
+  PINS_CHECK(!history == !reference, "sample solver: a history needs a reference solution");
+  if (history) {
+    *history = {};
+    monitor.out = history;
+    if (!reference_) {
+      PINS_PETSC_CALL(VecDuplicate(b_, &reference_));
+      PINS_PETSC_CALL(VecDuplicate(b_, &work_));
+    }
+    // The reference is stored [dof][grid...]; the vector interlaces the dof. Copying it is
+    // part of the measurement, so it is taken out of the clock like the monitor's work.
+    const Clock::time_point copy_start = Clock::now();
+    PetscScalar* rr;
+    PetscInt n;
+    PINS_PETSC_CALL(VecGetLocalSize(reference_, &n));
+    PINS_PETSC_CALL(VecGetArrayWrite(reference_, &rr));
+    const PetscInt points = n / dof_;
+    for (PetscInt p = 0; p < points; ++p)
+      for (int c = 0; c < dof_; ++c)
+        rr[p * dof_ + c] = reference[size_t(c) * size_t(points) + size_t(p)];
+    PINS_PETSC_CALL(VecRestoreArrayWrite(reference_, &rr));
+    PINS_PETSC_CALL(VecNorm(reference_, NORM_2, &monitor.reference_norm));
+    monitor.reference = reference_;
+    monitor.work = work_;
+    monitor.recording = std::chrono::duration<double>(Clock::now() - copy_start).count();
+  }
   SampleResult result;
   PINS_PETSC_CALL(family_.AssembleOperator(da_, inputs, A_));
   PINS_PETSC_CALL(family_.AssembleRHS(da_, inputs, b_));
@@ -107,6 +172,10 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
     PetscInt max_it;
     PINS_PETSC_CALL(KSPGetTolerances(ksp, &rtol, nullptr, nullptr, &max_it));
     PINS_PETSC_CALL(VecNorm(b_, NORM_2, &bnorm));
+    if (history) {
+      monitor.bnorm = bnorm;
+      PINS_PETSC_CALL(KSPMonitorSet(ksp, record_iterate, &monitor, nullptr));
+    }
     for (int attempt = 0;; ++attempt) {
       PINS_PETSC_CALL(KSPSolve(ksp, b_, x_));
       KSPConvergedReason reason;

@@ -147,6 +147,38 @@ def case_replace(args):
         fail("certified answer has relative residual %g > 0.999" % res)
 
 
+def last_certificate(out):
+    m = re.search(r"certified (\d+), fell back (\d+) \(last certificate ([0-9.e+-]+)\)", out)
+    if not m:
+        fail("-ksp_view does not show the replace mode's certificate:\n" + out)
+    return int(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+def case_replace_refine(args):
+    """-pc_surrogate_refine k: k multigrid V-cycles on the network's answer before the
+    certificate. At a certificate the network alone misses, the refined answer is certified,
+    with a residual below the network's, on one process and on two."""
+    base = ["-ksp_type", "preonly", "-pc_type", "surrogate", "-pc_surrogate_model", args.model,
+            "-pc_surrogate_mode", "replace", "-pc_surrogate_certify_rtol", "1e-6", "-ksp_view"]
+    _, _, out = solve(args, *base)
+    plain = last_certificate(out)
+    _, res, out = solve(args, *base, "-pc_surrogate_refine", "12")
+    refined = last_certificate(out)
+    print("certificate: network %.3g, network + 12 V-cycles %.3g" % (plain[2], refined[2]))
+    if plain[:2] != (0, 1):
+        fail("the network alone met the certificate 1e-6; the test needs a case it misses")
+    if "refined by 12 multigrid V-cycles" not in out:
+        fail("-ksp_view does not show the refinement:\n" + out)
+    if refined[:2] != (1, 0) or not refined[2] <= 1e-6 or not refined[2] < plain[2]:
+        fail("12 V-cycles did not make the answer certifiable: %s vs %s" % (refined, plain))
+    if not res <= 1e-6 or "not certified" in out:
+        fail("the refined answer has true relative residual %g" % res)
+    _, res2, out2 = solve(args, *base, "-pc_surrogate_refine", "12", ranks=2)
+    two = last_certificate(out2)
+    if two[:2] != (1, 0) or not res2 <= 1e-6:
+        fail("on 2 processes the refined answer was not certified: %s, residual %g" % (two, res2))
+
+
 def case_bad_input(args):
     sur = ["-ksp_type", "fgmres", "-pc_type", "surrogate"]
     expect_error(args, "needs a model: -pc_surrogate_model", *sur)
@@ -167,6 +199,11 @@ def case_bad_input(args):
                  args.model, "-pc_surrogate_threads", "-2")
     expect_error(args, "-pc_surrogate_window must be at least 1", *sur, "-pc_surrogate_model",
                  args.model, "-pc_surrogate_window", "0")
+    expect_error(args, "-pc_surrogate_refine must be >= 0", "-ksp_type", "preonly", "-pc_type",
+                 "surrogate", "-pc_surrogate_model", args.model, "-pc_surrogate_mode", "replace",
+                 "-pc_surrogate_refine", "-1")
+    expect_error(args, "-pc_surrogate_refine works in -pc_surrogate_mode replace", *sur,
+                 "-pc_surrogate_model", args.model, "-pc_surrogate_refine", "2")
     expect_error(args, "-ksp_guess_surrogate_model", "-ksp_type", "cg", "-ksp_guess_type",
                  "surrogate", "-ksp_guess_surrogate_model", "/nonexistent/pc.pins")
 

@@ -163,6 +163,29 @@ def test_evaluate(model_file, test_file):
                           torch.tensor(report["relative_l2"]["mean"], dtype=torch.float64))
 
 
+def test_evaluate_refine(model_file, test_file):
+    # The session's model (3 epochs on 12 samples) is poor: multigrid cycles improve it.
+    report = pins.evaluate(model_file, test_file, solve_samples=2, threads=threads(),
+                           refine=[5, 0, 1])
+    refine = report["refine"]
+    assert [r["k"] for r in refine] == [0, 1, 5]
+    assert refine[0]["relative_l2_mean"] == report["relative_l2"]["mean"]
+    assert refine[0]["relative_residual_mean"] == report["relative_residual_prediction"]["mean"]
+    e = [r["relative_l2_mean"] for r in refine]
+    assert e[2] < e[1] < e[0]
+    for r in refine:
+        assert r["seconds_per_sample"] > 0 and r["petsc_samples_reached"] == 2
+        assert r["ratio"] == pytest.approx(r["petsc_seconds_to_same_error"] /
+                                           r["seconds_per_sample"], rel=1e-12)
+    assert report["refine_petsc"]["samples"] == 2
+    assert "refine" not in pins.evaluate(model_file, test_file, solve_samples=1,
+                                         threads=threads())
+    with pytest.raises(ValueError, match="0 or more, got -1"):
+        pins.evaluate(model_file, test_file, refine=[0, -1])
+    with pytest.raises(ValueError):
+        pins.evaluate(model_file, test_file, refine=["abc"])
+
+
 def test_evaluate_refuses_wrong_grid_for_grid_bound_models(train_file, work):
     # DeepONet's branch net reads the whole training grid: it is grid-bound (its traits say so).
     model = pins.train(train_file, surrogate_type="deeponet", deeponet_ny=16, deeponet_nx=16,

@@ -2,14 +2,17 @@
 """Runs `pins train` and `pins evaluate` the way users do and checks what they would see.
 
 Usage: cli_test.py --pins PATH --workdir DIR CASE  (CASE: learn, bad_input, option_spaces,
-precondition_checkpoint)
+precondition_checkpoint, refine)
 
 learn: on a 32x32 grid with 64 training samples a small FNO must actually learn: its test
 relative L2 error falls below BOUND, which the untrained model (same normalisation, weights
 as initialised) does not meet. bad_input: every bad input fails with one line
 "pins <subcommand>: error: ..." naming the problem, a non-zero exit, and no file created or
 changed. precondition_checkpoint: `pins train -task precondition` writes its checkpoint and a
-complete log, refuses to overwrite the checkpoint, and resumes from it. Exit status 77 means
+complete log, refuses to overwrite the checkpoint, and resumes from it. refine: `pins evaluate
+-refine 0,1,5,20` on a poorly trained model: k = 0 is the unrefined prediction exactly, the
+error falls with k, PETSc's error-against-time curves run forward in time and end at the
+dataset's tolerance, and bad counts are refused with nothing written. Exit status 77 means
 skipped (h5py/numpy missing).
 """
 
@@ -128,6 +131,82 @@ def case_learn():
         rows = f.read().splitlines()
     if len(rows) != 31:
         fail("history.csv has %d lines, expected a header and 30 epochs" % len(rows))
+
+
+def case_refine():
+    need_h5py()
+    import h5py
+    generate("train.h5", 32, 1)
+    generate("test.h5", 8, 2)
+    # Poorly trained on purpose: two epochs leave errors of tens of percent to refine.
+    expect_ok(["train", "-data", "train.h5", "-o", "m.pins", "-train_epochs", "2",
+               "-train_monitor", "0"] + FNO)
+    out, err = expect_ok(["evaluate", "-model", "m.pins", "-data", "test.h5", "-o", "rep",
+                          "-evaluate_solve_samples", "3", "-refine", "20,0,5,1"])
+    print(out.strip())
+    with open(os.path.join(ARGS.workdir, "rep", "report.json")) as f:
+        rep = json.load(f)
+    refine = rep["refine"]
+    if [r["k"] for r in refine] != [0, 1, 5, 20]:
+        fail("refine entries are not k = 0, 1, 5, 20 in order: %s" % [r["k"] for r in refine])
+    r0 = refine[0]
+    # k = 0 is the surrogate's own answer, computed again in the same batches: bit for bit.
+    if (r0["relative_l2_mean"] != rep["relative_l2"]["mean"] or
+            r0["relative_l2_p95"] != rep["relative_l2"]["p95"] or
+            r0["relative_residual_mean"] != rep["relative_residual_prediction"]["mean"]):
+        fail("-refine 0 does not reproduce the unrefined error: %s vs %s / %s" % (
+            r0, rep["relative_l2"], rep["relative_residual_prediction"]))
+    e = [r["relative_l2_mean"] for r in refine]
+    res = [r["relative_residual_mean"] for r in refine]
+    if not e[0] > 0.05:
+        fail("the model is not poorly trained enough to test refinement: error %g" % e[0])
+    if not (e[2] < e[1] < e[0] and e[3] <= e[2]):
+        fail("the error does not fall with the cycles: %s" % e)
+    if not (res[2] < res[1] < res[0]):
+        fail("the residual does not fall with the cycles: %s" % res)
+    for r in refine:
+        if not r["seconds_per_sample"] > 0:
+            fail("refine k=%d has no time: %s" % (r["k"], r))
+        if r["petsc_samples_reached"] != 3 or r["petsc_seconds_to_same_error"] is None:
+            fail("PETSc does not reach the refined error on all 3 samples: %s" % r)
+        if abs(r["ratio"] - r["petsc_seconds_to_same_error"] / r["seconds_per_sample"]) > \
+                1e-12 * r["ratio"]:
+            fail("ratio is not PETSc's time over the surrogate's: %s" % r)
+    # A smaller error target is met by a later PETSc iterate on each sample.
+    t = [r["petsc_seconds_to_same_error"] for r in refine]
+    if t != sorted(t):
+        fail("PETSc's time to the same error does not grow as the error falls: %s" % t)
+    with h5py.File(os.path.join(ARGS.workdir, "test.h5"), "r") as f:
+        rtol = float(f.attrs["solver.rtol"])
+    with open(os.path.join(ARGS.workdir, "rep", "plot_data", "refine.json")) as f:
+        curves = json.load(f)["petsc"]
+    if len(curves) != 3:
+        fail("refine.json holds %d PETSc curves, expected 3" % len(curves))
+    for c in curves:
+        s, err_, r = c["seconds"], c["relative_l2"], c["residual"]
+        if not (len(s) == len(err_) == len(r) >= 2):
+            fail("a PETSc curve is too short or ragged: %s" % c)
+        if any(b <= a for a, b in zip(s, s[1:])) or not s[0] > 0:
+            fail("a PETSc curve does not run forward in time: %s" % s)
+        if abs(err_[0] - 1.0) > 1e-12:  # the zero initial guess
+            fail("a PETSc curve does not start at error 1 (zero guess): %s" % err_[:3])
+        if not (r[-1] <= rtol < r[0]):
+            fail("a PETSc curve does not end at the tolerance %g: %s" % (rtol, r[-3:]))
+        if not err_[-1] < 1e-6:
+            fail("PETSc's last iterate is %g from the stored solution" % err_[-1])
+    md = open(os.path.join(ARGS.workdir, "rep", "report.md")).read()
+    if "## Test-time refinement" not in md or "| 20 |" not in md:
+        fail("report.md lacks the refinement table")
+    if "figures" in rep:  # plotting worked: the figure is there too
+        if "refine.png" not in rep["figures"] or \
+                not os.path.exists(os.path.join(ARGS.workdir, "rep", "refine.png")):
+            fail("plotting worked but refine.png is missing: %s" % rep["figures"])
+    # Bad counts: one line, nothing written.
+    base = ["evaluate", "-model", "m.pins", "-data", "test.h5", "-o", "bad"]
+    expect_error(base + ["-refine", "-1"], "evaluate", "must be 0 or more, got -1")
+    expect_error(base + ["-refine", "abc"], "evaluate", "got 'abc'")
+    expect_error(base + ["-refine", "1,,5"], "evaluate", "-refine takes a comma list")
+    expect_error(base + ["-refine", "1,5,"], "evaluate", "-refine takes a comma list")
 
 
 def case_option_spaces():
@@ -312,13 +391,14 @@ def main():
     p.add_argument("--pins", required=True)
     p.add_argument("--workdir", required=True)
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
-                                    "precondition_checkpoint"])
+                                    "precondition_checkpoint", "refine"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
     {"learn": case_learn, "bad_input": case_bad_input,
      "option_spaces": case_option_spaces,
-     "precondition_checkpoint": case_precondition_checkpoint}[ARGS.case]()
+     "precondition_checkpoint": case_precondition_checkpoint,
+     "refine": case_refine}[ARGS.case]()
     print("PASS")
 
 

@@ -3,16 +3,20 @@
 /// Measuring a solution model against PETSc on a dataset: what `pins evaluate` reports and
 /// `pins.evaluate` returns. Relative L2 errors, the relative residual ‖f − A û‖/‖f‖ of the
 /// predictions by the problem's own operator, and time per sample of the surrogate (one at a
-/// time and batched) against PETSc re-solving samples with the dataset's own solver settings.
+/// time and batched) against PETSc re-solving samples with the dataset's own solver settings;
+/// optionally, test-time refinement: the predictions improved by k multigrid V-cycles
+/// (pins::MultigridCycle) against PETSc's time to reach the same error.
 
 #include <torch/types.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/convergence_history.hpp"
 
 namespace pins {
 class Surrogate;
@@ -24,6 +28,25 @@ namespace pins::petsc {
 /// training grid too unless the architecture's traits say it is grid-independent: FNO, MLP).
 ModelRequirements evaluation_requirements(const std::string& architecture, const DatasetInfo& info);
 
+/// The predictions refined by k steps u ← u + V(f − A u) of a multigrid V-cycle V on the
+/// family's operator (pins::MultigridCycle), against PETSc: one entry of report.json's
+/// "refine" array.
+struct Refinement {
+  int k = 0;                  ///< V-cycles
+  torch::Tensor relative_l2;  ///< [N] of the refined predictions
+  Summary error, residual;  ///< relative L2 and relative residual ‖f − A u_k‖/‖f‖, all samples
+  /// Wall time per sample of everything from the inputs to the refined answer, in batches of
+  /// 32 over the whole dataset: features and network, and for k > 0 the operator's
+  /// coefficients and right-hand side, the multigrid hierarchy and the k cycles; the best of
+  /// 3 runs (so are PETSc's solves below).
+  double seconds_per_sample = 0;
+  /// Mean over the re-solved samples i of PETSc's time (ConvergenceHistory::seconds, so
+  /// assembly and set-up included) to its first iterate whose error is at most the refined
+  /// error of sample i; over the samples where it got there (petsc_reached of them), 0 if none.
+  double petsc_seconds_to_same_error = 0;
+  int petsc_reached = 0;
+};
+
 /// The measurements; `report` holds them as report.json's fields.
 struct Evaluation {
   nlohmann::json report;
@@ -33,15 +56,23 @@ struct Evaluation {
   Summary error, residual, petsc_residual;
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;
   int petsc_samples = 0;
+  std::vector<Refinement> refine;  ///< one per requested k, in increasing k
+  /// Per re-solved sample, when refining: the fastest of 3 monitored solves.
+  std::vector<ConvergenceHistory> petsc_history;
 };
 
 /// Evaluates `model` (with `manifest`, already checked) on dataset `d`, re-solving
 /// min(N, solve_samples) samples with PETSc under the options prefix `solver_prefix`.
-/// The paths only label the report and error messages. Throws pins::Error (an inputs-only
-/// dataset, which has no solutions to compare with, is refused by pins::require_labelled).
+/// With `refine` (cycle counts ≥ 0; duplicates are measured once), also the refined
+/// predictions for each count, and the re-solved samples' PETSc convergence histories
+/// (report["refine"], Evaluation::refine and petsc_history). The paths only label the
+/// report and error messages. Throws pins::Error, also for an inputs-only dataset (no
+/// solutions to compare with: pins::require_labelled), a negative count or a family
+/// whose operator MultigridCycle does not support (MultigridCycle::unsupported's reason),
+/// before any timing.
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
-                          const std::string& solver_prefix);
+                          const std::string& solver_prefix, const std::vector<int>& refine = {});
 
 }  // namespace pins::petsc
