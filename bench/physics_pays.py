@@ -148,7 +148,8 @@ def table(a, records, weights):
         groups.setdefault((label, r["N"]), []).append(r)
     labels = sorted({g[0] for g in groups}, key=lambda s: (s != "data only", s))
     ns = sorted({r["N"] for r in records})
-    lines = ["| setting | " + " | ".join("N = %d" % n for n in ns) + " |",
+    lines = ["Test relative L2 error, mean ± half the range over seeds (number of seeds):", "",
+             "| setting | " + " | ".join("N = %d" % n for n in ns) + " |",
              "|---|" + "---|" * len(ns)]
     for label in labels:
         cells = []
@@ -158,7 +159,7 @@ def table(a, records, weights):
                 cells.append("")
                 continue
             m, s = mean_spread([r["test_rel_l2"] for r in rs])
-            cells.append("%.2f ± %.2f %%" % (100 * m, 100 * s))
+            cells.append("%.2f ± %.2f %% (%d)" % (100 * m, 100 * s, len(rs)))
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
     lines.append("")
     lines.append("Training time (mean seconds per run, %d thread(s) each, %d runs at once):" %

@@ -53,8 +53,8 @@ void bind_tensors(py::module_& m) {
       "physics_loss",
       [](const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& f,
          const std::string& kind) {
-        PINS_CHECK(kind == "residual" || kind == "energy",
-                   "physics_loss: kind must be 'residual' or 'energy', got '", kind, "'");
+        PINS_CHECK(kind == "residual" || kind == "energy" || kind == "preconditioned",
+                   "physics_loss: kind must be ", physics_loss_kinds(), ", got '", kind, "'");
         return physics_loss(kind, dense(c, "physics_loss", "coeffs"), dense(u, "physics_loss", "u"),
                             dense(f, "physics_loss", "f"));
       },
