@@ -24,11 +24,7 @@ namespace pins::cli {
 
 namespace {
 
-std::string fmt(double v, const char* f = "%.4g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+std::string fmt(double v, const char* f = "%.4g") { return format_number(v, f); }
 
 }  // namespace
 

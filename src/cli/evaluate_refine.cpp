@@ -12,13 +12,15 @@
 
 namespace pins::cli {
 
-namespace {
-
-std::string fmt(double v, const char* f = "%.3g") {
+std::string format_number(double v, const char* format) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
+  std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
+
+namespace {
+
+std::string fmt(double v, const char* f = "%.3g") { return format_number(v, f); }
 
 }  // namespace
 

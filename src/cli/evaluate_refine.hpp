@@ -10,6 +10,9 @@
 
 namespace pins::cli {
 
+/// `v` printed with the printf format `format` (report tables).
+std::string format_number(double v, const char* format = "%.4g");
+
 /// The cycle counts of `-refine 0,1,5,20`: integers ≥ 0 separated by commas. Throws
 /// pins::Error with a one-line message quoting the bad entry otherwise.
 std::vector<int> parse_refine_counts(const std::string& value);
