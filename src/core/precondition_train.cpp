@@ -19,6 +19,7 @@
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_checkpoint.hpp"
+#include "train_monitor.hpp"
 #include "training_loop.hpp"
 
 namespace pins {
@@ -137,16 +138,18 @@ using detail::PeriodStats;
 using detail::StepLoss;
 using Clock = std::chrono::steady_clock;
 
-nlohmann::json number(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
+using detail::finite_or_null;
+using detail::number_or_nan;
 
-nlohmann::ordered_json row_number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-}
-
-double from_number(const nlohmann::json& j) {
-  return j.is_number() ? j.get<double>() : std::nan("");
+// A preconditioner-training record as `Json` (checkpoint json or log ordered_json).
+template <class Json>
+Json record_json(const PreconditionRecord& r) {
+  return {{"step", r.step},
+          {"loss", finite_or_null<Json>(r.loss)},
+          {"val_loss", finite_or_null<Json>(r.val_loss)},
+          {"lr", r.lr},
+          {"seconds", r.seconds},
+          {"skipped_steps", r.skipped_steps}};
 }
 
 // Preconditioner training's part of the shared loop (training_loop.hpp): an interval of
@@ -215,16 +218,10 @@ class PreconditionLoop : public detail::LoopTask {
   }
   void save_state(CheckpointData& c) const override {
     nlohmann::json h = nlohmann::json::array();
-    for (const auto& r : history_)
-      h.push_back({{"step", r.step},
-                   {"loss", number(r.loss)},
-                   {"val_loss", number(r.val_loss)},
-                   {"lr", r.lr},
-                   {"seconds", r.seconds},
-                   {"skipped_steps", r.skipped_steps}});
+    for (const auto& r : history_) h.push_back(record_json<nlohmann::json>(r));
     c.state["history"] = h;
-    c.state["initial_val_loss"] = number(initial_val_);
-    c.state["bare_val_loss"] = number(bare_val_);
+    c.state["initial_val_loss"] = finite_or_null(initial_val_);
+    c.state["bare_val_loss"] = finite_or_null(bare_val_);
   }
   void load_state(const CheckpointData& c, const std::string&) override {
     const auto& s = c.state;
@@ -232,25 +229,19 @@ class PreconditionLoop : public detail::LoopTask {
     for (const auto& j : s.at("history")) {
       PreconditionRecord r;
       r.step = j.at("step").get<std::int64_t>();
-      r.loss = from_number(j.at("loss"));
-      r.val_loss = from_number(j.at("val_loss"));
+      r.loss = number_or_nan(j.at("loss"));
+      r.val_loss = number_or_nan(j.at("val_loss"));
       r.lr = j.at("lr").get<double>();
       r.seconds = j.at("seconds").get<double>();
       r.skipped_steps = j.at("skipped_steps").get<int>();
       history_.push_back(r);
     }
-    initial_val_ = from_number(s.at("initial_val_loss"));
-    bare_val_ = from_number(s.at("bare_val_loss"));
+    initial_val_ = number_or_nan(s.at("initial_val_loss"));
+    bare_val_ = number_or_nan(s.at("bare_val_loss"));
   }
   nlohmann::ordered_json log_rows() const override {
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const auto& r : history_)
-      rows.push_back({{"step", r.step},
-                      {"loss", row_number(r.loss)},
-                      {"val_loss", row_number(r.val_loss)},
-                      {"lr", r.lr},
-                      {"seconds", r.seconds},
-                      {"skipped_steps", r.skipped_steps}});
+    for (const auto& r : history_) rows.push_back(record_json<nlohmann::ordered_json>(r));
     return rows;
   }
 

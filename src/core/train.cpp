@@ -98,7 +98,7 @@ class TrainLoop : public detail::LoopTask {
   void check_physics_loss(const Family& family) const;
   Losses compute(const torch::Tensor& idx, const torch::Tensor& unlabelled_idx,
                  detail::GridSymmetry sym);
-  torch::Tensor unlabelled_batch(int epoch, std::int64_t batch) const;
+  torch::Tensor unlabelled_batch(std::int64_t batch) const;
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
   void validate(EpochRecord& r);
   const std::vector<std::pair<std::string, torch::Tensor>>& named() const {
@@ -115,11 +115,11 @@ class TrainLoop : public detail::LoopTask {
   OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
   std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of x_; y_ has the labelled ones
   int64_t unlabelled_batch_ = 0;  // unlabelled samples per step
-  int epoch_ = 0;                 // the epoch being trained
   Normalisation norm_;
   detail::TrainingLoop* loop_ = nullptr;
   int64_t batches_ = 0;         // mini-batches per epoch
   std::vector<int64_t> order_;  // this epoch's shuffle
+  std::vector<int64_t> unlabelled_order_;  // and of the unlabelled samples
   torch::Tensor idx_;           // this step's labelled samples
   torch::Tensor uidx_;          // and unlabelled ones (undefined: none)
   detail::GridSymmetry sym_;    // and their orientation
@@ -307,16 +307,17 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
   return l;
 }
 
-// The unlabelled rows of mini-batch `b` of `epoch`: the next unlabelled_batch_ entries of
-// the epoch's own shuffle of the unlabelled set, from position b · unlabelled_batch_ and
-// wrapping around (a function of (epoch, b) alone, so a resumed run draws the same ones).
-torch::Tensor TrainLoop::unlabelled_batch(int epoch, std::int64_t b) const {
+// The unlabelled rows of mini-batch `b` of this epoch: the next unlabelled_batch_ entries of
+// the epoch's own shuffle of the unlabelled set (unlabelled_order_, drawn in begin_period),
+// from position b · unlabelled_batch_ and wrapping around (a function of (epoch, b) alone, so
+// a resumed run draws the same ones).
+torch::Tensor TrainLoop::unlabelled_batch(std::int64_t b) const {
   if (unlabelled_rows_.empty()) return {};
   const int64_t m = int64_t(unlabelled_rows_.size());
-  const auto order = permutation(m, sample_seed(opt_.seed, std::uint64_t(epoch), kUnlabelledStream));
   std::vector<int64_t> rows;
   for (int64_t i = 0; i < unlabelled_batch_; ++i)
-    rows.push_back(unlabelled_rows_[size_t(order[size_t((b * unlabelled_batch_ + i) % m)])]);
+    rows.push_back(
+        unlabelled_rows_[size_t(unlabelled_order_[size_t((b * unlabelled_batch_ + i) % m)])]);
   return index_tensor(rows, 0, rows.size());
 }
 
@@ -346,8 +347,10 @@ std::int64_t TrainLoop::first_step(int epoch) const {
 }
 
 void TrainLoop::begin_period(int epoch) {
-  epoch_ = epoch;
   order_ = permutation(int64_t(train_.size()), sample_seed(opt_.seed, epoch, kShuffleStream));
+  if (!unlabelled_rows_.empty())
+    unlabelled_order_ = permutation(int64_t(unlabelled_rows_.size()),
+                                    sample_seed(opt_.seed, std::uint64_t(epoch), kUnlabelledStream));
 }
 
 void TrainLoop::begin_step(std::int64_t step, std::int64_t b) {
@@ -356,7 +359,7 @@ void TrainLoop::begin_step(std::int64_t step, std::int64_t b) {
   std::vector<int64_t> ids;
   for (size_t i = begin; i < end; ++i) ids.push_back(train_[size_t(order_[i])]);
   idx_ = index_tensor(ids, 0, ids.size());
-  uidx_ = unlabelled_batch(epoch_, b);
+  uidx_ = unlabelled_batch(b);
   sym_ = symmetry_for(step);
 }
 

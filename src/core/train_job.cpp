@@ -23,6 +23,13 @@ TrainingData training_data_of(const Dataset& d, const std::string& path) {
   }
 }
 
+// -train_unlabelled takes inputs only: a labelled file belongs in -data.
+void require_inputs_only(const Dataset& d, const std::string& path) {
+  PINS_CHECK(!d.info.labelled, "-train_unlabelled ", path,
+             " holds solutions (a labelled dataset): give it as -data, or write inputs only "
+             "with pins generate -inputs_only");
+}
+
 // A dataset that must match the training data's family and grid.
 void check_same_problem(const Dataset& d, const std::string& what, const std::string& path,
                         const Dataset& data) {
@@ -40,20 +47,18 @@ TrainedModel run_train_job(const TrainJob& job) {
   const bool physics_only = !job.data;
   const Dataset& data = physics_only ? *job.unlabelled : *job.data;
   const std::string& data_path = physics_only ? job.unlabelled_path : job.data_path;
+  // Each file in its role, checked on the attributes before any array is converted.
+  if (job.data)
+    require_labelled(job.data->info, "-data " + job.data_path,
+                     "give it with -train_unlabelled, beside labelled -data or alone for "
+                     "physics only");
+  if (job.unlabelled) require_inputs_only(*job.unlabelled, job.unlabelled_path);
+  PINS_CHECK(!physics_only || job.train.data_weight == 0, "physics-only training (-train_unlabelled ",
+             data_path, " without -data) has no solutions for the data loss: set "
+             "-train_data_weight 0");
   // The architecture must serve solutions on the data's grids.
   check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
   const TrainingData td = training_data_of(data, data_path);
-  if (physics_only) {
-    PINS_CHECK(!td.u.defined(), "-train_unlabelled ", data_path,
-               " holds solutions (a labelled dataset): give it as -data, or write inputs only "
-               "with pins generate -inputs_only");
-    PINS_CHECK(job.train.data_weight == 0, "physics-only training (-train_unlabelled ", data_path,
-               " without -data) has no solutions for the data loss: set -train_data_weight 0");
-  } else {
-    PINS_CHECK(td.u.defined(), "-data ", data_path,
-               " holds no solutions (an inputs-only dataset, pins generate -inputs_only): give "
-               "it with -train_unlabelled, beside labelled -data or alone for physics only");
-  }
   TrainingData vd;
   if (job.validation) {
     check_same_problem(*job.validation, "validation data", job.validation_path, data);
@@ -64,9 +69,6 @@ TrainedModel run_train_job(const TrainJob& job) {
   if (job.unlabelled && !physics_only) {
     check_same_problem(*job.unlabelled, "unlabelled data", job.unlabelled_path, data);
     ud = training_data_of(*job.unlabelled, job.unlabelled_path);
-    PINS_CHECK(!ud.u.defined(), "-train_unlabelled ", job.unlabelled_path,
-               " holds solutions (a labelled dataset): give it as -data, or write inputs only "
-               "with pins generate -inputs_only");
   }
   const TrainingData* unlabelled = job.unlabelled && !physics_only ? &ud : nullptr;
 

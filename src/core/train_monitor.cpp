@@ -9,18 +9,25 @@
 
 namespace pins::detail {
 
+double number_or_nan(const nlohmann::json& j) {
+  return j.is_number() ? j.get<double>() : std::nan("");
+}
+
 namespace {
 
-nlohmann::json number(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
-
-nlohmann::ordered_json row_number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-}
-
-double from_number(const nlohmann::json& j) {
-  return j.is_number() ? j.get<double>() : std::nan("");
+// An epoch record as `Json` (the checkpoint's json or the log's ordered_json), NaN as null.
+template <class Json>
+Json epoch_json(const EpochRecord& r) {
+  return {{"epoch", r.epoch},
+          {"loss", finite_or_null<Json>(r.loss)},
+          {"data_loss", finite_or_null<Json>(r.data_loss)},
+          {"physics_loss", finite_or_null<Json>(r.physics_loss)},
+          {"val_rel_l2", finite_or_null<Json>(r.val_rel_l2)},
+          {"val_physics", finite_or_null<Json>(r.val_physics)},
+          {"lr", r.lr},
+          {"seconds", r.seconds},
+          {"samples_per_second", r.samples_per_second},
+          {"skipped_steps", r.skipped_steps}};
 }
 
 }  // namespace
@@ -53,27 +60,16 @@ std::string epoch_line(const EpochRecord& r, int epochs, double eta_seconds) {
   return s;
 }
 
-nlohmann::json to_json(const EpochRecord& r) {
-  return {{"epoch", r.epoch},
-          {"loss", number(r.loss)},
-          {"data_loss", number(r.data_loss)},
-          {"physics_loss", number(r.physics_loss)},
-          {"val_rel_l2", number(r.val_rel_l2)},
-          {"val_physics", number(r.val_physics)},
-          {"lr", r.lr},
-          {"seconds", r.seconds},
-          {"samples_per_second", r.samples_per_second},
-          {"skipped_steps", r.skipped_steps}};
-}
+nlohmann::json to_json(const EpochRecord& r) { return epoch_json<nlohmann::json>(r); }
 
 EpochRecord epoch_from_json(const nlohmann::json& j) {
   EpochRecord r;
   r.epoch = j.at("epoch").get<int>();
-  r.loss = from_number(j.at("loss"));
-  r.data_loss = from_number(j.at("data_loss"));
-  r.physics_loss = from_number(j.at("physics_loss"));
-  r.val_rel_l2 = from_number(j.at("val_rel_l2"));
-  r.val_physics = from_number(j.at("val_physics"));
+  r.loss = number_or_nan(j.at("loss"));
+  r.data_loss = number_or_nan(j.at("data_loss"));
+  r.physics_loss = number_or_nan(j.at("physics_loss"));
+  r.val_rel_l2 = number_or_nan(j.at("val_rel_l2"));
+  r.val_physics = number_or_nan(j.at("val_physics"));
   r.lr = j.at("lr").get<double>();
   r.seconds = j.at("seconds").get<double>();
   r.samples_per_second = j.at("samples_per_second").get<double>();
@@ -83,17 +79,7 @@ EpochRecord epoch_from_json(const nlohmann::json& j) {
 
 nlohmann::ordered_json history_rows(const std::vector<EpochRecord>& history) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  for (const auto& r : history)
-    rows.push_back({{"epoch", r.epoch},
-                    {"loss", row_number(r.loss)},
-                    {"data_loss", row_number(r.data_loss)},
-                    {"physics_loss", row_number(r.physics_loss)},
-                    {"val_rel_l2", row_number(r.val_rel_l2)},
-                    {"val_physics", row_number(r.val_physics)},
-                    {"lr", r.lr},
-                    {"seconds", r.seconds},
-                    {"samples_per_second", r.samples_per_second},
-                    {"skipped_steps", r.skipped_steps}});
+  for (const auto& r : history) rows.push_back(epoch_json<nlohmann::ordered_json>(r));
   return rows;
 }
 

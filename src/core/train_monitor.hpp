@@ -1,12 +1,23 @@
 #pragma once
 // Progress lines and history rows of solution training (private to pins::core).
 
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "pins/core/trainer.hpp"
 
 namespace pins::detail {
+
+/// `v` as a JSON number, null when it is not finite (JSON has no NaN or infinity); `Json` is
+/// nlohmann::json (checkpoints) or nlohmann::ordered_json (log rows in column order).
+template <class Json = nlohmann::json>
+Json finite_or_null(double v) {
+  return std::isfinite(v) ? Json(v) : Json(nullptr);
+}
+
+/// What finite_or_null wrote: the number, or NaN for null.
+double number_or_nan(const nlohmann::json& j);
 
 /// "epoch  3/20  loss 1.23e-01 (data 1.1e-01, physics 3.2e-02)  val relL2 1.2e-01  lr 1.0e-03
 ///  812 samples/s  ETA 0:42" for one epoch.

@@ -101,14 +101,9 @@ class TestFamily final : public Family {
   OperatorPtr make_operator(const FieldMap& in) const override {
     const torch::Tensor k = in.at("kappa");
     const int points = stencil().points();
-    torch::Tensor c = torch::zeros({k.size(0), points}, k.options());
-    for (int64_t d = 1; d < k.dim(); ++d) c = c.unsqueeze(-1);
-    c = c.expand([&] {
-              std::vector<int64_t> s{k.size(0), points};
-              for (int64_t d = 1; d < k.dim(); ++d) s.push_back(k.size(d));
-              return s;
-            }())
-            .clone();
+    std::vector<int64_t> shape = k.sizes().vec();  // [B, grid...] -> [B, points, grid...]
+    shape.insert(shape.begin() + 1, points);
+    torch::Tensor c = torch::empty(shape, k.options());  // every channel is set below
     // Centre 2·dim·ε + 1 (upwind), west −ε − 1, every other neighbour −ε.
     c.select(1, 0).copy_(2 * dim_ * k + 1);
     for (int p = 1; p < points; ++p) c.select(1, p).copy_(-k);
