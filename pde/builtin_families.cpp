@@ -7,6 +7,7 @@ namespace pins {
 
 void register_builtin_families() {
   register_family(darcy::family());
+  register_family(darcy::family_3d());
 }
 
 }  // namespace pins

@@ -15,6 +15,8 @@ struct Entries {
   std::vector<ProblemFamilyEntry> list = {
       {"darcy", "-div(kappa grad u) = f on (0,1)^2, u = 0 on the boundary",
        &darcy::create_problem_family},
+      {"darcy3d", "-div(kappa grad u) = f on (0,1)^3, u = 0 on the boundary",
+       &darcy::create_problem_family_3d},
   };
 };
 

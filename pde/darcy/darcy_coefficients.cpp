@@ -2,6 +2,9 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cstdint>
+#include <vector>
+
 #include "pde/darcy/darcy_stencil.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/kokkos_runtime.hpp"
@@ -13,55 +16,74 @@ namespace {
 using ExecSpace = Kokkos::DefaultExecutionSpace;
 using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
 
+// One functor for 2-D and 3-D: a 2-D grid is a 3-D one with nz = 1 whose z faces are
+// skipped, so the 2-D coefficients keep their sum order (w + e + s + n) bit for bit.
 template <class T>
 struct CoefficientFunctor {
-  Kokkos::View<const T***, Kokkos::LayoutRight, ExecSpace::memory_space, Unmanaged> kappa;
-  Kokkos::View<T****, Kokkos::LayoutRight, ExecSpace::memory_space, Unmanaged> c;  // [B,5,ny,nx]
-  int ny, nx;
-  double inv_hx2, inv_hy2;
+  Kokkos::View<const T****, Kokkos::LayoutRight, ExecSpace::memory_space, Unmanaged> kappa;
+  Kokkos::View<T*****, Kokkos::LayoutRight, ExecSpace::memory_space, Unmanaged> c;  // [B,K,nz,ny,nx]
+  int nz, ny, nx;
+  bool three_d;
+  double inv_hx2, inv_hy2, inv_hz2;
 
-  KOKKOS_INLINE_FUNCTION double face(int b, int i, int j, int ii, int jj) const {
-    const double k = kappa(b, i, j);
-    if (ii < 0 || ii >= ny || jj < 0 || jj >= nx) return boundary_face_coefficient(k);
-    return interior_face_coefficient(k, kappa(b, ii, jj));
+  KOKKOS_INLINE_FUNCTION double face(int b, int p, int i, int j, int pp, int ii, int jj) const {
+    const double k = kappa(b, p, i, j);
+    if (pp < 0 || pp >= nz || ii < 0 || ii >= ny || jj < 0 || jj >= nx)
+      return boundary_face_coefficient(k);
+    return interior_face_coefficient(k, kappa(b, pp, ii, jj));
   }
 
-  KOKKOS_INLINE_FUNCTION void operator()(const int b, const int i, const int j) const {
-    const double w = face(b, i, j, i, j - 1) * inv_hx2;
-    const double e = face(b, i, j, i, j + 1) * inv_hx2;
-    const double s = face(b, i, j, i - 1, j) * inv_hy2;
-    const double n = face(b, i, j, i + 1, j) * inv_hy2;
-    c(b, 0, i, j) = T(w + e + s + n);
+  KOKKOS_INLINE_FUNCTION void operator()(const int b, const int p, const int i,
+                                         const int j) const {
+    const double w = face(b, p, i, j, p, i, j - 1) * inv_hx2;
+    const double e = face(b, p, i, j, p, i, j + 1) * inv_hx2;
+    const double s = face(b, p, i, j, p, i - 1, j) * inv_hy2;
+    const double n = face(b, p, i, j, p, i + 1, j) * inv_hy2;
     // Off-diagonal weights of neighbours that exist; boundary faces only add to the centre.
-    c(b, 1, i, j) = j > 0 ? T(-w) : T(0);
-    c(b, 2, i, j) = j < nx - 1 ? T(-e) : T(0);
-    c(b, 3, i, j) = i > 0 ? T(-s) : T(0);
-    c(b, 4, i, j) = i < ny - 1 ? T(-n) : T(0);
+    c(b, 1, p, i, j) = j > 0 ? T(-w) : T(0);
+    c(b, 2, p, i, j) = j < nx - 1 ? T(-e) : T(0);
+    c(b, 3, p, i, j) = i > 0 ? T(-s) : T(0);
+    c(b, 4, p, i, j) = i < ny - 1 ? T(-n) : T(0);
+    if (!three_d) {
+      c(b, 0, p, i, j) = T(w + e + s + n);
+      return;
+    }
+    const double d = face(b, p, i, j, p - 1, i, j) * inv_hz2;
+    const double u = face(b, p, i, j, p + 1, i, j) * inv_hz2;
+    c(b, 0, p, i, j) = T(w + e + s + n + d + u);
+    c(b, 5, p, i, j) = p > 0 ? T(-d) : T(0);
+    c(b, 6, p, i, j) = p < nz - 1 ? T(-u) : T(0);
   }
 };
 
 template <class T>
 void fill(const torch::Tensor& kappa, torch::Tensor& c) {
-  const int B = kappa.size(0), ny = kappa.size(1), nx = kappa.size(2);
+  const bool three_d = kappa.dim() == 4;
+  const int B = kappa.size(0), nz = three_d ? kappa.size(1) : 1;
+  const int ny = kappa.size(-2), nx = kappa.size(-1), K = c.size(1);
   using KappaView = decltype(CoefficientFunctor<T>::kappa);
   using CoeffView = decltype(CoefficientFunctor<T>::c);
-  CoefficientFunctor<T> fn{KappaView(kappa.data_ptr<T>(), B, ny, nx),
-                           CoeffView(c.data_ptr<T>(), B, 5, ny, nx),
+  CoefficientFunctor<T> fn{KappaView(kappa.data_ptr<T>(), B, nz, ny, nx),
+                           CoeffView(c.data_ptr<T>(), B, K, nz, ny, nx),
+                           nz,
                            ny,
                            nx,
+                           three_d,
                            double(nx) * nx,
-                           double(ny) * ny};
-  Kokkos::parallel_for("pins::darcy::stencil_coefficients",
-                       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, ny, nx}),
-                       fn);
+                           double(ny) * ny,
+                           double(nz) * nz};
+  Kokkos::parallel_for(
+      "pins::darcy::stencil_coefficients",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<4>>({0, 0, 0, 0}, {B, nz, ny, nx}), fn);
   Kokkos::fence();
 }
 
 }  // namespace
 
 torch::Tensor stencil_coefficients(const torch::Tensor& kappa) {
-  PINS_CHECK(kappa.defined() && kappa.dim() == 3,
-             "pins::darcy::stencil_coefficients: kappa must have shape [B, ny, nx], got ",
+  PINS_CHECK(kappa.defined() && (kappa.dim() == 3 || kappa.dim() == 4),
+             "pins::darcy::stencil_coefficients: kappa must have shape [B, ny, nx] (2-D) or "
+             "[B, nz, ny, nx] (3-D), got ",
              kappa.defined() ? kappa.sizes() : torch::IntArrayRef{});
   PINS_CHECK(kappa.scalar_type() == torch::kFloat64 || kappa.scalar_type() == torch::kFloat32,
              "pins::darcy::stencil_coefficients: kappa must be float32 or float64, got ",
@@ -76,7 +98,10 @@ torch::Tensor stencil_coefficients(const torch::Tensor& kappa) {
              "pins::darcy::stencil_coefficients: kappa must be finite and positive everywhere "
              "(min ", kappa.min().item<double>(), ")");
   ensure_kokkos_initialized();
-  auto c = torch::empty({kappa.size(0), 5, kappa.size(1), kappa.size(2)}, kappa.options());
+  // 5 channels in 2-D, 7 in 3-D, then the grid.
+  std::vector<std::int64_t> shape = kappa.sizes().vec();
+  shape.insert(shape.begin() + 1, kappa.dim() == 4 ? 7 : 5);
+  auto c = torch::empty(shape, kappa.options());
   if (kappa.scalar_type() == torch::kFloat64)
     fill<double>(kappa, c);
   else

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The Darcy operator assembled by PETSc on a 2-D DMDA, and the Darcy problem family.
+/// The Darcy operator assembled by PETSc on a 2-D or 3-D DMDA, and the Darcy problem
+/// families `darcy` (2-D, 5-point) and `darcy3d` (3-D, 7-point).
 ///
 /// The matrix is built from the face functions of pde/darcy/darcy_stencil.hpp in the same
 /// order of operations as the Kokkos kernel pins::darcy::stencil_coefficients, so its
@@ -27,16 +28,22 @@ namespace pins::darcy {
 /// (the Dirichlet condition is built into the boundary rows), set up and ready to use.
 PetscErrorCode create_dmda(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* da);
 
-/// Assembles A(κ) into A (from DMCreateMatrix(da)); kappa holds the whole grid, row-major
-/// [ny][nx], and must be positive. Each process inserts its own rows; A is assembled on
+/// The 3-D DMDA for nx × ny × nz cells: star stencil of width 1, one dof, no ghost boundary.
+PetscErrorCode create_dmda(MPI_Comm comm, PetscInt nx, PetscInt ny, PetscInt nz, DM* da);
+
+/// Assembles A(κ) into A (from DMCreateMatrix(da)) on a 2-D or 3-D DMDA; kappa holds the
+/// whole grid, row-major [(nz,) ny, nx], and must be positive. Each process inserts its own rows; A is assembled on
 /// return and marked symmetric positive definite.
 PetscErrorCode assemble_operator(DM da, const double* kappa, Mat A);
 
-/// b(i,j) = f(i,j) on the process's own cells (f: whole grid, row-major [ny][nx]).
+/// b = f on the process's own cells (f: whole grid, row-major [(nz,) ny, nx]).
 PetscErrorCode assemble_rhs(DM da, const double* f, Vec b);
 
 /// The Darcy problem family (sampler options -kappa_type, -kappa_high, -kappa_low,
 /// -kappa_contrast, -kappa_sigma, -grf_alpha, -grf_tau, -grf_modes, -f_type, -f_value).
 std::unique_ptr<ProblemFamily> create_problem_family();
+
+/// The 3-D Darcy problem family `darcy3d` (the same sampler options, 3-D grids).
+std::unique_ptr<ProblemFamily> create_problem_family_3d();
 
 }  // namespace pins::darcy

@@ -8,8 +8,12 @@
 
 namespace pins::darcy {
 
-void SamplerOptions::validate() const {
-  PINS_CHECK(std::isfinite(alpha) && alpha > 1.0, "-grf_alpha must be > 1, got ", alpha);
+void SamplerOptions::validate(int dim) const {
+  PINS_CHECK(dim == 2 || dim == 3, "darcy sampler: the grid must be 2-D or 3-D, got ", dim,
+             " directions");
+  // (−Δ + τ²)^(−α) has a continuous sample field only for α > d/2.
+  PINS_CHECK(std::isfinite(alpha) && alpha > 0.5 * dim, "-grf_alpha must be > ", 0.5 * dim,
+             " for a continuous ", dim, "-D random field, got ", alpha);
   PINS_CHECK(std::isfinite(tau) && tau > 0.0, "-grf_tau must be > 0, got ", tau);
   if (kappa_kind == KappaKind::kThreshold) {
     PINS_CHECK(std::isfinite(kappa_high) && kappa_high > 0.0,
@@ -56,51 +60,82 @@ std::vector<double> cosine_basis(int modes, int n) {
 }  // namespace
 
 Sampler::Sampler(const SamplerOptions& options, int ny, int nx)
-    : opt_(options), ny_(ny), nx_(nx) {
-  opt_.validate();
-  PINS_CHECK(ny >= 1 && nx >= 1, "darcy sampler: grid must be at least 1 x 1, got ", ny, " x ",
-             nx);
-  kx_ = opt_.modes > 0 ? std::min(opt_.modes, nx) : nx;
-  ky_ = opt_.modes > 0 ? std::min(opt_.modes, ny) : ny;
-  basis_x_ = cosine_basis(kx_, nx);
-  basis_y_ = cosine_basis(ky_, ny);
+    : Sampler(options, std::vector<int>{ny, nx}) {}
+
+Sampler::Sampler(const SamplerOptions& options, const std::vector<int>& grid) : opt_(options) {
+  dim_ = int(grid.size());
+  opt_.validate(dim_);
+  for (int n : grid)
+    PINS_CHECK(n >= 1, "darcy sampler: every grid direction needs at least 1 cell, got ", n);
+  nz_ = dim_ == 3 ? grid[0] : 1;
+  ny_ = grid[dim_ - 2];
+  nx_ = grid[dim_ - 1];
+  auto modes_for = [&](int n) { return opt_.modes > 0 ? std::min(opt_.modes, n) : n; };
+  kx_ = modes_for(nx_);
+  ky_ = modes_for(ny_);
+  kz_ = dim_ == 3 ? modes_for(nz_) : 1;
+  basis_x_ = cosine_basis(kx_, nx_);
+  basis_y_ = cosine_basis(ky_, ny_);
+  basis_z_ = cosine_basis(kz_, nz_);
 }
 
 std::vector<double> Sampler::gaussian_field(std::uint64_t index, std::uint64_t stream) const {
   Rng rng(sample_seed(opt_.seed, index, stream));
-  // Spectral coefficients a[l][k] (l along y, k along x), drawn in a fixed order.
-  std::vector<double> a(static_cast<size_t>(ky_) * kx_);
+  // Spectral coefficients a[m][l][k] (m along z, l along y, k along x), drawn in this order.
+  const size_t kxy = size_t(ky_) * kx_;
+  std::vector<double> a(size_t(kz_) * kxy);
   const double scale = std::pow(opt_.tau, opt_.alpha - 1.0);
-  for (int l = 0; l < ky_; ++l)
-    for (int k = 0; k < kx_; ++k) {
-      const double xi = rng.normal();
-      const double lambda = M_PI * M_PI * (double(k) * k + double(l) * l) + opt_.tau * opt_.tau;
-      a[static_cast<size_t>(l) * kx_ + k] =
-          (k == 0 && l == 0) ? 0.0 : scale * std::pow(lambda, -opt_.alpha / 2) * xi;
+  for (int m = 0; m < kz_; ++m)
+    for (int l = 0; l < ky_; ++l)
+      for (int k = 0; k < kx_; ++k) {
+        const double xi = rng.normal();
+        // In 2-D m = 0 and the added m² is an exact zero: the 2-D values are unchanged.
+        const double lambda =
+            M_PI * M_PI * (double(k) * k + double(l) * l + double(m) * m) + opt_.tau * opt_.tau;
+        a[m * kxy + size_t(l) * kx_ + k] =
+            (k == 0 && l == 0 && m == 0) ? 0.0 : scale * std::pow(lambda, -opt_.alpha / 2) * xi;
+      }
+  // g = Σ_m φ_m(z) Σ_l φ_l(y) Σ_k a[m][l][k] φ_k(x): three separable products, each
+  // summing its index in increasing order.
+  // x: t[m][l][j] = Σ_k a[m][l][k] φ_k(x_j)
+  std::vector<double> t(size_t(kz_) * ky_ * nx_, 0.0);
+  for (int m = 0; m < kz_; ++m)
+    for (int l = 0; l < ky_; ++l) {
+      double* row = &t[(size_t(m) * ky_ + l) * nx_];
+      for (int k = 0; k < kx_; ++k) {
+        const double alk = a[m * kxy + size_t(l) * kx_ + k];
+        const double* phi = &basis_x_[size_t(k) * nx_];
+        for (int j = 0; j < nx_; ++j) row[j] += alk * phi[j];
+      }
     }
-  // g = Φ_yᵀ a Φ_x, done as two separable products: t[l][j] = Σ_k a[l][k] φ_k(x_j).
-  std::vector<double> t(static_cast<size_t>(ky_) * nx_, 0.0);
-  for (int l = 0; l < ky_; ++l)
-    for (int k = 0; k < kx_; ++k) {
-      const double alk = a[static_cast<size_t>(l) * kx_ + k];
-      const double* phi = &basis_x_[static_cast<size_t>(k) * nx_];
-      double* row = &t[static_cast<size_t>(l) * nx_];
-      for (int j = 0; j < nx_; ++j) row[j] += alk * phi[j];
+  // y: s[m][i][j] = Σ_l φ_l(y_i) t[m][l][j]
+  std::vector<double> s(size_t(kz_) * ny_ * nx_, 0.0);
+  for (int m = 0; m < kz_; ++m)
+    for (int l = 0; l < ky_; ++l) {
+      const double* trow = &t[(size_t(m) * ky_ + l) * nx_];
+      for (int i = 0; i < ny_; ++i) {
+        const double phi = basis_y_[size_t(l) * ny_ + i];
+        double* srow = &s[(size_t(m) * ny_ + i) * nx_];
+        for (int j = 0; j < nx_; ++j) srow[j] += phi * trow[j];
+      }
     }
-  std::vector<double> g(static_cast<size_t>(ny_) * nx_, 0.0);
-  for (int l = 0; l < ky_; ++l) {
-    const double* trow = &t[static_cast<size_t>(l) * nx_];
-    for (int i = 0; i < ny_; ++i) {
-      const double phi = basis_y_[static_cast<size_t>(l) * ny_ + i];
-      double* grow = &g[static_cast<size_t>(i) * nx_];
-      for (int j = 0; j < nx_; ++j) grow[j] += phi * trow[j];
+  if (dim_ == 2) return s;  // one z mode, φ_0 = 1
+  // z: g[p][i][j] = Σ_m φ_m(z_p) s[m][i][j]
+  const size_t plane = size_t(ny_) * nx_;
+  std::vector<double> g(size_t(nz_) * plane, 0.0);
+  for (int m = 0; m < kz_; ++m) {
+    const double* splane = &s[size_t(m) * plane];
+    for (int p = 0; p < nz_; ++p) {
+      const double phi = basis_z_[size_t(m) * nz_ + p];
+      double* gplane = &g[size_t(p) * plane];
+      for (size_t q = 0; q < plane; ++q) gplane[q] += phi * splane[q];
     }
   }
   return g;
 }
 
 void Sampler::sample(std::uint64_t index, double* kappa, double* f) const {
-  const size_t n = static_cast<size_t>(ny_) * nx_;
+  const size_t n = points();
   const std::vector<double> g = gaussian_field(index, /*stream=*/0);
   for (size_t p = 0; p < n; ++p) {
     if (opt_.kappa_kind == KappaKind::kThreshold)

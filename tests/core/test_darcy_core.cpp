@@ -1,7 +1,9 @@
 // The Darcy family's core pieces: stencil coefficients and the parameter sampler.
 #include "doctest_torch.hpp"
 
+#include <cmath>
 #include <set>
+#include <vector>
 
 #include "pde/darcy/darcy_coefficients.hpp"
 #include "pde/darcy/darcy_sampler.hpp"
@@ -130,4 +132,87 @@ TEST_CASE("sampler options are validated with the option name in the message") {
   opt.tau = 0;
   CHECK(throws_with([&] { opt.validate(); }, "-grf_tau"));
   CHECK(throws_with([] { pins::darcy::parse_kappa_kind("gaussian"); }, "-kappa_type"));
+}
+
+// ---- darcy3d: the same face rules on a 3-D grid, 7-point stencil (C, W, E, S, N, D, U) ----
+
+TEST_CASE("darcy3d coefficients for kappa = 1 are the cell-centred 7-point Laplacian") {
+  const int nz = 3, ny = 4, nx = 5;
+  auto c = pins::darcy::stencil_coefficients(torch::ones({1, nz, ny, nx}, opts()));
+  REQUIRE(c.sizes() == torch::IntArrayRef({1, 7, nz, ny, nx}));
+  const double ix2 = nx * nx, iy2 = ny * ny, iz2 = nz * nz;
+  // Interior cell (1,1,1): six interior faces of coefficient 1.
+  CHECK(c[0][0][1][1][1].item<double>() == doctest::Approx(2 * (ix2 + iy2 + iz2)));
+  CHECK(c[0][1][1][1][1].item<double>() == doctest::Approx(-ix2));
+  CHECK(c[0][4][1][1][1].item<double>() == doctest::Approx(-iy2));
+  CHECK(c[0][5][1][1][1].item<double>() == doctest::Approx(-iz2));
+  CHECK(c[0][6][1][1][1].item<double>() == doctest::Approx(-iz2));
+  // Corner cell (0,0,0): each direction one interior face (1) and one wall face (2).
+  CHECK(c[0][0][0][0][0].item<double>() == doctest::Approx(3 * (ix2 + iy2 + iz2)));
+  CHECK(c[0][5][0][0][0].item<double>() == 0.0);  // no neighbour below
+  CHECK(c[0][6][nz - 1][0][0].item<double>() == 0.0);  // no neighbour above the top layer
+  // Every row sums to the wall faces' weight only: zero in the interior.
+  CHECK(c.sum(1)[0][1][1][1].item<double>() == doctest::Approx(0.0).epsilon(1e-12));
+}
+
+TEST_CASE("darcy3d coefficients: harmonic faces, symmetric, and each z layer of a 2-D "
+          "conductivity reproduces the 2-D x/y couplings") {
+  torch::manual_seed(21);
+  const int nz = 4, ny = 5, nx = 6;
+  auto kappa = torch::where(torch::rand({2, nz, ny, nx}) > 0.5, 12.0, 3.0).to(opts());
+  auto c = pins::darcy::stencil_coefficients(kappa);
+  // Symmetry: W(x) = E(x - e_x), S(x) = N(x - e_y), D(x) = U(x - e_z).
+  CHECK(torch::equal(c.select(1, 1).slice(3, 1), c.select(1, 2).slice(3, 0, nx - 1)));
+  CHECK(torch::equal(c.select(1, 3).slice(2, 1), c.select(1, 4).slice(2, 0, ny - 1)));
+  CHECK(torch::equal(c.select(1, 5).slice(1, 1), c.select(1, 6).slice(1, 0, nz - 1)));
+  // A z face between 12 and 3: 2·12·3/15 = 4.8, times 1/hz² = 16.
+  const auto k = kappa.accessor<double, 4>();
+  const auto ca = c.accessor<double, 5>();
+  for (int p = 1; p < nz; ++p) {
+    const double a = k[1][p][2][3], b = k[1][p - 1][2][3];
+    CHECK(ca[1][5][p][2][3] == doctest::Approx(-2 * a * b / (a + b) * 16.0));
+  }
+  // The x and y couplings of one layer are the 2-D operator's on that layer (nz does not
+  // enter them), bit for bit.
+  auto c2 = pins::darcy::stencil_coefficients(kappa.select(1, 2).contiguous());
+  for (int ch = 1; ch <= 4; ++ch) CHECK(torch::equal(c.select(1, ch).select(1, 2), c2.select(1, ch)));
+  CHECK(throws_with([&] { pins::darcy::stencil_coefficients(torch::ones({1, 2, 3, 4, 5}, opts())); },
+                    "[B, nz, ny, nx]"));
+}
+
+TEST_CASE("darcy3d sampler: deterministic per (seed, index), balanced 12/3 threshold, "
+          "continuity bound alpha > 1.5") {
+  pins::darcy::SamplerOptions opt;
+  opt.seed = 4;
+  pins::darcy::Sampler s(opt, std::vector<int>{10, 12, 14});
+  CHECK(s.dim() == 3);
+  CHECK(s.points() == size_t(10 * 12 * 14));
+  std::vector<double> k(s.points()), f(s.points()), k2(s.points()), f2(s.points());
+  s.sample(7, k.data(), f.data());
+  pins::darcy::Sampler(opt, std::vector<int>{10, 12, 14}).sample(7, k2.data(), f2.data());
+  CHECK(k == k2);
+  CHECK(std::set<double>(k.begin(), k.end()) == std::set<double>{3.0, 12.0});
+  CHECK(std::set<double>(f.begin(), f.end()) == std::set<double>{1.0});
+  // Zero-mean field: over 20 samples the fraction of κ = 12 is near one half.
+  double high = 0;
+  for (int i = 0; i < 20; ++i) {
+    s.sample(i, k.data(), f.data());
+    for (double v : k) high += v == 12.0;
+  }
+  high /= 20.0 * s.points();
+  CHECK(high > 0.35);
+  CHECK(high < 0.65);
+  // The field varies along z (it is not a 2-D field repeated).
+  const auto g = s.gaussian_field(3, 0);
+  const size_t plane = 12 * 14;
+  double diff = 0;
+  for (size_t q = 0; q < plane; ++q) diff += std::abs(g[q] - g[9 * plane + q]);
+  CHECK(diff > 0);
+  // α = 1.2 gives a continuous field in 2-D but not in 3-D.
+  opt.alpha = 1.2;
+  CHECK_NOTHROW(pins::darcy::Sampler(opt, 8, 8));
+  CHECK(throws_with([&] { pins::darcy::Sampler(opt, std::vector<int>{8, 8, 8}); },
+                    "-grf_alpha must be > 1.5"));
+  opt.alpha = 2;
+  CHECK(throws_with([&] { pins::darcy::Sampler(opt, std::vector<int>{8}); }, "2-D or 3-D"));
 }

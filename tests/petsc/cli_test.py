@@ -205,7 +205,20 @@ def case_mpi_identical():
         for name in ("u", "residual"):
             if a[name][()].tobytes() != b[name][()].tobytes():
                 fail("array %s differs between a plain run and mpiexec -n 2 at 104x104" % name)
-    print("ok: 1 and 2 processes give bitwise identical arrays")
+    # darcy3d: the 3-D DMDA splits over z too; 7 samples, a non-cubic grid, random f.
+    common = GEN + ["-pde", "darcy3d", "-grid", "9,7,6", "-samples", "7", "-seed", "3",
+                    "-f_type", "grf"]
+    expect_ok(common + ["-o", "one3d.h5"], ranks=1)
+    expect_ok(common + ["-o", "two3d.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one3d.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two3d.h5"), "r") as b:
+        if a["u"].shape != (7, 6, 7, 9):
+            fail("darcy3d u shape %s, expected (7, 6, 7, 9) = [N, nz, ny, nx]" % (a["u"].shape,))
+        for name in ("kappa", "f", "u", "iterations", "residual", "seeds"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("darcy3d array %s differs between 1 and 2 processes" % name)
+    expect_ok(["verify", "-data", "two3d.h5"])
+    print("ok: 1 and 2 processes give bitwise identical arrays (darcy, darcy3d)")
 
 
 def case_bad_input():
@@ -214,7 +227,16 @@ def case_bad_input():
         (["-grid", "2", "-o", "x.h5"], "-grid must be at least 3"),
         (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
         (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
-        (["-pde", "heat", "-o", "x.h5"], "-pde 'heat' is not a known problem family (known: darcy)"),
+        (["-pde", "heat", "-o", "x.h5"],
+         "-pde 'heat' is not a known problem family (known: darcy, darcy3d)"),
+        # darcy3d: a 2-D grid, a grid too small for the stencil, a field that is not
+        # continuous in 3-D, a non-positive conductivity.
+        (["-pde", "darcy3d", "-grid", "8,8", "-o", "x.h5"], "has 2 directions, but -pde darcy3d is 3-D"),
+        (["-pde", "darcy3d", "-grid", "8,8,2", "-o", "x.h5"], "-grid must be at least 3"),
+        (["-pde", "darcy3d", "-grid", "6", "-grf_alpha", "1.4", "-o", "x.h5"],
+         "-grf_alpha must be > 1.5 for a continuous 3-D random field, got 1.4"),
+        (["-pde", "darcy3d", "-grid", "6", "-kappa_high", "-1", "-o", "x.h5"],
+         "-kappa_high must be a positive conductivity, got -1"),
         (["-kappa_low", "0", "-o", "x.h5"], "-kappa_low must be a positive conductivity, got 0"),
         (["-kappa_contrast", "-5", "-o", "x.h5"], "-kappa_contrast must be >= 1"),
         (["-kappa_type", "uniform", "-o", "x.h5"], "-kappa_type must be 'threshold' or 'lognormal'"),

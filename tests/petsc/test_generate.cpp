@@ -134,7 +134,7 @@ TEST_CASE("bad generate options are rejected before anything is written") {
   }
   SUBCASE("pde") {
     opts.pde = "heat";
-    CHECK(error(opts).find("-pde 'heat' is not a known problem family (known: darcy)") !=
+    CHECK(error(opts).find("-pde 'heat' is not a known problem family (known: darcy, darcy3d)") !=
           std::string::npos);
   }
   SUBCASE("kappa") {
