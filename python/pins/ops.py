@@ -47,10 +47,12 @@ def stencil_operator(coeffs, dim=2, shape="star", width=1, dof=1):
 
 
 def coefficients(kappa, pde="darcy"):
-    """Stencil coefficients ``[B, 5, ny, nx]`` of a problem family's operator for the
-    coefficient fields ``kappa`` ``[B, ny, nx]``: the rows of the matrix PETSc assembles.
+    """Stencil coefficients of a problem family's operator for the coefficient fields
+    ``kappa``: ``[B, 5, ny, nx]`` for ``kappa`` ``[B, ny, nx]`` (``darcy``), ``[B, 7, nz, ny,
+    nx]`` for ``[B, nz, ny, nx]`` (``darcy3d``); the rows of the matrix PETSc assembles.
 
     >>> coeffs = pins.coefficients(kappa)          # Darcy: -div(kappa grad u) = f, u = 0 on the boundary
+    >>> op = pins.stencil_operator(pins.coefficients(kappa3, "darcy3d"), dim=3)
     """
     return _pins.coefficients(kappa, pde)
 

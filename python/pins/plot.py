@@ -1,5 +1,5 @@
-"""Plot helpers (matplotlib) for pins results: fields side by side, error maps, convergence
-histories of iterative solvers, training curves. Each function takes numpy arrays or torch
+"""Plot helpers (matplotlib) for pins results: fields side by side, error maps, the three
+middle planes of 3-D fields, convergence histories of iterative solvers, training curves. Each function takes numpy arrays or torch
 tensors, draws into a new figure and returns it (``fig.savefig(...)`` to keep it)."""
 
 import numpy as np
@@ -11,24 +11,81 @@ def _plt():
     return plt
 
 
-def _field(a, sample=0):
-    """A 2-D numpy array from a [ny, nx] field or sample `sample` of a [B, ny, nx] batch."""
+def _numpy(a):
     if hasattr(a, "detach"):
         a = a.detach().cpu().numpy()
-    a = np.asarray(a)
-    if a.ndim == 3:
+    return np.asarray(a)
+
+
+def _field(a, sample=0):
+    """A 2-D numpy array from a [ny, nx] field, sample `sample` of a [B, ny, nx] batch, or the
+    middle z plane of sample `sample` of a 3-D batch [B, nz, ny, nx]."""
+    a = _numpy(a)
+    if a.ndim == 4:
+        a = a[sample, a.shape[1] // 2]
+    elif a.ndim == 3:
         a = a[sample]
     if a.ndim != 2:
-        raise ValueError("expected a field [ny, nx] or a batch [B, ny, nx], got shape %s"
-                         % (a.shape,))
+        raise ValueError("expected a field [ny, nx], a batch [B, ny, nx] or a 3-D batch "
+                         "[B, nz, ny, nx], got shape %s" % (a.shape,))
     return a
+
+
+def _volume(a, sample=0):
+    """A 3-D numpy array from a [nz, ny, nx] field or sample `sample` of a [B, nz, ny, nx]
+    batch."""
+    a = _numpy(a)
+    if a.ndim == 4:
+        a = a[sample]
+    if a.ndim != 3:
+        raise ValueError("expected a 3-D field [nz, ny, nx] or a batch [B, nz, ny, nx], got "
+                         "shape %s" % (a.shape,))
+    return a
+
+
+def slices(named, *, sample=0, cmap="viridis", size=2.8, title=None):
+    """The three middle planes (z = ½, y = ½, x = ½) of one or more 3-D fields: a row per
+    field, one colour scale per row.
+
+    `named` is a dict {title: field} (or one field, or a list); a field is [nz, ny, nx] or a
+    batch [B, nz, ny, nx] of which `sample` is shown.
+
+    >>> pins.plot.slices({"kappa": ds.kappa, "u": ds.u, "prediction": pred}, sample=0)
+    """
+    if not isinstance(named, (dict, list, tuple)):
+        named = {"field": named}
+    if not isinstance(named, dict):
+        named = {"field %d" % i: a for i, a in enumerate(named)}
+    if not named:
+        raise ValueError("slices: nothing to draw")
+    volumes = {k: _volume(v, sample) for k, v in named.items()}
+    plt = _plt()
+    fig, axes = plt.subplots(len(volumes), 3, figsize=(3 * size + 0.8, size * len(volumes)),
+                             squeeze=False)
+    for row, (name, v) in zip(axes, volumes.items()):
+        nz, ny, nx = v.shape
+        lo, hi = v.min(), v.max()
+        planes = ((v[nz // 2], "z = 1/2", ("x", "y")), (v[:, ny // 2, :], "y = 1/2", ("x", "z")),
+                  (v[:, :, nx // 2], "x = 1/2", ("y", "z")))
+        for ax, (plane, where, (h, vert)) in zip(row, planes):
+            im = ax.imshow(plane, origin="lower", cmap=cmap, vmin=lo, vmax=hi, extent=(0, 1, 0, 1))
+            ax.set_title("%s, %s" % (name, where))
+            ax.set_xlabel(h)
+            ax.set_ylabel(vert)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(im, ax=list(row), fraction=0.046, pad=0.04)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def fields(named, *, sample=0, cmap="viridis", shared_scale=False, size=3.2, title=None):
     """Draws several fields side by side, each with its colour bar.
 
     `named` is a dict {title: field} (or a list of fields); a field is [ny, nx] or a batch
-    [B, ny, nx] of which `sample` is shown. ``shared_scale=True`` uses one colour range.
+    [B, ny, nx] of which `sample` is shown (of a 3-D batch [B, nz, ny, nx], its middle z
+    plane: `slices` shows all three). ``shared_scale=True`` uses one colour range.
 
     >>> pins.plot.fields({"kappa": ds.kappa, "u": ds.u, "prediction": pred}, sample=3)
     """

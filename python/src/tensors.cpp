@@ -80,9 +80,11 @@ void bind_tensors(py::module_& m) {
       [](const torch::Tensor& kappa, const std::string& pde) {
         const Family& family = find_family(pde);  // throws for unknown names
         const torch::Tensor k = dense(kappa, "coefficients", "kappa");
-        PINS_CHECK(k.dim() == 3 && k.is_floating_point(),
-                   "coefficients: kappa must be a floating tensor [B, ny, nx], got ", k.sizes(),
-                   " of ", k.scalar_type());
+        const int dim = family.stencil().dim;
+        PINS_CHECK(k.dim() == dim + 1 && k.is_floating_point(),
+                   "coefficients: kappa must be a floating tensor ",
+                   dim == 3 ? "[B, nz, ny, nx]" : "[B, ny, nx]", " for -pde ", pde, ", got ",
+                   k.sizes(), " of ", k.scalar_type());
         PINS_CHECK(k.device().is_cpu(), "coefficients: kappa must be on the CPU, got ", k.device());
         return family.make_operator({{"kappa", k}})->values();
       },

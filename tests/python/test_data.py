@@ -122,3 +122,26 @@ def test_generate_inputs_only(work, train_file, model_file):
         pins.generate(work / "solved.h5", grid=GRID, samples=1, ksp_type="nonexistent")
     with pytest.raises(ValueError, match="holds no solutions"):
         pins.evaluate(pins.load_model(model_file), ds, solve_samples=1)
+
+
+def test_generate_darcy3d(work):
+    # grid is x first, as on the command line; arrays are [N, nz, ny, nx].
+    summary = pins.generate(work / "d3.h5", pde="darcy3d", grid=(6, 5, 4), samples=3, seed=2,
+                            f_type="grf")
+    assert (summary["nx"], summary["ny"], summary["nz"]) == (6, 5, 4)
+    ds = pins.Dataset(work / "d3.h5")
+    assert ds.pde == "darcy3d" and ds.grid == (4, 5, 6)
+    assert ds.kappa.shape == ds.u.shape == (3, 4, 5, 6)
+    assert ds.metadata["operator"] == "stencil: dim=3 star width=1 dof=1"
+    # The stored solutions solve the 7-point operator pins.coefficients builds.
+    coeffs = pins.coefficients(ds.tensor("kappa"), "darcy3d")
+    assert tuple(coeffs.shape) == (3, 7, 4, 5, 6)
+    op = pins.stencil_operator(coeffs, dim=3)
+    r = pins.residual(op, ds.tensor("u"), ds.tensor("f"))
+    rel = torch.linalg.vector_norm(r.flatten(1), dim=1) / torch.linalg.vector_norm(
+        ds.tensor("f").flatten(1), dim=1)
+    assert float(rel.max()) <= 1e-9
+    with pytest.raises(ValueError, match=r"\[B, nz, ny, nx\] for -pde darcy3d"):
+        pins.coefficients(ds.tensor("kappa")[0], "darcy3d")
+    with pytest.raises(ValueError, match="3-D"):
+        pins.generate(work / "x3.h5", pde="darcy3d", grid=(6, 5), samples=1)

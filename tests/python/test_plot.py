@@ -52,3 +52,20 @@ def test_training_history():
 def test_bad_field_shape():
     with pytest.raises(ValueError, match="field"):
         pins.plot.fields({"x": np.zeros(5)})
+
+
+def test_slices_of_3d_fields():
+    v = torch.rand(2, 6, 5, 4)
+    fig = pins.plot.slices({"kappa": v, "u": v[1].numpy()}, sample=1)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["kappa, z = 1/2", "kappa, y = 1/2", "kappa, x = 1/2",
+                      "u, z = 1/2", "u, y = 1/2", "u, x = 1/2"]
+    # The middle z plane of sample 1 is what the first panel shows.
+    assert np.array_equal(fig.axes[0].images[0].get_array(), v[1, 3].numpy())
+    # fields() shows a 3-D batch by its middle z plane.
+    fig = pins.plot.fields({"kappa": v})
+    assert fig.axes[0].images[0].get_array().shape == (5, 4)
+    with pytest.raises(ValueError, match=r"\[nz, ny, nx\]"):
+        pins.plot.slices(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="nothing"):
+        pins.plot.slices({})
