@@ -6,10 +6,13 @@
 
 #include <torch/torch.h>
 
+#include <array>
+
 #include "pde/darcy/darcy_coefficients.hpp"
 #include "pins/core/losses.hpp"
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/stencil_operator.hpp"
+#include "src/core/aggregation_3d.hpp"
 #include "test_helpers.hpp"
 
 using pins::test::opts;
@@ -27,14 +30,29 @@ pins::StencilOperator darcy(int64_t batch, int64_t ny, int64_t nx, uint64_t seed
   return pins::StencilOperator(kFivePoint, pins::darcy::stencil_coefficients(kappa));
 }
 
-// The dense matrices [B, n, n] of a batch of stencil operators (column j is A e_j).
+// 3-D Darcy operators (7-point) on nz × ny × nx grids with a 12/3 two-phase κ.
+pins::StencilOperator darcy3d(int64_t batch, int64_t nz, int64_t ny, int64_t nx, uint64_t seed) {
+  torch::manual_seed(seed);
+  const torch::Tensor kappa =
+      torch::where(torch::rand({batch, nz, ny, nx}, torch::kFloat64) > 0.5, 12.0, 3.0).to(opts());
+  return pins::StencilOperator({3, pins::StencilShape::kStar, 1, 1},
+                               pins::darcy::stencil_coefficients(kappa));
+}
+
+// The dense matrices [B, n, n] of a batch of stencil operators, 2-D or 3-D (column j is A e_j).
 torch::Tensor dense(const pins::StencilOperator& A) {
-  const int64_t ny = A.values().size(2), nx = A.values().size(3), n = ny * nx;
-  const torch::Tensor eye = torch::eye(n, opts()).view({n, ny, nx});
+  const auto grid = A.values().sizes().slice(2).vec();
+  int64_t n = 1;
+  for (int64_t s : grid) n *= s;
+  std::vector<int64_t> probes{n};
+  probes.insert(probes.end(), grid.begin(), grid.end());
+  const torch::Tensor eye = torch::eye(n, opts()).view(probes);
+  std::vector<int64_t> expand(A.values().dim(), -1);
+  expand[0] = n;
   std::vector<torch::Tensor> out;
   for (int64_t b = 0; b < A.batch(); ++b) {
-    const auto one = A.with_values(A.values()[b].unsqueeze(0).expand({n, -1, -1, -1}).contiguous());
-    out.push_back(one->apply(eye).view({n, n}).t());
+    const auto one = A.with_values(A.values()[b].unsqueeze(0).expand(expand).contiguous());
+    out.push_back(one->apply(eye).reshape({n, n}).t());
   }
   return torch::stack(out);
 }
@@ -125,14 +143,15 @@ TEST_CASE("symmetry_defect tells symmetric operators from others") {
 }
 
 TEST_CASE("the multigrid cycle refuses operators and settings it cannot serve") {
-  const pins::StencilOperator seven({3, pins::StencilShape::kStar, 1, 1},
-                                    torch::ones({1, 7, 4, 4, 4}, opts()));
-  CHECK(throws_with([&] { pins::MultigridCycle B(seven); },
-                    "no multigrid cycle for this operator: the operator is a stencil dim=3"));
+  const pins::StencilOperator box27({3, pins::StencilShape::kBox, 1, 1},
+                                    torch::ones({1, 27, 4, 4, 4}, opts()));
+  CHECK(throws_with([&] { pins::MultigridCycle B(box27); },
+                    "no multigrid cycle for this operator: the operator is a stencil dim=3 box"));
   CHECK(pins::MultigridCycle::unsupported(darcy(1, 8, 8, 1)).empty());
-  CHECK(throws_with([&] { pins::physics_loss("preconditioned", seven, torch::ones({1, 4, 4, 4}, opts()),
+  CHECK(pins::MultigridCycle::unsupported(darcy3d(1, 4, 4, 4, 1)).empty());
+  CHECK(throws_with([&] { pins::physics_loss("preconditioned", box27, torch::ones({1, 4, 4, 4}, opts()),
                                              torch::ones({1, 4, 4, 4}, opts())); },
-                    "stencil dim=3"));
+                    "stencil dim=3 box"));
   pins::MultigridSettings bad;
   bad.omega = 2.5;
   CHECK(throws_with([&] { pins::MultigridCycle B(darcy(1, 8, 8, 1), bad); },
@@ -143,3 +162,65 @@ TEST_CASE("the multigrid cycle refuses operators and settings it cannot serve") 
                                              torch::ones({1, 8, 8}, opts())); },
                     "residual, energy or preconditioned, got 'h1'"));
 }
+
+// ---- 3-D: aggregation multigrid for 7-point operators ----
+
+TEST_CASE("3-D: the aggregation cycle is symmetric positive, its coarse operators are P'AP") {
+  for (auto g : {std::array<int64_t, 3>{16, 16, 16}, std::array<int64_t, 3>{11, 9, 14}}) {
+    CAPTURE(g[0]);
+    const auto A = darcy3d(2, g[0], g[1], g[2], 3);
+    const pins::MultigridCycle B(A);
+    const auto levels = B.levels();
+    CHECK(levels.size() >= 3);
+    CHECK(levels[1] == std::vector<int64_t>{(g[0] + 1) / 2, (g[1] + 1) / 2, (g[2] + 1) / 2});
+    const torch::Tensor x = torch::randn({2, g[0], g[1], g[2]}, opts());
+    const torch::Tensor y = torch::randn({2, g[0], g[1], g[2]}, opts());
+    const double xBy = sum_product(x, B.apply(y)), yBx = sum_product(y, B.apply(x));
+    CHECK(std::abs(xBy - yBx) <= 1e-12 * std::abs(xBy));
+    CHECK(sum_product(x, B.apply(x)) > 0);
+  }
+  // On a 5 x 3 x 4 grid the Galerkin operator equals P'AP formed densely, with P the
+  // piecewise-constant prolongation (odd sides: the last aggregate holds one layer).
+  const auto A = darcy3d(1, 5, 3, 4, 8);
+  const int64_t n = 5 * 3 * 4, nc = 3 * 2 * 2;
+  torch::Tensor P = torch::zeros({n, nc}, opts());
+  for (int64_t z = 0; z < 5; ++z)
+    for (int64_t y = 0; y < 3; ++y)
+      for (int64_t x = 0; x < 4; ++x)
+        P[(z * 3 + y) * 4 + x][((z / 2) * 2 + y / 2) * 2 + x / 2] = 1.0;
+  const torch::Tensor coarse = torch::matmul(P.t(), torch::matmul(dense(A)[0], P));
+  const torch::Tensor cc = dense(pins::StencilOperator(
+      {3, pins::StencilShape::kStar, 1, 1},
+      pins::agg3d::galerkin(pins::agg3d::without_outside_couplings(A.values()))))[0];
+  CHECK(torch::allclose(cc, coarse, 1e-13, 1e-10));
+}
+
+TEST_CASE("3-D: V-cycles of the aggregation multigrid solve 12/3 Darcy at a steady rate") {
+  const auto A = darcy3d(2, 12, 12, 12, 5);
+  const torch::Tensor M = dense(A);
+  const torch::Tensor f = torch::randn({2, 12, 12, 12}, opts());
+  const torch::Tensor u = torch::linalg_solve(M, f.view({2, -1, 1})).view({2, 12, 12, 12});
+  const pins::MultigridCycle B(A);
+  auto error = [&](int k) {
+    return (torch::norm(B.refine(torch::zeros_like(f), f, k) - u) / torch::norm(u)).item<double>();
+  };
+  const double e1 = error(1), e10 = error(10);
+  INFO("errors after 1 and 10 cycles: " << e1 << ", " << e10);
+  CHECK(e1 < 0.5);
+  CHECK(e10 < 1e-3);
+}
+
+TEST_CASE("3-D: the preconditioned loss's gradient matches finite differences") {
+  const auto A = darcy3d(2, 6, 5, 7, 9);
+  const torch::Tensor f = torch::randn({2, 6, 5, 7}, opts());
+  const torch::Tensor u = torch::randn({2, 6, 5, 7}, opts()).requires_grad_(true);
+  const torch::Tensor d = torch::randn({2, 6, 5, 7}, opts());
+  auto loss = [&](const torch::Tensor& v) { return pins::physics_loss("preconditioned", A, v, f); };
+  const torch::Tensor g = torch::autograd::grad({loss(u)}, {u})[0];
+  const double h = 1e-6;
+  torch::NoGradGuard no_grad;
+  const double fd = (loss(u + h * d).item<double>() - loss(u - h * d).item<double>()) / (2 * h);
+  const double ad = sum_product(g, d);
+  CHECK(std::abs(fd - ad) <= 1e-6 * std::abs(ad));
+}
+
