@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 #include "pins/petsc/verify.hpp"
 
@@ -47,8 +48,9 @@ int run_verify(MPI_Comm comm, const std::string&) {
                 d.info.operator_description.empty() ? "stencil"
                                                     : d.info.operator_description.c_str(),
                 kokkos_execution_space_name().c_str());
-    std::printf("  residual    max %.3g (sample %lld), mean %.3g  (||f - A u||/||f||)\n",
-                r.max_residual, (long long)r.worst_sample, r.mean_residual);
+    std::printf("  residual    max %.3g (sample %lld), mean %.3g  (%s)\n", r.max_residual,
+                (long long)r.worst_sample, r.mean_residual,
+                find_family(d.info.pde).nonlinear() ? "||F(u)||/||F(0)||" : "||f - A u||/||f||");
     std::printf("  tolerance   %.3g%s + rounding allowance (at most %.2g)\n", r.tolerance,
                 rtol < 0 ? " (the dataset's solver.rtol)" : "", r.max_allowance);
     std::printf("  stored      recomputed residuals differ from the stored ones by <= %.2g\n",
