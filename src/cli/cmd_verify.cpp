@@ -49,10 +49,10 @@ int run_verify(MPI_Comm comm, const std::string&) {
       std::printf("  residual F  the family's Kokkos kernel (%s), independent of PETSc's SNES\n",
                   kokkos_execution_space_name().c_str());
     else
-      std::printf("  operator    Kokkos %s (%s), independent of the PETSc matrix\n",
-                  d.info.operator_description.empty() ? "stencil"
-                                                      : d.info.operator_description.c_str(),
-                  kokkos_execution_space_name().c_str());
+      std::printf(
+          "  operator    Kokkos %s (%s), independent of the PETSc matrix\n",
+          d.info.operator_description.empty() ? "stencil" : d.info.operator_description.c_str(),
+          kokkos_execution_space_name().c_str());
     std::printf("  residual    max %.3g (sample %lld), mean %.3g  (%s)\n", r.max_residual,
                 (long long)r.worst_sample, r.mean_residual,
                 nonlinear ? "||F(u)||/||F(0)||" : "||f - A u||/||f||");
