@@ -63,6 +63,20 @@ class ProblemFamily {
   /// Sets b (a global vector of `dm`) to the right-hand side for the inputs (whole grid).
   virtual PetscErrorCode AssembleRHS(DM dm, const std::vector<const double*>& inputs,
                                      Vec b) const = 0;
+
+  /// Whether the family's equation F(u; inputs) = 0 is nonlinear (the same answer as its
+  /// pins::Family::nonlinear()). Then `pins generate` solves each sample with SNES through
+  /// SetSNESFunctions, starting from u = 0, and AssembleOperator/AssembleRHS only give the
+  /// documented linear operator of pins::Family::make_operator and f. Default: false.
+  virtual bool nonlinear() const { return false; }
+
+  /// Nonlinear families: makes `dm` (from CreateDM) compute the residual F(u) and its
+  /// Jacobian for `inputs` (whole grid, pins::Family::inputs() order) when a SNES with this
+  /// DM asks for them — e.g. with DMDASNESSetFunctionLocal / DMDASNESSetJacobianLocal. F must
+  /// be pins::Family::residual's F. The inputs must stay alive, and the family must not be
+  /// asked for another sample, until that solve is over. The default is an error (the
+  /// family is linear).
+  virtual PetscErrorCode SetSNESFunctions(DM dm, const std::vector<const double*>& inputs) const;
 };
 
 }  // namespace pins

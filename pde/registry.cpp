@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "pde/darcy/darcy_petsc.hpp"
+#include "pde/nonlinear_darcy/nonlinear_darcy_petsc.hpp"
 #include "pins/core/check.hpp"
 
 namespace pins {
@@ -17,6 +18,10 @@ struct Entries {
        &darcy::create_problem_family},
       {"darcy3d", "-div(kappa grad u) = f on (0,1)^3, u = 0 on the boundary",
        &darcy::create_problem_family_3d},
+      {"nonlinear_darcy",
+       "-div(kappa k(u) grad u) = f on (0,1)^2, u = 0 on the boundary, k(u) = 1 + u^2 or "
+       "exp(beta u)",
+       &nonlinear_darcy::create_problem_family},
   };
 };
 
@@ -26,6 +31,12 @@ Entries& entries() {
 }
 
 }  // namespace
+
+PetscErrorCode ProblemFamily::SetSNESFunctions(DM dm, const std::vector<const double*>&) const {
+  PetscFunctionBeginUser;
+  SETERRQ(PetscObjectComm((PetscObject)dm), PETSC_ERR_SUP,
+          "%s is a linear problem family: it has no SNES residual", name());
+}
 
 void register_problem_family(const ProblemFamilyEntry& entry) {
   PINS_CHECK(!entry.name.empty() && entry.create, "register_problem_family: an entry needs a "

@@ -124,8 +124,10 @@ namespace {
 // description, carried to the family's dimension.
 class DarcyFamily final : public ProblemFamily {
  public:
-  explicit DarcyFamily(int dim) : dim_(dim) {}
-  const char* name() const override { return dim_ == 3 ? "darcy3d" : "darcy"; }
+  explicit DarcyFamily(int dim) : dim_(dim), name_(dim == 3 ? "darcy3d" : "darcy") {}
+  DarcyFamily(int dim, std::string name, const SamplerOptions& defaults)
+      : dim_(dim), name_(std::move(name)), opt_(defaults) {}
+  const char* name() const override { return name_.c_str(); }
 
   PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix) override {
     char kappa_type[32], f_type[32];
@@ -251,6 +253,7 @@ class DarcyFamily final : public ProblemFamily {
 
  private:
   int dim_;
+  std::string name_;
   SamplerOptions opt_;
   std::unique_ptr<Sampler> sampler_;
 };
@@ -263,6 +266,11 @@ std::unique_ptr<ProblemFamily> create_problem_family() {
 
 std::unique_ptr<ProblemFamily> create_problem_family_3d() {
   return std::make_unique<DarcyFamily>(3);
+}
+
+std::unique_ptr<ProblemFamily> create_problem_family(const char* name,
+                                                     const SamplerOptions& defaults) {
+  return std::make_unique<DarcyFamily>(2, name, defaults);
 }
 
 }  // namespace pins::darcy

@@ -20,6 +20,7 @@
 
 #include <memory>
 
+#include "pde/darcy/darcy_sampler.hpp"
 #include "pde/problem_family.hpp"
 
 namespace pins::darcy {
@@ -45,5 +46,11 @@ std::unique_ptr<ProblemFamily> create_problem_family();
 
 /// The 3-D Darcy problem family `darcy3d` (the same sampler options, 3-D grids).
 std::unique_ptr<ProblemFamily> create_problem_family_3d();
+
+/// The 2-D Darcy family's sampler, options, DMDA and assembly under another name (for
+/// messages, -help and the dataset's pde attribute) with other sampler defaults, for
+/// families built on it (e.g. nonlinear_darcy, whose f must be larger to matter).
+std::unique_ptr<ProblemFamily> create_problem_family(const char* name,
+                                                     const SamplerOptions& defaults);
 
 }  // namespace pins::darcy

@@ -29,6 +29,13 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
                 s.processes == 1 ? "" : "es");
     if (s.inputs_only) {
       std::printf("  contents    inputs only (-inputs_only): no solver was run, no solutions\n");
+    } else if (!s.snes_type.empty()) {
+      std::printf("  solver      SNES %s (linear solves %s + %s), rtol %g\n", s.snes_type.c_str(),
+                  s.ksp_type.c_str(), s.pc_type.c_str(), s.rtol);
+      std::printf("  iterations  Newton: min %lld, mean %.1f, max %lld\n",
+                  (long long)s.iterations_min, s.iterations_mean, (long long)s.iterations_max);
+      std::printf("  residual    max %.3g (true relative residual ||F(u)||/||F(0)||)\n",
+                  s.residual_max);
     } else {
       std::printf("  solver      %s + %s, rtol %g\n", s.ksp_type.c_str(), s.pc_type.c_str(),
                   s.rtol);

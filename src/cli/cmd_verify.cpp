@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 #include "pins/petsc/verify.hpp"
 
@@ -43,12 +44,18 @@ int run_verify(MPI_Comm comm, const std::string&) {
     }
     std::printf("pins verify: %s: %lld samples of -pde %s on a %s grid\n", path.c_str(),
                 (long long)r.samples, d.info.pde.c_str(), d.info.grid_string().c_str());
-    std::printf("  operator    Kokkos %s (%s), independent of the PETSc matrix\n",
-                d.info.operator_description.empty() ? "stencil"
-                                                    : d.info.operator_description.c_str(),
-                kokkos_execution_space_name().c_str());
-    std::printf("  residual    max %.3g (sample %lld), mean %.3g  (||f - A u||/||f||)\n",
-                r.max_residual, (long long)r.worst_sample, r.mean_residual);
+    const bool nonlinear = find_family(d.info.pde).nonlinear();
+    if (nonlinear)
+      std::printf("  residual F  the family's Kokkos kernel (%s), independent of PETSc's SNES\n",
+                  kokkos_execution_space_name().c_str());
+    else
+      std::printf(
+          "  operator    Kokkos %s (%s), independent of the PETSc matrix\n",
+          d.info.operator_description.empty() ? "stencil" : d.info.operator_description.c_str(),
+          kokkos_execution_space_name().c_str());
+    std::printf("  residual    max %.3g (sample %lld), mean %.3g  (%s)\n", r.max_residual,
+                (long long)r.worst_sample, r.mean_residual,
+                nonlinear ? "||F(u)||/||F(0)||" : "||f - A u||/||f||");
     std::printf("  tolerance   %.3g%s + rounding allowance (at most %.2g)\n", r.tolerance,
                 rtol < 0 ? " (the dataset's solver.rtol)" : "", r.max_allowance);
     std::printf("  stored      recomputed residuals differ from the stored ones by <= %.2g\n",

@@ -8,6 +8,7 @@
 
 #include "pde/builtin_families.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/operator.hpp"
 
 namespace pins {
 
@@ -67,6 +68,17 @@ const Family& find_family(const std::string& name) {
   throw Error("-pde '" + name + "' is not a known problem family (known: " + known + ")");
 }
 
+std::shared_ptr<const Family> family_for(const std::string& name,
+                                         const std::map<std::string, std::string>& parameters) {
+  const Family& registered = find_family(name);  // refuses an unknown name
+  if (auto configured = registered.with_parameters(parameters)) return configured;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (const auto& f : r.families)
+    if (f.get() == &registered) return f;
+  throw Error("internal error: family '" + name + "' vanished from the registry");
+}
+
 std::vector<std::string> family_names() {
   ensure_builtins();
   Registry& r = registry();
@@ -94,6 +106,32 @@ void Family::check_inputs(const FieldMap& fields, const std::string& who) const 
     PINS_CHECK(it != fields.end() && it->second.defined(), who, ": the ", name(),
                " family needs the input field '", in.name, "' (its inputs: ", input_names(), ")");
   }
+}
+
+std::shared_ptr<const Family> Family::with_parameters(
+    const std::map<std::string, std::string>&) const {
+  return nullptr;
+}
+
+torch::Tensor Family::residual(const FieldMap& inputs, const torch::Tensor& u) const {
+  const OperatorPtr A = make_operator(inputs);
+  return A->residual(u, rhs(inputs));
+}
+
+torch::Tensor Family::residual_magnitude(const FieldMap& inputs, const torch::Tensor& u) const {
+  torch::NoGradGuard no_grad;
+  const OperatorPtr A = make_operator(inputs);
+  return A->with_values(A->values().abs())->apply(u.abs()) + rhs(inputs).abs();
+}
+
+torch::Tensor Family::relative_residual(const FieldMap& inputs, const torch::Tensor& u) const {
+  torch::NoGradGuard no_grad;
+  // The arithmetic of pins::relative_residual (losses.hpp), so a linear family's values are
+  // those bit for bit (F(0) = −f squares to f²).
+  auto norm = [](const torch::Tensor& t) { return t.square().flatten(1).sum(1).sqrt(); };
+  const torch::Tensor r = residual(inputs, u.contiguous());
+  const torch::Tensor r0 = residual(inputs, torch::zeros_like(u));
+  return norm(r) / norm(r0).clamp_min(1e-300);
 }
 
 double Family::solution_scale(const FieldMap& inputs) const {

@@ -46,6 +46,18 @@ torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch
   return per_sample_sum(0.5 * (u * Au) - f * u).mean();
 }
 
+torch::Tensor scaled_residual_loss(const torch::Tensor& r, const torch::Tensor& diagonal,
+                                   const torch::Tensor& f) {
+  PINS_CHECK(r.defined() && f.defined() && diagonal.defined() && r.sizes() == f.sizes() &&
+                 diagonal.sizes() == f.sizes(),
+             "pins::scaled_residual_loss: r, the diagonal and f must have one shape, got ",
+             r.defined() ? r.sizes() : torch::IntArrayRef{}, ", ",
+             diagonal.defined() ? diagonal.sizes() : torch::IntArrayRef{}, " and ",
+             f.defined() ? f.sizes() : torch::IntArrayRef{});
+  const torch::Tensor den = per_sample_sum((f / diagonal).square()).clamp_min(1e-300);
+  return (per_sample_sum((r / diagonal).square()) / den).mean();
+}
+
 const char* physics_loss_kinds() { return "residual, energy or preconditioned"; }
 
 double symmetry_defect(const Operator& A) {

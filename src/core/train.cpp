@@ -98,6 +98,8 @@ class TrainLoop : public detail::LoopTask {
   void check_physics_loss(const Family& family) const;
   Losses compute(const torch::Tensor& idx, const torch::Tensor& unlabelled_idx,
                  detail::GridSymmetry sym);
+  torch::Tensor physics(const torch::Tensor& rows, const OperatorPtr& A, const torch::Tensor& u,
+                        const torch::Tensor& f) const;
   torch::Tensor unlabelled_batch(std::int64_t batch) const;
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
   void validate(EpochRecord& r);
@@ -113,6 +115,10 @@ class TrainLoop : public detail::LoopTask {
   torch::ScalarType dtype_ = torch::kFloat32;
   torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
   OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
+  // The data's family, set up for its parameters. Nonlinear families: the physics loss is
+  // scaled_residual_loss of family_->residual on the raw inputs (inputs_, dtype_).
+  std::shared_ptr<const Family> family_;
+  FieldMap inputs_;
   std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of x_; y_ has the labelled ones
   int64_t unlabelled_batch_ = 0;  // unlabelled samples per step
   Normalisation norm_;
@@ -133,7 +139,8 @@ class TrainLoop : public detail::LoopTask {
 
 void TrainLoop::prepare() {
   opt_.validate();
-  const Family& family = find_family(data_.pde);
+  family_ = family_for(data_.pde, data_.parameters);
+  const Family& family = *family_;
   family.check_inputs(data_.inputs, "training data");
   const int64_t n = data_.samples();
   PINS_CHECK(n >= 1, "training data: no samples");
@@ -161,6 +168,9 @@ void TrainLoop::prepare() {
     const auto& v = *validation_;
     PINS_CHECK(v.pde == data_.pde, "validation data is for -pde ", v.pde,
                ", the training data for -pde ", data_.pde);
+    PINS_CHECK(!family.nonlinear() || v.parameters == data_.parameters,
+               "validation data has other sampler parameters than the training data; the ",
+               family.name(), " family's equation depends on them");
     family.check_inputs(v.inputs, "validation data");
     const int64_t m = v.samples();
     for (auto& [name, t] : inputs) {
@@ -196,6 +206,9 @@ void TrainLoop::prepare() {
     const auto& w = *unlabelled_;
     PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
                ", the training data for -pde ", data_.pde);
+    PINS_CHECK(!family.nonlinear() || w.parameters == data_.parameters,
+               "unlabelled data has other sampler parameters than the training data; the ",
+               family.name(), " family's equation depends on them");
     family.check_inputs(w.inputs, "unlabelled data");
     const int64_t first = inputs.begin()->second.size(0), m = w.samples();
     PINS_CHECK(m >= 1, "unlabelled data: no samples");
@@ -220,15 +233,36 @@ void TrainLoop::prepare() {
   PINS_CHECK(opt_.augment == "none" || five_point,
              "-train_augment symmetries permutes 5-point stencils; the ", family.name(),
              " family's operator is ", family.stencil().describe());
+  PINS_CHECK(opt_.augment == "none" || !family.nonlinear(),
+             "-train_augment symmetries permutes linear operators; the ", family.name(),
+             " family's equation is nonlinear");
   for (auto& [name, t] : inputs) t = t.contiguous();
   operator_ = family.make_operator(inputs);
   check_physics_loss(family);
   coeffs_ = operator_->values().to(dtype_);
   f_ = family.rhs(inputs).to(dtype_);
+  if (family.nonlinear())
+    for (const InputField& in : family.inputs())
+      inputs_[in.name] = inputs.at(in.name).to(dtype_).contiguous();
+}
+
+// The physics loss of the predictions u (de-normalised) on dataset rows `rows` whose
+// operator is A and right-hand side f: physics_loss for linear families; for nonlinear
+// ones the residual loss of the family's own F (check_physics_loss allows no other).
+torch::Tensor TrainLoop::physics(const torch::Tensor& rows, const OperatorPtr& A,
+                                 const torch::Tensor& u, const torch::Tensor& f) const {
+  if (!family_->nonlinear()) return physics_loss(opt_.physics_loss, *A, u, f, opt_.physics_cycles);
+  FieldMap in;
+  for (const auto& [name, t] : inputs_) in[name] = t.index_select(0, rows);
+  return scaled_residual_loss(family_->residual(in, u.contiguous()), A->diagonal(), f);
 }
 
 // Refuses, before the first step, a physics loss the family's operator cannot give.
 void TrainLoop::check_physics_loss(const Family& family) const {
+  // Validation reports the physics loss even at weight 0: refused whatever the weight.
+  PINS_CHECK(!family.nonlinear() || opt_.physics_loss == "residual", "-train_physics_loss ",
+             opt_.physics_loss, " is not available for the ", family.name(),
+             " family: its equation is nonlinear; use residual");
   const bool physics = opt_.physics_weight > 0;
   if (physics && opt_.physics_loss == "energy") {
     // ½uᵀAu − fᵀu has the solution as its minimiser only for symmetric positive definite A.
@@ -300,8 +334,7 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
     const torch::Tensor c = coeffs_.index_select(0, all);
     const OperatorPtr A =
         operator_->with_values(sym.identity() ? c : detail::apply_to_stencil(c, sym));
-    l.physics = physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, field(f_, all),
-                             opt_.physics_cycles);
+    l.physics = physics(all, A, pred * norm_.u_scale, field(f_, all));
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
@@ -333,9 +366,7 @@ void TrainLoop::validate(EpochRecord& r) {
     const double b = double(idx.size(0));
     if (y_.defined()) rel += relative_l2(pred, y_.index_select(0, idx)).sum().item<double>();
     const OperatorPtr A = operator_->with_values(coeffs_.index_select(0, idx));
-    phys += b * physics_loss(opt_.physics_loss, *A, pred * norm_.u_scale, f_.index_select(0, idx),
-                             opt_.physics_cycles)
-                    .item<double>();
+    phys += b * physics(idx, A, pred * norm_.u_scale, f_.index_select(0, idx)).item<double>();
   }
   model_.module().train();
   if (y_.defined()) r.val_rel_l2 = rel / double(val_.size());

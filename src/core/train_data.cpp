@@ -68,6 +68,13 @@ TrainingData TrainingData::select(const torch::Tensor& index) const {
   if (u.defined()) out.u = u.index_select(0, index);
   out.pde = pde;
   out.fingerprint = fingerprint;
+  out.parameters = parameters;
+  return out;
+}
+
+std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info) {
+  std::map<std::string, std::string> out;
+  for (const Attribute& a : info.sampler) out[a.name] = to_string(a.value);
   return out;
 }
 
@@ -75,6 +82,8 @@ TrainingData training_data(const Dataset& d) {
   const Family& family = find_family(d.info.pde);  // an unknown family is refused here, by name
   TrainingData t;
   t.pde = family.name();
+  t.parameters = sampler_parameters(d.info);
+  family_for(t.pde, t.parameters);  // refuses parameters the family cannot take, by name
   Sha256 sha;
   for (const InputField& in : family.inputs()) {
     const DatasetArray* array = nullptr;

@@ -44,9 +44,17 @@ class Resolver {
     };
     set("ksp_type", d.info.ksp_type);
     set("pc_type", d.info.pc_type);
-    set("ksp_rtol", to_string(AttributeValue(d.info.rtol)));
     family_ = find_problem_family(d.info.pde).create();
+    // A nonlinear family's rtol is its SNES's (on ‖F(u)‖/‖F(0)‖), not its linear solves'.
+    set(family_->nonlinear() ? "snes_rtol" : "ksp_rtol", to_string(AttributeValue(d.info.rtol)));
     family_->set_up(d.info.grid, std::uint64_t(d.info.seed));
+    // The family with its default options must pose the dataset's equation (a family whose
+    // equation has parameters, e.g. nonlinear_darcy's k(u), may not).
+    DatasetInfo defaults;
+    family_->describe(&defaults);
+    PINS_CHECK(defaults.equation == d.info.equation, "PETSc re-solves of ", d.info.pde,
+               " use the family's default equation '", defaults.equation,
+               "', but the dataset's is '", d.info.equation, "'");
     solver_ = std::make_unique<detail::SampleSolver>(*family_, d.info.dof, prefix);
     u_.resize(size_t(d.u.sample_size()));
   }
@@ -181,7 +189,11 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   const int64_t n = d.samples;
 
   // Accuracy and physics of the predictions (batched), then per-sample latency.
-  const Family& family = find_family(d.info.pde);
+  const std::shared_ptr<const Family> family_ptr =
+      family_for(d.info.pde, sampler_parameters(d.info));
+  const Family& family = *family_ptr;
+  PINS_CHECK(counts.empty() || !family.nonlinear(), "cannot refine ", d.info.pde,
+             " predictions with multigrid cycles: the family's equation is nonlinear");
   if (!counts.empty()) {
     const std::string why =
         MultigridCycle::unsupported(*family.make_operator(rows(td.inputs, 0, 1)));
@@ -197,9 +209,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   for (int64_t i = 0; i < single_count; ++i) predict(model, norm, rows(td.inputs, i, i + 1));
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = relative_l2(e.prediction, td.u);
-  const OperatorPtr A = family.make_operator(td.inputs);
   e.error = summarize(e.relative_l2);
-  e.residual = summarize(relative_residual(*A, e.prediction, family.rhs(td.inputs)));
+  // ‖F(u)‖/‖F(0)‖ (‖f − A u‖/‖f‖ for a linear family), as the dataset stores for PETSc's u.
+  e.residual = summarize(family.relative_residual(td.inputs, e.prediction));
   e.petsc_residual = summarize(torch::tensor(d.residual, torch::kFloat64));
   e.petsc_samples = int(std::min<int64_t>(n, solve_samples));
   e.seconds_petsc = petsc_seconds_per_sample(d, e.petsc_samples, solver_prefix);
@@ -228,6 +240,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   // Test-time refinement, against PETSc's convergence on the re-solved samples.
   e.petsc_history = petsc_histories(d, e.petsc_samples, solver_prefix);
   const torch::Tensor f = family.rhs(td.inputs);
+  const OperatorPtr A = family.make_operator(td.inputs);  // linear: the equation itself
   double ignored;
   refined_predictions(model, norm, family, rows(td.inputs, 0, 1), 1, 1, 1, &ignored);  // warm-up
   nlohmann::json entries = nlohmann::json::array();

@@ -68,8 +68,9 @@ void warn_unused_options(bool inputs_only) {
     const std::string name = names[i];
     if (name == "options_left" || name.rfind("log_", 0) == 0 || name.rfind("malloc", 0) == 0)
       continue;
-    const bool solver_option =
-        name.find("ksp_") != std::string::npos || name.find("pc_") != std::string::npos;
+    const bool solver_option = name.find("ksp_") != std::string::npos ||
+                               name.find("pc_") != std::string::npos ||
+                               name.find("snes_") != std::string::npos;
     std::fprintf(stderr, "pins generate: warning: option -%s was not used (%s)\n", name.c_str(),
                  inputs_only && solver_option ? "-inputs_only runs no solver" : "misspelt?");
   }
@@ -193,7 +194,25 @@ DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int
   info.dof = core.stencil().dof;
   info.operator_description = "stencil: " + core.stencil().describe();
   info.labelled = !opts.inputs_only;
-  if (info.labelled) {  // an inputs-only file records no solver: none ran
+  if (info.labelled && solver.nonlinear) {
+    // SNES: solver.rtol is its tolerance on ‖F(u)‖/‖F(0)‖; ksp/pc are its linear solves'.
+    info.ksp_type = solver.ksp_type;
+    info.pc_type = solver.pc_type;
+    info.rtol = solver.rtol;
+    info.extra = {
+        {"solver.snes_type", solver.snes_type},
+        {"solver.linesearch_type", solver.linesearch_type},
+        {"solver.atol", solver.atol},
+        {"solver.max_it", std::int64_t{solver.max_it}},
+        {"solver.ksp_rtol", solver.ksp_rtol},
+        {"solver.norm_type", solver.norm_type},
+        {"solver.initial_guess", std::string("u = 0")},
+        {"solver.iterations", std::string("Newton iterations per sample")},
+        {"solver.residual_check",
+         std::string("true relative residual ||F(u)|| / ||F(0)|| <= solver.rtol, computed with "
+                     "SNESComputeFunction, for every sample")},
+    };
+  } else if (info.labelled) {  // an inputs-only file records no solver: none ran
     info.ksp_type = solver.ksp_type;
     info.pc_type = solver.pc_type;
     info.rtol = solver.rtol;
@@ -239,7 +258,8 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
     family->set_up(grid, opts.seed);
     // Even configuring a KSP reads (and may reject) the solver options: not for inputs only.
-    if (!opts.inputs_only) solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix);
+    if (!opts.inputs_only)
+      solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix, family->nonlinear());
     info = dataset_info(*family, grid, solver, opts, size);
     message_bytes = sizeof(SampleHeader) + size_t(info.seed_streams) * sizeof(std::uint64_t) +
                     SampleArrays(info).values.size() * sizeof(double);
@@ -370,6 +390,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   s.rtol = solver.rtol;
   s.ksp_type = solver.ksp_type;
   s.pc_type = solver.pc_type;
+  s.snes_type = solver.snes_type;
   s.solve_seconds = solve_seconds;
   s.seconds = MPI_Wtime() - t_start;
   s.output = opts.output;

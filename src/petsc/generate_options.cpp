@@ -124,7 +124,8 @@ PetscErrorCode generate_help(MPI_Comm comm, const char* prefix) {
   PetscCallCXX(family = find_problem_family(options.pde).create());
   PetscCall(family->SetFromOptions(comm, prefix));
   // Configuring a solver is what lists the -ksp_* and -pc_* options; -inputs_only reads none.
-  if (!options.inputs_only) PetscCallCXX(detail::describe_solver(comm, options.prefix));
+  if (!options.inputs_only)
+    PetscCallCXX(detail::describe_solver(comm, options.prefix, family->nonlinear()));
   PetscFunctionReturn(0);
 }
 

@@ -66,7 +66,74 @@ PetscErrorCode configure_solver(KSP ksp, const char* prefix) {
   PetscFunctionReturn(0);
 }
 
-SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix) {
+PetscErrorCode configure_nonlinear_solver(SNES snes, const char* prefix) {
+  SNESLineSearch linesearch;
+  KSP ksp;
+  PC pc;
+  PetscFunctionBeginUser;
+  PetscCall(SNESSetOptionsPrefix(snes, prefix));
+  PetscCall(SNESSetType(snes, SNESNEWTONLS));
+  PetscCall(SNESGetLineSearch(snes, &linesearch));
+  PetscCall(SNESLineSearchSetType(linesearch, SNESLINESEARCHBT));
+  // rtol relative to ‖F(u0)‖ = ‖F(0)‖; stol 0: converged means the residual test passed.
+  PetscCall(SNESSetTolerances(snes, PETSC_DEFAULT, 1e-10, 0.0, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(SNESGetKSP(snes, &ksp));
+  PetscCall(KSPSetType(ksp, KSPGMRES));  // the Jacobian is not symmetric
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCGAMG));
+  PetscCall(KSPSetTolerances(ksp, 1e-8, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscCall(SNESSetFromOptions(snes));
+  PetscFunctionReturn(0);
+}
+
+namespace {
+SolverDescription describe_nonlinear_solver(MPI_Comm comm, const std::string& prefix) {
+  SNES snes = nullptr;
+  SolverDescription d;
+  d.nonlinear = true;
+  try {
+    PINS_PETSC_CALL(SNESCreate(comm, &snes));
+    PINS_PETSC_CALL(configure_nonlinear_solver(snes, prefix.empty() ? nullptr : prefix.c_str()));
+    SNESType type;
+    SNESLineSearch linesearch;
+    SNESLineSearchType ls_type;
+    KSP ksp;
+    KSPType ksp_type;
+    PC pc;
+    PCType pc_type;
+    KSPNormType norm;
+    PetscReal atol, rtol, ksp_rtol;
+    PetscInt max_it;
+    PINS_PETSC_CALL(SNESGetType(snes, &type));
+    PINS_PETSC_CALL(SNESGetLineSearch(snes, &linesearch));
+    PINS_PETSC_CALL(SNESLineSearchGetType(linesearch, &ls_type));
+    PINS_PETSC_CALL(SNESGetTolerances(snes, &atol, &rtol, nullptr, &max_it, nullptr));
+    PINS_PETSC_CALL(SNESGetKSP(snes, &ksp));
+    PINS_PETSC_CALL(KSPGetType(ksp, &ksp_type));
+    PINS_PETSC_CALL(KSPGetPC(ksp, &pc));
+    PINS_PETSC_CALL(PCGetType(pc, &pc_type));
+    PINS_PETSC_CALL(KSPGetNormType(ksp, &norm));
+    PINS_PETSC_CALL(KSPGetTolerances(ksp, &ksp_rtol, nullptr, nullptr, nullptr));
+    d.snes_type = type ? type : "";
+    d.linesearch_type = ls_type ? ls_type : "";
+    d.ksp_type = ksp_type ? ksp_type : "";
+    d.pc_type = pc_type ? pc_type : "";
+    d.norm_type = KSPNormTypes[norm];
+    d.rtol = rtol;
+    d.atol = atol;
+    d.ksp_rtol = ksp_rtol;
+    d.max_it = int(max_it);
+  } catch (...) {
+    SNESDestroy(&snes);
+    throw;
+  }
+  SNESDestroy(&snes);
+  return d;
+}
+}  // namespace
+
+SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool nonlinear) {
+  if (nonlinear) return describe_nonlinear_solver(comm, prefix);
   KSP ksp = nullptr;
   SolverDescription d;
   try {
@@ -129,11 +196,61 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
   return solve(inputs, u, nullptr, nullptr);
 }
 
+SampleResult SampleSolver::solve_nonlinear(const std::vector<const double*>& inputs) {
+  SampleResult result;
+  PINS_PETSC_CALL(family_.SetSNESFunctions(da_, inputs));
+  SNES snes = nullptr;
+  try {
+    PINS_PETSC_CALL(SNESCreate(PETSC_COMM_SELF, &snes));
+    PINS_PETSC_CALL(SNESSetDM(snes, da_));
+    // The Jacobian goes into the matrix this object keeps (DMCreateMatrix's pattern).
+    PINS_PETSC_CALL(SNESSetJacobian(snes, A_, A_, nullptr, nullptr));
+    PINS_PETSC_CALL(configure_nonlinear_solver(snes, prefix_.empty() ? nullptr : prefix_.c_str()));
+    PetscReal rtol, norm0, rnorm;
+    PetscInt max_it;
+    PINS_PETSC_CALL(SNESGetTolerances(snes, nullptr, &rtol, nullptr, &max_it, nullptr));
+    // ‖F(0)‖: the scale of the relative residual (the solve starts from u = 0).
+    PINS_PETSC_CALL(VecZeroEntries(x_));
+    PINS_PETSC_CALL(SNESComputeFunction(snes, x_, r_));
+    PINS_PETSC_CALL(VecNorm(r_, NORM_2, &norm0));
+    PINS_PETSC_CALL(SNESSolve(snes, nullptr, x_));
+    SNESConvergedReason reason;
+    PetscInt its;
+    PINS_PETSC_CALL(SNESGetConvergedReason(snes, &reason));
+    PINS_PETSC_CALL(SNESGetIterationNumber(snes, &its));
+    result.iterations = int(its);
+    // The certificate: the true residual F(u), recomputed.
+    PINS_PETSC_CALL(SNESComputeFunction(snes, x_, r_));
+    PINS_PETSC_CALL(VecNorm(r_, NORM_2, &rnorm));
+    result.residual = norm0 > 0 ? rnorm / norm0 : rnorm;
+    if (reason < 0) {
+      result.failure = std::string("SNES did not converge: ") + SNESConvergedReasons[reason] +
+                       " after " + std::to_string(result.iterations) +
+                       " Newton iterations (-snes_max_it " + std::to_string(max_it) +
+                       "), ||F(u)||/||F(0)|| = " + format_g(result.residual);
+    } else if (!(result.residual <= rtol)) {
+      result.failure = std::string("SNES stopped with ") + SNESConvergedReasons[reason] +
+                       " but ||F(u)||/||F(0)|| = " + format_g(result.residual) +
+                       " exceeds -snes_rtol " + format_g(rtol) + " after " +
+                       std::to_string(result.iterations) + " Newton iterations";
+    }
+  } catch (...) {
+    SNESDestroy(&snes);
+    throw;
+  }
+  PINS_PETSC_CALL(SNESDestroy(&snes));
+  return result;
+}
+
 SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, double* u,
                                  const double* reference, ConvergenceHistory* history) {
   HistoryMonitor monitor;
   monitor.start = Clock::now();  // assembly is part of the solve's time
   PINS_CHECK(!history == !reference, "sample solver: a history needs a reference solution");
+  PINS_CHECK(!history || !family_.nonlinear(),
+             "sample solver: convergence histories are "
+             "recorded for linear families only; ",
+             family_.name(), " is nonlinear");
   if (history) {
     *history = {};
     monitor.out = history;
@@ -159,58 +276,62 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
     monitor.recording = std::chrono::duration<double>(Clock::now() - copy_start).count();
   }
   SampleResult result;
-  PINS_PETSC_CALL(family_.AssembleOperator(da_, inputs, A_));
-  PINS_PETSC_CALL(family_.AssembleRHS(da_, inputs, b_));
-  PINS_PETSC_CALL(VecZeroEntries(x_));
+  if (family_.nonlinear()) {
+    result = solve_nonlinear(inputs);
+  } else {
+    PINS_PETSC_CALL(family_.AssembleOperator(da_, inputs, A_));
+    PINS_PETSC_CALL(family_.AssembleRHS(da_, inputs, b_));
+    PINS_PETSC_CALL(VecZeroEntries(x_));
 
-  KSP ksp = nullptr;
-  try {
-    PINS_PETSC_CALL(KSPCreate(PETSC_COMM_SELF, &ksp));
-    PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
-    PINS_PETSC_CALL(configure_solver(ksp, prefix_.empty() ? nullptr : prefix_.c_str()));
-    PetscReal rtol, bnorm, rnorm;
-    PetscInt max_it;
-    PINS_PETSC_CALL(KSPGetTolerances(ksp, &rtol, nullptr, nullptr, &max_it));
-    PINS_PETSC_CALL(VecNorm(b_, NORM_2, &bnorm));
-    if (history) {
-      monitor.bnorm = bnorm;
-      PINS_PETSC_CALL(KSPMonitorSet(ksp, record_iterate, &monitor, nullptr));
-    }
-    for (int attempt = 0;; ++attempt) {
-      PINS_PETSC_CALL(KSPSolve(ksp, b_, x_));
-      KSPConvergedReason reason;
-      PetscInt its;
-      PINS_PETSC_CALL(KSPGetConvergedReason(ksp, &reason));
-      PINS_PETSC_CALL(KSPGetIterationNumber(ksp, &its));
-      result.iterations += int(its);
-      if (reason < 0) {
-        const char* why = nullptr;
-        KSPGetConvergedReasonString(ksp, &why);
-        result.failure = std::string("the solver did not converge: ") + (why ? why : "?") +
-                         " after " + std::to_string(result.iterations) +
-                         " iterations (-ksp_max_it " + std::to_string(max_it) + ")";
-        break;
+    KSP ksp = nullptr;
+    try {
+      PINS_PETSC_CALL(KSPCreate(PETSC_COMM_SELF, &ksp));
+      PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
+      PINS_PETSC_CALL(configure_solver(ksp, prefix_.empty() ? nullptr : prefix_.c_str()));
+      PetscReal rtol, bnorm, rnorm;
+      PetscInt max_it;
+      PINS_PETSC_CALL(KSPGetTolerances(ksp, &rtol, nullptr, nullptr, &max_it));
+      PINS_PETSC_CALL(VecNorm(b_, NORM_2, &bnorm));
+      if (history) {
+        monitor.bnorm = bnorm;
+        PINS_PETSC_CALL(KSPMonitorSet(ksp, record_iterate, &monitor, nullptr));
       }
-      // The certificate: the true residual, recomputed with the assembled matrix.
-      PINS_PETSC_CALL(MatMult(A_, x_, r_));
-      PINS_PETSC_CALL(VecAYPX(r_, -1.0, b_));
-      PINS_PETSC_CALL(VecNorm(r_, NORM_2, &rnorm));
-      result.residual = bnorm > 0 ? rnorm / bnorm : rnorm;
-      if (result.residual <= rtol) break;
-      if (attempt == kMaxRestarts) {
-        result.failure = "true relative residual " + format_g(result.residual) +
-                         " exceeds -ksp_rtol " + format_g(rtol) + " after " +
-                         std::to_string(result.iterations) + " iterations and " +
-                         std::to_string(kMaxRestarts) + " restarts";
-        break;
+      for (int attempt = 0;; ++attempt) {
+        PINS_PETSC_CALL(KSPSolve(ksp, b_, x_));
+        KSPConvergedReason reason;
+        PetscInt its;
+        PINS_PETSC_CALL(KSPGetConvergedReason(ksp, &reason));
+        PINS_PETSC_CALL(KSPGetIterationNumber(ksp, &its));
+        result.iterations += int(its);
+        if (reason < 0) {
+          const char* why = nullptr;
+          KSPGetConvergedReasonString(ksp, &why);
+          result.failure = std::string("the solver did not converge: ") + (why ? why : "?") +
+                           " after " + std::to_string(result.iterations) +
+                           " iterations (-ksp_max_it " + std::to_string(max_it) + ")";
+          break;
+        }
+        // The certificate: the true residual, recomputed with the assembled matrix.
+        PINS_PETSC_CALL(MatMult(A_, x_, r_));
+        PINS_PETSC_CALL(VecAYPX(r_, -1.0, b_));
+        PINS_PETSC_CALL(VecNorm(r_, NORM_2, &rnorm));
+        result.residual = bnorm > 0 ? rnorm / bnorm : rnorm;
+        if (result.residual <= rtol) break;
+        if (attempt == kMaxRestarts) {
+          result.failure = "true relative residual " + format_g(result.residual) +
+                           " exceeds -ksp_rtol " + format_g(rtol) + " after " +
+                           std::to_string(result.iterations) + " iterations and " +
+                           std::to_string(kMaxRestarts) + " restarts";
+          break;
+        }
+        PINS_PETSC_CALL(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
       }
-      PINS_PETSC_CALL(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
+    } catch (...) {
+      KSPDestroy(&ksp);
+      throw;
     }
-  } catch (...) {
-    KSPDestroy(&ksp);
-    throw;
+    PINS_PETSC_CALL(KSPDestroy(&ksp));
   }
-  PINS_PETSC_CALL(KSPDestroy(&ksp));
 
   const PetscScalar* xx;
   PetscInt n;

@@ -1,9 +1,12 @@
 #pragma once
 /// \file
 /// Solving one sample on PETSC_COMM_SELF: assemble A(inputs) and b(inputs), solve with a freshly
-/// configured KSP, and certify the solution by its true residual. Private to pins::petsc.
+/// configured KSP, and certify the solution by its true residual; for a nonlinear family
+/// (ProblemFamily::nonlinear()), solve F(u) = 0 from u = 0 with a freshly configured SNES
+/// and certify by ‖F(u)‖ / ‖F(0)‖. Private to pins::petsc.
 
 #include <petscksp.h>
+#include <petscsnes.h>
 
 #include <string>
 #include <vector>
@@ -17,18 +20,30 @@ namespace pins::petsc::detail {
 /// to `ksp`, then its options (-ksp_*, -pc_* under `prefix`) on top.
 PetscErrorCode configure_solver(KSP ksp, const char* prefix);
 
-/// The solver the options select, as recorded in datasets.
+/// Applies pins' nonlinear solver defaults to `snes` — Newton with a backtracking line
+/// search (newtonls, bt), rtol 1e-10 on ‖F(u)‖ / ‖F(0)‖ (the solve starts from u = 0), no
+/// step-size test (stol 0), GMRES + GAMG for the non-symmetric Jacobians with rtol 1e-8 —
+/// then its options (-snes_*, -ksp_*, -pc_* under `prefix`) on top.
+PetscErrorCode configure_nonlinear_solver(SNES snes, const char* prefix);
+
+/// The solver the options select, as recorded in datasets. For a nonlinear solve, rtol and
+/// max_it are the SNES's and ksp_type, pc_type, norm_type, ksp_rtol those of its linear solves.
 struct SolverDescription {
+  bool nonlinear = false;
   std::string ksp_type, pc_type, norm_type;
   double rtol = 0;
   int max_it = 0;
+  std::string snes_type, linesearch_type;  ///< nonlinear only
+  double atol = 0, ksp_rtol = 0;           ///< nonlinear only: SNES atol, linear rtol
 };
 
-/// Configures a throw-away KSP on `comm` and reports its settings (under -help, this is
-/// what lists the solver options). Throws pins::Error on bad solver options.
-SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix);
+/// Configures a throw-away KSP (a SNES if `nonlinear`) on `comm` and reports its settings
+/// (under -help, this is what lists the solver options). Throws pins::Error on bad solver
+/// options.
+SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool nonlinear = false);
 
-/// Outcome of one sample: iterations (all restarts together), the true relative residual,
+/// Outcome of one sample: iterations (all restarts together; Newton iterations for a
+/// nonlinear family), the true relative residual (‖F(u)‖/‖F(0)‖ for a nonlinear family),
 /// and an empty `failure` unless the sample must fail the run (then a one-line reason).
 struct SampleResult {
   int iterations = 0;
@@ -46,19 +61,20 @@ class SampleSolver {
   SampleSolver(const SampleSolver&) = delete;
   SampleSolver& operator=(const SampleSolver&) = delete;
 
-  /// Solves A(inputs) u = b(inputs); writes u ([dof][grid...], component-major). Throws
-  /// pins::Error on PETSc errors.
+  /// Solves A(inputs) u = b(inputs), or F(u; inputs) = 0 for a nonlinear family; writes u
+  /// ([dof][grid...], component-major). Throws pins::Error on PETSc errors.
   SampleResult solve(const std::vector<const double*>& inputs, double* u);
 
   /// The same solve, recording at every iteration how far the iterate is from `reference`
   /// (the stored solution, [dof][grid...] like u) into `history` (cleared first). The
   /// monitor's own cost is kept out of history->seconds, but it still slows the solve's
-  /// total wall time down.
+  /// total wall time down. Linear families only.
   SampleResult solve(const std::vector<const double*>& inputs, double* u, const double* reference,
                      ConvergenceHistory* history);
 
  private:
   void destroy();
+  SampleResult solve_nonlinear(const std::vector<const double*>& inputs);
 
   const ProblemFamily& family_;
   int dof_;

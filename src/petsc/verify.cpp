@@ -8,6 +8,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
+#include "pins/core/trainer.hpp"  // sampler_parameters
 
 namespace pins::petsc {
 
@@ -17,7 +18,10 @@ constexpr std::int64_t kBatch = 32;
 }  // namespace
 
 VerifyReport verify_dataset(const Dataset& data, double tolerance) {
-  const Family& family = find_family(data.info.pde);
+  // The family set up for the dataset's parameters (e.g. a nonlinear family's k(u)).
+  const std::shared_ptr<const Family> family_ptr =
+      family_for(data.info.pde, sampler_parameters(data.info));
+  const Family& family = *family_ptr;
   // Terms in one row of the residual (the stencil's products and f), for the rounding bound.
   const Stencil stencil = family.stencil();
   const double terms_per_row = double(stencil.points() * stencil.dof + 1);
@@ -57,17 +61,18 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
     FieldMap inputs;
     for (const auto& in : family.inputs()) inputs[in.name] = view(data.input(in.name));
     const torch::Tensor u = view(data.u);
-    const OperatorPtr A = family.make_operator(inputs);
-    const torch::Tensor f = family.rhs(inputs);
-    const torch::Tensor r = A->residual(u, f);
-    const torch::Tensor magnitude = A->with_values(A->values().abs())->apply(u.abs()) + f.abs();
+    // F(u) (A u − f for a linear family), the size of its terms, and F(0) (−f when linear).
+    torch::NoGradGuard no_grad;
+    const torch::Tensor r = family.residual(inputs, u);
+    const torch::Tensor magnitude = family.residual_magnitude(inputs, u);
     const torch::Tensor r_norm = r.reshape({b, -1}).norm(2, 1);
-    const torch::Tensor f_norm = f.reshape({b, -1}).norm(2, 1);
+    const torch::Tensor f_norm =
+        family.residual(inputs, torch::zeros_like(u)).reshape({b, -1}).norm(2, 1);
     const torch::Tensor m_norm = magnitude.reshape({b, -1}).norm(2, 1);
     for (std::int64_t k = 0; k < b; ++k) {
       const std::int64_t s = b0 + k;
       const double fn = f_norm[k].item<double>();
-      const double scale = fn > 0 ? fn : 1.0;  // f = 0: absolute residual, as when generated
+      const double scale = fn > 0 ? fn : 1.0;  // F(0) = 0: absolute residual, as when generated
       const double res = r_norm[k].item<double>() / scale;
       const double allowance = 2 * terms_per_row * eps * m_norm[k].item<double>() / scale;
       report.residuals[size_t(s)] = res;

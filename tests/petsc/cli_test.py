@@ -228,7 +228,7 @@ def case_bad_input():
         (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
         (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
         (["-pde", "heat", "-o", "x.h5"],
-         "-pde 'heat' is not a known problem family (known: darcy, darcy3d)"),
+         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy)"),
         # darcy3d: a 2-D grid, a grid too small for the stencil, a field that is not
         # continuous in 3-D, a non-positive conductivity.
         (["-pde", "darcy3d", "-grid", "8,8", "-o", "x.h5"], "has 2 directions, but -pde darcy3d is 3-D"),
@@ -367,6 +367,53 @@ def case_inputs_only():
                  "two.h5: the dataset holds no solutions (inputs only, written with -inputs_only)",
                  keep=keep)
     print("ok: inputs-only files match the labelled inputs and are refused where solutions are needed")
+
+
+def case_nonlinear():
+    """nonlinear_darcy: SNES data, 1 vs 2 processes bit for bit, pins verify, bad input."""
+    need_h5py()
+    import h5py
+    import numpy as np
+    common = ["generate", "-pde", "nonlinear_darcy", "-progress", "0", "-grid", "24,16",
+              "-samples", "5", "-seed", "3"]
+    out, _ = expect_ok(["generate", "-pde", "nonlinear_darcy", "-help"])
+    for option in ("-nonlinearity", "-nonlinearity_beta", "-f_value", "-snes_rtol", "-snes_type",
+                   "-ksp_type"):
+        if option not in out:
+            fail("'pins generate -pde nonlinear_darcy -help' does not list %s" % option)
+    out, _ = expect_ok(common + ["-o", "one.h5"], ranks=1)
+    if "SNES newtonls" not in out or "Newton" not in out:
+        fail("pins generate does not report the SNES solve:\n" + out)
+    expect_ok(common + ["-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as b:
+        for name in ("kappa", "f", "u", "iterations", "residual", "seeds"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("nonlinear_darcy array %s differs between 1 and 2 processes" % name)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.attrs.items()}
+        for key, value in (("pde", "nonlinear_darcy"), ("sampler.nonlinearity", "quadratic"),
+                           ("solver.snes_type", "newtonls"), ("solver.linesearch_type", "bt"),
+                           ("solver.ksp_type", "gmres")):
+            if str(attrs.get(key)) != value:
+                fail("attribute %s = %r, expected %r" % (key, attrs.get(key), value))
+        if not (a["iterations"][()] >= 2).all() or not (a["residual"][()] <= 1e-10).all():
+            fail("Newton iterations %s / residuals %s" % (a["iterations"][()], a["residual"][()]))
+        if np.abs(a["u"][()]).max() < 0.3:
+            fail("u is small (max %g): the default f should make k(u) matter"
+                 % np.abs(a["u"][()]).max())
+    out, _ = expect_ok(["verify", "-data", "two.h5"])
+    if "||F(u)||/||F(0)||" not in out:
+        fail("pins verify does not report F:\n" + out)
+    # An exp nonlinearity is verified with its own k(u), read from the file.
+    expect_ok(common + ["-nonlinearity", "exp", "-nonlinearity_beta", "1.5", "-o", "exp.h5"])
+    expect_ok(["verify", "-data", "exp.h5"])
+    keep = ("one.h5", "two.h5", "exp.h5")
+    expect_error(common + ["-nonlinearity", "cubic", "-o", "x.h5"], "generate",
+                 "-nonlinearity must be quadratic", keep=keep)
+    for ranks in (None, 2):
+        expect_error(common + ["-snes_max_it", "1", "-o", "x.h5"], "generate",
+                     "sample 0: SNES did not converge: DIVERGED_MAX_IT", ranks=ranks, keep=keep)
+    print("ok: nonlinear_darcy generate (1 and 2 processes identical), verify, errors")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -134,8 +134,10 @@ TEST_CASE("bad generate options are rejected before anything is written") {
   }
   SUBCASE("pde") {
     opts.pde = "heat";
-    CHECK(error(opts).find("-pde 'heat' is not a known problem family (known: darcy, darcy3d)") !=
-          std::string::npos);
+    CHECK(
+        error(opts).find(
+            "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy)") !=
+        std::string::npos);
   }
   SUBCASE("kappa") {
     ScopedOption low("-kappa_low", "0");

@@ -235,6 +235,45 @@ def case_refine():
     expect_error(base + ["-refine", "1,5,"], "evaluate", "-refine takes a comma list")
 
 
+def case_nonlinear():
+    """nonlinear_darcy end to end: the residual physics loss goes through the family's F(u)
+    (its adjoint kernel gives the gradient), evaluate reports ||F(u)||/||F(0)||, and the
+    losses and refinement that need a linear operator are refused."""
+    need_h5py()
+    import csv
+    nl = ["generate", "-pde", "nonlinear_darcy", "-grid", "16", "-progress", "0"]
+    expect_ok(nl + ["-samples", "32", "-seed", "1", "-o", "nl_train.h5"])
+    expect_ok(nl + ["-samples", "8", "-seed", "2", "-o", "nl_test.h5"])
+    expect_ok(nl + ["-samples", "32", "-seed", "3", "-inputs_only", "-o", "nl_inputs.h5"])
+    small = FNO + ["-train_batch_size", "8", "-train_lr", "3e-3", "-train_monitor", "0"]
+    # Physics only: the residual loss must fall (it can only through a correct gradient).
+    expect_ok(["train", "-train_unlabelled", "nl_inputs.h5", "-train_data_weight", "0",
+               "-train_physics_weight", "1", "-train_epochs", "15", "-train_log", "nl.csv",
+               "-o", "nl_physics.pins"] + small)
+    with open(os.path.join(ARGS.workdir, "nl.csv")) as f:
+        rows = list(csv.DictReader(f))
+    first, last = float(rows[0]["physics_loss"]), float(rows[-1]["physics_loss"])
+    print("physics-only residual loss: epoch 1 %.4g, epoch %d %.4g" % (first, len(rows), last))
+    if not last < 0.5 * first:
+        fail("the residual physics loss did not fall: %g -> %g" % (first, last))
+    # Data + residual physics loss, then evaluate: the prediction's ||F(u)||/||F(0)||.
+    expect_ok(["train", "-data", "nl_train.h5", "-train_physics_weight", "0.1",
+               "-train_epochs", "3", "-o", "nl.pins"] + small)
+    report = evaluate("nl.pins", "nl_test.h5", "nl_report")
+    r = report["relative_residual_prediction"]["mean"]
+    if not (r > 0 and r < 1e3) or report["relative_residual_petsc"]["max"] > 1e-10:
+        fail("residuals in the report: prediction %s, PETSc %s" % (
+            report["relative_residual_prediction"], report["relative_residual_petsc"]))
+    for loss in ("energy", "preconditioned"):
+        expect_error(["train", "-data", "nl_train.h5", "-train_physics_loss", loss,
+                      "-train_epochs", "1", "-o", "x.pins"] + small, "train",
+                     "-train_physics_loss %s is not available for the nonlinear_darcy family: "
+                     "its equation is nonlinear" % loss)
+    expect_error(["evaluate", "-model", "nl.pins", "-data", "nl_test.h5", "-refine", "0,1",
+                  "-o", "x"], "evaluate",
+                 "cannot refine nonlinear_darcy predictions with multigrid cycles")
+
+
 def case_option_spaces():
     """Option values with spaces in them reach `pins train` whole: the data, model and log
     paths below live in a folder whose name has spaces and a word that looks like an option
@@ -417,14 +456,16 @@ def main():
     p.add_argument("--pins", required=True)
     p.add_argument("--workdir", required=True)
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
-                                    "precondition_checkpoint", "refine", "refine_3d"])
+                                    "precondition_checkpoint", "refine", "refine_3d",
+                                    "nonlinear"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
     {"learn": case_learn, "bad_input": case_bad_input,
      "option_spaces": case_option_spaces,
      "precondition_checkpoint": case_precondition_checkpoint,
-     "refine": case_refine, "refine_3d": case_refine_3d}[ARGS.case]()
+     "refine": case_refine, "refine_3d": case_refine_3d,
+     "nonlinear": case_nonlinear}[ARGS.case]()
     print("PASS")
 
 

@@ -60,17 +60,50 @@ class Family {
 
   /// The batch of operators A(inputs) exactly as the family's PETSc assembly builds them;
   /// every input is [B, grid…], float32 or float64 on Kokkos' device. Throws pins::Error
-  /// naming a missing or mis-shaped input.
+  /// naming a missing or mis-shaped input. For a nonlinear family (nonlinear()) it is a
+  /// fixed linear operator of the same stencil that the family documents (e.g. its
+  /// coefficient frozen at u = 0): callers use it for scales and diagonal scaling, never as
+  /// the equation — that is residual().
   virtual OperatorPtr make_operator(const FieldMap& inputs) const = 0;
 
   /// The right-hand side f [B, field…] for the inputs.
   virtual torch::Tensor rhs(const FieldMap& inputs) const = 0;
+
+  /// Whether the discrete equation F(u; inputs) = 0 is nonlinear in u. Consumers then go
+  /// through residual() alone: the trainer offers only the "residual" physics loss, and
+  /// nothing treats make_operator() as the equation. Default: false (F = A u − f).
+  virtual bool nonlinear() const { return false; }
+
+  /// The residual F(u; inputs) [B, field…] of the family's discrete equation — the one its
+  /// PETSc half solves, so a stored solution has F ≈ 0 — as a differentiable LibTorch
+  /// function of u (its backward gives J(u)ᵀ g; of the inputs it need not be
+  /// differentiable). u is [B, field…] with the inputs' dtype. The default is the linear
+  /// operator's make_operator(inputs)->residual(u, rhs(inputs)) = A u − f, so F(0) = −f.
+  /// Example: `auto loss = fam.residual(inputs, u).square().mean();`
+  virtual torch::Tensor residual(const FieldMap& inputs, const torch::Tensor& u) const;
+
+  /// A non-negative field [B, field…] bounding the terms residual() sums at each point (for
+  /// A u − f: |A| |u| + |f|), for rounding bounds: F computed in precision eps differs from
+  /// the exact one by about (terms per point) · eps · this. Not differentiable.
+  virtual torch::Tensor residual_magnitude(const FieldMap& inputs, const torch::Tensor& u) const;
+
+  /// ‖F(u)‖₂ / max(‖F(0)‖₂, 1e-300) per sample [B], what datasets store as `residual`; for linear
+  /// families (F(0) = −f) pins::relative_residual bit for bit. Not differentiable.
+  torch::Tensor relative_residual(const FieldMap& inputs, const torch::Tensor& u) const;
 
   /// A rough size (root mean square) of the solutions for these inputs, used to scale a
   /// network's output when no solutions are known (physics-only training). The default
   /// runs a few conjugate-gradient iterations of the operator on up to 4 samples (symmetric
   /// operators); families with a closed form override it.
   virtual double solution_scale(const FieldMap& inputs) const;
+
+  /// The family for a dataset's parameters: `parameters` are the dataset's sampler
+  /// attributes without their "sampler." prefix, as text (pins::to_string of each value).
+  /// A family whose equation depends on some of them (e.g. nonlinear_darcy's k(u)) returns
+  /// a copy set up from them and throws pins::Error naming a bad one; the default returns
+  /// nullptr (the family itself serves every dataset). Reach it through family_for().
+  virtual std::shared_ptr<const Family> with_parameters(
+      const std::map<std::string, std::string>& parameters) const;
 
   /// The names of inputs() joined, e.g. "kappa, f".
   std::string input_names() const;
@@ -88,6 +121,13 @@ void register_family(std::shared_ptr<const Family> family);
 /// The family called `name`; throws pins::Error listing the known names otherwise, e.g.
 /// "-pde 'heat' is not a known problem family (known: darcy)".
 const Family& find_family(const std::string& name);
+
+/// The family called `name` set up for a dataset's sampler `parameters` (see
+/// Family::with_parameters): what verify, evaluate and the trainer use for a dataset.
+/// Example: `auto fam = pins::family_for(info.pde, pins::sampler_parameters(info));`
+/// (pins/core/trainer.hpp has sampler_parameters).
+std::shared_ptr<const Family> family_for(const std::string& name,
+                                         const std::map<std::string, std::string>& parameters);
 
 /// Registered family names, built-in ones first.
 std::vector<std::string> family_names();

@@ -65,6 +65,13 @@ torch::Tensor energy_loss(const Operator& A, const torch::Tensor& u, const torch
 torch::Tensor physics_loss(const std::string& kind, const Operator& A, const torch::Tensor& u,
                            const torch::Tensor& f, int cycles = 1);
 
+/// The "residual" physics loss from a residual r [B, field…] computed elsewhere, e.g. by a
+/// nonlinear family's pins::Family::residual: batch mean of ‖D⁻¹r‖² / ‖D⁻¹f‖², D [B, field…]
+/// a positive diagonal scaling (an operator's diagonal()). With r = A u − f and D = diag(A)
+/// it is physics_loss("residual", A, u, f) up to rounding. Differentiable in r.
+torch::Tensor scaled_residual_loss(const torch::Tensor& r, const torch::Tensor& diagonal,
+                                   const torch::Tensor& f);
+
 /// The physics-loss kinds physics_loss accepts, for messages: "residual, energy or preconditioned".
 const char* physics_loss_kinds();
 

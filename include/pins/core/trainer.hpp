@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ namespace pins {
 
 class Surrogate;
 struct Dataset;
+struct DatasetInfo;
 
 /// Input channels of the Darcy features: [normalised log κ, normalised f]. Other families
 /// have one channel per input component: Normalisation::channels().
@@ -45,6 +47,9 @@ struct TrainingData {
   torch::Tensor u;
   std::string pde = "darcy";            ///< problem family (pins::find_family): its operator
   std::string fingerprint;              ///< SHA-256 of the arrays (model manifests record it)
+  /// The dataset's sampler parameters (pins::Family::with_parameters): they select the
+  /// equation of families that have some, e.g. nonlinear_darcy's k(u).
+  std::map<std::string, std::string> parameters;
 
   /// Input `name`; throws pins::Error naming the inputs there are otherwise.
   const torch::Tensor& input(const std::string& name) const;
@@ -59,6 +64,10 @@ struct TrainingData {
 /// alone). Throws pins::Error naming the array if the dataset's inputs are not the family's,
 /// sizes disagree or a value is NaN/Inf.
 TrainingData training_data(const Dataset& dataset);
+
+/// A dataset's sampler attributes as pins::family_for takes them: name without "sampler.",
+/// value as text (pins::to_string).
+std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info);
 
 /// How one input field becomes feature channels (its family's FieldTransform with the
 /// statistics fitted on the training split): log-standardised, (log x − shift) / scale,

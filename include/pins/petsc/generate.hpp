@@ -86,6 +86,9 @@ struct GenerateSummary {
   double residual_max = 0;  ///< largest true relative residual ‖f − A u‖/‖f‖
   double rtol = 0;          ///< the solver's relative tolerance (every residual is below it)
   std::string ksp_type, pc_type;
+  /// Nonlinear families: the SNES type ("newtonls"; iterations are Newton iterations, rtol
+  /// and residual_max are of ‖F(u)‖/‖F(0)‖, ksp/pc are the linear solves'); empty otherwise.
+  std::string snes_type;
   double seconds = 0;        ///< wall time of the whole run
   double solve_seconds = 0;  ///< wall time of the sampling (+ solving) phase
   std::string output;

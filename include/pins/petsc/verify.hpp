@@ -1,9 +1,11 @@
 #pragma once
 /// \file
 /// Certifying a dataset with the Kokkos operator: every stored solution's relative residual
-/// ‖f − A u‖₂/‖f‖₂ is recomputed with the problem family's stencil coefficients
-/// (e.g. pins::darcy::stencil_coefficients) and pins::stencil_residual — the same kernels
-/// the physics loss uses — independently of the PETSc matrix that produced the data.
+/// ‖F(u)‖₂/‖F(0)‖₂ — ‖f − A u‖₂/‖f‖₂ for a linear family — is recomputed with the problem
+/// family's residual (pins::Family::residual, set up for the dataset's sampler parameters:
+/// for Darcy pins::darcy::stencil_coefficients and pins::stencil_residual, for a nonlinear
+/// family its own kernel) — the same kernels the physics loss uses — independently of the
+/// PETSc matrix or SNES callbacks that produced the data.
 ///
 /// Example: `auto report = pins::petsc::verify_dataset(pins::read_dataset("d.h5"));`
 
@@ -16,7 +18,8 @@ namespace pins::petsc {
 
 /// Result of verify_dataset. A sample passes when residual ≤ tolerance + allowance, where
 /// the allowance bounds the rounding in evaluating a residual twice (once by PETSc when the
-/// data was made, once here): 2 · 6ε · ‖|A||u| + |f|‖₂ / ‖f‖₂ (6 = terms per row).
+/// data was made, once here): 2 · 6ε · ‖m‖₂ / ‖F(0)‖₂ (6 = terms per row), m the size of
+/// the residual's terms (pins::Family::residual_magnitude: |A||u| + |f| when linear).
 struct VerifyReport {
   std::int64_t samples = 0;
   double tolerance = 0;     ///< the requested tolerance (default: the dataset's rtol)
