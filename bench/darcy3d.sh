@@ -22,6 +22,7 @@ FNO_EPOCHS=${FNO_EPOCHS:-4}
 UNET_EPOCHS=${UNET_EPOCHS:-6}
 THREADS=${THREADS:-$(nproc)}
 SOLVE_SAMPLES=${SOLVE_SAMPLES:-20}
+REFINE=${REFINE:-0,1,5,10}   # multigrid cycles after the prediction (pins evaluate -refine)
 PINS=$BUILD/bin/pins
 [[ -x "$PINS" ]] || { echo "darcy3d.sh: no pins executable at $PINS" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -50,7 +51,7 @@ train_eval() {
   fi
   log "evaluating $name on test.h5"
   "$PINS" evaluate -model "$WORK/$name.pins" -data "$WORK/test.h5" \
-    -evaluate_solve_samples "$SOLVE_SAMPLES" -evaluate_threads "$THREADS" -force \
+    -evaluate_solve_samples "$SOLVE_SAMPLES" -evaluate_threads "$THREADS" -refine "$REFINE" -force \
     -o "$WORK/report_$name" >"$WORK/evaluate_$name.log" 2>&1
 }
 train_eval unet3d unet3d "$UNET_EPOCHS" -unet3d_channels 16 -unet3d_levels 3
@@ -76,4 +77,15 @@ for name in ("unet3d", "fno3d"):
         name, len(rows), seconds / 60, best, 100 * l2["mean"], 100 * l2["median"], 100 * l2["p95"],
         res["mean"], 1e3 * t["surrogate_batched"], 1e3 * t["petsc_solve"],
         t["petsc_solve"] / t["surrogate_batched"]))
+print()
+print("Test-time refinement (k V-cycles of the 3-D aggregation multigrid on the prediction):")
+print()
+print("| network | k | rel. L2 mean | surrogate + k cycles ms/sample | PETSc to the same error ms/sample |")
+print("|---|---|---|---|---|")
+for name in ("unet3d", "fno3d"):
+    rep = json.load(open(os.path.join(work, "report_" + name, "report.json")))
+    for r in rep.get("refine", []):
+        petsc = r["petsc_seconds_to_same_error"]
+        print("| %s | %d | %.3g %% | %.1f | %s |" % (name, r["k"], 100 * r["relative_l2_mean"],
+              1e3 * r["seconds_per_sample"], "%.1f" % (1e3 * petsc) if petsc else "not reached"))
 PY

@@ -50,8 +50,9 @@ std::string refine_markdown(const petsc::Evaluation& e) {
   const nlohmann::json& p = e.report.at("refine_petsc");
   std::ostringstream md;
   md << "\n## Test-time refinement\n\n"
-     << "The predictions refined by k steps u ← u + V(f − Au) of a black-box multigrid "
-        "V-cycle V on the problem's own operator (`pins::MultigridCycle`), against PETSc ("
+     << "The predictions refined by k steps u ← u + V(f − Au) of a multigrid V-cycle V on "
+        "the problem's own operator (`pins::MultigridCycle`: black-box multigrid in 2-D, "
+        "aggregation in 3-D), against PETSc ("
      << e.report.at("seconds_per_sample").at("petsc_solver").get<std::string>()
      << ") solving the same samples from zero.\n\n"
      << "| k | rel. L2 mean | rel. L2 p95 | residual mean | surrogate + k cycles, ms/sample | "

@@ -288,8 +288,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
       {"iterations", iterations / m},
       {"final_relative_l2", final_error / m},
       {"method",
-       "k steps u <- u + V(f - A u) of a black-box multigrid V-cycle V (pins::MultigridCycle) "
-       "from the surrogate's answer"},
+       "k steps u <- u + V(f - A u) of a multigrid V-cycle V (pins::MultigridCycle: black-box "
+       "multigrid in 2-D, aggregation in 3-D) from the surrogate's answer"},
       {"timing",
        "best of 3 runs on both sides; surrogate: wall time per sample over the whole dataset "
        "in batches of 32, inputs to refined answer (features, network, and for k > 0 the "
