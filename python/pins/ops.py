@@ -104,8 +104,9 @@ def physics_loss(coeffs, u, f, kind="residual"):
     ``|D^-1(A u - f)|^2 / |D^-1 f|^2`` per sample (weights the error by the square of the
     grid frequency); ``kind="energy"``: ``(1/2 u^T A u - f^T u) / (n f^T D^-1 f)`` with ``n``
     cells (the energy norm of the error, symmetric positive definite operators only);
-    ``kind="preconditioned"``: ``|B(A u - f)|^2 / |B f|^2`` with ``B`` one fixed black-box
-    multigrid V-cycle (close to the relative L2 error squared; 2-D 5/9-point stencils).
+    ``kind="preconditioned"``: ``|B(A u - f)|^2 / |B f|^2`` with ``B`` one fixed multigrid
+    V-cycle (close to the relative L2 error squared; black-box multigrid for 2-D 5/9-point
+    stencils, aggregation multigrid for 3-D 7-point ones).
     What ``-train_physics_weight`` weights in ``pins.train``."""
     if isinstance(coeffs, Operator):
         (u, f), _ = _batched(coeffs, u, f)
