@@ -87,6 +87,24 @@ PetscErrorCode configure_nonlinear_solver(SNES snes, const char* prefix) {
 }
 
 namespace {
+// The Krylov solver's type, preconditioner and norm into d; returns its rtol through *rtol and
+// its iteration limit through *max_it (either may be null). Shared by the linear description
+// and the nonlinear one (the KSP inside the SNES).
+void describe_ksp(KSP ksp, SolverDescription* d, PetscReal* rtol, PetscInt* max_it) {
+  KSPType type;
+  PC pc;
+  PCType pc_type;
+  KSPNormType norm;
+  PINS_PETSC_CALL(KSPGetType(ksp, &type));
+  PINS_PETSC_CALL(KSPGetPC(ksp, &pc));
+  PINS_PETSC_CALL(PCGetType(pc, &pc_type));
+  PINS_PETSC_CALL(KSPGetNormType(ksp, &norm));
+  PINS_PETSC_CALL(KSPGetTolerances(ksp, rtol, nullptr, nullptr, max_it));
+  d->ksp_type = type ? type : "";
+  d->pc_type = pc_type ? pc_type : "";
+  d->norm_type = KSPNormTypes[norm];
+}
+
 SolverDescription describe_nonlinear_solver(MPI_Comm comm, const std::string& prefix) {
   SNES snes = nullptr;
   SolverDescription d;
@@ -98,10 +116,6 @@ SolverDescription describe_nonlinear_solver(MPI_Comm comm, const std::string& pr
     SNESLineSearch linesearch;
     SNESLineSearchType ls_type;
     KSP ksp;
-    KSPType ksp_type;
-    PC pc;
-    PCType pc_type;
-    KSPNormType norm;
     PetscReal atol, rtol, ksp_rtol;
     PetscInt max_it;
     PINS_PETSC_CALL(SNESGetType(snes, &type));
@@ -109,16 +123,9 @@ SolverDescription describe_nonlinear_solver(MPI_Comm comm, const std::string& pr
     PINS_PETSC_CALL(SNESLineSearchGetType(linesearch, &ls_type));
     PINS_PETSC_CALL(SNESGetTolerances(snes, &atol, &rtol, nullptr, &max_it, nullptr));
     PINS_PETSC_CALL(SNESGetKSP(snes, &ksp));
-    PINS_PETSC_CALL(KSPGetType(ksp, &ksp_type));
-    PINS_PETSC_CALL(KSPGetPC(ksp, &pc));
-    PINS_PETSC_CALL(PCGetType(pc, &pc_type));
-    PINS_PETSC_CALL(KSPGetNormType(ksp, &norm));
-    PINS_PETSC_CALL(KSPGetTolerances(ksp, &ksp_rtol, nullptr, nullptr, nullptr));
+    describe_ksp(ksp, &d, &ksp_rtol, nullptr);
     d.snes_type = type ? type : "";
     d.linesearch_type = ls_type ? ls_type : "";
-    d.ksp_type = ksp_type ? ksp_type : "";
-    d.pc_type = pc_type ? pc_type : "";
-    d.norm_type = KSPNormTypes[norm];
     d.rtol = rtol;
     d.atol = atol;
     d.ksp_rtol = ksp_rtol;
@@ -139,20 +146,9 @@ SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool
   try {
     PINS_PETSC_CALL(KSPCreate(comm, &ksp));
     PINS_PETSC_CALL(configure_solver(ksp, prefix.empty() ? nullptr : prefix.c_str()));
-    KSPType type;
-    PC pc;
-    PCType pc_type;
-    KSPNormType norm;
     PetscReal rtol;
     PetscInt max_it;
-    PINS_PETSC_CALL(KSPGetType(ksp, &type));
-    PINS_PETSC_CALL(KSPGetPC(ksp, &pc));
-    PINS_PETSC_CALL(PCGetType(pc, &pc_type));
-    PINS_PETSC_CALL(KSPGetNormType(ksp, &norm));
-    PINS_PETSC_CALL(KSPGetTolerances(ksp, &rtol, nullptr, nullptr, &max_it));
-    d.ksp_type = type ? type : "";
-    d.pc_type = pc_type ? pc_type : "";
-    d.norm_type = KSPNormTypes[norm];
+    describe_ksp(ksp, &d, &rtol, &max_it);
     d.rtol = rtol;
     d.max_it = int(max_it);
   } catch (...) {
