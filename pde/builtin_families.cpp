@@ -1,6 +1,7 @@
 #include "pde/builtin_families.hpp"
 
 #include "pde/darcy/darcy_family.hpp"
+#include "pde/darcy_fem/darcy_fem_family.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_family.hpp"
 #include "pins/core/family.hpp"
 
@@ -10,6 +11,7 @@ void register_builtin_families() {
   register_family(darcy::family());
   register_family(darcy::family_3d());
   register_family(nonlinear_darcy::family());
+  register_family(darcy_fem::family());
 }
 
 }  // namespace pins

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "pde/darcy/darcy_petsc.hpp"
+#include "pde/darcy_fem/darcy_fem_petsc.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_petsc.hpp"
 #include "pins/core/check.hpp"
 
@@ -22,6 +23,10 @@ struct Entries {
        "-div(kappa k(u) grad u) = f on (0,1)^2, u = 0 on the boundary, k(u) = 1 + u^2 or "
        "exp(beta u)",
        &nonlinear_darcy::create_problem_family},
+      {"darcy_fem",
+       "-div(kappa grad u) = f on a 2-D DMPlex mesh (P1 triangles or Q1 quadrilaterals), kappa "
+       "and f per cell, u = 0 on the boundary",
+       &darcy_fem::create_problem_family},
   };
 };
 

@@ -118,6 +118,71 @@ PetscErrorCode assemble_rhs(DM da, const double* f, Vec b) {
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode read_sampler_options(MPI_Comm comm, const char* prefix, const char* family, int dim,
+                                    SamplerOptions* options) {
+  SamplerOptions& opt = *options;
+  char kappa_type[32], f_type[32];
+  PetscReal high = opt.kappa_high, low = opt.kappa_low, contrast = 1, sigma = opt.sigma;
+  PetscReal alpha = opt.alpha, tau = opt.tau, f_value = opt.f_value;
+  PetscInt modes = opt.modes;
+  PetscBool set_high = PETSC_FALSE, set_low = PETSC_FALSE, set_contrast = PETSC_FALSE;
+  const std::string kappa_default = to_string(opt.kappa_kind);
+  const std::string f_default = to_string(opt.forcing);
+  PetscFunctionBeginUser;
+  // PETSc leaves a string untouched when its option is absent: start from the defaults.
+  PetscCall(PetscStrncpy(kappa_type, kappa_default.c_str(), sizeof kappa_type));
+  PetscCall(PetscStrncpy(f_type, f_default.c_str(), sizeof f_type));
+  const std::string title = std::string("Darcy sampler options (pins generate -pde ") + family + ")";
+  PetscOptionsBegin(comm, prefix, title.c_str(), "pins");
+  PetscCall(PetscOptionsString("-kappa_type", "Conductivity: threshold or lognormal",
+                               "pins generate", kappa_default.c_str(), kappa_type,
+                               sizeof kappa_type, nullptr));
+  PetscCall(PetscOptionsReal("-kappa_high",
+                             "threshold: kappa where the random field is >= 0 (> 0)",
+                             "pins generate", high, &high, &set_high));
+  PetscCall(PetscOptionsReal("-kappa_low", "threshold: kappa where the random field is < 0 (> 0)",
+                             "pins generate", low, &low, &set_low));
+  PetscCall(PetscOptionsReal("-kappa_contrast",
+                             "threshold: shorthand for -kappa_low 1 -kappa_high C (C >= 1)",
+                             "pins generate", contrast, &contrast, &set_contrast));
+  PetscCall(PetscOptionsReal("-kappa_sigma", "lognormal: kappa = exp(sigma g), 0 <= sigma < 50",
+                             "pins generate", sigma, &sigma, nullptr));
+  PetscCall(PetscOptionsReal("-grf_alpha", "Random field covariance exponent alpha (> dim/2)",
+                             "pins generate", alpha, &alpha, nullptr));
+  PetscCall(PetscOptionsReal("-grf_tau", "Random field inverse length scale tau (> 0)",
+                             "pins generate", tau, &tau, nullptr));
+  PetscCall(PetscOptionsInt("-grf_modes", "Cosine modes per direction (0: the grid size)",
+                            "pins generate", modes, &modes, nullptr));
+  PetscCall(PetscOptionsString("-f_type", "Right-hand side: constant or grf", "pins generate",
+                               f_default.c_str(), f_type, sizeof f_type, nullptr));
+  PetscCall(PetscOptionsReal("-f_value", "Constant f, or the RMS of a grf right-hand side",
+                             "pins generate", f_value, &f_value, nullptr));
+  PetscOptionsEnd();
+
+  PetscCallCXX({
+    PINS_CHECK(!set_contrast || (!set_high && !set_low),
+               "-kappa_contrast sets kappa_low = 1 and kappa_high = C; do not combine it with "
+               "-kappa_high or -kappa_low");
+    PINS_CHECK(!set_contrast || (std::isfinite(contrast) && contrast >= 1),
+               "-kappa_contrast must be >= 1 (the ratio kappa_high/kappa_low), got ", contrast);
+    SamplerOptions o = opt;
+    o.kappa_kind = parse_kappa_kind(kappa_type);
+    o.forcing = parse_forcing_kind(f_type);
+    PINS_CHECK(!set_contrast || o.kappa_kind == KappaKind::kThreshold,
+               "-kappa_contrast applies to -kappa_type threshold, not ", kappa_type);
+    o.kappa_high = set_contrast ? contrast : high;
+    o.kappa_low = set_contrast ? 1.0 : low;
+    o.sigma = sigma;
+    o.alpha = alpha;
+    o.tau = tau;
+    o.f_value = f_value;
+    o.modes = int(modes);
+    o.validate(dim);
+    opt = o;
+  });
+  PetscFunctionReturn(0);
+}
+
 namespace {
 
 // `darcy` (dim 2) and `darcy3d` (dim 3): the same sampler options, assembly and
@@ -130,66 +195,7 @@ class DarcyFamily final : public ProblemFamily {
   const char* name() const override { return name_.c_str(); }
 
   PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix) override {
-    char kappa_type[32], f_type[32];
-    PetscReal high = opt_.kappa_high, low = opt_.kappa_low, contrast = 1, sigma = opt_.sigma;
-    PetscReal alpha = opt_.alpha, tau = opt_.tau, f_value = opt_.f_value;
-    PetscInt modes = opt_.modes;
-    PetscBool set_high = PETSC_FALSE, set_low = PETSC_FALSE, set_contrast = PETSC_FALSE;
-    const std::string kappa_default = to_string(opt_.kappa_kind);
-    const std::string f_default = to_string(opt_.forcing);
-    PetscFunctionBeginUser;
-    // PETSc leaves a string untouched when its option is absent: start from the defaults.
-    PetscCall(PetscStrncpy(kappa_type, kappa_default.c_str(), sizeof kappa_type));
-    PetscCall(PetscStrncpy(f_type, f_default.c_str(), sizeof f_type));
-    const std::string title = std::string("Darcy sampler options (pins generate -pde ") + name() + ")";
-    PetscOptionsBegin(comm, prefix, title.c_str(), "pins");
-    PetscCall(PetscOptionsString("-kappa_type", "Conductivity: threshold or lognormal",
-                                 "pins generate", kappa_default.c_str(), kappa_type,
-                                 sizeof kappa_type, nullptr));
-    PetscCall(PetscOptionsReal("-kappa_high",
-                               "threshold: kappa where the random field is >= 0 (> 0)",
-                               "pins generate", high, &high, &set_high));
-    PetscCall(PetscOptionsReal("-kappa_low", "threshold: kappa where the random field is < 0 (> 0)",
-                               "pins generate", low, &low, &set_low));
-    PetscCall(PetscOptionsReal("-kappa_contrast",
-                               "threshold: shorthand for -kappa_low 1 -kappa_high C (C >= 1)",
-                               "pins generate", contrast, &contrast, &set_contrast));
-    PetscCall(PetscOptionsReal("-kappa_sigma", "lognormal: kappa = exp(sigma g), 0 <= sigma < 50",
-                               "pins generate", sigma, &sigma, nullptr));
-    PetscCall(PetscOptionsReal("-grf_alpha", "Random field covariance exponent alpha (> dim/2)",
-                               "pins generate", alpha, &alpha, nullptr));
-    PetscCall(PetscOptionsReal("-grf_tau", "Random field inverse length scale tau (> 0)",
-                               "pins generate", tau, &tau, nullptr));
-    PetscCall(PetscOptionsInt("-grf_modes", "Cosine modes per direction (0: the grid size)",
-                              "pins generate", modes, &modes, nullptr));
-    PetscCall(PetscOptionsString("-f_type", "Right-hand side: constant or grf", "pins generate",
-                                 f_default.c_str(), f_type, sizeof f_type, nullptr));
-    PetscCall(PetscOptionsReal("-f_value", "Constant f, or the RMS of a grf right-hand side",
-                               "pins generate", f_value, &f_value, nullptr));
-    PetscOptionsEnd();
-
-    PetscCallCXX({
-      PINS_CHECK(!set_contrast || (!set_high && !set_low),
-                 "-kappa_contrast sets kappa_low = 1 and kappa_high = C; do not combine it with "
-                 "-kappa_high or -kappa_low");
-      PINS_CHECK(!set_contrast || (std::isfinite(contrast) && contrast >= 1),
-                 "-kappa_contrast must be >= 1 (the ratio kappa_high/kappa_low), got ", contrast);
-      SamplerOptions o = opt_;
-      o.kappa_kind = parse_kappa_kind(kappa_type);
-      o.forcing = parse_forcing_kind(f_type);
-      PINS_CHECK(!set_contrast || o.kappa_kind == KappaKind::kThreshold,
-                 "-kappa_contrast applies to -kappa_type threshold, not ", kappa_type);
-      o.kappa_high = set_contrast ? contrast : high;
-      o.kappa_low = set_contrast ? 1.0 : low;
-      o.sigma = sigma;
-      o.alpha = alpha;
-      o.tau = tau;
-      o.f_value = f_value;
-      o.modes = int(modes);
-      o.validate(dim_);
-      opt_ = o;
-    });
-    PetscFunctionReturn(0);
+    return read_sampler_options(comm, prefix, name(), dim_, &opt_);
   }
 
   void set_up(const std::vector<std::int64_t>& grid, std::uint64_t seed) override {

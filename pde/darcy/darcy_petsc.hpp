@@ -25,6 +25,13 @@
 
 namespace pins::darcy {
 
+/// Reads the Darcy sampler options (-kappa_type, -kappa_high, -kappa_low, -kappa_contrast,
+/// -kappa_sigma, -grf_alpha, -grf_tau, -grf_modes, -f_type, -f_value; listed under -help
+/// for `family`) on top of *options and validates them for a `dim`-D field. A bad value is
+/// a PETSc error naming the option. Shared by the families that draw Darcy's fields.
+PetscErrorCode read_sampler_options(MPI_Comm comm, const char* prefix, const char* family, int dim,
+                                    SamplerOptions* options);
+
 /// A DMDA for nx × ny cells: 2-D, star stencil of width 1, one dof, DM_BOUNDARY_NONE
 /// (the Dirichlet condition is built into the boundary rows), set up and ready to use.
 PetscErrorCode create_dmda(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* da);

@@ -125,6 +125,15 @@ class Dataset:
         return self.inputs + solved + ["seeds"]
 
     @property
+    def mesh(self):
+        """The unstructured mesh of a mesh family's dataset (e.g. ``darcy_fem``), else None: a
+        dict of numpy views — ``cell_type`` ("triangle" or "quadrilateral"), ``coordinates``
+        [vertices, 2], ``cells`` [cells, 3 or 4] (vertex indices), ``points`` [n] (the vertex of
+        each entry of a point field such as ``u``; boundary vertices, where u = 0, are not
+        points). Per-cell inputs (``kappa``, ``f`` of darcy_fem) are [N, cells]."""
+        return self._handle.mesh()
+
+    @property
     def pde(self):
         """The problem family, e.g. "darcy"."""
         return self._handle.pde
@@ -133,6 +142,19 @@ class Dataset:
     def metadata(self):
         """Every root attribute of the file, in file order, as a dict (ints, floats, str)."""
         return self._handle.attributes()
+
+    def system(self, start=0, stop=None):
+        """The family's linear system for samples ``[start, stop)`` (all by default): a
+        ``pins.Operator`` ``A`` (stencil coefficients on a grid; on a mesh, a sparse operator
+        assembled from the mesh in the file) and the right-hand sides ``f``, as pins' trainer
+        and ``pins verify`` build them, so ``pins.residual(A, u, f)`` checks stored solutions.
+        Raises ValueError for nonlinear families.
+
+        >>> A, f = ds.system(0, 4)
+        >>> pins.relative_residual(A, ds.tensor("u")[:4], f)
+        """
+        stop = self.samples if stop is None else stop
+        return _pins.dataset_system(self._handle, start, stop)
 
     def array(self, name):
         """Array `name` (one of `arrays`) as a numpy view of the dataset's memory."""

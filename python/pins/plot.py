@@ -1,5 +1,5 @@
 """Plot helpers (matplotlib) for pins results: fields side by side, error maps, the three
-middle planes of 3-D fields, convergence histories of iterative solvers, training curves. Each function takes numpy arrays or torch
+middle planes of 3-D fields, fields on unstructured meshes, convergence histories of iterative solvers, training curves. Each function takes numpy arrays or torch
 tensors, draws into a new figure and returns it (``fig.savefig(...)`` to keep it)."""
 
 import numpy as np
@@ -101,6 +101,71 @@ def fields(named, *, sample=0, cmap="viridis", shared_scale=False, size=3.2, tit
                              squeeze=False)
     for ax, (name, a) in zip(axes[0], arrays.items()):
         im = ax.imshow(a, origin="lower", cmap=cmap, vmin=lo, vmax=hi, extent=(0, 1, 0, 1))
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _mesh_triangles(mesh):
+    """Triangles of a dataset mesh for matplotlib (quadrilaterals split in two) and, per
+    triangle, the cell it came from."""
+    cells = np.asarray(mesh["cells"])
+    if cells.shape[1] == 3:
+        return cells, np.arange(len(cells))
+    if cells.shape[1] != 4:
+        raise ValueError("mesh_fields: 2-D triangle or quadrilateral meshes only, got cells of "
+                         "%d vertices" % cells.shape[1])
+    tris = np.concatenate([cells[:, [0, 1, 2]], cells[:, [0, 2, 3]]])
+    return tris, np.concatenate([np.arange(len(cells))] * 2)
+
+
+def mesh_fields(mesh, named, *, sample=0, cmap="viridis", size=3.2, edges=False, title=None):
+    """Draws fields on an unstructured 2-D mesh (a dataset's ``mesh``, e.g. darcy_fem's) side
+    by side, each with its colour bar.
+
+    `named` is a dict {title: field}; a field is one sample or a batch [B, ...] of which
+    `sample` is shown, and holds either one value per point (``u``: shaded linearly, 0 on
+    boundary vertices as the boundary condition says) or one value per cell (``kappa``,
+    ``f``: flat per cell). ``edges=True`` draws the mesh lines.
+
+    >>> ds = pins.Dataset("fem.h5")
+    >>> pins.plot.mesh_fields(ds.mesh, {"kappa": ds.kappa, "u": ds.u}, sample=2)
+    """
+    if mesh is None:
+        raise ValueError("mesh_fields: the dataset has no mesh (a grid family: use fields)")
+    if not isinstance(named, dict):
+        named = {"field %d" % i: a for i, a in enumerate(named)}
+    xy = np.asarray(mesh["coordinates"])
+    points = np.asarray(mesh["points"])
+    tris, cell_of = _mesh_triangles(mesh)
+    n_cells = len(np.asarray(mesh["cells"]))
+    plt = _plt()
+    from matplotlib.tri import Triangulation
+
+    tri = Triangulation(xy[:, 0], xy[:, 1], tris)
+    fig, axes = plt.subplots(1, len(named), figsize=(size * len(named) + 0.6, size), squeeze=False)
+    for ax, (name, a) in zip(axes[0], named.items()):
+        a = _numpy(a)
+        if a.ndim == 2:
+            a = a[sample]
+        if a.shape == (len(points),):
+            vertex = np.zeros(len(xy))
+            vertex[points] = a
+            im = ax.tripcolor(tri, vertex, shading="gouraud", cmap=cmap)
+        elif a.shape == (n_cells,):
+            im = ax.tripcolor(tri, facecolors=a[cell_of], cmap=cmap,
+                              edgecolors="k" if edges else "none", linewidth=0.2)
+        else:
+            raise ValueError("mesh_fields: field %r has shape %s; expected [%d] (points) or [%d] "
+                             "(cells), or a batch of them" % (name, a.shape, len(points), n_cells))
+        if edges:
+            ax.triplot(tri, color="k", linewidth=0.2)
+        ax.set_aspect("equal")
         ax.set_title(name)
         ax.set_xticks([])
         ax.set_yticks([])

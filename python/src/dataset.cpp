@@ -75,6 +75,20 @@ void bind_dataset(py::module_& m) {
              throw Error("Dataset has no array '" + name + "' (arrays: " + d.info.input_list() +
                          ", u, iterations, residual, seeds)");
            })
+      .def("mesh",
+           [](py::object self) -> py::object {
+             const DatasetHandle& h = self.cast<const DatasetHandle&>();
+             const std::shared_ptr<const Mesh>& mesh = h.data->info.mesh;
+             if (!mesh) return py::none();
+             py::dict out;  // views of the dataset's mesh, kept alive by the handle
+             out["cell_type"] = mesh->cell_type;
+             out["coordinates"] =
+                 view(mesh->coordinates, {py::ssize_t(mesh->vertex_count()), mesh->dim}, self);
+             out["cells"] = view(mesh->cells,
+                                 {py::ssize_t(mesh->cell_count()), mesh->cell_vertices()}, self);
+             out["points"] = view(mesh->point_vertex, {py::ssize_t(mesh->point_count())}, self);
+             return out;
+           })
       .def("attributes", [](const DatasetHandle& h) {
         py::dict out;  // insertion-ordered: the file's order
         for (const Attribute& a : read_dataset_attributes(h.path))

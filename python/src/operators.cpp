@@ -9,9 +9,12 @@
 #include <torch/csrc/utils/pybind.h>
 
 #include "bindings.hpp"
+#include "handles.hpp"
 #include "tensor_args.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/losses.hpp"
+#include "pins/core/trainer.hpp"  // sampler_parameters
 #include "pins/core/operator.hpp"
 #include "pins/core/stencil_operator.hpp"
 #include "pins/petsc/error.hpp"
@@ -122,6 +125,33 @@ void bind_operators(py::module_& m) {
                                  dense(f, "relative_residual", "f"));
       },
       release());
+
+  // Dataset.system(start, stop): the family's operator and right-hand side for samples
+  // [start, stop), built as the trainer and `pins verify` build them (for a mesh family,
+  // from the mesh in the file), over views of the dataset's arrays.
+  m.def(
+      "dataset_system",
+      [](const DatasetHandle& h, std::int64_t start, std::int64_t stop) {
+        const Dataset& d = *h.data;
+        PINS_CHECK(0 <= start && start < stop && stop <= d.samples, "Dataset.system: samples [",
+                   start, ", ", stop, ") are not a non-empty range of the ", d.samples,
+                   " samples");
+        const auto family = family_for(d.info.pde, sampler_parameters(d.info), d.info.mesh);
+        PINS_CHECK(!family->nonlinear(), "Dataset.system: the ", d.info.pde,
+                   " family is nonlinear; its equation is no linear system");
+        FieldMap inputs;
+        for (const auto& a : d.inputs) {
+          std::vector<int64_t> shape = {stop - start};
+          shape.insert(shape.end(), a.shape.begin(), a.shape.end());
+          inputs[a.name] = torch::from_blob(const_cast<double*>(a.sample(start)), shape,
+                                            torch::kFloat64)
+                               .clone();
+        }
+        OperatorPtr op = family->make_operator(inputs);
+        torch::Tensor f = family->rhs(inputs);
+        return py::make_tuple(PyOperator{std::move(op)}, f);
+      },
+      py::arg("dataset"), py::arg("start"), py::arg("stop"));
 
   // pins.stencil_operator(coeffs, dim, shape, width, dof): a stencil operator of any shape.
   m.def(

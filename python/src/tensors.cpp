@@ -80,7 +80,7 @@ void bind_tensors(py::module_& m) {
       [](const torch::Tensor& kappa, const std::string& pde) {
         const Family& family = find_family(pde);  // throws for unknown names
         const torch::Tensor k = dense(kappa, "coefficients", "kappa");
-        const int dim = family.stencil().dim;
+        const int dim = family.dimension();
         PINS_CHECK(k.dim() == dim + 1 && k.is_floating_point(),
                    "coefficients: kappa must be a floating tensor ",
                    dim == 3 ? "[B, nz, ny, nx]" : "[B, ny, nx]", " for -pde ", pde, ", got ",

@@ -31,6 +31,9 @@ int run_info(MPI_Comm comm, const std::string&) {
     const long long n = d.samples;
     std::printf("file        %s\n", path.c_str());
     std::printf("samples     %lld\n", n);
+    if (d.info.mesh)  // a mesh family: fields over its points (and cells)
+      std::printf("mesh        %s (arrays mesh/coordinates, mesh/cells, mesh/points)\n",
+                  d.info.mesh->describe().c_str());
     auto shape = [&](const std::vector<std::int64_t>& per_sample) {
       std::string s = "[" + std::to_string(n);
       for (auto v : per_sample) s += ", " + std::to_string(v);
@@ -38,7 +41,7 @@ int run_info(MPI_Comm comm, const std::string&) {
     };
     std::string arrays;
     for (const auto& in : d.info.inputs)
-      arrays += in.name + " " + shape(d.info.field_shape(in.components)) + ", ";
+      arrays += in.name + " " + shape(d.info.input_shape(in)) + ", ";
     if (d.info.labelled) {
       std::printf(
           "arrays      %su %s float64; iterations [%lld] int32; residual [%lld] float64; "

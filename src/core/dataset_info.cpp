@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "dataset_layout.hpp"
@@ -31,6 +32,9 @@ std::string to_string(const AttributeValue& value) {
 }
 
 namespace {
+// Marks an input stored per mesh cell in the `inputs` attribute: "kappa@cells".
+constexpr const char* kCellsSuffix = "@cells";
+
 const AttributeValue* find_in(const std::vector<Attribute>& list, const std::string& name) {
   for (const auto& a : list)
     if (a.name == name) return &a.value;
@@ -70,6 +74,20 @@ std::vector<std::int64_t> DatasetInfo::field_shape(int components) const {
   shape.insert(shape.end(), grid.begin(), grid.end());
   return shape;
 }
+std::vector<std::int64_t> DatasetInfo::input_shape(const FieldSpec& input) const {
+  if (!input.on_cells) return field_shape(input.components);
+  PINS_CHECK(mesh, "dataset: input '", input.name, "' is stored per cell, but the dataset has no "
+             "mesh");
+  std::vector<std::int64_t> shape;
+  if (input.components > 1) shape.push_back(input.components);
+  shape.push_back(mesh->cell_count());
+  return shape;
+}
+std::int64_t DatasetInfo::input_size(const FieldSpec& input) const {
+  std::int64_t n = 1;
+  for (auto s : input_shape(input)) n *= s;
+  return n;
+}
 std::vector<std::int64_t> DatasetInfo::solution_shape() const {
   std::vector<std::int64_t> shape;
   if (times > 0) shape.push_back(times);
@@ -81,7 +99,8 @@ std::string DatasetInfo::input_list() const {
   std::string s;
   for (const auto& in : inputs)
     s += (s.empty() ? "" : ",") + in.name +
-         (in.components > 1 ? ":" + std::to_string(in.components) : "");
+         (in.components > 1 ? ":" + std::to_string(in.components) : "") +
+         (in.on_cells ? kCellsSuffix : "");
   return s;
 }
 
@@ -114,7 +133,7 @@ const std::set<std::string>& typed_names() {
       "domain",          "boundary_condition", "dim",        "nx",       "ny",
       "nz",              "dof",                "times",      "inputs",   "operator",
       "labelled",        "seed",               "solver.ksp_type", "solver.pc_type",
-      "solver.rtol"};
+      "solver.rtol",     "mesh"};
   // clang-format on
   return names;
 }
@@ -138,9 +157,19 @@ std::vector<Attribute> to_attributes(const DatasetInfo& info) {
   PINS_CHECK(!info.inputs.empty(), "dataset: the family names no input fields");
   for (const auto& in : info.inputs)
     PINS_CHECK(!in.name.empty() && in.name != kSolution && in.components >= 1 &&
-                   in.name.find_first_of(",:/ ") == std::string::npos,
+                   in.name.find_first_of(",:/@ ") == std::string::npos,
                "dataset: bad input field '", in.name, "' (", in.components,
-               " components): names must be non-empty, not 'u', without ',:/ '");
+               " components): names must be non-empty, not 'u', without ',:/@ '");
+  PINS_CHECK(info.dim() == 1 || !info.mesh, "dataset: fields on a mesh are [N, points]: the grid "
+             "must be {points}, got ", info.grid_string());
+  if (info.mesh) {
+    info.mesh->check("dataset");
+    PINS_CHECK(info.grid[0] == info.mesh->point_count(), "dataset: the grid (", info.grid_string(),
+               ") must be the mesh's ", info.mesh->point_count(), " points");
+  }
+  for (const auto& in : info.inputs)
+    PINS_CHECK(!in.on_cells || info.mesh, "dataset: input '", in.name,
+               "' is stored per cell, but the dataset has no mesh");
   PINS_CHECK(info.dof >= 1 && info.times >= 0 && info.seed_streams >= 1, "dataset: dof (", info.dof,
              ") and seed_streams (", info.seed_streams, ") must be >= 1, times (", info.times,
              ") >= 0");
@@ -160,6 +189,7 @@ std::vector<Attribute> to_attributes(const DatasetInfo& info) {
   if (info.dim() >= 2) out.push_back({"ny", info.ny()});
   if (info.dim() >= 3) out.push_back({"nz", info.nz()});
   out.push_back({"dof", std::int64_t{info.dof}});
+  if (info.mesh) out.push_back({"mesh", info.mesh->cell_type});
   if (info.times > 0) out.push_back({"times", info.times});
   out.push_back({"inputs", info.input_list()});
   out.push_back({"operator", info.operator_description});
@@ -235,16 +265,24 @@ std::vector<FieldSpec> parse_input_list(const std::string& text, const std::stri
     const size_t end = std::min(text.find(',', begin), text.size());
     const std::string item = text.substr(begin, end - begin);
     FieldSpec spec;
-    const size_t colon = item.find(':');
-    spec.name = item.substr(0, colon);
+    std::string entry = item;
+    const size_t suffix = entry.size() >= std::strlen(kCellsSuffix)
+                              ? entry.size() - std::strlen(kCellsSuffix)
+                              : std::string::npos;
+    if (suffix != std::string::npos && entry.compare(suffix, std::string::npos, kCellsSuffix) == 0) {
+      spec.on_cells = true;
+      entry.resize(suffix);
+    }
+    const size_t colon = entry.find(':');
+    spec.name = entry.substr(0, colon);
     if (colon != std::string::npos) {
       char* stop = nullptr;
-      const long c = std::strtol(item.c_str() + colon + 1, &stop, 10);
+      const long c = std::strtol(entry.c_str() + colon + 1, &stop, 10);
       spec.components = (stop && *stop == '\0' && c >= 1 && c <= 64) ? int(c) : 0;
     }
     if (spec.name.empty() || spec.components < 1 || spec.name == kSolution)
-      throw Error(path + ": attribute 'inputs' must list input arrays as name or name:components, "
-                  "separated by commas, got '" + text + "'");
+      throw Error(path + ": attribute 'inputs' must list input arrays as name, name:components "
+                  "or name@cells, separated by commas, got '" + text + "'");
     out.push_back(spec);
     begin = end + 1;
   }
@@ -295,6 +333,22 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
     if (g < 1 || g > (1 << 30))
       throw Error(path + ": the grid attributes (" + info.grid_string() +
                   ") are not a valid grid size");
+  if (find_in(attributes, "mesh")) {
+    // The arrays under /mesh are read by the reader, which completes this mesh.
+    auto mesh = std::make_shared<Mesh>();
+    mesh->cell_type = get.string("mesh");
+    if (cell_type_vertices(mesh->cell_type) == 0)
+      throw Error(path + ": attribute 'mesh' must name a cell type (triangle, quadrilateral, "
+                  "tetrahedron, hexahedron), got '" + mesh->cell_type + "'");
+    if (info.dim() != 1)
+      throw Error(path + ": a dataset on a mesh must have dim 1 (its points), got dim " +
+                  std::to_string(info.dim()));
+    info.mesh = mesh;
+  }
+  for (const auto& in : info.inputs)
+    if (in.on_cells && !info.mesh)
+      throw Error(path + ": input '" + in.name + "' is stored per cell, but the file has no "
+                  "attribute 'mesh'");
   info.seed = get.integer("seed");
   // Files written before inputs-only datasets existed all hold solutions.
   if (find_in(attributes, "labelled")) {

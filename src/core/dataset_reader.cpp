@@ -132,14 +132,46 @@ std::vector<hsize_t> with_samples(hsize_t n, const std::vector<std::int64_t>& sh
   return dims;
 }
 
+// Reads /mesh/* into the mesh from_attributes started (cell type only) and checks it.
+void read_mesh(hid_t file, const std::string& path, DatasetInfo& info) {
+  if (!info.mesh) return;
+  auto mesh = std::make_shared<Mesh>(*info.mesh);
+  if (H5Lexists(file, "mesh", H5P_DEFAULT) <= 0)
+    throw Error(path + ": attribute 'mesh' is " + mesh->cell_type +
+                ", but the group 'mesh' (coordinates, cells, points) is missing");
+  const std::vector<hsize_t> xd = array_dims(file, path, "mesh/coordinates");
+  if (xd.size() != 2 || (xd[1] != 2 && xd[1] != 3) || xd[0] < 1)
+    throw Error(path + ": array 'mesh/coordinates' has shape " + shape_string(xd) +
+                ", expected [vertices, 2 or 3]");
+  mesh->dim = int(xd[1]);
+  read_array(open_array(file, path, "mesh/coordinates", H5T_FLOAT, xd), H5T_NATIVE_DOUBLE,
+             mesh->coordinates, path, "mesh/coordinates");
+  const std::vector<hsize_t> cd = array_dims(file, path, "mesh/cells");
+  const hsize_t k = hsize_t(mesh->cell_vertices());
+  if (cd.size() != 2 || cd[1] != k || cd[0] < 1)
+    throw Error(path + ": array 'mesh/cells' has shape " + shape_string(cd) + ", expected [cells, " +
+                std::to_string(k) + "] (" + mesh->cell_type + ")");
+  read_array(open_array(file, path, "mesh/cells", H5T_INTEGER, cd), H5T_NATIVE_INT64, mesh->cells,
+             path, "mesh/cells");
+  read_array(open_array(file, path, "mesh/points", H5T_INTEGER, {hsize_t(info.grid[0])}),
+             H5T_NATIVE_INT64, mesh->point_vertex, path, "mesh/points");
+  try {
+    mesh->check("mesh");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  info.mesh = mesh;
+}
+
 // Shared part of read_dataset and read_dataset_info: attributes, N from the first input
 // array, the seed streams from /seeds.
 Dataset read_header(hid_t file, const std::string& path, hsize_t* samples_out) {
   Dataset d;
   d.info = dataset_layout::from_attributes(read_root_attributes(file, path), path);
+  read_mesh(file, path, d.info);
   const FieldSpec& first = d.info.inputs.front();
   const std::vector<hsize_t> dims = array_dims(file, path, first.name);
-  const std::vector<std::int64_t> shape = d.info.field_shape(first.components);
+  const std::vector<std::int64_t> shape = d.info.input_shape(first);
   if (dims.size() != shape.size() + 1)
     throw Error(path + ": array '" + first.name + "' has shape " + shape_string(dims) +
                 ", expected [N, " + shape_string(with_samples(0, shape)).substr(4));
@@ -188,7 +220,7 @@ Dataset read_dataset(const std::string& path) {
   hsize_t n = 0;
   Dataset d = read_header(file.get(), path, &n);
   for (const auto& in : d.info.inputs)
-    d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.field_shape(in.components)));
+    d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.input_shape(in)));
   if (d.info.labelled) {
     d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape());
     {

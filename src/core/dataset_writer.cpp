@@ -66,6 +66,26 @@ void write_text_attribute(hid_t ds, const char* name, const std::string& text) {
   hdf5::write_attribute(ds, name, text);
 }
 
+// /mesh/coordinates, /mesh/cells, /mesh/points (pins/core/dataset.hpp), checksummed like the
+// fields; chunks of at most 2^16 rows.
+void write_mesh(hid_t file, const Mesh& mesh) {
+  Handle group(H5Gcreate2(file, "mesh", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  hdf5::check(group.get(), "cannot create group 'mesh'");
+  auto rows = [](std::int64_t n) { return std::min<hsize_t>(hsize_t(n), 1 << 16); };
+  const hsize_t nv = hsize_t(mesh.vertex_count()), nc = hsize_t(mesh.cell_count());
+  const hsize_t d = hsize_t(mesh.dim), k = hsize_t(mesh.cell_vertices());
+  const hsize_t np = hsize_t(mesh.point_count());
+  Handle x = create_array(file, "mesh/coordinates", H5T_IEEE_F64LE, {nv, d}, {rows(nv), d});
+  write_whole(x.get(), H5T_NATIVE_DOUBLE, mesh.coordinates.data(), "mesh/coordinates");
+  Handle c = create_array(file, "mesh/cells", H5T_STD_I64LE, {nc, k}, {rows(nc), k});
+  write_whole(c.get(), H5T_NATIVE_INT64, mesh.cells.data(), "mesh/cells");
+  Handle p = create_array(file, "mesh/points", H5T_STD_I64LE, {np}, {rows(np)});
+  write_whole(p.get(), H5T_NATIVE_INT64, mesh.point_vertex.data(), "mesh/points");
+  write_text_attribute(p.get(), "definition",
+                       "the vertex (row of mesh/coordinates) each point of the fields lies on");
+}
+
+
 // Temporary files of live writers, for the signal handler. A signal handler may only touch
 // lock-free atomics and call async-signal-safe functions (unlink, signal, raise), hence
 // fixed slots of plain char arrays, each published by a sig_atomic_t flag.
@@ -198,7 +218,8 @@ DatasetWriter::DatasetWriter(const std::string& path, const DatasetInfo& info, s
       m.shapes.emplace_back(chunk.begin() + 1, chunk.end());
       m.fields.push_back(create_array(m.file.get(), name.c_str(), H5T_IEEE_F64LE, dims, chunk));
     };
-    for (const auto& in : info.inputs) add_field(in.name, info.field_shape(in.components));
+    for (const auto& in : info.inputs) add_field(in.name, info.input_shape(in));
+    if (info.mesh) write_mesh(m.file.get(), *info.mesh);
     const hsize_t chunk1 = std::min<hsize_t>(n, 1 << 16);
     if (info.labelled) {  // inputs-only files have no solutions and nothing solved them
       add_field(dataset_layout::kSolution, info.solution_shape());
@@ -361,7 +382,7 @@ void write_dataset(const std::string& path, const Dataset& data, bool force) {
     PINS_CHECK(data.inputs[k].name == info.inputs[k].name, "write_dataset '", path,
                "': input array ", k, " is '", data.inputs[k].name, "', expected '",
                info.inputs[k].name, "'");
-    check_array(data.inputs[k], info.field_shape(info.inputs[k].components));
+    check_array(data.inputs[k], info.input_shape(info.inputs[k]));
   }
   if (info.labelled) {
     check_array(data.u, info.solution_shape());

@@ -79,6 +79,20 @@ std::shared_ptr<const Family> family_for(const std::string& name,
   throw Error("internal error: family '" + name + "' vanished from the registry");
 }
 
+std::shared_ptr<const Family> family_for(const std::string& name,
+                                         const std::map<std::string, std::string>& parameters,
+                                         std::shared_ptr<const Mesh> mesh) {
+  std::shared_ptr<const Family> family = family_for(name, parameters);
+  if (family->on_mesh()) {
+    PINS_CHECK(mesh, "the ", name, " family lives on a mesh, but the dataset has none (no "
+               "attribute 'mesh' and no /mesh arrays)");
+    return family->with_mesh(std::move(mesh));
+  }
+  PINS_CHECK(!mesh, "the ", name, " family is on a structured grid, but the dataset holds a "
+             "mesh (", mesh ? mesh->describe() : "", ")");
+  return family;
+}
+
 std::vector<std::string> family_names() {
   ensure_builtins();
   Registry& r = registry();
@@ -106,6 +120,14 @@ void Family::check_inputs(const FieldMap& fields, const std::string& who) const 
     PINS_CHECK(it != fields.end() && it->second.defined(), who, ": the ", name(),
                " family needs the input field '", in.name, "' (its inputs: ", input_names(), ")");
   }
+}
+
+std::shared_ptr<const Family> Family::with_mesh(std::shared_ptr<const Mesh>) const {
+  throw Error("the " + name() + " family is on a structured grid: it takes no mesh");
+}
+
+std::string Family::operator_description() const {
+  return "stencil: " + stencil().describe();
 }
 
 std::shared_ptr<const Family> Family::with_parameters(

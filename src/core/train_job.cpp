@@ -56,9 +56,10 @@ TrainedModel run_train_job(const TrainJob& job) {
   PINS_CHECK(!physics_only || job.train.data_weight == 0, "physics-only training (-train_unlabelled ",
              data_path, " without -data) has no solutions for the data loss: set "
              "-train_data_weight 0");
-  // The architecture must serve solutions on the data's grids.
-  check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
+  // The data first: it refuses what no surrogate can train on (e.g. a mesh family's data).
+  // Then the architecture must serve solutions on the data's grids.
   const TrainingData td = training_data_of(data, data_path);
+  check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
   TrainingData vd;
   if (job.validation) {
     check_same_problem(*job.validation, "validation data", job.validation_path, data);

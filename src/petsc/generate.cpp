@@ -118,10 +118,9 @@ struct SampleArrays {
 
   explicit SampleArrays(const DatasetInfo& info) : seeds(size_t(info.seed_streams)) {
     size_t total = 0;
-    const size_t points = size_t(info.points());
     for (const auto& in : info.inputs) {
       offsets.push_back(total);
-      total += points * size_t(in.components);
+      total += size_t(info.input_size(in));
     }
     offsets.push_back(total);
     size_t u_size = 0;  // inputs only: no room for a solution
@@ -188,11 +187,12 @@ DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int
   // What the PETSc-free half of the family says: its inputs, its operator, its dof.
   const Family& core = find_family(opts.pde);
   info.pde = core.name();
-  info.grid = grid;
+  if (!info.mesh) info.grid = grid;  // a mesh family gives its points as the grid
   info.inputs.clear();
-  for (const auto& in : core.inputs()) info.inputs.push_back({in.name, in.components});
-  info.dof = core.stencil().dof;
-  info.operator_description = "stencil: " + core.stencil().describe();
+  for (const auto& in : core.inputs())
+    info.inputs.push_back({in.name, in.components, in.on_cells});
+  info.dof = core.dof();
+  info.operator_description = core.operator_description();
   info.labelled = !opts.inputs_only;
   if (info.labelled && solver.nonlinear) {
     // SNES: solver.rtol is its tolerance on ‖F(u)‖/‖F(0)‖; ksp/pc are its linear solves'.
@@ -253,7 +253,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   size_t message_bytes = 0;
   detail::record_failure(failure, -1, [&] {
     opts.validate();
-    grid = opts.grid_for(find_family(opts.pde).stencil().dim);
+    grid = opts.grid_for(find_family(opts.pde).dimension());
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
     family->set_up(grid, opts.seed);

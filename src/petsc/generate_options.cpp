@@ -101,7 +101,7 @@ std::vector<std::int64_t> GenerateOptions::grid_for(int dim) const {
 
 void GenerateOptions::validate() const {
   find_problem_family(pde);  // throws with the list of known families
-  const int dim = find_family(pde).stencil().dim;
+  const int dim = find_family(pde).dimension();
   const std::vector<std::int64_t> cells = grid_for(dim);
   const std::string typed = typed_grid(grid);
   std::int64_t total = 1;

@@ -8,6 +8,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
+#include "pins/core/sparse_operator.hpp"
 #include "pins/core/trainer.hpp"  // sampler_parameters
 
 namespace pins::petsc {
@@ -15,30 +16,47 @@ namespace pins::petsc {
 namespace {
 // Samples per kernel launch: bounds the operator's memory ([B,K,ny,nx] for a stencil).
 constexpr std::int64_t kBatch = 32;
+
+// The most terms one row of the residual sums (the operator's products and f), for the
+// rounding bound: a stencil's points × dof, or a sparse operator's longest row.
+double terms_per_row(const Family& family, const FieldMap& inputs) {
+  if (!family.on_mesh()) {
+    const Stencil stencil = family.stencil();
+    return double(stencil.points() * stencil.dof + 1);
+  }
+  const OperatorPtr A = family.make_operator(inputs);
+  const auto* sparse = dynamic_cast<const SparseOperator*>(A.get());
+  PINS_CHECK(sparse, "verify: the ", family.name(), " family's operator on a mesh is not sparse");
+  const torch::Tensor& row_ptr = sparse->pattern().row_ptr();
+  const std::int64_t longest =
+      row_ptr.numel() > 1 ? (row_ptr.slice(0, 1) - row_ptr.slice(0, 0, -1)).max().item<std::int64_t>()
+                          : 0;
+  return double(longest + 1);
+}
 }  // namespace
 
 VerifyReport verify_dataset(const Dataset& data, double tolerance) {
   // The family set up for the dataset's parameters (e.g. a nonlinear family's k(u)).
   const std::shared_ptr<const Family> family_ptr =
-      family_for(data.info.pde, sampler_parameters(data.info));
+      family_for(data.info.pde, sampler_parameters(data.info), data.info.mesh);
   const Family& family = *family_ptr;
-  // Terms in one row of the residual (the stencil's products and f), for the rounding bound.
-  const Stencil stencil = family.stencil();
-  const double terms_per_row = double(stencil.points() * stencil.dof + 1);
+  double row_terms = 0;  // set from the first batch's operator
   const std::int64_t n = data.samples;
   PINS_CHECK(n >= 1, "verify: the dataset holds no samples");
   PINS_CHECK(data.info.labelled,
              "verify: the dataset holds no solutions (inputs only, written "
              "with -inputs_only); there is nothing to verify");
-  PINS_CHECK(data.info.dim() == stencil.dim, "verify: the ", family.name(), " family is ",
-             stencil.dim, "-D, but the dataset's grid is ", data.info.grid_string());
+  PINS_CHECK(family.on_mesh() || data.info.dim() == family.dimension(), "verify: the ",
+             family.name(), " family is ", family.dimension(), "-D, but the dataset's grid is ",
+             data.info.grid_string());
   auto check_array = [&](const DatasetArray& a, const std::vector<std::int64_t>& shape) {
     PINS_CHECK(a.shape == shape && a.values.size() == size_t(n * a.sample_size()),
                "verify: the dataset's array '", a.name, "' does not hold ", n, " samples of the ",
                data.info.grid_string(), " grid");
   };
   for (const auto& in : family.inputs())
-    check_array(data.input(in.name), data.info.field_shape(in.components));
+    check_array(data.input(in.name),
+                data.info.input_shape(FieldSpec{in.name, in.components, in.on_cells}));
   check_array(data.u, data.info.solution_shape());
   PINS_CHECK(data.residual.empty() || data.residual.size() == size_t(n),
              "verify: the dataset's residual array does not hold ", n, " values");
@@ -61,6 +79,7 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
     FieldMap inputs;
     for (const auto& in : family.inputs()) inputs[in.name] = view(data.input(in.name));
     const torch::Tensor u = view(data.u);
+    if (b0 == 0) row_terms = terms_per_row(family, inputs);
     // F(u) (A u − f for a linear family), the size of its terms, and F(0) (−f when linear).
     torch::NoGradGuard no_grad;
     const torch::Tensor r = family.residual(inputs, u);
@@ -74,7 +93,7 @@ VerifyReport verify_dataset(const Dataset& data, double tolerance) {
       const double fn = f_norm[k].item<double>();
       const double scale = fn > 0 ? fn : 1.0;  // F(0) = 0: absolute residual, as when generated
       const double res = r_norm[k].item<double>() / scale;
-      const double allowance = 2 * terms_per_row * eps * m_norm[k].item<double>() / scale;
+      const double allowance = 2 * row_terms * eps * m_norm[k].item<double>() / scale;
       report.residuals[size_t(s)] = res;
       sum += res;
       if (res > report.max_residual || s == 0) {

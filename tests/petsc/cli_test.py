@@ -228,7 +228,7 @@ def case_bad_input():
         (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
         (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
         (["-pde", "heat", "-o", "x.h5"],
-         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy)"),
+         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem)"),
         # darcy3d: a 2-D grid, a grid too small for the stencil, a field that is not
         # continuous in 3-D, a non-positive conductivity.
         (["-pde", "darcy3d", "-grid", "8,8", "-o", "x.h5"], "has 2 directions, but -pde darcy3d is 3-D"),
@@ -414,6 +414,68 @@ def case_nonlinear():
         expect_error(common + ["-snes_max_it", "1", "-o", "x.h5"], "generate",
                      "sample 0: SNES did not converge: DIVERGED_MAX_IT", ranks=ranks, keep=keep)
     print("ok: nonlinear_darcy generate (1 and 2 processes identical), verify, errors")
+
+
+def case_fem():
+    """darcy_fem: DMPlex + PetscFE data with the mesh in the file, 1 vs 2 processes bit for bit,
+    pins verify (pins' own mesh assembly), pins info, bad input."""
+    need_h5py()
+    import h5py
+    import numpy as np
+    common = ["generate", "-pde", "darcy_fem", "-progress", "0", "-grid", "12,10",
+              "-samples", "5", "-seed", "2"]
+    out, _ = expect_ok(["generate", "-pde", "darcy_fem", "-help"])
+    for option in ("-dm_plex_filename", "-dm_plex_simplex", "-dm_refine", "-mesh_perturb",
+                   "-kappa_high", "-grf_alpha"):
+        if option not in out:
+            fail("'pins generate -pde darcy_fem -help' does not list %s" % option)
+    expect_ok(common + ["-mesh_perturb", "0.25", "-o", "one.h5"], ranks=1)
+    expect_ok(common + ["-mesh_perturb", "0.25", "-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as b:
+        for name in ("kappa", "f", "u", "iterations", "residual", "seeds", "mesh/coordinates",
+                     "mesh/cells", "mesh/points"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("darcy_fem array %s differs between 1 and 2 processes" % name)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.attrs.items()}
+        for key, value in (("pde", "darcy_fem"), ("mesh", "triangle"), ("dim", "1"),
+                           ("inputs", "kappa@cells,f@cells"), ("sampler.mesh_perturb", "0.25")):
+            if str(attrs.get(key)) != value:
+                fail("attribute %s = %r, expected %r" % (key, attrs.get(key), value))
+        cells = a["mesh/cells"].shape[0]
+        points = a["mesh/points"].shape[0]
+        if cells != 2 * 12 * 10 or points != 11 * 9:
+            fail("mesh of %d cells and %d points, expected 240 and 99" % (cells, points))
+        if a["kappa"].shape != (5, cells) or a["u"].shape != (5, points):
+            fail("kappa %s and u %s are not [N, cells] and [N, points]" % (a["kappa"].shape,
+                                                                         a["u"].shape))
+        if not (a["residual"][()] <= 1e-10).all() or np.abs(a["u"][()]).max() <= 0:
+            fail("residuals %s, max |u| %g" % (a["residual"][()], np.abs(a["u"][()]).max()))
+    out, _ = expect_ok(["verify", "-data", "two.h5"])
+    if "OK" not in out:
+        fail("pins verify output:\n" + out)
+    # An impossible tolerance must fail: verify really recomputes the residuals on the mesh.
+    expect_error(["verify", "-data", "two.h5", "-rtol", "1e-30"], "verify",
+                 "samples exceed the tolerance 1e-30", keep=("one.h5", "two.h5"))
+    out, _ = expect_ok(["info", "-data", "one.h5"])
+    if "kappa [5, 240]" not in out or "mesh" not in out:
+        fail("pins info does not show per-cell arrays and the mesh:\n" + out)
+    # Quadrilaterals, refined.
+    expect_ok(common + ["-dm_plex_simplex", "0", "-dm_refine", "1", "-o", "quads.h5"])
+    expect_ok(["verify", "-data", "quads.h5"])
+    keep = ("one.h5", "two.h5", "quads.h5")
+    expect_error(common + ["-dm_plex_filename", "nowhere.msh", "-o", "x.h5"], "generate",
+                 "-dm_plex_filename nowhere.msh: no such file", keep=keep)
+    with open(os.path.join(ARGS.workdir, "junk.msh"), "w") as f:
+        f.write("not a mesh\n")
+    expect_error(common + ["-dm_plex_filename", "junk.msh", "-o", "x.h5"], "generate",
+                 "junk.msh", keep=keep + ("junk.msh",))
+    expect_error(common + ["-mesh_perturb", "0.6", "-o", "x.h5"], "generate",
+                 "-mesh_perturb must be in [0, 0.5)", keep=keep + ("junk.msh",))
+    expect_error(["train", "-data", "one.h5", "-o", "m.pins", "-train_epochs", "1"], "train",
+                 "lives on an unstructured mesh", keep=keep + ("junk.msh",))
+    print("ok: darcy_fem generate (1 and 2 processes identical, mesh in the file), verify, info, "
+          "errors")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -522,3 +522,103 @@ TEST_CASE("require_labelled refuses inputs-only datasets in one line naming the 
         "a.h5: the dataset holds no solutions (inputs only, written with -inputs_only); "
         "pins verify checks solutions");
 }
+
+namespace {
+// A 2 x 2 square of 8 triangles (3 x 3 vertices); the centre vertex is the one point.
+pins::Dataset mesh_dataset() {
+  pins::Dataset d = small_dataset(2);
+  auto mesh = std::make_shared<pins::Mesh>();
+  mesh->cell_type = "triangle";
+  mesh->dim = 2;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 3; ++i) mesh->coordinates.insert(mesh->coordinates.end(), {0.5 * i, 0.5 * j});
+  mesh->cells = {0, 1, 4, 0, 4, 3, 1, 2, 5, 1, 5, 4, 3, 4, 7, 3, 7, 6, 4, 5, 8, 4, 8, 7};
+  mesh->point_vertex = {4};
+  d.info.pde = "darcy_fem";
+  d.info.mesh = mesh;
+  d.info.grid = {1};
+  d.info.inputs = {{"kappa", 1, true}, {"f", 1, true}};
+  d.info.operator_description = "sparse: P1/Q1 finite elements on the mesh, CSR over its points";
+  d.inputs = {{"kappa", {8}, {}}, {"f", {8}, {}}};
+  d.u = {"u", {1}, {0.25, 0.5}};
+  for (int p = 0; p < 16; ++p) {
+    d.inputs[0].values.push_back(1.0 + p);
+    d.inputs[1].values.push_back(-p);
+  }
+  return d;
+}
+}  // namespace
+
+TEST_CASE("datasets on a mesh: the mesh and per-cell inputs round trip") {
+  TempDir dir;
+  const pins::Dataset d = mesh_dataset();
+  const std::string path = dir.file("mesh.h5");
+  pins::write_dataset(path, d);
+  const pins::Dataset r = pins::read_dataset(path);
+  REQUIRE(r.info.mesh);
+  CHECK(*r.info.mesh == *d.info.mesh);
+  CHECK(r.info.input_list() == "kappa@cells,f@cells");
+  CHECK(r.info.inputs[0].on_cells);
+  CHECK(r.input("kappa").shape == std::vector<std::int64_t>{8});
+  CHECK(r.input("f").values == d.inputs[1].values);
+  CHECK(r.u.shape == std::vector<std::int64_t>{1});
+  CHECK(r.u.values == d.u.values);
+  const pins::Dataset header = pins::read_dataset_info(path);
+  REQUIRE(header.info.mesh);
+  CHECK(header.info.mesh->point_count() == 1);
+  CHECK(header.samples == 2);
+}
+
+TEST_CASE("datasets on a mesh: inconsistent meshes and files are refused in one line") {
+  TempDir dir;
+  SUBCASE("a cell naming a vertex that does not exist") {
+    pins::Dataset d = mesh_dataset();
+    auto mesh = std::make_shared<pins::Mesh>(*d.info.mesh);
+    mesh->cells[5] = 9;
+    d.info.mesh = mesh;
+    CHECK(contains(error_of([&] { pins::write_dataset(dir.file("a.h5"), d); }),
+                   "mesh cell 1 names vertex 9, outside [0, 9)"));
+    CHECK(dir.entries() == 0);
+  }
+  SUBCASE("a grid that is not the mesh's points") {
+    pins::Dataset d = mesh_dataset();
+    d.info.grid = {2};
+    CHECK(contains(error_of([&] { pins::DatasetWriter(dir.file("b.h5"), d.info, 2, false); }),
+                   "must be the mesh's 1 points"));
+    CHECK(dir.entries() == 0);
+  }
+  SUBCASE("per-cell inputs without a mesh") {
+    pins::Dataset d = mesh_dataset();
+    d.info.mesh = nullptr;
+    CHECK(contains(error_of([&] { pins::write_dataset(dir.file("c.h5"), d); }),
+                   "is stored per cell, but the dataset has no mesh"));
+  }
+  SUBCASE("a file whose mesh group is missing") {
+    const std::string path = dir.file("d.h5");
+    pins::write_dataset(path, mesh_dataset());
+    {
+      RawFile f(path);
+      REQUIRE(H5Ldelete(f.id, "mesh", H5P_DEFAULT) >= 0);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "the group 'mesh' (coordinates, cells, points) is missing"));
+  }
+  SUBCASE("a file whose cells have the wrong width") {
+    const std::string path = dir.file("e.h5");
+    pins::write_dataset(path, mesh_dataset());
+    {
+      RawFile f(path);
+      REQUIRE(H5Ldelete(f.id, "mesh/cells", H5P_DEFAULT) >= 0);
+      const hsize_t dims[2] = {6, 4};
+      const hid_t space = H5Screate_simple(2, dims, nullptr);
+      const hid_t ds = H5Dcreate2(f.id, "mesh/cells", H5T_STD_I64LE, space, H5P_DEFAULT,
+                                  H5P_DEFAULT, H5P_DEFAULT);
+      std::vector<std::int64_t> zeros(24, 0);
+      H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data());
+      H5Dclose(ds);
+      H5Sclose(space);
+    }
+    CHECK(contains(error_of([&] { pins::read_dataset(path); }),
+                   "array 'mesh/cells' has shape [6, 4], expected [cells, 3] (triangle)"));
+  }
+}

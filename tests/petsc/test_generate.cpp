@@ -17,6 +17,8 @@
 
 namespace fs = std::filesystem;
 
+#include "scoped_option.hpp"
+
 namespace {
 
 struct TempDir {
@@ -31,15 +33,6 @@ struct TempDir {
   size_t entries() const {
     return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
   }
-};
-
-// Sets a PETSc option for the lifetime of the object.
-struct ScopedOption {
-  const char* name;
-  ScopedOption(const char* n, const char* value) : name(n) {
-    PetscOptionsSetValue(nullptr, n, value);
-  }
-  ~ScopedOption() { PetscOptionsClearValue(nullptr, name); }
 };
 
 pins::petsc::GenerateOptions small_run(const fs::path& out) {
@@ -136,7 +129,7 @@ TEST_CASE("bad generate options are rejected before anything is written") {
     opts.pde = "heat";
     CHECK(
         error(opts).find(
-            "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy)") !=
+            "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem)") !=
         std::string::npos);
   }
   SUBCASE("kappa") {

@@ -27,15 +27,9 @@
 
 namespace fs = std::filesystem;
 
-namespace {
+#include "scoped_option.hpp"
 
-struct ScopedOption {
-  const char* name;
-  ScopedOption(const char* n, const char* value) : name(n) {
-    PetscOptionsSetValue(nullptr, n, value);
-  }
-  ~ScopedOption() { PetscOptionsClearValue(nullptr, name); }
-};
+namespace {
 
 // A global vector of `da` from a whole-grid array, and back (natural order, on every rank).
 void fill(DM da, const std::vector<double>& whole, Vec v) {

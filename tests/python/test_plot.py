@@ -69,3 +69,21 @@ def test_slices_of_3d_fields():
         pins.plot.slices(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="nothing"):
         pins.plot.slices({})
+
+
+def test_fields_on_a_mesh(tmp_path):
+    # A 2 x 1 rectangle of two triangles and one quadrilateral-free mesh: point and cell fields.
+    mesh = {"cell_type": "triangle",
+            "coordinates": np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]], float),
+            "cells": np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]]),
+            "points": np.array([4])}
+    fig = pins.plot.mesh_fields(mesh, {"kappa": np.array([[1.0, 2, 3, 4]]),
+                                       "u": torch.tensor([[0.7]])}, edges=True)
+    assert len(fig.axes) == 4  # two panels and their colour bars
+    fig.savefig(tmp_path / "mesh.png")
+    quads = dict(mesh, cells=np.array([[0, 1, 2, 3]]), cell_type="quadrilateral")
+    assert len(pins.plot.mesh_fields(quads, {"kappa": np.array([2.0])}).axes) == 2
+    with pytest.raises(ValueError, match=r"expected \[1\] \(points\) or \[4\] \(cells\)"):
+        pins.plot.mesh_fields(mesh, {"bad": np.zeros(3)})
+    with pytest.raises(ValueError, match="has no mesh"):
+        pins.plot.mesh_fields(None, {"u": np.zeros(1)})

@@ -16,6 +16,13 @@
 ///   /iterations  [N]         int32     solver iterations per sample
 ///   /residual    [N]         float64   true relative residual ‖f − A u‖₂ / ‖f‖₂ per sample
 ///   /seeds       [N, S]      uint64    per-sample random stream seeds (S streams)
+///   /mesh/coordinates [V, d] float64, /mesh/cells [C, k] int64, /mesh/points [n] int64
+///                            families on an unstructured mesh only (pins::Mesh): the
+///                            vertices, each cell's k vertices, the vertex of each point
+///
+/// On a mesh (attribute mesh = its cell type, e.g. "triangle"), the grid is the n points
+/// (the unknowns): dim 1, nx = n, and point fields are [N, (c,) n]; an input stored per cell
+/// (listed as "name@cells" in `inputs`) is [N, (c,) C].
 ///
 /// Inputs-only datasets (labelled = 0) have no /u, /iterations and /residual arrays.
 ///
@@ -48,6 +55,8 @@
 
 #include <cstdint>
 #include <memory>
+
+#include "pins/core/mesh.hpp"
 #include <string>
 #include <variant>
 #include <vector>
@@ -71,10 +80,12 @@ struct Attribute {
 /// Renders an attribute value for humans (integers exactly, doubles with 17 digits).
 std::string to_string(const AttributeValue& value);
 
-/// One input array of a dataset: its name and its components per grid point.
+/// One input array of a dataset: its name and its components per grid point (or cell).
 struct FieldSpec {
   std::string name;    ///< array name, e.g. "kappa"
   int components = 1;  ///< values per grid point (1: the array is [N, grid...])
+  /// Stored per cell of the dataset's mesh ([N, (c,) cells]) rather than per point.
+  bool on_cells = false;
 };
 
 /// What a dataset is: the problem, its grid and fields, how it was sampled and solved.
@@ -107,6 +118,9 @@ struct DatasetInfo {
   /// Everything else, stored under its own name (e.g. "solver.norm_type", "command",
   /// "version.petsc"). The writer adds version.pins, version.hdf5 and version.kokkos.
   std::vector<Attribute> extra;
+  /// The unstructured mesh the fields live on (families on DMPlex), or null on a grid.
+  /// With a mesh, grid is {mesh->point_count()}.
+  std::shared_ptr<const Mesh> mesh;
 
   int dim() const { return int(grid.size()); }
   /// Cells along x (the fast index), y and z; 1 where the grid has no such direction.
@@ -119,9 +133,15 @@ struct DatasetInfo {
   std::string grid_string() const;
   /// Per-sample shape of a field with `components` values per point: [(c,) grid...].
   std::vector<std::int64_t> field_shape(int components) const;
+  /// Per-sample shape of an input array: field_shape(components), or [(c,) cells] for an
+  /// input stored per cell of the mesh.
+  std::vector<std::int64_t> input_shape(const FieldSpec& input) const;
+  /// Values per sample of an input array (the product of input_shape).
+  std::int64_t input_size(const FieldSpec& input) const;
   /// Per-sample shape of the solution u: [(T,) (dof,) grid...].
   std::vector<std::int64_t> solution_shape() const;
-  /// Input names joined with commas ("kappa,f"; "name:c" for c components).
+  /// Input names joined with commas ("kappa,f"; "name:c" for c components, "name@cells" for
+  /// an input stored per cell).
   std::string input_list() const;
 
   /// The sampler parameter `name` (without "sampler."), or nullptr.

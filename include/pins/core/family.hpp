@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "pins/core/mesh.hpp"
 #include "pins/core/operator.hpp"
 #include "pins/core/stencil_operator.hpp"
 
@@ -42,6 +43,9 @@ struct InputField {
   FieldTransform transform;
   std::string description;  ///< one line for `pins help` and dataset attributes
   int components = 1;       ///< values per grid point (dataset array [N, (c,) grid...])
+  /// Given per cell of the family's mesh ([N, (c,) cells]) instead of per point (mesh
+  /// families only).
+  bool on_cells = false;
 };
 
 /// The PETSc-free half of a problem family. Implementations are immutable and thread-safe.
@@ -53,8 +57,24 @@ class Family {
   virtual std::string name() const = 0;
   /// One line for `pins help` and error messages.
   virtual std::string summary() const = 0;
-  /// The stencil of its operator (the operator form; structured families).
+  /// The stencil of its operator (the operator form; structured families). A family on a
+  /// mesh (on_mesh()) has none and throws pins::Error.
   virtual Stencil stencil() const = 0;
+  /// Whether the family lives on an unstructured mesh (a pins::Mesh, from its DMPlex): its
+  /// fields are [B, points] (or [B, cells] for inputs on_cells), its operator is a
+  /// pins::SparseOperator over the points, and make_operator()/rhs() need the mesh: call them
+  /// on with_mesh(mesh). Default: false (a structured grid, stencil()).
+  virtual bool on_mesh() const { return false; }
+  /// A mesh family bound to `mesh` (what a dataset's info.mesh holds). Throws pins::Error
+  /// for a mesh the family cannot use, and for grid families (the default).
+  virtual std::shared_ptr<const Family> with_mesh(std::shared_ptr<const Mesh> mesh) const;
+  /// The dimension of the domain: stencil().dim on a grid; a mesh family's own.
+  virtual int dimension() const { return stencil().dim; }
+  /// Components of the solution per point: stencil().dof on a grid.
+  virtual int dof() const { return stencil().dof; }
+  /// The operator form as datasets record it (attribute "operator"), e.g.
+  /// "stencil: dim=2 star width=1 dof=1" (the default, from stencil()).
+  virtual std::string operator_description() const;
   /// Its input fields, in the order networks get them as channels.
   virtual std::vector<InputField> inputs() const = 0;
 
@@ -128,6 +148,13 @@ const Family& find_family(const std::string& name);
 /// (pins/core/trainer.hpp has sampler_parameters).
 std::shared_ptr<const Family> family_for(const std::string& name,
                                          const std::map<std::string, std::string>& parameters);
+
+/// The same for a dataset on `mesh` (its info.mesh; null on a grid): the family set up for
+/// `parameters`, then bound to the mesh (Family::with_mesh) when there is one. Refuses a
+/// mesh for a grid family and a grid dataset for a mesh family.
+std::shared_ptr<const Family> family_for(const std::string& name,
+                                         const std::map<std::string, std::string>& parameters,
+                                         std::shared_ptr<const Mesh> mesh);
 
 /// Registered family names, built-in ones first.
 std::vector<std::string> family_names();

@@ -1,0 +1,83 @@
+// darcy_fem behind pins::Family: κ per cell → the P1/Q1 stiffness matrix on the mesh's
+// points, f per cell → the load vector.
+
+#include "pde/darcy_fem/darcy_fem_family.hpp"
+
+#include <torch/torch.h>
+
+#include "pde/darcy_fem/fem_assembly.hpp"
+#include "pins/core/check.hpp"
+
+namespace pins::darcy_fem {
+
+namespace {
+
+class DarcyFemFamily final : public Family {
+ public:
+  DarcyFemFamily() = default;
+  DarcyFemFamily(std::shared_ptr<const Mesh> mesh, std::shared_ptr<const FemAssembly> assembly)
+      : mesh_(std::move(mesh)), assembly_(std::move(assembly)) {}
+
+  std::string name() const override { return "darcy_fem"; }
+  std::string summary() const override {
+    return "-div(kappa grad u) = f on a 2-D mesh (DMPlex, P1 triangles or Q1 quadrilaterals), "
+           "kappa and f per cell, u = 0 on the boundary";
+  }
+  Stencil stencil() const override {
+    throw Error(
+        "darcy_fem lives on an unstructured mesh: it has no stencil (its operator is "
+        "sparse)");
+  }
+  bool on_mesh() const override { return true; }
+  int dimension() const override { return 2; }
+  int dof() const override { return 1; }
+  std::string operator_description() const override {
+    return "sparse: P1/Q1 finite elements on the mesh, CSR over its points";
+  }
+  std::vector<InputField> inputs() const override {
+    return {{"kappa", FieldTransform::kLogStandardise, "conductivity per cell, positive", 1, true},
+            {"f", FieldTransform::kScale, "source term per cell", 1, true}};
+  }
+
+  std::shared_ptr<const Family> with_mesh(std::shared_ptr<const Mesh> mesh) const override {
+    PINS_CHECK(mesh, "darcy_fem: with_mesh needs a mesh");
+    // The assembly's geometry depends on the mesh alone; a family bound to it is cheap to
+    // keep per dataset.
+    auto assembly = std::make_shared<const FemAssembly>(assemble(*mesh));
+    return std::make_shared<const DarcyFemFamily>(std::move(mesh), std::move(assembly));
+  }
+
+  OperatorPtr make_operator(const FieldMap& in) const override {
+    const FemAssembly& a = bound("operator");
+    const auto it = in.find("kappa");
+    PINS_CHECK(it != in.end() && it->second.defined(),
+               "darcy_fem operator: the input field 'kappa' is missing");
+    return std::make_shared<SparseOperator>(a.pattern, a.values(it->second.contiguous()));
+  }
+
+  torch::Tensor rhs(const FieldMap& in) const override {
+    const FemAssembly& a = bound("right-hand side");
+    check_inputs(in, "darcy_fem right-hand side");
+    return a.load(in.at("f").contiguous());
+  }
+
+ private:
+  const FemAssembly& bound(const char* what) const {
+    PINS_CHECK(assembly_, "darcy_fem ", what,
+               ": the family is not bound to a mesh; use "
+               "family->with_mesh(mesh) or pins::family_for(name, parameters, info.mesh)");
+    return *assembly_;
+  }
+
+  std::shared_ptr<const Mesh> mesh_;
+  std::shared_ptr<const FemAssembly> assembly_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Family> family() {
+  static const auto instance = std::make_shared<const DarcyFemFamily>();
+  return instance;
+}
+
+}  // namespace pins::darcy_fem
