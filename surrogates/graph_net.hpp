@@ -33,8 +33,9 @@
 ///
 /// Example:
 /// \code
-///   auto gnn = pins::make_surrogate("gnn", pins::OptionMap::from_args({"-gnn_width", "32"}), 2,
-///   1); gnn->set_graph(pins::mesh_graph_from_csr(row_ptr, col_idx, coordinates));
+///   auto opts = pins::OptionMap::from_args({"-gnn_width", "32"});
+///   auto gnn = pins::make_surrogate("gnn", opts, 2, 1);
+///   gnn->set_graph(pins::mesh_graph_from_csr(row_ptr, col_idx, coordinates));
 ///   auto u = gnn->forward(x);  // x [B, 2, n] (κ, f per node) → u [B, 1, n]
 ///   gnn->set_graph(finer_graph);
 ///   auto u_fine = gnn->forward(x_fine);  // [B, 1, n_fine], same weights

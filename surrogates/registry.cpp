@@ -16,11 +16,18 @@ namespace pins {
 
 const std::vector<SurrogateType>& surrogate_types() {
   // One line per architecture.
+  // clang-format off
   static const std::vector<SurrogateType> types = {
-      fno_surrogate_type(),    unet_surrogate_type(),  deeponet_surrogate_type(),
-      mlp_surrogate_type(),    mgnet_surrogate_type(), fno3d_surrogate_type(),
-      unet3d_surrogate_type(), gnn_surrogate_type(),
+      fno_surrogate_type(),
+      unet_surrogate_type(),
+      deeponet_surrogate_type(),
+      mlp_surrogate_type(),
+      mgnet_surrogate_type(),
+      fno3d_surrogate_type(),
+      unet3d_surrogate_type(),
+      gnn_surrogate_type(),
   };
+  // clang-format on
   return types;
 }
 
@@ -86,7 +93,10 @@ void check_surrogate_traits(const std::string& type, const SurrogateNeeds& need)
   const SurrogateTraits& t = surrogate_traits(type);
   PINS_CHECK(need.task.empty() || t.serves(need.task), "surrogate type '", type,
              "' does not serve -task ", need.task, " (it serves: ", join(t.tasks), "; for ",
-             need.task, ": ", join(surrogate_types_for(need.task, need.dims)), ")");
+             need.task, ": ",
+             join(need.mesh ? mesh_surrogate_types_for(need.task)
+                            : surrogate_types_for(need.task, need.dims)),
+             ")");
   const std::string for_task = need.task.empty() ? "" : " for " + need.task;
   // Grid data and mesh architectures (or the reverse) first: "runs on 0-D grids" would
   // mislead.

@@ -54,12 +54,8 @@ inline std::string shape_of(const torch::Tensor& t) {
 }
 
 /// A dtype as text ("Float", "Double"), for the same reason.
-inline std::string dtype_of(torch::ScalarType t) {
-  return c10::toString(t);
-}
-inline std::string dtype_of(const torch::Tensor& t) {
-  return dtype_of(t.scalar_type());
-}
+inline std::string dtype_of(torch::ScalarType t) { return c10::toString(t); }
+inline std::string dtype_of(const torch::Tensor& t) { return dtype_of(t.scalar_type()); }
 
 /// A fresh empty folder, removed with its contents at scope exit.
 class TempDir {
