@@ -14,7 +14,15 @@
 //
 // Expected output: the relative L2 error on held-out samples of the training mesh falls well
 // below the trivial predictors' (zero, or the best multiple of f), and stays below them on the
-// finer mesh. The program exits non-zero if it does not.
+// finer mesh. The program exits non-zero if it does not. Measured (seed 0, one thread):
+//   defaults (400 steps, batch 16)       12 x 12: 0.053   24 x 24: 0.105 (0.068 inside)
+//   -gnn_grid 0 (message passing only)   12 x 12: 0.335   24 x 24: 0.518
+//   -steps 800                           12 x 12: 0.022   24 x 24: 0.079 (0.033 inside)
+//   -steps 800 -second_mesh 16           12 x 12: 0.021   24 x 24: 0.058 (0.023 inside)
+// against 1.000 (zero) and 0.653 / 0.846 (c f). "inside": the nodes within the training
+// nodes' range of positions; most of the finer mesh's error is in the strip along the boundary
+// that the training mesh has no nodes in, where the network extrapolates. The discretisation
+// gap between the 12 x 12 and 23 x 23 FEM solutions is 0.007.
 #include <torch/torch.h>
 
 #include <chrono>
