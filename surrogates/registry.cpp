@@ -7,6 +7,7 @@
 #include "pins/core/check.hpp"
 #include "surrogates/deeponet.hpp"
 #include "surrogates/fno.hpp"
+#include "surrogates/graph_net.hpp"
 #include "surrogates/mgnet.hpp"
 #include "surrogates/mlp.hpp"
 #include "surrogates/unet.hpp"
@@ -15,6 +16,7 @@ namespace pins {
 
 const std::vector<SurrogateType>& surrogate_types() {
   // One line per architecture.
+  // clang-format off
   static const std::vector<SurrogateType> types = {
       fno_surrogate_type(),
       unet_surrogate_type(),
@@ -23,7 +25,9 @@ const std::vector<SurrogateType>& surrogate_types() {
       mgnet_surrogate_type(),
       fno3d_surrogate_type(),
       unet3d_surrogate_type(),
+      gnn_surrogate_type(),
   };
+  // clang-format on
   return types;
 }
 
@@ -77,11 +81,32 @@ std::vector<std::string> surrogate_types_for(const std::string& task, int dims) 
   return names;
 }
 
+std::vector<std::string> mesh_surrogate_types_for(const std::string& task) {
+  std::vector<std::string> names;
+  for (const auto& t : surrogate_types()) {
+    if (t.traits.mesh && (task.empty() || t.traits.serves(task))) names.push_back(t.name);
+  }
+  return names;
+}
+
 void check_surrogate_traits(const std::string& type, const SurrogateNeeds& need) {
   const SurrogateTraits& t = surrogate_traits(type);
   PINS_CHECK(need.task.empty() || t.serves(need.task), "surrogate type '", type,
              "' does not serve -task ", need.task, " (it serves: ", join(t.tasks), "; for ",
-             need.task, ": ", join(surrogate_types_for(need.task, need.dims)), ")");
+             need.task, ": ",
+             join(need.mesh ? mesh_surrogate_types_for(need.task)
+                            : surrogate_types_for(need.task, need.dims)),
+             ")");
+  const std::string for_task = need.task.empty() ? "" : " for " + need.task;
+  // Grid data and mesh architectures (or the reverse) first: "runs on 0-D grids" would
+  // mislead.
+  PINS_CHECK(!need.mesh || t.mesh, "surrogate type '", type, "' runs on ", t.dims,
+             "-D grids, the data is on an unstructured mesh (mesh architectures", for_task, ": ",
+             join(mesh_surrogate_types_for(need.task)), ")");
+  PINS_CHECK(need.dims == 0 || !t.mesh, "surrogate type '", type,
+             "' runs on unstructured meshes (node features on a mesh graph), the data is on a ",
+             need.dims, "-D grid (", need.dims, "-D architectures", for_task, ": ",
+             join(surrogate_types_for(need.task, need.dims)), ")");
   PINS_CHECK(need.dims == 0 || t.dims == need.dims, "surrogate type '", type, "' runs on ", t.dims,
              "-D grids, the data is ", need.dims, "-D (", need.dims, "-D architectures",
              need.task.empty() ? "" : " for " + need.task, ": ",
@@ -90,7 +115,7 @@ void check_surrogate_traits(const std::string& type, const SurrogateNeeds& need)
     std::vector<std::string> independent;
     for (const auto& s : surrogate_types()) {
       if (s.traits.grid_independent && (need.task.empty() || s.traits.serves(need.task)) &&
-          (need.dims == 0 || s.traits.dims == need.dims))
+          (need.dims == 0 || s.traits.dims == need.dims) && (!need.mesh || s.traits.mesh))
         independent.push_back(s.name);
     }
     throw Error(detail::concat("surrogate type '", type,
@@ -150,8 +175,9 @@ std::string surrogate_help() {
   std::ostringstream os;
   os << "Surrogate architectures (-surrogate_type <type>):\n";
   for (const auto& t : surrogate_types()) {
-    os << "  " << t.name << ": " << t.help << " [" << t.traits.dims
-       << "-D; tasks: " << join(t.traits.tasks)
+    os << "  " << t.name << ": " << t.help << " ["
+       << (t.traits.mesh ? std::string("mesh") : std::to_string(t.traits.dims) + "-D")
+       << "; tasks: " << join(t.traits.tasks)
        << (t.traits.grid_independent ? "; grid-independent" : "") << "]\n";
     for (const auto& o : t.options) {
       os << "    -" << t.name << "_" << o.name << " <" << o.default_value << ">: " << o.help

@@ -57,8 +57,12 @@ std::vector<std::string> surrogate_type_names();
 const SurrogateTraits& surrogate_traits(const std::string& type);
 
 /// The architectures serving `task` (any task for "") on `dims`-dimensional grids (any
-/// dimension for 0), in registry order, e.g. for -help texts and messages.
+/// dimension, and the mesh architectures, for 0), in registry order, e.g. for -help texts and
+/// messages.
 std::vector<std::string> surrogate_types_for(const std::string& task, int dims = 0);
+
+/// The mesh architectures (traits.mesh) serving `task` (any task for ""), in registry order.
+std::vector<std::string> mesh_surrogate_types_for(const std::string& task);
 
 /// What a caller needs of an architecture; empty / zero / false fields are not checked.
 struct SurrogateNeeds {
@@ -66,6 +70,9 @@ struct SurrogateNeeds {
   int dims = 0;                   ///< the dimension of the caller's grids
   bool grid_independent = false;  ///< it will be evaluated on other grids than its training grid
   std::string why;                ///< for the message: why grid independence is needed
+  /// The caller's data lives on an unstructured mesh ([N, n] on its nodes): a mesh
+  /// architecture (traits.mesh) is needed. Conversely, dims > 0 refuses mesh architectures.
+  bool mesh = false;
 };
 
 /// Throws pins::Error with a one-line message if architecture `type` lacks what `need` asks

@@ -20,6 +20,10 @@ const SurrogateTraits& Surrogate::traits() const {
   return surrogate_traits(type());
 }
 
+void Surrogate::set_graph(const MeshGraph& /*graph*/) {
+  throw Error(detail::concat(type(), ": runs on grids, not on a mesh graph"));
+}
+
 void Surrogate::pretty_print(std::ostream& stream) const {
   stream << "pins::" << type() << "(in=" << in_channels() << ", out=" << out_channels() << ", "
          << options_json().dump() << ")";

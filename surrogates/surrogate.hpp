@@ -2,7 +2,9 @@
 /// \file
 /// The interface every pins surrogate implements, so the trainer, the model files and the
 /// PETSc preconditioner can use any architecture: a model mapping grid features
-/// x [B, Cin, ny, nx] to y [B, Cout, ny, nx] (float32 or float64, the module's dtype).
+/// x [B, Cin, ny, nx] to y [B, Cout, ny, nx] (float32 or float64, the module's dtype), or,
+/// for a mesh architecture (traits().mesh), node features x [B, Cin, n] to y [B, Cout, n] on
+/// the mesh graph given beforehand by set_graph (surrogates/mesh_graph.hpp).
 ///
 /// An architecture derives from torch::nn::Cloneable<Impl> (its one torch::nn::Module) and
 /// from pins::Surrogate, a plain interface; module() gives the torch::nn::Module for
@@ -25,11 +27,15 @@
 
 namespace pins {
 
+struct MeshGraph;
+
 /// What an architecture is and what it may be used for. Each registry entry declares it
 /// (registry.hpp), so callers query properties instead of checking names, and know them
 /// before a model is built (from -surrogate_type or a model file's architecture field).
 struct SurrogateTraits {
-  /// Spatial dimensions of the grids it runs on: 2 (x [B, C, ny, nx]) or 3 ([B, C, nz, ny, nx]).
+  /// Spatial dimensions of the grids it runs on: 2 (x [B, C, ny, nx]) or 3 ([B, C, nz, ny, nx]);
+  /// 0 for a mesh architecture (mesh = true), which runs on meshes of either dimension.
+  /// Callers that check `dims` against their grid's dimension thus never pick a mesh one.
   int dims = 0;
   /// Resolution-invariant: its weights describe a map of the continuous fields, not of one
   /// grid, so evaluating a solution model on another grid than its training grid is meaningful
@@ -49,20 +55,31 @@ struct SurrogateTraits {
   /// The network is a whole multigrid cycle that smooths on every level: the preconditioner
   /// trainer wraps it in no extra Jacobi sweeps and trains it as a stationary iteration.
   bool smooths = false;
+  /// It runs on unstructured meshes, not grids: x [B, C, n] on the n nodes of the MeshGraph
+  /// given by Surrogate::set_graph before forward (dims is then 0). Last member, so the
+  /// positional initialisers of the grid architectures need not mention it.
+  bool mesh = false;
 
   /// Whether `task` is one of `tasks`.
   bool serves(const std::string& task) const;
 };
 
 /// A neural surrogate on a 2-D or 3-D grid (traits().dims): features [B, Cin, (nz,) ny, nx]
-/// → fields [B, Cout, (nz,) ny, nx].
+/// → fields [B, Cout, (nz,) ny, nx]; or on a mesh (traits().mesh): [B, Cin, n] → [B, Cout, n]
+/// on the graph of set_graph.
 // Not a Module: LibTorch 2.x's Cloneable derives Module non-virtually (two Modules, ambiguous).
 class Surrogate {
  public:
   virtual ~Surrogate() = default;
 
-  /// Evaluates the surrogate on a batch of grid features x [B, in_channels(), ny, nx].
+  /// Evaluates the surrogate on a batch of grid features x [B, in_channels(), ny, nx] (a mesh
+  /// architecture: node features [B, in_channels(), n] on the graph of set_graph).
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  /// Mesh architectures (traits().mesh): the graph the following forward calls run on,
+  /// checked (pins::check_mesh_graph); it may be replaced at any time, e.g. by a finer mesh.
+  /// The graph is data, not weights: model files do not store it. Grid architectures throw
+  /// pins::Error ("fno: runs on grids, not on a mesh graph").
+  virtual void set_graph(const MeshGraph& graph);
   /// The registry name of the architecture ("fno", "unet", "deeponet", "mlp", "mgnet",
   /// "fno3d", "unet3d").
   virtual std::string type() const = 0;

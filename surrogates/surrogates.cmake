@@ -14,6 +14,8 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/mlp.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/multigrid.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/mgnet.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/mesh_graph.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/graph_net.cpp
 )
 # pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so it
 # is a public dependency (pinsConfig.cmake finds it for installed users).

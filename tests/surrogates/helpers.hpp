@@ -27,6 +27,9 @@ inline OptionMap small_options(const std::string& type) {
                                  "-fno3d_padding", "2", "-fno3d_hidden", "6"});
   if (type == "unet3d")
     return OptionMap::from_args({"-unet3d_channels", "4", "-unet3d_levels", "3"});
+  if (type == "gnn")
+    return OptionMap::from_args({"-gnn_width", "8", "-gnn_layers", "2", "-gnn_grid", "4",
+                                 "-gnn_modes", "2", "-gnn_padding", "2", "-gnn_hidden", "8"});
   if (type == "mgnet") return OptionMap::from_args({"-mgnet_width", "4", "-mgnet_smooth", "1"});
   if (type == "unet") return OptionMap::from_args({"-unet_channels", "4", "-unet_levels", "3"});
   if (type == "deeponet")

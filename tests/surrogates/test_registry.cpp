@@ -7,9 +7,10 @@ using pins::OptionMap;
 using pins::test::small_options;
 using pins::test::throws_with;
 
-TEST_CASE("the registry lists the seven architectures") {
-  CHECK(pins::surrogate_type_names() ==
-        std::vector<std::string>{"fno", "unet", "deeponet", "mlp", "mgnet", "fno3d", "unet3d"});
+TEST_CASE("the registry lists the eight architectures") {
+  CHECK(pins::surrogate_type_names() == std::vector<std::string>{"fno", "unet", "deeponet", "mlp",
+                                                                 "mgnet", "fno3d", "unet3d",
+                                                                 "gnn"});
 }
 
 TEST_CASE("make_surrogate reads the prefixed options of each type") {
@@ -30,6 +31,14 @@ TEST_CASE("make_surrogate reads the prefixed options of each type") {
   // Absent options take the defaults.
   auto defaults = pins::make_surrogate("unet", OptionMap{}, 1, 1);
   CHECK(defaults->options_json() == nlohmann::json{{"channels", 16}, {"levels", 3}});
+  auto gnn = pins::make_surrogate("gnn", small_options("gnn"), 2, 1);
+  CHECK(gnn->options_json() == nlohmann::json{{"dims", 2},
+                                              {"width", 8},
+                                              {"layers", 2},
+                                              {"grid", 4},
+                                              {"modes", 2},
+                                              {"padding", 2},
+                                              {"hidden", 8}});
 }
 
 TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every type") {
@@ -56,7 +65,8 @@ TEST_CASE("make_surrogate_from_json rebuilds the same architecture for every typ
 TEST_CASE("make_surrogate rejects unknown types, unknown options and bad values") {
   CHECK(throws_with(
       [] { pins::make_surrogate("cnn", OptionMap{}, 1, 1); },
-      "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet, fno3d, unet3d)"));
+      "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet, fno3d, unet3d, "
+      "gnn)"));
   CHECK(throws_with(
       [] {
         pins::make_surrogate("fno", OptionMap{{"-fno_modes", "abc"}}, 1, 1);

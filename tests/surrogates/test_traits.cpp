@@ -20,16 +20,18 @@ struct Expected {
   Names tasks;
   bool linear_in_input;
   bool smooths;
+  bool mesh;
 };
 
 const Expected kExpected[] = {
-    {"fno", 2, true, {"solution", "precondition"}, false, false},
-    {"unet", 2, false, {"solution", "precondition"}, false, false},
-    {"deeponet", 2, false, {"solution"}, false, false},
-    {"mlp", 2, true, {"solution"}, false, false},
-    {"mgnet", 2, true, {"precondition"}, true, true},
-    {"fno3d", 3, true, {"solution", "precondition"}, false, false},
-    {"unet3d", 3, false, {"solution", "precondition"}, false, false},
+    {"fno", 2, true, {"solution", "precondition"}, false, false, false},
+    {"unet", 2, false, {"solution", "precondition"}, false, false, false},
+    {"deeponet", 2, false, {"solution"}, false, false, false},
+    {"mlp", 2, true, {"solution"}, false, false, false},
+    {"mgnet", 2, true, {"precondition"}, true, true, false},
+    {"fno3d", 3, true, {"solution", "precondition"}, false, false, false},
+    {"unet3d", 3, false, {"solution", "precondition"}, false, false, false},
+    {"gnn", 0, true, {"solution"}, false, false, true},
 };
 
 }  // namespace
@@ -44,11 +46,14 @@ TEST_CASE("every registered architecture declares its traits") {
     CHECK(t.tasks == e.tasks);
     CHECK(t.linear_in_input == e.linear_in_input);
     CHECK(t.smooths == e.smooths);
+    CHECK(t.mesh == e.mesh);
   }
-  // Whatever is registered later: a dimension, and only tasks the callers know.
+  // Whatever is registered later: a grid dimension or a mesh (dims 0, so callers that
+  // compare dims with their grid's never pick it), and only tasks the callers know.
   for (const auto& type : pins::surrogate_types()) {
     INFO("type " << type.name);
-    CHECK((type.traits.dims == 2 || type.traits.dims == 3));
+    CHECK((type.traits.mesh ? type.traits.dims == 0
+                            : (type.traits.dims == 2 || type.traits.dims == 3)));
     CHECK_FALSE(type.traits.tasks.empty());
     for (const auto& task : type.traits.tasks)
       CHECK((task == "solution" || task == "precondition"));
@@ -56,7 +61,7 @@ TEST_CASE("every registered architecture declares its traits") {
 }
 
 TEST_CASE("a built surrogate reports its registry entry's traits") {
-  for (const std::string type : {"fno", "unet", "mlp", "fno3d", "unet3d"}) {
+  for (const std::string type : {"fno", "unet", "mlp", "fno3d", "unet3d", "gnn"}) {
     INFO("type " << type);
     auto model = small_model(type, 2, 1);
     CHECK(&model->traits() == &surrogate_traits(type));
@@ -72,7 +77,10 @@ TEST_CASE("surrogate_types_for lists the architectures serving a task on a dimen
   CHECK(pins::surrogate_types_for("precondition", 2) == Names{"fno", "unet", "mgnet"});
   CHECK(pins::surrogate_types_for("solution", 3) == Names{"fno3d", "unet3d"});
   CHECK(pins::surrogate_types_for("solution") ==
-        Names{"fno", "unet", "deeponet", "mlp", "fno3d", "unet3d"});
+        Names{"fno", "unet", "deeponet", "mlp", "fno3d", "unet3d", "gnn"});
+  CHECK(pins::mesh_surrogate_types_for("solution") == Names{"gnn"});
+  CHECK(pins::mesh_surrogate_types_for("") == Names{"gnn"});
+  CHECK(pins::mesh_surrogate_types_for("precondition").empty());
   CHECK(pins::surrogate_types_for("", 3) == Names{"fno3d", "unet3d"});
   CHECK(pins::surrogate_types_for("correction").empty());
 }
@@ -83,6 +91,28 @@ TEST_CASE("check_surrogate_traits accepts what an architecture has") {
   CHECK_NOTHROW(pins::check_surrogate_traits("mgnet", {"precondition", 2, true, ""}));
   CHECK_NOTHROW(pins::check_surrogate_traits("unet3d", {"solution", 3, false, ""}));
   CHECK_NOTHROW(pins::check_surrogate_traits("deeponet", SurrogateNeeds{}));
+  CHECK_NOTHROW(pins::check_surrogate_traits("gnn", {"solution", 0, true, "", /*mesh=*/true}));
+  CHECK_NOTHROW(pins::check_surrogate_traits("gnn", {"solution", 0, false, ""}));
+}
+
+TEST_CASE("check_surrogate_traits keeps grid data and mesh architectures apart") {
+  CHECK(throws_with(
+      [] {
+        pins::check_surrogate_traits("gnn", {"solution", 2, false, ""});
+      },
+      "surrogate type 'gnn' runs on unstructured meshes (node features on a mesh graph), the "
+      "data is on a 2-D grid (2-D architectures for solution: fno, unet, deeponet, mlp)"));
+  CHECK(throws_with(
+      [] {
+        pins::check_surrogate_traits("fno", {"solution", 0, false, "", /*mesh=*/true});
+      },
+      "surrogate type 'fno' runs on 2-D grids, the data is on an unstructured mesh (mesh "
+      "architectures for solution: gnn)"));
+  CHECK(throws_with(
+      [] {
+        pins::check_surrogate_traits("gnn", {"precondition", 0, false, "", true});
+      },
+      "surrogate type 'gnn' does not serve -task precondition"));
 }
 
 TEST_CASE("check_surrogate_traits refuses what an architecture lacks, naming the ones that fit") {
@@ -124,7 +154,7 @@ TEST_CASE("check_surrogate_traits refuses what an architecture lacks, naming the
       },
       "surrogate type 'deeponet' is not grid-independent (it is meant for its "
       "training grid only), but it would run on another grid (grid-independent: "
-      "fno, mlp, mgnet, fno3d)"));
+      "fno, mlp, mgnet, fno3d, gnn)"));
   CHECK(throws_with(
       [] {
         pins::check_surrogate_traits("unet3d", {"solution", 3, true, ""});
@@ -143,4 +173,6 @@ TEST_CASE("surrogate_help shows each architecture's dimension, tasks and grid in
   CHECK(help.find("[2-D; tasks: solution]") != std::string::npos);                // deeponet
   CHECK(help.find("[3-D; tasks: solution, precondition]") != std::string::npos);  // unet3d
   CHECK(help.find("-fno3d_modes <8>") != std::string::npos);
+  CHECK(help.find("[mesh; tasks: solution; grid-independent]") != std::string::npos);  // gnn
+  CHECK(help.find("-gnn_grid <8>") != std::string::npos);
 }

@@ -11,6 +11,7 @@ add_executable(pins_surrogate_tests
   ${_pins_st}/test_mgnet.cpp
   ${_pins_st}/test_traits.cpp
   ${_pins_st}/test_models_3d.cpp
+  ${_pins_st}/test_graph_net.cpp
 )
 target_link_libraries(pins_surrogate_tests PRIVATE pins::core doctest::doctest
                                                    nlohmann_json::nlohmann_json)
