@@ -40,6 +40,12 @@ class ProblemFamily {
   /// family) and the global seed. Throws pins::Error if the grid is unusable.
   virtual void set_up(const std::vector<std::int64_t>& grid, std::uint64_t seed) = 0;
 
+  /// Sets the family up to re-solve the samples of a dataset it wrote (`pins evaluate`'s
+  /// PETSc timings): its grid and seed, and whatever else the family recorded in `info` that
+  /// its DM depends on (e.g. darcy_fem's mesh). Throws pins::Error if the dataset's problem
+  /// cannot be rebuilt. Default: set_up(info.grid, info.seed).
+  virtual void set_up_for(const DatasetInfo& info) { set_up(info.grid, std::uint64_t(info.seed)); }
+
   /// Fills `info`'s pde, equation, discretisation, domain, boundary_condition, seed,
   /// seed_streams and sampler parameters. (The grid, inputs, dof and operator description
   /// are filled by the caller from the set-up grid and the pins::Family.)

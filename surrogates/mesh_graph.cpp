@@ -110,4 +110,19 @@ MeshGraph mesh_graph_from_csr(const torch::Tensor& row_ptr, const torch::Tensor&
   return g;
 }
 
+MeshGraph mesh_graph_of(const Mesh& mesh, const SparsePattern& pattern) {
+  mesh.check("mesh graph");
+  const int64_t n = mesh.point_count();
+  PINS_CHECK(pattern.rows() == n && pattern.cols() == n, "mesh graph: the operator is ",
+             pattern.describe(), ", the mesh has ", n, " points");
+  const torch::Tensor vertices =
+      torch::tensor(mesh.coordinates, torch::kFloat64).view({mesh.vertex_count(), mesh.dim});
+  const torch::Tensor points =
+      vertices.index_select(0, torch::tensor(mesh.point_vertex, torch::kInt64));
+  MeshGraph g = mesh_graph_from_csr(pattern.row_ptr(), pattern.col_idx(), points);
+  g.lower = std::get<0>(vertices.min(0));
+  g.upper = std::get<0>(vertices.max(0));
+  return g;
+}
+
 }  // namespace pins

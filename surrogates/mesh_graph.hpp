@@ -16,6 +16,9 @@
 
 #include <torch/types.h>
 
+#include "pins/core/mesh.hpp"
+#include "pins/core/sparse_operator.hpp"
+
 #include <string>
 
 namespace pins {
@@ -55,5 +58,11 @@ void check_mesh_graph(const MeshGraph& graph, const std::string& who, int dims =
 /// The edges are sorted by (dst, src). Throws pins::Error naming a bad argument.
 MeshGraph mesh_graph_from_csr(const torch::Tensor& row_ptr, const torch::Tensor& col_idx,
                               const torch::Tensor& coordinates);
+
+/// The graph of a mesh family's operator: a node per point of `mesh` (at its vertex's
+/// position), the edges of `pattern` (the sparse operator over those points), and the box of
+/// all the mesh's vertices (boundary ones included) as lower/upper, so positions mean the
+/// same on every mesh of a domain. Throws pins::Error if the pattern is not points × points.
+MeshGraph mesh_graph_of(const Mesh& mesh, const SparsePattern& pattern);
 
 }  // namespace pins

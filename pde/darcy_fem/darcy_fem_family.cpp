@@ -47,6 +47,22 @@ class DarcyFemFamily final : public Family {
     return std::make_shared<const DarcyFemFamily>(std::move(mesh), std::move(assembly));
   }
 
+  std::shared_ptr<const Mesh> mesh() const override { return mesh_; }
+
+  // The ∫φ_a-weighted mean of the cells around each point: the load vector's weights,
+  // normalised (for P1 on triangles, the area-weighted mean of the incident cells).
+  torch::Tensor to_points(const torch::Tensor& x) const override {
+    const FemAssembly& a = bound("point features");
+    PINS_CHECK(x.dim() == 3 && x.size(2) == a.cells, "darcy_fem to_points: expected [B, C, ",
+               a.cells, "] (one value per cell), got ", x.sizes());
+    const auto w = a.load_weight.to(x.scalar_type());
+    const int64_t points = a.pattern.rows();
+    torch::Tensor sum = torch::zeros({x.size(0), x.size(1), points}, x.options())
+                            .index_add(2, a.load_point, x.index_select(2, a.load_cell) * w);
+    const torch::Tensor total = torch::zeros({points}, x.options()).index_add(0, a.load_point, w);
+    return sum / total;
+  }
+
   OperatorPtr make_operator(const FieldMap& in) const override {
     const FemAssembly& a = bound("operator");
     const auto it = in.find("kappa");

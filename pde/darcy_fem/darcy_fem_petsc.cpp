@@ -326,6 +326,37 @@ class DarcyFemProblem final : public ProblemFamily {
     sampler_ = std::make_unique<MeshSampler>(sampler_options_, *extracted_);
   }
 
+  // The mesh options are in the dataset's sampler attributes; the mesh they build must be
+  // the stored one (a mesh file may have changed since).
+  void set_up_for(const DatasetInfo& info) override {
+    auto text = [&](const char* name) {
+      const AttributeValue* v = info.find_sampler(name);
+      PINS_CHECK(v, "darcy_fem: the dataset has no attribute sampler.", name,
+                 " (needed to rebuild its mesh)");
+      return to_string(*v);
+    };
+    PINS_CHECK(info.mesh, "darcy_fem: the dataset holds no mesh");
+    const std::string source = text("mesh_source");
+    mesh_.filename = source == "box" ? "" : source;
+    mesh_.simplex = info.mesh->cell_type == "triangle";
+    mesh_.refine = std::stoi(text("mesh_refine"));
+    mesh_.perturb = std::stod(text("mesh_perturb"));
+    std::vector<std::int64_t> grid = {3, 3};
+    if (source == "box") {
+      const std::string cells = text("mesh_cells");  // "nx x ny"
+      const size_t x = cells.find('x');
+      PINS_CHECK(x != std::string::npos, "darcy_fem: sampler.mesh_cells must be NXxNY, got ",
+                 cells);
+      grid = {std::stoll(cells.substr(x + 1)), std::stoll(cells.substr(0, x))};
+    }
+    set_up(grid, std::uint64_t(info.seed));
+    PINS_CHECK(*extracted_ == *info.mesh,
+               "darcy_fem: the mesh rebuilt from the dataset's "
+               "attributes (",
+               extracted_->describe(), ") is not the one stored in it (", info.mesh->describe(),
+               ")", source == "box" ? "" : "; has " + source + " changed?");
+  }
+
   void describe(DatasetInfo* info) const override {
     PINS_CHECK(sampler_, name(), ": describe() before set_up()");
     const auto& o = sampler_options_;

@@ -126,6 +126,11 @@ std::shared_ptr<const Family> Family::with_mesh(std::shared_ptr<const Mesh>) con
   throw Error("the " + name() + " family is on a structured grid: it takes no mesh");
 }
 
+torch::Tensor Family::to_points(const torch::Tensor&) const {
+  throw Error("the " + name() + " family is on a structured grid: its fields are on its points "
+              "already");
+}
+
 std::string Family::operator_description() const {
   return "stencil: " + stencil().describe();
 }

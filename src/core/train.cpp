@@ -13,6 +13,8 @@
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/core/sparse_operator.hpp"
+#include "surrogates/mesh_graph.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_augment.hpp"
 #include "train_checkpoint.hpp"
@@ -139,7 +141,7 @@ class TrainLoop : public detail::LoopTask {
 
 void TrainLoop::prepare() {
   opt_.validate();
-  family_ = family_for(data_.pde, data_.parameters);
+  family_ = family_for(data_.pde, data_.parameters, data_.mesh);
   const Family& family = *family_;
   family.check_inputs(data_.inputs, "training data");
   const int64_t n = data_.samples();
@@ -153,7 +155,7 @@ void TrainLoop::prepare() {
   PINS_CHECK(!data_.u.defined() || data_.u.size(0) == n, "training data: u holds ",
              data_.u.size(0), " samples, the inputs ", n);
   const int channels = family.input_channels();
-  const int dof = family.stencil().dof;
+  const int dof = family.dof();
   PINS_CHECK(model_.in_channels() == channels && model_.out_channels() == dof,
              "the trainer needs a surrogate with ", channels, " input channels (",
              family.input_names(), ") and ", dof, " output channel(s) (the ", family.name(),
@@ -168,6 +170,9 @@ void TrainLoop::prepare() {
     const auto& v = *validation_;
     PINS_CHECK(v.pde == data_.pde, "validation data is for -pde ", v.pde,
                ", the training data for -pde ", data_.pde);
+    PINS_CHECK(!family.on_mesh() || (v.mesh && *v.mesh == *data_.mesh),
+               "validation data must be on the training data's mesh (the ", family.name(),
+               " family's operator and the network's graph come from it)");
     PINS_CHECK(!family.nonlinear() || v.parameters == data_.parameters,
                "validation data has other sampler parameters than the training data; the ",
                family.name(), " family's equation depends on them");
@@ -206,6 +211,9 @@ void TrainLoop::prepare() {
     const auto& w = *unlabelled_;
     PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
                ", the training data for -pde ", data_.pde);
+    PINS_CHECK(!family.on_mesh() || (w.mesh && *w.mesh == *data_.mesh),
+               "unlabelled data must be on the training data's mesh (the ", family.name(),
+               " family's operator and the network's graph come from it)");
     PINS_CHECK(!family.nonlinear() || w.parameters == data_.parameters,
                "unlabelled data has other sampler parameters than the training data; the ",
                family.name(), " family's equation depends on them");
@@ -225,20 +233,27 @@ void TrainLoop::prepare() {
   }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
-  x_ = norm_.features(inputs, dtype_);
+  x_ = network_input(norm_, inputs, dtype_, &family);
   if (u.defined()) y_ = (u / norm_.u_scale).to(dtype_);
   // The operator of the data's family, as its values (one row per sample): a batch's
   // operator is operator_->with_values(rows).
-  const bool five_point = family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
+  const bool five_point =
+      !family.on_mesh() && family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
   PINS_CHECK(opt_.augment == "none" || five_point,
              "-train_augment symmetries permutes 5-point stencils; the ", family.name(),
-             " family's operator is ", family.stencil().describe());
+             " family's operator is ", family.operator_description());
   PINS_CHECK(opt_.augment == "none" || !family.nonlinear(),
              "-train_augment symmetries permutes linear operators; the ", family.name(),
              " family's equation is nonlinear");
   for (auto& [name, t] : inputs) t = t.contiguous();
   operator_ = family.make_operator(inputs);
   check_physics_loss(family);
+  if (family.on_mesh()) {
+    // A mesh surrogate runs on the graph of the operator's couplings between the points.
+    const auto* sparse = dynamic_cast<const SparseOperator*>(operator_.get());
+    PINS_CHECK(sparse, "the ", family.name(), " family's operator on a mesh must be sparse");
+    model_.set_graph(mesh_graph_of(*family.mesh(), sparse->pattern()));
+  }
   coeffs_ = operator_->values().to(dtype_);
   f_ = family.rhs(inputs).to(dtype_);
   if (family.nonlinear())

@@ -69,6 +69,7 @@ TrainingData TrainingData::select(const torch::Tensor& index) const {
   out.pde = pde;
   out.fingerprint = fingerprint;
   out.parameters = parameters;
+  out.mesh = mesh;
   return out;
 }
 
@@ -80,13 +81,13 @@ std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info) {
 
 TrainingData training_data(const Dataset& d) {
   const Family& family = find_family(d.info.pde);  // an unknown family is refused here, by name
-  PINS_CHECK(!family.on_mesh(), "the ", family.name(), " family lives on an unstructured mesh (",
-             d.info.mesh ? d.info.mesh->describe() : "", "); pins train runs grid surrogates "
-             "only so far, the graph network for meshes is not wired into training yet");
   TrainingData t;
   t.pde = family.name();
   t.parameters = sampler_parameters(d.info);
-  family_for(t.pde, t.parameters);  // refuses parameters the family cannot take, by name
+  t.mesh = d.info.mesh;
+  // Refuses parameters the family cannot take, by name, and a mesh where the family has
+  // none (or none where it needs one).
+  family_for(t.pde, t.parameters, t.mesh);
   Sha256 sha;
   for (const InputField& in : family.inputs()) {
     const DatasetArray* array = nullptr;
@@ -95,18 +96,18 @@ TrainingData training_data(const Dataset& d) {
     PINS_CHECK(array, "the ", family.name(), " family needs the input array '", in.name,
                "', but the dataset has only ", d.info.input_list(),
                " (written for another family or an older version of it?)");
-    PINS_CHECK(array->shape == d.info.field_shape(in.components), "dataset array '", in.name,
-               "' has ", array->shape.size(), " axes per sample; the ", family.name(),
-               " family expects ", in.components, " component(s) on the ", d.info.dim(),
-               "-D grid");
+    PINS_CHECK(array->shape == d.info.input_shape(FieldSpec{in.name, in.components, in.on_cells}),
+               "dataset array '", in.name, "' has ", array->shape.size(),
+               " axes per sample; the ", family.name(), " family expects ", in.components,
+               " component(s) ", in.on_cells ? "per mesh cell" : "on the grid");
     t.inputs[in.name] = tensor_of(*array, d.samples);
     if (in.transform == FieldTransform::kLogStandardise)
       PINS_CHECK((t.inputs[in.name] > 0).all().item<bool>(), "dataset array '", in.name,
                  "' must be positive (the ", family.name(), " family takes its logarithm)");
     sha.update(array->values.data(), array->values.size() * sizeof(double));
   }
-  const int dim = family.stencil().dim;
-  PINS_CHECK(d.info.dim() == dim, "the ", family.name(), " family is ", dim,
+  const int dim = family.dimension();
+  PINS_CHECK(family.on_mesh() || d.info.dim() == dim, "the ", family.name(), " family is ", dim,
              "-D, but the dataset's grid is ", d.info.grid_string());
   // An inputs-only dataset leaves u undefined: physics-only training needs no solutions.
   // Its fingerprint hashes the inputs alone, so a labelled file with the same inputs (whose
@@ -120,7 +121,8 @@ TrainingData training_data(const Dataset& d) {
 }
 
 Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& index) {
-  const Family& family = find_family(data.pde);
+  const auto bound = family_for(data.pde, data.parameters, data.mesh);
+  const Family& family = *bound;
   const TrainingData part = data.select(index);
   Normalisation n;
   for (const InputField& in : family.inputs()) {
@@ -255,8 +257,15 @@ torch::Tensor output_field(const torch::Tensor& output) {
   return output.size(1) == 1 ? output.select(1, 0) : output;
 }
 
+torch::Tensor network_input(const Normalisation& norm, const FieldMap& inputs,
+                            torch::ScalarType dtype, const Family* family) {
+  const torch::Tensor x = norm.features(inputs, dtype);
+  if (!family || !family->on_mesh()) return x;
+  return family->to_points(x);
+}
+
 torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMap& inputs,
-                      int64_t batch) {
+                      int64_t batch, const Family* family) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.module().is_training();
   model.module().eval();
@@ -270,7 +279,7 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
     const int64_t e = std::min(n, i + batch);
     FieldMap part;
     for (const auto& [name, t] : inputs) part[name] = t.slice(0, i, e);
-    const torch::Tensor x = norm.features(part, dtype);
+    const torch::Tensor x = network_input(norm, part, dtype, family);
     parts.push_back(output_field(model.forward(x)).to(torch::kFloat64) * norm.u_scale);
   }
   model.module().train(was_training);

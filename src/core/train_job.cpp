@@ -59,7 +59,9 @@ TrainedModel run_train_job(const TrainJob& job) {
   // The data first: it refuses what no surrogate can train on (e.g. a mesh family's data).
   // Then the architecture must serve solutions on the data's grids.
   const TrainingData td = training_data_of(data, data_path);
-  check_surrogate_traits(job.surrogate_type, {"solution", data.info.dim(), false, ""});
+  SurrogateNeeds need{"solution", data.info.mesh ? 0 : data.info.dim(), false, ""};
+  need.mesh = data.info.mesh != nullptr;
+  check_surrogate_traits(job.surrogate_type, need);
   TrainingData vd;
   if (job.validation) {
     check_same_problem(*job.validation, "validation data", job.validation_path, data);
@@ -79,7 +81,7 @@ TrainedModel run_train_job(const TrainJob& job) {
   // One input channel per component of the family's inputs; one output per dof.
   const Family& family = find_family(data.info.pde);
   t.model = make_surrogate(job.surrogate_type, job.options, family.input_channels(),
-                           family.stencil().dof);
+                           family.dof());
   if (job.on_start) job.on_start(*t.model, td, validation);
   t.result = train_surrogate(*t.model, td, job.train, validation, unlabelled);
 

@@ -11,8 +11,10 @@
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
+#include "pins/core/sparse_operator.hpp"
 #include "pins/petsc/error.hpp"
 #include "sample_solver.hpp"
+#include "surrogates/mesh_graph.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -47,7 +49,7 @@ class Resolver {
     family_ = find_problem_family(d.info.pde).create();
     // A nonlinear family's rtol is its SNES's (on ‖F(u)‖/‖F(0)‖), not its linear solves'.
     set(family_->nonlinear() ? "snes_rtol" : "ksp_rtol", to_string(AttributeValue(d.info.rtol)));
-    family_->set_up(d.info.grid, std::uint64_t(d.info.seed));
+    family_->set_up_for(d.info);
     // The family with its default options must pose the dataset's equation (a family whose
     // equation has parameters, e.g. nonlinear_darcy's k(u), may not).
     DatasetInfo defaults;
@@ -121,7 +123,7 @@ torch::Tensor refined_predictions(Surrogate& model, const Normalisation& norm, c
     const auto t0 = Clock::now();
     for (int64_t b = 0; b < n; b += kBatch) {
       const FieldMap part = rows(inputs, b, std::min(n, b + kBatch));
-      torch::Tensor u = predict(model, norm, part, kBatch);
+      torch::Tensor u = predict(model, norm, part, kBatch, &family);
       if (k > 0) {
         const OperatorPtr A = family.make_operator(part);
         u = MultigridCycle(*A).refine(u, family.rhs(part), k);
@@ -153,7 +155,7 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
   need.task = "solution";
   const Family& family = find_family(info.pde);
   need.in_channels = family.input_channels();
-  need.out_channels = family.stencil().dof;
+  need.out_channels = family.dof();
   if (!surrogate_traits(architecture).grid_independent) {  // meant for its training grid only
     need.grid_nx = int(info.nx());
     need.grid_ny = int(info.ny());
@@ -190,8 +192,15 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
 
   // Accuracy and physics of the predictions (batched), then per-sample latency.
   const std::shared_ptr<const Family> family_ptr =
-      family_for(d.info.pde, sampler_parameters(d.info));
+      family_for(d.info.pde, sampler_parameters(d.info), d.info.mesh);
   const Family& family = *family_ptr;
+  if (family.on_mesh()) {
+    // A mesh surrogate runs on this dataset's mesh, whichever mesh it was trained on.
+    const OperatorPtr A = family.make_operator(rows(td.inputs, 0, 1));
+    const auto* sparse = dynamic_cast<const SparseOperator*>(A.get());
+    PINS_CHECK(sparse, "the ", family.name(), " family's operator on a mesh must be sparse");
+    model.set_graph(mesh_graph_of(*family.mesh(), sparse->pattern()));
+  }
   PINS_CHECK(counts.empty() || !family.nonlinear(), "cannot refine ", d.info.pde,
              " predictions with multigrid cycles: the family's equation is nonlinear");
   if (!counts.empty()) {
@@ -200,13 +209,14 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     PINS_CHECK(why.empty(), "cannot refine ", d.info.pde,
                " predictions with multigrid cycles: ", why);
   }
-  predict(model, norm, rows(td.inputs, 0, 1));  // warm-up
+  predict(model, norm, rows(td.inputs, 0, 1), kBatch, &family);  // warm-up
   auto t0 = Clock::now();
-  e.prediction = predict(model, norm, td.inputs, kBatch);
+  e.prediction = predict(model, norm, td.inputs, kBatch, &family);
   e.seconds_batched = seconds_since(t0) / double(n);
   const int64_t single_count = std::min<int64_t>(n, 16);
   t0 = Clock::now();
-  for (int64_t i = 0; i < single_count; ++i) predict(model, norm, rows(td.inputs, i, i + 1));
+  for (int64_t i = 0; i < single_count; ++i)
+    predict(model, norm, rows(td.inputs, i, i + 1), kBatch, &family);
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = relative_l2(e.prediction, td.u);
   e.error = summarize(e.relative_l2);

@@ -68,6 +68,12 @@ class Family {
   /// A mesh family bound to `mesh` (what a dataset's info.mesh holds). Throws pins::Error
   /// for a mesh the family cannot use, and for grid families (the default).
   virtual std::shared_ptr<const Family> with_mesh(std::shared_ptr<const Mesh> mesh) const;
+  /// The mesh a mesh family is bound to (with_mesh), else null.
+  virtual std::shared_ptr<const Mesh> mesh() const { return nullptr; }
+  /// Mesh families: per-cell values [B, C, cells] averaged to the points [B, C, points] (how
+  /// per-cell inputs become node features of a mesh surrogate). Needs the bound family; the
+  /// default throws (grid families have no cells apart from their points).
+  virtual torch::Tensor to_points(const torch::Tensor& cell_values) const;
   /// The dimension of the domain: stencil().dim on a grid; a mesh family's own.
   virtual int dimension() const { return stencil().dim; }
   /// Components of the solution per point: stencil().dof on a grid.

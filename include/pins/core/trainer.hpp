@@ -50,6 +50,8 @@ struct TrainingData {
   /// The dataset's sampler parameters (pins::Family::with_parameters): they select the
   /// equation of families that have some, e.g. nonlinear_darcy's k(u).
   std::map<std::string, std::string> parameters;
+  /// The dataset's mesh (mesh families: their fields live on it), else null.
+  std::shared_ptr<const Mesh> mesh;
 
   /// Input `name`; throws pins::Error naming the inputs there are otherwise.
   const torch::Tensor& input(const std::string& name) const;
@@ -193,10 +195,18 @@ TrainResult train_surrogate(Surrogate& model, const TrainingData& data, const Tr
 /// Relative L2 error per sample over all its values, ‖p − u‖ / ‖u‖, [B].
 torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& truth);
 
+/// The network's input for the inputs: norm.features(inputs, dtype) [B, C, grid...]; for a
+/// mesh family (family->on_mesh(), bound to its mesh), per-cell features are then averaged
+/// to the mesh's points, [B, C, points] (Family::to_points).
+torch::Tensor network_input(const Normalisation& norm, const FieldMap& inputs,
+                            torch::ScalarType dtype, const Family* family = nullptr);
+
 /// The model's solution [B, (dof,) grid...] (float64, de-normalised) for the inputs
-/// [B, (c,) grid...]; runs in eval mode without gradients, in batches of `batch`.
+/// [B, (c,) grid...]; runs in eval mode without gradients, in batches of `batch`. Mesh
+/// families need `family` (bound to the mesh, see network_input) and a mesh surrogate whose
+/// graph is set (Surrogate::set_graph).
 torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMap& inputs,
-                      int64_t batch = 64);
+                      int64_t batch = 64, const Family* family = nullptr);
 
 /// The network's output [B, dof, grid...] as a field: [B, grid...] when dof = 1.
 torch::Tensor output_field(const torch::Tensor& output);
