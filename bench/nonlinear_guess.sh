@@ -3,14 +3,18 @@
 # time (inference + Newton) to a tolerance from the FNO's guess against from zero, at FINE².
 #
 #   bench/nonlinear_guess.sh [build dir] [work folder]
-#   TRAIN_GRID=64 FINE=128 N=400 TEST=16 EPOCHS=40 THREADS=1 RTOL=1e-8 bench/nonlinear_guess.sh
+#   TRAIN_GRID=128 FINE=128 N=240 TEST=16 EPOCHS=12 PADDING=8 THREADS=1 RTOL=1e-8 \
+#     bench/nonlinear_guess.sh
+# About 20 minutes on one core of a 2-core machine: 2 min of data, 15 min of training, 3 min
+# of evaluation. (Training at 64² and evaluating at 128² is faster but the FNO's error grows
+# from 2 % to 18 % across the grids: see bench/RESULTS.md.)
 #   NL_OPTS="-nonlinearity exp -nonlinearity_beta 3" bench/nonlinear_guess.sh build out/nl_exp3
 #
 # Steps (each skipped when its output exists, so a run can be resumed):
 #  1. N training samples at TRAIN_GRID² (seed 1) and TEST test samples at FINE² (seed 2),
 #     k(u) = 1 + u², f = 100 (the family's defaults; NL_OPTS adds generate options, e.g. another
 #     k(u));
-#  2. an FNO (modes 12, width 24, padding 4, hidden 64; grid-independent) trained on the data
+#  2. an FNO (modes 12, width 24, PADDING cells of padding, hidden 64) trained on the data
 #     loss, EPOCHS epochs, batch 16, Adam lr 3e-3 cosine, THREADS LibTorch threads;
 #  3. pins evaluate on the FINE² test set: Newton (newtonls + bt, GMRES + GAMG) to
 #     ‖F(u)‖ ≤ RTOL ‖F(0)‖ from zero and from the network's guess (-snes_surrogate_guess's
@@ -19,11 +23,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 WORK=${2:-$ROOT/out/nonlinear_guess}
-TRAIN_GRID=${TRAIN_GRID:-64}
+TRAIN_GRID=${TRAIN_GRID:-128}
 FINE=${FINE:-128}
-N=${N:-400}
+N=${N:-240}
 TEST=${TEST:-16}
-EPOCHS=${EPOCHS:-40}
+EPOCHS=${EPOCHS:-12}
+PADDING=${PADDING:-8}
 THREADS=${THREADS:-1}
 RTOL=${RTOL:-1e-8}
 NL_OPTS=${NL_OPTS:-}
@@ -46,7 +51,7 @@ gen "test${TEST}_${FINE}.h5" "$FINE" "$TEST" 2
 if [[ ! -f "$WORK/fno.pins" ]]; then
   log "training the FNO ($EPOCHS epochs on $N samples at ${TRAIN_GRID}^2, $THREADS thread(s))"
   "$PINS" train -data "$WORK/train${N}_${TRAIN_GRID}.h5" -o "$WORK/fno.pins" -surrogate_type fno \
-    -fno_modes 12 -fno_width 24 -fno_padding 4 -fno_hidden 64 -train_epochs "$EPOCHS" \
+    -fno_modes 12 -fno_width 24 -fno_padding "$PADDING" -fno_hidden 64 -train_epochs "$EPOCHS" \
     -train_batch_size 16 -train_lr 3e-3 -train_threads "$THREADS" -train_monitor 1 \
     -train_log "$WORK/train.csv" >"$WORK/train.log" 2>&1
   tail -n 2 "$WORK/train.log" >&2
