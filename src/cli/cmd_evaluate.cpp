@@ -11,6 +11,7 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "evaluate_newton_report.hpp"
 #include "evaluate_output.hpp"
 #include "evaluate_refine.hpp"
 #include "pde/registry.hpp"
@@ -24,7 +25,9 @@ namespace pins::cli {
 
 namespace {
 
-std::string fmt(double v, const char* f = "%.4g") { return format_number(v, f); }
+std::string fmt(double v, const char* f = "%.4g") {
+  return format_number(v, f);
+}
 
 }  // namespace
 
@@ -34,14 +37,14 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
   char refine[256] = "";
   PetscBool refine_set = PETSC_FALSE;
   PetscInt solve_samples = 8, plot_samples = 3, threads = 0;
+  PetscReal newton_rtol = 0;
   PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
     PetscOptionsBegin(comm, nullptr, "pins evaluate: test a model against a dataset (rank 0)",
                       "pins");
-    PetscCall(PetscOptionsString("-model", "Model file (pins train -o), required",
-                                 "pins evaluate", model_path, model_path, sizeof model_path,
-                                 nullptr));
+    PetscCall(PetscOptionsString("-model", "Model file (pins train -o), required", "pins evaluate",
+                                 model_path, model_path, sizeof model_path, nullptr));
     PetscCall(PetscOptionsString("-data", "Test dataset (HDF5), required", "pins evaluate", data,
                                  data, sizeof data, nullptr));
     PetscCall(PetscOptionsString("-o", "Report folder (report.json, report.md, figures)",
@@ -60,6 +63,10 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                                  "k of a comma list (e.g. 0,1,5,20), against PETSc's time to "
                                  "the same error",
                                  "pins evaluate", refine, refine, sizeof refine, &refine_set));
+    PetscCall(PetscOptionsReal("-evaluate_newton_rtol",
+                               "Nonlinear families: Newton from the guess and from zero to "
+                               "||F(u)|| <= this ||F(0)|| (0: the dataset's tolerance)",
+                               "pins evaluate", newton_rtol, &newton_rtol, nullptr));
     PetscCall(PetscOptionsInt("-evaluate_threads", "LibTorch threads (0: the cores available)",
                               "pins evaluate", threads, &threads, nullptr));
     PetscOptionsEnd();
@@ -74,6 +81,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     PINS_CHECK(solve_samples >= 1, "-evaluate_solve_samples must be at least 1, got ",
                solve_samples);
     PINS_CHECK(plot_samples >= 0, "-evaluate_plot_samples must be >= 0, got ", plot_samples);
+    PINS_CHECK(newton_rtol >= 0 && newton_rtol < 1,
+               "-evaluate_newton_rtol must be in [0, 1) (0: the dataset's tolerance), got ",
+               newton_rtol);
     const std::vector<int> refine_counts =
         refine_set ? parse_refine_counts(refine) : std::vector<int>{};
     const std::string report = out + "/report.json";
@@ -88,8 +98,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     const ModelManifest manifest = read_model_manifest(mpath);
     const ModelRequirements need = petsc::evaluation_requirements(manifest.architecture, d.info);
     LoadedModel loaded = load_model(mpath, need);
-    const petsc::Evaluation e = petsc::evaluate_model(
-        *loaded.model, manifest, mpath, d, dpath, int(solve_samples), "evaluate_", refine_counts);
+    const petsc::Evaluation e =
+        petsc::evaluate_model(*loaded.model, manifest, mpath, d, dpath, int(solve_samples),
+                              "evaluate_", refine_counts, double(newton_rtol));
     const TrainingData& td = e.data;
     const Summary &err = e.error, &phys = e.residual, &data_res = e.petsc_residual;
     const double single = e.seconds_single, batched = e.seconds_batched, petsc = e.seconds_petsc;
@@ -115,8 +126,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
        << "Time per sample (this machine, this run): surrogate " << fmt(single * 1e3, "%.3g")
        << " ms one at a time, " << fmt(batched * 1e3, "%.3g") << " ms batched ("
        << torch::get_num_threads() << " threads); PETSc " << d.info.ksp_type << " + "
-       << d.info.pc_type << " (rtol " << fmt(d.info.rtol) << ", assembly included, "
-       << solves << " samples) " << fmt(petsc * 1e3, "%.3g") << " ms.\n";
+       << d.info.pc_type << " (rtol " << fmt(d.info.rtol) << ", assembly included, " << solves
+       << " samples) " << fmt(petsc * 1e3, "%.3g") << " ms.\n";
+    if (e.newton) md << newton_markdown(*e.newton, d.info);
 
     std::filesystem::create_directories(out + "/plot_data");
     const int64_t k = std::min<int64_t>(n, plot_samples);
@@ -169,6 +181,14 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                 data_res.mean);
     std::printf("  time/sample   surrogate %.3g ms (single), %.3g ms (batched); PETSc %.3g ms\n",
                 single * 1e3, batched * 1e3, petsc * 1e3);
+    if (const auto& nw = e.newton)
+      std::printf(
+          "  Newton        to rtol %.3g: %.2f iterations from zero, %.2f from the guess "
+          "(%.2fx); %.3g ms vs %.3g ms incl. %.3g ms inference (%.2fx)\n",
+          nw->rtol, nw->mean_iterations_zero, nw->mean_iterations_guess,
+          nw->mean_iterations_zero / nw->mean_iterations_guess, nw->mean_seconds_zero * 1e3,
+          nw->mean_seconds_guess * 1e3, nw->mean_seconds_inference * 1e3,
+          nw->mean_seconds_zero / nw->mean_seconds_guess);
     for (const auto& r : e.refine) {
       std::printf("  refine k=%-3d rel. L2 mean %.4g  %.3g ms/sample", r.k, r.error.mean,
                   r.seconds_per_sample * 1e3);

@@ -7,13 +7,13 @@
 #include <chrono>
 #include <memory>
 
+#include "dataset_resolver.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/sparse_operator.hpp"
 #include "pins/petsc/error.hpp"
-#include "sample_solver.hpp"
 #include "surrogates/mesh_graph.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
@@ -36,45 +36,7 @@ constexpr int64_t kBatch = 32;
 // the minimum is the most repeatable estimate of what the work itself costs.
 constexpr int kTimingRepeats = 3;
 
-// Re-solves samples of `d` one at a time with the dataset's ksp_type, pc_type and rtol (set
-// under `prefix`), as pins generate solved them.
-class Resolver {
- public:
-  Resolver(const Dataset& d, const std::string& prefix) : d_(d) {
-    auto set = [&](const std::string& name, const std::string& value) {
-      PINS_PETSC_CALL(PetscOptionsSetValue(nullptr, ("-" + prefix + name).c_str(), value.c_str()));
-    };
-    set("ksp_type", d.info.ksp_type);
-    set("pc_type", d.info.pc_type);
-    family_ = find_problem_family(d.info.pde).create();
-    // A nonlinear family's rtol is its SNES's (on ‖F(u)‖/‖F(0)‖), not its linear solves'.
-    set(family_->nonlinear() ? "snes_rtol" : "ksp_rtol", to_string(AttributeValue(d.info.rtol)));
-    family_->set_up_for(d.info);
-    // The family with its default options must pose the dataset's equation (a family whose
-    // equation has parameters, e.g. nonlinear_darcy's k(u), may not).
-    DatasetInfo defaults;
-    family_->describe(&defaults);
-    PINS_CHECK(defaults.equation == d.info.equation, "PETSc re-solves of ", d.info.pde,
-               " use the family's default equation '", defaults.equation,
-               "', but the dataset's is '", d.info.equation, "'");
-    solver_ = std::make_unique<detail::SampleSolver>(*family_, d.info.dof, prefix);
-    u_.resize(size_t(d.u.sample_size()));
-  }
-
-  // Solves sample i; with `history`, records the iterates' errors against the stored u.
-  void solve(std::int64_t i, ConvergenceHistory* history = nullptr) {
-    std::vector<const double*> in;
-    for (const auto& a : d_.inputs) in.push_back(a.sample(i));
-    const auto r = solver_->solve(in, u_.data(), history ? d_.u.sample(i) : nullptr, history);
-    PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
-  }
-
- private:
-  const Dataset& d_;
-  std::unique_ptr<ProblemFamily> family_;
-  std::unique_ptr<detail::SampleSolver> solver_;
-  std::vector<double> u_;
-};
+using detail::Resolver;
 
 // Mean wall time per sample of PETSc re-solving the first `count` samples, assembly included.
 double petsc_seconds_per_sample(const Dataset& d, int count, const std::string& prefix) {
@@ -147,9 +109,38 @@ nlohmann::json grid_json(std::int64_t nx, std::int64_t ny, std::int64_t nz) {
   return g;
 }
 
+nlohmann::json newton_json(const NewtonComparison& n) {
+  nlohmann::json samples = nlohmann::json::array();
+  for (size_t i = 0; i < n.iterations_zero.size(); ++i)
+    samples.push_back({{"iterations_zero", n.iterations_zero[i]},
+                       {"iterations_guess", n.iterations_guess[i]},
+                       {"seconds_zero", n.seconds_zero[i]},
+                       {"seconds_guess", n.seconds_guess[i]},
+                       {"seconds_inference", n.seconds_inference[i]}});
+  return {{"rtol", n.rtol},
+          {"samples", n.iterations_zero.size()},
+          {"iterations_zero", n.mean_iterations_zero},
+          {"iterations_guess", n.mean_iterations_guess},
+          {"iterations_ratio", n.mean_iterations_zero / n.mean_iterations_guess},
+          {"seconds_zero", n.mean_seconds_zero},
+          {"seconds_guess", n.mean_seconds_guess},
+          {"seconds_inference", n.mean_seconds_inference},
+          {"time_ratio", n.mean_seconds_zero / n.mean_seconds_guess},
+          {"per_sample", samples},
+          {"method",
+           "Newton (the dataset's SNES settings) to ||F(u)|| <= rtol ||F(0)||, from u = 0 and "
+           "from the network's prediction (pins::petsc::snes_set_surrogate_guess, the inputs "
+           "given as vectors)"},
+          {"timing",
+           "wall time per sample of the whole solve (SNES set-up, Newton, and for the guess "
+           "its inference: inputs, network, scatter), best of 3 runs on both sides, one sample "
+           "at a time, one process; ratios are means over the samples, zero / guess"}};
+}
+
 }  // namespace
 
-ModelRequirements evaluation_requirements(const std::string& architecture, const DatasetInfo& info) {
+ModelRequirements evaluation_requirements(const std::string& architecture,
+                                          const DatasetInfo& info) {
   ModelRequirements need;
   need.problem_family = info.pde;
   need.task = "solution";
@@ -167,7 +158,8 @@ ModelRequirements evaluation_requirements(const std::string& architecture, const
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
-                          const std::string& solver_prefix, const std::vector<int>& refine) {
+                          const std::string& solver_prefix, const std::vector<int>& refine,
+                          double newton_rtol) {
   PINS_CHECK(solve_samples >= 1, "the number of PETSc re-solves must be at least 1, got ",
              solve_samples);
   require_labelled(d.info, data_path, "evaluation compares the model with stored solutions");
@@ -226,25 +218,28 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   e.petsc_samples = int(std::min<int64_t>(n, solve_samples));
   e.seconds_petsc = petsc_seconds_per_sample(d, e.petsc_samples, solver_prefix);
 
-  e.report = {
-      {"model", model_path},
-      {"data", data_path},
-      {"samples", n},
-      {"grid", grid_json(d.info.nx(), d.info.ny(), d.info.dim() >= 3 ? d.info.nz() : 0)},
-      {"architecture", manifest.architecture},
-      {"trained_grid", grid_json(manifest.grid_nx, manifest.grid_ny, manifest.grid_nz)},
-      {"relative_l2", e.error.to_json()},
-      {"relative_residual_prediction", e.residual.to_json()},
-      {"relative_residual_petsc", e.petsc_residual.to_json()},
-      {"seconds_per_sample",
-       {{"surrogate_batched", e.seconds_batched},
-        {"surrogate_single", e.seconds_single},
-        {"petsc_solve", e.seconds_petsc},
-        {"petsc_samples_timed", e.petsc_samples},
-        {"torch_threads", torch::get_num_threads()},
-        {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
-                             to_string(AttributeValue(d.info.rtol))}}},
-      {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  e.report = {{"model", model_path},
+              {"data", data_path},
+              {"samples", n},
+              {"grid", grid_json(d.info.nx(), d.info.ny(), d.info.dim() >= 3 ? d.info.nz() : 0)},
+              {"architecture", manifest.architecture},
+              {"trained_grid", grid_json(manifest.grid_nx, manifest.grid_ny, manifest.grid_nz)},
+              {"relative_l2", e.error.to_json()},
+              {"relative_residual_prediction", e.residual.to_json()},
+              {"relative_residual_petsc", e.petsc_residual.to_json()},
+              {"seconds_per_sample",
+               {{"surrogate_batched", e.seconds_batched},
+                {"surrogate_single", e.seconds_single},
+                {"petsc_solve", e.seconds_petsc},
+                {"petsc_samples_timed", e.petsc_samples},
+                {"torch_threads", torch::get_num_threads()},
+                {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
+                                     to_string(AttributeValue(d.info.rtol))}}},
+              {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  if (family.nonlinear()) {
+    e.newton = compare_newton_guess(d, model_path, e.petsc_samples, newton_rtol, solver_prefix);
+    e.report["newton"] = newton_json(*e.newton);
+  }
   if (counts.empty()) return e;
 
   // Test-time refinement, against PETSc's convergence on the re-solved samples.

@@ -2,6 +2,9 @@
 #include "pins/petsc/register.hpp"
 
 #include <petscksp.h>
+#include <petscsnes.h>
+
+#include "pins/petsc/snes_guess.hpp"
 
 extern "C" PetscErrorCode PCCreate_Surrogate(PC);
 extern "C" PetscErrorCode KSPGuessCreate_Surrogate(KSPGuess);
@@ -14,6 +17,8 @@ PetscErrorCode register_all() {
   if (done) PetscFunctionReturn(0);
   PetscCall(PCRegister("surrogate", PCCreate_Surrogate));
   PetscCall(KSPGuessRegister("surrogate", KSPGuessCreate_Surrogate));
+  // -snes_surrogate_guess: checked in every SNESSetFromOptions of the program.
+  PetscCall(SNESAddOptionsChecker(snes_surrogate_guess_from_options));
   done = true;
   PetscFunctionReturn(0);
 }

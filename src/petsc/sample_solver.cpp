@@ -209,7 +209,9 @@ SampleResult SampleSolver::solve_nonlinear(const std::vector<const double*>& inp
     PINS_PETSC_CALL(VecZeroEntries(x_));
     PINS_PETSC_CALL(SNESComputeFunction(snes, x_, r_));
     PINS_PETSC_CALL(VecNorm(r_, NORM_2, &norm0));
+    if (before_solve_) before_solve_(snes);
     PINS_PETSC_CALL(SNESSolve(snes, nullptr, x_));
+    if (after_solve_) after_solve_(snes);
     SNESConvergedReason reason;
     PetscInt its;
     PINS_PETSC_CALL(SNESGetConvergedReason(snes, &reason));

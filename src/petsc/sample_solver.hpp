@@ -8,6 +8,7 @@
 #include <petscksp.h>
 #include <petscsnes.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,14 @@ class SampleSolver {
   SampleResult solve(const std::vector<const double*>& inputs, double* u, const double* reference,
                      ConvergenceHistory* history);
 
+  /// Nonlinear families: `before` is called with each sample's SNES once its options are set,
+  /// just before SNESSolve (e.g. to install an initial guess), `after` once it has solved.
+  /// Either may be empty; both run inside the solve's time.
+  void set_snes_hooks(std::function<void(SNES)> before, std::function<void(SNES)> after) {
+    before_solve_ = std::move(before);
+    after_solve_ = std::move(after);
+  }
+
  private:
   void destroy();
   SampleResult solve_nonlinear(const std::vector<const double*>& inputs);
@@ -83,6 +92,7 @@ class SampleSolver {
   Mat A_ = nullptr;
   Vec b_ = nullptr, x_ = nullptr, r_ = nullptr;
   Vec reference_ = nullptr, work_ = nullptr;  // for the history only, made on first use
+  std::function<void(SNES)> before_solve_, after_solve_;
 };
 
 }  // namespace pins::petsc::detail

@@ -10,6 +10,7 @@
 #include <torch/types.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,26 @@ struct Refinement {
   int petsc_reached = 0;
 };
 
+/// Nonlinear families: Newton from the surrogate's guess against Newton from zero, per
+/// re-solved sample (report.json's "newton").
+struct NewtonComparison {
+  double rtol = 0;  ///< both stop at ‖F(u)‖ ≤ rtol ‖F(0)‖
+  std::vector<int> iterations_zero, iterations_guess;
+  /// Wall time of each whole solve (SNES set-up, Newton, and for the guess its inference:
+  /// inputs, network, scatter), the best of 3 runs; and of the inference alone.
+  std::vector<double> seconds_zero, seconds_guess, seconds_inference;
+  double mean_iterations_zero = 0, mean_iterations_guess = 0;
+  double mean_seconds_zero = 0, mean_seconds_guess = 0, mean_seconds_inference = 0;
+};
+
+/// Solves the first `count` samples of a nonlinear family's dataset `d` with the dataset's
+/// SNES settings (under `solver_prefix`) to ‖F(u)‖ ≤ rtol ‖F(0)‖ (rtol ≤ 0: the dataset's),
+/// from zero and from the prediction of the solution model in `model_path`, installed with
+/// pins::petsc::snes_set_surrogate_guess (the inputs given as vectors, LibTorch's current
+/// thread count). Throws pins::Error if a solve fails.
+NewtonComparison compare_newton_guess(const Dataset& d, const std::string& model_path, int count,
+                                      double rtol, const std::string& solver_prefix);
+
 /// The measurements; `report` holds them as report.json's fields.
 struct Evaluation {
   nlohmann::json report;
@@ -59,6 +80,8 @@ struct Evaluation {
   std::vector<Refinement> refine;  ///< one per requested k, in increasing k
   /// Per re-solved sample, when refining: the fastest of 3 monitored solves.
   std::vector<ConvergenceHistory> petsc_history;
+  /// Nonlinear families: Newton from the guess against from zero (samples: petsc_samples).
+  std::optional<NewtonComparison> newton;
 };
 
 /// Evaluates `model` (with `manifest`, already checked) on dataset `d`, re-solving
@@ -69,10 +92,12 @@ struct Evaluation {
 /// report and error messages. Throws pins::Error, also for an inputs-only dataset (no
 /// solutions to compare with: pins::require_labelled), a negative count or a family
 /// whose operator MultigridCycle does not support (MultigridCycle::unsupported's reason),
-/// before any timing.
+/// before any timing. For a nonlinear family, also compare_newton_guess on the re-solved
+/// samples to `newton_rtol` (≤ 0: the dataset's rtol): Evaluation::newton, report["newton"].
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
-                          const std::string& solver_prefix, const std::vector<int>& refine = {});
+                          const std::string& solver_prefix, const std::vector<int>& refine = {},
+                          double newton_rtol = 0);
 
 }  // namespace pins::petsc

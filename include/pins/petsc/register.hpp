@@ -5,7 +5,9 @@
 ///    network as preconditioner, or as a certified replacement of the solve
 ///    (-pc_surrogate_mode replace) with a fallback;
 ///  - KSPGuess type "surrogate" (-ksp_guess_type surrogate -ksp_guess_surrogate_model
-///    model.pins), the network's answer as the Krylov method's initial guess.
+///    model.pins), the network's answer as the Krylov method's initial guess;
+///  - the SNES option -snes_surrogate_guess model.pins (an options checker): a solution
+///    model's prediction as Newton's initial guess (pins/petsc/snes_guess.hpp).
 ///
 /// Programs that link pins call register_all() once after PetscInitialize(). Programs that
 /// have never heard of pins get the same through PETSc's dynamic loading:
@@ -19,7 +21,8 @@
 
 namespace pins::petsc {
 
-/// Registers the PC and KSPGuess types; safe to call more than once.
+/// Registers the PC and KSPGuess types and the SNES options checker; safe to call more than
+/// once.
 PetscErrorCode register_all();
 
 }  // namespace pins::petsc
