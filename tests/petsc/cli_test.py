@@ -473,7 +473,8 @@ def case_fem():
     expect_error(common + ["-mesh_perturb", "0.6", "-o", "x.h5"], "generate",
                  "-mesh_perturb must be in [0, 0.5)", keep=keep + ("junk.msh",))
     expect_error(["train", "-data", "one.h5", "-o", "m.pins", "-train_epochs", "1"], "train",
-                 "lives on an unstructured mesh", keep=keep + ("junk.msh",))
+                 "runs on 2-D grids, the data is on an unstructured mesh (mesh architectures "
+                 "for solution: gnn)", keep=keep + ("junk.msh",))
     print("ok: darcy_fem generate (1 and 2 processes identical, mesh in the file), verify, info, "
           "errors")
 
