@@ -2,7 +2,8 @@
 """Figures for `pins evaluate`: plot_evaluation.py FOLDER
 
 Reads FOLDER/plot_data/{input,u_true,u_pred}.npy ([k, ny, nx]: the first input field, e.g.
-kappa, and the solutions; a 2-D picture of each), input_name.txt (the input's name) and
+kappa, and the solutions; a 2-D picture of each — or, with mesh_{coordinates,cells,points}.npy,
+[k, points] or [k, cells] fields on that unstructured mesh), input_name.txt (the input's name) and
 relative_l2.npy ([N]), writes FOLDER/samples.png (one row per sample: the input, true u,
 predicted u, error) and
 FOLDER/error_histogram.png; with plot_data/refine.json (`pins evaluate -refine`) also
@@ -42,6 +43,31 @@ def main():
     u_pred = np.load(os.path.join(data, "u_pred.npy"))
     rel = np.load(os.path.join(data, "relative_l2.npy"))
 
+    mesh = None
+    if os.path.exists(os.path.join(data, "mesh_cells.npy")):
+        from matplotlib.tri import Triangulation
+
+        xy = np.load(os.path.join(data, "mesh_coordinates.npy"))
+        cells = np.load(os.path.join(data, "mesh_cells.npy")).astype(np.int64)
+        points = np.load(os.path.join(data, "mesh_points.npy")).astype(np.int64)
+        # Quadrilaterals drawn as two triangles each; cell_of maps triangles to cells.
+        tris = cells if cells.shape[1] == 3 else np.concatenate([cells[:, [0, 1, 2]],
+                                                                 cells[:, [0, 2, 3]]])
+        cell_of = np.arange(len(tris)) % len(cells)
+        mesh = (Triangulation(xy[:, 0], xy[:, 1], tris), xy, points, cell_of, len(cells))
+
+    def draw(ax, img, cmap, vmin, vmax):
+        if mesh is None:
+            return ax.imshow(img, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
+                             extent=(0, 1, 0, 1))
+        tri, xy, points, cell_of, n_cells = mesh
+        ax.set_aspect("equal")
+        if img.shape[0] == n_cells and img.shape[0] != len(points):
+            return ax.tripcolor(tri, facecolors=img[cell_of], cmap=cmap, vmin=vmin, vmax=vmax)
+        vertex = np.zeros(len(xy))  # u = 0 on the boundary vertices
+        vertex[points] = img
+        return ax.tripcolor(tri, vertex, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
+
     k = kappa.shape[0]
     if k > 0:
         fig, axes = plt.subplots(k, 4, figsize=(13, 3.1 * k), squeeze=False)
@@ -58,8 +84,7 @@ def main():
                 if cmap == "RdBu_r":
                     m = float(np.abs(img).max()) or 1.0
                     vmin, vmax = -m, m
-                im = ax.imshow(img, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
-                               extent=(0, 1, 0, 1))
+                im = draw(ax, img, cmap, vmin, vmax)
                 ax.set_title(title, fontsize=10)
                 ax.set_xticks([])
                 ax.set_yticks([])

@@ -151,6 +151,21 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     write_npy(out + "/plot_data/u_true.npy", picture(td.u, d.info.dof > 1));
     write_npy(out + "/plot_data/u_pred.npy", picture(pred, d.info.dof > 1));
     write_npy(out + "/plot_data/relative_l2.npy", rel);
+    for (const char* name : {"mesh_coordinates", "mesh_cells", "mesh_points"})
+      std::filesystem::remove(out + "/plot_data/" + name + ".npy");  // an earlier report's
+    if (const auto& mesh = d.info.mesh) {
+      // Fields on a mesh are drawn on it: per-point values shaded, per-cell values flat.
+      auto as_tensor = [](const auto& v, std::vector<int64_t> shape) {
+        return torch::tensor(std::vector<double>(v.begin(), v.end()), torch::kFloat64)
+            .view(shape);
+      };
+      write_npy(out + "/plot_data/mesh_coordinates.npy",
+                as_tensor(mesh->coordinates, {mesh->vertex_count(), mesh->dim}));
+      write_npy(out + "/plot_data/mesh_cells.npy",
+                as_tensor(mesh->cells, {mesh->cell_count(), mesh->cell_vertices()}));
+      write_npy(out + "/plot_data/mesh_points.npy",
+                as_tensor(mesh->point_vertex, {mesh->point_count()}));
+    }
     const bool refined = !e.refine.empty();
     const std::string refine_data = out + "/plot_data/refine.json";
     if (refined) {
