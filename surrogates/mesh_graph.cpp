@@ -125,4 +125,10 @@ MeshGraph mesh_graph_of(const Mesh& mesh, const SparsePattern& pattern) {
   return g;
 }
 
+MeshGraph mesh_graph_of(const Mesh& mesh, const Operator& A) {
+  const auto* sparse = dynamic_cast<const SparseOperator*>(&A);
+  PINS_CHECK(sparse, "mesh graph: a mesh family's operator must be sparse, got ", A.describe());
+  return mesh_graph_of(mesh, sparse->pattern());
+}
+
 }  // namespace pins

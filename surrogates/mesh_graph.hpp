@@ -65,4 +65,8 @@ MeshGraph mesh_graph_from_csr(const torch::Tensor& row_ptr, const torch::Tensor&
 /// same on every mesh of a domain. Throws pins::Error if the pattern is not points × points.
 MeshGraph mesh_graph_of(const Mesh& mesh, const SparsePattern& pattern);
 
+/// The same for a mesh family's operator A (Family::make_operator on the mesh's fields);
+/// throws pins::Error unless A is a pins::SparseOperator.
+MeshGraph mesh_graph_of(const Mesh& mesh, const Operator& A);
+
 }  // namespace pins

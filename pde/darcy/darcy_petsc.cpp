@@ -183,6 +183,20 @@ PetscErrorCode read_sampler_options(MPI_Comm comm, const char* prefix, const cha
   PetscFunctionReturn(0);
 }
 
+std::vector<Attribute> sampler_attributes(const SamplerOptions& o) {
+  return {
+      {"kappa_type", to_string(o.kappa_kind)},
+      {"alpha", o.alpha},
+      {"tau", o.tau},
+      {"kappa_high", o.kappa_high},
+      {"kappa_low", o.kappa_low},
+      {"sigma", o.sigma},
+      {"f_type", to_string(o.forcing)},
+      {"f_value", o.f_value},
+      {"modes", std::int64_t{o.modes}},
+  };
+}
+
 namespace {
 
 // `darcy` (dim 2) and `darcy3d` (dim 3): the same sampler options, assembly and
@@ -215,17 +229,7 @@ class DarcyFamily final : public ProblemFamily {
     info->boundary_condition = "u = 0 on the whole boundary (Dirichlet)";
     info->seed = std::int64_t(opt_.seed);
     info->seed_streams = 2;  // κ, f
-    info->sampler = {
-        {"kappa_type", to_string(opt_.kappa_kind)},
-        {"alpha", opt_.alpha},
-        {"tau", opt_.tau},
-        {"kappa_high", opt_.kappa_high},
-        {"kappa_low", opt_.kappa_low},
-        {"sigma", opt_.sigma},
-        {"f_type", to_string(opt_.forcing)},
-        {"f_value", opt_.f_value},
-        {"modes", std::int64_t{opt_.modes}},
-    };
+    info->sampler = sampler_attributes(opt_);
   }
 
   void sample(std::uint64_t index, const std::vector<double*>& inputs,

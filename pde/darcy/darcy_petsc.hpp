@@ -32,6 +32,10 @@ namespace pins::darcy {
 PetscErrorCode read_sampler_options(MPI_Comm comm, const char* prefix, const char* family, int dim,
                                     SamplerOptions* options);
 
+/// The sampler options as datasets record them (attributes sampler.kappa_type, alpha, tau,
+/// kappa_high, kappa_low, sigma, f_type, f_value, modes, in this order).
+std::vector<Attribute> sampler_attributes(const SamplerOptions& options);
+
 /// A DMDA for nx × ny cells: 2-D, star stencil of width 1, one dof, DM_BOUNDARY_NONE
 /// (the Dirichlet condition is built into the boundary rows), set up and ready to use.
 PetscErrorCode create_dmda(MPI_Comm comm, PetscInt nx, PetscInt ny, DM* da);

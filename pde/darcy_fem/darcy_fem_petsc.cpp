@@ -370,23 +370,17 @@ class DarcyFemProblem final : public ProblemFamily {
     info->seed_streams = 2;
     info->mesh = extracted_;
     info->grid = {extracted_->point_count()};
-    info->sampler = {
-        {"kappa_type", darcy::to_string(o.kappa_kind)},
-        {"alpha", o.alpha},
-        {"tau", o.tau},
-        {"kappa_high", o.kappa_high},
-        {"kappa_low", o.kappa_low},
-        {"sigma", o.sigma},
-        {"f_type", darcy::to_string(o.forcing)},
-        {"f_value", o.f_value},
-        {"modes", std::int64_t{sampler_->modes()}},
-        {"mesh_source", mesh_.filename.empty() ? std::string("box") : mesh_.filename},
-        {"mesh_cells", mesh_.filename.empty()
-                           ? std::to_string(grid_[1]) + "x" + std::to_string(grid_[0])
-                           : std::string("file")},
-        {"mesh_refine", std::int64_t{mesh_.refine}},
-        {"mesh_perturb", mesh_.perturb},
-    };
+    darcy::SamplerOptions recorded = o;
+    recorded.modes = sampler_->modes();  // 0 means kDefaultModes here, not the grid size
+    info->sampler = darcy::sampler_attributes(recorded);
+    info->sampler.insert(
+        info->sampler.end(),
+        {{"mesh_source", mesh_.filename.empty() ? std::string("box") : mesh_.filename},
+         {"mesh_cells", mesh_.filename.empty()
+                            ? std::to_string(grid_[1]) + "x" + std::to_string(grid_[0])
+                            : std::string("file")},
+         {"mesh_refine", std::int64_t{mesh_.refine}},
+         {"mesh_perturb", mesh_.perturb}});
   }
 
   void sample(std::uint64_t index, const std::vector<double*>& inputs,

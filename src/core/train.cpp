@@ -13,7 +13,6 @@
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
-#include "pins/core/sparse_operator.hpp"
 #include "surrogates/mesh_graph.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_augment.hpp"
@@ -250,9 +249,7 @@ void TrainLoop::prepare() {
   check_physics_loss(family);
   if (family.on_mesh()) {
     // A mesh surrogate runs on the graph of the operator's couplings between the points.
-    const auto* sparse = dynamic_cast<const SparseOperator*>(operator_.get());
-    PINS_CHECK(sparse, "the ", family.name(), " family's operator on a mesh must be sparse");
-    model_.set_graph(mesh_graph_of(*family.mesh(), sparse->pattern()));
+    model_.set_graph(mesh_graph_of(*family.mesh(), *operator_));
   }
   coeffs_ = operator_->values().to(dtype_);
   f_ = family.rhs(inputs).to(dtype_);

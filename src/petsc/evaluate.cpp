@@ -188,10 +188,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   const Family& family = *family_ptr;
   if (family.on_mesh()) {
     // A mesh surrogate runs on this dataset's mesh, whichever mesh it was trained on.
-    const OperatorPtr A = family.make_operator(rows(td.inputs, 0, 1));
-    const auto* sparse = dynamic_cast<const SparseOperator*>(A.get());
-    PINS_CHECK(sparse, "the ", family.name(), " family's operator on a mesh must be sparse");
-    model.set_graph(mesh_graph_of(*family.mesh(), sparse->pattern()));
+    model.set_graph(mesh_graph_of(*family.mesh(), *family.make_operator(rows(td.inputs, 0, 1))));
   }
   PINS_CHECK(counts.empty() || !family.nonlinear(), "cannot refine ", d.info.pde,
              " predictions with multigrid cycles: the family's equation is nonlinear");
