@@ -24,12 +24,13 @@ struct CoefficientFunctor {
   Kokkos::View<T*****, Kokkos::LayoutRight, ExecSpace::memory_space, Unmanaged> c;  // [B,K,nz,ny,nx]
   int nz, ny, nx;
   bool three_d;
+  bool no_flux;  // boundary faces contribute nothing (homogeneous Neumann)
   double inv_hx2, inv_hy2, inv_hz2;
 
   KOKKOS_INLINE_FUNCTION double face(int b, int p, int i, int j, int pp, int ii, int jj) const {
     const double k = kappa(b, p, i, j);
     if (pp < 0 || pp >= nz || ii < 0 || ii >= ny || jj < 0 || jj >= nx)
-      return boundary_face_coefficient(k);
+      return no_flux ? 0.0 : boundary_face_coefficient(k);
     return interior_face_coefficient(k, kappa(b, pp, ii, jj));
   }
 
@@ -57,7 +58,7 @@ struct CoefficientFunctor {
 };
 
 template <class T>
-void fill(const torch::Tensor& kappa, torch::Tensor& c) {
+void fill(const torch::Tensor& kappa, torch::Tensor& c, bool no_flux) {
   const bool three_d = kappa.dim() == 4;
   const int B = kappa.size(0), nz = three_d ? kappa.size(1) : 1;
   const int ny = kappa.size(-2), nx = kappa.size(-1), K = c.size(1);
@@ -69,6 +70,7 @@ void fill(const torch::Tensor& kappa, torch::Tensor& c) {
                            ny,
                            nx,
                            three_d,
+                           no_flux,
                            double(nx) * nx,
                            double(ny) * ny,
                            double(nz) * nz};
@@ -80,7 +82,7 @@ void fill(const torch::Tensor& kappa, torch::Tensor& c) {
 
 }  // namespace
 
-torch::Tensor stencil_coefficients(const torch::Tensor& kappa) {
+torch::Tensor stencil_coefficients(const torch::Tensor& kappa, Boundary boundary) {
   PINS_CHECK(kappa.defined() && (kappa.dim() == 3 || kappa.dim() == 4),
              "pins::darcy::stencil_coefficients: kappa must have shape [B, ny, nx] (2-D) or "
              "[B, nz, ny, nx] (3-D), got ",
@@ -103,9 +105,9 @@ torch::Tensor stencil_coefficients(const torch::Tensor& kappa) {
   shape.insert(shape.begin() + 1, kappa.dim() == 4 ? 7 : 5);
   auto c = torch::empty(shape, kappa.options());
   if (kappa.scalar_type() == torch::kFloat64)
-    fill<double>(kappa, c);
+    fill<double>(kappa, c, boundary == Boundary::kNoFlux);
   else
-    fill<float>(kappa, c);
+    fill<float>(kappa, c, boundary == Boundary::kNoFlux);
   return c;
 }
 

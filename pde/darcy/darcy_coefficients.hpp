@@ -7,6 +7,10 @@
 
 namespace pins::darcy {
 
+/// What the boundary faces of the grid contribute: Dirichlet u = 0 at the wall (2κ_cell, the
+/// Darcy families) or no flux (nothing: homogeneous Neumann, e.g. allen_cahn's diffusion).
+enum class Boundary { kDirichlet, kNoFlux };
+
 /// Stencil coefficients [B, 5, ny, nx] (C, W, E, S, N) of the Darcy operator for the cell
 /// conductivities kappa [B, ny, nx] on the unit square (hx = 1/nx, hy = 1/ny), or
 /// [B, 7, nz, ny, nx] (C, W, E, S, N, down, up: pins::StencilOperator's 3-D star order) for
@@ -14,6 +18,8 @@ namespace pins::darcy {
 /// positive; the result has its dtype. Computed by a Kokkos kernel (not differentiable).
 ///
 /// Example: `auto r = pins::stencil_residual(pins::darcy::stencil_coefficients(kappa), u, f);`
-torch::Tensor stencil_coefficients(const torch::Tensor& kappa);
+/// With Boundary::kNoFlux the boundary faces contribute nothing (homogeneous Neumann).
+torch::Tensor stencil_coefficients(const torch::Tensor& kappa,
+                                   Boundary boundary = Boundary::kDirichlet);
 
 }  // namespace pins::darcy

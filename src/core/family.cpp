@@ -102,6 +102,14 @@ std::vector<std::string> family_names() {
   return names;
 }
 
+std::vector<InputField> Family::dataset_inputs() const {
+  std::vector<InputField> stored;
+  const std::string state = state_input();
+  for (const InputField& in : inputs())
+    if (in.name != state) stored.push_back(in);
+  return stored;
+}
+
 std::string Family::input_names() const {
   std::string s;
   for (const auto& in : inputs()) s += (s.empty() ? "" : ", ") + in.name;

@@ -131,6 +131,18 @@ class Family {
   virtual std::shared_ptr<const Family> with_parameters(
       const std::map<std::string, std::string>& parameters) const;
 
+  /// Time-dependent families (one implicit time step as the equation): the name of the
+  /// input field that holds the state at the start of the step, e.g. "u_prev" — one of
+  /// inputs(), never stored in a dataset (a trajectory dataset's u[:, t] is the state at
+  /// output time t, so the state of step t → t+1 is u[:, t]; pins::step_pairs builds the
+  /// pairs). The equation F(u; inputs) = 0 of residual() is then one step from that state.
+  /// Default: empty (the family is not time-dependent).
+  virtual std::string state_input() const { return {}; }
+  /// Whether state_input() names an input (the family steps in time).
+  bool time_dependent() const { return !state_input().empty(); }
+  /// The inputs a dataset of the family stores: inputs() without the state input.
+  std::vector<InputField> dataset_inputs() const;
+
   /// The names of inputs() joined, e.g. "kappa, f".
   std::string input_names() const;
   /// Network input channels: the components of every input together (2 for Darcy's κ, f).
