@@ -101,6 +101,7 @@ class TrainLoop : public detail::LoopTask {
                  detail::GridSymmetry sym);
   torch::Tensor physics(const torch::Tensor& rows, const OperatorPtr& A, const torch::Tensor& u,
                         const torch::Tensor& f) const;
+  torch::Tensor solution(const torch::Tensor& pred, const torch::Tensor& rows) const;
   torch::Tensor unlabelled_batch(std::int64_t batch) const;
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
   void validate(EpochRecord& r);
@@ -115,6 +116,7 @@ class TrainLoop : public detail::LoopTask {
   const TrainingData* unlabelled_;
   torch::ScalarType dtype_ = torch::kFloat32;
   torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
+  torch::Tensor state_;  // time-dependent families: the steps' states (dtype_), else undefined
   OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
   // The data's family, set up for its parameters. Nonlinear families: the physics loss is
   // scaled_residual_loss of family_->residual on the raw inputs (inputs_, dtype_).
@@ -195,14 +197,20 @@ void TrainLoop::prepare() {
     val_.resize(size_t(m));
     std::iota(val_.begin(), val_.end(), n);
   } else {
-    const auto order = permutation(n, sample_seed(opt_.seed, 0, kSplitStream));
-    const int64_t n_val = opt_.val_fraction > 0
-                              ? std::max<int64_t>(1, std::llround(double(n) * opt_.val_fraction))
-                              : 0;
-    PINS_CHECK(n - n_val >= 1, "-train_val_fraction ", opt_.val_fraction,
-               " leaves no training samples out of ", n);
-    val_.assign(order.begin(), order.begin() + n_val);
-    train_.assign(order.begin() + n_val, order.end());
+    // Whole groups (a trajectory's steps) go to one side; single rows when group is 1.
+    const int64_t group = data_.group >= 1 && n % data_.group == 0 ? data_.group : 1;
+    const int64_t groups = n / group;
+    const auto order = permutation(groups, sample_seed(opt_.seed, 0, kSplitStream));
+    const int64_t n_val =
+        opt_.val_fraction > 0
+            ? std::max<int64_t>(1, std::llround(double(groups) * opt_.val_fraction))
+            : 0;
+    PINS_CHECK(groups - n_val >= 1, "-train_val_fraction ", opt_.val_fraction,
+               " leaves no training samples out of ", groups,
+               group > 1 ? " trajectories" : "");
+    for (int64_t k = 0; k < groups; ++k)
+      for (int64_t r = 0; r < group; ++r)
+        (k < n_val ? val_ : train_).push_back(order[size_t(k)] * group + r);
   }
   if (unlabelled_) {
     // Unlabelled samples go after the labelled ones (training, validation): rows of x_, the
@@ -233,7 +241,12 @@ void TrainLoop::prepare() {
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
   x_ = network_input(norm_, inputs, dtype_, &family);
-  if (u.defined()) y_ = (u / norm_.u_scale).to(dtype_);
+  if (u.defined()) {
+    FieldMap labelled;  // the inputs of the rows u has (unlabelled rows come after them)
+    for (const auto& [name, t] : inputs) labelled[name] = t.narrow(0, 0, u.size(0));
+    y_ = norm_.target(u, labelled).to(dtype_);
+  }
+  if (!norm_.state.empty()) state_ = inputs.at(norm_.state).to(dtype_);
   // The operator of the data's family, as its values (one row per sample): a batch's
   // operator is operator_->with_values(rows).
   const bool five_point =
@@ -267,6 +280,13 @@ torch::Tensor TrainLoop::physics(const torch::Tensor& rows, const OperatorPtr& A
   FieldMap in;
   for (const auto& [name, t] : inputs_) in[name] = t.index_select(0, rows);
   return scaled_residual_loss(family_->residual(in, u.contiguous()), A->diagonal(), f);
+}
+
+// The de-normalised solution of the network's output `pred` for dataset rows `rows`:
+// u_scale · pred, plus the step's state for a time-dependent family.
+torch::Tensor TrainLoop::solution(const torch::Tensor& pred, const torch::Tensor& rows) const {
+  const torch::Tensor u = pred * norm_.u_scale;
+  return state_.defined() ? state_.index_select(0, rows) + u : u;
 }
 
 // Refuses, before the first step, a physics loss the family's operator cannot give.
@@ -346,7 +366,7 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
     const torch::Tensor c = coeffs_.index_select(0, all);
     const OperatorPtr A =
         operator_->with_values(sym.identity() ? c : detail::apply_to_stencil(c, sym));
-    l.physics = physics(all, A, pred * norm_.u_scale, field(f_, all));
+    l.physics = physics(all, A, solution(pred, all), field(f_, all));
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
@@ -378,7 +398,7 @@ void TrainLoop::validate(EpochRecord& r) {
     const double b = double(idx.size(0));
     if (y_.defined()) rel += relative_l2(pred, y_.index_select(0, idx)).sum().item<double>();
     const OperatorPtr A = operator_->with_values(coeffs_.index_select(0, idx));
-    phys += b * physics(idx, A, pred * norm_.u_scale, f_.index_select(0, idx)).item<double>();
+    phys += b * physics(idx, A, solution(pred, idx), f_.index_select(0, idx)).item<double>();
   }
   model_.module().train();
   if (y_.defined()) r.val_rel_l2 = rel / double(val_.size());

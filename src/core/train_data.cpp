@@ -70,7 +70,7 @@ TrainingData TrainingData::select(const torch::Tensor& index) const {
   out.fingerprint = fingerprint;
   out.parameters = parameters;
   out.mesh = mesh;
-  return out;
+  return out;  // the rows picked need not be whole trajectories: group stays 1
 }
 
 std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info) {
@@ -88,8 +88,18 @@ TrainingData training_data(const Dataset& d) {
   // Refuses parameters the family cannot take, by name, and a mesh where the family has
   // none (or none where it needs one).
   family_for(t.pde, t.parameters, t.mesh);
+  const bool stepping = family.time_dependent();
+  PINS_CHECK(!stepping || d.info.times >= 2, "the ", family.name(),
+             " family is time-dependent and learns steps from trajectories, but the dataset "
+             "holds single states (no 'times' attribute); generate it with -pde ",
+             family.name());
+  PINS_CHECK(stepping || d.info.times == 0, "the dataset holds trajectories of ", d.info.times,
+             " states, but the ", family.name(),
+             " family is not time-dependent and learns single states");
+  PINS_CHECK(!stepping || d.info.labelled, "the ", family.name(),
+             " family learns steps from trajectories; an inputs-only dataset has none");
   Sha256 sha;
-  for (const InputField& in : family.inputs()) {
+  for (const InputField& in : family.dataset_inputs()) {
     const DatasetArray* array = nullptr;
     for (const auto& a : d.inputs)
       if (a.name == in.name) array = &a;
@@ -117,7 +127,38 @@ TrainingData training_data(const Dataset& d) {
     sha.update(d.u.values.data(), d.u.values.size() * sizeof(double));
   }
   t.fingerprint = sha.hex_digest();
+  if (stepping) {
+    // Step t of sample i is row i (T − 1) + t: inputs repeated, state u[:, t], u[:, t + 1].
+    const int64_t steps = d.info.times - 1;
+    PINS_CHECK(t.u.dim() >= 2 && t.u.size(1) == d.info.times, "dataset array 'u' must be [N, ",
+               d.info.times, ", grid...] (the 'times' attribute), got ", t.u.sizes());
+    for (auto& [name, x] : t.inputs) x = x.repeat_interleave(steps, 0);
+    auto rows = [&](int64_t first) {
+      std::vector<int64_t> shape = {d.samples * steps};
+      shape.insert(shape.end(), t.u.sizes().begin() + 2, t.u.sizes().end());
+      return t.u.narrow(1, first, steps).reshape(shape).contiguous();
+    };
+    t.inputs[family.state_input()] = rows(0);
+    t.u = rows(1);
+    t.group = steps;
+  }
   return t;
+}
+
+torch::Tensor Normalisation::target(const torch::Tensor& u, const FieldMap& in) const {
+  if (state.empty()) return u / u_scale;
+  const auto it = in.find(state);
+  PINS_CHECK(it != in.end() && it->second.defined(), "the step's state input '", state,
+             "' is missing");
+  return (u - it->second.to(u.scalar_type())) / u_scale;
+}
+
+torch::Tensor Normalisation::solution(const torch::Tensor& output, const FieldMap& in) const {
+  if (state.empty()) return output * u_scale;
+  const auto it = in.find(state);
+  PINS_CHECK(it != in.end() && it->second.defined(), "the step's state input '", state,
+             "' is missing");
+  return it->second.to(output.scalar_type()) + output * u_scale;
 }
 
 Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& index) {
@@ -139,7 +180,9 @@ Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& 
     }
     n.inputs.push_back(s);
   }
-  const double u_rms = part.u.defined() ? rms(part.u) : 0.0;
+  if (family.time_dependent()) n.state = family.state_input();
+  // The target's size: u's, or the step's change for a time-dependent family.
+  const double u_rms = part.u.defined() ? rms(n.target(part.u, part.inputs)) : 0.0;
   if (u_rms > 0) {
     n.u_scale = u_rms;
   } else {  // physics-only training: the family's estimate of the solutions' size
@@ -169,11 +212,14 @@ nlohmann::json Normalisation::to_json() const {
                     {"shift", in.shift},
                     {"scale", in.scale},
                     {"components", in.components}});
-  return {{"features", "per input, in channel order: log_standardise (log x - shift) / scale, "
-                       "or scale x / scale"},
-          {"target", "u / u_scale"},
-          {"inputs", list},
-          {"u_scale", u_scale}};
+  nlohmann::json j = {
+      {"features", "per input, in channel order: log_standardise (log x - shift) / scale, "
+                   "or scale x / scale"},
+      {"target", state.empty() ? "u / u_scale" : "(u - " + state + ") / u_scale"},
+      {"inputs", list},
+      {"u_scale", u_scale}};
+  if (!state.empty()) j["state"] = state;  // time-dependent families only
+  return j;
 }
 
 Normalisation Normalisation::from_json(const nlohmann::json& j) {
@@ -213,6 +259,14 @@ Normalisation Normalisation::from_json(const nlohmann::json& j) {
     }
   }
   n.u_scale = get(j, "u_scale", true, "");
+  if (j.contains("state")) {
+    PINS_CHECK(j.at("state").is_string(), "normalisation field 'state' must be a string");
+    n.state = j.at("state").get<std::string>();
+    bool known = n.state.empty();
+    for (const auto& in : n.inputs) known = known || in.name == n.state;
+    PINS_CHECK(known, "normalisation field 'state' names '", n.state,
+               "', which is not one of the inputs");
+  }
   return n;
 }
 
@@ -280,7 +334,7 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
     FieldMap part;
     for (const auto& [name, t] : inputs) part[name] = t.slice(0, i, e);
     const torch::Tensor x = network_input(norm, part, dtype, family);
-    parts.push_back(output_field(model.forward(x)).to(torch::kFloat64) * norm.u_scale);
+    parts.push_back(norm.solution(output_field(model.forward(x)).to(torch::kFloat64), part));
   }
   model.module().train(was_training);
   return torch::cat(parts, 0);

@@ -52,6 +52,10 @@ struct TrainingData {
   std::map<std::string, std::string> parameters;
   /// The dataset's mesh (mesh families: their fields live on it), else null.
   std::shared_ptr<const Mesh> mesh;
+  /// Consecutive rows that come from one trajectory (time-dependent families: the T − 1
+  /// steps of a sample, pins::training_data); the validation split keeps them together, so
+  /// no trajectory is half trained on and half validated on. 1 otherwise.
+  std::int64_t group = 1;
 
   /// Input `name`; throws pins::Error naming the inputs there are otherwise.
   const torch::Tensor& input(const std::string& name) const;
@@ -63,8 +67,12 @@ struct TrainingData {
 
 /// Tensors from a dataset read with pins::read_dataset (u included; u undefined for an
 /// inputs-only dataset, info.labelled false, whose fingerprint then hashes the inputs
-/// alone). Throws pins::Error naming the array if the dataset's inputs are not the family's,
-/// sizes disagree or a value is NaN/Inf.
+/// alone). For a time-dependent family (Family::time_dependent) the dataset holds
+/// trajectories u [N, T, grid...] and the rows are its N (T − 1) steps, sample by sample:
+/// the dataset's inputs repeated, the state input = u[:, t], u = u[:, t + 1] (group T − 1).
+/// Throws pins::Error naming the array if the dataset's inputs are not the family's, sizes
+/// disagree or a value is NaN/Inf, and naming the mismatch for a trajectory dataset given to
+/// a single-state family or the reverse.
 TrainingData training_data(const Dataset& dataset);
 
 /// A dataset's sampler attributes as pins::family_for takes them: name without "sampler.",
@@ -85,9 +93,19 @@ struct FieldScaling {
 
 /// Feature and target scaling, fitted on the training split and stored in the model file.
 /// u is divided by its root mean square (without solutions: the family's solution_scale).
+/// For a time-dependent family the network predicts the step's change instead: the target
+/// is (u − state) / u_scale with u_scale the change's root mean square, and the solution is
+/// state + u_scale · output (a one-step surrogate starts from the identity map, so a rollout
+/// does not lose the state to the network's relative error).
 struct Normalisation {
   std::vector<FieldScaling> inputs;  ///< in channel order (the family's inputs())
   double u_scale = 1;
+  /// The family's state input (Family::state_input) the output is added to; empty: none.
+  std::string state;
+  /// The training target for solutions u of the inputs: (u − state) / u_scale.
+  torch::Tensor target(const torch::Tensor& u, const FieldMap& inputs) const;
+  /// The solution for the network's output field (output_field): state + u_scale · output.
+  torch::Tensor solution(const torch::Tensor& output, const FieldMap& inputs) const;
   /// Fits the statistics on the samples `index` of `data`, inputs in `family`'s order.
   static Normalisation fit(const TrainingData& data, const torch::Tensor& index);
   nlohmann::json to_json() const;
