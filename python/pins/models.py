@@ -52,6 +52,30 @@ class Model:
         no gradients, in batches of `batch`."""
         return self._handle.predict(self._inputs(fields, named), int(batch))
 
+    def rollout(self, initial, steps, *fields, batch=64, **named):
+        """A one-step model of a time-dependent family (e.g. ``allen_cahn``) applied to its
+        own output `steps` times from the states `initial` [B, ny, nx]: the trajectories
+        [B, steps + 1, ny, nx] (float64, ``[:, 0]`` = `initial`). The other input fields
+        (e.g. ``kappa``) are given as for `predict`, without the state.
+
+        >>> u = model.rollout(ds.tensor("u")[:, 0], 20, ds.tensor("kappa"))
+        """
+        state = self._handle.state_input
+        if not state:
+            raise ValueError("this model is not a one-step model of a time-dependent family "
+                             "(its family has no state input): use predict")
+        names = [n for n in self._handle.input_names if n != state]
+        if len(fields) > len(names):
+            raise ValueError("rollout takes %d input field(s) besides the state (%s), got %d" % (
+                len(names), ", ".join(names), len(fields)))
+        inputs = dict(zip(names, fields))
+        inputs.update(named)
+        missing = [n for n in names if n not in inputs]
+        if missing or state in inputs:
+            raise ValueError("rollout needs the input field(s) %s and not the state %r" % (
+                ", ".join(names), state))
+        return self._handle.rollout(inputs, initial, int(steps), int(batch))
+
     def _inputs(self, fields, named):
         names = list(self._handle.input_names)
         if len(fields) > len(names):

@@ -1,5 +1,6 @@
 """Plot helpers (matplotlib) for pins results: fields side by side, error maps, the three
-middle planes of 3-D fields, fields on unstructured meshes, convergence histories of iterative solvers, training curves. Each function takes numpy arrays or torch
+middle planes of 3-D fields, fields on unstructured meshes, rollouts of time-dependent
+surrogates, convergence histories of iterative solvers, training curves. Each function takes numpy arrays or torch
 tensors, draws into a new figure and returns it (``fig.savefig(...)`` to keep it)."""
 
 import numpy as np
@@ -201,6 +202,50 @@ def error_map(prediction, truth, *, sample=0, relative=False, cmap="viridis", ti
     rel = np.linalg.norm(p - t) / max(np.linalg.norm(t), np.finfo(float).tiny)
     fig.suptitle(title or "relative L2 error %.3g" % rel)
     fig.tight_layout()
+    return fig
+
+
+def rollout(truth, prediction, *, dt=1.0, sample=0, times=4, cmap="RdBu_r", size=2.6,
+            title=None):
+    """A time-dependent surrogate's rollout against the stored trajectories: the relative L2
+    error against time (mean over the batch and sample `sample`'s own), and sample `sample`'s
+    states at `times` evenly spaced output times, true above, predicted below.
+
+    `truth` and `prediction` are trajectories [B, T, ny, nx] (e.g. a dataset's ``u`` and
+    ``Model.rollout``'s result); `dt` is the time between stored states.
+    """
+    plt = _plt()
+    u, p = _numpy(truth), _numpy(prediction)
+    if u.shape != p.shape or u.ndim != 4:
+        raise ValueError("rollout: truth and prediction must be trajectories [B, T, ny, nx] of "
+                         "one shape, got %s and %s" % (u.shape, p.shape))
+    steps = u.shape[1] - 1
+    diff = (p - u).reshape(u.shape[0], u.shape[1], -1)
+    err = np.linalg.norm(diff, axis=2) / np.maximum(
+        np.linalg.norm(u.reshape(u.shape[0], u.shape[1], -1), axis=2), 1e-300)
+    t = dt * np.arange(1, steps + 1)
+    shown = sorted(set(int(round(k)) for k in np.linspace(0, steps, max(2, times))))
+    fig = plt.figure(figsize=(size * (len(shown) + 1.5), 2 * size + 0.4))
+    grid = fig.add_gridspec(2, len(shown) + 1, width_ratios=[1.5] + [1] * len(shown))
+    ax = fig.add_subplot(grid[:, 0])
+    ax.plot(t, err[:, 1:].mean(axis=0), marker="o", ms=3, label="mean over %d" % u.shape[0])
+    ax.plot(t, err[sample, 1:], ls="--", label="sample %d" % sample)
+    ax.set_xlabel("t")
+    ax.set_ylabel("relative L2 error")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    lo, hi = float(min(u[sample].min(), p[sample].min())), float(max(u[sample].max(), p[sample].max()))
+    for col, k in enumerate(shown):
+        for row, (field, name) in enumerate(((u, "true"), (p, "rollout"))):
+            a = fig.add_subplot(grid[row, col + 1])
+            im = a.imshow(field[sample, k], origin="lower", cmap=cmap, vmin=lo, vmax=hi)
+            a.set_xticks([])
+            a.set_yticks([])
+            a.set_title("%s, t = %.3g" % (name, dt * k), fontsize=9)
+    fig.colorbar(im, ax=fig.axes[1:], shrink=0.8)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

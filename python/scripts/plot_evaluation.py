@@ -8,7 +8,9 @@ relative_l2.npy ([N]), writes FOLDER/samples.png (one row per sample: the input,
 predicted u, error) and
 FOLDER/error_histogram.png; with plot_data/refine.json (`pins evaluate -refine`) also
 FOLDER/refine.png: error against time per sample, the surrogate + k cycles as points and
-PETSc's iterates on each re-solved sample as curves. Exit status 3: matplotlib (or numpy) is
+PETSc's iterates on each re-solved sample as curves; with plot_data/rollout.json and
+rollout_{true,pred}.npy ([T, ny, nx], time-dependent families) also FOLDER/rollout.png: the
+rollout's error against time and one trajectory. Exit status 3: matplotlib (or numpy) is
 missing.
 Called by the pins CLI with Debian's /usr/bin/python3; usable by hand as well.
 """
@@ -109,7 +111,47 @@ def main():
     refine = os.path.join(data, "refine.json")
     if os.path.exists(refine):
         plot_refine(plt, refine, os.path.join(folder, "refine.png"))
+    rollout = os.path.join(data, "rollout.json")
+    if os.path.exists(rollout):
+        plot_rollout(plt, np, data, os.path.join(folder, "rollout.png"))
     return 0
+
+
+def plot_rollout(plt, np, data, out):
+    """A time-dependent family's rollout: the relative L2 error against time (mean and 95th
+    percentile over the samples), and the first sample's trajectory, PETSc above, surrogate
+    below, at four times."""
+    import json
+
+    with open(os.path.join(data, "rollout.json")) as f:
+        d = json.load(f)
+    truth = np.load(os.path.join(data, "rollout_true.npy"))
+    pred = np.load(os.path.join(data, "rollout_pred.npy"))
+    dt = d["dt"] or 1.0
+    t = [dt * (s + 1) for s in range(len(d["relative_l2_mean"]))]
+    shown = sorted(set([0, len(truth) // 3, 2 * len(truth) // 3, len(truth) - 1]))
+    fig = plt.figure(figsize=(3.0 * (len(shown) + 1.4), 6.2))
+    grid = fig.add_gridspec(2, len(shown) + 1, width_ratios=[1.4] + [1] * len(shown))
+    ax = fig.add_subplot(grid[:, 0])
+    ax.plot(t, d["relative_l2_mean"], color="tab:red", marker="o", ms=3, label="mean")
+    ax.plot(t, d["relative_l2_p95"], color="tab:red", ls="--", lw=0.9, label="95th pct")
+    ax.set_xlabel("t")
+    ax.set_ylabel("relative L2 error of the rollout")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    vmin, vmax = float(min(truth.min(), pred.min())), float(max(truth.max(), pred.max()))
+    for col, s in enumerate(shown):
+        for row, (field, name) in enumerate(((truth, "PETSc TS"), (pred, "surrogate"))):
+            a = fig.add_subplot(grid[row, col + 1])
+            a.imshow(field[s], origin="lower", cmap="RdBu_r", vmin=vmin, vmax=vmax)
+            a.set_xticks([])
+            a.set_yticks([])
+            a.set_title("%s, t = %.3g" % (name, dt * s), fontsize=9)
+    fig.suptitle("Rollout of the one-step surrogate (sample 0)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def plot_refine(plt, path, out):

@@ -13,6 +13,7 @@
 #include "bindings.hpp"
 #include "handles.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/rollout.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -85,6 +86,8 @@ void bind_models(py::module_& m) {
                                  names.push_back(in.name);
                                return names;
                              })
+      .def_property_readonly("state_input",
+                             [](const ModelHandle& h) { return normalisation_of(h).state; })
       .def("features",
            [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs) {
              const FieldMap in = checked_inputs(inputs, "features");
@@ -97,6 +100,20 @@ void bind_models(py::module_& m) {
              const Normalisation norm = normalisation_of(h);
              py::gil_scoped_release release;
              return predict(*h.model, norm, in, batch);
+           })
+      .def("rollout",
+           [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs,
+              const torch::Tensor& initial, int64_t steps, int64_t batch) {
+             const FieldMap in = checked_inputs(inputs, "rollout");
+             PINS_CHECK(batch >= 1, "rollout: batch must be at least 1, got ", batch);
+             PINS_CHECK(initial.defined() && initial.is_floating_point() &&
+                            initial.device().is_cpu(),
+                        "rollout: the initial states must be a floating CPU tensor [B, ny, nx]");
+             const Normalisation norm = normalisation_of(h);
+             // The family's state input is all a rollout needs of it (no parameters).
+             const Family& family = find_family(h.manifest.problem_family);
+             py::gil_scoped_release release;
+             return rollout(*h.model, norm, family, in, initial.to(torch::kFloat64), steps, batch);
            })
       .def("parameters",
            [](ModelHandle& h) {

@@ -14,6 +14,7 @@
 #include "evaluate_newton_report.hpp"
 #include "evaluate_output.hpp"
 #include "evaluate_refine.hpp"
+#include "evaluate_rollout_report.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
@@ -129,6 +130,7 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
        << d.info.pc_type << " (rtol " << fmt(d.info.rtol) << ", assembly included, " << solves
        << " samples) " << fmt(petsc * 1e3, "%.3g") << " ms.\n";
     if (e.newton) md << newton_markdown(*e.newton, d.info);
+    if (e.rollout) md << rollout_markdown(*e.rollout);
 
     std::filesystem::create_directories(out + "/plot_data");
     const int64_t k = std::min<int64_t>(n, plot_samples);
@@ -166,6 +168,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
       write_npy(out + "/plot_data/mesh_points.npy",
                 as_tensor(mesh->point_vertex, {mesh->point_count()}));
     }
+    for (const char* name : {"rollout.json", "rollout_true.npy", "rollout_pred.npy"})
+      std::filesystem::remove(out + "/plot_data/" + name);  // an earlier report's
+    if (e.rollout) write_rollout_plot_data(*e.rollout, d.info.dof, dim, out);
     const bool refined = !e.refine.empty();
     const std::string refine_data = out + "/plot_data/refine.json";
     if (refined) {
@@ -182,6 +187,10 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
       if (refined) {
         md << "\n![test-time refinement: error against time per sample](refine.png)\n";
         j["figures"].push_back("refine.png");
+      }
+      if (e.rollout) {
+        md << "\n![rollout: error against time, and one trajectory](rollout.png)\n";
+        j["figures"].push_back("rollout.png");
       }
     } else if (plot) {
       std::fprintf(stderr, "pins evaluate: warning: no figures: %s\n", plot_problem.c_str());
@@ -204,6 +213,12 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
           nw->mean_iterations_zero / nw->mean_iterations_guess, nw->mean_seconds_zero * 1e3,
           nw->mean_seconds_guess * 1e3, nw->mean_seconds_inference * 1e3,
           nw->mean_seconds_zero / nw->mean_seconds_guess);
+    if (const auto& ro = e.rollout)
+      std::printf(
+          "  rollout       %d steps: relative L2 at the last step mean %.4g (p95 %.4g); %.3g ms "
+          "per rollout vs PETSc TS %.3g ms (%.2fx)\n",
+          ro->steps, ro->final_error.mean, ro->final_error.p95, ro->seconds_single * 1e3,
+          ro->seconds_petsc * 1e3, ro->seconds_petsc / ro->seconds_single);
     for (const auto& r : e.refine) {
       std::printf("  refine k=%-3d rel. L2 mean %.4g  %.3g ms/sample", r.k, r.error.mean,
                   r.seconds_per_sample * 1e3);

@@ -37,6 +37,13 @@ bool readable_family(const std::string& name) {
   return name == "nonlinear_darcy";
 }
 
+// Families the guess serves: those above, and time-dependent ones, whose state input is the
+// point the SNES starts from (a TS's implicit step starts from the previous state) and whose
+// other inputs the program gives.
+bool served_family(const std::string& name) {
+  return readable_family(name) || find_family(name).time_dependent();
+}
+
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
@@ -47,11 +54,13 @@ class SurrogateGuessModel {
     const ModelManifest m = read_model_manifest(path);
     PINS_CHECK(m.task == "solution", "model file '", path, "' is a '", m.task,
                "' model; the SNES initial guess needs a solution model of nonlinear_darcy "
-               "(pins train -data <nonlinear_darcy dataset>)");
-    PINS_CHECK(readable_family(m.problem_family), "model file '", path, "' was trained for ",
+               "(pins train -data <nonlinear_darcy dataset>) or a one-step model of a "
+               "time-dependent family");
+    PINS_CHECK(served_family(m.problem_family), "model file '", path, "' was trained for ",
                m.problem_family,
                "; the SNES initial guess serves solution models of nonlinear_darcy (the "
-               "family whose inputs it can read from a SNES)");
+               "family whose inputs it can read from a SNES) and one-step models of "
+               "time-dependent families (e.g. allen_cahn)");
     const Family& family = find_family(m.problem_family);
     ModelRequirements need;
     need.problem_family = m.problem_family;
@@ -68,12 +77,20 @@ class SurrogateGuessModel {
       throw Error("model file '" + path + "': " + e.what());
     }
     grid_independent_ = surrogate_traits(manifest_.architecture).grid_independent;
-    for (const auto& f : family.inputs()) input_names_.push_back(f.name);
+    // The inputs a program gives (or the equation yields); a time-dependent family's state
+    // is the SNES's starting point instead.
+    for (const auto& f : family.dataset_inputs()) input_names_.push_back(f.name);
+    state_input_ = family.state_input();
+    readable_ = readable_family(m.problem_family);
   }
 
   const std::string& path() const { return path_; }
   const ModelManifest& manifest() const { return manifest_; }
   const std::vector<std::string>& input_names() const { return input_names_; }
+  /// The state input of a time-dependent family's one-step model (empty otherwise).
+  const std::string& state_input() const { return state_input_; }
+  /// Whether the inputs can be read from the program's equation (else they must be given).
+  bool readable() const { return readable_; }
 
   // Throws unless the model may run on an nx × ny grid.
   void check_grid(PetscInt nx, PetscInt ny) const {
@@ -96,6 +113,8 @@ class SurrogateGuessModel {
   Normalisation norm_;
   bool grid_independent_ = false;
   std::vector<std::string> input_names_;
+  std::string state_input_;
+  bool readable_ = false;
 };
 
 namespace {
@@ -190,6 +209,22 @@ PetscErrorCode form_guess(SNES snes, Vec x, void* ptr) {
   Vec r;
   PetscCall(VecDuplicate(x, &r));
   PetscReal fnorm0 = -1;
+  PetscCheck(!c.inputs.empty() || c.model->readable(), comm, PETSC_ERR_ARG_WRONGSTATE,
+             "%s: a one-step model of %s needs its input fields given by the program "
+             "(pins::petsc::snes_set_surrogate_guess or PinsSNESSetSurrogateGuess)",
+             kWho, c.model->manifest().problem_family.c_str());
+  if (!c.model->state_input().empty()) {
+    // One implicit time step: the SNES starts from the previous state, which is the state
+    // input; "from zero" means from that start here, as the solve without a guess would.
+    const PetscScalar* grid = nullptr;
+    PetscCall(c.gather->begin_read(x, &grid));
+    if (rank == 0) fields[c.model->state_input()] = grid_tensor(grid, 1.0);
+    PetscCall(c.gather->end_read(x, &grid));
+    if (c.settings.rtol_from_zero) {
+      PetscCall(SNESComputeFunction(snes, x, r));
+      PetscCall(VecNorm(r, NORM_2, &fnorm0));
+    }
+  }
   if (!c.inputs.empty()) {
     for (size_t k = 0; k < names.size(); ++k) {
       const PetscScalar* grid = nullptr;
@@ -197,7 +232,7 @@ PetscErrorCode form_guess(SNES snes, Vec x, void* ptr) {
       if (rank == 0) fields[names[k]] = grid_tensor(grid, 1.0);
       PetscCall(c.gather->end_read(c.inputs[k], &grid));
     }
-    if (c.settings.rtol_from_zero) {
+    if (c.settings.rtol_from_zero && c.model->state_input().empty()) {
       PetscCall(VecZeroEntries(x));
       PetscCall(SNESComputeFunction(snes, x, r));
       PetscCall(VecNorm(r, NORM_2, &fnorm0));

@@ -87,3 +87,19 @@ def test_fields_on_a_mesh(tmp_path):
         pins.plot.mesh_fields(mesh, {"bad": np.zeros(3)})
     with pytest.raises(ValueError, match="has no mesh"):
         pins.plot.mesh_fields(None, {"u": np.zeros(1)})
+
+
+def test_rollout():
+    truth = torch.rand(3, 5, 6, 6, dtype=torch.float64) + 1
+    pred = truth.clone()
+    pred[:, 2:] *= 1.1  # 10 % off from the second step on
+    fig = pins.plot.rollout(truth, pred, dt=0.5, sample=1, times=3)
+    curve = fig.axes[0]
+    assert curve.get_xlabel() == "t"
+    assert np.allclose(curve.lines[0].get_xdata(), [0.5, 1.0, 1.5, 2.0])
+    assert np.allclose(curve.lines[0].get_ydata(), [0, 0.1, 0.1, 0.1], atol=1e-12)
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles == ["true, t = 0", "rollout, t = 0", "true, t = 1", "rollout, t = 1",
+                      "true, t = 2", "rollout, t = 2"]
+    with pytest.raises(ValueError, match="trajectories"):
+        pins.plot.rollout(truth[0], pred[0])

@@ -68,6 +68,20 @@ struct NewtonComparison {
 NewtonComparison compare_newton_guess(const Dataset& d, const std::string& model_path, int count,
                                       double rtol, const std::string& solver_prefix);
 
+/// Time-dependent families: the one-step surrogate rolled out from every sample's initial
+/// state over the whole trajectory (report.json's "rollout"), against PETSc TS.
+struct RolloutComparison {
+  int steps = 0;     ///< T − 1
+  double dt = 0;     ///< time between stored states (sampler.dt)
+  /// Relative L2 error at each step 1 … T − 1 over the samples: mean, 95th percentile.
+  std::vector<double> error_mean, error_p95;
+  Summary final_error;  ///< at the last step, over the samples
+  /// Wall time per rollout of the surrogate, all samples batched and one at a time; PETSc
+  /// TS's time per trajectory (Evaluation::seconds_petsc, the same re-solves).
+  double seconds_batched = 0, seconds_single = 0, seconds_petsc = 0;
+  torch::Tensor rollout, truth;  ///< [N, T, grid...] float64
+};
+
 /// The measurements; `report` holds them as report.json's fields.
 struct Evaluation {
   nlohmann::json report;
@@ -82,6 +96,9 @@ struct Evaluation {
   std::vector<ConvergenceHistory> petsc_history;
   /// Nonlinear families: Newton from the guess against from zero (samples: petsc_samples).
   std::optional<NewtonComparison> newton;
+  /// Time-dependent families: prediction, relative_l2, error and residual above are those of
+  /// single steps from the stored states (teacher forcing); this is the rollout.
+  std::optional<RolloutComparison> rollout;
 };
 
 /// Evaluates `model` (with `manifest`, already checked) on dataset `d`, re-solving

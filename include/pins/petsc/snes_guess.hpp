@@ -17,6 +17,12 @@
 /// a solve from zero measures it, instead of ‖F(u₀)‖; only with PETSc's default convergence
 /// test); -snes_surrogate_guess_threads (LibTorch threads, 0: the cores per process).
 ///
+/// Inside a time-stepper: a one-step model of a time-dependent family (e.g. allen_cahn) is
+/// the predictor of each implicit step. The SNES of TS's step starts from the previous state,
+/// which is the model's state input; the program gives the other inputs (κ) with
+/// snes_set_surrogate_guess(TSGetSNES(ts), model, {kappa}), and -snes_rtol stays relative to
+/// ‖F‖ at the previous state, where the step's Newton would have started.
+///
 /// A program that has the input fields itself (or whose equation is not in the family's
 /// exact form) passes them: pins_snes_set_surrogate_guess below, or from C
 /// PinsSNESSetSurrogateGuess (pins/petsc/snes_guess.h). The network runs on rank 0 on the
