@@ -197,11 +197,19 @@ class AllenCahnProblem final : public ProblemFamily {
     // κ exactly as Darcy draws it (stream 0); its constant f is thrown away.
     std::vector<double> unused_f(n);
     kappa_sampler_->sample(index, inputs[0], unused_f.data());
-    // u(0): a zero-mean smooth field scaled to max |u(0)| = amplitude.
-    const std::vector<double> h = state_sampler_->gaussian_field(index, kStateStream);
+    // u(0) = A tanh(g / rms g) / max |tanh(g / rms g)|: phases of either sign where the
+    // random field g is large, smooth interfaces where it changes sign (a linearly scaled g
+    // leaves most cells near 0, where the reaction is slow), and max |u(0)| = A.
+    std::vector<double> h = state_sampler_->gaussian_field(index, kStateStream);
+    double ss = 0;
+    for (double v : h) ss += v * v;
+    const double rms = std::sqrt(ss / double(n));
     double peak = 0;
-    for (double v : h) peak = std::max(peak, std::abs(v));
-    for (size_t p = 0; p < n; ++p) inputs[1][p] = peak > 0 ? amplitude_ * h[p] / peak : 0.0;
+    for (double& v : h) {
+      v = rms > 0 ? std::tanh(v / rms) : 0.0;
+      peak = std::max(peak, std::abs(v));
+    }
+    for (size_t p = 0; p < n; ++p) inputs[1][p] = peak > 0 ? amplitude_ * (h[p] / peak) : 0.0;
     seeds[0] = sample_seed(opt_.seed, index, kKappaStream);
     seeds[1] = sample_seed(opt_.seed, index, kStateStream);
   }
