@@ -7,8 +7,9 @@
 /// on the 2-D Darcy DMDA (star, width 1, dof 1). κ comes from the Darcy sampler
 /// (pde/darcy/darcy_sampler.hpp, its options and defaults: the 12/3 thresholded random
 /// field); the initial state u(0) is an independent random field g of the same sampler on
-/// seed stream 1 pushed through tanh(g / rms g) and scaled to max |u(0)| = -u0_amplitude. Options: -epsilon, -dt, -steps,
-/// -u0_amplitude, -u0_tau. The TS callbacks are the implicit function
+/// seed stream 1 pushed through tanh(g / rms g) and scaled to max |u(0)| = -u0_amplitude.
+/// Options: -epsilon, -dt, -steps, -u0_amplitude, -u0_tau. The TS callbacks are the
+/// implicit function
 ///
 ///   F(t, u, u_t) = u_t + ε² A_N(κ) u + u³ − u
 ///
