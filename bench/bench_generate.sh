@@ -6,6 +6,7 @@
 #   bench/bench_generate.sh [build dir]          (default: <repo>/build)
 #   SAMPLES=64 REPEATS=3 GRIDS="64 128" PROCS="1 2" bench/bench_generate.sh build
 #   PDE=darcy3d GRIDS=32 SAMPLES=40 bench/bench_generate.sh build
+#   PDE=allen_cahn GRIDS=64 OPTIONS="-steps 20" bench/bench_generate.sh build
 #
 # Each configuration runs REPEATS times; the table shows the median run (by solve rate).
 # "solve" is the sampling + solving phase as timed by pins generate itself; "wall" is the
@@ -18,6 +19,7 @@ REPEATS=${REPEATS:-3}
 GRIDS=${GRIDS:-"64 128"}
 PROCS=${PROCS:-"1 2"}
 PDE=${PDE:-darcy}   # any family: PDE=darcy3d GRIDS=32
+OPTIONS=${OPTIONS:-}  # more options for every run, e.g. OPTIONS="-steps 20 -dt 0.05"
 MPIEXEC=${MPIEXEC:-mpiexec}
 [[ -x "$PINS" ]] || { echo "bench_generate.sh: no pins executable at $PINS" >&2; exit 1; }
 # Containers often run as root, which Open MPI refuses unless told.
@@ -27,7 +29,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
-echo "command: $MPIEXEC -n P $PINS generate -pde $PDE -grid N -samples $SAMPLES -seed 1 -progress 0 -force -o <tmp> (median of $REPEATS)"
+echo "command: $MPIEXEC -n P $PINS generate -pde $PDE -grid N -samples $SAMPLES -seed 1 -progress 0 -force -o <tmp>${OPTIONS:+ $OPTIONS} (median of $REPEATS)"
 echo
 echo "| grid | processes | samples | solve (s) | samples/s (solve) | wall (s) | samples/s (wall) | CG iterations min/mean/max |"
 echo "|-----:|----------:|--------:|----------:|------------------:|---------:|-----------------:|:--------------------------:|"
@@ -39,7 +41,7 @@ for grid in $GRIDS; do
     for ((k = 0; k < REPEATS; ++k)); do
       start=$(date +%s.%N)
       out=$("$MPIEXEC" -n "$procs" "$PINS" generate -pde $PDE -grid "$grid" -samples "$SAMPLES" \
-              -seed 1 -progress 0 -force -o "$work/d.h5")
+              -seed 1 -progress 0 -force -o "$work/d.h5" $OPTIONS)
       end=$(date +%s.%N)
       # "  time        0.64 s (solving 0.61 s, 65.5 samples/s)"
       solve=$(sed -n 's/.*(solving \([0-9.]*\) s.*/\1/p' <<<"$out")

@@ -54,7 +54,9 @@ class ProblemFamily {
   /// Draws sample `index`: writes every input field (pins::Family::inputs() order, each
   /// grid points × components values) and the seeds of its random streams
   /// (info.seed_streams of them). Depends on (seed, index) only, never on the process count
-  /// or the order of calls.
+  /// or the order of calls. A time-dependent family (time_dependent()) gets the fields of
+  /// pins::Family::dataset_inputs() (no state input) and one more pointer after them, where
+  /// it writes the initial state u(0) (grid points × dof values, like u).
   virtual void sample(std::uint64_t index, const std::vector<double*>& inputs,
                       std::uint64_t* seeds) const = 0;
 
@@ -83,6 +85,31 @@ class ProblemFamily {
   /// asked for another sample, until that solve is over. The default is an error (the
   /// family is linear).
   virtual PetscErrorCode SetSNESFunctions(DM dm, const std::vector<const double*>& inputs) const;
+
+  /// Whether the family steps in time (the same answer as pins::Family::time_dependent()).
+  /// Then its datasets are trajectories: the inputs are pins::Family::dataset_inputs() (no
+  /// state), and u is [N, steps() + 1, grid…] with u[:, 0] the initial state and u[:, t] the
+  /// state at t · time_step(). sample() writes the initial state after the inputs, and
+  /// `pins generate` steps it with a PETSc TS through SetTSFunctions. Default: false.
+  virtual bool time_dependent() const { return false; }
+
+  /// Time-dependent families: the fixed time step dt (the family's own option, e.g. -dt;
+  /// valid once SetFromOptions has run). Default: 0 (not time-dependent).
+  virtual double time_step() const { return 0; }
+
+  /// Time-dependent families: the steps of a trajectory (e.g. -steps); a dataset stores
+  /// steps() + 1 states. Default: 0 (not time-dependent).
+  virtual int steps() const { return 0; }
+
+  /// Time-dependent families: makes `dm` (from CreateDM) compute the implicit function
+  /// F(t, u, u_t) and its Jacobian dF/du + shift dF/du_t for `inputs` (whole grid,
+  /// pins::Family::dataset_inputs() order: without the state) when a TS with this DM asks
+  /// for them — e.g. with DMDATSSetIFunctionLocal / DMDATSSetIJacobianLocal. One backward
+  /// Euler step of F, times dt, with u_t = (u − u_prev)/dt, must be pins::Family::residual's
+  /// F for the inputs and the state u_prev. The inputs must stay alive, and the family must
+  /// not be asked for another sample, until that trajectory is over. The default is an error
+  /// (the family does not step in time).
+  virtual PetscErrorCode SetTSFunctions(DM dm, const std::vector<const double*>& inputs) const;
 };
 
 }  // namespace pins

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "pde/allen_cahn/allen_cahn_petsc.hpp"
 #include "pde/darcy/darcy_petsc.hpp"
 #include "pde/darcy_fem/darcy_fem_petsc.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_petsc.hpp"
@@ -27,6 +28,10 @@ struct Entries {
        "-div(kappa grad u) = f on a 2-D DMPlex mesh (P1 triangles or Q1 quadrilaterals), kappa "
        "and f per cell, u = 0 on the boundary",
        &darcy_fem::create_problem_family},
+      {"allen_cahn",
+       "u_t = eps^2 div(kappa grad u) - (u^3 - u) on (0,1)^2, no flux through the boundary; "
+       "trajectories of backward Euler steps",
+       &allen_cahn::create_problem_family},
   };
 };
 
@@ -41,6 +46,12 @@ PetscErrorCode ProblemFamily::SetSNESFunctions(DM dm, const std::vector<const do
   PetscFunctionBeginUser;
   SETERRQ(PetscObjectComm((PetscObject)dm), PETSC_ERR_SUP,
           "%s is a linear problem family: it has no SNES residual", name());
+}
+
+PetscErrorCode ProblemFamily::SetTSFunctions(DM dm, const std::vector<const double*>&) const {
+  PetscFunctionBeginUser;
+  SETERRQ(PetscObjectComm((PetscObject)dm), PETSC_ERR_SUP,
+          "%s is not a time-dependent problem family: it has no TS function", name());
 }
 
 void register_problem_family(const ProblemFamilyEntry& entry) {

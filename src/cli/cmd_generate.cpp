@@ -29,6 +29,17 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
                 s.processes == 1 ? "" : "es");
     if (s.inputs_only) {
       std::printf("  contents    inputs only (-inputs_only): no solver was run, no solutions\n");
+    } else if (!s.ts_type.empty()) {
+      std::printf(
+          "  solver      TS %s, dt %g, %d steps; SNES %s (linear solves %s + %s), rtol %g\n",
+          s.ts_type.c_str(), s.dt, s.steps, s.snes_type.c_str(), s.ksp_type.c_str(),
+          s.pc_type.c_str(), s.rtol);
+      std::printf(
+          "  iterations  Newton per trajectory: min %lld, mean %.1f, max %lld (%.1f per step)\n",
+          (long long)s.iterations_min, s.iterations_mean, (long long)s.iterations_max,
+          s.iterations_mean / s.steps);
+      std::printf("  residual    max %.3g (largest step's ||G(u^{t+1})||/||u^t||)\n",
+                  s.residual_max);
     } else if (!s.snes_type.empty()) {
       std::printf("  solver      SNES %s (linear solves %s + %s), rtol %g\n", s.snes_type.c_str(),
                   s.ksp_type.c_str(), s.pc_type.c_str(), s.rtol);

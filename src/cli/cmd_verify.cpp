@@ -55,7 +55,10 @@ int run_verify(MPI_Comm comm, const std::string&) {
           kokkos_execution_space_name().c_str());
     std::printf("  residual    max %.3g (sample %lld), mean %.3g  (%s)\n", r.max_residual,
                 (long long)r.worst_sample, r.mean_residual,
-                nonlinear ? "||F(u)||/||F(0)||" : "||f - A u||/||f||");
+                find_family(d.info.pde).time_dependent()
+                    ? "max over steps of ||G(u^{t+1})||/||u^t||, G the one-step residual"
+                : nonlinear ? "||F(u)||/||F(0)||"
+                            : "||f - A u||/||f||");
     std::printf("  tolerance   %.3g%s + rounding allowance (at most %.2g)\n", r.tolerance,
                 rtol < 0 ? " (the dataset's solver.rtol)" : "", r.max_allowance);
     std::printf("  stored      recomputed residuals differ from the stored ones by <= %.2g\n",

@@ -1,7 +1,8 @@
-// pins generate: sample i is drawn and solved by rank i mod P on PETSC_COMM_SELF objects;
-// rank 0 writes the dataset. After every round of P samples the processes agree on
-// failures, so a failing sample stops everybody at once with the same message. With
-// -inputs_only the same rounds draw the samples and nothing creates a solver.
+// pins generate: sample i is drawn and solved by rank i mod P on PETSC_COMM_SELF objects
+// (a time-dependent family's sample is a whole trajectory); rank 0 writes the dataset.
+// After every round of P samples the processes agree on failures, so a failing sample stops
+// everybody at once with the same message. With -inputs_only the same rounds draw the
+// samples and nothing creates a solver.
 
 #include <petscksp.h>
 
@@ -189,12 +190,35 @@ DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int
   info.pde = core.name();
   if (!info.mesh) info.grid = grid;  // a mesh family gives its points as the grid
   info.inputs.clear();
-  for (const auto& in : core.inputs())
+  // A trajectory stores the inputs without the state: the states are u[:, t].
+  for (const auto& in : core.dataset_inputs())
     info.inputs.push_back({in.name, in.components, in.on_cells});
   info.dof = core.dof();
   info.operator_description = core.operator_description();
   info.labelled = !opts.inputs_only;
-  if (info.labelled && solver.nonlinear) {
+  if (family.time_dependent()) info.times = std::int64_t{family.steps()} + 1;
+  if (info.labelled && family.time_dependent()) {
+    // TS: every step's SNES solves to ‖G(u^{t+1})‖ ≤ solver.rtol ‖u^t‖.
+    info.ksp_type = solver.ksp_type;
+    info.pc_type = solver.pc_type;
+    info.rtol = solver.rtol;
+    info.extra = {
+        {"solver.ts_type", solver.ts_type},
+        {"solver.dt", solver.dt},
+        {"solver.steps", std::int64_t{solver.steps}},
+        {"solver.snes_type", solver.snes_type},
+        {"solver.linesearch_type", solver.linesearch_type},
+        {"solver.max_it", std::int64_t{solver.max_it}},
+        {"solver.ksp_rtol", solver.ksp_rtol},
+        {"solver.norm_type", solver.norm_type},
+        {"solver.initial_guess", std::string("the previous state u^t")},
+        {"solver.iterations", std::string("Newton iterations per trajectory (all steps)")},
+        {"solver.residual_check",
+         std::string("every step's relative residual ||G(u^{t+1})|| / ||u^t|| <= solver.rtol, "
+                     "G = dt * F(u, (u - u^t)/dt) the TS implicit function (computed with "
+                     "TSComputeIFunction); residual is the largest over the steps")},
+    };
+  } else if (info.labelled && solver.nonlinear) {
     // SNES: solver.rtol is its tolerance on ‖F(u)‖/‖F(0)‖; ksp/pc are its linear solves'.
     info.ksp_type = solver.ksp_type;
     info.pc_type = solver.pc_type;
@@ -257,9 +281,14 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
     family->set_up(grid, opts.seed);
+    PINS_CHECK(!opts.inputs_only || !family->time_dependent(), "-inputs_only: -pde ", opts.pde,
+               " is time-dependent and its datasets are trajectories; its inputs alone (no "
+               "states) leave nothing to learn from");
     // Even configuring a KSP reads (and may reject) the solver options: not for inputs only.
     if (!opts.inputs_only)
-      solver = detail::describe_solver(PETSC_COMM_SELF, opts.prefix, family->nonlinear());
+      solver = family->time_dependent()
+                   ? detail::describe_time_stepper(PETSC_COMM_SELF, opts.prefix, *family)
+                   : detail::describe_solver(PETSC_COMM_SELF, opts.prefix, family->nonlinear());
     info = dataset_info(*family, grid, solver, opts, size);
     message_bytes = sizeof(SampleHeader) + size_t(info.seed_streams) * sizeof(std::uint64_t) +
                     SampleArrays(info).values.size() * sizeof(double);
@@ -301,7 +330,10 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
       try {
         SampleHeader h{};
         h.index = index;
-        family->sample(std::uint64_t(index), arrays.inputs(), arrays.seeds.data());
+        // A time-dependent family writes its initial state into u[0] after the inputs.
+        std::vector<double*> fields = arrays.inputs();
+        if (family->time_dependent()) fields.push_back(arrays.u());
+        family->sample(std::uint64_t(index), fields, arrays.seeds.data());
         if (sample_solver) {
           const detail::SampleResult result =
               sample_solver->solve(arrays.const_inputs(), arrays.u());
@@ -391,6 +423,9 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   s.ksp_type = solver.ksp_type;
   s.pc_type = solver.pc_type;
   s.snes_type = solver.snes_type;
+  s.ts_type = solver.ts_type;
+  s.dt = solver.dt;
+  s.steps = solver.steps;
   s.solve_seconds = solve_seconds;
   s.seconds = MPI_Wtime() - t_start;
   s.output = opts.output;

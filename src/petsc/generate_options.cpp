@@ -124,8 +124,15 @@ PetscErrorCode generate_help(MPI_Comm comm, const char* prefix) {
   PetscCallCXX(family = find_problem_family(options.pde).create());
   PetscCall(family->SetFromOptions(comm, prefix));
   // Configuring a solver is what lists the -ksp_* and -pc_* options; -inputs_only reads none.
-  if (!options.inputs_only)
+  if (!options.inputs_only && family->time_dependent()) {
+    // The TS is configured on a DM of the set-up family.
+    PetscCallCXX({
+      family->set_up(options.grid_for(find_family(options.pde).dimension()), options.seed);
+      detail::describe_time_stepper(comm, options.prefix, *family);
+    });
+  } else if (!options.inputs_only) {
     PetscCallCXX(detail::describe_solver(comm, options.prefix, family->nonlinear()));
+  }
   PetscFunctionReturn(0);
 }
 

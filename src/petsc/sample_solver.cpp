@@ -86,6 +86,57 @@ PetscErrorCode configure_nonlinear_solver(SNES snes, const char* prefix) {
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode configure_time_stepper(TS ts, const char* prefix, double dt, int steps) {
+  TSAdapt adapt;
+  SNES snes;
+  TSType type;
+  TSAdaptType adapt_type;
+  PetscReal ts_dt;
+  PetscInt max_steps;
+  PetscFunctionBeginUser;
+  PetscCall(TSSetOptionsPrefix(ts, prefix));
+  PetscCall(TSSetProblemType(ts, TS_NONLINEAR));
+  PetscCall(TSSetType(ts, TSBEULER));
+  PetscCall(TSSetTimeStep(ts, dt));
+  PetscCall(TSSetMaxSteps(ts, steps));
+  // The step count ends the run, and every step must be dt: with MATCHSTEP, TSAdapt
+  // shortens the steps that would come within two steps of the final time (measured: a
+  // final time of (steps + ½)·dt made the last two steps 0.75 dt), so it lies far beyond.
+  PetscCall(TSSetMaxTime(ts, 2.0 * (steps + 2) * dt));
+  PetscCall(TSSetExactFinalTime(ts, TS_EXACTFINALTIME_MATCHSTEP));
+  // A failed step ends the trajectory (no retry with a smaller step), reported by the
+  // caller naming the step rather than by TSSolve's own error.
+  PetscCall(TSSetMaxSNESFailures(ts, 1));
+  PetscCall(TSSetErrorIfStepFails(ts, PETSC_FALSE));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+  PetscCall(TSGetSNES(ts, &snes));
+  PetscCall(configure_nonlinear_solver(snes, prefix));
+  PetscCall(TSSetFromOptions(ts));
+  PetscCall(TSGetType(ts, &type));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(TSAdaptGetType(adapt, &adapt_type));
+  PetscCall(TSGetTimeStep(ts, &ts_dt));
+  PetscCall(TSGetMaxSteps(ts, &max_steps));
+  const std::string p = prefix ? prefix : "";
+  PetscCheck(type && std::string(type) == TSBEULER, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "-%sts_type %s: trajectories are made with backward Euler (-ts_type beuler), the "
+             "step the family's residual and physics loss use",
+             p.c_str(), type ? type : "?");
+  PetscCheck(adapt_type && std::string(adapt_type) == TSADAPTNONE, PETSC_COMM_SELF,
+             PETSC_ERR_ARG_WRONG,
+             "-%sts_adapt_type %s: trajectories are stored at fixed steps of -dt; step "
+             "adaptivity is not supported",
+             p.c_str(), adapt_type ? adapt_type : "?");
+  PetscCheck(ts_dt == dt, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "-%sts_dt %g differs from the family's step %g: set the step with -dt", p.c_str(),
+             (double)ts_dt, dt);
+  PetscCheck(max_steps == steps, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "-%sts_max_steps %d differs from the family's %d steps: set them with -steps",
+             p.c_str(), (int)max_steps, steps);
+  PetscFunctionReturn(0);
+}
+
 namespace {
 // The Krylov solver's type, preconditioner and norm into d; returns its rtol through *rtol and
 // its iteration limit through *max_it (either may be null). Shared by the linear description
@@ -139,6 +190,52 @@ SolverDescription describe_nonlinear_solver(MPI_Comm comm, const std::string& pr
 }
 }  // namespace
 
+SolverDescription describe_time_stepper(MPI_Comm comm, const std::string& prefix,
+                                        const ProblemFamily& family) {
+  DM dm = nullptr;
+  TS ts = nullptr;
+  SolverDescription d;
+  d.nonlinear = true;
+  try {
+    PINS_PETSC_CALL(family.CreateDM(comm, &dm));
+    PINS_PETSC_CALL(TSCreate(comm, &ts));
+    PINS_PETSC_CALL(TSSetDM(ts, dm));
+    PINS_PETSC_CALL(configure_time_stepper(ts, prefix.empty() ? nullptr : prefix.c_str(),
+                                           family.time_step(), family.steps()));
+    TSType ts_type;
+    SNES snes;
+    SNESType type;
+    SNESLineSearch linesearch;
+    SNESLineSearchType ls_type;
+    KSP ksp;
+    PetscReal rtol, ksp_rtol;
+    PetscInt max_it;
+    PINS_PETSC_CALL(TSGetType(ts, &ts_type));
+    PINS_PETSC_CALL(TSGetSNES(ts, &snes));
+    PINS_PETSC_CALL(SNESGetType(snes, &type));
+    PINS_PETSC_CALL(SNESGetLineSearch(snes, &linesearch));
+    PINS_PETSC_CALL(SNESLineSearchGetType(linesearch, &ls_type));
+    PINS_PETSC_CALL(SNESGetTolerances(snes, nullptr, &rtol, nullptr, &max_it, nullptr));
+    PINS_PETSC_CALL(SNESGetKSP(snes, &ksp));
+    describe_ksp(ksp, &d, &ksp_rtol, nullptr);
+    d.ts_type = ts_type ? ts_type : "";
+    d.dt = family.time_step();
+    d.steps = family.steps();
+    d.snes_type = type ? type : "";
+    d.linesearch_type = ls_type ? ls_type : "";
+    d.rtol = rtol;
+    d.ksp_rtol = ksp_rtol;
+    d.max_it = int(max_it);
+  } catch (...) {
+    TSDestroy(&ts);
+    DMDestroy(&dm);
+    throw;
+  }
+  TSDestroy(&ts);
+  DMDestroy(&dm);
+  return d;
+}
+
 SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool nonlinear) {
   if (nonlinear) return describe_nonlinear_solver(comm, prefix);
   KSP ksp = nullptr;
@@ -168,6 +265,10 @@ SampleSolver::SampleSolver(const ProblemFamily& family, int dof, std::string pre
     PINS_PETSC_CALL(DMCreateGlobalVector(da_, &b_));
     PINS_PETSC_CALL(VecDuplicate(b_, &x_));
     PINS_PETSC_CALL(VecDuplicate(b_, &r_));
+    if (family_.time_dependent()) {
+      PINS_PETSC_CALL(VecDuplicate(b_, &state_));
+      PINS_PETSC_CALL(VecDuplicate(b_, &rate_));
+    }
   } catch (...) {
     destroy();
     throw;
@@ -179,6 +280,8 @@ SampleSolver::~SampleSolver() {
 }
 
 void SampleSolver::destroy() {
+  VecDestroy(&rate_);
+  VecDestroy(&state_);
   VecDestroy(&work_);
   VecDestroy(&reference_);
   VecDestroy(&r_);
@@ -240,6 +343,144 @@ SampleResult SampleSolver::solve_nonlinear(const std::vector<const double*>& inp
   return result;
 }
 
+namespace {
+// What the trajectory monitor needs: the stored states, the step, the tolerance, the state
+// u^t of the step under way and its norm, and what it has found so far.
+struct TrajectoryMonitor {
+  double* u = nullptr;  // [steps + 1][dof][points]
+  PetscInt points = 0;
+  int dof = 1;
+  double dt = 0, rtol = 0;
+  Vec state = nullptr, rate = nullptr, residual = nullptr;
+  double max_residual = 0;
+  PetscInt bad_step = -1;  // the first step above rtol, or -1
+  double bad_residual = 0;
+};
+
+// Called by TSSolve with the initial state (step 0) and after every step: certifies step
+// `step` by the family's residual G = dt · F(u, (u − u^t)/dt) relative to ‖u^t‖, stores the
+// new state, and sets the next step's SNES stopping test to ‖G‖ ≤ rtol ‖u^{t+1}‖.
+PetscErrorCode monitor_trajectory(TS ts, PetscInt step, PetscReal time, Vec x, void* ctx) {
+  auto& m = *static_cast<TrajectoryMonitor*>(ctx);
+  PetscReal state_norm, norm;
+  SNES snes;
+  PetscReal ts_dt;
+  PetscFunctionBeginUser;
+  // Every step is dt (configure_time_stepper); a TS that changed it would store states
+  // at other times than t·dt.
+  PetscCall(TSGetTimeStep(ts, &ts_dt));
+  PetscCheck(ts_dt == m.dt, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+             "the TS changed its step from %g to %g at step %d", m.dt, (double)ts_dt, (int)step);
+  if (step > 0) {
+    PetscCall(VecNorm(m.state, NORM_2, &state_norm));
+    PetscCall(VecWAXPY(m.rate, -1.0, m.state, x));
+    PetscCall(VecScale(m.rate, 1.0 / m.dt));
+    PetscCall(TSComputeIFunction(ts, time, x, m.rate, m.residual, PETSC_FALSE));
+    PetscCall(VecNorm(m.residual, NORM_2, &norm));
+    // ‖G(u)‖/‖G(0)‖ with G(0) = −u^t, as pins::Family::relative_residual computes it.
+    const double relative = m.dt * norm / std::max(double(state_norm), 1e-300);
+    m.max_residual = std::max(m.max_residual, relative);
+    if (!(relative <= m.rtol) && m.bad_step < 0) {
+      m.bad_step = step;
+      m.bad_residual = relative;
+    }
+    const PetscScalar* xx;
+    PetscCall(VecGetArrayRead(x, &xx));
+    double* out = m.u + size_t(step) * size_t(m.dof) * size_t(m.points);
+    for (PetscInt p = 0; p < m.points; ++p)
+      for (int c = 0; c < m.dof; ++c)
+        out[size_t(c) * size_t(m.points) + size_t(p)] = xx[p * m.dof + c];
+    PetscCall(VecRestoreArrayRead(x, &xx));
+  }
+  PetscCall(VecCopy(x, m.state));
+  PetscCall(VecNorm(m.state, NORM_2, &state_norm));
+  PetscCall(TSGetSNES(ts, &snes));
+  PetscCall(SNESSetTolerances(snes, m.rtol * state_norm / m.dt, 0.0, 0.0, PETSC_DEFAULT,
+                              PETSC_DEFAULT));
+  PetscFunctionReturn(0);
+}
+}  // namespace
+
+SampleResult SampleSolver::solve_trajectory(const std::vector<const double*>& inputs, double* u) {
+  SampleResult result;
+  const int steps = family_.steps();
+  const double dt = family_.time_step();
+  // A fresh copy of the DM for every trajectory: a TS leaves itself in its DM as the context
+  // of the SNES function, and a second TS on the same DM would call the destroyed first one.
+  DM dm = nullptr;
+  TS ts = nullptr;
+  try {
+    PINS_PETSC_CALL(DMClone(da_, &dm));
+    PINS_PETSC_CALL(family_.SetTSFunctions(dm, inputs));
+    PINS_PETSC_CALL(TSCreate(PETSC_COMM_SELF, &ts));
+    PINS_PETSC_CALL(TSSetDM(ts, dm));
+    // The Jacobian goes into the matrix this object keeps (DMCreateMatrix's pattern).
+    PINS_PETSC_CALL(TSSetIJacobian(ts, A_, A_, nullptr, nullptr));
+    PINS_PETSC_CALL(
+        configure_time_stepper(ts, prefix_.empty() ? nullptr : prefix_.c_str(), dt, steps));
+    SNES snes;
+    PetscReal rtol;
+    PetscInt max_it, n;
+    PINS_PETSC_CALL(TSGetSNES(ts, &snes));
+    PINS_PETSC_CALL(SNESGetTolerances(snes, nullptr, &rtol, nullptr, &max_it, nullptr));
+    PINS_PETSC_CALL(VecGetLocalSize(x_, &n));
+    TrajectoryMonitor m;
+    m.u = u;
+    m.dof = dof_;
+    m.points = n / dof_;
+    m.dt = dt;
+    m.rtol = rtol;
+    m.state = state_;
+    m.rate = rate_;
+    m.residual = r_;
+    // The initial state u[0] into the TS's vector ([dof][grid] → interlaced).
+    PetscScalar* xx;
+    PINS_PETSC_CALL(VecGetArrayWrite(x_, &xx));
+    for (PetscInt p = 0; p < m.points; ++p)
+      for (int c = 0; c < dof_; ++c) xx[p * dof_ + c] = u[size_t(c) * size_t(m.points) + size_t(p)];
+    PINS_PETSC_CALL(VecRestoreArrayWrite(x_, &xx));
+    PINS_PETSC_CALL(TSMonitorSet(ts, monitor_trajectory, &m, nullptr));
+    PINS_PETSC_CALL(TSSetTime(ts, 0.0));
+    PINS_PETSC_CALL(TSSetStepNumber(ts, 0));
+    PINS_PETSC_CALL(TSSolve(ts, x_));
+    TSConvergedReason reason;
+    PetscInt done, its;
+    PINS_PETSC_CALL(TSGetConvergedReason(ts, &reason));
+    PINS_PETSC_CALL(TSGetStepNumber(ts, &done));
+    PINS_PETSC_CALL(TSGetSNESIterations(ts, &its));
+    result.iterations = int(its);
+    result.residual = m.max_residual;
+    if (reason < 0) {
+      SNESConvergedReason snes_reason;
+      PetscInt snes_its;
+      PINS_PETSC_CALL(SNESGetConvergedReason(snes, &snes_reason));
+      PINS_PETSC_CALL(SNESGetIterationNumber(snes, &snes_its));
+      result.failure = "step " + std::to_string(done + 1) + " of " + std::to_string(steps) +
+                       " (t = " + format_g((done + 1) * dt) + "): " +
+                       (reason == TS_DIVERGED_NONLINEAR_SOLVE
+                            ? std::string("SNES did not converge: ") +
+                                  SNESConvergedReasons[snes_reason] + " after " +
+                                  std::to_string(snes_its) + " Newton iterations (-snes_max_it " +
+                                  std::to_string(max_it) + ")"
+                            : std::string("TS failed: ") + TSConvergedReasons[reason]);
+    } else if (done != steps) {
+      result.failure = "the TS stopped after " + std::to_string(done) + " of " +
+                       std::to_string(steps) + " steps (" + TSConvergedReasons[reason] + ")";
+    } else if (m.bad_step >= 0) {
+      result.failure = "step " + std::to_string(m.bad_step) + " of " + std::to_string(steps) +
+                       " (t = " + format_g(m.bad_step * dt) + "): ||G(u)||/||u_prev|| = " +
+                       format_g(m.bad_residual) + " exceeds -snes_rtol " + format_g(rtol);
+    }
+  } catch (...) {
+    TSDestroy(&ts);
+    DMDestroy(&dm);
+    throw;
+  }
+  PINS_PETSC_CALL(TSDestroy(&ts));
+  PINS_PETSC_CALL(DMDestroy(&dm));
+  return result;
+}
+
 SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, double* u,
                                  const double* reference, ConvergenceHistory* history) {
   HistoryMonitor monitor;
@@ -274,7 +515,11 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
     monitor.recording = std::chrono::duration<double>(Clock::now() - copy_start).count();
   }
   SampleResult result;
-  if (family_.nonlinear()) {
+  if (family_.time_dependent()) {
+    PINS_CHECK(!history, "sample solver: convergence histories are not recorded for "
+               "time-dependent families");
+    return solve_trajectory(inputs, u);  // it stores every state itself
+  } else if (family_.nonlinear()) {
     result = solve_nonlinear(inputs);
   } else {
     PINS_PETSC_CALL(family_.AssembleOperator(da_, inputs, A_));

@@ -3,10 +3,13 @@
 /// Solving one sample on PETSC_COMM_SELF: assemble A(inputs) and b(inputs), solve with a freshly
 /// configured KSP, and certify the solution by its true residual; for a nonlinear family
 /// (ProblemFamily::nonlinear()), solve F(u) = 0 from u = 0 with a freshly configured SNES
-/// and certify by ‖F(u)‖ / ‖F(0)‖. Private to pins::petsc.
+/// and certify by ‖F(u)‖ / ‖F(0)‖; for a time-dependent family (ProblemFamily::
+/// time_dependent()), step the initial state with a freshly configured TS (backward Euler)
+/// and certify every step by the family's one-step residual. Private to pins::petsc.
 
 #include <petscksp.h>
 #include <petscsnes.h>
+#include <petscts.h>
 
 #include <functional>
 #include <string>
@@ -27,6 +30,15 @@ PetscErrorCode configure_solver(KSP ksp, const char* prefix);
 /// then its options (-snes_*, -ksp_*, -pc_* under `prefix`) on top.
 PetscErrorCode configure_nonlinear_solver(SNES snes, const char* prefix);
 
+/// Applies pins' time-stepping defaults to `ts` (whose DM is set): backward Euler (TSBEULER)
+/// with the fixed step `dt` for exactly `steps` steps (no step adaptivity; the final time
+/// 2 (steps + 2)·dt is never reached, so no step is shortened to match it), one SNES failure
+/// ends the run, and its SNES configured by configure_nonlinear_solver — then the options
+/// (-ts_*, -snes_*, -ksp_*, -pc_* under `prefix`) on top. Refuses, naming the option,
+/// another -ts_type (the family's equation is the backward Euler step), step adaptivity
+/// (-ts_adapt_type), and -ts_dt / -ts_max_steps that differ from the family's -dt / -steps.
+PetscErrorCode configure_time_stepper(TS ts, const char* prefix, double dt, int steps);
+
 /// The solver the options select, as recorded in datasets. For a nonlinear solve, rtol and
 /// max_it are the SNES's and ksp_type, pc_type, norm_type, ksp_rtol those of its linear solves.
 struct SolverDescription {
@@ -36,6 +48,9 @@ struct SolverDescription {
   int max_it = 0;
   std::string snes_type, linesearch_type;  ///< nonlinear only
   double atol = 0, ksp_rtol = 0;           ///< nonlinear only: SNES atol, linear rtol
+  std::string ts_type;                     ///< time-dependent only: "beuler"
+  double dt = 0;                           ///< time-dependent only: the fixed step
+  int steps = 0;                           ///< time-dependent only: steps per trajectory
 };
 
 /// Configures a throw-away KSP (a SNES if `nonlinear`) on `comm` and reports its settings
@@ -43,9 +58,18 @@ struct SolverDescription {
 /// options.
 SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool nonlinear = false);
 
+/// The same for a time-dependent family: configures a throw-away TS (configure_time_stepper,
+/// on a DM of `family`) and reports its SNES and KSP settings with ts_type, dt and steps.
+/// Here rtol is the tolerance of every step's relative residual ‖G(u^{t+1})‖/‖u^t‖ (see
+/// SampleSolver::solve) and atol is not used. Throws pins::Error on bad options.
+SolverDescription describe_time_stepper(MPI_Comm comm, const std::string& prefix,
+                                        const ProblemFamily& family);
+
 /// Outcome of one sample: iterations (all restarts together; Newton iterations for a
-/// nonlinear family), the true relative residual (‖F(u)‖/‖F(0)‖ for a nonlinear family),
-/// and an empty `failure` unless the sample must fail the run (then a one-line reason).
+/// nonlinear family, all steps' Newton iterations for a time-dependent one), the true
+/// relative residual (‖F(u)‖/‖F(0)‖ for a nonlinear family, the largest step's for a
+/// time-dependent one), and an empty `failure` unless the sample must fail the run (then a
+/// one-line reason).
 struct SampleResult {
   int iterations = 0;
   double residual = 0;
@@ -64,6 +88,15 @@ class SampleSolver {
 
   /// Solves A(inputs) u = b(inputs), or F(u; inputs) = 0 for a nonlinear family; writes u
   /// ([dof][grid...], component-major). Throws pins::Error on PETSc errors.
+  ///
+  /// A time-dependent family: `inputs` are its dataset inputs (no state), u is
+  /// [steps + 1][dof][grid...] and holds the initial state in u[0] on entry; every backward
+  /// Euler step t → t+1 (a TS from configure_time_stepper) is written to u[t+1]. Each step's
+  /// SNES stops when ‖G(u^{t+1})‖ ≤ rtol ‖u^t‖, G = dt · F(u, (u − u^t)/dt) the family's
+  /// one-step residual (pins::Family::residual, whose G(0) = −u^t) and rtol -snes_rtol: its
+  /// atol is set to rtol ‖u^t‖ / dt before the step and its own rtol test is off. The
+  /// residual reported is the largest step's ‖G(u^{t+1})‖/‖u^t‖, recomputed after the step
+  /// with TSComputeIFunction; a diverged step or one above rtol is a failure naming it.
   SampleResult solve(const std::vector<const double*>& inputs, double* u);
 
   /// The same solve, recording at every iteration how far the iterate is from `reference`
@@ -84,6 +117,7 @@ class SampleSolver {
  private:
   void destroy();
   SampleResult solve_nonlinear(const std::vector<const double*>& inputs);
+  SampleResult solve_trajectory(const std::vector<const double*>& inputs, double* u);
 
   const ProblemFamily& family_;
   int dof_;
@@ -92,6 +126,7 @@ class SampleSolver {
   Mat A_ = nullptr;
   Vec b_ = nullptr, x_ = nullptr, r_ = nullptr;
   Vec reference_ = nullptr, work_ = nullptr;  // for the history only, made on first use
+  Vec state_ = nullptr, rate_ = nullptr;      // time-dependent only: u^t and (u − u^t)/dt
   std::function<void(SNES)> before_solve_, after_solve_;
 };
 

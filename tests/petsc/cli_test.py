@@ -228,7 +228,7 @@ def case_bad_input():
         (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
         (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
         (["-pde", "heat", "-o", "x.h5"],
-         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem)"),
+         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem, allen_cahn)"),
         # darcy3d: a 2-D grid, a grid too small for the stencil, a field that is not
         # continuous in 3-D, a non-positive conductivity.
         (["-pde", "darcy3d", "-grid", "8,8", "-o", "x.h5"], "has 2 directions, but -pde darcy3d is 3-D"),
@@ -477,6 +477,75 @@ def case_fem():
                  "for solution: gnn)", keep=keep + ("junk.msh",))
     print("ok: darcy_fem generate (1 and 2 processes identical, mesh in the file), verify, info, "
           "errors")
+
+
+def case_allen_cahn():
+    """allen_cahn: trajectories [N, steps + 1, ny, nx] from TS (backward Euler), 1 vs 2
+    processes bit for bit, pins verify on every step (and on a tampered file), bad input."""
+    need_h5py()
+    import h5py
+    import numpy as np
+    common = ["generate", "-pde", "allen_cahn", "-progress", "0", "-grid", "16", "-samples", "4",
+              "-steps", "5", "-seed", "3"]
+    out, _ = expect_ok(["generate", "-pde", "allen_cahn", "-help"])
+    for option in ("-epsilon", "-dt", "-steps", "-u0_amplitude", "-u0_tau", "-kappa_type",
+                   "-ts_type", "-snes_rtol", "-ksp_type"):
+        if option not in out:
+            fail("'pins generate -pde allen_cahn -help' does not list %s" % option)
+    expect_ok(common + ["-o", "one.h5"], ranks=1)
+    expect_ok(common + ["-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as b:
+        if a["u"].shape != (4, 6, 16, 16):
+            fail("allen_cahn u shape %s, expected (4, 6, 16, 16) = [N, T, ny, nx]" % (a["u"].shape,))
+        if "f" in a or "u_prev" in a:
+            fail("allen_cahn stores an f or a u_prev array: %s" % list(a.keys()))
+        for name in ("kappa", "u", "iterations", "residual", "seeds"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("allen_cahn array %s differs between 1 and 2 processes" % name)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.attrs.items()}
+        for key, value in (("pde", "allen_cahn"), ("inputs", "kappa"), ("times", "6"),
+                           ("sampler.scheme", "beuler"), ("sampler.steps", "5"),
+                           ("sampler.dt", "0.05"), ("sampler.epsilon", "0.02"),
+                           ("solver.ts_type", "beuler"), ("solver.snes_type", "newtonls")):
+            if str(attrs.get(key)) != value:
+                fail("attribute %s = %r, expected %r" % (key, attrs.get(key), value))
+        u = a["u"][()]
+        if abs(np.abs(u[:, 0]).max() - 0.5) > 1e-15:
+            fail("max |u(0)| = %g, expected the default -u0_amplitude 0.5" % np.abs(u[:, 0]).max())
+        if not (a["iterations"][()] >= 2 * 5).all() or not (a["residual"][()] <= 1e-10).all():
+            fail("Newton iterations %s / residuals %s" % (a["iterations"][()], a["residual"][()]))
+    out, _ = expect_ok(["verify", "-data", "two.h5"])
+    if "OK" not in out or "over steps" not in out:
+        fail("pins verify output:\n" + out)
+    # One state of one trajectory changed by 1e-4: the steps into and out of it fail.
+    shutil.copy(os.path.join(ARGS.workdir, "two.h5"), os.path.join(ARGS.workdir, "tampered.h5"))
+    with h5py.File(os.path.join(ARGS.workdir, "tampered.h5"), "r+") as f:
+        u = f["u"][()]
+        u[2, 3] *= 1.0001
+        f["u"][...] = u
+    keep = ("one.h5", "two.h5", "tampered.h5")
+    expect_error(["verify", "-data", "tampered.h5"], "verify",
+                 "1 of 4 samples exceed the tolerance 1e-10; the first is sample 2", keep=keep)
+    cases = [
+        (["-dt", "0"], "-dt (the time step) must be positive, got 0"),
+        (["-dt", "-1"], "-dt (the time step) must be positive, got -1"),
+        (["-steps", "0"], "-steps must be at least 1 (time steps per trajectory), got 0"),
+        (["-epsilon", "-1"], "-epsilon must be a positive number, got -1"),
+        (["-u0_amplitude", "0"], "-u0_amplitude must be a positive number"),
+        (["-ts_type", "rk"], "-ts_type rk: trajectories are made with backward Euler"),
+        (["-ts_dt", "0.1"], "-ts_dt 0.1 differs from the family's step 0.05: set the step with -dt"),
+        (["-f_value", "3"], "-pde allen_cahn has no right-hand side f"),
+        (["-inputs_only"], "-inputs_only: -pde allen_cahn is time-dependent"),
+        (["-grid", "2"], "-grid must be at least 3"),
+    ]
+    for extra, expected in cases:
+        expect_error(common + extra + ["-o", "x.h5"], "generate", expected, keep=keep)
+    for ranks in (None, 2):
+        expect_error(common + ["-snes_max_it", "1", "-o", "x.h5"], "generate",
+                     "sample 0: step 1 of 5 (t = 0.05): SNES did not converge: DIVERGED_MAX_IT",
+                     ranks=ranks, keep=keep)
+    print("ok: allen_cahn trajectories (1 and 2 processes identical), verify, errors")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -6,6 +6,13 @@
 /// so the run costs what sampling costs, and sample i's inputs are bit for bit those of a
 /// labelled run with the same seed and options.
 ///
+/// A time-dependent family (e.g. allen_cahn) makes trajectories: its inputs without the
+/// state (pins::Family::dataset_inputs()) and u [N, steps + 1, grid…], u[:, 0] the sampled
+/// initial state and u[:, t] the state at t·dt, stepped by a PETSc TS (backward Euler, fixed
+/// step; -ts_*, -snes_*, -ksp_*, -pc_*). Per sample, iterations are the trajectory's Newton
+/// iterations and residual the largest step's ‖G(u^{t+1})‖/‖u^t‖ (the family's one-step
+/// residual). -inputs_only is refused for such a family.
+///
 /// Each MPI process solves its share of the samples (sample i goes to rank i mod P) one
 /// after the other on PETSC_COMM_SELF objects: data generation is many small solves, not one
 /// big one. Rank 0 writes the file. A sample's numbers depend on (seed, index) only, so the
@@ -89,6 +96,12 @@ struct GenerateSummary {
   /// Nonlinear families: the SNES type ("newtonls"; iterations are Newton iterations, rtol
   /// and residual_max are of ‖F(u)‖/‖F(0)‖, ksp/pc are the linear solves'); empty otherwise.
   std::string snes_type;
+  /// Time-dependent families: the TS type ("beuler"), its step and steps per trajectory
+  /// (iterations are then Newton iterations per trajectory, residual_max the largest step's
+  /// ‖G(u^{t+1})‖/‖u^t‖); empty / zero otherwise.
+  std::string ts_type;
+  double dt = 0;
+  int steps = 0;
   double seconds = 0;        ///< wall time of the whole run
   double solve_seconds = 0;  ///< wall time of the sampling (+ solving) phase
   std::string output;

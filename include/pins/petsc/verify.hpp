@@ -7,6 +7,11 @@
 /// family its own kernel) — the same kernels the physics loss uses — independently of the
 /// PETSc matrix or SNES callbacks that produced the data.
 ///
+/// A trajectory dataset (a time-dependent family, u [N, T, grid…]) is checked step by step:
+/// step t's residual is the family's one-step residual for the state u[:, t] (its
+/// state_input) and the solution u[:, t + 1]; a sample's residual is the largest over its
+/// T − 1 steps, which is what `pins generate` stores.
+///
 /// Example: `auto report = pins::petsc::verify_dataset(pins::read_dataset("d.h5"));`
 
 #include <cstdint>
