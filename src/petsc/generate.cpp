@@ -281,6 +281,11 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
     family->set_up(grid, opts.seed);
+    // The two halves of a (user-registered) family must agree on what a sample is.
+    PINS_CHECK(family->time_dependent() == find_family(opts.pde).time_dependent(), "-pde ",
+               opts.pde, ": the PETSc half says the family is ",
+               family->time_dependent() ? "" : "not ", "time-dependent, its core half (",
+               "pins::Family::state_input) the opposite");
     PINS_CHECK(!opts.inputs_only || !family->time_dependent(), "-inputs_only: -pde ", opts.pde,
                " is time-dependent and its datasets are trajectories; its inputs alone (no "
                "states) leave nothing to learn from");
