@@ -52,6 +52,12 @@ class Model:
         no gradients, in batches of `batch`."""
         return self._handle.predict(self._inputs(fields, named), int(batch))
 
+    @property
+    def input_names(self):
+        """The input fields `predict` takes, in channel order (e.g. ``['kappa', 'f']``; a
+        one-step model of a time-dependent family also takes its state, e.g. ``u_prev``)."""
+        return list(self._handle.input_names)
+
     def rollout(self, initial, steps, *fields, batch=64, **named):
         """A one-step model of a time-dependent family (e.g. ``allen_cahn``) applied to its
         own output `steps` times from the states `initial` [B, ny, nx]: the trajectories

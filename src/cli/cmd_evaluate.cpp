@@ -205,7 +205,17 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                 data_res.mean);
     std::printf("  time/sample   surrogate %.3g ms (single), %.3g ms (batched); PETSc %.3g ms\n",
                 single * 1e3, batched * 1e3, petsc * 1e3);
-    if (const auto& nw = e.newton)
+    const bool ts_predictor = e.newton && e.newton->steps > 1;
+    if (const auto& nw = e.newton; ts_predictor)
+      std::printf(
+          "  TS predictor  Newton iterations per step %.2f from the previous state, %.2f from "
+          "the surrogate (%.2fx); %.3g ms vs %.3g ms per trajectory incl. %.3g ms inference "
+          "(%.2fx)\n",
+          nw->mean_iterations_zero / nw->steps, nw->mean_iterations_guess / nw->steps,
+          nw->mean_iterations_zero / nw->mean_iterations_guess, nw->mean_seconds_zero * 1e3,
+          nw->mean_seconds_guess * 1e3, nw->mean_seconds_inference * 1e3,
+          nw->mean_seconds_zero / nw->mean_seconds_guess);
+    else if (e.newton)
       std::printf(
           "  Newton        to rtol %.3g: %.2f iterations from zero, %.2f from the guess "
           "(%.2fx); %.3g ms vs %.3g ms incl. %.3g ms inference (%.2fx)\n",

@@ -104,12 +104,18 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       job.validation_path = opts.val_data;
     }
     job.command = command_line;
-    job.on_start = [&](const Surrogate& model, const TrainingData&, const TrainingData* vd) {
+    job.on_start = [&](const Surrogate& model, const TrainingData& td, const TrainingData* vd) {
       if (opts.monitor < 1) return;
       int64_t parameters = 0;
       for (const auto& p : model.module().parameters()) parameters += p.numel();
-      std::printf("pins train: %s: %lld samples of -pde %s on %s\n", dataset_path.c_str(),
-                  (long long)dataset.samples, dataset.info.pde.c_str(),
+      // Trajectories are trained on as their steps: say both counts.
+      auto rows = [](const Dataset& d, const TrainingData& t) {
+        return d.info.times > 0 ? std::to_string(d.samples) + " trajectories (" +
+                                      std::to_string(t.samples()) + " steps)"
+                                : std::to_string(d.samples) + " samples";
+      };
+      std::printf("pins train: %s: %s of -pde %s on %s\n", dataset_path.c_str(),
+                  rows(dataset, td).c_str(), dataset.info.pde.c_str(),
                   dataset.info.grid_string().c_str());
       std::printf("  model       %s, %lld parameters, %s, %d threads\n", surrogate.c_str(),
                   (long long)parameters, opts.dtype.c_str(), torch::get_num_threads());
@@ -125,9 +131,8 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
       else if (job.unlabelled)
         std::printf("  physics only: no labelled samples\n");
       if (vd)
-        std::printf("  validation  %s (%lld samples); all %lld training samples trained on\n",
-                    opts.val_data.c_str(), (long long)vd->samples(),
-                    (long long)dataset.samples);
+        std::printf("  validation  %s (%s); all %s trained on\n", opts.val_data.c_str(),
+                    rows(validation, *vd).c_str(), rows(dataset, td).c_str());
       if (opts.augment != "none")
         std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
                     opts.augment.c_str());

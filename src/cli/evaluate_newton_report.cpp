@@ -19,6 +19,25 @@ std::string extra(const DatasetInfo& info, const std::string& name) {
 std::string newton_markdown(const petsc::NewtonComparison& n, const DatasetInfo& info) {
   auto f = [](double v, const char* format = "%.3g") { return format_number(v, format); };
   std::ostringstream md;
+  if (n.steps > 1) {
+    // A time-dependent family: the surrogate as the predictor of every implicit step.
+    md << "\n## Inside PETSc TS: the surrogate as the predictor of each implicit step\n\n"
+       << "PETSc TS (backward Euler; Newton " << extra(info, "solver.snes_type") << ", "
+       << info.ksp_type << " + " << info.pc_type << ", every step to the dataset's tolerance "
+       << f(n.rtol) << ") re-solving " << n.iterations_zero.size() << " trajectories of "
+       << n.steps << " steps from their stored initial states: each step's Newton from the "
+       << "previous state (TS's own predictor) and from the one-step network's prediction. "
+       << "Times: the whole trajectory, best of 3 runs, one process.\n\n"
+       << "| predictor | Newton iterations per step | ms per trajectory | of which inference |\n"
+       << "|---|---|---|---|\n"
+       << "| previous state | " << f(n.mean_iterations_zero / n.steps, "%.2f") << " | "
+       << f(n.mean_seconds_zero * 1e3) << " | |\n"
+       << "| surrogate | " << f(n.mean_iterations_guess / n.steps, "%.2f") << " | "
+       << f(n.mean_seconds_guess * 1e3) << " | " << f(n.mean_seconds_inference * 1e3) << " |\n"
+       << "| ratio | " << f(n.mean_iterations_zero / n.mean_iterations_guess, "%.2f") << "x | "
+       << f(n.mean_seconds_zero / n.mean_seconds_guess, "%.2f") << "x | |\n";
+    return md.str();
+  }
   md << "\n## Newton from the surrogate's guess\n\n"
      << "Newton (" << extra(info, "solver.snes_type") << " + "
      << extra(info, "solver.linesearch_type") << ", " << info.ksp_type << " + " << info.pc_type

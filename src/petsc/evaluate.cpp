@@ -118,6 +118,31 @@ nlohmann::json newton_json(const NewtonComparison& n) {
                        {"seconds_zero", n.seconds_zero[i]},
                        {"seconds_guess", n.seconds_guess[i]},
                        {"seconds_inference", n.seconds_inference[i]}});
+  if (n.steps > 1)
+    return {{"rtol", n.rtol},
+            {"samples", n.iterations_zero.size()},
+            {"steps", n.steps},
+            {"iterations_zero", n.mean_iterations_zero},
+            {"iterations_guess", n.mean_iterations_guess},
+            {"iterations_per_step_zero", n.mean_iterations_zero / n.steps},
+            {"iterations_per_step_guess", n.mean_iterations_guess / n.steps},
+            {"iterations_ratio", n.mean_iterations_zero / n.mean_iterations_guess},
+            {"seconds_zero", n.mean_seconds_zero},
+            {"seconds_guess", n.mean_seconds_guess},
+            {"seconds_inference", n.mean_seconds_inference},
+            {"time_ratio", n.mean_seconds_zero / n.mean_seconds_guess},
+            {"per_sample", samples},
+            {"method",
+             "PETSc TS (backward Euler, the dataset's SNES settings; every step to the dataset's "
+             "step tolerance) re-solving whole trajectories from the stored initial state, each "
+             "implicit step's Newton starting from the previous state (TS's own predictor, "
+             "'zero') and from the one-step network's prediction (the surrogate as the "
+             "predictor, pins::petsc::snes_set_surrogate_guess on the TS's SNES, kappa given "
+             "as a vector); iterations are Newton iterations per trajectory"},
+            {"timing",
+             "wall time per trajectory of the whole TS solve (set-up, every step, and for the "
+             "guess its inference at every step), best of 3 runs on both sides, one trajectory "
+             "at a time, one process; ratios are means over the samples, zero / guess"}};
   return {{"rtol", n.rtol},
           {"samples", n.iterations_zero.size()},
           {"iterations_zero", n.mean_iterations_zero},
@@ -294,7 +319,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     e.report["one_step"] =
         "relative_l2 and relative_residual_prediction are of single steps from the stored "
         "states; seconds_per_sample.petsc_solve is per trajectory (PETSc TS)";
-  } else if (family.nonlinear()) {
+  }
+  if (family.nonlinear()) {
     e.newton = compare_newton_guess(d, model_path, e.petsc_samples, newton_rtol, solver_prefix);
     e.report["newton"] = newton_json(*e.newton);
   }

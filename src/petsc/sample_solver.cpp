@@ -442,7 +442,9 @@ SampleResult SampleSolver::solve_trajectory(const std::vector<const double*>& in
     PINS_PETSC_CALL(TSMonitorSet(ts, monitor_trajectory, &m, nullptr));
     PINS_PETSC_CALL(TSSetTime(ts, 0.0));
     PINS_PETSC_CALL(TSSetStepNumber(ts, 0));
+    if (before_solve_) before_solve_(snes);  // e.g. the surrogate as every step's predictor
     PINS_PETSC_CALL(TSSolve(ts, x_));
+    if (after_solve_) after_solve_(snes);
     TSConvergedReason reason;
     PetscInt done, its;
     PINS_PETSC_CALL(TSGetConvergedReason(ts, &reason));

@@ -108,7 +108,9 @@ class SampleSolver {
 
   /// Nonlinear families: `before` is called with each sample's SNES once its options are set,
   /// just before SNESSolve (e.g. to install an initial guess), `after` once it has solved.
-  /// Either may be empty; both run inside the solve's time.
+  /// Time-dependent families: the same with the SNES of each trajectory's TS, before and
+  /// after TSSolve (a guess installed there predicts every step). Either may be empty; both
+  /// run inside the solve's time.
   void set_snes_hooks(std::function<void(SNES)> before, std::function<void(SNES)> after) {
     before_solve_ = std::move(before);
     after_solve_ = std::move(after);

@@ -2,7 +2,7 @@
 """Runs `pins train` and `pins evaluate` the way users do and checks what they would see.
 
 Usage: cli_test.py --pins PATH --workdir DIR CASE  (CASE: learn, bad_input, option_spaces,
-precondition_checkpoint, refine)
+precondition_checkpoint, refine, refine_3d, nonlinear, fem, allen_cahn)
 
 learn: on a 32x32 grid with 64 training samples a small FNO must actually learn: its test
 relative L2 error falls below BOUND, which the untrained model (same normalisation, weights
@@ -313,6 +313,60 @@ def case_fem():
                  "train", "runs on unstructured meshes")
 
 
+def case_allen_cahn():
+    """allen_cahn end to end: trajectories train a one-step model (data on the step's change +
+    the implicit step's residual), evaluate rolls it out over whole trajectories against PETSc
+    TS and measures it as the predictor of every implicit step; the losses a nonlinear family
+    cannot take, and a single-state model on trajectories, are refused."""
+    need_h5py()
+    import csv
+    ac = ["generate", "-pde", "allen_cahn", "-grid", "12", "-steps", "4", "-progress", "0"]
+    expect_ok(ac + ["-samples", "24", "-seed", "1", "-o", "ac_train.h5"])
+    expect_ok(ac + ["-samples", "4", "-seed", "2", "-o", "ac_test.h5"])
+    small = ["-surrogate_type", "fno", "-fno_modes", "4", "-fno_width", "12", "-fno_layers", "2",
+             "-fno_padding", "2", "-fno_hidden", "24", "-train_batch_size", "8",
+             "-train_lr", "3e-3", "-train_monitor", "0", "-train_threads", "1"]
+    expect_ok(["train", "-data", "ac_train.h5", "-train_physics_weight", "0.1",
+               "-train_epochs", "10", "-train_log", "ac.csv", "-o", "ac.pins"] + small)
+    with open(os.path.join(ARGS.workdir, "ac.csv")) as f:
+        rows = list(csv.DictReader(f))
+    first, last = float(rows[0]["val_rel_l2"]), float(rows[-1]["val_rel_l2"])
+    print("one-step model: validation relative L2 of the change, epoch 1 %.4g, epoch %d %.4g"
+          % (first, len(rows), last))
+    if not last < 0.7 * first:
+        fail("the one-step model did not learn: validation error %g -> %g" % (first, last))
+    with open(os.path.join(ARGS.workdir, "ac.pins"), "rb") as f:
+        manifest = f.read()
+    if b'"state": "u_prev"' not in manifest and b'"state":"u_prev"' not in manifest:
+        fail("the model file does not record that the network predicts the change of u_prev")
+    r = evaluate("ac.pins", "ac_test.h5", "ac_report")
+    ro, nw = r.get("rollout"), r.get("newton")
+    if not ro or ro["steps"] != 4 or len(ro["relative_l2_mean"]) != 4:
+        fail("the report has no 4-step rollout: %s" % ro)
+    errors = ro["relative_l2_mean"]
+    print("rollout error against step: %s; TS predictor %s -> %s Newton iterations per step"
+          % (" ".join("%.3g" % e for e in errors), nw and nw["iterations_per_step_zero"],
+             nw and nw["iterations_per_step_guess"]))
+    # The error of step 1 is the one-step error of each trajectory's first row: it is no
+    # larger than what the rollout accumulates by the last step.
+    if not (0 < errors[0] <= errors[-1] < 1):
+        fail("rollout errors %s" % errors)
+    if not nw or nw["steps"] != 4 or not nw["iterations_per_step_zero"] > 0 or \
+            not nw["iterations_per_step_guess"] > 0:
+        fail("the report has no TS predictor comparison: %s" % nw)
+    if not os.path.exists(os.path.join(ARGS.workdir, "ac_report", "plot_data", "rollout.json")):
+        fail("no rollout plot data")
+    for loss in ("energy", "preconditioned"):
+        expect_error(["train", "-data", "ac_train.h5", "-train_physics_loss", loss,
+                      "-train_epochs", "1", "-o", "x.pins"] + small, "train",
+                     "-train_physics_loss %s is not available for the allen_cahn family" % loss)
+    expect_ok(["generate", "-grid", "12", "-samples", "4", "-seed", "1", "-progress", "0",
+               "-o", "ac_grid.h5"])
+    expect_ok(["train", "-data", "ac_grid.h5", "-train_epochs", "1", "-o", "darcy12.pins"] + small)
+    expect_error(["evaluate", "-model", "darcy12.pins", "-data", "ac_test.h5", "-o", "x"],
+                 "evaluate", "darcy")
+
+
 def case_option_spaces():
     """Option values with spaces in them reach `pins train` whole: the data, model and log
     paths below live in a folder whose name has spaces and a word that looks like an option
@@ -496,7 +550,7 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
                                     "precondition_checkpoint", "refine", "refine_3d",
-                                    "nonlinear", "fem"])
+                                    "nonlinear", "fem", "allen_cahn"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
@@ -504,7 +558,7 @@ def main():
      "option_spaces": case_option_spaces,
      "precondition_checkpoint": case_precondition_checkpoint,
      "refine": case_refine, "refine_3d": case_refine_3d,
-     "nonlinear": case_nonlinear}[ARGS.case]()
+     "nonlinear": case_nonlinear, "allen_cahn": case_allen_cahn}[ARGS.case]()
     print("PASS")
 
 

@@ -52,6 +52,10 @@ struct Refinement {
 /// re-solved sample (report.json's "newton").
 struct NewtonComparison {
   double rtol = 0;  ///< both stop at ‖F(u)‖ ≤ rtol ‖F(0)‖
+  /// Newton solves per sample: 1, or a time-dependent family's steps per trajectory (PETSc
+  /// TS re-solving it; "zero" is then TS's own predictor, each step's Newton starting from
+  /// the previous state, and the iterations and times are per trajectory).
+  int steps = 1;
   std::vector<int> iterations_zero, iterations_guess;
   /// Wall time of each whole solve (SNES set-up, Newton, and for the guess its inference:
   /// inputs, network, scatter), the best of 3 runs; and of the inference alone.
@@ -64,7 +68,9 @@ struct NewtonComparison {
 /// SNES settings (under `solver_prefix`) to ‖F(u)‖ ≤ rtol ‖F(0)‖ (rtol ≤ 0: the dataset's),
 /// from zero and from the prediction of the solution model in `model_path`, installed with
 /// pins::petsc::snes_set_surrogate_guess (the inputs given as vectors, LibTorch's current
-/// thread count). Throws pins::Error if a solve fails.
+/// thread count). A time-dependent family's trajectories are re-solved with PETSc TS, once
+/// with TS's own predictor and once with the one-step model as every step's initial guess
+/// (NewtonComparison::steps). Throws pins::Error if a solve fails.
 NewtonComparison compare_newton_guess(const Dataset& d, const std::string& model_path, int count,
                                       double rtol, const std::string& solver_prefix);
 
