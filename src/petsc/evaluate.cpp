@@ -118,49 +118,43 @@ nlohmann::json newton_json(const NewtonComparison& n) {
                        {"seconds_zero", n.seconds_zero[i]},
                        {"seconds_guess", n.seconds_guess[i]},
                        {"seconds_inference", n.seconds_inference[i]}});
-  if (n.steps > 1)
-    return {{"rtol", n.rtol},
-            {"samples", n.iterations_zero.size()},
-            {"steps", n.steps},
-            {"iterations_zero", n.mean_iterations_zero},
-            {"iterations_guess", n.mean_iterations_guess},
-            {"iterations_per_step_zero", n.mean_iterations_zero / n.steps},
-            {"iterations_per_step_guess", n.mean_iterations_guess / n.steps},
-            {"iterations_ratio", n.mean_iterations_zero / n.mean_iterations_guess},
-            {"seconds_zero", n.mean_seconds_zero},
-            {"seconds_guess", n.mean_seconds_guess},
-            {"seconds_inference", n.mean_seconds_inference},
-            {"time_ratio", n.mean_seconds_zero / n.mean_seconds_guess},
-            {"per_sample", samples},
-            {"method",
-             "PETSc TS (backward Euler, the dataset's SNES settings; every step to the dataset's "
-             "step tolerance) re-solving whole trajectories from the stored initial state, each "
-             "implicit step's Newton starting from the previous state (TS's own predictor, "
-             "'zero') and from the one-step network's prediction (the surrogate as the "
-             "predictor, pins::petsc::snes_set_surrogate_guess on the TS's SNES, kappa given "
-             "as a vector); iterations are Newton iterations per trajectory"},
-            {"timing",
-             "wall time per trajectory of the whole TS solve (set-up, every step, and for the "
-             "guess its inference at every step), best of 3 runs on both sides, one trajectory "
-             "at a time, one process; ratios are means over the samples, zero / guess"}};
-  return {{"rtol", n.rtol},
-          {"samples", n.iterations_zero.size()},
-          {"iterations_zero", n.mean_iterations_zero},
-          {"iterations_guess", n.mean_iterations_guess},
-          {"iterations_ratio", n.mean_iterations_zero / n.mean_iterations_guess},
-          {"seconds_zero", n.mean_seconds_zero},
-          {"seconds_guess", n.mean_seconds_guess},
-          {"seconds_inference", n.mean_seconds_inference},
-          {"time_ratio", n.mean_seconds_zero / n.mean_seconds_guess},
-          {"per_sample", samples},
-          {"method",
-           "Newton (the dataset's SNES settings) to ||F(u)|| <= rtol ||F(0)||, from u = 0 and "
-           "from the network's prediction (pins::petsc::snes_set_surrogate_guess, the inputs "
-           "given as vectors)"},
-          {"timing",
-           "wall time per sample of the whole solve (SNES set-up, Newton, and for the guess "
-           "its inference: inputs, network, scatter), best of 3 runs on both sides, one sample "
-           "at a time, one process; ratios are means over the samples, zero / guess"}};
+  nlohmann::json j = {{"rtol", n.rtol},
+                      {"samples", n.iterations_zero.size()},
+                      {"iterations_zero", n.mean_iterations_zero},
+                      {"iterations_guess", n.mean_iterations_guess},
+                      {"iterations_ratio", n.mean_iterations_zero / n.mean_iterations_guess},
+                      {"seconds_zero", n.mean_seconds_zero},
+                      {"seconds_guess", n.mean_seconds_guess},
+                      {"seconds_inference", n.mean_seconds_inference},
+                      {"time_ratio", n.mean_seconds_zero / n.mean_seconds_guess},
+                      {"per_sample", samples}};
+  if (n.steps == 1) {
+    j["method"] =
+        "Newton (the dataset's SNES settings) to ||F(u)|| <= rtol ||F(0)||, from u = 0 and "
+        "from the network's prediction (pins::petsc::snes_set_surrogate_guess, the inputs "
+        "given as vectors)";
+    j["timing"] =
+        "wall time per sample of the whole solve (SNES set-up, Newton, and for the guess "
+        "its inference: inputs, network, scatter), best of 3 runs on both sides, one sample "
+        "at a time, one process; ratios are means over the samples, zero / guess";
+    return j;
+  }
+  // A time-dependent family: PETSc TS over whole trajectories, the guess at every step.
+  j["steps"] = n.steps;
+  j["iterations_per_step_zero"] = n.mean_iterations_zero / n.steps;
+  j["iterations_per_step_guess"] = n.mean_iterations_guess / n.steps;
+  j["method"] =
+      "PETSc TS (backward Euler, the dataset's SNES settings; every step to the dataset's step "
+      "tolerance) re-solving whole trajectories from the stored initial state, each implicit "
+      "step's Newton starting from the previous state (TS's own predictor, 'zero') and from "
+      "the one-step network's prediction (the surrogate as the predictor, "
+      "pins::petsc::snes_set_surrogate_guess on the TS's SNES, kappa given as a vector); "
+      "iterations are Newton iterations per trajectory";
+  j["timing"] =
+      "wall time per trajectory of the whole TS solve (set-up, every step, and for the guess "
+      "its inference at every step), best of 3 runs on both sides, one trajectory at a time, "
+      "one process; ratios are means over the samples, zero / guess";
+  return j;
 }
 
 // The surrogate rolled out over every stored trajectory, timed batched and one sample at a

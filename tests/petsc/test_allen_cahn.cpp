@@ -27,38 +27,12 @@
 
 namespace fs = std::filesystem;
 
+#include "grid_vectors.hpp"
 #include "scoped_option.hpp"
 
-namespace {
-
-// A global vector of `da` from a whole-grid array, and back (natural order, on every rank).
-void fill(DM da, const std::vector<double>& whole, Vec v) {
-  PINS_PETSC_CALL(pins::darcy::assemble_rhs(da, whole.data(), v));  // copies the own cells
-}
-std::vector<double> gather(DM da, Vec v, size_t points) {
-  Vec natural, all;
-  VecScatter to_all;
-  PINS_PETSC_CALL(DMDACreateNaturalVector(da, &natural));
-  PINS_PETSC_CALL(DMDAGlobalToNaturalBegin(da, v, INSERT_VALUES, natural));
-  PINS_PETSC_CALL(DMDAGlobalToNaturalEnd(da, v, INSERT_VALUES, natural));
-  PINS_PETSC_CALL(VecScatterCreateToAll(natural, &to_all, &all));
-  PINS_PETSC_CALL(VecScatterBegin(to_all, natural, all, INSERT_VALUES, SCATTER_FORWARD));
-  PINS_PETSC_CALL(VecScatterEnd(to_all, natural, all, INSERT_VALUES, SCATTER_FORWARD));
-  const PetscScalar* a;
-  PINS_PETSC_CALL(VecGetArrayRead(all, &a));
-  std::vector<double> out(a, a + points);
-  PINS_PETSC_CALL(VecRestoreArrayRead(all, &a));
-  VecScatterDestroy(&to_all);
-  VecDestroy(&all);
-  VecDestroy(&natural);
-  return out;
-}
-
-torch::Tensor as_tensor(std::vector<double>& v, int ny, int nx) {
-  return torch::from_blob(v.data(), {1, ny, nx}, torch::kFloat64);
-}
-
-}  // namespace
+using pins::test::as_tensor;
+using pins::test::fill;
+using pins::test::gather;
 
 TEST_CASE("allen_cahn: the TS IFunction and IJacobian agree with the core one-step residual") {
   int size = 1;
