@@ -115,7 +115,11 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
        << "Model `" << mpath << "` (" << manifest.architecture << ", trained on "
        << manifest.grid_nx << "x" << manifest.grid_ny
        << (manifest.grid_nz > 0 ? "x" + std::to_string(manifest.grid_nz) : std::string())
-       << ") on `" << dpath << "` (" << n << " samples, " << d.info.grid_string() << ").\n\n"
+       << ") on `" << dpath << "` ("
+       << (d.info.times > 0 ? std::to_string(n) + " trajectories, " +
+                                  std::to_string(td.samples()) + " single steps from their states"
+                            : std::to_string(n) + " samples")
+       << ", " << d.info.grid_string() << ").\n\n"
        << "| metric | mean | median | 95th pct | max |\n|---|---|---|---|---|\n"
        << "| relative L2 error | " << fmt(err.mean) << " | " << fmt(err.median) << " | "
        << fmt(err.p95) << " | " << fmt(err.max) << " |\n"

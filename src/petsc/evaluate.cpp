@@ -254,7 +254,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     throw Error(data_path + ": " + err.what());
   }
   const TrainingData& td = e.data;
-  const int64_t n = d.samples;
+  // Rows the surrogate predicts: the samples, or a trajectory dataset's steps.
+  const int64_t n = td.samples();
 
   // Accuracy and physics of the predictions (batched), then per-sample latency.
   const std::shared_ptr<const Family> family_ptr =
