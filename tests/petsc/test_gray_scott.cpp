@@ -7,6 +7,7 @@
 
 #include <petscdmda.h>
 #include <petscts.h>
+#include <torch/autograd.h>
 
 #include <algorithm>
 #include <cmath>
