@@ -574,7 +574,7 @@ def case_gray_scott():
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.attrs.items()}
         for key, value in (("pde", "gray_scott"), ("inputs", "feed"), ("times", "5"),
                            ("sampler.scheme", "beuler"), ("sampler.steps", "4"),
-                           ("sampler.dt", "1"), ("sampler.kill", "0.06"),
+                           ("sampler.dt", "1.0"), ("sampler.kill", "0.06"),
                            ("sampler.feed_min", "0.02"), ("sampler.feed_max", "0.05"),
                            ("solver.ts_type", "beuler")):
             if str(attrs.get(key)) != value:
