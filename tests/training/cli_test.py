@@ -374,12 +374,12 @@ def case_gray_scott():
     need_h5py()
     import csv
     gs = ["generate", "-pde", "gray_scott", "-grid", "12", "-steps", "4", "-progress", "0"]
-    expect_ok(gs + ["-samples", "16", "-seed", "1", "-o", "gs_train.h5"])
+    expect_ok(gs + ["-samples", "24", "-seed", "1", "-o", "gs_train.h5"])
     expect_ok(gs + ["-samples", "4", "-seed", "2", "-o", "gs_test.h5"])
     small = ["-surrogate_type", "fno", "-fno_modes", "4", "-fno_width", "12", "-fno_layers", "2",
              "-fno_padding", "2", "-fno_hidden", "24", "-train_batch_size", "8",
              "-train_lr", "3e-3", "-train_monitor", "0", "-train_threads", "1"]
-    expect_ok(["train", "-data", "gs_train.h5", "-train_epochs", "6", "-train_log", "gs.csv",
+    expect_ok(["train", "-data", "gs_train.h5", "-train_epochs", "20", "-train_log", "gs.csv",
                "-o", "gs.pins"] + small)
     with open(os.path.join(ARGS.workdir, "gs.csv")) as f:
         rows = list(csv.DictReader(f))
@@ -587,7 +587,7 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
                                     "precondition_checkpoint", "refine", "refine_3d",
-                                    "nonlinear", "fem", "allen_cahn"])
+                                    "nonlinear", "fem", "allen_cahn", "gray_scott"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
@@ -595,7 +595,8 @@ def main():
      "option_spaces": case_option_spaces,
      "precondition_checkpoint": case_precondition_checkpoint,
      "refine": case_refine, "refine_3d": case_refine_3d,
-     "nonlinear": case_nonlinear, "allen_cahn": case_allen_cahn}[ARGS.case]()
+     "nonlinear": case_nonlinear, "allen_cahn": case_allen_cahn,
+     "gray_scott": case_gray_scott}[ARGS.case]()
     print("PASS")
 
 
