@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "pde/allen_cahn/allen_cahn_petsc.hpp"
+#include "pde/gray_scott/gray_scott_petsc.hpp"
 #include "pde/darcy/darcy_petsc.hpp"
 #include "pde/darcy_fem/darcy_fem_petsc.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_petsc.hpp"
@@ -32,6 +33,10 @@ struct Entries {
        "u_t = eps^2 div(kappa grad u) - (u^3 - u) on (0,1)^2, no flux through the boundary; "
        "trajectories of backward Euler steps",
        &allen_cahn::create_problem_family},
+      {"gray_scott",
+       "u_t = Du lap u - u v^2 + F(1 - u), v_t = Dv lap v + u v^2 - (F + k) v on (0,1)^2, no "
+       "flux through the boundary; trajectories of backward Euler steps",
+       &gray_scott::create_problem_family},
   };
 };
 

@@ -228,7 +228,7 @@ def case_bad_input():
         (["-samples", "0", "-o", "x.h5"], "-samples must be at least 1, got 0"),
         (["-samples", "-4", "-o", "x.h5"], "-samples must be at least 1, got -4"),
         (["-pde", "heat", "-o", "x.h5"],
-         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem, allen_cahn)"),
+         "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem, allen_cahn, gray_scott)"),
         # darcy3d: a 2-D grid, a grid too small for the stencil, a field that is not
         # continuous in 3-D, a non-positive conductivity.
         (["-pde", "darcy3d", "-grid", "8,8", "-o", "x.h5"], "has 2 directions, but -pde darcy3d is 3-D"),
@@ -546,6 +546,64 @@ def case_allen_cahn():
                      "sample 0: step 1 of 5 (t = 0.05): SNES did not converge: DIVERGED_MAX_IT",
                      ranks=ranks, keep=keep)
     print("ok: allen_cahn trajectories (1 and 2 processes identical), verify, errors")
+
+
+def case_gray_scott():
+    """gray_scott: two-field trajectories [N, steps + 1, 2, ny, nx] from TS (backward Euler),
+    1 vs 2 processes bit for bit, pins verify, bad options refused with one line."""
+    need_h5py()
+    import h5py
+    import numpy as np
+    common = ["generate", "-pde", "gray_scott", "-progress", "0", "-grid", "12", "-samples", "4",
+              "-steps", "4", "-seed", "3"]
+    out, _ = expect_ok(["generate", "-pde", "gray_scott", "-help"])
+    for option in ("-gs_du", "-gs_dv", "-gs_kill", "-gs_feed_min", "-gs_feed_max", "-dt",
+                   "-steps", "-grf_tau"):
+        if option not in out:
+            fail("'pins generate -pde gray_scott -help' does not list %s" % option)
+    expect_ok(common + ["-o", "one.h5"], ranks=1)
+    expect_ok(common + ["-o", "two.h5"], ranks=2)
+    with h5py.File(os.path.join(ARGS.workdir, "one.h5"), "r") as a, \
+            h5py.File(os.path.join(ARGS.workdir, "two.h5"), "r") as b:
+        if a["u"].shape != (4, 5, 2, 12, 12):
+            fail("gray_scott u shape %s, expected (4, 5, 2, 12, 12) = [N, T, dof, ny, nx]"
+                 % (a["u"].shape,))
+        for name in ("feed", "u", "iterations", "residual", "seeds"):
+            if a[name][()].tobytes() != b[name][()].tobytes():
+                fail("gray_scott array %s differs between 1 and 2 processes" % name)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.attrs.items()}
+        for key, value in (("pde", "gray_scott"), ("inputs", "feed"), ("times", "5"),
+                           ("sampler.scheme", "beuler"), ("sampler.steps", "4"),
+                           ("sampler.dt", "1.0"), ("sampler.kill", "0.06"),
+                           ("sampler.feed_min", "0.02"), ("sampler.feed_max", "0.05"),
+                           ("solver.ts_type", "beuler")):
+            if str(attrs.get(key)) != value:
+                fail("attribute %s = %r, expected %r" % (key, attrs.get(key), value))
+        u = a["u"][()]
+        feed = a["feed"][()]
+        if abs(feed.min() - 0.02) > 1e-12 or abs(feed.max() - 0.05) > 1e-12:
+            fail("feed range [%g, %g], expected [0.02, 0.05]" % (feed.min(), feed.max()))
+        if np.abs(u[:, 0].sum(axis=1) - 1).max() > 1e-14:
+            fail("the initial state is not u = 1 - v")
+        if np.abs(u[:, -1] - u[:, 0]).max() < 1e-2:
+            fail("gray_scott: the state hardly moves in 4 steps")
+    out, _ = expect_ok(["verify", "-data", "two.h5"])
+    if "OK" not in out:
+        fail("pins verify output:\n" + out)
+    keep = ("one.h5", "two.h5")
+    cases = [
+        (["-dt", "0"], "-dt (the time step) must be positive, got 0"),
+        (["-steps", "0"], "-steps must be at least 1 (time steps per trajectory), got 0"),
+        (["-gs_du", "0"], "-gs_du (the diffusivity of u) must be positive, got 0"),
+        (["-gs_dv", "-1"], "-gs_dv (the diffusivity of v) must be positive, got -1"),
+        (["-gs_kill", "0"], "-gs_kill (the kill rate k) must be positive, got 0"),
+        (["-gs_feed_min", "0"], "-gs_feed_min must be a positive number"),
+        (["-gs_feed_max", "0.01"], "-gs_feed_max must be a number >= -gs_feed_min"),
+        (["-f_value", "3"], "-pde gray_scott has no right-hand side f"),
+    ]
+    for extra, expected in cases:
+        expect_error(common + extra + ["-o", "x.h5"], "generate", expected, keep=keep)
+    print("ok: gray_scott trajectories (1 and 2 processes identical), verify, errors")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

@@ -129,7 +129,7 @@ TEST_CASE("bad generate options are rejected before anything is written") {
     opts.pde = "heat";
     CHECK(
         error(opts).find(
-            "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem, allen_cahn)") !=
+            "-pde 'heat' is not a known problem family (known: darcy, darcy3d, nonlinear_darcy, darcy_fem, allen_cahn, gray_scott)") !=
         std::string::npos);
   }
   SUBCASE("kappa") {
