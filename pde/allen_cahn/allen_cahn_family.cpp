@@ -9,22 +9,12 @@
 #include <cstdio>
 
 #include "pde/darcy/darcy_coefficients.hpp"
+#include "pde/sampler_parameter.hpp"
 #include "pins/core/check.hpp"
 
 namespace pins::allen_cahn {
 
 namespace {
-
-double parse_positive(const std::map<std::string, std::string>& p, const std::string& name,
-                      double fallback) {
-  const auto it = p.find(name);
-  if (it == p.end()) return fallback;
-  try {
-    return std::stod(it->second);
-  } catch (const std::exception&) {
-    throw Error("allen_cahn: sampler." + name + " must be a number, got '" + it->second + "'");
-  }
-}
 
 class AllenCahnFamily final : public Family {
  public:
@@ -86,8 +76,8 @@ class AllenCahnFamily final : public Family {
   // sampler.epsilon and sampler.dt; absent ones keep the defaults.
   std::shared_ptr<const Family> with_parameters(
       const std::map<std::string, std::string>& p) const override {
-    return family(parse_positive(p, "epsilon", kDefaultEpsilon),
-                  parse_positive(p, "dt", kDefaultTimeStep));
+    return family(sampler_number(p, "allen_cahn", "epsilon", kDefaultEpsilon),
+                  sampler_number(p, "allen_cahn", "dt", kDefaultTimeStep));
   }
 
  private:

@@ -8,22 +8,12 @@
 #include <cmath>
 
 #include "pde/darcy/darcy_coefficients.hpp"
+#include "pde/sampler_parameter.hpp"
 #include "pins/core/check.hpp"
 
 namespace pins::gray_scott {
 
 namespace {
-
-double parse(const std::map<std::string, std::string>& p, const std::string& name,
-             double fallback) {
-  const auto it = p.find(name);
-  if (it == p.end()) return fallback;
-  try {
-    return std::stod(it->second);
-  } catch (const std::exception&) {
-    throw Error("gray_scott: sampler." + name + " must be a number, got '" + it->second + "'");
-  }
-}
 
 class GrayScottFamily final : public Family {
  public:
@@ -94,8 +84,11 @@ class GrayScottFamily final : public Family {
   // sampler.du, dv, kill and dt; absent ones keep the defaults.
   std::shared_ptr<const Family> with_parameters(
       const std::map<std::string, std::string>& p) const override {
-    return family(Parameters{parse(p, "du", kDefaultDu), parse(p, "dv", kDefaultDv),
-                             parse(p, "kill", kDefaultKill), parse(p, "dt", kDefaultTimeStep)});
+    auto number = [&](const char* name, double fallback) {
+      return sampler_number(p, "gray_scott", name, fallback);
+    };
+    return family(Parameters{number("du", kDefaultDu), number("dv", kDefaultDv),
+                             number("kill", kDefaultKill), number("dt", kDefaultTimeStep)});
   }
 
  private:

@@ -16,8 +16,9 @@ inline void fill(DM da, const std::vector<double>& whole, Vec v) {
   PINS_PETSC_CALL(pins::darcy::assemble_rhs(da, whole.data(), v));  // copies the own cells
 }
 
-/// The whole grid of v on every rank, in natural order (`points` values).
-inline std::vector<double> gather(DM da, Vec v, size_t points) {
+/// The whole grid of v on every rank, in natural order: `points` grid points of `dof`
+/// interlaced components, returned component-major ([dof][points], as datasets store them).
+inline std::vector<double> gather(DM da, Vec v, size_t points, size_t dof = 1) {
   Vec natural, all;
   VecScatter to_all;
   PINS_PETSC_CALL(DMDACreateNaturalVector(da, &natural));
@@ -28,7 +29,9 @@ inline std::vector<double> gather(DM da, Vec v, size_t points) {
   PINS_PETSC_CALL(VecScatterEnd(to_all, natural, all, INSERT_VALUES, SCATTER_FORWARD));
   const PetscScalar* a;
   PINS_PETSC_CALL(VecGetArrayRead(all, &a));
-  std::vector<double> out(a, a + points);
+  std::vector<double> out(dof * points);
+  for (size_t p = 0; p < points; ++p)
+    for (size_t c = 0; c < dof; ++c) out[c * points + p] = a[dof * p + c];
   PINS_PETSC_CALL(VecRestoreArrayRead(all, &a));
   VecScatterDestroy(&to_all);
   VecDestroy(&all);

@@ -19,12 +19,15 @@
 #include "pins/core/random.hpp"
 #include "pins/petsc/error.hpp"
 
+#include "grid_vectors.hpp"
 #include "scoped_option.hpp"
+
+using pins::test::gather;
 
 namespace {
 
 // Natural-order vectors of the interlaced DMDA (index 2 p + c) from component-major whole
-// arrays [c][p], and back; every rank holds the whole array.
+// arrays [c][p] (gather, grid_vectors.hpp, brings them back); every rank holds the whole array.
 void fill(DM da, const std::vector<double>& whole, Vec global) {
   Vec natural;
   PINS_PETSC_CALL(DMDACreateNaturalVector(da, &natural));
@@ -39,27 +42,6 @@ void fill(DM da, const std::vector<double>& whole, Vec global) {
   PINS_PETSC_CALL(DMDANaturalToGlobalEnd(da, natural, INSERT_VALUES, global));
   VecDestroy(&natural);
 }
-std::vector<double> gather(DM da, Vec v, size_t points) {
-  Vec natural, all;
-  VecScatter to_all;
-  PINS_PETSC_CALL(DMDACreateNaturalVector(da, &natural));
-  PINS_PETSC_CALL(DMDAGlobalToNaturalBegin(da, v, INSERT_VALUES, natural));
-  PINS_PETSC_CALL(DMDAGlobalToNaturalEnd(da, v, INSERT_VALUES, natural));
-  PINS_PETSC_CALL(VecScatterCreateToAll(natural, &to_all, &all));
-  PINS_PETSC_CALL(VecScatterBegin(to_all, natural, all, INSERT_VALUES, SCATTER_FORWARD));
-  PINS_PETSC_CALL(VecScatterEnd(to_all, natural, all, INSERT_VALUES, SCATTER_FORWARD));
-  const PetscScalar* a;
-  PINS_PETSC_CALL(VecGetArrayRead(all, &a));
-  std::vector<double> out(2 * points);
-  for (size_t p = 0; p < points; ++p)
-    for (size_t c = 0; c < 2; ++c) out[c * points + p] = a[2 * p + c];
-  PINS_PETSC_CALL(VecRestoreArrayRead(all, &a));
-  VecScatterDestroy(&to_all);
-  VecDestroy(&all);
-  VecDestroy(&natural);
-  return out;
-}
-
 torch::Tensor fields(std::vector<double>& v, int ny, int nx) {
   return torch::from_blob(v.data(), {1, 2, ny, nx}, torch::kFloat64);
 }
@@ -121,8 +103,8 @@ TEST_CASE("gray_scott: the TS IFunction and IJacobian agree with the core one-st
       PINS_PETSC_CALL(TSComputeIJacobian(ts, 0.0, W, Wdot, 1.0 / par.dt, J, J, PETSC_FALSE));
       PINS_PETSC_CALL(MatMult(J, V, JV));
       PINS_PETSC_CALL(MatMultTranspose(J, Y, JtY));
-      const std::vector<double> F_petsc = gather(da, F, n), JV_petsc = gather(da, JV, n),
-                                JtY_petsc = gather(da, JtY, n);
+      const std::vector<double> F_petsc = gather(da, F, n, 2), JV_petsc = gather(da, JV, n, 2),
+                                JtY_petsc = gather(da, JtY, n, 2);
 
       const auto core = pins::gray_scott::family(par);
       const pins::FieldMap in = {
