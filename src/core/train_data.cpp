@@ -145,20 +145,23 @@ TrainingData training_data(const Dataset& d) {
   return t;
 }
 
+// The step's state input `name` of `in` in `dtype` (time-dependent families), checked.
+static torch::Tensor state_field(const FieldMap& in, const std::string& name,
+                                 torch::ScalarType dtype) {
+  const auto it = in.find(name);
+  PINS_CHECK(it != in.end() && it->second.defined(), "the step's state input '", name,
+             "' is missing");
+  return it->second.to(dtype);
+}
+
 torch::Tensor Normalisation::target(const torch::Tensor& u, const FieldMap& in) const {
   if (state.empty()) return u / u_scale;
-  const auto it = in.find(state);
-  PINS_CHECK(it != in.end() && it->second.defined(), "the step's state input '", state,
-             "' is missing");
-  return (u - it->second.to(u.scalar_type())) / u_scale;
+  return (u - state_field(in, state, u.scalar_type())) / u_scale;
 }
 
 torch::Tensor Normalisation::solution(const torch::Tensor& output, const FieldMap& in) const {
   if (state.empty()) return output * u_scale;
-  const auto it = in.find(state);
-  PINS_CHECK(it != in.end() && it->second.defined(), "the step's state input '", state,
-             "' is missing");
-  return it->second.to(output.scalar_type()) + output * u_scale;
+  return state_field(in, state, output.scalar_type()) + output * u_scale;
 }
 
 Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& index) {
