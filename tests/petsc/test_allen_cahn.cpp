@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 
 #include "grid_vectors.hpp"
 #include "scoped_option.hpp"
+#include "temp_dir.hpp"
 
 using pins::test::as_tensor;
 using pins::test::fill;
@@ -124,18 +125,9 @@ TEST_CASE("allen_cahn: the TS IFunction and IJacobian agree with the core one-st
 }
 
 namespace {
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    path = fs::temp_directory_path() /
-           (std::string("pins_allen_cahn_test_") + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  size_t entries() const {
-    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
+// This file's scratch folders: <tmp>/pins_allen_cahn_test_<tag>_<pid>.
+struct TempDir : pins::test::TempDir {
+  explicit TempDir(const char* tag) : pins::test::TempDir("allen_cahn", tag) {}
 };
 
 pins::petsc::GenerateOptions trajectory_run(const fs::path& out) {

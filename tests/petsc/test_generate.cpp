@@ -18,21 +18,13 @@
 namespace fs = std::filesystem;
 
 #include "scoped_option.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    path = fs::temp_directory_path() /
-           (std::string("pins_generate_test_") + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  size_t entries() const {
-    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
+// This file's scratch folders: <tmp>/pins_generate_test_<tag>_<pid>.
+struct TempDir : pins::test::TempDir {
+  explicit TempDir(const char* tag) : pins::test::TempDir("generate", tag) {}
 };
 
 pins::petsc::GenerateOptions small_run(const fs::path& out) {

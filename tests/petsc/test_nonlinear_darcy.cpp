@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 
 #include "grid_vectors.hpp"
 #include "scoped_option.hpp"
+#include "temp_dir.hpp"
 
 using pins::test::as_tensor;
 using pins::test::fill;
@@ -122,18 +123,9 @@ TEST_CASE("nonlinear_darcy: Kokkos F(u) and J^T g agree with SNESComputeFunction
 }
 
 namespace {
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    path = fs::temp_directory_path() /
-           (std::string("pins_nonlinear_test_") + tag + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  size_t entries() const {
-    return size_t(std::distance(fs::directory_iterator(path), fs::directory_iterator()));
-  }
+// This file's scratch folders: <tmp>/pins_nonlinear_test_<tag>_<pid>.
+struct TempDir : pins::test::TempDir {
+  explicit TempDir(const char* tag) : pins::test::TempDir("nonlinear", tag) {}
 };
 
 pins::petsc::GenerateOptions nonlinear_run(const fs::path& out) {
