@@ -15,7 +15,9 @@ Results go to <out>/results.json (one record per run; a re-run skips the records
 there, so an interrupted sweep resumes), <out>/table.md and <out>/physics_pays.png.
 `-weights residual=W,energy=W,preconditioned=W` sets each loss's weight; `-sweep` instead
 chooses each weight from -sweep_weights by the validation error (never the test set) at the
-first N and the first non-zero M, seed 0, and writes <out>/weights.json.
+first N and the first non-zero M, seed 0, and writes <out>/weights.json. `-sweep_per_n` does
+the same choice at every N (the weight that suits 50 labels need not suit 1000); the table
+then has one row per loss, "(weight per N)", and weights.json lists the choice for each N.
 """
 import argparse
 import concurrent.futures as cf
@@ -140,11 +142,18 @@ def mean_spread(values):
     return m, (max(values) - min(values)) / 2 if len(values) > 1 else 0.0
 
 
+def label_of(r):
+    if r["M"] == 0 and r["weight"] == 0:
+        return "data only"
+    if r.get("per_n"):
+        return "%s (weight per N), M=%d" % (r["loss"], r["M"])
+    return "%s %g, M=%d" % (r["loss"], r["weight"], r["M"])
+
+
 def table(a, records, weights):
     groups = {}
     for r in records:
-        label = "data only" if r["M"] == 0 and r["weight"] == 0 else \
-            "%s %g, M=%d" % (r["loss"], r["weight"], r["M"])
+        label = label_of(r)
         groups.setdefault((label, r["N"]), []).append(r)
     labels = sorted({g[0] for g in groups}, key=lambda s: (s != "data only", s))
     ns = sorted({r["N"] for r in records})
@@ -217,6 +226,8 @@ def main():
     p.add_argument("-weights", default="residual=0.1,energy=10,preconditioned=10")
     p.add_argument("-sweep", action="store_true")
     p.add_argument("-sweep_weights", default="1,10,100")
+    p.add_argument("-sweep_per_n", action="store_true",
+                   help="choose each loss's weight by validation error at every N")
     p.add_argument("-steps", type=int, default=1000)
     p.add_argument("-batch", type=int, default=16)
     p.add_argument("-lr", type=float, default=3e-3)
@@ -233,7 +244,14 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     ns, ms, seeds = parse_list(a.N), parse_list(a.M), parse_list(a.seeds)
     if a.table_only:
-        text, groups, labels, ns_ = table(a, list(load(os.path.join(a.out, "results.json")).values()), {})
+        recs = list(load(os.path.join(a.out, "results.json")).values())
+        chosen = {}
+        if os.path.exists(os.path.join(a.out, "weights.json")):
+            with open(os.path.join(a.out, "weights.json")) as f:
+                chosen = {l: w for l, w in json.load(f).items() if isinstance(w, dict)}
+        recs = [dict(r, per_n=r["weight"] > 0 and
+                     chosen.get(r["loss"], {}).get(str(r["N"])) == r["weight"]) for r in recs]
+        text, groups, labels, ns_ = table(a, recs, {})
         with open(os.path.join(a.out, "table.md"), "w") as f:
             f.write(text)
         print(text)
@@ -267,14 +285,33 @@ def main():
             json.dump(weights, f)
         print("weights chosen by validation error:", weights, flush=True)
 
+    # weight_for[(loss, N)]: one weight per loss, or one per loss and N with -sweep_per_n.
+    weight_for = {(l, n): weights[l] for l in losses for n in ns}
+    if a.sweep_per_n:
+        m = next(m for m in ms if m > 0)
+        specs = [dict(N=n, M=m, loss=l, weight=w, seed=0) for n in ns for l in losses
+                 for w in parse_list(a.sweep_weights, float)]
+        recs = sweep_all(a, specs, results)
+        for n in ns:
+            for l in losses:
+                best = min((r for r in recs if r["loss"] == l and r["N"] == n),
+                           key=lambda r: r["best_val"])
+                weight_for[(l, n)] = best["weight"]
+        chosen = {l: {str(n): weight_for[(l, n)] for n in ns} for l in losses}
+        with open(os.path.join(a.out, "weights.json"), "w") as f:
+            json.dump(chosen, f)
+        print("weights chosen per N by validation error:", chosen, flush=True)
+
     specs = []
     for n in ns:
         for s in seeds:
             specs.append(dict(N=n, M=0, loss="residual", weight=0.0, seed=s))  # data only
             for m in ms:
                 for l in losses:
-                    specs.append(dict(N=n, M=m, loss=l, weight=weights[l], seed=s))
+                    specs.append(dict(N=n, M=m, loss=l, weight=weight_for[(l, n)], seed=s))
     recs = sweep_all(a, specs, results)
+    if a.sweep_per_n:  # label the runs that use the chosen weights (keys ignore labels)
+        recs = [dict(r, per_n=r["weight"] > 0) for r in recs]
     text, groups, labels, ns_ = table(a, recs, weights)
     with open(os.path.join(a.out, "table.md"), "w") as f:
         f.write(text)
