@@ -14,6 +14,7 @@
 
 #include "collective.hpp"
 #include "grid_gather.hpp"
+#include "network_threads.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_guess_inputs.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
@@ -363,15 +364,7 @@ PetscErrorCode load_surrogate_guess_model(MPI_Comm comm, const std::string& path
   } catch (const std::exception& e) {
     SETERRQ(comm, PETSC_ERR_ARG_WRONG, "%s: %s", option, exception_message(e).c_str());
   }
-  if (threads <= 0) {
-    MPI_Comm node;
-    PetscMPIInt sharing;
-    PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-    PetscCallMPI(MPI_Comm_size(node, &sharing));
-    PetscCallMPI(MPI_Comm_free(&node));
-    threads = std::max<PetscInt>(1, available_cores() / sharing);
-  }
-  PetscCallCXX(set_training_threads(int(threads)));
+  PetscCall(set_network_threads(comm, threads));
   PetscFunctionReturn(0);
 }
 
@@ -426,7 +419,7 @@ PetscErrorCode from_options(SNES snes) {
                              "Keep -snes_rtol relative to ||F(0)|| (as from a zero guess)",
                              "SNESSetComputeInitialGuess", from_zero, &from_zero, nullptr));
   PetscCall(PetscOptionsInt("-snes_surrogate_guess_threads",
-                            "LibTorch threads for the network (0: the cores per process)",
+                            "LibTorch threads for the network (0: the cores bound to the process)",
                             "SNESSetComputeInitialGuess", threads, &threads, nullptr));
   PetscOptionsEnd();
   if (!set) PetscFunctionReturn(0);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "collective.hpp"
+#include "network_threads.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
@@ -39,15 +40,7 @@ PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path,
   } catch (const std::exception& e) {
     SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s", option, e.what());
   }
-  if (threads <= 0) {
-    MPI_Comm node;
-    PetscMPIInt sharing;
-    PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-    PetscCallMPI(MPI_Comm_size(node, &sharing));
-    PetscCallMPI(MPI_Comm_free(&node));
-    threads = std::max<PetscInt>(1, available_cores() / sharing);
-  }
-  PetscCallCXX(set_training_threads(int(threads)));
+  PetscCall(set_network_threads(comm, threads));
   PetscFunctionReturn(0);
 }
 

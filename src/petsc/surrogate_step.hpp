@@ -24,9 +24,9 @@ class SurrogateStep {
 
   /// The constructor behind PETSc's error boundary: a bad model file becomes a PETSc error
   /// on `comm` that names `option` (PETSC_ERR_FILE_OPEN for a missing file). Also sets
-  /// LibTorch's thread count (process-wide): `threads` if positive, else the cores this
-  /// process may run on divided by the MPI processes sharing its node (the network runs on
-  /// rank 0 while the others wait in MPI, and LibTorch's default here is one thread).
+  /// LibTorch's thread count (process-wide, set_network_threads(): `threads` if positive,
+  /// else the cores bound to this process, shared with the processes on the node bound to
+  /// the same ones; LibTorch's default here is one thread).
   static PetscErrorCode load(MPI_Comm comm, const std::string& model_path, const char* option,
                              std::unique_ptr<SurrogateStep>* step, PetscInt threads = 0);
 

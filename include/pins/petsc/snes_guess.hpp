@@ -15,7 +15,7 @@
 /// -snes_surrogate_guess_view (a line per solve: time, ‖F(u₀)‖/‖F(0)‖);
 /// -snes_surrogate_guess_rtol_from_zero (default true: -snes_rtol stays relative to ‖F(0)‖, as
 /// a solve from zero measures it, instead of ‖F(u₀)‖; only with PETSc's default convergence
-/// test); -snes_surrogate_guess_threads (LibTorch threads, 0: the cores per process).
+/// test); -snes_surrogate_guess_threads (LibTorch threads, 0: the cores bound to the process).
 ///
 /// Inside a time-stepper: a one-step model of a time-dependent family (e.g. allen_cahn) is
 /// the predictor of each implicit step. The SNES of TS's step starts from the previous state,
