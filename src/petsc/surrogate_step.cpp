@@ -30,15 +30,46 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
   model_->module().eval();
 }
 
-PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path, const char* option,
-                                   std::unique_ptr<SurrogateStep>* step, PetscInt threads) {
-  PetscFunctionBeginUser;
+namespace {
+
+// Constructs the step on this process. A failure is returned with its message naming the
+// process (when there are several); *missing says whether the file was not there at all.
+std::optional<detail::Failure> try_load(MPI_Comm comm, const std::string& model_path,
+                                        std::unique_ptr<SurrogateStep>* step, bool* missing) {
+  std::optional<detail::Failure> failure;
+  *missing = false;
   try {
     *step = std::make_unique<SurrogateStep>(model_path);
   } catch (const FileNotFound& e) {
-    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "%s: %s", option, e.what());
+    *missing = true;
+    failure = detail::Failure{-1, exception_message(e)};
   } catch (const std::exception& e) {
-    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "%s: %s", option, e.what());
+    failure = detail::Failure{-1, exception_message(e)};
+  }
+  int size = 1, rank = 0;
+  MPI_Comm_size(comm, &size);
+  MPI_Comm_rank(comm, &rank);
+  if (failure && size > 1)
+    failure->message = "on process " + std::to_string(rank) + " of " + std::to_string(size) + ": " +
+                       failure->message;
+  return failure;
+}
+
+}  // namespace
+
+PetscErrorCode SurrogateStep::load(MPI_Comm comm, const std::string& model_path, const char* option,
+                                   std::unique_ptr<SurrogateStep>* step, PetscInt threads) {
+  PetscFunctionBeginUser;
+  // Every process reads the file; one that cannot (a node without it, a partial copy) must
+  // stop the others too, or they would wait for it in their next collective call.
+  bool missing;
+  const std::optional<detail::Failure> failure = try_load(comm, model_path, step, &missing);
+  if (const auto message = detail::agree(comm, failure)) {
+    step->reset();
+    int any_missing = missing ? 1 : 0;  // the same error code on every process
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any_missing, 1, MPI_INT, MPI_MAX, comm));
+    SETERRQ(comm, any_missing ? PETSC_ERR_FILE_OPEN : PETSC_ERR_FILE_UNEXPECTED, "%s: %s", option,
+            message->c_str());
   }
   PetscCall(set_network_threads(comm, threads));
   PetscFunctionReturn(0);

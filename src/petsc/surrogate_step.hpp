@@ -2,7 +2,8 @@
 // The network step shared by the surrogate PC and KSPGuess: for the operator A of a 2-D
 // DMDA and a residual r, z = α G(Â, D⁻¹r) with the α that minimises ‖r − αAz‖₂
 // (pins/core/precondition.hpp explains the scaling). The model is loaded on every process
-// (so a bad file fails everywhere alike); the network runs on rank 0 on the whole grid.
+// (a bad file on any of them fails all of them alike); the network runs on rank 0 on the
+// whole grid.
 #include <petscdmda.h>
 #include <petscmat.h>
 #include <torch/types.h>
@@ -22,11 +23,11 @@ class SurrogateStep {
   explicit SurrogateStep(const std::string& model_path);
   ~SurrogateStep();
 
-  /// The constructor behind PETSc's error boundary: a bad model file becomes a PETSc error
-  /// on `comm` that names `option` (PETSC_ERR_FILE_OPEN for a missing file). Also sets
-  /// LibTorch's thread count (process-wide, set_network_threads(): `threads` if positive,
-  /// else the cores bound to this process, shared with the processes on the node bound to
-  /// the same ones; LibTorch's default here is one thread).
+  /// The constructor behind PETSc's error boundary, collective on `comm`: a bad model file
+  /// on any process becomes the same PETSc error on every process, naming `option` and the
+  /// process (PETSC_ERR_FILE_OPEN for a missing file), never a hang. Also sets LibTorch's
+  /// thread count (process-wide, set_network_threads(): `threads` if positive, else the
+  /// cores bound to this process, shared with the processes on the node bound to the same).
   static PetscErrorCode load(MPI_Comm comm, const std::string& model_path, const char* option,
                              std::unique_ptr<SurrogateStep>* step, PetscInt threads = 0);
 
