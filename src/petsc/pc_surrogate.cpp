@@ -8,16 +8,27 @@
 //    cycle; nonlinear, so for flexible methods: FGMRES, GCR);
 //  replace: z = the same cycle, then -pc_surrogate_refine k multigrid V-cycles on it
 //    (z ← z + V(r − A z), pins::MultigridCycle built from the matrix; default k = 0), returned
-//    only if ‖r − A z‖ ≤ certify_rtol ‖r‖; otherwise a fallback KSP (prefix
-//    -pc_surrogate_fallback_, default CG + the fallback PC) solves from z, and the reason is
-//    printed once. Meant for -ksp_type preonly.
+//    only if ‖r − Amat z‖ ≤ certify_rtol ‖r‖ (the operator pc->mat, not the preconditioning
+//    matrix: they differ when a program passes Amat ≠ Pmat); otherwise a fallback KSP
+//    (prefix -pc_surrogate_fallback_, default CG + the fallback PC) solves from z, and the
+//    reason is printed once. Meant for -ksp_type preonly.
 // Safety: NaN/Inf from the network, or a Krylov residual that falls by less than a factor
-// -pc_surrogate_stall over -pc_surrogate_window iterations (watched by a KSP monitor the PC
-// adds in its pre-solve hook), switches to the fallback PC (-pc_surrogate_fallback, default
-// jacobi) for the rest of the solve; so does a non-flexible KSP in precondition mode. Every
+// -pc_surrogate_stall over -pc_surrogate_window iterations, switches to the fallback PC
+// (-pc_surrogate_fallback, default gamg: it converges where Jacobi may not, and it is in
+// every PETSc) for the rest of the PC's life; so does a non-flexible KSP in precondition
+// mode. A switch in the middle of a solve restarts the Krylov method from the current
+// iterate: the space built with the network is not reused with the fallback, and the
+// restarted method has its full restart length and the rest of -ksp_max_it. The PC watches
+// the residuals and restarts the method through two hooks it adds to the KSP before each
+// solve (PCPreSolve): a convergence test in front of the user's, which ends the first pass
+// at a switch, and a wrapper around the KSP type's solve, which runs the second pass (so
+// -ksp_converged_reason, -ksp_view and KSPGetIterationNumber see the whole solve). Every
 // switch is printed once and shown by -ksp_view. The rule watches the outer residual, not
 // each network step: inside FGMRES the PC is applied to Arnoldi vectors, on which even a
 // good preconditioner can leave almost all of the vector while the solve converges fast.
+// -log_view shows the PC's set-up, network inference and application as PinsSurrSetUp,
+// PinsSurrInfer and PinsSurrApply.
+#include <petsc/private/kspimpl.h>
 #include <petsc/private/pcimpl.h>
 #include <petscksp.h>
 
@@ -37,6 +48,14 @@ namespace pins::petsc {
 namespace {
 
 constexpr char kWho[] = "-pc_type surrogate";
+// Where the wrapper keeps the KSP type's own solve (PetscObjectComposeFunction on the KSP).
+constexpr char kKrylovSolve[] = "PinsSurrogateKrylovSolve_C";
+
+// The PetscLogEvents of -log_view, looked up by name when a PC is created (so they are
+// registered once per PETSc session, and again after a second PetscInitialize).
+struct LogEvents {
+  PetscLogEvent setup = 0, infer = 0, apply = 0;
+};
 
 struct PCSurrogate {
   // Options.
@@ -44,24 +63,29 @@ struct PCSurrogate {
   std::string mode = "precondition";
   PetscInt smooth = -1;  // -1: what the model was trained with
   PetscReal certify_rtol = 1e-6;
-  char fallback_type[64] = "jacobi";
+  char fallback_type[64] = "gamg";
   PetscInt window = 20;
   PetscReal stall = 0.99;
   PetscBool allow_nonflexible = PETSC_FALSE;
-  PetscInt threads = 0;  // LibTorch threads; 0: the cores per MPI process on the node
+  PetscInt threads = 0;  // LibTorch threads; 0: the cores bound to this process (shared)
   PetscInt refine = 0;   // replace mode: multigrid V-cycles on the answer before certifying
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
-  PC fallback = nullptr;                  // the safety PC
+  PC fallback = nullptr;                  // the safety PC (set up when first used)
   KSP fallback_ksp = nullptr;             // replace mode's solver
   Vec r1 = nullptr, g = nullptr;
   std::string fallback_reason;  // non-empty: the network is switched off
   PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0;
-  KSP watched = nullptr;             // the KSP whose residuals the stall monitor sees
-  std::vector<PetscReal> residuals;  // its residual norms in the current solve
+  std::vector<PetscReal> residuals;  // the watched KSP's residual norms in this pass
   PetscReal last_ratio = -1, last_certificate = -1;
   bool reported_uncertified = false;
+  // The restart on a switch.
+  bool solving = false;          // inside the first pass of a KSP solve (the solve wrapper)
+  bool restart_pending = false;  // switched in that pass: end it, restart with the fallback
+  PetscInt iteration = 0;        // the watched KSP's latest iteration in this pass
+  PetscInt switch_iteration = -1, restarts = 0;
+  LogEvents events;
 };
 
 PCSurrogate* ctx_of(PC pc) {
@@ -77,9 +101,15 @@ PetscErrorCode switch_to_fallback(PC pc, const std::string& why) {
   PetscFunctionBeginUser;
   if (!s.fallback_reason.empty()) PetscFunctionReturn(0);
   s.fallback_reason = why;
-  PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
-                        "pins: -pc_type surrogate switched to the fallback PC %s: %s\n",
-                        s.fallback_type, why.c_str()));
+  s.switch_iteration = s.solving ? s.iteration : 0;
+  // Mid-solve, the Krylov space holds directions the network made: restart without them.
+  s.restart_pending = s.solving && s.iteration > 0;
+  PetscCall(PetscPrintf(
+      PetscObjectComm((PetscObject)pc),
+      "pins: -pc_type surrogate switched to the fallback PC %s after %" PetscInt_FMT
+      " Krylov iterations%s: %s\n",
+      s.fallback_type, s.switch_iteration,
+      s.restart_pending ? " (the Krylov method restarts from there)" : "", why.c_str()));
   PetscFunctionReturn(0);
 }
 
@@ -98,7 +128,9 @@ PetscErrorCode run_cycle(PC pc, Vec r, Vec z, PetscBool* network_ok) {
   }
   PetscReal ratio;
   PetscBool finite;
+  PetscCall(PetscLogEventBegin(s.events.infer, pc, rin, s.g, 0));
   PetscCall(s.step->apply(rin, s.g, &ratio, &finite));
+  PetscCall(PetscLogEventEnd(s.events.infer, pc, rin, s.g, 0));
   ++s.network_applies;
   *network_ok = finite;
   if (!finite) PetscFunctionReturn(0);
@@ -108,71 +140,115 @@ PetscErrorCode run_cycle(PC pc, Vec r, Vec z, PetscBool* network_ok) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
+// Replace mode's fallback: solve A z = r to certify_rtol ‖r‖ with the fallback KSP, from z
+// (the network's answer) or from zero.
+PetscErrorCode solve_with_fallback(PC pc, Vec r, Vec z, PetscBool from_z) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
-  ++s.applies;
-  if (!s.fallback_reason.empty()) {
-    PetscCall(PCApply(s.fallback, r, z));
-    PetscFunctionReturn(0);
-  }
-  PetscBool ok;
-  PetscCall(run_cycle(pc, r, z, &ok));
-  if (!ok) {
-    PetscCall(switch_to_fallback(pc, "the network's output contains NaN or Inf"));
-    PetscCall(PCApply(s.fallback, r, z));
-    PetscFunctionReturn(0);
-  }
-  if (s.mode == "replace") {
-    if (s.refiner) PetscCall(s.refiner->refine(r, z, s.refine));
-    // The certificate: the true relative residual of the (refined) surrogate's answer.
-    Vec w = s.r1;
-    PetscReal rn, wn;
-    PetscCall(MatMult(pc->pmat, z, w));
-    PetscCall(VecAYPX(w, -1.0, r));
-    PetscCall(VecNorm(w, NORM_2, &wn));
-    PetscCall(VecNorm(r, NORM_2, &rn));
-    s.last_certificate = rn > 0 ? wn / rn : 0;
-    if (s.last_certificate <= s.certify_rtol) {
-      ++s.certified;
-      PetscFunctionReturn(0);
-    }
-    ++s.uncertified;
-    KSPType kt;
-    PCType pt;
-    PC fpc;
-    PetscCall(KSPGetType(s.fallback_ksp, &kt));
-    PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
-    PetscCall(PCGetType(fpc, &pt));
-    if (!s.reported_uncertified) {
-      s.reported_uncertified = true;
-      PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
-                            "pins: surrogate answer not certified (relative residual %.3g > "
-                            "-pc_surrogate_certify_rtol %.3g); solving with %s + %s from it\n",
-                            (double)s.last_certificate, (double)s.certify_rtol, kt, pt));
-    }
-    // Converge to certify_rtol relative to ‖r‖, whatever the fallback measures against.
-    PetscReal rtol, abstol, dtol;
-    PetscInt maxit;
-    PetscCall(KSPGetTolerances(s.fallback_ksp, &rtol, &abstol, &dtol, &maxit));
-    PetscCall(
-        KSPSetTolerances(s.fallback_ksp, rtol, PetscMax(abstol, s.certify_rtol * rn), dtol, maxit));
-    PetscCall(KSPSetInitialGuessNonzero(s.fallback_ksp, PETSC_TRUE));
-    PetscCall(KSPSolve(s.fallback_ksp, r, z));
-    PetscFunctionReturn(0);
-  }
+  PetscReal rn, rtol, abstol, dtol;
+  PetscInt maxit;
+  PetscCall(VecNorm(r, NORM_2, &rn));
+  // Converge to certify_rtol relative to ‖r‖, whatever the fallback measures against.
+  PetscCall(KSPGetTolerances(s.fallback_ksp, &rtol, &abstol, &dtol, &maxit));
+  PetscCall(
+      KSPSetTolerances(s.fallback_ksp, rtol, PetscMax(abstol, s.certify_rtol * rn), dtol, maxit));
+  if (!from_z) PetscCall(VecZeroEntries(z));
+  PetscCall(KSPSetInitialGuessNonzero(s.fallback_ksp, from_z));
+  PetscCall(KSPSolve(s.fallback_ksp, r, z));
   PetscFunctionReturn(0);
 }
 
-// The stall rule, as a monitor on the KSP that applies this PC: if the residual norm of
-// iteration it is above stall × the norm window iterations earlier, the network is not
-// helping and the fallback takes over from the next application on.
-PetscErrorCode StallMonitor_Surrogate(KSP, PetscInt it, PetscReal rnorm, void* ctx) {
-  PC pc = static_cast<PC>(ctx);
-  PetscFunctionBeginUser;
-  if (pc->ops->apply != guarded<kWho, PCApply_Surrogate> || !pc->data)  // retyped
-    PetscFunctionReturn(0);
+// Replace mode's certificate: the true relative residual of z against the operator Amat.
+PetscErrorCode certify(PC pc, Vec r, Vec z, PetscBool* accepted) {
   PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  Vec w = s.r1;
+  PetscReal rn, wn;
+  PetscCall(MatMult(pc->mat, z, w));
+  PetscCall(VecAYPX(w, -1.0, r));
+  PetscCall(VecNorm(w, NORM_2, &wn));
+  PetscCall(VecNorm(r, NORM_2, &rn));
+  s.last_certificate = rn > 0 ? wn / rn : 0;
+  *accepted = s.last_certificate <= s.certify_rtol ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode report_uncertified(PC pc) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  if (s.reported_uncertified) PetscFunctionReturn(0);
+  s.reported_uncertified = true;
+  KSPType kt;
+  PCType pt;
+  PC fpc;
+  PetscCall(KSPGetType(s.fallback_ksp, &kt));
+  PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
+  PetscCall(PCGetType(fpc, &pt));
+  PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
+                        "pins: surrogate answer not certified (relative residual %.3g > "
+                        "-pc_surrogate_certify_rtol %.3g); solving with %s + %s from it\n",
+                        (double)s.last_certificate, (double)s.certify_rtol, kt, pt));
+  PetscFunctionReturn(0);
+}
+
+// Once switched: the fallback PC in precondition mode; in replace mode a whole solve, since
+// preonly applies the PC once and one application of a PC is not an answer.
+PetscErrorCode apply_fallback(PC pc, Vec r, Vec z) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  if (s.mode == "replace")
+    PetscCall(solve_with_fallback(pc, r, z, PETSC_FALSE));
+  else
+    PetscCall(PCApply(s.fallback, r, z));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode apply_network(PC pc, Vec r, Vec z) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  PetscBool ok = PETSC_FALSE;
+  PetscCall(run_cycle(pc, r, z, &ok));
+  if (!ok) {
+    PetscCall(switch_to_fallback(pc, "the network's output contains NaN or Inf"));
+    PetscCall(apply_fallback(pc, r, z));
+    PetscFunctionReturn(0);
+  }
+  if (s.mode != "replace") PetscFunctionReturn(0);
+  if (s.refiner) PetscCall(s.refiner->refine(r, z, s.refine));
+  PetscBool accepted = PETSC_FALSE;
+  PetscCall(certify(pc, r, z, &accepted));
+  if (accepted) {
+    ++s.certified;
+    PetscFunctionReturn(0);
+  }
+  ++s.uncertified;
+  PetscCall(report_uncertified(pc));
+  PetscCall(solve_with_fallback(pc, r, z, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCApply_Surrogate(PC pc, Vec r, Vec z) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(s.events.apply, pc, r, z, 0));
+  ++s.applies;
+  if (s.fallback_reason.empty())
+    PetscCall(apply_network(pc, r, z));
+  else
+    PetscCall(apply_fallback(pc, r, z));
+  PetscCall(PetscLogEventEnd(s.events.apply, pc, r, z, 0));
+  PetscFunctionReturn(0);
+}
+
+bool is_surrogate(PC pc) {
+  return pc && pc->ops->apply == guarded<kWho, PCApply_Surrogate> && pc->data;
+}
+
+// The stall rule: if the residual norm of iteration it is above stall × the norm window
+// iterations earlier, the network is not helping and the fallback takes over.
+PetscErrorCode watch_stall(PC pc, PetscInt it, PetscReal rnorm) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
   if (it == 0) s.residuals.clear();
   s.residuals.push_back(rnorm);
   const std::size_t n = s.residuals.size(), w = std::size_t(s.window);
@@ -190,15 +266,131 @@ PetscErrorCode StallMonitor_Surrogate(KSP, PetscInt it, PetscReal rnorm, void* c
   PetscFunctionReturn(0);
 }
 
-// The monitor holds a reference to the PC, so it can outlive neither the PC nor see freed data.
-PetscErrorCode StallMonitorDestroy_Surrogate(void** ctx) {
+// The convergence test the PC puts in front of the KSP's own (whose function, context and
+// destructor it takes over): the user's test decides first; then the stall rule; and a
+// switch in this pass ends the pass (the solve wrapper restarts the method).
+struct WatchedTest {
+  PC pc = nullptr;  // a reference: the test can outlive neither the PC nor see freed data
+  PetscErrorCode (*test)(KSP, PetscInt, PetscReal, KSPConvergedReason*, void*) = nullptr;
+  void* ctx = nullptr;
+  PetscErrorCode (*destroy)(void*) = nullptr;
+};
+
+PetscErrorCode KSPConverged_Surrogate(KSP ksp, PetscInt it, PetscReal rnorm,
+                                      KSPConvergedReason* reason, void* ctx) {
+  WatchedTest& t = *static_cast<WatchedTest*>(ctx);
   PetscFunctionBeginUser;
-  PC pc = static_cast<PC>(*ctx);
-  PetscCall(PCDestroy(&pc));
+  *reason = KSP_CONVERGED_ITERATING;
+  if (t.test) PetscCall(t.test(ksp, it, rnorm, reason, t.ctx));
+  if (*reason != KSP_CONVERGED_ITERATING || !is_surrogate(t.pc)) PetscFunctionReturn(0);
+  PCSurrogate& s = *ctx_of(t.pc);
+  if (!s.solving) PetscFunctionReturn(0);  // not our solve (a KSP that shares the PC)
+  s.iteration = it;
+  PetscCall(watch_stall(t.pc, it, rnorm));
+  // Any reason ends the pass; the solve wrapper clears it before the restart.
+  if (s.restart_pending) *reason = KSP_DIVERGED_PC_FAILED;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PCSetUp_Surrogate(PC pc) {
+PetscErrorCode KSPConvergedDestroy_Surrogate(void* ctx) {
+  auto* t = static_cast<WatchedTest*>(ctx);
+  PetscFunctionBeginUser;
+  if (t->destroy) PetscCall(t->destroy(t->ctx));
+  PetscCall(PCDestroy(&t->pc));
+  delete t;
+  PetscFunctionReturn(0);
+}
+
+// The KSP type's solve, run once; and again from the current iterate if the PC switched to
+// its fallback during the first pass, with what is left of max_it. The iterations of both
+// passes count.
+PetscErrorCode KSPSolve_Surrogate(KSP ksp) {
+  PetscFunctionBeginUser;
+  PetscErrorCode (*krylov)(KSP) = nullptr;
+  PetscCall(PetscObjectQueryFunction((PetscObject)ksp, kKrylovSolve, &krylov));
+  PetscCheck(krylov, PetscObjectComm((PetscObject)ksp), PETSC_ERR_PLIB,
+             "%s: the KSP lost its own solve method", kWho);
+  if (!is_surrogate(ksp->pc)) {
+    PetscCall(krylov(ksp));
+    PetscFunctionReturn(0);
+  }
+  PCSurrogate& s = *ctx_of(ksp->pc);
+  s.solving = true;
+  s.restart_pending = false;
+  s.iteration = 0;
+  const PetscErrorCode first = krylov(ksp);
+  s.solving = false;
+  PetscCall(first);
+  if (!s.restart_pending) PetscFunctionReturn(0);
+  s.restart_pending = false;
+  ++s.restarts;
+  const PetscInt before = ksp->its, max_it = ksp->max_it;
+  ksp->reason = KSP_CONVERGED_ITERATING;
+  ksp->guess_zero = PETSC_FALSE;  // KSPSolve restores the user's setting afterwards
+  ksp->max_it = PetscMax(max_it - before, 1);
+  const PetscErrorCode second = krylov(ksp);
+  ksp->max_it = max_it;
+  ksp->its += before;
+  PetscCall(second);
+  PetscFunctionReturn(0);
+}
+
+// Puts the convergence test and the solve wrapper on `ksp`, once per KSP and again after
+// the user replaced either (KSPSetConvergenceTest, KSPSetType).
+PetscErrorCode watch(PC pc, KSP ksp) {
+  PetscFunctionBeginUser;
+  if (ksp->converged != guarded<kWho, KSPConverged_Surrogate>) {
+    auto* t = new WatchedTest();
+    PetscCall(KSPGetAndClearConvergenceTest(ksp, &t->test, &t->ctx, &t->destroy));
+    PetscCall(PetscObjectReference((PetscObject)pc));
+    t->pc = pc;
+    PetscCall(KSPSetConvergenceTest(ksp, guarded<kWho, KSPConverged_Surrogate>, t,
+                                    guarded<kWho, KSPConvergedDestroy_Surrogate>));
+  }
+  if (ksp->ops->solve != guarded<kWho, KSPSolve_Surrogate>) {
+    PetscCall(PetscObjectComposeFunction((PetscObject)ksp, kKrylovSolve, ksp->ops->solve));
+    ksp->ops->solve = guarded<kWho, KSPSolve_Surrogate>;
+  }
+  PetscFunctionReturn(0);
+}
+
+// The safety PC and replace mode's solver, on Amat and Pmat; set up when first used (an AMG
+// set-up costs about as much as a few network applications, and a good network never
+// needs it). The fallback PC reads options under -pc_surrogate_fallback_ (e.g.
+// -pc_surrogate_fallback_pc_gamg_threshold).
+PetscErrorCode set_up_fallbacks(PC pc) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)pc);
+  const char* prefix;
+  PetscCall(PCGetOptionsPrefix(pc, &prefix));
+  if (!s.fallback) {
+    PetscCall(PCCreate(comm, &s.fallback));
+    PetscCall(PCSetOptionsPrefix(s.fallback, prefix));
+    PetscCall(PCAppendOptionsPrefix(s.fallback, "pc_surrogate_fallback_"));
+    PetscCall(PCSetType(s.fallback, s.fallback_type));
+    PetscCall(PCSetFromOptions(s.fallback));
+  }
+  PetscCall(PCSetOperators(s.fallback, pc->mat, pc->pmat));
+  if (s.mode == "replace" && !s.fallback_ksp) {
+    PC fpc;
+    PetscCall(KSPCreate(comm, &s.fallback_ksp));
+    PetscCall(KSPSetOptionsPrefix(s.fallback_ksp, prefix));
+    PetscCall(KSPAppendOptionsPrefix(s.fallback_ksp, "pc_surrogate_fallback_"));
+    PetscCall(KSPSetType(s.fallback_ksp, KSPCG));
+    PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
+    PetscCall(PCSetType(fpc, s.fallback_type));
+    PetscCall(
+        KSPSetTolerances(s.fallback_ksp, s.certify_rtol, PETSC_DEFAULT, PETSC_DEFAULT, 10000));
+    // The certificate is about the true residual, so the fallback measures that one too.
+    PetscCall(KSPSetNormType(s.fallback_ksp, KSP_NORM_UNPRECONDITIONED));
+    PetscCall(KSPSetFromOptions(s.fallback_ksp));
+  }
+  if (s.fallback_ksp) PetscCall(KSPSetOperators(s.fallback_ksp, pc->mat, pc->pmat));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode set_up_network(PC pc) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)pc);
@@ -222,29 +414,16 @@ PetscErrorCode PCSetUp_Surrogate(PC pc) {
     s.refiner.reset();
   }
   if (!s.r1) PetscCall(MatCreateVecs(pc->pmat, &s.r1, &s.g));
-  if (!s.fallback) {
-    PetscCall(PCCreate(comm, &s.fallback));
-    PetscCall(PCSetType(s.fallback, s.fallback_type));
-  }
-  PetscCall(PCSetOperators(s.fallback, pc->mat, pc->pmat));
-  PetscCall(PCSetUp(s.fallback));
-  if (s.mode == "replace" && !s.fallback_ksp) {
-    PC fpc;
-    const char* prefix;
-    PetscCall(KSPCreate(comm, &s.fallback_ksp));
-    PetscCall(PCGetOptionsPrefix(pc, &prefix));
-    PetscCall(KSPSetOptionsPrefix(s.fallback_ksp, prefix));
-    PetscCall(KSPAppendOptionsPrefix(s.fallback_ksp, "pc_surrogate_fallback_"));
-    PetscCall(KSPSetType(s.fallback_ksp, KSPCG));
-    PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
-    PetscCall(PCSetType(fpc, s.fallback_type));
-    PetscCall(
-        KSPSetTolerances(s.fallback_ksp, s.certify_rtol, PETSC_DEFAULT, PETSC_DEFAULT, 10000));
-    // The certificate is about the true residual, so the fallback measures that one too.
-    PetscCall(KSPSetNormType(s.fallback_ksp, KSP_NORM_UNPRECONDITIONED));
-    PetscCall(KSPSetFromOptions(s.fallback_ksp));
-  }
-  if (s.fallback_ksp) PetscCall(KSPSetOperators(s.fallback_ksp, pc->mat, pc->pmat));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCSetUp_Surrogate(PC pc) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(s.events.setup, pc, 0, 0, 0));
+  PetscCall(set_up_network(pc));
+  PetscCall(set_up_fallbacks(pc));
+  PetscCall(PetscLogEventEnd(s.events.setup, pc, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -263,12 +442,7 @@ PetscErrorCode PCPreSolve_Surrogate(PC pc, KSP ksp, Vec, Vec) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
   s.residuals.clear();
-  if (s.watched != ksp) {
-    PetscCall(PetscObjectReference((PetscObject)pc));
-    PetscCall(KSPMonitorSet(ksp, guarded<kWho, StallMonitor_Surrogate>, pc,
-                            guarded<kWho, StallMonitorDestroy_Surrogate>));
-    s.watched = ksp;
-  }
+  PetscCall(watch(pc, ksp));
   KSPType kt;
   PetscCall(KSPGetType(ksp, &kt));
   if (s.mode == "precondition" && !is_flexible(ksp) && !s.allow_nonflexible) {
@@ -315,7 +489,9 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                              "Replace mode: largest accepted relative "
                              "residual",
                              "PCSURROGATE", s.certify_rtol, &s.certify_rtol, nullptr));
-  PetscCall(PetscOptionsString("-pc_surrogate_fallback", "PC used when the network fails or stalls",
+  PetscCall(PetscOptionsString("-pc_surrogate_fallback",
+                               "PC used when the network fails or stalls (options under "
+                               "-pc_surrogate_fallback_)",
                                "PCSURROGATE", s.fallback_type, s.fallback_type,
                                sizeof s.fallback_type, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_window",
@@ -327,8 +503,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                              "before the fallback PC takes over",
                              "PCSURROGATE", s.stall, &s.stall, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_threads",
-                            "LibTorch threads for the network (0: the "
-                            "cores per MPI process on the node)",
+                            "LibTorch threads for the network (0: the cores bound to this "
+                            "process, divided among the processes on the node that share them)",
                             "PCSURROGATE", s.threads, &s.threads, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_refine",
                             "Replace mode: multigrid V-cycles on the network's answer before "
@@ -354,7 +530,7 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
              "-pc_surrogate_stall must be in (0, 1], got %g", (double)s.stall);
   PetscCheck(
       std::string(s.fallback_type) != "surrogate", comm, PETSC_ERR_ARG_WRONG,
-      "-pc_surrogate_fallback surrogate would fall back to itself; use jacobi, sor, gamg, ...");
+      "-pc_surrogate_fallback surrogate would fall back to itself; use gamg, hypre, sor, ...");
   if (s.model_path != path) {
     s.model_path = path;
     pc->setupcalled = 0;
@@ -400,7 +576,10 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
   if (s.fallback_reason.empty())
     PetscCall(PetscViewerASCIIPrintf(viewer, "    fallback PC %s (not used)\n", s.fallback_type));
   else
-    PetscCall(PetscViewerASCIIPrintf(viewer, "    FALLBACK ACTIVE (PC %s): %s\n", s.fallback_type,
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "    FALLBACK ACTIVE (PC %s) after %" PetscInt_FMT
+                                     " Krylov iterations, %" PetscInt_FMT " restarts: %s\n",
+                                     s.fallback_type, s.switch_iteration, s.restarts,
                                      s.fallback_reason.c_str()));
   if (s.fallback_ksp) {
     PetscCall(PetscViewerASCIIPushTab(viewer));
@@ -423,6 +602,9 @@ PetscErrorCode PCReset_Surrogate(PC pc) {
   s.applies = s.network_applies = s.certified = s.uncertified = 0;
   s.residuals.clear();
   s.reported_uncertified = false;
+  s.solving = s.restart_pending = false;
+  s.iteration = s.restarts = 0;
+  s.switch_iteration = -1;
   PetscFunctionReturn(0);
 }
 
@@ -431,6 +613,22 @@ PetscErrorCode PCDestroy_Surrogate(PC pc) {
   PetscCall(PCReset_Surrogate(pc));
   delete ctx_of(pc);
   pc->data = nullptr;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode log_event(const char* name, PetscLogEvent* event) {
+  PetscFunctionBeginUser;
+  *event = -1;
+  PetscCall(PetscLogEventGetId(name, event));
+  if (*event < 0) PetscCall(PetscLogEventRegister(name, PC_CLASSID, event));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode log_events(LogEvents* events) {
+  PetscFunctionBeginUser;
+  PetscCall(log_event("PinsSurrSetUp", &events->setup));
+  PetscCall(log_event("PinsSurrInfer", &events->infer));
+  PetscCall(log_event("PinsSurrApply", &events->apply));
   PetscFunctionReturn(0);
 }
 
@@ -443,6 +641,7 @@ extern "C" PetscErrorCode PCCreate_Surrogate(PC pc) {
   using namespace pins::petsc;
   PetscFunctionBeginUser;
   PetscCallCXX(pc->data = new PCSurrogate());
+  PetscCall(log_events(&static_cast<PCSurrogate*>(pc->data)->events));
   // Every method runs behind pins' error boundary: a C++ exception becomes a PETSc error.
   pc->ops->setup = guarded<kWho, PCSetUp_Surrogate>;
   pc->ops->apply = guarded<kWho, PCApply_Surrogate>;

@@ -28,16 +28,32 @@ def run(args, exe, *options, ranks=1):
     return p.returncode, p.stdout, p.stderr
 
 
+RTOL = 1e-8
+
+
 def solve(args, *options, ranks=1):
-    """Runs the example; returns (iterations, true relative residual, stdout)."""
-    rc, out, err = run(args, args.example, "-ksp_rtol", "1e-8", "-ksp_converged_reason",
+    """Runs the example; returns (iterations, true relative residual, stdout). Fails unless
+    the KSP converged (a positive reason) with a true relative residual <= 10 rtol."""
+    rc, out, err = run(args, args.example, "-ksp_rtol", str(RTOL), "-ksp_converged_reason",
                        *options, ranks=ranks)
     if rc != 0:
         fail("solve %s failed (exit %d):\n%s%s" % (" ".join(options), rc, out, err))
     m = re.search(r"(\d+) iterations, true relative residual ([0-9.e+-]+)", out)
-    if not m or "CONVERGED" not in out:
+    if not m or "Linear solve converged due to CONVERGED_" not in out:
         fail("solve %s did not converge:\n%s" % (" ".join(options), out))
-    return int(m.group(1)), float(m.group(2)), out
+    its, res = int(m.group(1)), float(m.group(2))
+    if not res <= 10 * RTOL and "-pc_surrogate_mode" not in options:
+        fail("solve %s converged with a true relative residual %g > 10 rtol:\n%s"
+             % (" ".join(options), res, out))
+    return its, res, out
+
+
+def switch_iteration(out, fallback="gamg"):
+    """The Krylov iteration of the one switch to the fallback the PC printed."""
+    found = re.findall(r"switched to the fallback PC %s after (\d+) Krylov iterations" % fallback, out)
+    if len(found) != 1:
+        fail("expected one switch to the fallback PC %s, found %d:\n%s" % (fallback, len(found), out))
+    return int(found[0])
 
 
 def expect_error(args, expected, *options):
@@ -99,24 +115,34 @@ def case_mpi(args):
         fail("2 processes took %d iterations, 1 process %d: the gathered grid differs" % (two, one))
 
 
-def case_broken_model(args):
+def nan_model(args):
     nan = os.path.join(args.workdir, "nan.pins")
     rewrite_model(args.model, nan, weights=lambda w: struct.pack("<f", float("nan")) * (len(w) // 4))
+    return nan
+
+
+def case_broken_model(args):
+    nan = nan_model(args)
     its, res, out = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
                           "-pc_surrogate_model", nan, "-ksp_view")
-    if "switched to the fallback PC jacobi: the network's output contains NaN or Inf" not in out:
+    if "the network's output contains NaN or Inf" not in out or switch_iteration(out) != 0:
         fail("a NaN network did not trigger the fallback message:\n" + out)
-    if "FALLBACK ACTIVE" not in out:
+    if "FALLBACK ACTIVE (PC gamg)" not in out:
         fail("-ksp_view does not show the active fallback:\n" + out)
     # A stall threshold no network meets: the window rule switches after 3 iterations.
     its, res, out = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
                           "-pc_surrogate_model", args.model, "-pc_surrogate_stall", "1e-6",
                           "-pc_surrogate_window", "3")
-    if "over the last 3 iterations, a ratio" not in out or res > 1e-8:
+    if "over the last 3 iterations, a ratio" not in out or switch_iteration(out) != 3:
         fail("the stall rule did not switch to the fallback:\n" + out)
+    # -pc_surrogate_fallback chooses another PC.
+    its, res, out = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
+                          "-pc_surrogate_model", args.model, "-pc_surrogate_stall", "1e-6",
+                          "-pc_surrogate_window", "3", "-pc_surrogate_fallback", "sor")
+    switch_iteration(out, "sor")
     # A non-flexible KSP: warned about and solved with the fallback.
     its, res, out = solve(args, "-ksp_type", "cg", "-pc_type", "surrogate",
-                          "-pc_surrogate_model", args.model)
+                          "-pc_surrogate_model", args.model, "-ksp_norm_type", "unpreconditioned")
     if "is not a flexible method" not in out:
         fail("CG with the surrogate PC gave no message:\n" + out)
     # The surrogate initial guess never hurts: same solver, no more iterations than from zero.
@@ -145,6 +171,106 @@ def case_replace(args):
         fail("a certifiable answer was not returned as it is:\n" + out)
     if not res <= 0.999:
         fail("certified answer has relative residual %g > 0.999" % res)
+
+
+def fallback_alone(args, *options):
+    """Iterations of FGMRES with the default fallback PC alone on the same problem."""
+    its, _, _ = solve(args, "-ksp_type", "fgmres", "-pc_type", "gamg", *options)
+    return its
+
+
+def case_safety_net(args):
+    """The worst cases must end in a converged solve, not only in a message: a forced stall
+    (switch mid-solve), NaN weights (switch at the first application, in precondition and
+    in replace mode), and operators far outside the training data. A switch mid-solve
+    restarts the Krylov method, so it costs at most the iterations before the switch plus
+    about what the fallback needs alone."""
+    sur = ["-ksp_type", "fgmres", "-pc_type", "surrogate", "-pc_surrogate_model", args.model]
+    alone = fallback_alone(args)
+    its, res, out = solve(args, *sur, "-pc_surrogate_stall", "1e-6", "-pc_surrogate_window", "2",
+                          "-ksp_view")
+    k = switch_iteration(out)
+    print("stall: switched after %d iterations, %d in all; FGMRES + GAMG alone %d" % (k, its, alone))
+    if "(the Krylov method restarts from there)" not in out or ", 1 restarts:" not in out:
+        fail("a switch mid-solve did not restart the Krylov method:\n" + out)
+    if its > k + alone + 2:
+        fail("after the switch at iteration %d the solve took %d iterations, more than %d + "
+             "FGMRES + GAMG alone (%d) + 2" % (k, its, k, alone))
+    # The same with GCR, the other flexible method the PC is meant for.
+    gcr, res, out = solve(args, "-ksp_type", "gcr", *sur[2:], "-pc_surrogate_stall", "1e-6",
+                          "-pc_surrogate_window", "2")
+    print("stall in GCR: switched after %d iterations, %d in all" % (switch_iteration(out), gcr))
+    nan = nan_model(args)
+    its, res, out = solve(args, *sur[:-1], nan)
+    print("NaN weights: %d iterations" % its)
+    if switch_iteration(out) != 0 or its > alone + 2:
+        fail("with NaN weights the solve took %d iterations, FGMRES + GAMG alone %d" % (its, alone))
+    # Replace mode (preonly): a switch must still give a solved system, not one application.
+    its, res, out = solve(args, "-ksp_type", "preonly", "-pc_type", "surrogate",
+                          "-pc_surrogate_model", nan, "-pc_surrogate_mode", "replace",
+                          "-pc_surrogate_certify_rtol", "1e-8")
+    print("NaN weights, replace mode: true relative residual %.3g" % res)
+    if not res <= 1.01e-8:
+        fail("replace mode with NaN weights left a relative residual %g > 1e-8:\n%s" % (res, out))
+    # Out of distribution: a 1:10^8 contrast on a grid twice as fine as the model's.
+    ood = ["-kappa_contrast", "1e8", "-da_grid_x", "65", "-da_grid_y", "65"]
+    its, res, out = solve(args, *sur, *ood)
+    alone = fallback_alone(args, *ood)
+    print("1:1e8 contrast on 65 x 65: %d iterations (residual %.3g); FGMRES + GAMG alone %d"
+          % (its, res, alone))
+    if "switched to the fallback" in out and its > switch_iteration(out) + alone + 2:
+        fail("out of distribution, the switch at iteration %d led to %d iterations"
+             % (switch_iteration(out), its))
+
+
+def case_replace_amat_pmat(args):
+    """With Amat != Pmat (the example's -pmat_diagonal_shift: P = A + 0.5 diag(A)), replace
+    mode certifies against Amat: an answer refined to 1e-7 against P is not an answer for A.
+    The certificate shown equals the example's true residual against A, and the fallback
+    solve reaches the certificate against A."""
+    base = ["-ksp_type", "preonly", "-pc_type", "surrogate", "-pc_surrogate_model", args.model,
+            "-pc_surrogate_mode", "replace", "-pc_surrogate_refine", "12",
+            "-pmat_diagonal_shift", "0.5", "-ksp_view"]
+    _, res, out = solve(args, *base, "-pc_surrogate_certify_rtol", "0.999")
+    cert = last_certificate(out)
+    print("P = A + 0.5 diag(A): certificate %.4g, true residual against A %.4g" % (cert[2], res))
+    if abs(cert[2] - res) > 1e-3 * res or not res > 1e-3:
+        fail("the certificate %g is not the true residual against Amat %g" % (cert[2], res))
+    _, res, out = solve(args, *base, "-pc_surrogate_certify_rtol", "1e-6")
+    if last_certificate(out)[:2] != (0, 1) or "not certified" not in out or not res <= 1.01e-6:
+        fail("replace mode with Amat != Pmat left a true residual %g (certificate 1e-6):\n%s"
+             % (res, out))
+    # Precondition mode converges on A too.
+    solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate", "-pc_surrogate_model",
+          args.model, "-pmat_diagonal_shift", "0.5")
+
+
+def case_one_process_fails(args):
+    """The model file is readable on process 0 and missing on process 1 (an MPMD launch gives
+    them different options): both must stop with the same error, never hang."""
+    common = ["-dll_append", args.library, "-ksp_type", "fgmres", "-pc_type", "surrogate"]
+    cmd = ([args.mpiexec] + args.mpiexec_flag + ["-n", "1", args.example] + common
+           + ["-pc_surrogate_model", args.model, ":", "-n", "1", args.example] + common
+           + ["-pc_surrogate_model", "/nonexistent/on/this/node.pins"])
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        fail("a set-up failure on one process of two hung (killed after 120 s)")
+    if p.returncode == 0:
+        fail("a missing model file on process 1 did not fail the run:\n" + p.stdout + p.stderr)
+    # Process 0, whose file is fine, stops with process 1's error (PETSc then aborts the
+    # job, so process 1's own copy of the message may not get printed).
+    if not re.search(r"\[0\]PETSC ERROR: -pc_surrogate_model: on process 1 of 2: .*node\.pins",
+                     p.stderr):
+        fail("process 0 did not stop with the error of process 1:\n" + p.stderr)
+
+
+def case_log_view(args):
+    _, _, out = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
+                      "-pc_surrogate_model", args.model, "-log_view")
+    for event in ("PinsSurrSetUp", "PinsSurrInfer", "PinsSurrApply"):
+        if not re.search(r"^%s +[1-9]" % event, out, re.M):
+            fail("-log_view does not show the event %s:\n%s" % (event, out))
 
 
 def last_certificate(out):

@@ -16,7 +16,8 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case fewer_iterations mpi broken_model replace replace_refine bad_input)
+  foreach(_case fewer_iterations mpi broken_model safety_net replace replace_amat_pmat
+                replace_refine one_process_fails log_view bad_input)
     add_test(NAME surrogate_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/surrogate_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
