@@ -6,6 +6,7 @@
 
 #include "pins/core/check.hpp"
 #include "surrogates/deeponet.hpp"
+#include "surrogates/entry_mlp.hpp"
 #include "surrogates/fno.hpp"
 #include "surrogates/graph_net.hpp"
 #include "surrogates/mgnet.hpp"
@@ -26,6 +27,7 @@ const std::vector<SurrogateType>& surrogate_types() {
       fno3d_surrogate_type(),
       unet3d_surrogate_type(),
       gnn_surrogate_type(),
+      entry_mlp_surrogate_type(),
   };
   // clang-format on
   return types;
@@ -176,7 +178,9 @@ std::string surrogate_help() {
   os << "Surrogate architectures (-surrogate_type <type>):\n";
   for (const auto& t : surrogate_types()) {
     os << "  " << t.name << ": " << t.help << " ["
-       << (t.traits.mesh ? std::string("mesh") : std::to_string(t.traits.dims) + "-D")
+       << (t.traits.mesh             ? std::string("mesh")
+           : t.traits.matrix_entries ? std::string("sparse-matrix entries")
+                                     : std::to_string(t.traits.dims) + "-D")
        << "; tasks: " << join(t.traits.tasks)
        << (t.traits.grid_independent ? "; grid-independent" : "") << "]\n";
     for (const auto& o : t.options) {

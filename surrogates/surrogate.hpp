@@ -59,6 +59,9 @@ struct SurrogateTraits {
   /// given by Surrogate::set_graph before forward (dims is then 0). Last member, so the
   /// positional initialisers of the grid architectures need not mention it.
   bool mesh = false;
+  /// It runs on the entries of a sparse matrix, x [B, C, nnz] (the learned smoother's network,
+  /// pins/core/smoother.hpp), neither on a grid nor on a mesh graph (dims is then 0).
+  bool matrix_entries = false;
 
   /// Whether `task` is one of `tasks`.
   bool serves(const std::string& task) const;

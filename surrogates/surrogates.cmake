@@ -16,6 +16,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/mgnet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/mesh_graph.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/graph_net.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/entry_mlp.cpp
 )
 # pins/core/model_file.hpp and the surrogate headers use nlohmann::json in their API, so it
 # is a public dependency (pinsConfig.cmake finds it for installed users).

@@ -4,6 +4,7 @@
 // draws is one; preconditioner training on other families' operators is issue 14's.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -13,7 +14,10 @@
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/random.hpp"
+#include "pins/core/smoother.hpp"
+#include "pins/core/smoother_train.hpp"
 #include "pins/core/stencil.hpp"
+#include "pins/core/stencil_operator.hpp"
 
 namespace pins {
 
@@ -51,21 +55,30 @@ std::vector<std::string> operator_kinds() {
   return {"darcy", "lognormal", "contrast", "anisotropic"};
 }
 
-PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
-                                            int count, std::uint64_t seed, std::uint64_t first) {
+namespace {
+
+// Darcy operators of the given kinds (cycled) on `grid` ({n, n} or {n, n, n}) as stencil
+// coefficients [count, 2·dim + 1, grid...]: κ^p from the kind's sampler (p ∈ [0.5, 2] for
+// the log-normal kinds), x couplings scaled by a ∈ [0.1, 10] for "anisotropic". The frame
+// draw (a quarter of the operators) goes to `frame` when given.
+torch::Tensor sampled_coefficients(const std::vector<std::string>& kinds,
+                                   const std::vector<int>& grid, int count, std::uint64_t seed,
+                                   std::uint64_t first, std::vector<double>* frame) {
   PINS_CHECK(!kinds.empty(), "no operator kinds to sample from");
-  PINS_CHECK(grid >= 4 && count >= 1, "preconditioner batch: grid ", grid, " and count ", count,
-             " must be at least 4 and 1");
+  PINS_CHECK(grid.front() >= 4 && count >= 1, "preconditioner batch: grid ", grid.front(),
+             " and count ", count, " must be at least 4 and 1");
   std::map<std::string, std::unique_ptr<darcy::Sampler>> samplers;
   for (const auto& k : kinds)
     if (!samplers.count(k))
-      samplers[k] = std::make_unique<darcy::Sampler>(sampler_options(k, seed), grid, grid);
+      samplers[k] = std::make_unique<darcy::Sampler>(sampler_options(k, seed), grid);
 
-  const int64_t n = grid;
-  torch::Tensor kappa = torch::empty({count, n, n}, torch::kFloat64);
-  torch::Tensor unused = torch::empty({n, n}, torch::kFloat64);
-  std::vector<double> power(size_t(count), 1.0), aniso(size_t(count), 1.0), frame(size_t(count), 0.0);
-  std::vector<int64_t> residual_kind(static_cast<size_t>(count));
+  std::vector<int64_t> shape{count};
+  int64_t points = 1;
+  for (int n : grid) shape.push_back(n), points *= n;
+  torch::Tensor kappa = torch::empty(shape, torch::kFloat64);
+  torch::Tensor unused = torch::empty({points}, torch::kFloat64);
+  std::vector<double> power(size_t(count), 1.0), aniso(size_t(count), 1.0);
+  if (frame) frame->assign(size_t(count), 0.0);
   for (int i = 0; i < count; ++i) {
     const std::uint64_t index = first + std::uint64_t(i);
     const std::string& kind = kinds[index % kinds.size()];
@@ -73,18 +86,35 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
     Rng rng(sample_seed(seed, index, kOperatorStream));
     if (kind == "lognormal" || kind == "anisotropic") power[size_t(i)] = 0.5 + 1.5 * rng.uniform();
     if (kind == "anisotropic") aniso[size_t(i)] = std::exp(std::log(10.0) * (2 * rng.uniform() - 1));
-    frame[size_t(i)] = Rng(sample_seed(seed, index, kFrameStream)).uniform() < 0.25 ? 1.0 : 0.0;
-    residual_kind[size_t(i)] = int64_t(Rng(sample_seed(seed, index, kResidualStream)).next_u64() % 3);
+    if (frame)
+      (*frame)[size_t(i)] = Rng(sample_seed(seed, index, kFrameStream)).uniform() < 0.25 ? 1.0 : 0.0;
   }
-  const torch::Tensor p = torch::tensor(power, torch::kFloat64).view({-1, 1, 1});
+  std::vector<int64_t> per_operator(grid.size() + 1, 1);
+  per_operator[0] = -1;  // [count, 1, ...]: one number per operator, broadcast over the grid
+  const torch::Tensor p = torch::tensor(power, torch::kFloat64).view(per_operator);
   torch::Tensor coeffs = darcy::stencil_coefficients(kappa.pow(p).contiguous());
-  // Anisotropy: scale the x couplings by a; the centre keeps the row sum (and the
-  // boundary terms) so the operator stays a symmetric diagonally dominant M-matrix.
-  const torch::Tensor a = torch::tensor(aniso, torch::kFloat64).view({-1, 1, 1});
+  // Anisotropy: scale the x couplings (channels W, E in 2-D and 3-D) by a; the centre keeps
+  // the row sum (and the boundary terms) so the operator stays a symmetric diagonally
+  // dominant M-matrix.
+  const torch::Tensor a = torch::tensor(aniso, torch::kFloat64).view(per_operator);
   const torch::Tensor w = coeffs.select(1, 1).clone(), e = coeffs.select(1, 2).clone();
   coeffs.select(1, 0).sub_((a - 1) * (w + e));
   coeffs.select(1, 1).mul_(a);
   coeffs.select(1, 2).mul_(a);
+  return coeffs;
+}
+
+}  // namespace
+
+PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
+                                            int count, std::uint64_t seed, std::uint64_t first) {
+  const int64_t n = grid;
+  std::vector<double> frame;
+  torch::Tensor coeffs = sampled_coefficients(kinds, {grid, grid}, count, seed, first, &frame);
+  std::vector<int64_t> residual_kind(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i)
+    residual_kind[size_t(i)] =
+        int64_t(Rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream)).next_u64() % 3);
   // Decoupled Dirichlet frames: the ring's rows keep only their centre, and the rows next
   // to it lose the coupling into it (their centre keeps the boundary term, as before).
   const torch::Tensor has_frame = torch::tensor(frame, torch::kFloat64).view({-1, 1, 1});
@@ -108,7 +138,11 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
 
   // Residuals: white noise, a smooth random field, or Â e for a smooth error e.
   b.rhat = torch::empty({count, n, n}, torch::kFloat64);
-  const darcy::Sampler& smooth = *samplers.begin()->second;
+  // Smooth fields from the sampler of the alphabetically first kind (as before the operator
+  // sampling moved into sampled_coefficients: the draws are unchanged).
+  std::vector<std::string> sorted_kinds(kinds);
+  std::sort(sorted_kinds.begin(), sorted_kinds.end());
+  const darcy::Sampler smooth(sampler_options(sorted_kinds.front(), seed), grid, grid);
   for (int i = 0; i < count; ++i) {
     const std::uint64_t index = first + std::uint64_t(i);
     torch::Tensor r = b.rhat[i];
@@ -127,6 +161,29 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
     const torch::Tensor ae =
         stencil_apply(b.scaled_coeffs.index_select(0, idx), b.rhat.index_select(0, idx));
     b.rhat.index_copy_(0, idx, ae);
+  }
+  return b;
+}
+
+}  // namespace pins
+
+namespace pins {
+
+SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
+                                    int count, std::uint64_t seed, std::uint64_t first) {
+  PINS_CHECK(dim == 2 || dim == 3, "smoother batch: dimension must be 2 or 3, got ", dim);
+  const torch::Tensor coeffs = sampled_coefficients(
+      kinds, std::vector<int>(size_t(dim), side), count, seed, first, nullptr);
+  const StencilOperator A(Stencil{dim, StencilShape::kStar, 1, 1}, coeffs);
+  auto [pattern, values] = stencil_to_csr(A);
+  SmootherBatch b;
+  b.pattern = pattern;
+  b.values = values;
+  b.z = torch::empty({count, pattern.rows()}, torch::kFloat64);
+  for (int i = 0; i < count; ++i) {
+    Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 2));
+    double* d = b.z[i].data_ptr<double>();
+    for (int64_t k = 0; k < pattern.rows(); ++k) d[k] = rng.normal();
   }
   return b;
 }

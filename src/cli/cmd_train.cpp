@@ -12,6 +12,8 @@
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
+#include "pins/core/smoother.hpp"
+#include "pins/core/smoother_train.hpp"
 #include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
@@ -40,8 +42,9 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                                  "mgnet by default, or fno, unet)",
                                  "pins train", type, type, sizeof type, &type_set));
     PetscCall(PetscOptionsString("-task",
-                                 "solution (kappa, f -> u from -data) or precondition (r -> A^-1 r "
-                                 "for -pc_type surrogate, no data needed)",
+                                 "solution (kappa, f -> u from -data), precondition (r -> A^-1 r "
+                                 "for -pc_type surrogate, no data needed) or smoother (a sparse "
+                                 "M ~ A^-1 for -pc_type surrogate_smoother, no data needed)",
                                  "pins train", task, task, sizeof task, nullptr));
     PetscOptionsEnd();
     PetscCall(PetscOptionsHasHelp(nullptr, &help));
@@ -53,7 +56,8 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     if (rank == 0)
       std::printf("\n%s\n%s\nArchitectures (-surrogate_type) and their options:\n%s\n"
                   "Training runs on rank 0 only; other MPI processes wait.\n",
-                  TrainOptions::help().c_str(), PreconditionTrainOptions::help().c_str(),
+                  TrainOptions::help().c_str(),
+                  (PreconditionTrainOptions::help() + "\n" + SmootherTrainOptions::help()).c_str(),
                   surrogate_help().c_str());
     return 0;
   }
@@ -62,8 +66,11 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   if (task_name == kPreconditionTask)
     return run_train_precondition(comm, command_line, output, force,
                                   type_set ? surrogate : kDefaultPreconditionSurrogate);
+  if (task_name == kSmootherTask)
+    return run_train_smoother(comm, command_line, output, force,
+                              type_set ? surrogate : kDefaultSmootherSurrogate);
   on_rank0(comm, [&] {
-    PINS_CHECK(task_name == "solution", "-task must be solution or precondition, got '",
+    PINS_CHECK(task_name == "solution", "-task must be solution, precondition or smoother, got '",
                task_name, "'");
   });
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});

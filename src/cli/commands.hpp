@@ -20,6 +20,9 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line);
 /// `pins train -task precondition` (called by run_train with its parsed -o/-force/-surrogate_type).
 int run_train_precondition(MPI_Comm comm, const std::string& command_line,
                            const std::string& output, bool force, const std::string& surrogate);
+/// `pins train -task smoother` (the same parsed options).
+int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std::string& output,
+                       bool force, const std::string& surrogate);
 
 /// Reads options through `read` (a PetscErrorCode function). The options database holds the
 /// same command line on every process, so a failure here happens on all of them alike and

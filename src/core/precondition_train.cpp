@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "option_table.hpp"
+#include "sampled_problems.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
@@ -54,6 +55,23 @@ const OptionDoc kOptions[] = {
 
 }  // namespace
 
+void PreconditionTrainOptions::read_loop_options(const OptionMap& o) {
+  steps = o.get_int("-train_steps", steps);
+  batch_size = o.get_int("-train_batch_size", batch_size);
+  lr = o.get_double("-train_lr", lr);
+  const int s = o.get_int("-train_seed", 0);
+  PINS_CHECK(s >= 0, "-train_seed must be >= 0, got ", s);
+  seed = std::uint64_t(s);
+  threads = o.get_int("-train_threads", threads);
+  monitor_every = o.get_int("-train_monitor_every", monitor_every);
+  log = o.get_string("-train_log", log);
+  checkpoint = o.get_string("-train_checkpoint", checkpoint);
+  checkpoint_every = o.get_int("-train_checkpoint_every", checkpoint_every);
+  resume = o.get_bool("-train_resume", resume);
+  max_bad_steps = o.get_int("-train_max_bad_steps", max_bad_steps);
+  max_rollbacks = o.get_int("-train_max_rollbacks", max_rollbacks);
+}
+
 PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap& o,
                                                                 const std::string& surrogate) {
   detail::check_known_options(o, kOptions, {"-train_", "-precondition_"}, " for -task precondition");
@@ -67,20 +85,7 @@ PreconditionTrainOptions PreconditionTrainOptions::from_options(const OptionMap&
     t.kinds = detail::split_commas(o.get_string("-precondition_operators", ""));
   t.smooth = o.get_int("-precondition_smooth", t.smooth);
   t.iterations = o.get_int("-precondition_iterations", t.iterations);
-  t.steps = o.get_int("-train_steps", t.steps);
-  t.batch_size = o.get_int("-train_batch_size", t.batch_size);
-  t.lr = o.get_double("-train_lr", t.lr);
-  const int seed = o.get_int("-train_seed", 0);
-  PINS_CHECK(seed >= 0, "-train_seed must be >= 0, got ", seed);
-  t.seed = std::uint64_t(seed);
-  t.threads = o.get_int("-train_threads", t.threads);
-  t.monitor_every = o.get_int("-train_monitor_every", t.monitor_every);
-  t.log = o.get_string("-train_log", t.log);
-  t.checkpoint = o.get_string("-train_checkpoint", t.checkpoint);
-  t.checkpoint_every = o.get_int("-train_checkpoint_every", t.checkpoint_every);
-  t.resume = o.get_bool("-train_resume", t.resume);
-  t.max_bad_steps = o.get_int("-train_max_bad_steps", t.max_bad_steps);
-  t.max_rollbacks = o.get_int("-train_max_rollbacks", t.max_rollbacks);
+  t.read_loop_options(o);
   t.validate();
   return t;
 }
@@ -115,6 +120,10 @@ void PreconditionTrainOptions::validate() const {
   PINS_CHECK(smooth >= 0 && smooth <= 50, "-precondition_smooth must be in [0, 50], got ", smooth);
   PINS_CHECK(iterations >= 1 && iterations <= 20, "-precondition_iterations must be in [1, 20], got ",
              iterations);
+  validate_loop();
+}
+
+void PreconditionTrainOptions::validate_loop() const {
   PINS_CHECK(steps >= 0, "-train_steps must be >= 0 (0 writes the untrained network, a "
              "baseline), got ", steps);
   PINS_CHECK(batch_size >= 1, "-train_batch_size must be at least 1, got ", batch_size);
@@ -138,6 +147,10 @@ using detail::PeriodStats;
 using detail::StepLoss;
 using Clock = std::chrono::steady_clock;
 
+// Solve-free training runs in float32: the problems are fresh every step, so float64 buys
+// nothing the next batch would not change more.
+constexpr torch::ScalarType kSampledDtype = torch::kFloat32;
+
 using detail::finite_or_null;
 using detail::number_or_nan;
 
@@ -152,32 +165,22 @@ Json record_json(const PreconditionRecord& r) {
           {"skipped_steps", r.skipped_steps}};
 }
 
-// Preconditioner training's part of the shared loop (training_loop.hpp): an interval of
-// opt.interval() steps is a period; step s draws the problems s·B … s·B + B − 1, so the step
-// counter the loop checkpoints is the sampler's whole state.
-class PreconditionLoop : public detail::LoopTask {
+// Solve-free training's part of the shared loop (training_loop.hpp): an interval of
+// opt.interval() steps is a period; step s draws its problems from the step counter alone,
+// so the counter the loop checkpoints is the sampler's whole state.
+class SampledLoop : public detail::LoopTask {
  public:
-  PreconditionLoop(Surrogate& model, const PreconditionTrainOptions& opt)
-      : model_(model), opt_(opt) {}
+  SampledLoop(Surrogate& model, const PreconditionTrainOptions& opt,
+              detail::SampledProblems& problems)
+      : model_(model), opt_(opt), problems_(problems) {}
 
   PreconditionTrainResult run();
 
   std::int64_t first_step(int interval) const override {
     return std::min<std::int64_t>(std::int64_t(interval - 1) * opt_.interval(), opt_.steps);
   }
-  void begin_step(std::int64_t step, std::int64_t) override {
-    const PreconditionBatch b =
-        sample_precondition_batch(opt_.kinds, opt_.grid, opt_.batch_size, opt_.seed,
-                                  std::uint64_t(step) * std::uint64_t(opt_.batch_size));
-    c_ = b.scaled_coeffs.to(dtype_);
-    r_ = b.rhat.to(dtype_);
-  }
-  StepLoss loss() override {
-    return {precondition_loss(c_, r_,
-                              precondition_iterate(model_, c_, r_, opt_.smooth, opt_.iterations)),
-            {},
-            1.0};
-  }
+  void begin_step(std::int64_t step, std::int64_t) override { problems_.draw(step); }
+  StepLoss loss() override { return {problems_.loss(model_), {}, 1.0}; }
   void end_period(const PeriodStats& st) override {
     PreconditionRecord r;
     r.step = st.steps_done;
@@ -203,18 +206,16 @@ class PreconditionLoop : public detail::LoopTask {
     return "step " + std::to_string(step);
   }
   nlohmann::json fingerprint() const override {
-    return {{"-surrogate_type", model_.type()},
-            {"surrogate options", model_.options_json()},
-            {"-grid", opt_.grid},
-            {"-precondition_operators", detail::join_commas(opt_.kinds)},
-            {"-precondition_smooth", opt_.smooth},
-            {"-precondition_iterations", opt_.iterations},
-            {"-train_steps", opt_.steps},  // the cosine schedule spans the whole run
-            {"-train_batch_size", opt_.batch_size},
-            {"-train_lr", opt_.lr},
-            {"-train_seed", opt_.seed},
-            {"steps per interval (-train_monitor_every)", opt_.interval()},
-            {"validation problems", opt_.val_samples}};
+    nlohmann::json f = {{"-surrogate_type", model_.type()},
+                        {"surrogate options", model_.options_json()},
+                        {"-train_steps", opt_.steps},  // the cosine schedule spans the whole run
+                        {"-train_batch_size", opt_.batch_size},
+                        {"-train_lr", opt_.lr},
+                        {"-train_seed", opt_.seed},
+                        {"steps per interval (-train_monitor_every)", opt_.interval()},
+                        {"validation problems", opt_.val_samples}};
+    f.update(problems_.fingerprint());
+    return f;
   }
   void save_state(CheckpointData& c) const override {
     nlohmann::json h = nlohmann::json::array();
@@ -249,59 +250,34 @@ class PreconditionLoop : public detail::LoopTask {
   double val_loss() {
     torch::NoGradGuard no_grad;
     model_.module().eval();
-    const double l = precondition_loss(
-                         val_c_, val_r_,
-                         precondition_iterate(model_, val_c_, val_r_, opt_.smooth, opt_.iterations))
-                         .item<double>();
+    const double l = problems_.validation_loss(model_);
     model_.module().train();
     return l;
   }
 
   Surrogate& model_;
   const PreconditionTrainOptions& opt_;
-  const torch::ScalarType dtype_ = torch::kFloat32;
-  torch::Tensor val_c_, val_r_;  // the fixed validation problems
-  torch::Tensor c_, r_;          // this step's problems
+  detail::SampledProblems& problems_;
   double problems_per_second_ = 0;
   // What a checkpoint holds besides the loop's state.
   std::vector<PreconditionRecord> history_;
   double initial_val_ = 0, bare_val_ = 0;
 };
 
-PreconditionTrainResult PreconditionLoop::run() {
-  opt_.validate();
-  PINS_CHECK(model_.in_channels() == kPreconditionChannels && model_.out_channels() == 1,
-             "a preconditioner model needs ", kPreconditionChannels,
-             " input channels (couplings W, E, S, N and the residual) and 1 output, got ",
-             model_.in_channels(), " -> ", model_.out_channels());
+PreconditionTrainResult SampledLoop::run() {
+  opt_.validate_loop();
   set_training_threads(opt_.threads);
   const auto t0 = Clock::now();
   std::ostream& out = opt_.out ? *opt_.out : std::cout;
-  model_.module().to(dtype_);
+  model_.module().to(kSampledDtype);
   model_.module().train();
 
-  // A fixed validation set, drawn far from the training indices.
-  const PreconditionBatch val = sample_precondition_batch(opt_.kinds, opt_.grid, opt_.val_samples,
-                                                          opt_.seed, std::uint64_t(1) << 40);
-  val_c_ = val.scaled_coeffs.to(dtype_);
-  val_r_ = val.rhat.to(dtype_);
   if (!opt_.resume) {  // else both come from the checkpoint
-    {
-      torch::NoGradGuard no_grad;
-      const torch::Tensor z = jacobi_sweeps(val_c_, val_r_, torch::zeros_like(val_r_),
-                                            2 * opt_.smooth * opt_.iterations);
-      bare_val_ = precondition_loss(val_c_, val_r_, z).item<double>();
-    }
+    bare_val_ = problems_.baseline_loss();
     initial_val_ = val_loss();
-    if (opt_.monitor_every > 0) {
-      out << "  validation: " << opt_.val_samples << " problems; relative residual^2 ";
-      if (opt_.smooth > 0)
-        out << "after " << 2 * opt_.smooth * opt_.iterations << " Jacobi sweeps alone " << bare_val_
-            << ", ";
-      out << "with the untrained network " << initial_val_;
-      if (opt_.iterations > 1) out << " (after " << opt_.iterations << " cycles)";
-      out << std::endl;
-    }
+    if (opt_.monitor_every > 0)
+      out << "  validation: " << opt_.val_samples << " problems; "
+          << problems_.validation_line(bare_val_, initial_val_) << std::endl;
   }
 
   detail::LoopSettings s;
@@ -322,7 +298,7 @@ PreconditionTrainResult PreconditionLoop::run() {
   s.out = opt_.out;
   s.loss_hook = opt_.loss_hook;
   s.advice = "lower -train_lr";
-  detail::TrainingLoop loop(model_, dtype_, std::move(s), *this);
+  detail::TrainingLoop loop(model_, kSampledDtype, std::move(s), *this);
   loop.run();
 
   PreconditionTrainResult result;
@@ -338,11 +314,80 @@ PreconditionTrainResult PreconditionLoop::run() {
   return result;
 }
 
+// The 5-point preconditioner's problems: operators and residuals of sample_precondition_batch,
+// the loss after opt.iterations cycles of the network between Jacobi sweeps.
+class PreconditionProblems : public detail::SampledProblems {
+ public:
+  explicit PreconditionProblems(const PreconditionTrainOptions& opt) : opt_(opt) {
+    // A fixed validation set, drawn far from the training indices.
+    const PreconditionBatch val = sample_precondition_batch(
+        opt_.kinds, opt_.grid, opt_.val_samples, opt_.seed, std::uint64_t(1) << 40);
+    val_c_ = val.scaled_coeffs.to(kSampledDtype);
+    val_r_ = val.rhat.to(kSampledDtype);
+  }
+  void draw(std::int64_t step) override {
+    const PreconditionBatch b =
+        sample_precondition_batch(opt_.kinds, opt_.grid, opt_.batch_size, opt_.seed,
+                                  std::uint64_t(step) * std::uint64_t(opt_.batch_size));
+    c_ = b.scaled_coeffs.to(kSampledDtype);
+    r_ = b.rhat.to(kSampledDtype);
+  }
+  torch::Tensor loss(Surrogate& model) override {
+    return precondition_loss(c_, r_,
+                             precondition_iterate(model, c_, r_, opt_.smooth, opt_.iterations));
+  }
+  double validation_loss(Surrogate& model) override {
+    return precondition_loss(
+               val_c_, val_r_,
+               precondition_iterate(model, val_c_, val_r_, opt_.smooth, opt_.iterations))
+        .item<double>();
+  }
+  double baseline_loss() override {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor z = jacobi_sweeps(val_c_, val_r_, torch::zeros_like(val_r_),
+                                          2 * opt_.smooth * opt_.iterations);
+    return precondition_loss(val_c_, val_r_, z).item<double>();
+  }
+  std::string validation_line(double baseline, double untrained) const override {
+    std::ostringstream os;
+    os << "relative residual^2 ";
+    if (opt_.smooth > 0)
+      os << "after " << 2 * opt_.smooth * opt_.iterations << " Jacobi sweeps alone " << baseline
+         << ", ";
+    os << "with the untrained network " << untrained;
+    if (opt_.iterations > 1) os << " (after " << opt_.iterations << " cycles)";
+    return os.str();
+  }
+  nlohmann::json fingerprint() const override {
+    return {{"-grid", opt_.grid},
+            {"-precondition_operators", detail::join_commas(opt_.kinds)},
+            {"-precondition_smooth", opt_.smooth},
+            {"-precondition_iterations", opt_.iterations}};
+  }
+
+ private:
+  const PreconditionTrainOptions& opt_;
+  torch::Tensor val_c_, val_r_;  // the fixed validation problems
+  torch::Tensor c_, r_;          // this step's problems
+};
+
 }  // namespace
+
+PreconditionTrainResult detail::train_on_sampled_problems(Surrogate& model,
+                                                          const PreconditionTrainOptions& opt,
+                                                          detail::SampledProblems& problems) {
+  return SampledLoop(model, opt, problems).run();
+}
 
 PreconditionTrainResult train_preconditioner(Surrogate& model,
                                              const PreconditionTrainOptions& opt) {
-  return PreconditionLoop(model, opt).run();
+  opt.validate();
+  PINS_CHECK(model.in_channels() == kPreconditionChannels && model.out_channels() == 1,
+             "a preconditioner model needs ", kPreconditionChannels,
+             " input channels (couplings W, E, S, N and the residual) and 1 output, got ",
+             model.in_channels(), " -> ", model.out_channels());
+  PreconditionProblems problems(opt);
+  return detail::train_on_sampled_problems(model, opt, problems);
 }
 
 ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,

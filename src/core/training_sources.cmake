@@ -17,4 +17,5 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/precondition.cpp
   ${PROJECT_SOURCE_DIR}/pde/darcy/darcy_precondition_sampler.cpp
   ${PROJECT_SOURCE_DIR}/src/core/precondition_train.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/smoother_train.cpp
 )

@@ -7,6 +7,7 @@
 #include "pins/petsc/snes_guess.hpp"
 
 extern "C" PetscErrorCode PCCreate_Surrogate(PC);
+extern "C" PetscErrorCode PCCreate_SurrogateSmoother(PC);
 extern "C" PetscErrorCode KSPGuessCreate_Surrogate(KSPGuess);
 
 namespace pins::petsc {
@@ -16,6 +17,7 @@ PetscErrorCode register_all() {
   PetscFunctionBeginUser;
   if (done) PetscFunctionReturn(0);
   PetscCall(PCRegister("surrogate", PCCreate_Surrogate));
+  PetscCall(PCRegister("surrogate_smoother", PCCreate_SurrogateSmoother));
   PetscCall(KSPGuessRegister("surrogate", KSPGuessCreate_Surrogate));
   // -snes_surrogate_guess: checked in every SNESSetFromOptions of the program.
   PetscCall(SNESAddOptionsChecker(snes_surrogate_guess_from_options));

@@ -49,7 +49,7 @@ def test_package_docstring_names_every_export():
 
 
 def test_registry_listings():
-    assert pins.surrogate_types() == ["fno", "unet", "deeponet", "mlp", "mgnet", "fno3d", "unet3d", "gnn"]
+    assert pins.surrogate_types() == ["fno", "unet", "deeponet", "mlp", "mgnet", "fno3d", "unet3d", "gnn", "entry_mlp"]
     text = pins.train_help()
     for name in ("-train_epochs", "-train_physics_weight", "-fno_modes", "-unet_"):
         assert name in text

@@ -30,6 +30,8 @@ inline OptionMap small_options(const std::string& type) {
   if (type == "gnn")
     return OptionMap::from_args({"-gnn_width", "8", "-gnn_layers", "2", "-gnn_grid", "4",
                                  "-gnn_modes", "2", "-gnn_padding", "2", "-gnn_hidden", "8"});
+  if (type == "entry_mlp")
+    return OptionMap::from_args({"-entry_mlp_width", "8", "-entry_mlp_depth", "2"});
   if (type == "mgnet") return OptionMap::from_args({"-mgnet_width", "4", "-mgnet_smooth", "1"});
   if (type == "unet") return OptionMap::from_args({"-unet_channels", "4", "-unet_levels", "3"});
   if (type == "deeponet")

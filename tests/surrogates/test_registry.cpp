@@ -7,10 +7,10 @@ using pins::OptionMap;
 using pins::test::small_options;
 using pins::test::throws_with;
 
-TEST_CASE("the registry lists the eight architectures") {
+TEST_CASE("the registry lists the nine architectures") {
   CHECK(pins::surrogate_type_names() == std::vector<std::string>{"fno", "unet", "deeponet", "mlp",
                                                                  "mgnet", "fno3d", "unet3d",
-                                                                 "gnn"});
+                                                                 "gnn", "entry_mlp"});
 }
 
 TEST_CASE("make_surrogate reads the prefixed options of each type") {
@@ -66,7 +66,7 @@ TEST_CASE("make_surrogate rejects unknown types, unknown options and bad values"
   CHECK(throws_with(
       [] { pins::make_surrogate("cnn", OptionMap{}, 1, 1); },
       "unknown surrogate type 'cnn' (known: fno, unet, deeponet, mlp, mgnet, fno3d, unet3d, "
-      "gnn)"));
+      "gnn, entry_mlp)"));
   CHECK(throws_with(
       [] {
         pins::make_surrogate("fno", OptionMap{{"-fno_modes", "abc"}}, 1, 1);

@@ -21,6 +21,7 @@ struct Expected {
   bool linear_in_input;
   bool smooths;
   bool mesh;
+  bool matrix_entries = false;
 };
 
 const Expected kExpected[] = {
@@ -32,6 +33,7 @@ const Expected kExpected[] = {
     {"fno3d", 3, true, {"solution", "precondition"}, false, false, false},
     {"unet3d", 3, false, {"solution", "precondition"}, false, false, false},
     {"gnn", 0, true, {"solution"}, false, false, true},
+    {"entry_mlp", 0, true, {"smoother"}, false, false, false, true},
 };
 
 }  // namespace
@@ -47,16 +49,19 @@ TEST_CASE("every registered architecture declares its traits") {
     CHECK(t.linear_in_input == e.linear_in_input);
     CHECK(t.smooths == e.smooths);
     CHECK(t.mesh == e.mesh);
+    CHECK(t.matrix_entries == e.matrix_entries);
   }
   // Whatever is registered later: a grid dimension or a mesh (dims 0, so callers that
   // compare dims with their grid's never pick it), and only tasks the callers know.
   for (const auto& type : pins::surrogate_types()) {
     INFO("type " << type.name);
-    CHECK((type.traits.mesh ? type.traits.dims == 0
-                            : (type.traits.dims == 2 || type.traits.dims == 3)));
+    CHECK((type.traits.mesh || type.traits.matrix_entries
+               ? type.traits.dims == 0
+               : (type.traits.dims == 2 || type.traits.dims == 3)));
+    CHECK_FALSE((type.traits.mesh && type.traits.matrix_entries));
     CHECK_FALSE(type.traits.tasks.empty());
     for (const auto& task : type.traits.tasks)
-      CHECK((task == "solution" || task == "precondition"));
+      CHECK((task == "solution" || task == "precondition" || task == "smoother"));
   }
 }
 
@@ -154,7 +159,7 @@ TEST_CASE("check_surrogate_traits refuses what an architecture lacks, naming the
       },
       "surrogate type 'deeponet' is not grid-independent (it is meant for its "
       "training grid only), but it would run on another grid (grid-independent: "
-      "fno, mlp, mgnet, fno3d, gnn)"));
+      "fno, mlp, mgnet, fno3d, gnn, entry_mlp)"));
   CHECK(throws_with(
       [] {
         pins::check_surrogate_traits("unet3d", {"solution", 3, true, ""});

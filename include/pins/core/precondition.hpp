@@ -141,7 +141,13 @@ struct PreconditionTrainOptions {
   static PreconditionTrainOptions from_options(const OptionMap& options,
                                                const std::string& surrogate = "");
   static std::string help();
+  /// Checks every field; throws pins::Error naming the first bad option.
   void validate() const;
+  /// Reads the -train_* options of the loop (steps … max_rollbacks), which every solve-free
+  /// training task (precondition, smoother) shares.
+  void read_loop_options(const OptionMap& options);
+  /// Checks the loop's fields only (what read_loop_options reads, and val_samples).
+  void validate_loop() const;
 };
 
 /// A batch of training problems: Â [B,5,n,n] and residuals r̂ [B,n,n] (float64).

@@ -1,0 +1,73 @@
+#pragma once
+/// \file
+/// Training the learned sparse smoother (pins/core/smoother.hpp): `pins train -task smoother`.
+/// No dataset and no solves: every step draws fresh Darcy operators (2-D 5-point and 3-D
+/// 7-point, of the preconditioner's kinds: 12/3, log-normal, 1:10⁴ contrast, anisotropic) in
+/// CSR form, random errors z, and minimises smoother_loss. Steps alternate between the
+/// dimensions, so one model serves both; the features never name a dimension or a stencil,
+/// so the model also applies to any other pattern (DMPlex finite elements, 27-point stencils)
+/// — how well is a measurement, not a promise. The loop is preconditioner training's (guard,
+/// rollback, checkpoints, resume, log).
+///
+/// Example:
+/// \code
+///   auto opts = pins::SmootherTrainOptions::from_options(options);
+///   auto model = pins::make_surrogate("entry_mlp", options, pins::kSmootherFeatures, 1);
+///   auto r = pins::train_smoother(*model, opts);
+///   pins::save_model("smoother.pins", *model, pins::smoother_manifest(opts, r, "..."));
+/// \endcode
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pins/core/options.hpp"
+#include "pins/core/precondition.hpp"
+#include "pins/core/sparse_operator.hpp"
+
+namespace pins {
+
+class Surrogate;
+struct ModelManifest;
+
+/// Settings of `pins train -task smoother`.
+struct SmootherTrainOptions {
+  /// The loop's settings (-train_*): steps, batch size, learning rate, seed, threads,
+  /// monitor, log, checkpoints, guard. Its grid and operator fields are not used.
+  PreconditionTrainOptions loop;
+  int grid = 64;                 ///< -grid: cells per side of the 2-D training operators
+  int grid3d = 16;               ///< -smoother_grid3d: cells per side of the 3-D ones
+  std::vector<int> dims{2, 3};   ///< -smoother_dims: dimensions drawn, in turn
+  std::vector<std::string> kinds = operator_kinds();  ///< -smoother_operators
+
+  /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators and the -train_*
+  /// options of the loop; rejects other -smoother_* and -train_* names.
+  static SmootherTrainOptions from_options(const OptionMap& options);
+  static std::string help();
+  /// Throws pins::Error naming the first bad option.
+  void validate() const;
+};
+
+/// A batch of smoother training problems: one CSR pattern, A's values [B, nnz] (float64) and
+/// random errors z [B, n].
+struct SmootherBatch {
+  SparsePattern pattern;
+  torch::Tensor values, z;
+};
+
+/// Draws `count` Darcy operators of the given kinds (cycled) on a `side`^dim grid (dim 2 or 3)
+/// and white-noise errors. Deterministic in (seed, first).
+SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
+                                    int count, std::uint64_t seed, std::uint64_t first);
+
+/// Trains `model` (kSmootherFeatures inputs, 1 output) in place. The result's bare loss is
+/// Jacobi's (M = D⁻¹); losses are smoother_loss on the validation operators.
+PreconditionTrainResult train_smoother(Surrogate& model, const SmootherTrainOptions& options);
+
+/// The manifest of a smoother model (task "smoother", family "sparse").
+ModelManifest smoother_manifest(const SmootherTrainOptions& options,
+                                const PreconditionTrainResult& result, const std::string& command);
+
+}  // namespace pins

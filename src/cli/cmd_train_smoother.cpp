@@ -1,0 +1,62 @@
+// pins train -task smoother: train the learned sparse smoother (pins/core/smoother.hpp) on
+// sampled Darcy operators (no dataset, no solves) and write a model file for
+// -pc_type surrogate_smoother (e.g. -mg_levels_pc_type surrogate_smoother inside GAMG).
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/smoother.hpp"
+#include "pins/core/smoother_train.hpp"
+#include "pins/core/trainer.hpp"
+#include "surrogates/registry.hpp"
+#include "surrogates/surrogate.hpp"
+
+namespace pins::cli {
+
+int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std::string& output,
+                       bool force, const std::string& surrogate) {
+  const OptionMap options =
+      options_with_prefixes({"-train_", "-smoother_", "-grid", "-" + surrogate + "_"});
+  on_rank0(comm, [&] {
+    PINS_CHECK(!output.empty(), "-o <model.pins> is required: the model file to write");
+    check_output_path(output, "-o", force);
+    check_surrogate_traits(surrogate, {kSmootherTask, 0, false, ""});
+    SmootherTrainOptions opts = SmootherTrainOptions::from_options(options);
+    opts.loop.force = force;  // -force also starts over from an existing -train_checkpoint
+    make_surrogate(surrogate, options, kSmootherFeatures, 1);  // fail on options before work
+    set_training_threads(opts.loop.threads);
+    torch::manual_seed(opts.loop.seed);
+    auto model = make_surrogate(surrogate, options, kSmootherFeatures, 1);
+    int64_t parameters = 0;
+    for (const auto& p : model->module().parameters()) parameters += p.numel();
+    if (opts.loop.monitor_every > 0) {
+      std::string dims;
+      for (int d : opts.dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d) + "-D";
+      std::printf("pins train -task smoother: Darcy operators (%s; %d per side in 2-D, %d in "
+                  "3-D), %d steps of %d operators\n"
+                  "  model       %s, %lld parameters, float32, %d threads\n"
+                  "  loss        energy-norm error left by one damped step of M from white noise\n",
+                  dims.c_str(), opts.grid, opts.grid3d, opts.loop.steps, opts.loop.batch_size,
+                  surrogate.c_str(), (long long)parameters, torch::get_num_threads());
+      std::fflush(stdout);
+    }
+    const PreconditionTrainResult r = train_smoother(*model, opts);
+    save_model(output, *model, smoother_manifest(opts, r, command_line), force);
+    if (opts.loop.monitor_every > 0) {
+      std::printf("pins train: wrote %s (validation energy error %.4g; Jacobi %.4g, untrained "
+                  "%.4g) in %.0f s\n",
+                  output.c_str(), r.final_val_loss, r.bare_val_loss, r.initial_val_loss,
+                  r.seconds);
+      std::fflush(stdout);
+    }
+  });
+  return 0;
+}
+
+}  // namespace pins::cli

@@ -1,0 +1,46 @@
+#pragma once
+// What a solve-free training run draws and scores (pins train -task precondition and -task
+// smoother): fresh problems every step, fixed validation problems, and the classical method
+// the network replaces as the baseline. The loop around it (guard, rollback, schedule,
+// checkpoints, log, progress lines) is one, in precondition_train.cpp.
+#include <torch/types.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "pins/core/precondition.hpp"
+
+namespace pins {
+
+class Surrogate;
+
+namespace detail {
+
+class SampledProblems {
+ public:
+  virtual ~SampledProblems() = default;
+  /// Draws step `step`'s problems; deterministic in the step, so a resumed run draws the
+  /// same ones.
+  virtual void draw(std::int64_t step) = 0;
+  /// The loss on the drawn problems, differentiable in the model's parameters.
+  virtual torch::Tensor loss(Surrogate& model) = 0;
+  /// The loss on the fixed validation problems (no gradient).
+  virtual double validation_loss(Surrogate& model) = 0;
+  /// The validation loss without the network (the classical method it improves on).
+  virtual double baseline_loss() = 0;
+  /// The start line's account of the validation losses, e.g. "relative residual^2 after 4
+  /// Jacobi sweeps alone 0.5, with the untrained network 0.4".
+  virtual std::string validation_line(double baseline, double untrained) const = 0;
+  /// The options that define the problems, merged into the checkpoint's fingerprint.
+  virtual nlohmann::json fingerprint() const = 0;
+};
+
+/// Trains `model` in place on `problems` with the loop settings of `options` (steps, batch,
+/// schedule, checkpoints, guard); its validation losses are the result's.
+PreconditionTrainResult train_on_sampled_problems(Surrogate& model,
+                                                  const PreconditionTrainOptions& options,
+                                                  SampledProblems& problems);
+
+}  // namespace detail
+}  // namespace pins

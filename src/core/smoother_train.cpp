@@ -1,0 +1,205 @@
+// Training the learned sparse smoother (pins/core/smoother_train.hpp): its options, its
+// problems for the solve-free training loop (sampled_problems.hpp), and its manifest.
+#include "pins/core/smoother_train.hpp"
+
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "option_table.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/smoother.hpp"
+#include "sampled_problems.hpp"
+#include "surrogates/surrogate.hpp"
+
+namespace pins {
+
+namespace {
+
+using detail::join_commas;
+using detail::OptionDoc;
+
+const OptionDoc kOptions[] = {
+    {"-grid", "cells per side of the 2-D training operators"},
+    {"-smoother_grid3d", "cells per side of the 3-D training operators"},
+    {"-smoother_dims", "comma-separated dimensions of the training operators, drawn in turn: 2,3"},
+    {"-smoother_operators",
+     "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
+    {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
+    {"-train_batch_size", "operators per step"},
+    {"-train_lr", "initial learning rate (cosine schedule to 0)"},
+    {"-train_seed", "seed of the initial weights and the sampled operators"},
+    {"-train_threads", "LibTorch threads (0: the cores available)"},
+    {"-train_monitor_every",
+     "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
+    {"-train_log",
+     "write the history (step, loss, val_loss, lr, seconds, skipped_steps; .json: JSON, else CSV)"},
+    {"-train_checkpoint", "checkpoint file (none unless given)"},
+    {"-train_checkpoint_every",
+     "write a checkpoint every k steps, a multiple of the interval (0: only at the end)"},
+    {"-train_resume", "continue from the checkpoint (bit for bit as the uninterrupted run)"},
+    {"-train_max_bad_steps", "non-finite steps before rolling back to the last clean interval"},
+    {"-train_max_rollbacks", "rollbacks before training stops with an error"},
+};
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (int d : v) s += (s.empty() ? "" : ",") + std::to_string(d);
+  return s;
+}
+
+// Jacobi's values, M = D⁻¹ on A's pattern: the baseline the network must beat.
+torch::Tensor jacobi_values(const SmootherBatch& b) {
+  const torch::Tensor d = sparse_diagonal(b.pattern, b.values);
+  const torch::Tensor m = torch::zeros_like(b.values);
+  const torch::Tensor at = b.pattern.diagonal_index();
+  m.index_copy_(1, at, d.reciprocal());
+  return m;
+}
+
+// The smoother's problems: per step one dimension (in turn), a batch of operators and errors.
+class SmootherProblems : public detail::SampledProblems {
+ public:
+  explicit SmootherProblems(const SmootherTrainOptions& opt) : opt_(opt) {
+    // Fixed validation operators of every dimension, drawn far from the training indices.
+    const int per_dim = std::max<int>(1, opt_.loop.val_samples / int(opt_.dims.size()));
+    for (int dim : opt_.dims)
+      val_.push_back(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed,
+                                           std::uint64_t(1) << 40));
+  }
+  void draw(std::int64_t step) override {
+    const int dim = opt_.dims[size_t(step) % opt_.dims.size()];
+    batch_ = sample_smoother_batch(opt_.kinds, dim, side(dim), opt_.loop.batch_size,
+                                   opt_.loop.seed,
+                                   std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size));
+  }
+  torch::Tensor loss(Surrogate& model) override { return loss_on(model, batch_); }
+  double validation_loss(Surrogate& model) override {
+    double sum = 0;
+    for (const auto& b : val_) sum += loss_on(model, b).item<double>();
+    return sum / double(val_.size());
+  }
+  double baseline_loss() override {
+    torch::NoGradGuard no_grad;
+    double sum = 0;
+    for (const auto& b : val_)
+      sum += smoother_loss(b.pattern, b.values, jacobi_values(b), b.z).item<double>();
+    return sum / double(val_.size());
+  }
+  std::string validation_line(double baseline, double untrained) const override {
+    std::ostringstream os;
+    os << "energy-norm error left by one damped step, Jacobi " << baseline
+       << ", the untrained network " << untrained;
+    return os.str();
+  }
+  nlohmann::json fingerprint() const override {
+    return {{"-grid", opt_.grid},
+            {"-smoother_grid3d", opt_.grid3d},
+            {"-smoother_dims", join_ints(opt_.dims)},
+            {"-smoother_operators", join_commas(opt_.kinds)}};
+  }
+
+ private:
+  int side(int dim) const { return dim == 3 ? opt_.grid3d : opt_.grid; }
+  static torch::Tensor loss_on(Surrogate& model, const SmootherBatch& b) {
+    return smoother_loss(b.pattern, b.values, smoother_apply_model(model, b.pattern, b.values),
+                         b.z);
+  }
+
+  const SmootherTrainOptions& opt_;
+  std::vector<SmootherBatch> val_;
+  SmootherBatch batch_;
+};
+
+}  // namespace
+
+SmootherTrainOptions SmootherTrainOptions::from_options(const OptionMap& o) {
+  detail::check_known_options(o, kOptions, {"-train_", "-smoother_"}, " for -task smoother");
+  SmootherTrainOptions t;
+  t.loop.steps = 1000;
+  t.grid = o.get_int("-grid", t.grid);
+  t.grid3d = o.get_int("-smoother_grid3d", t.grid3d);
+  if (o.has("-smoother_dims")) {
+    t.dims.clear();
+    for (const auto& d : detail::split_commas(o.get_string("-smoother_dims", ""))) {
+      PINS_CHECK(d == "2" || d == "3", "-smoother_dims: each dimension must be 2 or 3, got '", d,
+                 "'");
+      t.dims.push_back(std::stoi(d));
+    }
+  }
+  if (o.has("-smoother_operators"))
+    t.kinds = detail::split_commas(o.get_string("-smoother_operators", ""));
+  t.loop.read_loop_options(o);
+  t.validate();
+  return t;
+}
+
+std::string SmootherTrainOptions::help() {
+  const SmootherTrainOptions d;
+  std::ostringstream os;
+  os << "Smoother training options (pins train -task smoother):\n";
+  for (const auto& k : kOptions) {
+    std::string left = std::string("  ") + k.name;
+    if (left.size() < 30) left.resize(30, ' ');
+    os << left << " " << k.help << "\n";
+  }
+  os << "  defaults: -grid " << d.grid << " -smoother_grid3d " << d.grid3d << " -smoother_dims "
+     << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds)
+     << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
+     << d.loop.lr << "\n";
+  return os.str();
+}
+
+void SmootherTrainOptions::validate() const {
+  PINS_CHECK(grid >= 4 && grid <= 1024, "-grid must be in [4, 1024] for -task smoother, got ",
+             grid);
+  PINS_CHECK(grid3d >= 4 && grid3d <= 128, "-smoother_grid3d must be in [4, 128], got ", grid3d);
+  PINS_CHECK(!dims.empty(), "-smoother_dims is empty (give 2, 3 or 2,3)");
+  PINS_CHECK(!kinds.empty(), "-smoother_operators is empty (known: ",
+             join_commas(operator_kinds()), ")");
+  for (const auto& k : kinds) {
+    bool known = false;
+    for (const auto& n : operator_kinds()) known = known || k == n;
+    PINS_CHECK(known, "-smoother_operators: unknown kind '", k, "' (known: ",
+               join_commas(operator_kinds()), ")");
+  }
+  loop.validate_loop();
+}
+
+PreconditionTrainResult train_smoother(Surrogate& model, const SmootherTrainOptions& opt) {
+  opt.validate();
+  PINS_CHECK(model.in_channels() == kSmootherFeatures && model.out_channels() == 1,
+             "a smoother model needs ", kSmootherFeatures,
+             " input channels (the features of a matrix entry) and 1 output, got ",
+             model.in_channels(), " -> ", model.out_channels());
+  PINS_CHECK(model.traits().matrix_entries, "surrogate type '", model.type(),
+             "' does not run on sparse-matrix entries; -task smoother needs one that does (",
+             kDefaultSmootherSurrogate, ")");
+  SmootherProblems problems(opt);
+  return detail::train_on_sampled_problems(model, opt.loop, problems);
+}
+
+ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const PreconditionTrainResult& r,
+                                const std::string& command) {
+  ModelManifest m;
+  m.problem_family = "sparse";
+  m.task = kSmootherTask;
+  m.grid_nx = m.grid_ny = opts.grid;
+  m.normalisation = {{"features", "a_ij/sqrt(a_ii a_jj), diagonal flag, row coupling sums and "
+                                  "row sums of i and j (pins/core/smoother.hpp)"},
+                     {"values", "M = D^-1/2 Mhat D^-1/2, Mhat diagonally dominant"}};
+  m.training_data_hash = "sampled:" + join_commas(opts.kinds) + ":dims=" + join_ints(opts.dims) +
+                         ":seed=" + std::to_string(opts.loop.seed);
+  m.metrics = {{"val_energy_error_jacobi", r.bare_val_loss},
+               {"val_energy_error_untrained", r.initial_val_loss},
+               {"val_energy_error", r.final_val_loss},
+               {"steps", r.steps},
+               {"seconds", r.seconds},
+               {"operators", join_commas(opts.kinds)},
+               {"dims", join_ints(opts.dims)},
+               {"command", command}};
+  return m;
+}
+
+}  // namespace pins

@@ -1,0 +1,252 @@
+// PC type "surrogate_smoother": the learned sparse smoother (pins/core/smoother.hpp) as a
+// PETSc preconditioner, meant for the levels of PETSc's own multigrid:
+//
+//   -pc_type gamg -mg_levels_pc_type surrogate_smoother
+//   -mg_levels_pc_surrogate_smoother_model smoother.pins      (from pins train -task smoother)
+//
+// Set-up reads this process's rows of the preconditioning matrix (any AIJ matrix: DMDA of any
+// dimension and stencil, DMPlex, hand assembly), exchanges three numbers per ghost column
+// (the diagonal and the two row statistics of its row), runs the network on this process's
+// entries and assembles M, a matrix with the pattern and row layout of P. Apply is MatMult(M):
+// no process ever gathers more than its own rows and ghosts, so it scales as PETSc's MatMult
+// does. Set-up runs again whenever PETSc sets the PC up again (a new operator, every Newton
+// step unless -snes_lag_preconditioner says otherwise). -log_view shows the events
+// PinsSmootherSetUp (all of set-up) and PinsSmootherNet (the network alone); the apply is
+// PETSc's MatMult.
+//
+// A failure on some processes only (an unreadable model file, a non-positive diagonal entry)
+// ends set-up with the same error on every process (src/petsc/collective.hpp), never a hang.
+#include <petsc/private/pcimpl.h>
+#include <petscksp.h>
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "collective.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/smoother.hpp"
+#include "pins/core/trainer.hpp"
+#include "pins/petsc/error.hpp"
+#include "pins/petsc/operator.hpp"
+#include "pins/petsc/register.hpp"
+#include "surrogates/surrogate.hpp"
+
+namespace pins::petsc {
+
+namespace {
+
+constexpr char kWho[] = "-pc_type surrogate_smoother";
+
+PetscLogEvent setup_event = 0, network_event = 0;
+
+PetscErrorCode register_events() {
+  PetscFunctionBeginUser;
+  if (!setup_event) {
+    PetscCall(PetscLogEventRegister("PinsSmootherSetUp", PC_CLASSID, &setup_event));
+    PetscCall(PetscLogEventRegister("PinsSmootherNet", PC_CLASSID, &network_event));
+  }
+  PetscFunctionReturn(0);
+}
+
+struct PCSurrogateSmoother {
+  std::string model_path;
+  PetscInt threads = 0;  // LibTorch threads; 0: leave LibTorch's setting
+  std::shared_ptr<Surrogate> model;
+  std::string loaded_path;
+  Mat M = nullptr;
+  PetscInt setups = 0;
+  PetscLogDouble last_setup_seconds = 0;
+};
+
+PCSurrogateSmoother* ctx_of(PC pc) { return static_cast<PCSurrogateSmoother*>(pc->data); }
+
+// The model file, loaded on every process (each runs the network on its own rows).
+void load_model_file(PCSurrogateSmoother& s) {
+  ModelRequirements need;
+  need.task = kSmootherTask;
+  need.in_channels = kSmootherFeatures;
+  need.out_channels = 1;
+  LoadedModel loaded = load_model(s.model_path, need);
+  PINS_CHECK(loaded.model->traits().matrix_entries, "-pc_surrogate_smoother_model ",
+             s.model_path, ": architecture '", loaded.model->type(),
+             "' does not run on sparse-matrix entries");
+  s.model = loaded.model;
+  s.model->module().eval();
+  s.loaded_path = s.model_path;
+}
+
+// M's values [1, nnz_local] for this process's rows of A (collective: ghost exchanges).
+torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSparseOperator& A,
+                                  std::optional<detail::Failure>& failure) {
+  torch::NoGradGuard no_grad;
+  const SparsePattern& p = A.local_pattern();
+  const torch::Tensor a = A.values();
+  const torch::Tensor own_diag = sparse_diagonal(p, a).narrow(1, 0, A.local_size()).contiguous();
+  detail::record_failure(failure, -1, [&] { check_smoother_diagonal(kWho, own_diag); });
+  detail::throw_if_any(A.comm(), failure);
+  const torch::Tensor diag = torch::cat({own_diag, A.ghost_values(own_diag)}, 1);
+  const torch::Tensor own_stats = smoother_row_statistics(p, a, diag);  // [1, 2, n]
+  std::vector<torch::Tensor> stats;
+  for (int k = 0; k < kSmootherStatistics; ++k) {
+    const torch::Tensor own = own_stats.select(1, k).contiguous();
+    stats.push_back(torch::cat({own, A.ghost_values(own)}, 1));
+  }
+  const torch::Tensor x = smoother_features(p, a, diag, torch::stack(stats, 1));
+  torch::Tensor y;
+  (void)PetscLogEventBegin(network_event, 0, 0, 0, 0);
+  detail::record_failure(failure, -1, [&] {
+    y = p.nnz() > 0 ? s.model->forward(x.to(torch::kFloat32))
+                    : torch::zeros({1, 1, 0}, torch::kFloat32);
+    PINS_CHECK(torch::isfinite(y).all().item<bool>(),
+               "the network's output contains NaN or Inf (a damaged model file?)");
+  });
+  (void)PetscLogEventEnd(network_event, 0, 0, 0, 0);
+  detail::throw_if_any(A.comm(), failure);
+  return smoother_values(p, diag, y);
+}
+
+// M = a matrix with P's layout and pattern holding `values` (this process's rows).
+PetscErrorCode assemble_smoother(Mat P, const DistributedSparseOperator& A,
+                                 const torch::Tensor& values, Mat* M) {
+  PetscFunctionBeginUser;
+  PetscCall(MatDestroy(M));
+  PetscCall(MatDuplicate(P, MAT_DO_NOT_COPY_VALUES, M));
+  const SparsePattern& p = A.local_pattern();
+  PetscInt rstart;
+  PetscCall(MatGetOwnershipRange(P, &rstart, nullptr));
+  const int64_t n = A.local_size();
+  const auto& ghosts = A.ghost_columns();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  const int32_t* col = p.col_idx().data_ptr<int32_t>();
+  const double* v = values.data_ptr<double>();
+  std::vector<PetscInt> cols;
+  for (int64_t i = 0; i < n; ++i) {
+    cols.clear();
+    for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
+      cols.push_back(col[k] < n ? rstart + PetscInt(col[k]) : ghosts[size_t(col[k] - n)]);
+    const PetscInt row = rstart + PetscInt(i);
+    PetscCall(MatSetValues(*M, 1, &row, PetscInt(cols.size()), cols.data(), v + ptr[i],
+                           INSERT_VALUES));
+  }
+  PetscCall(MatAssemblyBegin(*M, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(*M, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
+  PCSurrogateSmoother& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)pc);
+  PetscCheck(!s.model_path.empty(), comm, PETSC_ERR_ARG_NULL,
+             "-pc_type surrogate_smoother needs a model: -pc_surrogate_smoother_model "
+             "<file.pins> (train one with pins train -task smoother)");
+  PetscCall(register_events());
+  PetscCall(PetscLogEventBegin(setup_event, pc, 0, 0, 0));
+  PetscLogDouble t0;
+  PetscCall(PetscTime(&t0));
+  std::optional<detail::Failure> failure;
+  if (!s.model || s.loaded_path != s.model_path)
+    detail::record_failure(failure, -1, [&] { load_model_file(s); });
+  detail::throw_if_any(comm, failure);
+  if (s.threads > 0) PetscCallCXX(set_training_threads(int(s.threads)));
+  std::shared_ptr<const DistributedSparseOperator> A;
+  PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
+  const torch::Tensor values = smoother_values_for(s, *A, failure);
+  PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
+  PetscLogDouble t1;
+  PetscCall(PetscTime(&t1));
+  s.last_setup_seconds = t1 - t0;
+  ++s.setups;
+  PetscCall(PetscLogEventEnd(setup_event, pc, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCApply_SurrogateSmoother(PC pc, Vec r, Vec z) {
+  PetscFunctionBeginUser;
+  PetscCall(MatMult(ctx_of(pc)->M, r, z));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCApplyTranspose_SurrogateSmoother(PC pc, Vec r, Vec z) {
+  PetscFunctionBeginUser;
+  PetscCall(MatMultTranspose(ctx_of(pc)->M, r, z));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* PetscOptionsObject) {
+  PCSurrogateSmoother& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  char path[PETSC_MAX_PATH_LEN];
+  PetscCall(PetscStrncpy(path, s.model_path.c_str(), sizeof path));
+  PetscOptionsHeadBegin(PetscOptionsObject, "Learned sparse smoother (pins) options");
+  PetscCall(PetscOptionsString("-pc_surrogate_smoother_model",
+                               "Model file from pins train -task smoother",
+                               "PCSURROGATESMOOTHER", path, path, sizeof path, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_smoother_threads",
+                            "LibTorch threads for the set-up's network (0: unchanged)",
+                            "PCSURROGATESMOOTHER", s.threads, &s.threads, nullptr));
+  PetscOptionsHeadEnd();
+  PetscCheck(s.threads >= 0, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
+             "-pc_surrogate_smoother_threads must be >= 0 (0: unchanged), got %" PetscInt_FMT,
+             s.threads);
+  if (s.model_path != path) {
+    s.model_path = path;
+    pc->setupcalled = 0;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCView_SurrogateSmoother(PC pc, PetscViewer viewer) {
+  PCSurrogateSmoother& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  PetscBool ascii;
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
+  if (!ascii) PetscFunctionReturn(0);
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  pins learned sparse smoother: model %s\n",
+                                   s.model_path.empty() ? "(none)" : s.model_path.c_str()));
+  if (s.M) {
+    MatInfo info;
+    PetscCall(MatGetInfo(s.M, MAT_GLOBAL_SUM, &info));
+    PetscCall(PetscViewerASCIIPrintf(viewer,
+                                     "    M has the pattern of P: %.0f nonzeros; set up %" PetscInt_FMT
+                                     " times, last set-up %.3g s\n",
+                                     info.nz_used, s.setups, (double)s.last_setup_seconds));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCReset_SurrogateSmoother(PC pc) {
+  PetscFunctionBeginUser;
+  PetscCall(MatDestroy(&ctx_of(pc)->M));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PCDestroy_SurrogateSmoother(PC pc) {
+  PetscFunctionBeginUser;
+  PetscCall(PCReset_SurrogateSmoother(pc));
+  delete ctx_of(pc);
+  pc->data = nullptr;
+  PetscFunctionReturn(0);
+}
+
+}  // namespace
+
+}  // namespace pins::petsc
+
+/// The constructor PETSc calls for -pc_type surrogate_smoother.
+extern "C" PetscErrorCode PCCreate_SurrogateSmoother(PC pc) {
+  using namespace pins::petsc;
+  PetscFunctionBeginUser;
+  PetscCallCXX(pc->data = new PCSurrogateSmoother());
+  pc->ops->setup = guarded<kWho, PCSetUp_SurrogateSmoother>;
+  pc->ops->apply = guarded<kWho, PCApply_SurrogateSmoother>;
+  pc->ops->applytranspose = guarded<kWho, PCApplyTranspose_SurrogateSmoother>;
+  pc->ops->setfromoptions = guarded<kWho, PCSetFromOptions_SurrogateSmoother>;
+  pc->ops->view = guarded<kWho, PCView_SurrogateSmoother>;
+  pc->ops->reset = guarded<kWho, PCReset_SurrogateSmoother>;
+  pc->ops->destroy = guarded<kWho, PCDestroy_SurrogateSmoother>;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""The learned sparse smoother (-pc_type surrogate_smoother) in plain PETSc programs
+(examples/plain_petsc_diffusion.c in 2-D, plain_petsc_diffusion3d.c in 3-D), loaded with
+-dll_append as a user who has never linked pins would: inside GAMG on every level, alone as
+CG's preconditioner, on 1 and 2 processes (the same M whatever the split, so the same
+iterations), with its -log_view events, and refusing bad input with a clear error on every
+process (never a hang).
+
+Usage: smoother_pc_test.py --example EXE --example3d EXE --library LIB --model SM.PINS
+                           --workdir DIR [--mpiexec MPIEXEC --mpiexec-flag F ...] CASE
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cli_support import fail  # noqa: E402
+from surrogate_pc_test import expect_error, rewrite_model, run, solve  # noqa: E402
+
+# Convergence on the true residual, so that GAMG with and without the learned smoother stop at
+# the same accuracy (CG's default preconditioned norm differs between the two).
+GAMG = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-pc_type", "gamg"]
+
+
+def smoother(args):
+    return ["-mg_levels_pc_type", "surrogate_smoother",
+            "-mg_levels_pc_surrogate_smoother_model", args.model]
+
+
+def in_3d(args):
+    return argparse.Namespace(**dict(vars(args), example=args.example3d))
+
+
+def case_gamg(args):
+    """GAMG with the learned smoother on every level converges in 2-D and 3-D, close to GAMG's
+    own Chebyshev/Jacobi levels (a wrong M diverges or needs many more iterations)."""
+    for name, a, grid in (("2-D", args, ["-da_grid_x", "65", "-da_grid_y", "65"]),
+                          ("3-D", in_3d(args), ["-da_grid_x", "25", "-da_grid_y", "25",
+                                                "-da_grid_z", "25"])):
+        base, _, _ = solve(a, *GAMG, *grid)
+        its, res, out = solve(a, *GAMG, *grid, *smoother(args), "-ksp_view")
+        print("%s: CG + GAMG %d iterations, CG + GAMG with the learned smoother %d" %
+              (name, base, its))
+        if "pins learned sparse smoother" not in out:
+            fail("%s: -ksp_view does not show the learned smoother on the levels:\n%s" % (name, out))
+        if res > 1.01e-8:
+            fail("%s: true relative residual %g" % (name, res))
+        if its > 1.5 * base + 1:
+            fail("%s: the learned smoother took %d iterations, GAMG's own levels %d" %
+                 (name, its, base))
+
+
+def case_alone(args):
+    """CG with M alone: fewer iterations than CG + Jacobi, and the same on 1 and 2 processes
+    (each process computes its rows of the same M)."""
+    a = in_3d(args)
+    jac, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "jacobi")
+    one, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "surrogate_smoother",
+                      "-pc_surrogate_smoother_model", args.model)
+    two, res, _ = solve(a, "-ksp_type", "cg", "-pc_type", "surrogate_smoother",
+                        "-pc_surrogate_smoother_model", args.model, ranks=2)
+    print("3-D CG + Jacobi %d, CG + M on 1 process %d, on 2 processes %d" % (jac, one, two))
+    if abs(one - two) > 1:
+        fail("CG + M took %d iterations on 1 process and %d on 2" % (one, two))
+    if not one < jac:
+        fail("the trained M (%d iterations) does not beat Jacobi (%d)" % (one, jac))
+
+
+def case_mpi(args):
+    """GAMG + the smoother on 2 processes, and its -log_view events."""
+    for a in (args, in_3d(args)):
+        its, res, out = solve(a, *GAMG, *smoother(args), "-log_view", ranks=2)
+        if "PinsSmootherSetUp" not in out or "PinsSmootherNet" not in out:
+            fail("-log_view does not show the smoother's events:\n" + out)
+        print("2 processes: %d iterations, true relative residual %.2e" % (its, res))
+
+
+def case_bad_input(args):
+    sm = ["-ksp_type", "cg", "-pc_type", "surrogate_smoother"]
+    expect_error(args, "needs a model: -pc_surrogate_smoother_model", *sm)
+    expect_error(args, "/nonexistent/sm.pins", *sm, "-pc_surrogate_smoother_model",
+                 "/nonexistent/sm.pins")
+    truncated = os.path.join(args.workdir, "truncated.pins")
+    open(truncated, "wb").write(open(args.model, "rb").read()[:1000])
+    expect_error(args, "truncated.pins", *sm, "-pc_surrogate_smoother_model", truncated)
+    other = os.path.join(args.workdir, "other_task.pins")
+    rewrite_model(args.model, other, manifest_edit=lambda m: m.update(task="precondition"))
+    expect_error(args, "smoother", *sm, "-pc_surrogate_smoother_model", other)
+    expect_error(args, "-pc_surrogate_smoother_threads must be >= 0", *sm,
+                 "-pc_surrogate_smoother_model", args.model, "-pc_surrogate_smoother_threads",
+                 "-1")
+    # A negative conductivity gives rows with a negative diagonal: refused on every process
+    # (2 ranks; run() has a timeout, so a hang fails the test).
+    for ranks in (1, 2):
+        rc, out, err = run(args, args.example, *sm, "-pc_surrogate_smoother_model", args.model,
+                           "-kappa_contrast", "-3", ranks=ranks)
+        if rc == 0 or "needs a positive diagonal" not in err:
+            fail("a negative diagonal on %d process(es) was not refused clearly (exit %d):\n%s%s"
+                 % (ranks, rc, out, err))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--example", required=True)
+    p.add_argument("--example3d", required=True)
+    p.add_argument("--library", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--mpiexec", default="mpiexec")
+    p.add_argument("--mpiexec-flag", action="append", default=[])
+    p.add_argument("case")
+    args = p.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    globals()["case_" + args.case](args)
+    print("PASS " + args.case)
+
+
+if __name__ == "__main__":
+    main()
