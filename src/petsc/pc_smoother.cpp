@@ -25,10 +25,10 @@
 #include <string>
 
 #include "collective.hpp"
+#include "network_threads.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/smoother.hpp"
-#include "pins/core/trainer.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/operator.hpp"
 #include "pins/petsc/register.hpp"
@@ -53,7 +53,7 @@ PetscErrorCode register_events() {
 
 struct PCSurrogateSmoother {
   std::string model_path;
-  PetscInt threads = 0;  // LibTorch threads; 0: leave LibTorch's setting
+  PetscInt threads = 0;  // LibTorch threads; 0: the cores of this process (network_threads)
   std::shared_ptr<Surrogate> model;
   std::string loaded_path;
   Mat M = nullptr;
@@ -151,7 +151,7 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   if (!s.model || s.loaded_path != s.model_path)
     detail::record_failure(failure, -1, [&] { load_model_file(s); });
   detail::throw_if_any(comm, failure);
-  if (s.threads > 0) PetscCallCXX(set_training_threads(int(s.threads)));
+  PetscCall(set_network_threads(comm, s.threads));
   std::shared_ptr<const DistributedSparseOperator> A;
   PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
   const torch::Tensor values = smoother_values_for(s, *A, failure);
@@ -186,11 +186,11 @@ PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* Petsc
                                "Model file from pins train -task smoother",
                                "PCSURROGATESMOOTHER", path, path, sizeof path, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_smoother_threads",
-                            "LibTorch threads for the set-up's network (0: unchanged)",
+                            "LibTorch threads for the set-up's network (0: the cores bound to this process, shared with processes on the same cores)",
                             "PCSURROGATESMOOTHER", s.threads, &s.threads, nullptr));
   PetscOptionsHeadEnd();
   PetscCheck(s.threads >= 0, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
-             "-pc_surrogate_smoother_threads must be >= 0 (0: unchanged), got %" PetscInt_FMT,
+             "-pc_surrogate_smoother_threads must be >= 0 (0: the cores of this process), got %" PetscInt_FMT,
              s.threads);
   if (s.model_path != path) {
     s.model_path = path;
