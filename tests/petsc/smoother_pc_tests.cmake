@@ -1,5 +1,6 @@
 # The learned sparse smoother (-pc_type surrogate_smoother) inside PETSc's GAMG in plain PETSc
-# programs (2-D and 3-D) via -dll_append. A fixture trains a small smoother first (no data).
+# programs (2-D and 3-D DMDA, and DMPlex finite elements) via -dll_append. A fixture trains a
+# small smoother first (no data).
 set(_sm_dir ${CMAKE_CURRENT_BINARY_DIR}/smoother_pc)
 set(_sm_model ${_sm_dir}/sm.pins)
 add_test(NAME smoother_pc_train_model
@@ -15,11 +16,12 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case gamg alone mpi bad_input)
+  foreach(_case gamg alone mpi bad_input plex)
     add_test(NAME smoother_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/smoother_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
                      --example3d $<TARGET_FILE:example_plain_petsc_diffusion3d>
+                     --example-plex $<TARGET_FILE:example_plain_petsc_plex>
                      --library $<TARGET_FILE:pins_petsc> --model ${_sm_model}
                      --mpiexec ${MPIEXEC_EXECUTABLE} ${_flags}
                      --workdir ${_sm_dir}/${_case} ${_case})
