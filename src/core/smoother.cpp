@@ -1,5 +1,9 @@
-// The learned sparse smoother's features, values and loss (pins/core/smoother.hpp). All of
-// it is index arithmetic on the CSR arrays in LibTorch: one pass per quantity, O(nnz).
+// The learned sparse smoother's features, values and loss (pins/core/smoother.hpp).
+// Statistics and features never carry gradients (they are functions of the operator alone),
+// so they are single loops over the CSR arrays; M's values are LibTorch index arithmetic when
+// training differentiates through them and the same formula as a loop otherwise (a PC's
+// set-up): at 49^3 inside GAMG the LibTorch form took 0.8 s of a 1.25 s set-up, memory
+// traffic of a dozen nnz-sized temporaries.
 #include "pins/core/smoother.hpp"
 
 #include <torch/torch.h>
@@ -41,11 +45,54 @@ void check_shapes(const char* who, const SparsePattern& p, const torch::Tensor& 
              column_diagonal.sizes());
 }
 
-// ŝ_ij = a_ij / √(a_ii a_jj) for every entry, [B, nnz].
-torch::Tensor scaled_entries(const Entries& e, const torch::Tensor& values,
-                             const torch::Tensor& column_diagonal) {
-  const torch::Tensor root = column_diagonal.sqrt();
-  return values / (root.index_select(1, e.row) * root.index_select(1, e.col));
+// Calls f(b, i, k, j, scaled entry) for every entry k = (i, j) of every operator b, with
+// ŝ_ij = a_ij / √(a_ii a_jj); a and root_diag contiguous [B, nnz] and [B, cols].
+template <typename T, typename F>
+void for_each_scaled_entry(const SparsePattern& p, const T* a, const T* root_diag, int64_t batch,
+                           F&& f) {
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  const int32_t* col = p.col_idx().data_ptr<int32_t>();
+  const int64_t rows = p.rows(), cols = p.cols(), nnz = p.nnz();
+  for (int64_t b = 0; b < batch; ++b) {
+    const T* ab = a + b * nnz;
+    const T* rb = root_diag + b * cols;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
+        f(b, i, k, int64_t(col[k]), ab[k] / (rb[i] * rb[col[k]]));
+  }
+}
+
+// smoother_values without autograd: the same formula, one pass for the off-diagonal sums and
+// one for the values.
+torch::Tensor smoother_values_loop(const SparsePattern& p, const torch::Tensor& column_diagonal,
+                                   const torch::Tensor& network_output) {
+  const auto dtype = column_diagonal.scalar_type();
+  const torch::Tensor y = network_output.select(1, 0).to(dtype).contiguous();
+  const torch::Tensor root = column_diagonal.sqrt().contiguous();
+  const int64_t B = y.size(0), n = p.rows(), nnz = p.nnz(), cols = p.cols();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  const int32_t* col = p.col_idx().data_ptr<int32_t>();
+  torch::Tensor out = torch::empty({B, nnz}, y.options());
+  AT_DISPATCH_FLOATING_TYPES(dtype, "smoother_values", [&] {
+    for (int64_t b = 0; b < B; ++b) {
+      const scalar_t* yb = y.data_ptr<scalar_t>() + b * nnz;
+      const scalar_t* rb = root.data_ptr<scalar_t>() + b * cols;
+      scalar_t* ob = out.data_ptr<scalar_t>() + b * nnz;
+      for (int64_t i = 0; i < n; ++i) {
+        scalar_t row_abs = 0;
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
+          if (col[k] != i) row_abs += std::abs(yb[k]);
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
+          const int64_t j = col[k];
+          // softplus as LibTorch computes it (threshold 20: the identity above).
+          const scalar_t m_hat =
+              j != i ? yb[k] : (yb[k] > 20 ? yb[k] : std::log1p(std::exp(yb[k]))) + row_abs;
+          ob[k] = m_hat / (rb[i] * rb[j]);
+        }
+      }
+    }
+  });
+  return out;
 }
 
 }  // namespace
@@ -66,12 +113,20 @@ torch::Tensor smoother_row_statistics(const SparsePattern& p, const torch::Tenso
                                       const torch::Tensor& column_diagonal) {
   torch::NoGradGuard no_grad;
   check_shapes("smoother_row_statistics", p, values, column_diagonal);
-  const Entries e = entries_of(p);
-  const torch::Tensor s = scaled_entries(e, values, column_diagonal);
-  const torch::Tensor zeros = torch::zeros({values.size(0), p.rows()}, values.options());
-  const torch::Tensor sigma = zeros.index_add(1, e.row, s.abs() * e.off.to(s.dtype()));
-  const torch::Tensor tau = zeros.index_add(1, e.row, s);
-  return torch::stack({sigma, tau}, 1);
+  const torch::Tensor a = values.contiguous();
+  const torch::Tensor root = column_diagonal.to(a.scalar_type()).sqrt().contiguous();
+  const int64_t B = a.size(0), n = p.rows();
+  torch::Tensor out = torch::zeros({B, kSmootherStatistics, n}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "smoother_row_statistics", [&] {
+    scalar_t* o = out.data_ptr<scalar_t>();
+    for_each_scaled_entry(p, a.data_ptr<scalar_t>(), root.data_ptr<scalar_t>(), B,
+                          [&](int64_t b, int64_t i, int64_t, int64_t j, scalar_t s) {
+                            scalar_t* ob = o + b * kSmootherStatistics * n;
+                            if (j != i) ob[i] += std::abs(s);  // σ_i: off-diagonal mass
+                            ob[n + i] += s;                    // τ_i: row sum
+                          });
+  });
+  return out;
 }
 
 torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& values,
@@ -84,15 +139,29 @@ torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& val
                  column_statistics.size(2) == p.cols(),
              "smoother_features: the column statistics must be [", values.size(0), ", ",
              kSmootherStatistics, ", ", p.cols(), "], got ", column_statistics.sizes());
-  const Entries e = entries_of(p);
-  const torch::Tensor s = scaled_entries(e, values, column_diagonal);
-  const torch::Tensor si = column_statistics.index_select(2, e.row);
-  const torch::Tensor sj = column_statistics.index_select(2, e.col);
-  const torch::Tensor diag = (~e.off).to(s.dtype()).expand_as(s);
-  const torch::Tensor mean = (si + sj) / 2, gap = (si - sj).abs();
-  return torch::stack({s, diag, mean.select(1, 0), gap.select(1, 0), mean.select(1, 1),
-                       gap.select(1, 1)},
-                      1);
+  const torch::Tensor a = values.contiguous();
+  const torch::Tensor root = column_diagonal.to(a.scalar_type()).sqrt().contiguous();
+  const torch::Tensor stats = column_statistics.to(a.scalar_type()).contiguous();
+  const int64_t B = a.size(0), nnz = p.nnz(), cols = p.cols();
+  torch::Tensor out = torch::empty({B, kSmootherFeatures, nnz}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "smoother_features", [&] {
+    scalar_t* o = out.data_ptr<scalar_t>();
+    const scalar_t* st = stats.data_ptr<scalar_t>();
+    for_each_scaled_entry(p, a.data_ptr<scalar_t>(), root.data_ptr<scalar_t>(), B,
+                          [&](int64_t b, int64_t i, int64_t k, int64_t j, scalar_t s) {
+                            scalar_t* ob = o + b * kSmootherFeatures * nnz;
+                            const scalar_t* sb = st + b * kSmootherStatistics * cols;
+                            const scalar_t sigma_i = sb[i], sigma_j = sb[j];
+                            const scalar_t tau_i = sb[cols + i], tau_j = sb[cols + j];
+                            ob[k] = s;
+                            ob[nnz + k] = i == j ? 1 : 0;
+                            ob[2 * nnz + k] = (sigma_i + sigma_j) / 2;
+                            ob[3 * nnz + k] = std::abs(sigma_i - sigma_j);
+                            ob[4 * nnz + k] = (tau_i + tau_j) / 2;
+                            ob[5 * nnz + k] = std::abs(tau_i - tau_j);
+                          });
+  });
+  return out;
 }
 
 torch::Tensor smoother_values(const SparsePattern& p, const torch::Tensor& column_diagonal,
@@ -101,6 +170,8 @@ torch::Tensor smoother_values(const SparsePattern& p, const torch::Tensor& colum
                  network_output.size(2) == p.nnz(),
              "smoother_values: the network output must be [B, 1, ", p.nnz(), "], got ",
              network_output.sizes());
+  if (!torch::GradMode::is_enabled() || !network_output.requires_grad())
+    return smoother_values_loop(p, column_diagonal, network_output);
   const Entries e = entries_of(p);
   const torch::Tensor y = network_output.select(1, 0).to(column_diagonal.scalar_type());
   const torch::Tensor off = e.off.to(y.dtype());

@@ -11,7 +11,8 @@
 // no process ever gathers more than its own rows and ghosts, so it scales as PETSc's MatMult
 // does. Set-up runs again whenever PETSc sets the PC up again (a new operator, every Newton
 // step unless -snes_lag_preconditioner says otherwise). -log_view shows the events
-// PinsSmootherSetUp (all of set-up) and PinsSmootherNet (the network alone); the apply is
+// PinsSmootherSetUp (all of set-up), and within it PinsSmootherRead (reading P's rows),
+// PinsSmootherNet (the network alone) and PinsSmootherAsm (assembling M); the apply is
 // PETSc's MatMult.
 //
 // A failure on some processes only (an unreadable model file, a non-positive diagonal entry)
@@ -40,13 +41,15 @@ namespace {
 
 constexpr char kWho[] = "-pc_type surrogate_smoother";
 
-PetscLogEvent setup_event = 0, network_event = 0;
+PetscLogEvent setup_event = 0, read_event = 0, network_event = 0, assemble_event = 0;
 
 PetscErrorCode register_events() {
   PetscFunctionBeginUser;
   if (!setup_event) {
     PetscCall(PetscLogEventRegister("PinsSmootherSetUp", PC_CLASSID, &setup_event));
+    PetscCall(PetscLogEventRegister("PinsSmootherRead", PC_CLASSID, &read_event));
     PetscCall(PetscLogEventRegister("PinsSmootherNet", PC_CLASSID, &network_event));
+    PetscCall(PetscLogEventRegister("PinsSmootherAsm", PC_CLASSID, &assemble_event));
   }
   PetscFunctionReturn(0);
 }
@@ -153,9 +156,13 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   detail::throw_if_any(comm, failure);
   PetscCall(set_network_threads(comm, s.threads));
   std::shared_ptr<const DistributedSparseOperator> A;
+  PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
   PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
+  PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
   const torch::Tensor values = smoother_values_for(s, *A, failure);
+  PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
   PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
+  PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));
   PetscLogDouble t1;
   PetscCall(PetscTime(&t1));
   s.last_setup_seconds = t1 - t0;

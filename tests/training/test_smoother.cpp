@@ -71,6 +71,20 @@ TEST_CASE("M is symmetric positive definite for a symmetric A, and Jacobi is one
     CHECK(torch::allclose(dense_of(b.pattern, j0[i]), torch::diag(d[i].reciprocal()), 1e-14, 1e-14));
 }
 
+TEST_CASE("M's values are the same with and without autograd (training and a PC's set-up)") {
+  // smoother_values has a LibTorch form (training differentiates through it) and a loop (a
+  // PC's set-up, no gradient): the same M, including where softplus switches to the identity.
+  const SmootherBatch b = sample_smoother_batch(operator_kinds(), 3, 5, 3, 7, 0);
+  const torch::Tensor d = sparse_diagonal(b.pattern, b.values);
+  torch::Tensor y = 3 * torch::randn({3, 1, b.pattern.nnz()}, torch::kFloat64);
+  y.index_put_({0, 0, b.pattern.diagonal_index()[0]}, 25.0);  // above softplus's threshold
+  const torch::Tensor with_grad = smoother_values(b.pattern, d, y.clone().requires_grad_(true));
+  CHECK(with_grad.requires_grad());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor loop = smoother_values(b.pattern, d, y);
+  CHECK(torch::allclose(loop, with_grad.detach(), 1e-14, 1e-14));
+}
+
 TEST_CASE("features and values do not depend on how the rows are split over processes") {
   // The rows k..n-1 of one operator as a process would hold them: own columns first (the
   // rows' own unknowns), then the ghosts 0..k-1; ghost diagonals and statistics passed in.
