@@ -10,8 +10,12 @@
 //
 // -baselines a.pins,b.pins adds a row "FGMRES + <file>" per model (no extra sweeps), e.g.
 // the untrained network; -window sets the PC's stall window (-pc_surrogate_window).
+// -smoother sm.pins (from `pins train -task smoother`) adds the learned sparse smoother on
+// every level of GAMG, and alone as CG's preconditioner. Either -model or -smoother is needed;
+// without -model the surrogate PC's rows are left out.
 //
 //   bench_precondition -model pc.pins -grids 64,128,256 -samples 3 [-baselines u.pins]
+//   bench_precondition -smoother sm.pins -grids 256,1024 -samples 2
 #include <petscdmda.h>
 #include <petscksp.h>
 #include <petsctime.h>
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
   PetscCall(PetscInitialize(&argc, &argv, nullptr, "pins preconditioner benchmark"));
   PetscCall(pins::petsc::register_all());
   char model[PETSC_MAX_PATH_LEN] = "";
+  char smoother[PETSC_MAX_PATH_LEN] = "";
   char grids_text[256] = "64,128,256";
   // More models to compare as "FGMRES + <file name>" rows, e.g. an untrained one.
   char baselines_text[2048] = "";
@@ -93,6 +98,7 @@ int main(int argc, char** argv) {
   PetscReal rtol = 1e-8;
   PetscInt window = 0;  // the surrogate PC's stall window (-pc_surrogate_window; 0: its default)
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-model", model, sizeof model, nullptr));
+  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-smoother", smoother, sizeof smoother, nullptr));
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-grids", grids_text, sizeof grids_text, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-samples", &samples, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-seed", &seed, nullptr));
@@ -101,7 +107,8 @@ int main(int argc, char** argv) {
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-window", &window, nullptr));
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-baselines", baselines_text,
                                   sizeof baselines_text, nullptr));
-  PetscCheck(model[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_NULL, "-model <pc.pins> is required");
+  PetscCheck(model[0] || smoother[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_NULL,
+             "-model <pc.pins> or -smoother <sm.pins> is required");
   std::vector<int> grids;
   {
     std::stringstream ss(grids_text);
@@ -127,7 +134,8 @@ int main(int argc, char** argv) {
   constexpr std::size_t kSurrogateRow = 4;
   std::vector<Config> configs = {
       {"CG + Jacobi", cg + " -pc_type jacobi" + tol},
-      {"CG + ICC(0)", cg + " -pc_type icc" + tol},
+      // ICC(0) of each process's block (PETSc's ICC is sequential): plain ICC(0) on one process.
+      {"CG + ICC(0)", cg + " -pc_type bjacobi -sub_pc_type icc" + tol},
       {"CG + GAMG", cg + " -pc_type gamg" + tol},
       {"CG + BoomerAMG", cg + " -pc_type hypre -pc_hypre_type boomeramg" + tol},
       {"FGMRES + surrogate", flex + sur + " -pc_surrogate_smooth 0" + tol},
@@ -139,7 +147,22 @@ int main(int argc, char** argv) {
                                    "-pc_surrogate_certify_rtol 0.999 -pc_surrogate_smooth " +
                                        std::to_string(smooth)},
   };
-  {
+  auto learned_smoother = [&](const std::string& prefix) {
+    return " -" + prefix + "pc_type surrogate_smoother -" + prefix +
+           "pc_surrogate_smoother_model " + smoother;
+  };
+  if (smoother[0]) {
+    configs.push_back(
+        {"CG + GAMG, learned smoother", cg + " -pc_type gamg" + learned_smoother("mg_levels_") + tol});
+    configs.push_back({"CG + learned smoother alone", cg + learned_smoother("") + tol});
+  }
+  if (!model[0]) {  // no surrogate PC: keep the classical rows and the smoother's
+    std::vector<Config> kept(configs.begin(), configs.begin() + kSurrogateRow);
+    for (std::size_t c = kSurrogateRow; c < configs.size(); ++c)
+      if (configs[c].name.find("learned smoother") != std::string::npos) kept.push_back(configs[c]);
+    configs = kept;
+  }
+  if (model[0]) {
     std::stringstream ss(baselines_text);
     for (std::string path; std::getline(ss, path, ',');) {
       if (path.empty()) continue;
@@ -149,9 +172,10 @@ int main(int argc, char** argv) {
     }
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "model %s; %" PetscInt_FMT " unseen samples per set (seed %" PetscInt_FMT
+                        "model %s; smoother %s; %" PetscInt_FMT " unseen samples per set (seed %" PetscInt_FMT
                         "), b = 1, rtol %g\n",
-                        model, samples, seed, (double)rtol));
+                        model[0] ? model : "none", smoother[0] ? smoother : "none", samples, seed,
+                        (double)rtol));
   int tag = 0;
   for (const int n : grids) {
     for (const std::string set : {"darcy 12/3", "contrast 1:1e4"}) {
@@ -177,9 +201,10 @@ int main(int argc, char** argv) {
         double secs, res;
         KSPConvergedReason reason;
         if (s == 0) {
-          // One untimed surrogate solve first: LibTorch's thread pool and first-touch
+          // One untimed network solve first: LibTorch's thread pool and first-touch
           // allocations would otherwise be charged to whichever row runs first.
-          PetscCall(solve(da, A, b, x, configs[kSurrogateRow].options, tag++, &its, &secs, &res, &reason));
+          const std::size_t warm = model[0] ? kSurrogateRow : configs.size() - 1;
+          PetscCall(solve(da, A, b, x, configs[warm].options, tag++, &its, &secs, &res, &reason));
         }
         PetscCall(solve(da, A, b, xref, "-ksp_type cg -pc_type gamg -ksp_rtol 1e-13", tag++, &its,
                         &secs, &res, &reason));

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The learned sparse smoother (-pc_type surrogate_smoother) against PETSc's own
+preconditioners, side by side in one run (issue 14, item 5).
+
+2-D: bench_precondition on unseen Darcy 12/3 and 1:1e4 samples (pins' Darcy assembly).
+3-D: the plain-PETSc example examples/plain_petsc_diffusion3d.c (7-point, a blob conductivity
+the smoother never saw in training, contrast 4 and 1e4); DMPlex: examples/plain_petsc_plex.c
+(P1 on a perturbed triangle mesh of the square, the same kind of conductivity). Both are timed
+by PETSc's own -log_view: PCSetUp (all of set-up) and KSPSolve (the iterations; KSPSolve does
+its set-up before its own event starts).
+Every row stops on the true residual at rtol 1e-8. Runs on 1 and 2 processes.
+
+  bench/smoother_gamg.py -build BUILD [-model sm.pins] [-grids2d 256,1024] [-grids3d 33,65]
+                         [-plex 316] [-procs 1,2] [-samples 2]
+
+Without -model, a smoother is trained first with `pins train -task smoother` and its defaults
+(no data, no solves). Prints markdown tables for bench/RESULTS.md.
+"""
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+def env_for(procs):
+    """OpenMP threads per process: the cores divided among the processes. Debian's PETSc calls
+    the system BLAS, here OpenBLAS built with OpenMP; unset, every process starts a thread per
+    core, and two processes on two cores spin against each other in every vector operation
+    (measured: CG + Jacobi at 33^3 on 2 processes took 7.1 s against 0.07 s on one)."""
+    return dict(ENV, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // procs)))
+
+
+def mpirun(procs, *cmd):
+    return ["mpiexec", "--oversubscribe", "--bind-to", "none", "-n", str(procs), *cmd]
+
+
+def machine_line():
+    cpu = ""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return "machine: %d cores, %s, %s, %s UTC" % (os.cpu_count(), cpu, platform.node(),
+                                                time.strftime("%Y-%m-%d %H:%M", time.gmtime()))
+
+
+def log_time(out, event):
+    m = re.search(r"^%s\s+\d+\s+\S+\s+(\S+)" % event, out, re.M)
+    return float(m.group(1)) if m else float("nan")
+
+
+def run_example(build, library, model, example, size, contrast, procs, options):
+    cmd = mpirun(procs, os.path.join(build, "bin", example), "-dll_append", library, *size,
+                 "-kappa_contrast", str(contrast), "-ksp_rtol", "1e-8",
+                 "-ksp_max_it", "3000", "-ksp_norm_type", "unpreconditioned",
+                 "-ksp_converged_reason", "-log_view", *options.split())
+    cmd = [c.replace("MODEL", model) for c in cmd]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env_for(procs), timeout=1800)
+    if p.returncode != 0:
+        sys.exit("run failed (%s):\n%s%s" % (" ".join(cmd), p.stdout[-3000:], p.stderr[-3000:]))
+    m = re.search(r"(\d+) iterations, true relative residual ([0-9.e+-]+)", p.stdout)
+    converged = "CONVERGED" in p.stdout
+    return (int(m.group(1)), float(m.group(2)), log_time(p.stdout, "KSPSolve"),
+            log_time(p.stdout, "PCSetUp"), converged)
+
+
+CG = "-ksp_type cg"
+ROWS = [
+    ("CG + Jacobi", CG + " -pc_type jacobi"),
+    ("CG + GAMG", CG + " -pc_type gamg"),
+    ("CG + BoomerAMG", CG + " -pc_type hypre -pc_hypre_type boomeramg"),
+    ("CG + GAMG, learned smoother", CG + " -pc_type gamg -mg_levels_pc_type surrogate_smoother"
+     " -mg_levels_pc_surrogate_smoother_model MODEL"),
+    ("CG + learned smoother alone", CG + " -pc_type surrogate_smoother"
+     " -pc_surrogate_smoother_model MODEL"),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("-build", required=True)
+    p.add_argument("-model", default="")
+    p.add_argument("-grids2d", default="256,1024")
+    p.add_argument("-grids3d", default="33,65")
+    p.add_argument("-plex", default="316", help="DMPlex: boxes per side (2 triangles each)")
+    p.add_argument("-procs", default="1,2")
+    p.add_argument("-samples", type=int, default=2)
+    a = p.parse_args()
+    build = os.path.abspath(a.build)
+    library = os.path.join(build, "src", "petsc", "libpins_petsc.so")
+    if not os.path.exists(library):
+        sys.exit("-build %s: no src/petsc/libpins_petsc.so there (build pins first)" % build)
+    print(machine_line(), flush=True)
+    model = a.model
+    if not model:
+        model = os.path.join(tempfile.mkdtemp(), "sm.pins")
+        t0 = time.time()
+        subprocess.run([os.path.join(build, "bin", "pins"), "train", "-task", "smoother",
+                        "-train_monitor_every", "200", "-o", model], check=True, env=ENV)
+        print("trained the smoother with the defaults in %.0f s: %s" % (time.time() - t0, model))
+    procs = ints(a.procs)
+    for n in procs:
+        if not a.grids2d:
+            break
+        print("\n## 2-D, %d process(es)\n" % n, flush=True)
+        cmd = mpirun(n, os.path.join(build, "bin", "bench_precondition"), "-smoother", model,
+                     "-grids", a.grids2d, "-samples", str(a.samples))
+        subprocess.run(cmd, check=True, env=env_for(n))
+    cases = [("3-D DMDA %d³ points" % g, "example_plain_petsc_diffusion3d",
+              ["-da_grid_%s" % d for d in "xyz"], g) for g in ints(a.grids3d)]
+    cases += [("DMPlex P1, %d² boxes of 2 triangles" % b, "example_plain_petsc_plex",
+               ["-dm_plex_box_faces"], b) for b in ints(a.plex)]
+    for title, example, size_options, size in cases:
+        size_args = []
+        for o in size_options:
+            size_args += [o, "%d,%d" % (size, size) if o == "-dm_plex_box_faces" else str(size)]
+        for contrast in (4, 1e4):
+            print("\n### %s, blob conductivity 1:%g\n" % (title, contrast))
+            print("| solver | " + " | ".join("P=%d its | P=%d PCSetUp + KSPSolve s" % (n, n)
+                                             for n in procs) + " | worst true rel. residual |")
+            print("|---|" + "---|---|" * len(procs) + "---|")
+            for name, options in ROWS:
+                cells, worst = [], 0.0
+                for n in procs:
+                    its, res, solve, setup, ok = run_example(build, library, model, example,
+                                                             size_args, contrast, n, options)
+                    worst = max(worst, res)
+                    cells += ["%d%s" % (its, "" if ok else " DIVERGED"),
+                              "%.3f + %.3f" % (setup, solve)]
+                print("| %s | %s | %.1e |" % (name, " | ".join(cells), worst), flush=True)
+
+
+def ints(text):
+    return [int(x) for x in text.split(",") if x]
+
+
+if __name__ == "__main__":
+    main()
