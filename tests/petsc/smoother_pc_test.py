@@ -57,19 +57,21 @@ def case_gamg(args):
 
 
 def case_alone(args):
-    """CG with M alone: fewer iterations than CG + Jacobi, and the same on 1 and 2 processes
-    (each process computes its rows of the same M)."""
+    """CG with M alone: fewer iterations than CG + Jacobi, and the same on 1, 2 and 4 processes
+    (each process computes its rows of the same M; 4 are oversubscribed on a 2-core machine,
+    which counts iterations, not time)."""
     a = in_3d(args)
+    sm = ["-ksp_type", "cg", "-pc_type", "surrogate_smoother", "-pc_surrogate_smoother_model",
+          args.model]
     jac, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "jacobi")
-    one, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "surrogate_smoother",
-                      "-pc_surrogate_smoother_model", args.model)
-    two, res, _ = solve(a, "-ksp_type", "cg", "-pc_type", "surrogate_smoother",
-                        "-pc_surrogate_smoother_model", args.model, ranks=2)
-    print("3-D CG + Jacobi %d, CG + M on 1 process %d, on 2 processes %d" % (jac, one, two))
-    if abs(one - two) > 1:
-        fail("CG + M took %d iterations on 1 process and %d on 2" % (one, two))
-    if not one < jac:
-        fail("the trained M (%d iterations) does not beat Jacobi (%d)" % (one, jac))
+    its = {p: solve(a, *sm, ranks=p)[0] for p in (1, 2, 4)}
+    print("3-D CG + Jacobi %d, CG + M on 1, 2, 4 processes: %d, %d, %d" %
+          (jac, its[1], its[2], its[4]))
+    if max(its.values()) - min(its.values()) > 1:
+        fail("CG + M took %d, %d and %d iterations on 1, 2 and 4 processes" %
+             (its[1], its[2], its[4]))
+    if not its[1] < jac:
+        fail("the trained M (%d iterations) does not beat Jacobi (%d)" % (its[1], jac))
 
 
 def case_mpi(args):
