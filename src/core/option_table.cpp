@@ -32,6 +32,16 @@ void check_known_options(const OptionMap& o, const OptionDoc* table, std::size_t
   }
 }
 
+std::string option_help_lines(const std::vector<OptionDoc>& table) {
+  std::ostringstream os;
+  for (const auto& k : table) {
+    std::string left = std::string("  ") + k.name;
+    if (left.size() < 30) left.resize(30, ' ');
+    os << left << " " << k.help << "\n";
+  }
+  return os.str();
+}
+
 std::string join_commas(const std::vector<std::string>& items) {
   std::string s;
   for (const auto& x : items) s += (s.empty() ? "" : ",") + x;

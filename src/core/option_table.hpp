@@ -27,6 +27,15 @@ void check_known_options(const OptionMap& o, const OptionDoc (&table)[N],
   check_known_options(o, table, N, prefixes, context);
 }
 
+inline void check_known_options(const OptionMap& o, const std::vector<OptionDoc>& table,
+                                const std::vector<std::string>& prefixes,
+                                const std::string& context = "") {
+  check_known_options(o, table.data(), table.size(), prefixes, context);
+}
+
+/// The table for -help, one option per line: two spaces, the name padded to 28, the help.
+std::string option_help_lines(const std::vector<OptionDoc>& table);
+
 /// "a,b,c".
 std::string join_commas(const std::vector<std::string>& items);
 

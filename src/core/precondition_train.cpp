@@ -30,30 +30,48 @@ namespace {
 using detail::OptionDoc;
 using detail::join_commas;
 
-const OptionDoc kOptions[] = {
+const std::vector<OptionDoc> kOptions = detail::with_sampled_loop_options({
     {"-grid", "cells per side of the training operators"},
     {"-precondition_operators",
      "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
     {"-precondition_smooth", "damped-Jacobi sweeps before and after the network in training"},
     {"-precondition_iterations", "cycles of the stationary iteration the loss is taken after"},
-    {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
-    {"-train_batch_size", "problems per step"},
-    {"-train_lr", "initial learning rate (cosine schedule to 0)"},
-    {"-train_seed", "seed of the initial weights and the sampled problems"},
-    {"-train_threads", "LibTorch threads (0: the cores available)"},
-    {"-train_monitor_every",
-     "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
-    {"-train_log",
-     "write the history (step, loss, val_loss, lr, seconds, skipped_steps; .json: JSON, else CSV)"},
-    {"-train_checkpoint", "checkpoint file (none unless given)"},
-    {"-train_checkpoint_every",
-     "write a checkpoint every k steps, a multiple of the interval (0: only at the end)"},
-    {"-train_resume", "continue from the checkpoint (bit for bit as the uninterrupted run)"},
-    {"-train_max_bad_steps", "non-finite steps before rolling back to the last clean interval"},
-    {"-train_max_rollbacks", "rollbacks before training stops with an error"},
-};
+});
 
 }  // namespace
+
+std::vector<OptionDoc> detail::with_sampled_loop_options(std::vector<OptionDoc> task_options) {
+  const OptionDoc loop[] = {
+      {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
+      {"-train_batch_size", "problems per step"},
+      {"-train_lr", "initial learning rate (cosine schedule to 0)"},
+      {"-train_seed", "seed of the initial weights and the sampled problems"},
+      {"-train_threads", "LibTorch threads (0: the cores available)"},
+      {"-train_monitor_every",
+       "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
+      {"-train_log",
+       "write the history (step, loss, val_loss, lr, seconds, skipped_steps; .json: JSON, else "
+       "CSV)"},
+      {"-train_checkpoint", "checkpoint file (none unless given)"},
+      {"-train_checkpoint_every",
+       "write a checkpoint every k steps, a multiple of the interval (0: only at the end)"},
+      {"-train_resume", "continue from the checkpoint (bit for bit as the uninterrupted run)"},
+      {"-train_max_bad_steps", "non-finite steps before rolling back to the last clean interval"},
+      {"-train_max_rollbacks", "rollbacks before training stops with an error"},
+  };
+  task_options.insert(task_options.end(), std::begin(loop), std::end(loop));
+  return task_options;
+}
+
+void detail::check_operator_kinds(const std::string& option, const std::vector<std::string>& kinds) {
+  PINS_CHECK(!kinds.empty(), option, " is empty (known: ", join_commas(operator_kinds()), ")");
+  for (const auto& k : kinds) {
+    bool known = false;
+    for (const auto& n : operator_kinds()) known = known || k == n;
+    PINS_CHECK(known, option, ": unknown kind '", k, "' (known: ", join_commas(operator_kinds()),
+               ")");
+  }
+}
 
 void PreconditionTrainOptions::read_loop_options(const OptionMap& o) {
   steps = o.get_int("-train_steps", steps);
@@ -94,11 +112,7 @@ std::string PreconditionTrainOptions::help() {
   const PreconditionTrainOptions d;
   std::ostringstream os;
   os << "Preconditioner training options (pins train -task precondition):\n";
-  for (const auto& k : kOptions) {
-    std::string left = std::string("  ") + k.name;
-    if (left.size() < 30) left.resize(30, ' ');
-    os << left << " " << k.help << "\n";
-  }
+  os << detail::option_help_lines(kOptions);
   os << "  defaults: -grid " << d.grid << " -precondition_operators " << join_commas(d.kinds)
      << " -precondition_smooth " << d.smooth << " (0 for mgnet) -precondition_iterations "
      << d.iterations << " (3 for mgnet) -train_steps " << d.steps << " -train_batch_size "
@@ -110,13 +124,7 @@ std::string PreconditionTrainOptions::help() {
 
 void PreconditionTrainOptions::validate() const {
   PINS_CHECK(grid >= 8 && grid <= 1024, "-grid must be in [8, 1024] for -task precondition, got ", grid);
-  PINS_CHECK(!kinds.empty(), "-precondition_operators is empty (known: ", join_commas(operator_kinds()), ")");
-  for (const auto& k : kinds) {
-    bool known = false;
-    for (const auto& n : operator_kinds()) known = known || k == n;
-    PINS_CHECK(known, "-precondition_operators: unknown kind '", k, "' (known: ",
-               join_commas(operator_kinds()), ")");
-  }
+  detail::check_operator_kinds("-precondition_operators", kinds);
   PINS_CHECK(smooth >= 0 && smooth <= 50, "-precondition_smooth must be in [0, 50], got ", smooth);
   PINS_CHECK(iterations >= 1 && iterations <= 20, "-precondition_iterations must be in [1, 20], got ",
              iterations);

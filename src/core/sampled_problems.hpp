@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "option_table.hpp"
 #include "pins/core/precondition.hpp"
 
 namespace pins {
@@ -35,6 +37,14 @@ class SampledProblems {
   /// The options that define the problems, merged into the checkpoint's fingerprint.
   virtual nlohmann::json fingerprint() const = 0;
 };
+
+/// The -train_* options every solve-free task reads (PreconditionTrainOptions::read_loop_options),
+/// documented once: a task's option table is its own entries followed by these.
+std::vector<OptionDoc> with_sampled_loop_options(std::vector<OptionDoc> task_options);
+
+/// Throws pins::Error naming `option` if `kinds` is empty or holds a name that is not one of
+/// operator_kinds().
+void check_operator_kinds(const std::string& option, const std::vector<std::string>& kinds);
 
 /// Trains `model` in place on `problems` with the loop settings of `options` (steps, batch,
 /// schedule, checkpoints, guard); its validation losses are the result's.

@@ -20,28 +20,13 @@ namespace {
 using detail::join_commas;
 using detail::OptionDoc;
 
-const OptionDoc kOptions[] = {
+const std::vector<OptionDoc> kOptions = detail::with_sampled_loop_options({
     {"-grid", "cells per side of the 2-D training operators"},
     {"-smoother_grid3d", "cells per side of the 3-D training operators"},
     {"-smoother_dims", "comma-separated dimensions of the training operators, drawn in turn: 2,3"},
     {"-smoother_operators",
      "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
-    {"-train_steps", "optimiser steps, each on a fresh batch (0: write the untrained network)"},
-    {"-train_batch_size", "operators per step"},
-    {"-train_lr", "initial learning rate (cosine schedule to 0)"},
-    {"-train_seed", "seed of the initial weights and the sampled operators"},
-    {"-train_threads", "LibTorch threads (0: the cores available)"},
-    {"-train_monitor_every",
-     "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
-    {"-train_log",
-     "write the history (step, loss, val_loss, lr, seconds, skipped_steps; .json: JSON, else CSV)"},
-    {"-train_checkpoint", "checkpoint file (none unless given)"},
-    {"-train_checkpoint_every",
-     "write a checkpoint every k steps, a multiple of the interval (0: only at the end)"},
-    {"-train_resume", "continue from the checkpoint (bit for bit as the uninterrupted run)"},
-    {"-train_max_bad_steps", "non-finite steps before rolling back to the last clean interval"},
-    {"-train_max_rollbacks", "rollbacks before training stops with an error"},
-};
+});
 
 std::string join_ints(const std::vector<int>& v) {
   std::string s;
@@ -139,11 +124,7 @@ std::string SmootherTrainOptions::help() {
   const SmootherTrainOptions d;
   std::ostringstream os;
   os << "Smoother training options (pins train -task smoother):\n";
-  for (const auto& k : kOptions) {
-    std::string left = std::string("  ") + k.name;
-    if (left.size() < 30) left.resize(30, ' ');
-    os << left << " " << k.help << "\n";
-  }
+  os << detail::option_help_lines(kOptions);
   os << "  defaults: -grid " << d.grid << " -smoother_grid3d " << d.grid3d << " -smoother_dims "
      << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds)
      << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
@@ -156,14 +137,7 @@ void SmootherTrainOptions::validate() const {
              grid);
   PINS_CHECK(grid3d >= 4 && grid3d <= 128, "-smoother_grid3d must be in [4, 128], got ", grid3d);
   PINS_CHECK(!dims.empty(), "-smoother_dims is empty (give 2, 3 or 2,3)");
-  PINS_CHECK(!kinds.empty(), "-smoother_operators is empty (known: ",
-             join_commas(operator_kinds()), ")");
-  for (const auto& k : kinds) {
-    bool known = false;
-    for (const auto& n : operator_kinds()) known = known || k == n;
-    PINS_CHECK(known, "-smoother_operators: unknown kind '", k, "' (known: ",
-               join_commas(operator_kinds()), ")");
-  }
+  detail::check_operator_kinds("-smoother_operators", kinds);
   loop.validate_loop();
 }
 
