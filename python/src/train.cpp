@@ -16,7 +16,9 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/train_job.hpp"
+#include "pins/core/process_group.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/mpi_process_group.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -60,6 +62,16 @@ void bind_train(py::module_& m) {
                    "-train_resume needs -train_checkpoint <file>");
         make_surrogate(type, map, 1, 1);  // fail on architecture options early
         if (!output.empty()) check_model_output(output, force);
+        // Under mpiexec (petsc4py initialises MPI): data parallel over MPI_COMM_WORLD, as
+        // `mpiexec -n P pins train`; process 0 reports and writes the model file.
+        std::unique_ptr<petsc::MpiProcessGroup> group;
+        int mpi = 0, size = 1;
+        MPI_Initialized(&mpi);
+        if (mpi) MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size > 1) {
+          group = std::make_unique<petsc::MpiProcessGroup>(MPI_COMM_WORLD);
+          opts.group = group.get();
+        }
         LineToPython lines(progress);
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
@@ -92,7 +104,9 @@ void bind_train(py::module_& m) {
         const ModelManifest& mf = h->manifest;
         if (!output.empty()) {
           py::gil_scoped_release release;
-          save_model(output, *h->model, mf, force);
+          run_collectively(group_or_single(group.get()), [&] {
+            if (!group || group->rank() == 0) save_model(output, *h->model, mf, force);
+          });
           h->manifest = read_model_manifest(output);
           h->path = output;
         }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "cli_options.hpp"
@@ -16,6 +17,9 @@
 #include "pins/core/smoother_train.hpp"
 #include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/generate.hpp"  // CollectiveError
+#include "pins/petsc/mpi_process_group.hpp"
+#include "collective.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -27,7 +31,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   PetscBool force = PETSC_FALSE, help = PETSC_FALSE, type_set = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
-    PetscOptionsBegin(comm, nullptr, "pins train: train a surrogate (rank 0 only)", "pins");
+    PetscOptionsBegin(comm, nullptr, "pins train: train a surrogate", "pins");
     PetscCall(PetscOptionsString("-data",
                                  "Labelled training dataset (HDF5); required unless "
                                  "-train_unlabelled alone (physics only)",
@@ -55,7 +59,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   if (help) {
     if (rank == 0)
       std::printf("\n%s\n%s\nArchitectures (-surrogate_type) and their options:\n%s\n"
-                  "Training runs on rank 0 only; other MPI processes wait.\n",
+                  "Training is data parallel on every MPI process (mpiexec -n P): each takes "
+                  "its share of\nevery -train_batch_size mini-batch (or step's problems) and "
+                  "the gradients are summed;\nthe result is the 1-process run's up to "
+                  "floating-point summation order.\n",
                   TrainOptions::help().c_str(),
                   (PreconditionTrainOptions::help() + "\n" + SmootherTrainOptions::help()).c_str(),
                   surrogate_help().c_str());
@@ -69,91 +76,118 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   if (task_name == kSmootherTask)
     return run_train_smoother(comm, command_line, output, force,
                               type_set ? surrogate : kDefaultSmootherSurrogate);
-  on_rank0(comm, [&] {
-    PINS_CHECK(task_name == "solution", "-task must be solution, precondition or smoother, got '",
-               task_name, "'");
-  });
+  PINS_CHECK(task_name == "solution", "-task must be solution, precondition or smoother, got '",
+             task_name, "'");
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
-  on_rank0(comm, [&] {
-    const std::string path = data, out = output;
-    TrainOptions opts = TrainOptions::from_options(options);
+  // Every process trains (data parallel over `comm`): each reads the datasets, takes its
+  // share of every global mini-batch, and the gradients are summed with MPI_Allreduce.
+  // Process 0 prints, writes checkpoints, the log and the model file.
+  const pins::petsc::MpiProcessGroup group(comm);
+  const bool root = group.rank() == 0;
+  const std::string path = data, out = output;
+  TrainOptions opts;
+  Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
+  std::optional<pins::petsc::detail::Failure> failure;
+  pins::petsc::detail::record_failure(failure, -1, [&] {
+    opts = TrainOptions::from_options(options);
     PINS_CHECK(!path.empty() || !opts.unlabelled.empty(),
                "-data <file.h5> is required: the training dataset (or -train_unlabelled "
                "<inputs.h5> with -train_data_weight 0 for physics-only training)");
     check_output_path(out, "-o", force);
     opts.force = force;
     if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
+    if (group.size() > 1) opts.group = &group;
     // Fail on the task and the architecture options before reading data (the grid's
     // dimension is checked against the architecture once the data is read).
     check_surrogate_traits(surrogate, {"solution", 0, false, ""});
     make_surrogate(surrogate, options, kFeatureChannels, 1);
-
-    Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
     if (!path.empty()) labelled = read_dataset(path);
     if (!opts.val_data.empty()) validation = read_dataset(opts.val_data);
     if (!opts.unlabelled.empty()) unlabelled = read_dataset(opts.unlabelled);
-    const Dataset& dataset = path.empty() ? unlabelled : labelled;
-    const std::string& dataset_path = path.empty() ? opts.unlabelled : path;
-    TrainJob job;
-    job.surrogate_type = surrogate;
-    job.options = options;
-    job.train = opts;
-    if (!path.empty()) {
-      job.data = &labelled;
-      job.data_path = path;
-    }
-    if (!opts.unlabelled.empty()) {
-      job.unlabelled = &unlabelled;
-      job.unlabelled_path = opts.unlabelled;
-    }
-    if (!opts.val_data.empty()) {
-      job.validation = &validation;
-      job.validation_path = opts.val_data;
-    }
-    job.command = command_line;
-    job.on_start = [&](const Surrogate& model, const TrainingData& td, const TrainingData* vd) {
-      if (opts.monitor < 1) return;
-      int64_t parameters = 0;
-      for (const auto& p : model.module().parameters()) parameters += p.numel();
-      // Trajectories are trained on as their steps: say both counts.
-      auto rows = [](const Dataset& d, const TrainingData& t) {
-        return d.info.times > 0 ? std::to_string(d.samples) + " trajectories (" +
-                                      std::to_string(t.samples()) + " steps)"
-                                : std::to_string(d.samples) + " samples";
-      };
-      std::printf("pins train: %s: %s of -pde %s on %s\n", dataset_path.c_str(),
-                  rows(dataset, td).c_str(), dataset.info.pde.c_str(),
-                  dataset.info.grid_string().c_str());
-      std::printf("  model       %s, %lld parameters, %s, %d threads\n", surrogate.c_str(),
-                  (long long)parameters, opts.dtype.c_str(), torch::get_num_threads());
-      std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
-                  opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
-                  opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
-      if (job.unlabelled && job.data)
-        std::printf("  unlabelled  %s (%lld inputs-only samples): physics loss only, %d per "
-                    "mini-batch\n",
-                    opts.unlabelled.c_str(), (long long)unlabelled.samples,
-                    opts.unlabelled_batch_size > 0 ? opts.unlabelled_batch_size
-                                                   : opts.batch_size);
-      else if (job.unlabelled)
-        std::printf("  physics only: no labelled samples\n");
-      if (vd)
-        std::printf("  validation  %s (%s); all %s trained on\n", opts.val_data.c_str(),
-                    rows(validation, *vd).c_str(), rows(dataset, td).c_str());
-      if (opts.augment != "none")
-        std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
-                    opts.augment.c_str());
-      std::fflush(stdout);
-    };
-    const TrainedModel t = run_train_job(job);
-    const TrainResult& r = t.result;
-    save_model(out, *t.model, t.manifest, force);
-    if (opts.monitor >= 1) {
-      std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
-                  r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);
-      std::fflush(stdout);
+    if (group.size() > 1) {
+      const Dataset& d = path.empty() ? unlabelled : labelled;
+      PINS_CHECK(d.samples >= group.size(), path.empty() ? opts.unlabelled : path, " holds ",
+                 d.samples, " samples, fewer than the ", group.size(),
+                 " processes training on it: run on at most ", d.samples, " processes");
     }
   });
+  pins::petsc::detail::throw_if_any(comm, failure);
+
+  const Dataset& dataset = path.empty() ? unlabelled : labelled;
+  const std::string& dataset_path = path.empty() ? opts.unlabelled : path;
+  TrainJob job;
+  job.surrogate_type = surrogate;
+  job.options = options;
+  job.train = opts;
+  if (!path.empty()) {
+    job.data = &labelled;
+    job.data_path = path;
+  }
+  if (!opts.unlabelled.empty()) {
+    job.unlabelled = &unlabelled;
+    job.unlabelled_path = opts.unlabelled;
+  }
+  if (!opts.val_data.empty()) {
+    job.validation = &validation;
+    job.validation_path = opts.val_data;
+  }
+  job.command = command_line;
+  job.on_start = [&](const Surrogate& model, const TrainingData& td, const TrainingData* vd) {
+    if (opts.monitor < 1 || !root) return;
+    int64_t parameters = 0;
+    for (const auto& p : model.module().parameters()) parameters += p.numel();
+    // Trajectories are trained on as their steps: say both counts.
+    auto rows = [](const Dataset& d, const TrainingData& t) {
+      return d.info.times > 0 ? std::to_string(d.samples) + " trajectories (" +
+                                    std::to_string(t.samples()) + " steps)"
+                              : std::to_string(d.samples) + " samples";
+    };
+    std::printf("pins train: %s: %s of -pde %s on %s\n", dataset_path.c_str(),
+                rows(dataset, td).c_str(), dataset.info.pde.c_str(),
+                dataset.info.grid_string().c_str());
+    std::printf("  model       %s, %lld parameters, %s, %d threads%s\n", surrogate.c_str(),
+                (long long)parameters, opts.dtype.c_str(), torch::get_num_threads(),
+                group.size() > 1 ? (" per process, " + std::to_string(group.size()) +
+                                    " processes (data parallel)").c_str()
+                                 : "");
+    std::printf("  loss        %g x relative L2 + %g x %s physics loss; %s, lr %g, %s\n",
+                opts.data_weight, opts.physics_weight, opts.physics_loss.c_str(),
+                opts.optimizer.c_str(), opts.lr, opts.schedule.c_str());
+    if (job.unlabelled && job.data)
+      std::printf("  unlabelled  %s (%lld inputs-only samples): physics loss only, %d per "
+                  "mini-batch\n",
+                  opts.unlabelled.c_str(), (long long)unlabelled.samples,
+                  opts.unlabelled_batch_size > 0 ? opts.unlabelled_batch_size : opts.batch_size);
+    else if (job.unlabelled)
+      std::printf("  physics only: no labelled samples\n");
+    if (vd)
+      std::printf("  validation  %s (%s); all %s trained on\n", opts.val_data.c_str(),
+                  rows(validation, *vd).c_str(), rows(dataset, td).c_str());
+    if (opts.augment != "none")
+      std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
+                  opts.augment.c_str());
+    std::fflush(stdout);
+  };
+  // Collective inside: every failure is agreed on by all processes, so each throws the same
+  // message, printed once.
+  TrainedModel t;
+  try {
+    t = run_train_job(job);
+  } catch (const std::exception& e) {
+    if (group.size() == 1) throw;
+    throw pins::petsc::CollectiveError(pins::petsc::exception_message(e));
+  }
+  const TrainResult& r = t.result;
+  failure.reset();
+  pins::petsc::detail::record_failure(failure, -1, [&] {
+    if (root) save_model(out, *t.model, t.manifest, force);
+  });
+  pins::petsc::detail::throw_if_any(comm, failure);
+  if (opts.monitor >= 1 && root) {
+    std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
+                r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);
+    std::fflush(stdout);
+  }
   return 0;
 }
 

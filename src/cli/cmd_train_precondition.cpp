@@ -12,6 +12,7 @@
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/mpi_process_group.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -21,12 +22,17 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
                            const std::string& output, bool force, const std::string& surrogate) {
   const OptionMap options = options_with_prefixes(
       {"-train_", "-precondition_", "-grid", "-" + surrogate + "_"});
-  on_rank0(comm, [&] {
+  // Data parallel over `comm`: every process trains on its share of each step's problems;
+  // process 0 prints and writes the model file.
+  const pins::petsc::MpiProcessGroup group(comm);
+  const bool root = group.rank() == 0;
+  on_all_ranks(comm, [&] {
     PINS_CHECK(!output.empty(), "-o <model.pins> is required: the model file to write");
     check_output_path(output, "-o", force);
     check_surrogate_traits(surrogate, {kPreconditionTask, 2, false, ""});  // 5-point, 2-D
     PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options, surrogate);
     opts.force = force;  // -force also starts over from an existing -train_checkpoint
+    if (group.size() > 1) opts.group = &group;
     // Fail on the architecture options before any work.
     make_surrogate(surrogate, options, kPreconditionChannels, 1);
     set_training_threads(opts.threads);
@@ -36,7 +42,7 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     for (const auto& p : model->module().parameters()) parameters += p.numel();
     std::string kinds;
     for (const auto& k : opts.kinds) kinds += (kinds.empty() ? "" : ",") + k;
-    if (opts.monitor_every > 0) {
+    if (opts.monitor_every > 0 && root) {
       const std::string cycle =
           opts.smooth > 0 ? std::to_string(opts.smooth) + " Jacobi sweeps, network step, " +
                                 std::to_string(opts.smooth) + " Jacobi sweeps"
@@ -52,8 +58,8 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     const PreconditionTrainResult r = train_preconditioner(*model, opts);
 
     const ModelManifest m = precondition_manifest(opts, r, command_line);
-    save_model(output, *model, m, force);
-    if (opts.monitor_every > 0) {
+    if (root) save_model(output, *model, m, force);
+    if (opts.monitor_every > 0 && root) {
       std::printf("pins train: wrote %s (validation relative residual^2 %.4g; untrained %.4g",
                   output.c_str(), r.final_val_loss, r.initial_val_loss);
       if (opts.smooth > 0) std::printf(", %.4g with the sweeps alone", r.bare_val_loss);

@@ -14,6 +14,7 @@
 #include "pins/core/smoother.hpp"
 #include "pins/core/smoother_train.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/mpi_process_group.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -23,19 +24,24 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
                        bool force, const std::string& surrogate) {
   const OptionMap options =
       options_with_prefixes({"-train_", "-smoother_", "-grid", "-" + surrogate + "_"});
-  on_rank0(comm, [&] {
+  // Data parallel over `comm`: every process trains on its share of each step's problems;
+  // process 0 prints and writes the model file.
+  const pins::petsc::MpiProcessGroup group(comm);
+  const bool root = group.rank() == 0;
+  on_all_ranks(comm, [&] {
     PINS_CHECK(!output.empty(), "-o <model.pins> is required: the model file to write");
     check_output_path(output, "-o", force);
     check_surrogate_traits(surrogate, {kSmootherTask, 0, false, ""});
     SmootherTrainOptions opts = SmootherTrainOptions::from_options(options);
     opts.loop.force = force;  // -force also starts over from an existing -train_checkpoint
+    if (group.size() > 1) opts.loop.group = &group;
     make_surrogate(surrogate, options, kSmootherFeatures, 1);  // fail on options before work
     set_training_threads(opts.loop.threads);
     torch::manual_seed(opts.loop.seed);
     auto model = make_surrogate(surrogate, options, kSmootherFeatures, 1);
     int64_t parameters = 0;
     for (const auto& p : model->module().parameters()) parameters += p.numel();
-    if (opts.loop.monitor_every > 0) {
+    if (opts.loop.monitor_every > 0 && root) {
       std::string dims;
       for (int d : opts.dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d) + "-D";
       std::printf("pins train -task smoother: Darcy operators (%s; %d per side in 2-D, %d in "
@@ -47,8 +53,8 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
       std::fflush(stdout);
     }
     const PreconditionTrainResult r = train_smoother(*model, opts);
-    save_model(output, *model, smoother_manifest(opts, r, command_line), force);
-    if (opts.loop.monitor_every > 0) {
+    if (root) save_model(output, *model, smoother_manifest(opts, r, command_line), force);
+    if (opts.loop.monitor_every > 0 && root) {
       std::printf("pins train: wrote %s (validation energy error %.4g; Jacobi %.4g, untrained "
                   "%.4g) in %.0f s\n",
                   output.c_str(), r.final_val_loss, r.bare_val_loss, r.initial_val_loss,

@@ -29,6 +29,11 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
 /// is rethrown as pins::petsc::CollectiveError.
 void read_options(const std::function<PetscErrorCode()>& read);
 
+/// Runs `work` on every process of `comm` (which may itself be collective, e.g.
+/// data-parallel training) and agrees on the outcome: if it threw anywhere, every process
+/// throws pins::petsc::CollectiveError with the lowest-ranked failure's message.
+void on_all_ranks(MPI_Comm comm, const std::function<void()>& work);
+
 /// Runs `work` on rank 0 only (file reading, printing); an exception it throws is rethrown
 /// on every process as pins::petsc::CollectiveError, so no process is left waiting.
 void on_rank0(MPI_Comm comm, const std::function<void()>& work);

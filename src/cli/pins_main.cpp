@@ -53,8 +53,10 @@ const Subcommand kSubcommands[] = {
     {"train", "train a surrogate on a dataset and write a model file",
      "pins train: train a neural surrogate (features log kappa and f, target u) on a dataset,\n"
      "with a relative L2 data loss and/or the physics loss of the problem's own operator, and\n"
-     "write a model file (weights + manifest). Runs on rank 0 only. Example:\n"
+     "write a model file (weights + manifest). Data parallel under mpiexec: every process\n"
+     "takes its share of each mini-batch and the gradients are summed. Example:\n"
      "  pins train -data darcy64.h5 -surrogate_type fno -train_epochs 50 -o model.pins\n"
+     "  mpiexec -n 4 pins train -data darcy64.h5 -train_epochs 50 -o model.pins\n"
      "With -task precondition it trains a preconditioner for -pc_type surrogate instead, on\n"
      "sampled 5-point operators and residuals (no dataset, no solves):\n"
      "  pins train -task precondition -grid 64 -train_steps 1500 -o pc.pins\n",

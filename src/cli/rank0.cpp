@@ -1,4 +1,7 @@
+#include <optional>
 #include <string>
+
+#include "collective.hpp"
 
 #include "commands.hpp"
 #include "pins/petsc/error.hpp"
@@ -12,6 +15,12 @@ void read_options(const std::function<PetscErrorCode()>& read) {
   } catch (const std::exception& e) {
     throw pins::petsc::CollectiveError(e.what());
   }
+}
+
+void on_all_ranks(MPI_Comm comm, const std::function<void()>& work) {
+  std::optional<pins::petsc::detail::Failure> failure;
+  pins::petsc::detail::record_failure(failure, -1, work);
+  pins::petsc::detail::throw_if_any(comm, failure);
 }
 
 void on_rank0(MPI_Comm comm, const std::function<void()>& work) {

@@ -187,8 +187,18 @@ class SampledLoop : public detail::LoopTask {
   std::int64_t first_step(int interval) const override {
     return std::min<std::int64_t>(std::int64_t(interval - 1) * opt_.interval(), opt_.steps);
   }
-  void begin_step(std::int64_t step, std::int64_t) override { problems_.draw(step); }
-  StepLoss loss() override { return {problems_.loss(model_), {}, 1.0}; }
+  // Data parallel: each process draws and scores its share of the step's problems; its
+  // share of the step's mean loss is its mean times its fraction of them.
+  void begin_step(std::int64_t step, std::int64_t) override {
+    share_ = share_of(size_t(opt_.batch_size), group_.rank(), group_.size());
+    problems_.draw(step, share_);
+  }
+  StepLoss loss() override {
+    const double fraction = double(share_.end - share_.begin) / double(opt_.batch_size);
+    torch::Tensor l = problems_.loss(model_);
+    if (group_.size() > 1) l = l * fraction;
+    return {l, {}, 1.0};
+  }
   void end_period(const PeriodStats& st) override {
     PreconditionRecord r;
     r.step = st.steps_done;
@@ -266,6 +276,8 @@ class SampledLoop : public detail::LoopTask {
   Surrogate& model_;
   const PreconditionTrainOptions& opt_;
   detail::SampledProblems& problems_;
+  const ProcessGroup& group_ = group_or_single(opt_.group);
+  Share share_;  // this process's problems of the step
   double problems_per_second_ = 0;
   // What a checkpoint holds besides the loop's state.
   std::vector<PreconditionRecord> history_;
@@ -274,6 +286,9 @@ class SampledLoop : public detail::LoopTask {
 
 PreconditionTrainResult SampledLoop::run() {
   opt_.validate_loop();
+  PINS_CHECK(opt_.batch_size >= group_.size(), "-train_batch_size ", opt_.batch_size,
+             " gives fewer problems per step than the ", group_.size(),
+             " processes training: at least one each");
   set_training_threads(opt_.threads);
   const auto t0 = Clock::now();
   std::ostream& out = opt_.out ? *opt_.out : std::cout;
@@ -283,7 +298,7 @@ PreconditionTrainResult SampledLoop::run() {
   if (!opt_.resume) {  // else both come from the checkpoint
     bare_val_ = problems_.baseline_loss();
     initial_val_ = val_loss();
-    if (opt_.monitor_every > 0)
+    if (opt_.monitor_every > 0 && group_.rank() == 0)
       out << "  validation: " << opt_.val_samples << " problems; "
           << problems_.validation_line(bare_val_, initial_val_) << std::endl;
   }
@@ -306,6 +321,8 @@ PreconditionTrainResult SampledLoop::run() {
   s.out = opt_.out;
   s.loss_hook = opt_.loss_hook;
   s.advice = "lower -train_lr";
+  s.group = opt_.group;
+  if (group_.rank() != 0) s.monitor = 0;
   detail::TrainingLoop loop(model_, kSampledDtype, std::move(s), *this);
   loop.run();
 
@@ -333,10 +350,10 @@ class PreconditionProblems : public detail::SampledProblems {
     val_c_ = val.scaled_coeffs.to(kSampledDtype);
     val_r_ = val.rhat.to(kSampledDtype);
   }
-  void draw(std::int64_t step) override {
-    const PreconditionBatch b =
-        sample_precondition_batch(opt_.kinds, opt_.grid, opt_.batch_size, opt_.seed,
-                                  std::uint64_t(step) * std::uint64_t(opt_.batch_size));
+  void draw(std::int64_t step, Share share) override {
+    const PreconditionBatch b = sample_precondition_batch(
+        opt_.kinds, opt_.grid, int(share.end - share.begin), opt_.seed,
+        std::uint64_t(step) * std::uint64_t(opt_.batch_size) + share.begin);
     c_ = b.scaled_coeffs.to(kSampledDtype);
     r_ = b.rhat.to(kSampledDtype);
   }

@@ -12,6 +12,7 @@
 
 #include "option_table.hpp"
 #include "pins/core/precondition.hpp"
+#include "pins/core/process_group.hpp"
 
 namespace pins {
 
@@ -22,10 +23,12 @@ namespace detail {
 class SampledProblems {
  public:
   virtual ~SampledProblems() = default;
-  /// Draws step `step`'s problems; deterministic in the step, so a resumed run draws the
-  /// same ones.
-  virtual void draw(std::int64_t step) = 0;
-  /// The loss on the drawn problems, differentiable in the model's parameters.
+  /// Draws problems [share.begin, share.end) of step `step`'s batch (all of them on one
+  /// process, this process's share with several); each problem is a function of the step
+  /// and its position alone, so a resumed run, or a run on another number of processes,
+  /// draws the same ones.
+  virtual void draw(std::int64_t step, Share share) = 0;
+  /// The mean loss on the drawn problems, differentiable in the model's parameters.
   virtual torch::Tensor loss(Surrogate& model) = 0;
   /// The loss on the fixed validation problems (no gradient).
   virtual double validation_loss(Surrogate& model) = 0;

@@ -53,11 +53,11 @@ class SmootherProblems : public detail::SampledProblems {
       val_.push_back(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed,
                                            std::uint64_t(1) << 40));
   }
-  void draw(std::int64_t step) override {
+  void draw(std::int64_t step, Share share) override {
     const int dim = opt_.dims[size_t(step) % opt_.dims.size()];
-    batch_ = sample_smoother_batch(opt_.kinds, dim, side(dim), opt_.loop.batch_size,
-                                   opt_.loop.seed,
-                                   std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size));
+    batch_ = sample_smoother_batch(
+        opt_.kinds, dim, side(dim), int(share.end - share.begin), opt_.loop.seed,
+        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin);
   }
   torch::Tensor loss(Surrogate& model) override { return loss_on(model, batch_); }
   double validation_loss(Surrogate& model) override {

@@ -11,6 +11,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
+#include "pins/core/process_group.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/mesh_graph.hpp"
@@ -95,13 +96,22 @@ class TrainLoop : public detail::LoopTask {
     torch::Tensor loss, data, physics;
   };
 
+  // What a batch of rows of inputs_ needs, computed when it is used.
+  struct Batch {
+    FieldMap inputs;    // raw (float64)
+    torch::Tensor x;    // features (dtype_)
+    OperatorPtr A;      // the operator (values in dtype_), undefined if not asked for
+    torch::Tensor f;    // right-hand side (dtype_), with A
+  };
+  Batch rows_of(const torch::Tensor& rows, bool with_operator) const;
+  torch::Tensor target(const torch::Tensor& rows, const FieldMap& inputs) const;
   void prepare();
   void check_physics_loss(const Family& family) const;
   Losses compute(const torch::Tensor& idx, const torch::Tensor& unlabelled_idx,
                  detail::GridSymmetry sym);
-  torch::Tensor physics(const torch::Tensor& rows, const OperatorPtr& A, const torch::Tensor& u,
+  torch::Tensor physics(const FieldMap& inputs, const OperatorPtr& A, const torch::Tensor& u,
                         const torch::Tensor& f) const;
-  torch::Tensor solution(const torch::Tensor& pred, const torch::Tensor& rows) const;
+  torch::Tensor solution(const torch::Tensor& pred, const FieldMap& inputs) const;
   torch::Tensor unlabelled_batch(std::int64_t batch) const;
   detail::GridSymmetry symmetry_for(std::int64_t step) const;
   void validate(EpochRecord& r);
@@ -115,22 +125,28 @@ class TrainLoop : public detail::LoopTask {
   const TrainingData* validation_;
   const TrainingData* unlabelled_;
   torch::ScalarType dtype_ = torch::kFloat32;
-  torch::Tensor x_, y_, coeffs_, f_;  // whole dataset: features, target, operator values, rhs
-  torch::Tensor state_;  // time-dependent families: the steps' states (dtype_), else undefined
-  OperatorPtr operator_;              // the family's operator kind, for with_values(batch)
-  // The data's family, set up for its parameters. Nonlinear families: the physics loss is
-  // scaled_residual_loss of family_->residual on the raw inputs (inputs_, dtype_).
-  std::shared_ptr<const Family> family_;
+  // Every row's raw inputs (float64, contiguous): training, validation, then unlabelled
+  // rows; u_ holds the labelled rows' solutions (undefined: none). A batch's features,
+  // target, operator and right-hand side are computed from its rows when it is used
+  // (rows_of), so nothing per row is stored beyond the data itself.
   FieldMap inputs_;
-  std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of x_; y_ has the labelled ones
+  torch::Tensor u_;
+  std::vector<int64_t> data_shape_;  // the features of every row: [rows, channels, grid...]
+  OperatorPtr operator_;  // the family's operator kind, for with_values(a batch's values)
+  // The data's family, set up for its parameters. Nonlinear families: the physics loss is
+  // scaled_residual_loss of family_->residual on the batch's raw inputs.
+  std::shared_ptr<const Family> family_;
+  std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of inputs_; u_ has the labelled
   int64_t unlabelled_batch_ = 0;  // unlabelled samples per step
   Normalisation norm_;
   detail::TrainingLoop* loop_ = nullptr;
   int64_t batches_ = 0;         // mini-batches per epoch
   std::vector<int64_t> order_;  // this epoch's shuffle
   std::vector<int64_t> unlabelled_order_;  // and of the unlabelled samples
-  torch::Tensor idx_;           // this step's labelled samples
-  torch::Tensor uidx_;          // and unlabelled ones (undefined: none)
+  const ProcessGroup& group_ = group_or_single(opt_.group);
+  torch::Tensor idx_;           // this process's share of this step's labelled samples
+  torch::Tensor uidx_;          // and of its unlabelled ones (undefined: none)
+  int64_t step_labelled_ = 0, step_rows_ = 0;  // the whole step's: labelled, all rows
   detail::GridSymmetry sym_;    // and their orientation
 
   // Training state (what a checkpoint holds besides the loop's).
@@ -213,8 +229,8 @@ void TrainLoop::prepare() {
         (k < n_val ? val_ : train_).push_back(order[size_t(k)] * group + r);
   }
   if (unlabelled_) {
-    // Unlabelled samples go after the labelled ones (training, validation): rows of x_, the
-    // operator and f, but not of y_.
+    // Unlabelled samples go after the labelled ones (training, validation): rows of inputs_,
+    // but not of u_.
     const auto& w = *unlabelled_;
     PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
                ", the training data for -pde ", data_.pde);
@@ -240,15 +256,16 @@ void TrainLoop::prepare() {
   }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
-  x_ = network_input(norm_, inputs, dtype_, &family);
-  if (u.defined()) {
-    FieldMap labelled;  // the inputs of the rows u has (unlabelled rows come after them)
-    for (const auto& [name, t] : inputs) labelled[name] = t.narrow(0, 0, u.size(0));
-    y_ = norm_.target(u, labelled).to(dtype_);
+  for (auto& [name, t] : inputs) t = t.contiguous();
+  inputs_ = inputs;
+  u_ = u;
+  {
+    // The features' shape (the checkpoint fingerprint's "data shape"), from one row.
+    FieldMap first;
+    for (const auto& [name, t] : inputs_) first[name] = t.narrow(0, 0, 1);
+    data_shape_ = network_input(norm_, first, dtype_, &family).sizes().vec();
+    data_shape_[0] = inputs_.begin()->second.size(0);
   }
-  if (!norm_.state.empty()) state_ = inputs.at(norm_.state).to(dtype_);
-  // The operator of the data's family, as its values (one row per sample): a batch's
-  // operator is operator_->with_values(rows).
   const bool five_point =
       !family.on_mesh() && family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
   PINS_CHECK(opt_.augment == "none" || five_point,
@@ -257,36 +274,54 @@ void TrainLoop::prepare() {
   PINS_CHECK(opt_.augment == "none" || !family.nonlinear(),
              "-train_augment symmetries permutes linear operators; the ", family.name(),
              " family's equation is nonlinear");
-  for (auto& [name, t] : inputs) t = t.contiguous();
-  operator_ = family.make_operator(inputs);
+  // The operator's kind (and, for the checks, its values) from the first rows: a batch's
+  // operator is family.make_operator of its rows.
+  {
+    FieldMap some;
+    const int64_t rows = std::min<int64_t>(inputs_.begin()->second.size(0), 64);
+    for (const auto& [name, t] : inputs_) some[name] = t.narrow(0, 0, rows);
+    operator_ = family.make_operator(some);
+  }
   check_physics_loss(family);
   if (family.on_mesh()) {
     // A mesh surrogate runs on the graph of the operator's couplings between the points.
     model_.set_graph(mesh_graph_of(*family.mesh(), *operator_));
   }
-  coeffs_ = operator_->values().to(dtype_);
-  f_ = family.rhs(inputs).to(dtype_);
-  if (family.nonlinear())
-    for (const InputField& in : family.inputs())
-      inputs_[in.name] = inputs.at(in.name).to(dtype_).contiguous();
+}
+
+TrainLoop::Batch TrainLoop::rows_of(const torch::Tensor& rows, bool with_operator) const {
+  Batch b;
+  for (const auto& [name, t] : inputs_) b.inputs[name] = t.index_select(0, rows);
+  b.x = network_input(norm_, b.inputs, dtype_, family_.get());
+  if (with_operator) {
+    b.A = operator_->with_values(family_->make_operator(b.inputs)->values().to(dtype_));
+    b.f = family_->rhs(b.inputs).to(dtype_);
+  }
+  return b;
+}
+
+// The training target of labelled rows `rows` whose raw inputs are `inputs`.
+torch::Tensor TrainLoop::target(const torch::Tensor& rows, const FieldMap& inputs) const {
+  return norm_.target(u_.index_select(0, rows), inputs).to(dtype_);
 }
 
 // The physics loss of the predictions u (de-normalised) on dataset rows `rows` whose
 // operator is A and right-hand side f: physics_loss for linear families; for nonlinear
 // ones the residual loss of the family's own F (check_physics_loss allows no other).
-torch::Tensor TrainLoop::physics(const torch::Tensor& rows, const OperatorPtr& A,
+torch::Tensor TrainLoop::physics(const FieldMap& inputs, const OperatorPtr& A,
                                  const torch::Tensor& u, const torch::Tensor& f) const {
   if (!family_->nonlinear()) return physics_loss(opt_.physics_loss, *A, u, f, opt_.physics_cycles);
   FieldMap in;
-  for (const auto& [name, t] : inputs_) in[name] = t.index_select(0, rows);
+  for (const InputField& field : family_->inputs())
+    in[field.name] = inputs.at(field.name).to(dtype_).contiguous();
   return scaled_residual_loss(family_->residual(in, u.contiguous()), A->diagonal(), f);
 }
 
-// The de-normalised solution of the network's output `pred` for dataset rows `rows`:
-// u_scale · pred, plus the step's state for a time-dependent family.
-torch::Tensor TrainLoop::solution(const torch::Tensor& pred, const torch::Tensor& rows) const {
+// The de-normalised solution of the network's output `pred` for rows whose raw inputs are
+// `inputs`: u_scale · pred, plus the step's state for a time-dependent family.
+torch::Tensor TrainLoop::solution(const torch::Tensor& pred, const FieldMap& inputs) const {
   const torch::Tensor u = pred * norm_.u_scale;
-  return state_.defined() ? state_.index_select(0, rows) + u : u;
+  return norm_.state.empty() ? u : inputs.at(norm_.state).to(dtype_) + u;
 }
 
 // Refuses, before the first step, a physics loss the family's operator cannot give.
@@ -332,7 +367,7 @@ nlohmann::json TrainLoop::fingerprint() const {
                       {"-train_augment", opt_.augment},
                       {"training data", data_.fingerprint},
                       {"validation data", validation_ ? validation_->fingerprint : ""},
-                      {"data shape", x_.sizes().vec()}};
+                      {"data shape", data_shape_}};
   // The cosine schedule spans the whole run; a step schedule allows more epochs on resume.
   if (opt_.schedule == "cosine") j["-train_epochs"] = opt_.epochs;
   return j;
@@ -340,7 +375,7 @@ nlohmann::json TrainLoop::fingerprint() const {
 
 detail::GridSymmetry TrainLoop::symmetry_for(std::int64_t step) const {
   if (opt_.augment != "symmetries") return {};
-  const bool square = x_.size(-1) == x_.size(-2);
+  const bool square = data_shape_.back() == data_shape_[data_shape_.size() - 2];
   return detail::draw_grid_symmetry(sample_seed(opt_.seed, std::uint64_t(step), kAugmentStream),
                                     square);
 }
@@ -350,23 +385,40 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
   // One forward pass over the labelled rows `idx` followed by the unlabelled rows `uidx`.
   const torch::Tensor all = uidx.defined() ? torch::cat({idx, uidx}) : idx;
   const int64_t labelled = idx.size(0);
+  // This process's shares of the step's mean losses: its mean times its fraction of the
+  // step's rows (1 on one process), so that the shares add up to the step's means.
+  const double data_share = double(labelled) / double(std::max<int64_t>(step_labelled_, 1));
+  const double physics_share = double(all.size(0)) / double(std::max<int64_t>(step_rows_, 1));
+  if (all.size(0) == 0) {  // a step with fewer rows than processes: nothing here
+    const torch::Tensor zero = torch::zeros({}, torch::TensorOptions().dtype(dtype_));
+    Losses l{zero, opt_.data_weight > 0 ? zero : torch::Tensor(),
+             opt_.physics_weight > 0 ? zero : torch::Tensor()};
+    return l;
+  }
   // The batch in the orientation `sym` (identity unless -train_augment symmetries).
-  auto field = [&](const torch::Tensor& t, const torch::Tensor& rows) {
-    const torch::Tensor b = t.index_select(0, rows);
+  auto field = [&](const torch::Tensor& b) {
     return sym.identity() ? b : detail::apply_to_field(b, sym);
   };
-  const torch::Tensor pred = output_field(model_.forward(field(x_, all)));
+  const Batch b = rows_of(all, opt_.physics_weight > 0);
+  const torch::Tensor pred = output_field(model_.forward(field(b.x)));
   Losses l;
   l.loss = torch::zeros({}, pred.options());
   if (opt_.data_weight > 0) {
-    l.data = relative_l2(pred.narrow(0, 0, labelled), field(y_, idx)).mean();
+    if (labelled > 0) {
+      FieldMap in;
+      for (const auto& [name, t] : b.inputs) in[name] = t.narrow(0, 0, labelled);
+      l.data = relative_l2(pred.narrow(0, 0, labelled), field(target(idx, in))).mean() *
+               data_share;
+    } else {
+      l.data = torch::zeros({}, pred.options());
+    }
     l.loss = l.loss + opt_.data_weight * l.data;
   }
   if (opt_.physics_weight > 0) {
-    const torch::Tensor c = coeffs_.index_select(0, all);
     const OperatorPtr A =
-        operator_->with_values(sym.identity() ? c : detail::apply_to_stencil(c, sym));
-    l.physics = physics(all, A, solution(pred, all), field(f_, all));
+        sym.identity() ? b.A
+                       : operator_->with_values(detail::apply_to_stencil(b.A->values(), sym));
+    l.physics = physics(b.inputs, A, solution(pred, b.inputs), field(b.f)) * physics_share;
     l.loss = l.loss + opt_.physics_weight * l.physics;
   }
   return l;
@@ -391,17 +443,22 @@ void TrainLoop::validate(EpochRecord& r) {
   if (val_.empty()) return;
   torch::NoGradGuard no_grad;
   model_.module().eval();
-  double rel = 0, phys = 0;
-  for (size_t i = 0; i < val_.size(); i += 64) {
-    const auto idx = index_tensor(val_, i, std::min(val_.size(), i + 64));
-    const torch::Tensor pred = output_field(model_.forward(x_.index_select(0, idx)));
-    const double b = double(idx.size(0));
-    if (y_.defined()) rel += relative_l2(pred, y_.index_select(0, idx)).sum().item<double>();
-    const OperatorPtr A = operator_->with_values(coeffs_.index_select(0, idx));
-    phys += b * physics(idx, A, solution(pred, idx), f_.index_select(0, idx)).item<double>();
+  // Each process validates its share of the split; the sums are the split's.
+  const Share mine = share_of(val_.size(), group_.rank(), group_.size());
+  double sums[2] = {0, 0};
+  double& rel = sums[0];
+  double& phys = sums[1];
+  for (size_t i = mine.begin; i < mine.end; i += 64) {
+    const auto idx = index_tensor(val_, i, std::min(mine.end, i + 64));
+    const Batch b = rows_of(idx, true);
+    const torch::Tensor pred = output_field(model_.forward(b.x));
+    if (u_.defined()) rel += relative_l2(pred, target(idx, b.inputs)).sum().item<double>();
+    phys += double(idx.size(0)) *
+            physics(b.inputs, b.A, solution(pred, b.inputs), b.f).item<double>();
   }
   model_.module().train();
-  if (y_.defined()) r.val_rel_l2 = rel / double(val_.size());
+  group_.sum(sums, 2);
+  if (u_.defined()) r.val_rel_l2 = rel / double(val_.size());
   r.val_physics = phys / double(val_.size());
 }
 
@@ -417,18 +474,29 @@ void TrainLoop::begin_period(int epoch) {
 }
 
 void TrainLoop::begin_step(std::int64_t step, std::int64_t b) {
+  // The global mini-batch is the same on any number of processes; each takes its share.
   const size_t begin = size_t(b * opt_.batch_size);
   const size_t end = std::min(train_.size(), begin + size_t(opt_.batch_size));
+  const Share mine = share_of(end - begin, group_.rank(), group_.size());
   std::vector<int64_t> ids;
-  for (size_t i = begin; i < end; ++i) ids.push_back(train_[size_t(order_[i])]);
+  for (size_t i = begin + mine.begin; i < begin + mine.end; ++i)
+    ids.push_back(train_[size_t(order_[i])]);
   idx_ = index_tensor(ids, 0, ids.size());
-  uidx_ = unlabelled_batch(b);
+  step_labelled_ = int64_t(end - begin);
+  step_rows_ = step_labelled_;
+  uidx_ = torch::Tensor();
+  const torch::Tensor u = unlabelled_batch(b);
+  if (u.defined()) {
+    const Share um = share_of(size_t(u.size(0)), group_.rank(), group_.size());
+    uidx_ = u.slice(0, int64_t(um.begin), int64_t(um.end));
+    step_rows_ += u.size(0);
+  }
   sym_ = symmetry_for(step);
 }
 
 StepLoss TrainLoop::loss() {
   Losses l = compute(idx_, uidx_, sym_);
-  return {l.loss, {l.data, l.physics}, double(idx_.size(0))};
+  return {l.loss, {l.data, l.physics}, double(step_labelled_)};
 }
 
 void TrainLoop::end_period(const PeriodStats& st) {
@@ -494,7 +562,7 @@ void TrainLoop::load_state(const CheckpointData& c, const std::string& path) {
 }
 
 TrainResult TrainLoop::run() {
-  prepare();
+  run_collectively(group_, [&] { prepare(); });
   batches_ = (int64_t(train_.size()) + opt_.batch_size - 1) / opt_.batch_size;
   detail::LoopSettings s;
   s.optimizer = opt_.optimizer;
@@ -516,6 +584,7 @@ TrainResult TrainLoop::run() {
   s.out = opt_.out;
   s.loss_hook = opt_.loss_hook;
   s.advice = "lower -train_lr or check the data";
+  s.group = opt_.group;
   detail::TrainingLoop loop(model_, dtype_, std::move(s), *this);
   loop_ = &loop;
   loop.run();

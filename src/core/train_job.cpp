@@ -6,6 +6,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/process_group.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_monitor.hpp"
@@ -47,41 +48,42 @@ TrainedModel run_train_job(const TrainJob& job) {
   const bool physics_only = !job.data;
   const Dataset& data = physics_only ? *job.unlabelled : *job.data;
   const std::string& data_path = physics_only ? job.unlabelled_path : job.data_path;
-  // Each file in its role, checked on the attributes before any array is converted.
-  if (job.data)
-    require_labelled(job.data->info, "-data " + job.data_path,
-                     "give it with -train_unlabelled, beside labelled -data or alone for "
-                     "physics only");
-  if (job.unlabelled) require_inputs_only(*job.unlabelled, job.unlabelled_path);
-  PINS_CHECK(!physics_only || job.train.data_weight == 0, "physics-only training (-train_unlabelled ",
-             data_path, " without -data) has no solutions for the data loss: set "
-             "-train_data_weight 0");
-  // The data first: it refuses what no surrogate can train on (e.g. a mesh family's data).
-  // Then the architecture must serve solutions on the data's grids.
-  const TrainingData td = training_data_of(data, data_path);
-  SurrogateNeeds need{"solution", data.info.mesh ? 0 : data.info.dim(), false, ""};
-  need.mesh = data.info.mesh != nullptr;
-  check_surrogate_traits(job.surrogate_type, need);
-  TrainingData vd;
-  if (job.validation) {
-    check_same_problem(*job.validation, "validation data", job.validation_path, data);
-    vd = training_data_of(*job.validation, job.validation_path);
-  }
-  const TrainingData* validation = job.validation ? &vd : nullptr;
-  TrainingData ud;
-  if (job.unlabelled && !physics_only) {
-    check_same_problem(*job.unlabelled, "unlabelled data", job.unlabelled_path, data);
-    ud = training_data_of(*job.unlabelled, job.unlabelled_path);
-  }
-  const TrainingData* unlabelled = job.unlabelled && !physics_only ? &ud : nullptr;
-
+  TrainingData td, vd, ud;
   TrainedModel t;
-  set_training_threads(job.train.threads);
-  torch::manual_seed(job.train.seed);  // the initial weights
-  // One input channel per component of the family's inputs; one output per dof.
-  const Family& family = find_family(data.info.pde);
-  t.model = make_surrogate(job.surrogate_type, job.options, family.input_channels(),
-                           family.dof());
+  // Data parallel: every process checks the same files; a failure on one stops all.
+  run_collectively(group_or_single(job.train.group), [&] {
+    // Each file in its role, checked on the attributes before any array is converted.
+    if (job.data)
+      require_labelled(job.data->info, "-data " + job.data_path,
+                       "give it with -train_unlabelled, beside labelled -data or alone for "
+                       "physics only");
+    if (job.unlabelled) require_inputs_only(*job.unlabelled, job.unlabelled_path);
+    PINS_CHECK(!physics_only || job.train.data_weight == 0, "physics-only training "
+               "(-train_unlabelled ", data_path, " without -data) has no solutions for the data "
+               "loss: set -train_data_weight 0");
+    // The data first: it refuses what no surrogate can train on (e.g. a mesh family's data).
+    // Then the architecture must serve solutions on the data's grids.
+    td = training_data_of(data, data_path);
+    SurrogateNeeds need{"solution", data.info.mesh ? 0 : data.info.dim(), false, ""};
+    need.mesh = data.info.mesh != nullptr;
+    check_surrogate_traits(job.surrogate_type, need);
+    if (job.validation) {
+      check_same_problem(*job.validation, "validation data", job.validation_path, data);
+      vd = training_data_of(*job.validation, job.validation_path);
+    }
+    if (job.unlabelled && !physics_only) {
+      check_same_problem(*job.unlabelled, "unlabelled data", job.unlabelled_path, data);
+      ud = training_data_of(*job.unlabelled, job.unlabelled_path);
+    }
+    set_training_threads(job.train.threads);
+    torch::manual_seed(job.train.seed);  // the initial weights, the same on every process
+    // One input channel per component of the family's inputs; one output per dof.
+    const Family& family = find_family(data.info.pde);
+    t.model = make_surrogate(job.surrogate_type, job.options, family.input_channels(),
+                             family.dof());
+  });
+  const TrainingData* validation = job.validation ? &vd : nullptr;
+  const TrainingData* unlabelled = job.unlabelled && !physics_only ? &ud : nullptr;
   if (job.on_start) job.on_start(*t.model, td, validation);
   t.result = train_surrogate(*t.model, td, job.train, validation, unlabelled);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "data_parallel.hpp"
 #include "pins/core/check.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_optimizer.hpp"
@@ -89,8 +90,9 @@ void write_log_rows(const std::string& path, const nlohmann::ordered_json& rows)
 
 TrainingLoop::TrainingLoop(Surrogate& model, torch::ScalarType dtype, LoopSettings settings,
                            LoopTask& task)
-    : model_(model), s_(std::move(settings)), task_(task) {
+    : model_(model), s_(std::move(settings)), task_(task), group_(group_or_single(s_.group)) {
   PINS_CHECK(s_.periods >= 0, "training loop: negative number of periods");
+  if (!root()) s_.monitor = 0;  // one process reports
   model_.module().to(dtype);
   model_.module().train();
   for (const auto& p : model_.module().named_parameters(true)) {
@@ -113,15 +115,67 @@ double TrainingLoop::lr_now(int period, std::int64_t step) const {
   return s_.schedule.lr * lr_scale_ * s_.schedule.factor(t);
 }
 
+// The step's loss into `l` and its gradient into the parameters' grads, summed over the
+// processes; false if the loss or the gradient is not finite (on any process: then all
+// return false). An exception on one process is thrown on every process.
+bool TrainingLoop::loss_and_gradient(std::int64_t step, StepLoss& l) {
+  if (group_.size() == 1) {
+    l = task_.loss();
+    if (s_.loss_hook) l.loss = s_.loss_hook(step, l.loss);
+    if (!finite(l.loss)) return false;
+    l.loss.backward();
+    for (const auto& p : params_)
+      if (p.grad().defined() && !finite(p.grad())) return false;
+    return true;
+  }
+  std::string error;
+  bool ok = false;
+  try {
+    l = task_.loss();
+    if (s_.loss_hook) l.loss = s_.loss_hook(step, l.loss);
+    ok = finite(l.loss);
+    if (ok && l.loss.requires_grad()) l.loss.backward();
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  // One sum of the scalars: [loss, parts..., part defined..., failed], a fixed layout (a
+  // process that failed may not know how many parts the others have); a non-finite share
+  // makes the sum non-finite on every process.
+  constexpr size_t kMaxParts = 8;
+  if (error.empty() && l.parts.size() > kMaxParts)
+    error = concat("training loop: a step has ", l.parts.size(), " loss parts, at most ",
+                   kMaxParts, " can be summed over processes");
+  const size_t parts = error.empty() ? l.parts.size() : 0;
+  std::vector<double> v(2 * kMaxParts + 2, 0.0);
+  if (error.empty()) {
+    v[0] = ok ? l.loss.item<double>() : std::nan("");
+    for (size_t i = 0; i < parts; ++i)
+      if (l.parts[i].defined()) {
+        v[1 + i] = l.parts[i].item<double>();
+        v[1 + kMaxParts + i] = 1;
+      }
+  }
+  v.back() = error.empty() ? 0 : 1;
+  group_.sum(v.data(), v.size());
+  if (v.back() > 0) {
+    const std::string first = group_.first_error(error);
+    throw Error(first.empty() ? std::string("training failed on another process") : first);
+  }
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  l.loss = torch::full({}, v[0], options);
+  for (size_t i = 0; i < parts; ++i)
+    l.parts[i] = v[1 + kMaxParts + i] > 0 ? torch::full({}, v[1 + i], options) : torch::Tensor();
+  if (!std::isfinite(v[0])) return false;
+  sum_gradients(params_, group_);
+  for (const auto& p : params_)
+    if (p.grad().defined() && !finite(p.grad())) return false;
+  return true;
+}
+
 bool TrainingLoop::adam_step(std::int64_t step, StepLoss& l) {
   optim_->zero_grad();
-  l = task_.loss();
-  if (s_.loss_hook) l.loss = s_.loss_hook(step, l.loss);
-  bool ok = finite(l.loss);
-  if (ok) {
-    l.loss.backward();
-    for (const auto& p : params_) ok = ok && (!p.grad().defined() || finite(p.grad()));
-  }
+  const bool ok = loss_and_gradient(step, l);
   if (ok) optim_->step();
   optim_->zero_grad();
   return ok;
@@ -133,15 +187,11 @@ bool TrainingLoop::lbfgs_step(std::int64_t step, StepLoss& l) {
   bool first = true, ok = true;
   auto closure = [&]() -> torch::Tensor {
     optim_->zero_grad();
-    StepLoss c = task_.loss();
-    if (s_.loss_hook) c.loss = s_.loss_hook(step, c.loss);
+    StepLoss c;
+    const bool good = loss_and_gradient(step, c);
     if (first) l = c;  // the losses at the start of the step, as Adam reports them
     first = false;
-    if (!finite(c.loss)) {
-      ok = false;
-      return c.loss.detach();
-    }
-    c.loss.backward();
+    ok = ok && good;
     return c.loss.detach();
   };
   optim_->step(closure);
@@ -236,19 +286,34 @@ void TrainingLoop::rollback(int period, std::int64_t step) {
           << ", learning rate scale " << lr_scale_ << std::endl;
 }
 
+// Process 0 writes; every process learns whether it could (a full disk must stop them all).
 void TrainingLoop::write_log() const {
-  if (!s_.log.empty()) write_log_rows(s_.log, task_.log_rows());
+  if (s_.log.empty()) return;
+  run_collectively(group_, [&] {
+    if (root()) write_log_rows(s_.log, task_.log_rows());
+  });
+}
+
+void TrainingLoop::write_checkpoint_now(const CheckpointData& c) const {
+  run_collectively(group_, [&] {
+    if (root()) write_checkpoint(s_.checkpoint, c, true);
+  });
 }
 
 void TrainingLoop::run() {
-  if (!s_.checkpoint.empty()) {
-    check_writable_folder(s_.checkpoint, "-train_checkpoint");
-    PINS_CHECK(s_.resume || s_.force || !std::filesystem::exists(s_.checkpoint),
-               "-train_checkpoint ", s_.checkpoint,
-               " already exists; pass -train_resume to continue from it or -force to start over");
-  }
-  if (!s_.log.empty()) check_writable_folder(s_.log, "-train_log");
-  if (s_.resume) resume();
+  // Every process checks and resumes (from the same file); a failure on one stops all.
+  run_collectively(group_, [&] {
+    if (!s_.checkpoint.empty()) {
+      check_writable_folder(s_.checkpoint, "-train_checkpoint");
+      PINS_CHECK(s_.resume || s_.force || !std::filesystem::exists(s_.checkpoint),
+                 "-train_checkpoint ", s_.checkpoint,
+                 " already exists; pass -train_resume to continue from it or -force to start "
+                 "over");
+    }
+    if (!s_.log.empty()) check_writable_folder(s_.log, "-train_log");
+    if (s_.resume) resume();
+  });
+  check_same_parameters(params_, group_, s_.resume ? "resuming" : "initialisation");
   last_good_ = snapshot();
 
   const std::int64_t total_steps = task_.first_step(s_.periods + 1);
@@ -310,6 +375,7 @@ void TrainingLoop::run() {
     step_ = st.steps_done;
     period_ = p;
     task_.end_period(st);
+    check_same_parameters(params_, group_, task_.label(p, st.steps_done));
     seconds_total += std::chrono::duration<double>(Clock::now() - st.start).count();
     steps_timed += steps;
     const double eta =
@@ -319,7 +385,7 @@ void TrainingLoop::run() {
       last_good_ = snapshot();  // the state rollbacks return to
     }
     if (!s_.checkpoint.empty() && s_.checkpoint_every > 0 && p % s_.checkpoint_every == 0)
-      write_checkpoint(s_.checkpoint, st.skipped == 0 ? last_good_ : snapshot(), true);
+      write_checkpoint_now(st.skipped == 0 ? last_good_ : snapshot());
     write_log();
     if (s_.monitor >= 1) out() << task_.progress_line(eta) << std::endl;
     const std::string stop = task_.early_stop(p);
@@ -328,7 +394,7 @@ void TrainingLoop::run() {
       break;
     }
   }
-  if (!s_.checkpoint.empty()) write_checkpoint(s_.checkpoint, snapshot(), true);
+  if (!s_.checkpoint.empty()) write_checkpoint_now(snapshot());
   write_log();
 }
 

@@ -12,7 +12,12 @@
 //    the optimiser state, the loop's counters (periods and global steps done, the step counter
 //    sampled problems are drawn from) and the trainer's own state all go in;
 //  - the history log, rewritten atomically after every period (CSV, or JSON for ".json");
-//  - the progress monitor (a line per period, ETA, rollback and resume messages).
+//  - the progress monitor (a line per period, ETA, rollback and resume messages);
+//  - data parallelism over a pins::ProcessGroup: each process computes the loss and the
+//    gradient of its share of a step (LoopTask::loss returns the share, already weighted by
+//    its fraction of the step), the loop sums both over the processes, so every process
+//    takes the same optimiser step; a failure on one process stops all of them with its
+//    message; checkpoints, the log and progress lines come from process 0 alone.
 //
 // A trainer supplies the rest through LoopTask: how a step's loss is computed (a mini-batch
 // of the dataset, or freshly drawn problems of a global step number), what a period is (an
@@ -33,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "pins/core/process_group.hpp"
 #include "train_checkpoint.hpp"
 
 namespace torch::optim {
@@ -74,10 +80,14 @@ struct LoopSettings {
   /// Test hook: sees each step's loss (global step, loss) and returns the loss to use.
   std::function<torch::Tensor(std::int64_t, const torch::Tensor&)> loss_hook;
   std::string advice = "lower -train_lr";  ///< ends the message when training stops
+  /// The processes that share each step (null: this one alone).
+  const ProcessGroup* group = nullptr;
 };
 
 /// A step's loss: `loss` is minimised; `parts` (may be undefined) are averaged for the
-/// history like it, with the step's `weight` (e.g. its number of samples).
+/// history like it, with the step's `weight` (e.g. its number of samples). With several
+/// processes, `loss` and `parts` are this process's shares (their sums over the processes
+/// are the step's), `weight` the whole step's, and every process returns as many parts.
 struct StepLoss {
   torch::Tensor loss;
   std::vector<torch::Tensor> parts;
@@ -147,6 +157,7 @@ class TrainingLoop {
 
  private:
   double lr_now(int period, std::int64_t step) const;
+  bool loss_and_gradient(std::int64_t step, StepLoss& out);
   bool adam_step(std::int64_t step, StepLoss& out);
   bool lbfgs_step(std::int64_t step, StepLoss& out);
   CheckpointData snapshot() const;
@@ -154,10 +165,13 @@ class TrainingLoop {
   void resume();
   void rollback(int period, std::int64_t step);
   void write_log() const;
+  void write_checkpoint_now(const CheckpointData& c) const;
+  bool root() const { return group_.rank() == 0; }
 
   Surrogate& model_;
   LoopSettings s_;
   LoopTask& task_;
+  const ProcessGroup& group_;
   std::vector<std::pair<std::string, torch::Tensor>> named_;  // parameters, then buffers
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::Optimizer> optim_;

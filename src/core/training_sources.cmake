@@ -9,6 +9,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/train_optimizer.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_monitor.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_augment.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/data_parallel.cpp
   ${PROJECT_SOURCE_DIR}/src/core/training_loop.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_evaluate.cpp

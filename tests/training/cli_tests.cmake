@@ -15,3 +15,28 @@ if(PINS_TRAIN_TEST_PYTHON)
       TIMEOUT 400 SKIP_RETURN_CODE 77 LABELS "training;cli")
   endforeach()
 endif()
+
+# Data-parallel pins train (data_parallel_test.py): 1 vs 2 processes, and 4 oversubscribed
+# (correctness only: Open MPI needs --oversubscribe for more processes than cores).
+if(PINS_TRAIN_TEST_PYTHON AND MPIEXEC_EXECUTABLE)
+  execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE _pins_dp_mpiexec
+                  ERROR_QUIET)
+  set(_pins_dp_flags "")
+  if(_pins_dp_mpiexec MATCHES "Open MPI|OpenRTE")
+    set(_pins_dp_flags --mpiexec-flag=--oversubscribe)
+  endif()
+  foreach(_case history:2 history:4 sampled:2 resume:2 bad_input:2)
+    string(REPLACE ":" ";" _parts ${_case})
+    list(GET _parts 0 _name)
+    list(GET _parts 1 _ranks)
+    add_test(NAME train_data_parallel_${_name}_${_ranks}
+             COMMAND ${PINS_TRAIN_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/data_parallel_test.py
+                     --pins $<TARGET_FILE:pins> --mpiexec ${MPIEXEC_EXECUTABLE} ${_pins_dp_flags}
+                     --ranks ${_ranks}
+                     --workdir ${CMAKE_CURRENT_BINARY_DIR}/data_parallel_${_name}_${_ranks}
+                     ${_name})
+    set_tests_properties(train_data_parallel_${_name}_${_ranks} PROPERTIES
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+      TIMEOUT 600 SKIP_RETURN_CODE 77 PROCESSORS 2 LABELS "training;cli;mpi")
+  endforeach()
+endif()

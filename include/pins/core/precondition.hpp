@@ -37,6 +37,8 @@
 
 namespace pins {
 
+class ProcessGroup;
+
 class Surrogate;
 
 /// Input channels of a preconditioner model: couplings W, E, S, N of Â and r̂ / rms(r̂).
@@ -123,6 +125,10 @@ struct PreconditionTrainOptions {
   int max_bad_steps = 5;            ///< -train_max_bad_steps before a rollback
   int max_rollbacks = 3;            ///< -train_max_rollbacks before stopping
   std::ostream* out = nullptr;      ///< progress lines (null: std::cout)
+  /// Data-parallel training (pins/core/process_group.hpp): each process draws and scores its
+  /// share of every step's problems (-train_batch_size in all, at least one per process)
+  /// and the gradients are summed; process 0 writes and reports. Null: this process alone.
+  const ProcessGroup* group = nullptr;
   /// Test hook: sees each step's loss (global step, loss) and returns the loss to use, e.g. a
   /// NaN to exercise the guard.
   std::function<torch::Tensor(std::int64_t step, const torch::Tensor& loss)> loss_hook;

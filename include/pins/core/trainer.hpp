@@ -33,6 +33,7 @@
 namespace pins {
 
 class Surrogate;
+class ProcessGroup;
 struct Dataset;
 struct DatasetInfo;
 
@@ -157,6 +158,12 @@ struct TrainOptions {
   std::function<torch::Tensor(std::int64_t step, const torch::Tensor& loss)> loss_hook;
   /// Where progress lines go (monitor ≥ 1); null: std::cout.
   std::ostream* out = nullptr;
+  /// Data-parallel training (pins/core/process_group.hpp): every process of the group runs
+  /// train_surrogate with the same data and options; each computes its share of every
+  /// global mini-batch (-train_batch_size samples in all) and of the validation set, and the
+  /// sums make the run the same as on one process up to floating-point summation order.
+  /// Process 0 writes checkpoints, the log and progress lines. Null: this process alone.
+  const ProcessGroup* group = nullptr;
 
   /// Reads every -train_* option; an unknown -train_* name or a bad value is an error
   /// naming it (and listing the known names). Other options are ignored.
