@@ -22,7 +22,7 @@ PY=${PINS_PYTHON:-/usr/bin/python3}
 BATCH=${BATCH:-16}
 FNO=(-surrogate_type fno -fno_modes 12 -fno_width 32 -fno_layers 4)
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "FNO modes 12, width 32, layers 4; Adam lr 1e-3 constant; global batch $BATCH; float32;"
 echo "${GRID}x${GRID}; $EPOCHS epochs; relative L2 + 0.1 x residual physics loss"
 gen() {  # file samples
