@@ -173,7 +173,7 @@ std::string broadcast(MPI_Comm comm, std::string text) {
 // for groups of one), which group it is, and whether this process is its first.
 class Group {
  public:
-  Group(MPI_Comm world, int size) : size_(size) {
+  Group(MPI_Comm world, int size) {
     int rank = 0;
     MPI_Comm_rank(world, &rank);
     index_ = rank / size;
@@ -190,7 +190,7 @@ class Group {
   bool root() const { return root_; }
 
  private:
-  int size_, index_ = 0;
+  int index_ = 0;
   bool root_ = true;
   MPI_Comm comm_ = PETSC_COMM_SELF;
 };
