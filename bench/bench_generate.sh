@@ -28,13 +28,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
+echo "machine: $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
 echo "command: $MPIEXEC -n P $PINS generate -pde $PDE -grid N -samples $SAMPLES -seed 1 -progress 0 -force -o <tmp>${OPTIONS:+ $OPTIONS} (median of $REPEATS)"
 echo
 echo "| grid | processes | samples | solve (s) | samples/s (solve) | wall (s) | samples/s (wall) | CG iterations min/mean/max |"
 echo "|-----:|----------:|--------:|----------:|------------------:|---------:|-----------------:|:--------------------------:|"
 
 declare -A rate
+power=²
+[[ "$PDE" == *3d* ]] && power=³
 for grid in $GRIDS; do
   for procs in $PROCS; do
     runs=()
@@ -54,7 +56,7 @@ for grid in $GRIDS; do
     median=$(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(((REPEATS + 1) / 2))p")
     read -r r solve wall its <<<"$median"
     rate[$grid,$procs]=$r
-    printf '| %d² | %d | %d | %.2f | %.1f | %.2f | %.1f | %s |\n' "$grid" "$procs" "$SAMPLES" \
+    printf '| %d%s | %d | %d | %.2f | %.1f | %.2f | %.1f | %s |\n' "$grid" "$power" "$procs" "$SAMPLES" \
       "$solve" "$r" "$wall" "$(awk -v n="$SAMPLES" -v w="$wall" 'BEGIN { printf "%.1f", n / w }')" "$its"
   done
 done
@@ -64,7 +66,7 @@ first=${PROCS%% *}
 for grid in $GRIDS; do
   for procs in $PROCS; do
     [[ "$procs" == "$first" ]] && continue
-    printf -- '- %d²: %d-process / %d-process solve throughput = %s\n' "$grid" "$procs" "$first" \
+    printf -- '- %d%s: %d-process / %d-process solve throughput = %s\n' "$grid" "$power" "$procs" "$first" \
       "$(awk -v a="${rate[$grid,$procs]}" -v b="${rate[$grid,$first]}" 'BEGIN { printf "%.2f", a / b }')"
   done
 done

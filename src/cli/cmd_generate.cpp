@@ -24,9 +24,13 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) {
     std::printf("pins generate: wrote %s\n", s.output.c_str());
-    std::printf("  samples     %lld of -pde %s on a %s grid (nx x ny ...), %d process%s\n",
+    std::printf("  samples     %lld of -pde %s on a %s grid (nx x ny ...), %d process%s",
                 (long long)s.samples, options.pde.c_str(), s.grid_text.c_str(), s.processes,
                 s.processes == 1 ? "" : "es");
+    if (s.procs_per_sample > 1)
+      std::printf(" in %d group%s of %d (one sample per group)", s.processes / s.procs_per_sample,
+                  s.processes == s.procs_per_sample ? "" : "s", s.procs_per_sample);
+    std::printf("\n");
     if (s.inputs_only) {
       std::printf("  contents    inputs only (-inputs_only): no solver was run, no solutions\n");
     } else if (!s.ts_type.empty()) {
@@ -58,6 +62,8 @@ int run_generate(MPI_Comm comm, const std::string& command_line) {
     std::printf("  time        %.2f s (%s %.2f s, %.1f samples/s)\n", s.seconds,
                 s.inputs_only ? "sampling" : "solving", s.solve_seconds,
                 s.solve_seconds > 0 ? double(s.samples) / s.solve_seconds : 0.0);
+    std::printf("  writing     %.2f s in collective parallel-HDF5 writes (rank 0's share)\n",
+                s.write_seconds);
     std::fflush(stdout);
   }
   return 0;

@@ -4,6 +4,13 @@
 target_sources(pins_core PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/hdf5_util.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_info.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_writer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_reader.cpp
 )
+# The collective writer (pins/core/dataset_parallel.hpp) needs the MPI build of HDF5 (which
+# PINS_ENABLE_PETSC requires). MPI stays private: whoever includes that header has MPI
+# (pins::petsc).
+if(HDF5_IS_PARALLEL)
+  target_sources(pins_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/dataset_writer_mpi.cpp)
+endif()

@@ -1,8 +1,9 @@
 #pragma once
 /// \file
 /// Small RAII and error helpers over the HDF5 C API, private to pins' dataset code.
-/// pins links the MPI build of HDF5 (the one PETSc links) and uses it from one process
-/// with the default (sec2) file driver.
+/// pins links the MPI build of HDF5 (the one PETSc links): DatasetWriter and the reader use
+/// it from one process with the default (sec2) file driver, ParallelDatasetWriter from all
+/// processes with the MPI-IO driver.
 
 #include <hdf5.h>
 

@@ -1,13 +1,15 @@
-// pins generate: sample i is drawn and solved by rank i mod P on PETSC_COMM_SELF objects
-// (a time-dependent family's sample is a whole trajectory); rank 0 writes the dataset.
-// After every round of P samples the processes agree on failures, so a failing sample stops
-// everybody at once with the same message. With -inputs_only the same rounds draw the
+// pins generate: the world is split into groups of -generate_procs_per_sample k processes;
+// sample i is drawn and solved by group i mod G (G = P / k groups), on PETSC_COMM_SELF
+// objects when k = 1 and on the group's communicator otherwise (a time-dependent family's
+// sample is a whole trajectory). Each group's first process writes its samples into the
+// shared file with parallel HDF5; nothing is sent to rank 0. After every round of G samples
+// the processes agree on failures, so a failing sample stops everybody at once with the same
+// message, before the round's collective write. With -inputs_only the same rounds draw the
 // samples and nothing creates a solver.
 
 #include <petscksp.h>
 
 #include <algorithm>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <limits>
@@ -22,6 +24,7 @@
 #include "collective.hpp"
 #include "pde/registry.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/dataset_parallel.hpp"
 #include "pins/core/family.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/generate.hpp"
@@ -100,16 +103,6 @@ class SingleThreadedBlas {
 #endif
 };
 
-// One sample in flight between processes: a fixed header, the seeds, then every input
-// field and u (labelled runs only), as doubles.
-struct SampleHeader {
-  std::int64_t index;
-  std::int32_t iterations;
-  std::int32_t pad;
-  double residual;
-};
-constexpr int kSampleTag = 4711;
-
 // The arrays of one sample: every input field, then u (none for inputs-only datasets), in
 // one contiguous buffer.
 struct SampleArrays {
@@ -144,15 +137,8 @@ struct SampleArrays {
   double* u() { return values.data() + offsets.back(); }
 };
 
-// Samples a process keeps until they go to rank 0 (ranks > 0 only): per sample the header,
-// the seeds and the arrays.
-struct LocalSamples {
-  std::vector<SampleHeader> headers;
-  std::vector<std::uint64_t> seeds;
-  std::vector<double> fields;
-};
-
-// Iteration and residual statistics, accumulated on rank 0.
+// Iteration and residual statistics: each group's first process counts its samples, and
+// reduce() combines them over all processes.
 struct Stats {
   std::int64_t count = 0, it_min = std::numeric_limits<std::int64_t>::max(), it_max = 0;
   double it_sum = 0, res_max = 0;
@@ -163,26 +149,55 @@ struct Stats {
     it_sum += double(its);
     res_max = std::max(res_max, res);
   }
+  void reduce(MPI_Comm comm) {
+    static_assert(sizeof(long long) == sizeof(std::int64_t), "MPI_LONG_LONG for int64");
+    MPI_Allreduce(MPI_IN_PLACE, &count, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &it_min, 1, MPI_LONG_LONG, MPI_MIN, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &it_max, 1, MPI_LONG_LONG, MPI_MAX, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &it_sum, 1, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &res_max, 1, MPI_DOUBLE, MPI_MAX, comm);
+  }
 };
 
-// Rank 0 writes one sample (its own or one received) and counts it in the summary.
-// `values` holds the inputs then u (if labelled), laid out as in SampleArrays.
-void write_and_count(DatasetWriter& writer, Stats& stats, const SampleHeader& h,
-                     const std::uint64_t* seeds, const double* values,
-                     const std::vector<size_t>& offsets, bool labelled) {
-  SampleRecord record;
-  for (size_t k = 0; k + 1 < offsets.size(); ++k) record.inputs.push_back(values + offsets[k]);
-  record.u = labelled ? values + offsets.back() : nullptr;
-  record.iterations = h.iterations;
-  record.residual = h.residual;
-  record.seeds = seeds;
-  writer.write_sample(h.index, record);
-  stats.add(h.iterations, h.residual);
+// Rank 0's text on every process (attributes must be the same everywhere: they are written
+// collectively).
+std::string broadcast(MPI_Comm comm, std::string text) {
+  long length = long(text.size());
+  MPI_Bcast(&length, 1, MPI_LONG, 0, comm);
+  text.resize(size_t(length));
+  if (length > 0) MPI_Bcast(text.data(), int(length), MPI_CHAR, 0, comm);
+  return text;
 }
+
+// The processes of one -generate_procs_per_sample group: its communicator (PETSC_COMM_SELF
+// for groups of one), which group it is, and whether this process is its first.
+class Group {
+ public:
+  Group(MPI_Comm world, int size) {
+    int rank = 0;
+    MPI_Comm_rank(world, &rank);
+    index_ = rank / size;
+    root_ = rank % size == 0;
+    if (size > 1) MPI_Comm_split(world, index_, rank, &comm_);
+  }
+  ~Group() {
+    if (comm_ != PETSC_COMM_SELF) MPI_Comm_free(&comm_);
+  }
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+  MPI_Comm comm() const { return comm_; }
+  int index() const { return index_; }
+  bool root() const { return root_; }
+
+ private:
+  int index_ = 0;
+  bool root_ = true;
+  MPI_Comm comm_ = PETSC_COMM_SELF;
+};
 
 DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int64_t>& grid,
                          const detail::SolverDescription& solver, const GenerateOptions& opts,
-                         int processes) {
+                         int processes, const std::string& created) {
   DatasetInfo info;
   family.describe(&info);
   // What the PETSc-free half of the family says: its inputs, its operator, its dof.
@@ -247,8 +262,11 @@ DatasetInfo dataset_info(const ProblemFamily& family, const std::vector<std::int
                                               "computed with MatMult, for every sample")},
     };
   }
+  // A parallel solve rounds differently from a one-process solve: the data depend on k.
+  if (info.labelled)
+    info.extra.push_back({"solver.processes_per_sample", std::int64_t{opts.procs_per_sample}});
   info.extra.push_back({"mpi_processes", std::int64_t{processes}});
-  info.extra.push_back({"created", utc_now()});
+  info.extra.push_back({"created", created});
   if (!opts.command.empty()) info.extra.push_back({"command", opts.command});
   info.extra.push_back({"version.petsc", petsc_version()});
   info.extra.push_back({"version.mpi", mpi_version()});
@@ -265,6 +283,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   const char* prefix = opts.prefix.empty() ? nullptr : opts.prefix.c_str();
+  const std::string created = broadcast(comm, rank == 0 ? utc_now() : std::string());
 
   // 1. Set up the family and read the solver settings. The options are the same on every
   //    process, so this normally fails everywhere alike; agreeing anyway keeps an odd local
@@ -274,9 +293,12 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   detail::SolverDescription solver;
   std::vector<std::int64_t> grid;
   DatasetInfo info;
-  size_t message_bytes = 0;
   detail::record_failure(failure, -1, [&] {
     opts.validate();
+    PINS_CHECK(size % opts.procs_per_sample == 0, "-generate_procs_per_sample ",
+               opts.procs_per_sample, " does not divide the ", size, " MPI processes: run a ",
+               "multiple of ", opts.procs_per_sample, " processes (mpiexec -n ",
+               opts.procs_per_sample, ", ", 2 * opts.procs_per_sample, ", ...)");
     grid = opts.grid_for(find_family(opts.pde).dimension());
     family = find_problem_family(opts.pde).create();
     PINS_PETSC_CALL(family->SetFromOptions(comm, prefix));
@@ -294,123 +316,114 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
       solver = family->time_dependent()
                    ? detail::describe_time_stepper(PETSC_COMM_SELF, opts.prefix, *family)
                    : detail::describe_solver(PETSC_COMM_SELF, opts.prefix, family->nonlinear());
-    info = dataset_info(*family, grid, solver, opts, size);
-    message_bytes = sizeof(SampleHeader) + size_t(info.seed_streams) * sizeof(std::uint64_t) +
-                    SampleArrays(info).values.size() * sizeof(double);
-    PINS_CHECK(message_bytes <= size_t(std::numeric_limits<int>::max()), "-grid ",
-               info.grid_string(), " is too large for -pde ", opts.pde, ": one sample is ",
-               message_bytes, " bytes, at most 2^31 - 1 can be sent between processes");
+    info = dataset_info(*family, grid, solver, opts, size, created);
+    // Refused here, before any DM exists: a mesh family's DM is not split by the group's
+    // communicator (SampleSolver checks for a DMDA again).
+    PINS_CHECK(opts.procs_per_sample == 1 || !info.mesh, "-generate_procs_per_sample ",
+               opts.procs_per_sample, ": -pde ", opts.pde, " is on an unstructured mesh (DMPlex); ",
+               "only families on a DMDA solve one sample on several processes (use "
+               "-generate_procs_per_sample 1)");
+    // MPI-IO counts are ints: one write of one sample's array is at most 2^31 - 1 bytes.
+    const size_t u_bytes = SampleArrays(info).values.size() * sizeof(double);
+    PINS_CHECK(u_bytes <= size_t(std::numeric_limits<int>::max()), "-grid ", info.grid_string(),
+               " is too large for -pde ", opts.pde, ": one sample is ", u_bytes,
+               " bytes, at most 2^31 - 1 can be written by one process at once");
   });
   detail::throw_if_any(comm, failure);
 
-  // 2. Rank 0 opens the output (a temporary file next to it) before any solving, so a bad
-  //    path or an existing file fails in a second, not after the run.
-  std::unique_ptr<DatasetWriter> writer;
+  // 2. Open the output (a temporary file next to it, created collectively) before any
+  //    solving, so a bad path or an existing file fails in a second, not after the run.
   if (rank == 0)
     detail::record_failure(failure, -1, [&] {
       std::error_code ec;
       PINS_CHECK(opts.force || !std::filesystem::exists(opts.output, ec), "-o ", opts.output,
                  " already exists; pass -force to overwrite it");
-      writer = std::make_unique<DatasetWriter>(opts.output, info, opts.samples, opts.force);
     });
   detail::throw_if_any(comm, failure);
+  std::unique_ptr<ParallelDatasetWriter> writer;
+  detail::record_failure(failure, -1, [&] {
+    writer = std::make_unique<ParallelDatasetWriter>(comm, opts.output, info, opts.samples,
+                                                     opts.force);
+  });
+  detail::throw_if_any(comm, failure);
 
-  // 3. Solve in rounds: in round r, rank p does sample r*P + p (inputs only: draws it).
+  // 3. Groups of k processes, one sample at a time each, and their solvers (collective on
+  //    the group).
+  const Group group(comm, opts.procs_per_sample);
+  const int groups = size / opts.procs_per_sample;
   SampleArrays arrays(info);
   std::unique_ptr<detail::SampleSolver> sample_solver;
   if (!opts.inputs_only)
     detail::record_failure(failure, -1, [&] {
-      sample_solver = std::make_unique<detail::SampleSolver>(*family, info.dof, opts.prefix);
+      sample_solver =
+          std::make_unique<detail::SampleSolver>(*family, info.dof, opts.prefix, group.comm());
     });
   detail::throw_if_any(comm, failure);
 
-  LocalSamples mine;
+  // 4. Rounds: in round r, group g does sample r*G + g and its first process writes it
+  //    (collectively with everybody, possibly writing nothing). Groups beyond the last
+  //    sample (fewer samples than groups) only take part in the writes.
   Stats stats;
   detail::Progress progress("pins generate", opts.samples, rank == 0 && opts.progress);
+  double write_seconds = 0;
   const double t_solve = MPI_Wtime();
-  const std::int64_t rounds = (opts.samples + size - 1) / size;
+  const std::int64_t rounds = (opts.samples + groups - 1) / groups;
   for (std::int64_t r = 0; r < rounds; ++r) {
-    const std::int64_t index = r * size + rank;
+    const std::int64_t index = r * groups + group.index();
+    std::int64_t mine = -1;  // the sample this process writes in this round
+    SampleRecord record;
     if (index < opts.samples) {
       try {
-        SampleHeader h{};
-        h.index = index;
+        record.inputs = arrays.const_inputs();
+        record.seeds = arrays.seeds.data();
         // A time-dependent family writes its initial state into u[0] after the inputs.
         std::vector<double*> fields = arrays.inputs();
         if (family->time_dependent()) fields.push_back(arrays.u());
-        family->sample(std::uint64_t(index), fields, arrays.seeds.data());
+        if (sample_solver || group.root()) {
+          family->sample(std::uint64_t(index), fields, arrays.seeds.data());
+        }
         if (sample_solver) {
           const detail::SampleResult result =
               sample_solver->solve(arrays.const_inputs(), arrays.u());
           if (!result.failure.empty()) throw Error(result.failure);
-          h.iterations = result.iterations;
-          h.residual = result.residual;
+          record.u = arrays.u();
+          record.iterations = result.iterations;
+          record.residual = result.residual;
         }
-        if (rank == 0) {
-          write_and_count(*writer, stats, h, arrays.seeds.data(), arrays.values.data(),
-                          arrays.offsets, info.labelled);
-        } else {
-          mine.headers.push_back(h);
-          mine.seeds.insert(mine.seeds.end(), arrays.seeds.begin(), arrays.seeds.end());
-          mine.fields.insert(mine.fields.end(), arrays.values.begin(), arrays.values.end());
+        if (group.root()) {
+          writer->check_sample(index, record);
+          mine = index;
+          if (sample_solver) stats.add(record.iterations, record.residual);
         }
       } catch (const std::exception& e) {
-        failure = Failure{index, "sample " + std::to_string(index) + ": " + e.what()};
+        failure = Failure{index, "sample " + std::to_string(index) + ": " + exception_message(e)};
       }
     }
+    // Everybody agrees before the collective write: a failed sample stops the run here.
     if (auto message = detail::agree(comm, failure)) {
       progress.finish();
       throw CollectiveError(*message);
     }
+    const double t_write = MPI_Wtime();
+    // A write error is agreed at the next round (or after the last), before the next write.
+    detail::record_failure(failure, r * groups, [&] { writer->write_round(mine, record); });
+    write_seconds += MPI_Wtime() - t_write;
     if (r == 0 && rank == 0) warn_unused_options(opts.inputs_only);
-    progress.update(std::min<std::int64_t>((r + 1) * size, opts.samples));
+    progress.update(std::min<std::int64_t>((r + 1) * groups, opts.samples));
   }
   progress.finish();
+  detail::throw_if_any(comm, failure);
   const double solve_seconds = MPI_Wtime() - t_solve;
   sample_solver.reset();
+  stats.reduce(comm);
 
-  // 4. Gather to rank 0 in sample order. Rank 0 keeps receiving even after a write failed:
-  //    the senders are blocked in MPI_Send until their message is taken.
-  const size_t streams = size_t(info.seed_streams), values = arrays.values.size();
-  const size_t seeds_bytes = streams * sizeof(std::uint64_t);
-  if (rank == 0) {
-    std::vector<char> buffer(message_bytes);
-    std::vector<std::uint64_t> seeds(streams);
-    std::vector<double> fields(values);
-    for (std::int64_t index = 0; index < opts.samples; ++index) {
-      const int owner = int(index % size);
-      if (owner == 0) continue;
-      MPI_Recv(buffer.data(), int(message_bytes), MPI_BYTE, owner, kSampleTag, comm,
-               MPI_STATUS_IGNORE);
-      if (failure) continue;
-      detail::record_failure(failure, -1, [&] {
-        SampleHeader h;
-        std::memcpy(&h, buffer.data(), sizeof h);
-        PINS_CHECK(h.index == index, "internal error: expected sample ", index, " from rank ",
-                   owner, ", got ", h.index);
-        std::memcpy(seeds.data(), buffer.data() + sizeof h, seeds_bytes);
-        std::memcpy(fields.data(), buffer.data() + sizeof h + seeds_bytes,
-                    values * sizeof(double));
-        write_and_count(*writer, stats, h, seeds.data(), fields.data(), arrays.offsets,
-                        info.labelled);
-      });
-    }
-  } else {
-    std::vector<char> buffer(message_bytes);
-    for (size_t k = 0; k < mine.headers.size(); ++k) {
-      std::memcpy(buffer.data(), &mine.headers[k], sizeof(SampleHeader));
-      std::memcpy(buffer.data() + sizeof(SampleHeader), mine.seeds.data() + k * streams,
-                  seeds_bytes);
-      std::memcpy(buffer.data() + sizeof(SampleHeader) + seeds_bytes,
-                  mine.fields.data() + k * values, values * sizeof(double));
-      MPI_Send(buffer.data(), int(message_bytes), MPI_BYTE, 0, kSampleTag, comm);
-    }
-  }
+  // 5. Iterations, residuals and seeds (each process its own rows), the collective close,
+  //    and rank 0's rename over the destination: ParallelDatasetWriter::commit agrees on
+  //    failures itself, so every process throws the same message.
+  const double t_commit = MPI_Wtime();
+  detail::record_failure(failure, -1, [&] { writer->commit(); });
   detail::throw_if_any(comm, failure);
-
-  // 5. Publish the file (rename over the destination), agreed like everything else.
-  if (rank == 0) detail::record_failure(failure, -1, [&] { writer->commit(); });
-  detail::throw_if_any(comm, failure);
+  write_seconds += MPI_Wtime() - t_commit;
 
   GenerateSummary s;
   s.samples = opts.samples;
@@ -418,6 +431,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   s.grid = info.grid;
   s.grid_text = info.grid_string();
   s.processes = size;
+  s.procs_per_sample = opts.procs_per_sample;
   if (stats.count > 0) {
     s.iterations_min = stats.it_min;
     s.iterations_max = stats.it_max;
@@ -432,6 +446,7 @@ GenerateSummary generate(MPI_Comm comm, const GenerateOptions& opts) {
   s.dt = solver.dt;
   s.steps = solver.steps;
   s.solve_seconds = solve_seconds;
+  s.write_seconds = write_seconds;
   s.seconds = MPI_Wtime() - t_start;
   s.output = opts.output;
   return s;

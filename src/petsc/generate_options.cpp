@@ -14,8 +14,9 @@
 namespace pins::petsc {
 
 namespace {
-// Grids are sent between processes one sample (the inputs and u) per message; this keeps
-// the message size, in bytes, well inside MPI's int count for a few fields.
+// One sample's array is written by one process in one MPI-IO call (and gathered in one
+// VecScatter for -generate_procs_per_sample > 1); this keeps its size, in bytes, well inside
+// MPI's int count for a few fields.
 constexpr std::int64_t kMaxCells = std::int64_t(1) << 26;
 
 bool parse_seed(const char* text, std::uint64_t* seed) {
@@ -32,6 +33,7 @@ bool parse_seed(const char* text, std::uint64_t* seed) {
 PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* options_prefix) {
   char pde_buf[64], out_buf[PETSC_MAX_PATH_LEN], seed_buf[32];
   PetscInt grid_values[3] = {0, 0, 0}, ngrid = 3, nsamples = PetscInt(samples);
+  PetscInt group = procs_per_sample;
   PetscBool grid_set = PETSC_FALSE, force_b = force ? PETSC_TRUE : PETSC_FALSE;
   PetscBool progress_b = progress ? PETSC_TRUE : PETSC_FALSE;
   PetscBool inputs_only_b = inputs_only ? PETSC_TRUE : PETSC_FALSE;
@@ -61,6 +63,10 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   PetscCall(PetscOptionsBool("-inputs_only",
                              "Write the sampled inputs only: no solves, no solutions (labelled 0)",
                              "pins generate", inputs_only_b, &inputs_only_b, nullptr));
+  PetscCall(PetscOptionsInt("-generate_procs_per_sample",
+                            "Processes that solve one sample together (a DMDA distributed over "
+                            "them); the process count must be a multiple of it",
+                            "pins generate", group, &group, nullptr));
   PetscOptionsEnd();
 
   PetscCheck(!grid_set || ngrid >= 1, comm, PETSC_ERR_ARG_WRONG,
@@ -74,6 +80,7 @@ PetscErrorCode GenerateOptions::SetFromOptions(MPI_Comm comm, const char* option
   force = force_b;
   progress = progress_b;
   inputs_only = inputs_only_b;
+  procs_per_sample = int(group);
   PetscCallCXX(pde = pde_buf);  // std::string assignments can throw std::bad_alloc
   PetscCallCXX(output = out_buf);
   PetscCallCXX(prefix = options_prefix ? options_prefix : "");
@@ -113,6 +120,9 @@ void GenerateOptions::validate() const {
                " cells)");
   }
   PINS_CHECK(samples >= 1, "-samples must be at least 1, got ", samples);
+  PINS_CHECK(procs_per_sample >= 1,
+             "-generate_procs_per_sample must be at least 1 (processes per sample), got ",
+             procs_per_sample);
   PINS_CHECK(!output.empty(), "-o <file.h5> is required: the dataset file to write");
 }
 

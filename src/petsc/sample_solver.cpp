@@ -1,5 +1,7 @@
 #include "sample_solver.hpp"
 
+#include <petscdmda.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -256,11 +258,26 @@ SolverDescription describe_solver(MPI_Comm comm, const std::string& prefix, bool
   return d;
 }
 
-SampleSolver::SampleSolver(const ProblemFamily& family, int dof, std::string prefix)
-    : family_(family), dof_(dof), prefix_(std::move(prefix)) {
+SampleSolver::SampleSolver(const ProblemFamily& family, int dof, std::string prefix, MPI_Comm comm)
+    : family_(family), dof_(dof), prefix_(std::move(prefix)), comm_(comm) {
   PINS_CHECK(dof >= 1, "sample solver: dof must be >= 1, got ", dof);
+  MPI_Comm_size(comm_, &comm_size_);
+  MPI_Comm_rank(comm_, &comm_rank_);
   try {
-    PINS_PETSC_CALL(family_.CreateDM(PETSC_COMM_SELF, &da_));
+    PINS_PETSC_CALL(family_.CreateDM(comm_, &da_));
+    if (comm_size_ > 1) {
+      // The sample's fields are whole-grid arrays in the natural (row-major) order; moving
+      // them into and out of a distributed DM is what DMDA's natural ordering does.
+      PetscBool is_da = PETSC_FALSE;
+      DMType type = nullptr;
+      PINS_PETSC_CALL(PetscObjectTypeCompare(reinterpret_cast<PetscObject>(da_), DMDA, &is_da));
+      PINS_PETSC_CALL(DMGetType(da_, &type));
+      PINS_CHECK(is_da, "-pde ", family_.name(), " solves on a DM of type ", type ? type : "?",
+                 "; only families on a DMDA solve one sample on several processes (use "
+                 "-generate_procs_per_sample 1)");
+      PINS_PETSC_CALL(DMDACreateNaturalVector(da_, &natural_));
+      PINS_PETSC_CALL(VecScatterCreateToZero(natural_, &to_zero_, &gathered_));
+    }
     PINS_PETSC_CALL(DMCreateMatrix(da_, &A_));
     PINS_PETSC_CALL(DMCreateGlobalVector(da_, &b_));
     PINS_PETSC_CALL(VecDuplicate(b_, &x_));
@@ -275,11 +292,64 @@ SampleSolver::SampleSolver(const ProblemFamily& family, int dof, std::string pre
   }
 }
 
+void SampleSolver::store(Vec x, double* u) const {
+  const PetscScalar* xx;
+  PetscInt n;
+  Vec whole = x;
+  if (comm_size_ > 1) {
+    PINS_PETSC_CALL(DMDAGlobalToNaturalBegin(da_, x, INSERT_VALUES, natural_));
+    PINS_PETSC_CALL(DMDAGlobalToNaturalEnd(da_, x, INSERT_VALUES, natural_));
+    PINS_PETSC_CALL(VecScatterBegin(to_zero_, natural_, gathered_, INSERT_VALUES, SCATTER_FORWARD));
+    PINS_PETSC_CALL(VecScatterEnd(to_zero_, natural_, gathered_, INSERT_VALUES, SCATTER_FORWARD));
+    if (comm_rank_ != 0) return;
+    whole = gathered_;
+  }
+  // One process (or the gathered natural vector): the row-major grid with the dof
+  // interlaced ([grid...][dof]); datasets store the components one after the other
+  // ([dof][grid...]).
+  PINS_PETSC_CALL(VecGetLocalSize(whole, &n));
+  PINS_PETSC_CALL(VecGetArrayRead(whole, &xx));
+  const PetscInt points = n / dof_;
+  for (PetscInt p = 0; p < points; ++p)
+    for (int c = 0; c < dof_; ++c) u[size_t(c) * size_t(points) + size_t(p)] = xx[p * dof_ + c];
+  PINS_PETSC_CALL(VecRestoreArrayRead(whole, &xx));
+}
+
+void SampleSolver::load(const double* u, Vec x) const {
+  PetscScalar* xx;
+  PINS_PETSC_CALL(VecGetArrayWrite(x, &xx));
+  if (comm_size_ == 1) {
+    PetscInt n;
+    PINS_PETSC_CALL(VecGetLocalSize(x, &n));
+    const PetscInt points = n / dof_;
+    for (PetscInt p = 0; p < points; ++p)
+      for (int c = 0; c < dof_; ++c) xx[p * dof_ + c] = u[size_t(c) * size_t(points) + size_t(p)];
+  } else {
+    // Every process holds the whole grid: each copies its own box of the DMDA.
+    PetscInt xs, ys, zs, xm, ym, zm, mx, my, mz;
+    PINS_PETSC_CALL(DMDAGetCorners(da_, &xs, &ys, &zs, &xm, &ym, &zm));
+    PINS_PETSC_CALL(DMDAGetInfo(da_, nullptr, &mx, &my, &mz, nullptr, nullptr, nullptr, nullptr,
+                                nullptr, nullptr, nullptr, nullptr, nullptr));
+    const size_t points = size_t(mx) * size_t(my) * size_t(mz);
+    size_t l = 0;
+    for (PetscInt k = zs; k < zs + zm; ++k)
+      for (PetscInt j = ys; j < ys + ym; ++j)
+        for (PetscInt i = xs; i < xs + xm; ++i, ++l) {
+          const size_t p = (size_t(k) * size_t(my) + size_t(j)) * size_t(mx) + size_t(i);
+          for (int c = 0; c < dof_; ++c) xx[l * size_t(dof_) + size_t(c)] = u[size_t(c) * points + p];
+        }
+  }
+  PINS_PETSC_CALL(VecRestoreArrayWrite(x, &xx));
+}
+
 SampleSolver::~SampleSolver() {
   destroy();
 }
 
 void SampleSolver::destroy() {
+  VecScatterDestroy(&to_zero_);
+  VecDestroy(&gathered_);
+  VecDestroy(&natural_);
   VecDestroy(&rate_);
   VecDestroy(&state_);
   VecDestroy(&work_);
@@ -300,7 +370,7 @@ SampleResult SampleSolver::solve_nonlinear(const std::vector<const double*>& inp
   PINS_PETSC_CALL(family_.SetSNESFunctions(da_, inputs));
   SNES snes = nullptr;
   try {
-    PINS_PETSC_CALL(SNESCreate(PETSC_COMM_SELF, &snes));
+    PINS_PETSC_CALL(SNESCreate(comm_, &snes));
     PINS_PETSC_CALL(SNESSetDM(snes, da_));
     // The Jacobian goes into the matrix this object keeps (DMCreateMatrix's pattern).
     PINS_PETSC_CALL(SNESSetJacobian(snes, A_, A_, nullptr, nullptr));
@@ -347,9 +417,9 @@ namespace {
 // What the trajectory monitor needs: the stored states, the step, the tolerance, the state
 // u^t of the step under way and its norm, and what it has found so far.
 struct TrajectoryMonitor {
-  double* u = nullptr;  // [steps + 1][dof][points]
-  PetscInt points = 0;
-  int dof = 1;
+  double* u = nullptr;  // [steps + 1][dof][points] (written on the solver's rank 0)
+  size_t state_size = 0;  // dof x points, the whole grid
+  std::function<void(Vec, double*)> store;  // SampleSolver::store
   double dt = 0, rtol = 0;
   Vec state = nullptr, rate = nullptr, residual = nullptr;
   double max_residual = 0;
@@ -384,13 +454,7 @@ PetscErrorCode monitor_trajectory(TS ts, PetscInt step, PetscReal time, Vec x, v
       m.bad_step = step;
       m.bad_residual = relative;
     }
-    const PetscScalar* xx;
-    PetscCall(VecGetArrayRead(x, &xx));
-    double* out = m.u + size_t(step) * size_t(m.dof) * size_t(m.points);
-    for (PetscInt p = 0; p < m.points; ++p)
-      for (int c = 0; c < m.dof; ++c)
-        out[size_t(c) * size_t(m.points) + size_t(p)] = xx[p * m.dof + c];
-    PetscCall(VecRestoreArrayRead(x, &xx));
+    PetscCallCXX(m.store(x, m.u + size_t(step) * m.state_size));
   }
   PetscCall(VecCopy(x, m.state));
   PetscCall(VecNorm(m.state, NORM_2, &state_norm));
@@ -412,7 +476,7 @@ SampleResult SampleSolver::solve_trajectory(const std::vector<const double*>& in
   try {
     PINS_PETSC_CALL(DMClone(da_, &dm));
     PINS_PETSC_CALL(family_.SetTSFunctions(dm, inputs));
-    PINS_PETSC_CALL(TSCreate(PETSC_COMM_SELF, &ts));
+    PINS_PETSC_CALL(TSCreate(comm_, &ts));
     PINS_PETSC_CALL(TSSetDM(ts, dm));
     // The Jacobian goes into the matrix this object keeps (DMCreateMatrix's pattern).
     PINS_PETSC_CALL(TSSetIJacobian(ts, A_, A_, nullptr, nullptr));
@@ -423,22 +487,17 @@ SampleResult SampleSolver::solve_trajectory(const std::vector<const double*>& in
     PetscInt max_it, n;
     PINS_PETSC_CALL(TSGetSNES(ts, &snes));
     PINS_PETSC_CALL(SNESGetTolerances(snes, nullptr, &rtol, nullptr, &max_it, nullptr));
-    PINS_PETSC_CALL(VecGetLocalSize(x_, &n));
+    PINS_PETSC_CALL(VecGetSize(x_, &n));
     TrajectoryMonitor m;
     m.u = u;
-    m.dof = dof_;
-    m.points = n / dof_;
+    m.state_size = size_t(n);
+    m.store = [this](Vec x, double* out) { store(x, out); };
     m.dt = dt;
     m.rtol = rtol;
     m.state = state_;
     m.rate = rate_;
     m.residual = r_;
-    // The initial state u[0] into the TS's vector ([dof][grid] → interlaced).
-    PetscScalar* xx;
-    PINS_PETSC_CALL(VecGetArrayWrite(x_, &xx));
-    for (PetscInt p = 0; p < m.points; ++p)
-      for (int c = 0; c < dof_; ++c) xx[p * dof_ + c] = u[size_t(c) * size_t(m.points) + size_t(p)];
-    PINS_PETSC_CALL(VecRestoreArrayWrite(x_, &xx));
+    load(u, x_);  // the initial state u[0] into the TS's vector ([dof][grid] → interlaced)
     PINS_PETSC_CALL(TSMonitorSet(ts, monitor_trajectory, &m, nullptr));
     PINS_PETSC_CALL(TSSetTime(ts, 0.0));
     PINS_PETSC_CALL(TSSetStepNumber(ts, 0));
@@ -488,6 +547,8 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
   HistoryMonitor monitor;
   monitor.start = Clock::now();  // assembly is part of the solve's time
   PINS_CHECK(!history == !reference, "sample solver: a history needs a reference solution");
+  PINS_CHECK(!history || comm_size_ == 1,
+             "sample solver: convergence histories are recorded on one process only");
   PINS_CHECK(!history || !family_.nonlinear(),
              "sample solver: convergence histories are "
              "recorded for linear families only; ",
@@ -530,7 +591,7 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
 
     KSP ksp = nullptr;
     try {
-      PINS_PETSC_CALL(KSPCreate(PETSC_COMM_SELF, &ksp));
+      PINS_PETSC_CALL(KSPCreate(comm_, &ksp));
       PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
       PINS_PETSC_CALL(configure_solver(ksp, prefix_.empty() ? nullptr : prefix_.c_str()));
       PetscReal rtol, bnorm, rnorm;
@@ -578,16 +639,7 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
     PINS_PETSC_CALL(KSPDestroy(&ksp));
   }
 
-  const PetscScalar* xx;
-  PetscInt n;
-  PINS_PETSC_CALL(VecGetLocalSize(x_, &n));
-  PINS_PETSC_CALL(VecGetArrayRead(x_, &xx));
-  // One process: the global vector is the row-major grid with the dof interlaced
-  // ([grid...][dof]); datasets store the components one after the other ([dof][grid...]).
-  const PetscInt points = n / dof_;
-  for (PetscInt p = 0; p < points; ++p)
-    for (int c = 0; c < dof_; ++c) u[size_t(c) * size_t(points) + size_t(p)] = xx[p * dof_ + c];
-  PINS_PETSC_CALL(VecRestoreArrayRead(x_, &xx));
+  store(x_, u);
   return result;
 }
 

@@ -1,11 +1,12 @@
 #pragma once
 /// \file
-/// Solving one sample on PETSC_COMM_SELF: assemble A(inputs) and b(inputs), solve with a freshly
-/// configured KSP, and certify the solution by its true residual; for a nonlinear family
-/// (ProblemFamily::nonlinear()), solve F(u) = 0 from u = 0 with a freshly configured SNES
-/// and certify by ‖F(u)‖ / ‖F(0)‖; for a time-dependent family (ProblemFamily::
-/// time_dependent()), step the initial state with a freshly configured TS (backward Euler)
-/// and certify every step by the family's one-step residual. Private to pins::petsc.
+/// Solving one sample on PETSC_COMM_SELF (or on a group of processes): assemble A(inputs)
+/// and b(inputs), solve with a freshly configured KSP, and certify the solution by its true
+/// residual; for a nonlinear family (ProblemFamily::nonlinear()), solve F(u) = 0 from u = 0
+/// with a freshly configured SNES and certify by ‖F(u)‖ / ‖F(0)‖; for a time-dependent family
+/// (ProblemFamily::time_dependent()), step the initial state with a freshly configured TS
+/// (backward Euler) and certify every step by the family's one-step residual. Private to
+/// pins::petsc.
 
 #include <petscksp.h>
 #include <petscsnes.h>
@@ -78,16 +79,25 @@ struct SampleResult {
 
 /// Owns the DM, matrix and vectors of one grid, reused from sample to sample; the KSP is
 /// created anew for every sample, so no sample's result depends on the ones before it.
+///
+/// On a communicator of several processes (a group of `pins generate
+/// -generate_procs_per_sample k`) the DM, matrix and solver are distributed over them: every
+/// process passes the whole-grid inputs (and initial state), and u comes back on the
+/// communicator's rank 0 alone, gathered in the natural order. The family's DM must then be
+/// a DMDA.
 class SampleSolver {
  public:
-  /// `family` must be set up; `dof` is the solution's components per grid point.
-  SampleSolver(const ProblemFamily& family, int dof, std::string prefix);
+  /// `family` must be set up; `dof` is the solution's components per grid point. Collective
+  /// on `comm`.
+  SampleSolver(const ProblemFamily& family, int dof, std::string prefix,
+               MPI_Comm comm = PETSC_COMM_SELF);
   ~SampleSolver();
   SampleSolver(const SampleSolver&) = delete;
   SampleSolver& operator=(const SampleSolver&) = delete;
 
   /// Solves A(inputs) u = b(inputs), or F(u; inputs) = 0 for a nonlinear family; writes u
-  /// ([dof][grid...], component-major). Throws pins::Error on PETSc errors.
+  /// ([dof][grid...], component-major; on rank 0 of the communicator). Collective. Throws
+  /// pins::Error on PETSc errors.
   ///
   /// A time-dependent family: `inputs` are its dataset inputs (no state), u is
   /// [steps + 1][dof][grid...] and holds the initial state in u[0] on entry; every backward
@@ -118,12 +128,20 @@ class SampleSolver {
 
  private:
   void destroy();
+  // The global vector x ([grid...][dof] per process) → u ([dof][grid...], whole grid) on rank 0.
+  void store(Vec x, double* u) const;
+  // The whole-grid u ([dof][grid...]) → this process's part of x.
+  void load(const double* u, Vec x) const;
   SampleResult solve_nonlinear(const std::vector<const double*>& inputs);
   SampleResult solve_trajectory(const std::vector<const double*>& inputs, double* u);
 
   const ProblemFamily& family_;
   int dof_;
   std::string prefix_;
+  MPI_Comm comm_;
+  int comm_size_ = 1, comm_rank_ = 0;
+  Vec natural_ = nullptr, gathered_ = nullptr;  // several processes: natural order, on rank 0
+  VecScatter to_zero_ = nullptr;
   DM da_ = nullptr;
   Mat A_ = nullptr;
   Vec b_ = nullptr, x_ = nullptr, r_ = nullptr;

@@ -13,12 +13,23 @@
 /// iterations and residual the largest step's ‖G(u^{t+1})‖/‖u^t‖ (the family's one-step
 /// residual). -inputs_only is refused for such a family.
 ///
-/// Each MPI process solves its share of the samples (sample i goes to rank i mod P) one
-/// after the other on PETSC_COMM_SELF objects: data generation is many small solves, not one
-/// big one. Rank 0 writes the file. A sample's numbers depend on (seed, index) only, so the
-/// arrays are bitwise identical for any process count. (For that, generate() runs OpenMP,
-/// and so OpenBLAS, on one thread while it works: threaded BLAS reductions round
-/// differently for different thread counts.)
+/// The P MPI processes form groups of k = -generate_procs_per_sample (default 1; P must be a
+/// multiple of k). Each group solves its share of the samples (sample i goes to group
+/// i mod (P/k)) one after the other: on PETSC_COMM_SELF objects when k = 1 (data generation
+/// is many small solves, not one big one), on a DMDA and solver distributed over the group's
+/// k processes otherwise (3-D samples too large or too slow for one process). Every group's
+/// first process writes its own samples into the shared file with parallel HDF5 (collective
+/// writes, one checksummed chunk per sample and array; pins/core/dataset_parallel.hpp);
+/// nothing is sent to rank 0. Groups left without a sample (fewer samples than groups) take
+/// part in the collective writes with nothing.
+///
+/// A sample's numbers depend on (seed, index) and k only, so the arrays are bitwise identical
+/// for any process count P at the same k. Between k = 1 and k > 1 the inputs and seeds are
+/// bitwise identical, the solutions agree to the solver's tolerance but not bitwise (a
+/// parallel solve adds up its dot products and builds its preconditioner per process), and
+/// the iteration counts may differ; the file records k as solver.processes_per_sample.
+/// (For the bitwise part, generate() runs OpenMP, and so OpenBLAS, on one thread while it
+/// works: threaded BLAS reductions round differently for different thread counts.)
 ///
 /// Configuration is PETSc's options database (see GenerateOptions::SetFromOptions); the
 /// solver reads the usual -ksp_* / -pc_* options (defaults: CG + GAMG, -ksp_rtol 1e-10,
@@ -62,17 +73,21 @@ struct GenerateOptions {
   /// -inputs_only: write the sampled inputs (and seeds) only, labelled = 0 — no solves, no
   /// KSP at all; the -ksp_* / -pc_* options are then not read.
   bool inputs_only = false;
+  /// -generate_procs_per_sample k: processes that solve one sample together (a group); the
+  /// process count must be a multiple of k. k > 1 needs a family on a DMDA.
+  int procs_per_sample = 1;
   std::string prefix;          ///< options prefix for the family's and the solver's options
   std::string command;         ///< command line recorded in the dataset (informational)
 
-  /// Reads -pde, -grid, -samples, -seed, -o, -force, -progress and -inputs_only under
+  /// Reads -pde, -grid, -samples, -seed, -o, -force, -progress, -inputs_only and
+  /// -generate_procs_per_sample under
   /// `prefix` (listed by -help) and remembers the prefix. Does not check the values; see
   /// validate().
   PetscErrorCode SetFromOptions(MPI_Comm comm, const char* prefix);
 
   /// Throws pins::Error naming the first bad option and what was expected (grid at least
   /// 3 cells per direction with as many directions as the family has, samples ≥ 1, -o
-  /// given, -pde registered).
+  /// given, -pde registered, procs_per_sample ≥ 1).
   void validate() const;
 
   /// The grid for a family of dimension `dim`, slowest direction first ({ny, nx},
@@ -81,13 +96,14 @@ struct GenerateOptions {
   std::vector<std::int64_t> grid_for(int dim) const;
 };
 
-/// Statistics of a finished run (complete on rank 0; other ranks see their own share).
+/// Statistics of a finished run (the same on every process: reduced over all of them).
 struct GenerateSummary {
   std::int64_t samples = 0;
   bool inputs_only = false;        ///< no solves: the solver fields below are zero / empty
   std::vector<std::int64_t> grid;  ///< slowest direction first, as in the dataset
   std::string grid_text;           ///< x first, e.g. "24x16"
   int processes = 1;
+  int procs_per_sample = 1;        ///< processes per group (each group solves one sample)
   std::int64_t iterations_min = 0, iterations_max = 0;
   double iterations_mean = 0;
   double residual_max = 0;  ///< largest true relative residual ‖f − A u‖/‖f‖
@@ -103,7 +119,10 @@ struct GenerateSummary {
   double dt = 0;
   int steps = 0;
   double seconds = 0;        ///< wall time of the whole run
-  double solve_seconds = 0;  ///< wall time of the sampling (+ solving) phase
+  double solve_seconds = 0;  ///< wall time of the sampling (+ solving + writing) rounds
+  /// This process's wall time in the collective writes (the rounds' rows, then the metadata,
+  /// the close and the rename).
+  double write_seconds = 0;
   std::string output;
 };
 
