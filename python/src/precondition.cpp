@@ -15,9 +15,11 @@
 #include "line_stream.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
+#include "pins/core/process_group.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
+#include "world_group.hpp"
 
 namespace pins::python {
 
@@ -38,6 +40,9 @@ void bind_precondition(py::module_& m) {
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
         opts.out = &out;
         opts.force = force;  // also starts over from an existing -train_checkpoint
+        // Under mpiexec: data parallel over MPI_COMM_WORLD; process 0 writes the file.
+        const auto group = world_group_if_mpi();
+        opts.group = group.get();
         auto h = std::make_shared<ModelHandle>();
         PreconditionTrainResult r;
         {
@@ -48,7 +53,9 @@ void bind_precondition(py::module_& m) {
           r = train_preconditioner(*h->model, opts);
           const ModelManifest mf =
               precondition_manifest(opts, r, "pins.train_preconditioner (Python)");
-          save_model(output, *h->model, mf, force);
+          run_collectively(group_or_single(group.get()), [&] {
+            if (!group || group->rank() == 0) save_model(output, *h->model, mf, force);
+          });
           h->manifest = read_model_manifest(output);
           h->path = output;
         }

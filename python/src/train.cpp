@@ -18,9 +18,9 @@
 #include "pins/core/train_job.hpp"
 #include "pins/core/process_group.hpp"
 #include "pins/core/trainer.hpp"
-#include "pins/petsc/mpi_process_group.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
+#include "world_group.hpp"
 
 namespace pins::python {
 
@@ -64,14 +64,8 @@ void bind_train(py::module_& m) {
         if (!output.empty()) check_model_output(output, force);
         // Under mpiexec (petsc4py initialises MPI): data parallel over MPI_COMM_WORLD, as
         // `mpiexec -n P pins train`; process 0 reports and writes the model file.
-        std::unique_ptr<petsc::MpiProcessGroup> group;
-        int mpi = 0, size = 1;
-        MPI_Initialized(&mpi);
-        if (mpi) MPI_Comm_size(MPI_COMM_WORLD, &size);
-        if (size > 1) {
-          group = std::make_unique<petsc::MpiProcessGroup>(MPI_COMM_WORLD);
-          opts.group = group.get();
-        }
+        const auto group = world_group_if_mpi();
+        opts.group = group.get();
         LineToPython lines(progress);
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
