@@ -21,7 +21,9 @@ def generate(output, *, pde="darcy", grid=32, samples=16, seed=0, force=False, p
     Sampler and solver options are the command line's, given as keywords or in `options`
     (names with or without the dash): ``kappa_type="lognormal"``, ``ksp_rtol=1e-8``,
     ``{"-pc_type": "gamg"}``. An existing `output` is refused unless ``force=True``.
-    Under ``mpiexec`` the call is collective (each process solves its share).
+    Under ``mpiexec`` the call is collective (each process solves its share and writes its
+    own samples); ``generate_procs_per_sample=k`` solves each sample on a group of k
+    processes (the process count a multiple of k).
 
     Returns a dict summarising the run (samples, iterations_min/max/mean, residual_max,
     ksp_type, pc_type, seconds, inputs_only, ...). Raises ValueError with a one-line message for bad

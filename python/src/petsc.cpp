@@ -70,11 +70,23 @@ void bind_petsc(py::module_& m) {
         o.force = force;
         o.progress = progress;
         o.inputs_only = inputs_only;
+        // generate_procs_per_sample=k: each sample solved on a group of k processes, as
+        // `pins generate -generate_procs_per_sample k` (the other options go to the family
+        // and the solver).
+        OptionDict rest = options;
+        if (const auto k = rest.find("-generate_procs_per_sample"); k != rest.end()) {
+          try {
+            o.procs_per_sample = std::stoi(k->second);
+          } catch (const std::exception&) {
+            throw Error("generate_procs_per_sample must be an integer, got '" + k->second + "'");
+          }
+          rest.erase(k);
+        }
         o.prefix = "pins_python_generate_";  // family and solver options read under it
         o.command = "pins.generate (Python)";
         o.validate();
         petsc::ErrorCapture capture;  // PETSc errors become one-line exceptions, not tracebacks
-        ScopedOptions scoped(o.prefix, options);
+        ScopedOptions scoped(o.prefix, rest);
         petsc::GenerateSummary s;
         {
           py::gil_scoped_release release;
@@ -89,6 +101,7 @@ void bind_petsc(py::module_& m) {
         if (s.grid.size() >= 2) d["ny"] = s.grid[s.grid.size() - 2];
         if (s.grid.size() >= 3) d["nz"] = s.grid[s.grid.size() - 3];
         d["processes"] = s.processes;
+        d["procs_per_sample"] = s.procs_per_sample;
         d["iterations_min"] = s.iterations_min;
         d["iterations_max"] = s.iterations_max;
         d["iterations_mean"] = s.iterations_mean;
