@@ -1,5 +1,7 @@
 """Shared checks of the CLI test drivers (tests/petsc/cli_test.py, tests/training/cli_test.py)."""
 
+import hashlib
+import os
 import sys
 
 
@@ -23,3 +25,28 @@ def check_one_line_error(rc, err_lines, where, subcommand, expected):
     if expected not in err_lines[0]:
         fail("stderr of %s does not mention %r: %s" % (where, expected, err_lines[0]))
     return err_lines[0]
+
+
+def snapshot(folder):
+    """Every file under `folder` with the SHA-256 of its contents (to check that a failed
+    command created or changed nothing)."""
+    files = {}
+    for root, _, names in os.walk(folder):
+        for n in names:
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                files[os.path.relpath(p, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return files
+
+
+def strip_mpiexec_notices(text):
+    """Drops mpiexec's own boxed notices (between lines of dashes), e.g. the one Open MPI
+    prints when a process exits with a non-zero status; they are not pins' output."""
+    kept, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("-----"):
+            inside = not inside
+            continue
+        if not inside:
+            kept.append(line)
+    return "\n".join(kept)

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <iostream>
-#include <optional>
 #include <string>
 
 #include "cli_options.hpp"
@@ -17,9 +16,9 @@
 #include "pins/core/smoother_train.hpp"
 #include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
+#include "pins/petsc/error.hpp"     // exception_message
 #include "pins/petsc/generate.hpp"  // CollectiveError
 #include "pins/petsc/mpi_process_group.hpp"
-#include "collective.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -87,8 +86,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   const std::string path = data, out = output;
   TrainOptions opts;
   Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
-  std::optional<pins::petsc::detail::Failure> failure;
-  pins::petsc::detail::record_failure(failure, -1, [&] {
+  on_all_ranks(comm, [&] {
     opts = TrainOptions::from_options(options);
     PINS_CHECK(!path.empty() || !opts.unlabelled.empty(),
                "-data <file.h5> is required: the training dataset (or -train_unlabelled "
@@ -111,7 +109,6 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                  " processes training on it: run on at most ", d.samples, " processes");
     }
   });
-  pins::petsc::detail::throw_if_any(comm, failure);
 
   const Dataset& dataset = path.empty() ? unlabelled : labelled;
   const std::string& dataset_path = path.empty() ? opts.unlabelled : path;
@@ -178,11 +175,9 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     throw pins::petsc::CollectiveError(pins::petsc::exception_message(e));
   }
   const TrainResult& r = t.result;
-  failure.reset();
-  pins::petsc::detail::record_failure(failure, -1, [&] {
+  on_all_ranks(comm, [&] {
     if (root) save_model(out, *t.model, t.manifest, force);
   });
-  pins::petsc::detail::throw_if_any(comm, failure);
   if (opts.monitor >= 1 && root) {
     std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
                 r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);

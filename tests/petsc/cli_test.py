@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cli_support import check_one_line_error, fail  # noqa: E402
+from cli_support import check_one_line_error, fail, strip_mpiexec_notices  # noqa: E402
 
 ARGS = None
 
@@ -38,19 +38,6 @@ def expect_ok(cmd, ranks=None):
 
 def workdir_files():
     return sorted(os.listdir(ARGS.workdir))
-
-
-def strip_mpiexec_notices(text):
-    """Drops mpiexec's own boxed notices (between lines of dashes), e.g. the one Open MPI
-    prints when a process exits with a non-zero status; they are not pins' output."""
-    kept, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("-----"):
-            inside = not inside
-            continue
-        if not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def expect_error(cmd, subcommand, expected, ranks=None, keep=()):

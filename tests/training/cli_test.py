@@ -17,7 +17,6 @@ skipped (h5py/numpy missing).
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cli_support import check_one_line_error, fail  # noqa: E402
+from cli_support import check_one_line_error, fail, snapshot  # noqa: E402
 
 ARGS = None
 # Measured on this setup (2 cores, LibTorch 1.13): untrained 1.02, trained 0.218 (test mean
@@ -47,25 +46,14 @@ def expect_ok(cmd, timeout=300):
     return out, err
 
 
-def snapshot():
-    """Every file under the workdir with the SHA-256 of its contents."""
-    files = {}
-    for root, _, names in os.walk(ARGS.workdir):
-        for n in names:
-            p = os.path.join(root, n)
-            with open(p, "rb") as f:
-                files[os.path.relpath(p, ARGS.workdir)] = hashlib.sha256(f.read()).hexdigest()
-    return files
-
-
 def expect_error(cmd, subcommand, expected):
     """Fails with one line naming `expected`; no file in the workdir created or changed."""
-    before = snapshot()
+    before = snapshot(ARGS.workdir)
     rc, out, err = run(cmd)
     lines = [l for l in err.splitlines() if l.strip()]
     where = " ".join(cmd)
     check_one_line_error(rc, lines, where, subcommand, expected)
-    after = snapshot()
+    after = snapshot(ARGS.workdir)
     if after != before:
         changed = sorted(set(after.items()) ^ set(before.items()))
         fail("%s created or changed files: %s" % (where, changed))

@@ -17,7 +17,6 @@ file created or changed. Exit status 77 means skipped (numpy missing).
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cli_support import check_one_line_error, fail  # noqa: E402
+from cli_support import (check_one_line_error, fail, snapshot,  # noqa: E402
+                         strip_mpiexec_notices)
 
 ARGS = None
 TOLERANCE = 1e-5
@@ -56,35 +56,13 @@ def expect_ok(cmd, ranks=None):
     return out
 
 
-def snapshot():
-    files = {}
-    for root, _, names in os.walk(ARGS.workdir):
-        for n in names:
-            p = os.path.join(root, n)
-            with open(p, "rb") as f:
-                files[os.path.relpath(p, ARGS.workdir)] = hashlib.sha256(f.read()).hexdigest()
-    return files
-
-
-def strip_mpiexec_notices(text):
-    """Drops mpiexec's own boxed notices (between lines of dashes)."""
-    kept, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("-----"):
-            inside = not inside
-            continue
-        if not inside:
-            kept.append(line)
-    return "\n".join(kept)
-
-
 def expect_error(cmd, expected, ranks):
-    before = snapshot()
+    before = snapshot(ARGS.workdir)
     rc, _, err = run(cmd, ranks)
     lines = [l for l in strip_mpiexec_notices(err).splitlines() if l.strip()]
     where = "%s (ranks=%d)" % (" ".join(cmd), ranks)
     check_one_line_error(rc, lines, where, "train", expected)
-    if snapshot() != before:
+    if snapshot(ARGS.workdir) != before:
         fail("%s created or changed files" % where)
     print("ok: %s -> %s" % (where, lines[0]))
 
