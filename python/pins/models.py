@@ -206,15 +206,22 @@ def train(data=None, output=None, *, surrogate_type=None, val_data=None, unlabel
         if val_data is not None:
             raise ValueError("give the validation set once: val_data or train_val_data")
         val_data = path
-    train_set = None if data is None else as_dataset(data)
-    val_set = None if val_data is None else as_dataset(val_data)
-    unlabelled_set = None if unlabelled is None else as_dataset(unlabelled)
-    if unlabelled_set is not None:
+    # A Dataset travels as its handle (already in memory); a file as its path, which the
+    # C++ side reads whole or, larger than train_memory, streams while training.
+    def as_set(d):
+        if d is None:
+            return None
+        if isinstance(d, (str, os.PathLike)):
+            return os.fspath(d)
+        return as_dataset(d)._handle
+
+    handles = [as_set(d) for d in (data, val_data, unlabelled)]
+    if unlabelled is not None:
         # The option itself is what the manifest records; the set travels as a handle.
-        opts["-train_unlabelled"] = unlabelled_set.path or "(in memory)"
+        u = handles[2]
+        opts["-train_unlabelled"] = u if isinstance(u, str) else (u.path or "(in memory)")
     opts.setdefault("-train_threads", str(default_threads(threads)))
     out = "" if output is None else os.fspath(output)
-    handles = [None if d is None else d._handle for d in (train_set, val_set, unlabelled_set)]
     if progress is True:
         with ProgressBar("pins.train %s" % surrogate_type) as bar:
             handle = _pins.train(*handles, surrogate_type, opts, out, bool(force), bar.line)

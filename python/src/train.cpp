@@ -37,17 +37,26 @@ OptionMap option_map(const OptionDict& options) {
 void bind_train(py::module_& m) {
   m.def(
       "train",
-      [](const DatasetHandle* train_set, const DatasetHandle* val_set,
-         const DatasetHandle* unlabelled_set, const std::string& type, const OptionDict& options,
-         const std::string& output, bool force, py::object progress) {
-        PINS_CHECK(train_set || unlabelled_set,
+      [](py::object train_arg, py::object val_arg, py::object unlabelled_arg,
+         const std::string& type, const OptionDict& options, const std::string& output,
+         bool force, py::object progress) {
+        // Each set is a Dataset already in memory, or a file: those are read here, whole or
+        // (larger than -train_memory) by their attributes only and streamed while training.
+        std::shared_ptr<Dataset> sets[3];
+        std::string paths[3];
+        const py::object args[3] = {train_arg, val_arg, unlabelled_arg};
+        for (int i = 0; i < 3; ++i) {
+          if (args[i].is_none()) continue;
+          if (py::isinstance<py::str>(args[i])) {
+            paths[i] = args[i].cast<std::string>();
+          } else {
+            const auto& h = args[i].cast<const DatasetHandle&>();
+            sets[i] = h.data;
+            paths[i] = h.path;
+          }
+        }
+        PINS_CHECK(!train_arg.is_none() || !unlabelled_arg.is_none(),
                    "train: data (a labelled dataset) or unlabelled (inputs only) is required");
-        const std::shared_ptr<Dataset> data = train_set ? train_set->data : nullptr;
-        const std::shared_ptr<Dataset> unlabelled =
-            unlabelled_set ? unlabelled_set->data : nullptr;
-        const std::shared_ptr<Dataset> val = val_set ? val_set->data : nullptr;
-        const std::string data_path = train_set ? train_set->path : "";
-        const std::string val_path = val_set ? val_set->path : "";
         const OptionMap map = option_map(options);
         for (const auto& [name, value] : options)
           PINS_CHECK(name.rfind("-train_", 0) == 0 || name.rfind("-" + type + "_", 0) == 0,
@@ -66,6 +75,16 @@ void bind_train(py::module_& m) {
         // `mpiexec -n P pins train`; process 0 reports and writes the model file.
         const auto group = world_group_if_mpi();
         opts.group = group.get();
+        {
+          std::vector<std::string> to_read(3);
+          for (int i = 0; i < 3; ++i)
+            if (!sets[i] && !paths[i].empty()) to_read[i] = paths[i];
+          py::gil_scoped_release release;
+          std::vector<Dataset> read = read_training_datasets(
+              to_read, training_memory_budget(opts.memory_mb, group ? group->size() : 1));
+          for (int i = 0; i < 3; ++i)
+            if (!to_read[i].empty()) sets[i] = std::make_shared<Dataset>(std::move(read[i]));
+        }
         LineToPython lines(progress);
         std::ostream out(&lines);
         out.exceptions(std::ios::badbit);  // rethrow what the callback raised (e.g. Ctrl-C)
@@ -80,12 +99,12 @@ void bind_train(py::module_& m) {
         job.surrogate_type = type;
         job.options = map;
         job.train = opts;
-        job.data = data.get();
-        job.data_path = data_path;
-        job.validation = val.get();
-        job.validation_path = val_path;
-        job.unlabelled = unlabelled.get();
-        job.unlabelled_path = unlabelled_set ? unlabelled_set->path : "";
+        job.data = sets[0].get();
+        job.data_path = paths[0];
+        job.validation = sets[1].get();
+        job.validation_path = paths[1];
+        job.unlabelled = sets[2].get();
+        job.unlabelled_path = paths[2];
         job.command = "pins.train (Python)";
         auto h = std::make_shared<ModelHandle>();
         {

@@ -19,6 +19,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
+#include "pins/core/train_job.hpp"  // read_training_datasets
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/evaluate.hpp"
 
@@ -38,7 +39,7 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
   char refine[256] = "";
   PetscBool refine_set = PETSC_FALSE;
   PetscInt solve_samples = 8, plot_samples = 3, threads = 0;
-  PetscReal newton_rtol = 0;
+  PetscReal newton_rtol = 0, memory = 0;
   PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
@@ -70,6 +71,11 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
                                "pins evaluate", newton_rtol, &newton_rtol, nullptr));
     PetscCall(PetscOptionsInt("-evaluate_threads", "LibTorch threads (0: the cores available)",
                               "pins evaluate", threads, &threads, nullptr));
+    PetscCall(PetscOptionsReal("-evaluate_memory",
+                               "MB of dataset values to hold (0: auto, a quarter of the "
+                               "available memory); a larger dataset is streamed from its file, "
+                               "a block of samples at a time",
+                               "pins evaluate", memory, &memory, nullptr));
     PetscOptionsEnd();
     PetscCall(PetscOptionsHasHelp(nullptr, &help));
     PetscFunctionReturn(0);
@@ -94,14 +100,17 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     check_output_path(std::filesystem::is_directory(out) ? out + "/report.md" : out, "-o", true);
     set_training_threads(int(threads));
 
-    const Dataset d = read_dataset(dpath);
+    PINS_CHECK(memory >= 0, "-evaluate_memory must be >= 0 (MB; 0: auto), got ", double(memory));
+    // Whole, or (larger than -evaluate_memory) its attributes only, streamed block by block.
+    const std::int64_t budget = training_memory_budget(double(memory), 1);
+    const Dataset d = read_training_datasets({dpath}, budget).front();
     require_labelled(d.info, dpath, "pins evaluate compares the model with stored solutions");
     const ModelManifest manifest = read_model_manifest(mpath);
     const ModelRequirements need = petsc::evaluation_requirements(manifest.architecture, d.info);
     LoadedModel loaded = load_model(mpath, need);
     const petsc::Evaluation e =
         petsc::evaluate_model(*loaded.model, manifest, mpath, d, dpath, int(solve_samples),
-                              "evaluate_", refine_counts, double(newton_rtol));
+                              "evaluate_", refine_counts, double(newton_rtol), budget);
     const TrainingData& td = e.data;
     const Summary &err = e.error, &phys = e.residual, &data_res = e.petsc_residual;
     const double single = e.seconds_single, batched = e.seconds_batched, petsc = e.seconds_petsc;
@@ -117,7 +126,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
        << (manifest.grid_nz > 0 ? "x" + std::to_string(manifest.grid_nz) : std::string())
        << ") on `" << dpath << "` ("
        << (d.info.times > 0 ? std::to_string(n) + " trajectories, " +
-                                  std::to_string(td.samples()) + " single steps from their states"
+                                  std::to_string(n * (d.info.times - 1)) +
+                                  " single steps from their states"
                             : std::to_string(n) + " samples")
        << ", " << d.info.grid_string() << ").\n\n"
        << "| metric | mean | median | 95th pct | max |\n|---|---|---|---|---|\n"
@@ -137,7 +147,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     if (e.rollout) md << rollout_markdown(*e.rollout);
 
     std::filesystem::create_directories(out + "/plot_data");
-    const int64_t k = std::min<int64_t>(n, plot_samples);
+    // A streamed dataset's report keeps the first block's predictions: enough for the pictures.
+    const int64_t k = std::min<int64_t>(pred.size(0), plot_samples);
     // Pictures are 2-D: the first input field, the first solution component, and on 3-D
     // grids the middle z plane.
     const std::string first_input = d.info.inputs.front().name;

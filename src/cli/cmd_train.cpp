@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -86,6 +87,8 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   const std::string path = data, out = output;
   TrainOptions opts;
   Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
+  bool streamed = false;
+  std::int64_t budget = 0;
   on_all_ranks(comm, [&] {
     opts = TrainOptions::from_options(options);
     PINS_CHECK(!path.empty() || !opts.unlabelled.empty(),
@@ -99,9 +102,13 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     // dimension is checked against the architecture once the data is read).
     check_surrogate_traits(surrogate, {"solution", 0, false, ""});
     make_surrogate(surrogate, options, kFeatureChannels, 1);
-    if (!path.empty()) labelled = read_dataset(path);
-    if (!opts.val_data.empty()) validation = read_dataset(opts.val_data);
-    if (!opts.unlabelled.empty()) unlabelled = read_dataset(opts.unlabelled);
+    // Whole, or (larger than -train_memory) their attributes only, streamed while training.
+    budget = training_memory_budget(opts.memory_mb, group.size());
+    std::vector<Dataset> sets =
+        read_training_datasets({path, opts.val_data, opts.unlabelled}, budget, &streamed);
+    labelled = std::move(sets[0]);
+    validation = std::move(sets[1]);
+    unlabelled = std::move(sets[2]);
     if (group.size() > 1) {
       const Dataset& d = path.empty() ? unlabelled : labelled;
       PINS_CHECK(d.samples >= group.size(), path.empty() ? opts.unlabelled : path, " holds ",
@@ -160,6 +167,13 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     if (vd)
       std::printf("  validation  %s (%s); all %s trained on\n", opts.val_data.c_str(),
                   rows(validation, *vd).c_str(), rows(dataset, td).c_str());
+    if (streamed)
+      std::printf("  streamed    from the file%s, a mini-batch at a time: the datasets' %.3g MB "
+                  "(x2 in memory) exceed -train_memory %.3g MB\n",
+                  job.validation || job.unlabelled ? "s" : "",
+                  double(dataset_value_bytes(labelled) + dataset_value_bytes(validation) +
+                         dataset_value_bytes(unlabelled)) / 1048576.0,
+                  double(budget) / 1048576.0);
     if (opts.augment != "none")
       std::printf("  augment     %s (each mini-batch in a random orientation of the grid)\n",
                   opts.augment.c_str());
@@ -179,8 +193,10 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     if (root) save_model(out, *t.model, t.manifest, force);
   });
   if (opts.monitor >= 1 && root) {
-    std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g)\n", out.c_str(),
-                r.best_epoch, r.val_samples > 0 ? "relative L2" : "loss", r.best_val);
+    std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g; peak memory %.0f MB "
+                "per process)\n",
+                out.c_str(), r.best_epoch, r.val_samples > 0 && !r.history.empty() && std::isfinite(r.history.back().val_rel_l2) ? "relative L2" : "loss", r.best_val,
+                r.peak_memory_mb);
     std::fflush(stdout);
   }
   return 0;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "dataset_layout.hpp"
+#include "dataset_read.hpp"
 #include "hdf5_util.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
@@ -14,7 +15,7 @@ namespace pins {
 namespace fs = std::filesystem;
 using hdf5::Handle;
 
-namespace {
+namespace dataset_read {
 
 std::string shape_string(const std::vector<hsize_t>& dims) {
   std::string s = "[";
@@ -22,7 +23,6 @@ std::string shape_string(const std::vector<hsize_t>& dims) {
   return s + "]";
 }
 
-// Opens `path` read-only after the checks that give the clearest messages.
 Handle open_file(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw FileNotFound(path + ": no such file");
@@ -53,12 +53,6 @@ std::vector<Attribute> read_root_attributes(hid_t file, const std::string& path)
   return out;
 }
 
-// An opened array with its shape, checked against what the layout expects.
-struct Array {
-  Handle ds;
-  std::vector<hsize_t> dims;
-};
-
 Array open_array(hid_t file, const std::string& path, const char* name, H5T_class_t kind,
                  const std::vector<hsize_t>& expected) {
   const htri_t exists = H5Lexists(file, name, H5P_DEFAULT);
@@ -83,22 +77,38 @@ Array open_array(hid_t file, const std::string& path, const char* name, H5T_clas
   return a;
 }
 
+// Reads samples first .. first + count − 1 of `a` (all of them: count < 0) into `out`.
 template <class T>
 void read_array(const Array& a, hid_t mem_type, std::vector<T>& out, const std::string& path,
-                const char* name) {
+                const char* name, hsize_t first = 0, long long count = -1) {
+  std::vector<hsize_t> dims = a.dims;
+  if (count >= 0) dims[0] = hsize_t(count);
   size_t n = 1;
-  for (hsize_t d : a.dims) n *= size_t(d);
+  for (hsize_t d : dims) n *= size_t(d);
   out.resize(n);
-  if (H5Dread(a.ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+  Handle file_space, mem_space;
+  if (count >= 0) {
+    file_space = Handle(H5Dget_space(a.ds.get()), H5Sclose);
+    std::vector<hsize_t> start(dims.size(), 0);
+    start[0] = first;
+    hdf5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                    dims.data(), nullptr),
+                path + ": array '" + name + "'");
+    mem_space = Handle(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+  }
+  if (n > 0 && H5Dread(a.ds.get(), mem_type, count >= 0 ? mem_space.get() : H5S_ALL,
+                       count >= 0 ? file_space.get() : H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
     const std::string detail = hdf5::last_error();
     throw Error(path + ": array '" + name + "' cannot be read (corrupt file or checksum error" +
                 (detail.empty() ? ")" : ": " + detail + ")"));
   }
 }
 
-void check_finite(const std::vector<double>& v, const std::vector<hsize_t>& dims,
-                  const std::string& path, const char* name) {
-  for (size_t p = 0; p < v.size(); ++p) {
+void check_finite(const double* v, const std::vector<hsize_t>& dims, const std::string& path,
+                  const char* name, const std::int64_t* samples) {
+  size_t n = 1;
+  for (hsize_t d : dims) n *= size_t(d);
+  for (size_t p = 0; p < n; ++p) {
     if (std::isfinite(v[p])) continue;
     std::string where;
     size_t rest = p;
@@ -107,6 +117,7 @@ void check_finite(const std::vector<double>& v, const std::vector<hsize_t>& dims
       index[d] = rest % dims[d];
       rest /= dims[d];
     }
+    if (samples) index[0] = size_t(samples[index[0]]);
     for (size_t d = 0; d < index.size(); ++d) where += (d ? ", " : "") + std::to_string(index[d]);
     throw Error(path + ": array '" + name + "' holds a non-finite value (" + std::to_string(v[p]) +
                 ") at [" + where + "]");
@@ -186,18 +197,29 @@ Dataset read_header(hid_t file, const std::string& path, hsize_t* samples_out) {
   return d;
 }
 
+}  // namespace dataset_read
+
+namespace {
+
+using namespace dataset_read;
+
 DatasetArray read_field(hid_t file, const std::string& path, hsize_t n, const std::string& name,
-                        const std::vector<std::int64_t>& shape) {
+                        const std::vector<std::int64_t>& shape, hsize_t first, hsize_t count) {
   DatasetArray out;
   out.name = name;
   out.shape = shape;
   const Array a = open_array(file, path, name.c_str(), H5T_FLOAT, with_samples(n, shape));
-  read_array(a, H5T_NATIVE_DOUBLE, out.values, path, name.c_str());
-  check_finite(out.values, a.dims, path, name.c_str());
+  read_array(a, H5T_NATIVE_DOUBLE, out.values, path, name.c_str(), first, (long long)count);
+  std::vector<std::int64_t> samples(count);
+  for (hsize_t i = 0; i < count; ++i) samples[i] = std::int64_t(first + i);
+  check_finite(out.values.data(), with_samples(count, shape), path, name.c_str(),
+               samples.data());
   return out;
 }
 
 }  // namespace
+
+using namespace dataset_read;
 
 Dataset read_dataset_info(const std::string& path) {
   hdf5::QuietErrors quiet;
@@ -214,23 +236,35 @@ std::vector<Attribute> read_dataset_attributes(const std::string& path) {
   return attrs;
 }
 
-Dataset read_dataset(const std::string& path) {
+Dataset read_dataset(const std::string& path) { return read_dataset(path, 0, -1); }
+
+Dataset read_dataset(const std::string& path, std::int64_t first, std::int64_t count) {
   hdf5::QuietErrors quiet;
   Handle file = open_file(path);
   hsize_t n = 0;
   Dataset d = read_header(file.get(), path, &n);
+  if (count < 0) count = std::int64_t(n) - first;
+  PINS_CHECK(first >= 0 && count >= 1 && first + count <= std::int64_t(n), path,
+             ": samples ", first, " to ", first + count - 1, " asked for, but the dataset holds ",
+             n, " samples");
+  const hsize_t f = hsize_t(first), k = hsize_t(count);
+  d.samples = count;
   for (const auto& in : d.info.inputs)
-    d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.input_shape(in)));
+    d.inputs.push_back(read_field(file.get(), path, n, in.name, d.info.input_shape(in), f, k));
   if (d.info.labelled) {
-    d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape());
+    d.u = read_field(file.get(), path, n, dataset_layout::kSolution, d.info.solution_shape(), f, k);
     {
       const Array a = open_array(file.get(), path, dataset_layout::kIterations, H5T_INTEGER, {n});
-      read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations);
+      read_array(a, H5T_NATIVE_INT32, d.iterations, path, dataset_layout::kIterations, f,
+                 (long long)k);
     }
     {
       const Array a = open_array(file.get(), path, dataset_layout::kResidual, H5T_FLOAT, {n});
-      read_array(a, H5T_NATIVE_DOUBLE, d.residual, path, dataset_layout::kResidual);
-      check_finite(d.residual, a.dims, path, dataset_layout::kResidual);
+      read_array(a, H5T_NATIVE_DOUBLE, d.residual, path, dataset_layout::kResidual, f,
+                 (long long)k);
+      std::vector<std::int64_t> samples(k);
+      for (hsize_t i = 0; i < k; ++i) samples[i] = first + std::int64_t(i);
+      check_finite(d.residual.data(), {k}, path, dataset_layout::kResidual, samples.data());
     }
   } else {
     // Solutions in a file that says it has none: which one is wrong is not ours to guess.
@@ -247,7 +281,7 @@ Dataset read_dataset(const std::string& path) {
   {
     const Array a = open_array(file.get(), path, dataset_layout::kSeeds, H5T_INTEGER,
                                {n, hsize_t(d.info.seed_streams)});
-    read_array(a, H5T_NATIVE_UINT64, d.seeds, path, dataset_layout::kSeeds);
+    read_array(a, H5T_NATIVE_UINT64, d.seeds, path, dataset_layout::kSeeds, f, (long long)k);
   }
   return d;
 }

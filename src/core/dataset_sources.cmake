@@ -7,6 +7,9 @@ target_sources(pins_core PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/dataset_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_writer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset_reader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset_stream.cpp
+  # Training on a dataset streamed from its file (pins::streamed_training_data).
+  ${CMAKE_CURRENT_LIST_DIR}/train_stream.cpp
 )
 # The collective writer (pins/core/dataset_parallel.hpp) needs the MPI build of HDF5 (which
 # PINS_ENABLE_PETSC requires). MPI stays private: whoever includes that header has MPI

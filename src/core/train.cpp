@@ -8,6 +8,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <sys/resource.h>
+
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
@@ -30,6 +32,12 @@ using Clock = std::chrono::steady_clock;
 using detail::PeriodStats;
 using detail::StepLoss;
 
+// This process's peak resident set size in MB (getrusage: the kernel's high-water mark).
+double peak_memory_mb() {
+  struct rusage usage {};
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? double(usage.ru_maxrss) / 1024.0 : 0.0;
+}
+
 // A seeded permutation of 0..n-1 (Fisher–Yates on pins' portable generator).
 std::vector<int64_t> permutation(int64_t n, std::uint64_t seed) {
   std::vector<int64_t> p(static_cast<size_t>(n));
@@ -49,11 +57,6 @@ constexpr std::uint64_t kSplitStream = 0x5350;  // "SP"
 constexpr std::uint64_t kShuffleStream = 1;
 constexpr std::uint64_t kAugmentStream = 0x4147;  // "AG"
 constexpr std::uint64_t kUnlabelledStream = 0x554c;  // "UL"
-
-// Samples of `a` followed by those of `b` (b may be undefined only if a is).
-torch::Tensor concat(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.defined() ? torch::cat({a, b}, 0) : a;
-}
 
 // Per-sample shape of a batched tensor ({ny, nx}).
 std::vector<int64_t> sample_shape(const torch::Tensor& t) {
@@ -96,15 +99,17 @@ class TrainLoop : public detail::LoopTask {
     torch::Tensor loss, data, physics;
   };
 
-  // What a batch of rows of inputs_ needs, computed when it is used.
+  // What a batch of rows needs, read and computed when it is used.
   struct Batch {
     FieldMap inputs;    // raw (float64)
+    torch::Tensor u;    // the labelled rows' solutions (float64; they come first), or undefined
     torch::Tensor x;    // features (dtype_)
     OperatorPtr A;      // the operator (values in dtype_), undefined if not asked for
     torch::Tensor f;    // right-hand side (dtype_), with A
   };
   Batch rows_of(const torch::Tensor& rows, bool with_operator) const;
-  torch::Tensor target(const torch::Tensor& rows, const FieldMap& inputs) const;
+  TrainingData gather(const std::vector<int64_t>& rows) const;
+  torch::Tensor target(const torch::Tensor& u, const FieldMap& inputs) const;
   void prepare();
   void check_physics_loss(const Family& family) const;
   Losses compute(const torch::Tensor& idx, const torch::Tensor& unlabelled_idx,
@@ -125,18 +130,20 @@ class TrainLoop : public detail::LoopTask {
   const TrainingData* validation_;
   const TrainingData* unlabelled_;
   torch::ScalarType dtype_ = torch::kFloat32;
-  // Every row's raw inputs (float64, contiguous): training, validation, then unlabelled
-  // rows; u_ holds the labelled rows' solutions (undefined: none). A batch's features,
-  // target, operator and right-hand side are computed from its rows when it is used
-  // (rows_of), so nothing per row is stored beyond the data itself.
-  FieldMap inputs_;
-  torch::Tensor u_;
+  // The rows: the training data's, then the validation data's, then the unlabelled data's;
+  // row r of part p is row r − first_[p] of *parts_[p], held in memory or streamed from its
+  // file. A batch's rows are read, and its features, target, operator and right-hand side
+  // computed, when it is used (rows_of), so nothing per row is stored beyond the data itself.
+  std::vector<const TrainingData*> parts_;
+  std::vector<int64_t> first_;
+  int64_t rows_ = 0;       // all parts' rows
+  bool labelled_ = false;  // whether the training data has solutions
   std::vector<int64_t> data_shape_;  // the features of every row: [rows, channels, grid...]
   OperatorPtr operator_;  // the family's operator kind, for with_values(a batch's values)
   // The data's family, set up for its parameters. Nonlinear families: the physics loss is
   // scaled_residual_loss of family_->residual on the batch's raw inputs.
   std::shared_ptr<const Family> family_;
-  std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows of inputs_; u_ has the labelled
+  std::vector<int64_t> train_, val_, unlabelled_rows_;  // rows (of parts_)
   int64_t unlabelled_batch_ = 0;  // unlabelled samples per step
   Normalisation norm_;
   detail::TrainingLoop* loop_ = nullptr;
@@ -156,21 +163,32 @@ class TrainLoop : public detail::LoopTask {
   std::vector<torch::Tensor> best_;
 };
 
+// The first min(rows, count) rows of `d` (held in memory, whether or not d is streamed).
+TrainingData head(const TrainingData& d, int64_t count) {
+  std::vector<int64_t> rows(size_t(std::min(d.samples(), count)));
+  std::iota(rows.begin(), rows.end(), 0);
+  return d.select(rows);
+}
+
 void TrainLoop::prepare() {
   opt_.validate();
   family_ = family_for(data_.pde, data_.parameters, data_.mesh);
   const Family& family = *family_;
-  family.check_inputs(data_.inputs, "training data");
   const int64_t n = data_.samples();
   PINS_CHECK(n >= 1, "training data: no samples");
-  for (const auto& [name, t] : data_.inputs)
-    PINS_CHECK(t.dim() >= 2 && t.size(0) == n, "training data: input '", name, "' has shape ",
-               t.sizes(), ", expected [", n, ", grid...]");
-  PINS_CHECK(opt_.data_weight == 0 || data_.u.defined(),
+  const TrainingData first = head(data_, 1);
+  family.check_inputs(first.inputs, "training data");
+  if (!data_.source) {
+    for (const auto& [name, t] : data_.inputs)
+      PINS_CHECK(t.dim() >= 2 && t.size(0) == n, "training data: input '", name, "' has shape ",
+                 t.sizes(), ", expected [", n, ", grid...]");
+    PINS_CHECK(!data_.u.defined() || data_.u.size(0) == n, "training data: u holds ",
+               data_.u.size(0), " samples, the inputs ", n);
+  }
+  labelled_ = data_.labelled();
+  PINS_CHECK(opt_.data_weight == 0 || labelled_,
              "-train_data_weight ", opt_.data_weight, " needs solutions u in the training data "
              "(use -train_data_weight 0 for physics-only training)");
-  PINS_CHECK(!data_.u.defined() || data_.u.size(0) == n, "training data: u holds ",
-             data_.u.size(0), " samples, the inputs ", n);
   const int channels = family.input_channels();
   const int dof = family.dof();
   PINS_CHECK(model_.in_channels() == channels && model_.out_channels() == dof,
@@ -180,8 +198,14 @@ void TrainLoop::prepare() {
   set_training_threads(opt_.threads);
   dtype_ = opt_.scalar_type();
 
-  FieldMap inputs = data_.inputs;
-  torch::Tensor u = data_.u;
+  parts_ = {&data_};
+  first_ = {0};
+  rows_ = n;
+  auto add_part = [&](const TrainingData& d) {
+    parts_.push_back(&d);
+    first_.push_back(rows_);
+    rows_ += d.samples();
+  };
   if (validation_) {
     // Train on every sample of data_; the validation samples go after them.
     const auto& v = *validation_;
@@ -193,25 +217,24 @@ void TrainLoop::prepare() {
     PINS_CHECK(!family.nonlinear() || v.parameters == data_.parameters,
                "validation data has other sampler parameters than the training data; the ",
                family.name(), " family's equation depends on them");
-    family.check_inputs(v.inputs, "validation data");
     const int64_t m = v.samples();
-    for (auto& [name, t] : inputs) {
-      const torch::Tensor& w = v.input(name);
-      PINS_CHECK(w.size(0) >= 1 && sample_shape(w) == sample_shape(t), "validation data: '",
-                 name, "' must be ", shape_with("M", t), " like the training data, got ",
-                 w.sizes());
-      t = concat(t, w);
+    PINS_CHECK(m >= 1, "validation data: no samples");
+    const TrainingData w = head(v, 1);
+    family.check_inputs(w.inputs, "validation data");
+    for (const auto& [name, t] : first.inputs) {
+      const torch::Tensor& x = w.input(name);
+      PINS_CHECK(sample_shape(x) == sample_shape(t), "validation data: '", name, "' must be ",
+                 shape_with("M", t), " like the training data, got ", shape_with(std::to_string(m), x));
     }
-    if (u.defined()) {
-      PINS_CHECK(v.u.defined() && v.u.size(0) == m && sample_shape(v.u) == sample_shape(u),
-                 "validation data: solutions u ", shape_with("M", u),
+    if (labelled_)
+      PINS_CHECK(w.u.defined() && sample_shape(w.u) == sample_shape(first.u),
+                 "validation data: solutions u ", shape_with("M", first.u),
                  " are needed when training on them");
-      u = concat(u, v.u);
-    }
     train_.resize(size_t(n));
     std::iota(train_.begin(), train_.end(), 0);
     val_.resize(size_t(m));
     std::iota(val_.begin(), val_.end(), n);
+    add_part(v);
   } else {
     // Whole groups (a trajectory's steps) go to one side; single rows when group is 1.
     const int64_t group = data_.group >= 1 && n % data_.group == 0 ? data_.group : 1;
@@ -229,8 +252,8 @@ void TrainLoop::prepare() {
         (k < n_val ? val_ : train_).push_back(order[size_t(k)] * group + r);
   }
   if (unlabelled_) {
-    // Unlabelled samples go after the labelled ones (training, validation): rows of inputs_,
-    // but not of u_.
+    // Unlabelled samples go after the labelled ones (training, validation); their rows have
+    // no solutions.
     const auto& w = *unlabelled_;
     PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
                ", the training data for -pde ", data_.pde);
@@ -240,32 +263,26 @@ void TrainLoop::prepare() {
     PINS_CHECK(!family.nonlinear() || w.parameters == data_.parameters,
                "unlabelled data has other sampler parameters than the training data; the ",
                family.name(), " family's equation depends on them");
-    family.check_inputs(w.inputs, "unlabelled data");
-    const int64_t first = inputs.begin()->second.size(0), m = w.samples();
+    const int64_t m = w.samples();
     PINS_CHECK(m >= 1, "unlabelled data: no samples");
-    for (auto& [name, t] : inputs) {
-      const torch::Tensor& v = w.input(name);
+    const TrainingData x = head(w, 1);
+    family.check_inputs(x.inputs, "unlabelled data");
+    for (const auto& [name, t] : first.inputs) {
+      const torch::Tensor& v = x.input(name);
       PINS_CHECK(sample_shape(v) == sample_shape(t), "unlabelled data: '", name, "' must be ",
-                 shape_with("M", t), " like the training data, got ", v.sizes());
-      t = torch::cat({t, v}, 0);
+                 shape_with("M", t), " like the training data, got ", shape_with(std::to_string(m), v));
     }
     unlabelled_rows_.resize(size_t(m));
-    std::iota(unlabelled_rows_.begin(), unlabelled_rows_.end(), first);
+    std::iota(unlabelled_rows_.begin(), unlabelled_rows_.end(), rows_);
+    add_part(w);
     unlabelled_batch_ = opt_.unlabelled_batch_size > 0 ? opt_.unlabelled_batch_size
                                                        : opt_.batch_size;
   }
   norm_ = Normalisation::fit(data_, index_tensor(train_, 0, train_.size()));
 
-  for (auto& [name, t] : inputs) t = t.contiguous();
-  inputs_ = inputs;
-  u_ = u;
-  {
-    // The features' shape (the checkpoint fingerprint's "data shape"), from one row.
-    FieldMap first;
-    for (const auto& [name, t] : inputs_) first[name] = t.narrow(0, 0, 1);
-    data_shape_ = network_input(norm_, first, dtype_, &family).sizes().vec();
-    data_shape_[0] = inputs_.begin()->second.size(0);
-  }
+  // The features' shape (the checkpoint fingerprint's "data shape"), from one row.
+  data_shape_ = network_input(norm_, first.inputs, dtype_, &family).sizes().vec();
+  data_shape_[0] = rows_;
   const bool five_point =
       !family.on_mesh() && family.stencil() == Stencil{2, StencilShape::kStar, 1, 1};
   PINS_CHECK(opt_.augment == "none" || five_point,
@@ -277,10 +294,9 @@ void TrainLoop::prepare() {
   // The operator's kind (and, for the checks, its values) from the first rows: a batch's
   // operator is family.make_operator of its rows.
   {
-    FieldMap some;
-    const int64_t rows = std::min<int64_t>(inputs_.begin()->second.size(0), 64);
-    for (const auto& [name, t] : inputs_) some[name] = t.narrow(0, 0, rows);
-    operator_ = family.make_operator(some);
+    std::vector<int64_t> some(size_t(std::min<int64_t>(rows_, 64)));
+    std::iota(some.begin(), some.end(), 0);
+    operator_ = family.make_operator(gather(some).inputs);
   }
   check_physics_loss(family);
   if (family.on_mesh()) {
@@ -289,9 +305,66 @@ void TrainLoop::prepare() {
   }
 }
 
+// The rows `rows` (of any parts, in that order) with their inputs; u holds the solutions of
+// the leading rows that have them (a batch's labelled rows come before its unlabelled ones).
+TrainingData TrainLoop::gather(const std::vector<int64_t>& rows) const {
+  std::vector<std::vector<int64_t>> local(parts_.size());
+  std::vector<size_t> part_of(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    size_t p = parts_.size() - 1;
+    while (rows[i] < first_[p]) --p;
+    PINS_CHECK(rows[i] >= 0 && rows[i] < rows_, "training row ", rows[i], " out of range");
+    part_of[i] = p;
+    local[p].push_back(rows[i] - first_[p]);
+  }
+  // Rows of one part at a time, in the parts' order; then into the order asked for.
+  std::vector<TrainingData> read;
+  std::vector<int64_t> at(rows.size()), offset(parts_.size(), 0);
+  int64_t next = 0;
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    offset[p] = next;
+    next += int64_t(local[p].size());
+    if (!local[p].empty()) read.push_back(parts_[p]->select(local[p]));
+  }
+  std::vector<int64_t> seen(parts_.size(), 0);
+  bool ordered = true;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    at[i] = offset[part_of[i]] + seen[part_of[i]]++;
+    ordered = ordered && at[i] == int64_t(i);
+  }
+  if (read.size() == 1 && ordered) return std::move(read.front());
+  TrainingData out;
+  const torch::Tensor order = torch::tensor(at, torch::kInt64);
+  for (const auto& [name, t] : read.front().inputs) {
+    std::vector<torch::Tensor> pieces;
+    for (const TrainingData& r : read) pieces.push_back(r.inputs.at(name));
+    const torch::Tensor all = torch::cat(pieces, 0);
+    out.inputs[name] = ordered ? all : all.index_select(0, order);
+  }
+  std::vector<torch::Tensor> us;
+  int64_t with_u = 0;
+  for (const TrainingData& r : read)
+    if (r.u.defined()) {
+      us.push_back(r.u);
+      with_u += r.u.size(0);
+    }
+  if (!us.empty()) {
+    // Only the leading rows have solutions: take them in the order asked for.
+    for (int64_t i = 0; i < with_u; ++i)
+      PINS_CHECK(at[size_t(i)] < with_u, "training rows: labelled rows must come first");
+    const torch::Tensor all = torch::cat(us, 0);
+    out.u = ordered ? all : all.index_select(0, order.narrow(0, 0, with_u));
+  }
+  return out;
+}
+
 TrainLoop::Batch TrainLoop::rows_of(const torch::Tensor& rows, bool with_operator) const {
+  const torch::Tensor r = rows.contiguous();
+  TrainingData d =
+      gather(std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel()));
   Batch b;
-  for (const auto& [name, t] : inputs_) b.inputs[name] = t.index_select(0, rows);
+  b.inputs = std::move(d.inputs);
+  b.u = d.u;
   b.x = network_input(norm_, b.inputs, dtype_, family_.get());
   if (with_operator) {
     b.A = operator_->with_values(family_->make_operator(b.inputs)->values().to(dtype_));
@@ -300,9 +373,9 @@ TrainLoop::Batch TrainLoop::rows_of(const torch::Tensor& rows, bool with_operato
   return b;
 }
 
-// The training target of labelled rows `rows` whose raw inputs are `inputs`.
-torch::Tensor TrainLoop::target(const torch::Tensor& rows, const FieldMap& inputs) const {
-  return norm_.target(u_.index_select(0, rows), inputs).to(dtype_);
+// The training target of labelled rows with solutions `u` and raw inputs `inputs`.
+torch::Tensor TrainLoop::target(const torch::Tensor& u, const FieldMap& inputs) const {
+  return norm_.target(u, inputs).to(dtype_);
 }
 
 // The physics loss of the predictions u (de-normalised) on dataset rows `rows` whose
@@ -407,7 +480,7 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
     if (labelled > 0) {
       FieldMap in;
       for (const auto& [name, t] : b.inputs) in[name] = t.narrow(0, 0, labelled);
-      l.data = relative_l2(pred.narrow(0, 0, labelled), field(target(idx, in))).mean() *
+      l.data = relative_l2(pred.narrow(0, 0, labelled), field(target(b.u, in))).mean() *
                data_share;
     } else {
       l.data = torch::zeros({}, pred.options());
@@ -445,20 +518,32 @@ void TrainLoop::validate(EpochRecord& r) {
   model_.module().eval();
   // Each process validates its share of the split; the sums are the split's.
   const Share mine = share_of(val_.size(), group_.rank(), group_.size());
-  double sums[2] = {0, 0};
+  double sums[3] = {0, 0, 0};
   double& rel = sums[0];
   double& phys = sums[1];
-  for (size_t i = mine.begin; i < mine.end; i += 64) {
-    const auto idx = index_tensor(val_, i, std::min(mine.end, i + 64));
-    const Batch b = rows_of(idx, true);
-    const torch::Tensor pred = output_field(model_.forward(b.x));
-    if (u_.defined()) rel += relative_l2(pred, target(idx, b.inputs)).sum().item<double>();
-    phys += double(idx.size(0)) *
-            physics(b.inputs, b.A, solution(pred, b.inputs), b.f).item<double>();
+  // A failure here (e.g. a damaged sample of a streamed file) is every process's: the others
+  // would wait in the sum for ever.
+  std::string error;
+  try {
+    for (size_t i = mine.begin; i < mine.end; i += 64) {
+      const auto idx = index_tensor(val_, i, std::min(mine.end, i + 64));
+      const Batch b = rows_of(idx, true);
+      const torch::Tensor pred = output_field(model_.forward(b.x));
+      if (labelled_) rel += relative_l2(pred, target(b.u, b.inputs)).sum().item<double>();
+      phys += double(idx.size(0)) *
+              physics(b.inputs, b.A, solution(pred, b.inputs), b.f).item<double>();
+    }
+  } catch (const std::exception& e) {
+    error = *e.what() ? e.what() : "unknown error";
+    sums[2] = 1;
   }
   model_.module().train();
-  group_.sum(sums, 2);
-  if (u_.defined()) r.val_rel_l2 = rel / double(val_.size());
+  group_.sum(sums, 3);
+  if (sums[2] > 0) {
+    const std::string first = group_.first_error(error);
+    throw Error(first.empty() ? std::string("validation failed on another process") : first);
+  }
+  if (labelled_) r.val_rel_l2 = rel / double(val_.size());
   r.val_physics = phys / double(val_.size());
 }
 
@@ -606,6 +691,7 @@ TrainResult TrainLoop::run() {
   result.train_samples = int64_t(train_.size());
   result.val_samples = int64_t(val_.size());
   result.unlabelled_samples = int64_t(unlabelled_rows_.size());
+  result.peak_memory_mb = peak_memory_mb();
   return result;
 }
 
@@ -618,7 +704,8 @@ nlohmann::json TrainResult::metrics() const {
                       {"rollbacks", rollbacks},
                       {"train_samples", train_samples},
                       {"val_samples", val_samples},
-                      {"unlabelled_samples", unlabelled_samples}};
+                      {"unlabelled_samples", unlabelled_samples},
+                      {"peak_memory_mb", peak_memory_mb}};
   if (std::isfinite(best_val)) j["best_validation"] = best_val;
   if (!history.empty()) j["last_epoch"] = detail::to_json(history.back());
   return j;

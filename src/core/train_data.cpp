@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <sched.h>
 
 #include <thread>
@@ -13,6 +14,7 @@
 #include "pins/core/sha256.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/trainer.hpp"
+#include "train_data.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins {
@@ -33,10 +35,6 @@ torch::Tensor tensor_of(const DatasetArray& a, std::int64_t samples) {
   return t;
 }
 
-double rms(const torch::Tensor& t) {
-  return std::sqrt(t.square().mean().item<double>());
-}
-
 const char* transform_name(FieldTransform t) {
   return t == FieldTransform::kLogStandardise ? "log_standardise" : "scale";
 }
@@ -52,25 +50,41 @@ torch::Tensor as_channels(const torch::Tensor& field, int components) {
 const torch::Tensor& TrainingData::input(const std::string& name) const {
   const auto it = inputs.find(name);
   if (it != inputs.end() && it->second.defined()) return it->second;
+  PINS_CHECK(!source, "training data streamed from its file holds no input '", name,
+             "' in memory: read its rows with select()");
   std::string names;
   for (const auto& [n, t] : inputs) names += (names.empty() ? "" : ", ") + n;
   throw Error("training data has no input '" + name + "' (it has: " + names + ")");
 }
 
 std::int64_t TrainingData::samples() const {
+  if (source) return source->rows();
   PINS_CHECK(!inputs.empty() && inputs.begin()->second.defined(), "training data has no inputs");
   return inputs.begin()->second.size(0);
 }
 
-TrainingData TrainingData::select(const torch::Tensor& index) const {
+bool TrainingData::labelled() const { return source ? source->labelled() : u.defined(); }
+
+TrainingData TrainingData::select(const std::vector<std::int64_t>& index) const {
   TrainingData out;
-  for (const auto& [name, t] : inputs) out.inputs[name] = t.index_select(0, index);
-  if (u.defined()) out.u = u.index_select(0, index);
   out.pde = pde;
   out.fingerprint = fingerprint;
   out.parameters = parameters;
   out.mesh = mesh;
+  if (source) {
+    source->read(index, out);
+  } else {
+    const torch::Tensor rows =
+        torch::tensor(std::vector<int64_t>(index.begin(), index.end()), torch::kInt64);
+    for (const auto& [name, t] : inputs) out.inputs[name] = t.index_select(0, rows);
+    if (u.defined()) out.u = u.index_select(0, rows);
+  }
   return out;  // the rows picked need not be whole trajectories: group stays 1
+}
+
+TrainingData TrainingData::select(const torch::Tensor& index) const {
+  const torch::Tensor i = index.to(torch::kInt64).contiguous();
+  return select(std::vector<std::int64_t>(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel()));
 }
 
 std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info) {
@@ -79,46 +93,72 @@ std::map<std::string, std::string> sampler_parameters(const DatasetInfo& info) {
   return out;
 }
 
-TrainingData training_data(const Dataset& d) {
-  const Family& family = find_family(d.info.pde);  // an unknown family is refused here, by name
-  TrainingData t;
-  t.pde = family.name();
-  t.parameters = sampler_parameters(d.info);
-  t.mesh = d.info.mesh;
+namespace detail {
+
+const Family& check_training_info(const DatasetInfo& info) {
+  const Family& family = find_family(info.pde);  // an unknown family is refused here, by name
   // Refuses parameters the family cannot take, by name, and a mesh where the family has
   // none (or none where it needs one).
-  family_for(t.pde, t.parameters, t.mesh);
+  family_for(family.name(), sampler_parameters(info), info.mesh);
   const bool stepping = family.time_dependent();
-  PINS_CHECK(!stepping || d.info.times >= 2, "the ", family.name(),
+  PINS_CHECK(!stepping || info.times >= 2, "the ", family.name(),
              " family is time-dependent and learns steps from trajectories, but the dataset "
              "holds single states (no 'times' attribute); generate it with -pde ",
              family.name());
-  PINS_CHECK(stepping || d.info.times == 0, "the dataset holds trajectories of ", d.info.times,
+  PINS_CHECK(stepping || info.times == 0, "the dataset holds trajectories of ", info.times,
              " states, but the ", family.name(),
              " family is not time-dependent and learns single states");
-  PINS_CHECK(!stepping || d.info.labelled, "the ", family.name(),
+  PINS_CHECK(!stepping || info.labelled, "the ", family.name(),
              " family learns steps from trajectories; an inputs-only dataset has none");
-  Sha256 sha;
   for (const InputField& in : family.dataset_inputs()) {
-    const DatasetArray* array = nullptr;
-    for (const auto& a : d.inputs)
-      if (a.name == in.name) array = &a;
-    PINS_CHECK(array, "the ", family.name(), " family needs the input array '", in.name,
-               "', but the dataset has only ", d.info.input_list(),
+    const FieldSpec* spec = nullptr;
+    for (const FieldSpec& s : info.inputs)
+      if (s.name == in.name) spec = &s;
+    PINS_CHECK(spec, "the ", family.name(), " family needs the input array '", in.name,
+               "', but the dataset has only ", info.input_list(),
                " (written for another family or an older version of it?)");
-    PINS_CHECK(array->shape == d.info.input_shape(FieldSpec{in.name, in.components, in.on_cells}),
-               "dataset array '", in.name, "' has ", array->shape.size(),
+    PINS_CHECK(info.input_shape(*spec) ==
+                   info.input_shape(FieldSpec{in.name, in.components, in.on_cells}),
+               "dataset array '", in.name, "' has ", info.input_shape(*spec).size(),
                " axes per sample; the ", family.name(), " family expects ", in.components,
                " component(s) ", in.on_cells ? "per mesh cell" : "on the grid");
-    t.inputs[in.name] = tensor_of(*array, d.samples);
-    if (in.transform == FieldTransform::kLogStandardise)
-      PINS_CHECK((t.inputs[in.name] > 0).all().item<bool>(), "dataset array '", in.name,
-                 "' must be positive (the ", family.name(), " family takes its logarithm)");
-    sha.update(array->values.data(), array->values.size() * sizeof(double));
   }
   const int dim = family.dimension();
-  PINS_CHECK(family.on_mesh() || d.info.dim() == dim, "the ", family.name(), " family is ", dim,
-             "-D, but the dataset's grid is ", d.info.grid_string());
+  PINS_CHECK(family.on_mesh() || info.dim() == dim, "the ", family.name(), " family is ", dim,
+             "-D, but the dataset's grid is ", info.grid_string());
+  return family;
+}
+
+TrainingData training_data_header(const DatasetInfo& info) {
+  TrainingData t;
+  t.pde = find_family(info.pde).name();
+  t.parameters = sampler_parameters(info);
+  t.mesh = info.mesh;
+  return t;
+}
+
+void check_positive(const Family& family, const std::string& name, const torch::Tensor& values,
+                    std::int64_t first_sample) {
+  const torch::Tensor bad = (values <= 0).reshape({values.size(0), -1}).any(1);
+  if (!bad.any().item<bool>()) return;
+  const std::int64_t sample = first_sample + bad.to(torch::kInt64).argmax().item<std::int64_t>();
+  throw Error("dataset array '" + name + "' must be positive (the " + family.name() +
+              " family takes its logarithm); sample " + std::to_string(sample) + " is not");
+}
+
+}  // namespace detail
+
+TrainingData training_data(const Dataset& d) {
+  const Family& family = detail::check_training_info(d.info);
+  TrainingData t = detail::training_data_header(d.info);
+  Sha256 sha;
+  for (const InputField& in : family.dataset_inputs()) {
+    const DatasetArray& array = d.input(in.name);
+    t.inputs[in.name] = tensor_of(array, d.samples);
+    if (in.transform == FieldTransform::kLogStandardise)
+      detail::check_positive(family, in.name, t.inputs[in.name]);
+    sha.update(array.values.data(), array.values.size() * sizeof(double));
+  }
   // An inputs-only dataset leaves u undefined: physics-only training needs no solutions.
   // Its fingerprint hashes the inputs alone, so a labelled file with the same inputs (whose
   // fingerprint covers u too) is never mistaken for it.
@@ -127,7 +167,7 @@ TrainingData training_data(const Dataset& d) {
     sha.update(d.u.values.data(), d.u.values.size() * sizeof(double));
   }
   t.fingerprint = sha.hex_digest();
-  if (stepping) {
+  if (family.time_dependent()) {
     // Step t of sample i is row i (T − 1) + t: inputs repeated, state u[:, t], u[:, t + 1].
     const int64_t steps = d.info.times - 1;
     PINS_CHECK(t.u.dim() >= 2 && t.u.size(1) == d.info.times, "dataset array 'u' must be [N, ",
@@ -167,32 +207,67 @@ torch::Tensor Normalisation::solution(const torch::Tensor& output, const FieldMa
 Normalisation Normalisation::fit(const TrainingData& data, const torch::Tensor& index) {
   const auto bound = family_for(data.pde, data.parameters, data.mesh);
   const Family& family = *bound;
-  const TrainingData part = data.select(index);
-  Normalisation n;
-  for (const InputField& in : family.inputs()) {
-    const torch::Tensor& x = part.input(in.name);
+  const torch::Tensor rows = index.to(torch::kInt64);
+  const int64_t n = rows.size(0);
+  PINS_CHECK(n >= 1, "normalisation: no samples to fit on");
+  // Sums over blocks of kFitRows rows, in float64: memory stays at one block whatever the
+  // data's size, and held and streamed data give the same statistics bit for bit.
+  auto for_blocks = [&](const std::function<void(const TrainingData&)>& visit) {
+    for (int64_t i = 0; i < n; i += kFitRows) visit(data.select(rows.slice(0, i, std::min(n, i + kFitRows))));
+  };
+  const std::vector<InputField> fields = family.inputs();
+  std::vector<double> sum(fields.size(), 0.0), count(fields.size(), 0.0);
+  double target_squares = 0, target_count = 0;
+  bool any_log = false;
+  for_blocks([&](const TrainingData& block) {
+    for (size_t k = 0; k < fields.size(); ++k) {
+      const torch::Tensor& x = block.input(fields[k].name);
+      const bool log = fields[k].transform == FieldTransform::kLogStandardise;
+      any_log = any_log || log;
+      sum[k] += (log ? x.log().sum() : x.square().sum()).item<double>();
+      count[k] += double(x.numel());
+    }
+    if (block.u.defined()) {
+      Normalisation partial;
+      if (family.time_dependent()) partial.state = family.state_input();
+      const torch::Tensor t = partial.target(block.u, block.inputs);
+      target_squares += t.square().sum().item<double>();
+      target_count += double(t.numel());
+    }
+  });
+  // Second pass for the log-standardised inputs' spread about their mean.
+  std::vector<double> spread(fields.size(), 0.0);
+  if (any_log)
+    for_blocks([&](const TrainingData& block) {
+      for (size_t k = 0; k < fields.size(); ++k)
+        if (fields[k].transform == FieldTransform::kLogStandardise)
+          spread[k] += (block.input(fields[k].name).log() - sum[k] / count[k])
+                           .square().sum().item<double>();
+    });
+  Normalisation norm;
+  for (size_t k = 0; k < fields.size(); ++k) {
+    const InputField& in = fields[k];
     FieldScaling s{in.name, in.transform, 0, 1, in.components};
     if (in.transform == FieldTransform::kLogStandardise) {
-      const torch::Tensor log_x = x.log();
-      s.shift = log_x.mean().item<double>();
-      const double sd = log_x.std(/*unbiased=*/false).item<double>();
+      s.shift = sum[k] / count[k];
+      const double sd = std::sqrt(spread[k] / count[k]);
       s.scale = sd > 1e-12 ? sd : 1.0;  // a constant field: centring alone
     } else {
-      const double r = rms(x);
+      const double r = std::sqrt(sum[k] / count[k]);
       s.scale = r > 0 ? r : 1.0;
     }
-    n.inputs.push_back(s);
+    norm.inputs.push_back(s);
   }
-  if (family.time_dependent()) n.state = family.state_input();
+  if (family.time_dependent()) norm.state = family.state_input();
   // The target's size: u's, or the step's change for a time-dependent family.
-  const double u_rms = part.u.defined() ? rms(n.target(part.u, part.inputs)) : 0.0;
+  const double u_rms = target_count > 0 ? std::sqrt(target_squares / target_count) : 0.0;
   if (u_rms > 0) {
-    n.u_scale = u_rms;
+    norm.u_scale = u_rms;
   } else {  // physics-only training: the family's estimate of the solutions' size
-    const double s = family.solution_scale(part.inputs);
-    n.u_scale = s > 0 ? s : 1.0;
+    const double s = family.solution_scale(data.select(rows.slice(0, 0, std::min<int64_t>(n, 4))).inputs);
+    norm.u_scale = s > 0 ? s : 1.0;
   }
-  return n;
+  return norm;
 }
 
 int Normalisation::channels() const {

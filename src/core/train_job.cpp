@@ -3,6 +3,9 @@
 
 #include <torch/torch.h>
 
+#include <fstream>
+#include <limits>
+
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/dataset.hpp"
@@ -15,13 +18,32 @@ namespace pins {
 
 namespace {
 
-// training_data with the file named in its errors.
-TrainingData training_data_of(const Dataset& d, const std::string& path) {
+// training_data with the file named in its errors; a dataset given by its attributes only
+// is streamed from the file.
+TrainingData training_data_of(const Dataset& d, const std::string& path, std::int64_t block) {
+  if (attributes_only(d)) {
+#ifdef PINS_HAVE_HDF5
+    return streamed_training_data(path, block);
+#else
+    throw Error(path + ": streaming a dataset needs pins built with HDF5");
+#endif
+  }
   try {
     return training_data(d);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
+}
+
+// /proc/meminfo's MemAvailable in bytes, or 0 where there is none.
+std::int64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
 }
 
 // -train_unlabelled takes inputs only: a labelled file belongs in -data.
@@ -40,6 +62,51 @@ void check_same_problem(const Dataset& d, const std::string& what, const std::st
 }
 
 }  // namespace
+
+std::int64_t dataset_value_bytes(const Dataset& d) {
+  std::int64_t per_sample = 0;
+  for (const FieldSpec& in : d.info.inputs) per_sample += d.info.input_size(in);
+  if (d.info.labelled) {
+    std::int64_t u = 1;
+    for (std::int64_t s : d.info.solution_shape()) u *= s;
+    per_sample += u;
+  }
+  return d.samples * per_sample * std::int64_t(sizeof(double));
+}
+
+std::int64_t training_memory_budget(double memory_mb, int processes) {
+  if (memory_mb > 0) return std::int64_t(memory_mb * 1024 * 1024);
+  const std::int64_t available = available_memory();
+  // Without /proc/meminfo: hold everything, as before streaming existed.
+  if (available <= 0) return std::numeric_limits<std::int64_t>::max();
+  return available / 4 / std::max(processes, 1);
+}
+
+bool attributes_only(const Dataset& d) {
+  return d.samples > 0 && d.inputs.empty();
+}
+
+std::vector<Dataset> read_training_datasets(const std::vector<std::string>& paths,
+                                            std::int64_t budget_bytes, bool* streamed) {
+#ifndef PINS_HAVE_HDF5
+  (void)paths, (void)budget_bytes, (void)streamed;
+  throw Error("reading datasets needs pins built with HDF5");
+#else
+  std::vector<Dataset> out(paths.size());
+  std::int64_t bytes = 0;
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!paths[i].empty()) {
+      out[i] = read_dataset_info(paths[i]);
+      bytes += 2 * dataset_value_bytes(out[i]);
+    }
+  const bool stream = bytes > budget_bytes;
+  if (!stream)
+    for (size_t i = 0; i < paths.size(); ++i)
+      if (!paths[i].empty()) out[i] = read_dataset(paths[i]);
+  if (streamed) *streamed = stream;
+  return out;
+#endif
+}
 
 TrainedModel run_train_job(const TrainJob& job) {
   PINS_CHECK(job.data || job.unlabelled,
@@ -63,17 +130,22 @@ TrainedModel run_train_job(const TrainJob& job) {
                "loss: set -train_data_weight 0");
     // The data first: it refuses what no surrogate can train on (e.g. a mesh family's data).
     // Then the architecture must serve solutions on the data's grids.
-    td = training_data_of(data, data_path);
+    // A streamed dataset's checks and fingerprint read it in blocks of a sixteenth of the
+    // memory budget (at least one sample).
+    const std::int64_t block =
+        std::max<std::int64_t>(1, training_memory_budget(job.train.memory_mb,
+                                                         group_or_single(job.train.group).size()) / 16);
+    td = training_data_of(data, data_path, block);
     SurrogateNeeds need{"solution", data.info.mesh ? 0 : data.info.dim(), false, ""};
     need.mesh = data.info.mesh != nullptr;
     check_surrogate_traits(job.surrogate_type, need);
     if (job.validation) {
       check_same_problem(*job.validation, "validation data", job.validation_path, data);
-      vd = training_data_of(*job.validation, job.validation_path);
+      vd = training_data_of(*job.validation, job.validation_path, block);
     }
     if (job.unlabelled && !physics_only) {
       check_same_problem(*job.unlabelled, "unlabelled data", job.unlabelled_path, data);
-      ud = training_data_of(*job.unlabelled, job.unlabelled_path);
+      ud = training_data_of(*job.unlabelled, job.unlabelled_path, block);
     }
     set_training_threads(job.train.threads);
     torch::manual_seed(job.train.seed);  // the initial weights, the same on every process
@@ -102,6 +174,8 @@ TrainedModel run_train_job(const TrainJob& job) {
   m.training_data_hash = td.fingerprint;
   m.metrics = t.result.metrics();
   m.metrics["training_data"] = data_path;
+  // Whether the datasets were streamed from their files (larger than -train_memory).
+  m.metrics["streamed"] = attributes_only(data);
   if (unlabelled) m.metrics["unlabelled_data"] = job.unlabelled_path;
   if (job.validation) m.metrics["validation_data"] = job.validation_path;
   m.metrics["command"] = job.command;

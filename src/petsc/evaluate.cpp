@@ -13,6 +13,7 @@
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/rollout.hpp"
+#include "pins/core/train_job.hpp"  // attributes_only, dataset_value_bytes
 #include "pins/core/sparse_operator.hpp"
 #include "pins/petsc/error.hpp"
 #include "surrogates/mesh_graph.hpp"
@@ -233,7 +234,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
                           const std::string& solver_prefix, const std::vector<int>& refine,
-                          double newton_rtol) {
+                          double newton_rtol, std::int64_t block_bytes) {
   PINS_CHECK(solve_samples >= 1, "the number of PETSc re-solves must be at least 1, got ",
              solve_samples);
   require_labelled(d.info, data_path, "evaluation compares the model with stored solutions");
@@ -248,19 +249,43 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   } catch (const Error& err) {
     throw Error("model file '" + model_path + "': " + err.what());
   }
-  try {
-    e.data = training_data(d);
-  } catch (const Error& err) {
-    throw Error(data_path + ": " + err.what());
-  }
-  const TrainingData& td = e.data;
-  // Rows the surrogate predicts: the samples, or a trajectory dataset's steps.
-  const int64_t n = td.samples();
-
-  // Accuracy and physics of the predictions (batched), then per-sample latency.
+  // A dataset given by its attributes only (pins::attributes_only: larger than the memory
+  // budget) is streamed: read and scored a block of samples at a time.
+  const bool streamed = attributes_only(d);
+  PINS_CHECK(!streamed || counts.empty(), data_path,
+             ": refining predictions needs the whole dataset in memory, but it is streamed "
+             "from the file (its values exceed the memory budget, -evaluate_memory)");
   const std::shared_ptr<const Family> family_ptr =
       family_for(d.info.pde, sampler_parameters(d.info), d.info.mesh);
   const Family& family = *family_ptr;
+  PINS_CHECK(!streamed || !family.time_dependent(), data_path,
+             ": rolling out trajectories needs the whole dataset in memory, but it is streamed "
+             "from the file (its values exceed the memory budget, -evaluate_memory)");
+  // The samples of the PETSc re-solves (and the first block): the dataset itself, or read.
+  const int64_t samples = d.samples;
+  e.petsc_samples = int(std::min<int64_t>(samples, solve_samples));
+  const int64_t block_samples =
+      streamed ? std::max<int64_t>(kBatch, int64_t(block_bytes / std::max<std::int64_t>(
+                                                    1, 4 * dataset_value_bytes(d) / samples)) /
+                                               kBatch * kBatch)
+               : samples;
+  auto training_rows = [&](const Dataset& part) {
+    try {
+      return training_data(part);
+    } catch (const Error& err) {
+      throw Error(data_path + ": " + err.what());
+    }
+  };
+  Dataset first_block;
+  if (streamed) first_block = read_dataset(data_path, 0, std::min(samples, block_samples));
+  const Dataset& solve_set = streamed ? first_block : d;
+  e.data = training_rows(solve_set);
+  const TrainingData& td = e.data;
+  // Rows the surrogate predicts: the samples, or a trajectory dataset's steps.
+  const int64_t steps = td.samples() / solve_set.samples;
+  const int64_t n = samples * steps;
+
+  // Accuracy and physics of the predictions (batched), then per-sample latency.
   if (family.on_mesh()) {
     // A mesh surrogate runs on this dataset's mesh, whichever mesh it was trained on.
     model.set_graph(mesh_graph_of(*family.mesh(), *family.make_operator(rows(td.inputs, 0, 1))));
@@ -274,21 +299,40 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                " predictions with multigrid cycles: ", why);
   }
   predict(model, norm, rows(td.inputs, 0, 1), kBatch, &family);  // warm-up
+  // Block by block (one block when the dataset is in memory): predictions, their errors and
+  // residuals ‖F(u)‖/‖F(0)‖ (‖f − A u‖/‖f‖ for a linear family, as the dataset stores for
+  // PETSc's u), and PETSc's stored residuals. Streamed, only the first block's predictions
+  // are kept (Evaluation::prediction).
+  std::vector<torch::Tensor> errors, residuals;
+  std::vector<double> petsc_residuals;
+  double predict_seconds = 0;
+  for (int64_t first = 0; first < samples; first += block_samples) {
+    Dataset read;
+    if (streamed && first > 0)
+      read = read_dataset(data_path, first, std::min(block_samples, samples - first));
+    TrainingData other;
+    if (streamed && first > 0) other = training_rows(read);
+    const Dataset& part = streamed && first > 0 ? read : solve_set;
+    const TrainingData& rows_td = streamed && first > 0 ? other : td;
+    const auto t0 = Clock::now();
+    const torch::Tensor pred = predict(model, norm, rows_td.inputs, kBatch, &family);
+    predict_seconds += seconds_since(t0);
+    if (first == 0) e.prediction = pred;
+    errors.push_back(relative_l2(pred, rows_td.u));
+    residuals.push_back(family.relative_residual(rows_td.inputs, pred));
+    petsc_residuals.insert(petsc_residuals.end(), part.residual.begin(), part.residual.end());
+  }
+  e.seconds_batched = predict_seconds / double(n);
+  const int64_t single_count = std::min<int64_t>(td.samples(), 16);
   auto t0 = Clock::now();
-  e.prediction = predict(model, norm, td.inputs, kBatch, &family);
-  e.seconds_batched = seconds_since(t0) / double(n);
-  const int64_t single_count = std::min<int64_t>(n, 16);
-  t0 = Clock::now();
   for (int64_t i = 0; i < single_count; ++i)
     predict(model, norm, rows(td.inputs, i, i + 1), kBatch, &family);
   e.seconds_single = seconds_since(t0) / double(single_count);
-  e.relative_l2 = relative_l2(e.prediction, td.u);
+  e.relative_l2 = torch::cat(errors);
   e.error = summarize(e.relative_l2);
-  // ‖F(u)‖/‖F(0)‖ (‖f − A u‖/‖f‖ for a linear family), as the dataset stores for PETSc's u.
-  e.residual = summarize(family.relative_residual(td.inputs, e.prediction));
-  e.petsc_residual = summarize(torch::tensor(d.residual, torch::kFloat64));
-  e.petsc_samples = int(std::min<int64_t>(n, solve_samples));
-  e.seconds_petsc = petsc_seconds_per_sample(d, e.petsc_samples, solver_prefix);
+  e.residual = summarize(torch::cat(residuals));
+  e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
+  e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
 
   e.report = {{"model", model_path},
               {"data", data_path},
@@ -308,6 +352,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                 {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
                                      to_string(AttributeValue(d.info.rtol))}}},
               {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  if (streamed)
+    e.report["streamed"] = {{"block_samples", block_samples},
+                            {"kept_predictions", e.prediction.size(0)}};
   if (family.time_dependent()) {
     e.rollout = compare_rollout(model, norm, family, td, d, e.seconds_petsc);
     e.report["rollout"] = rollout_json(*e.rollout);
@@ -316,7 +363,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
         "states; seconds_per_sample.petsc_solve is per trajectory (PETSc TS)";
   }
   if (family.nonlinear() && family.dof() == 1) {
-    e.newton = compare_newton_guess(d, model_path, e.petsc_samples, newton_rtol, solver_prefix);
+    e.newton =
+        compare_newton_guess(solve_set, model_path, e.petsc_samples, newton_rtol, solver_prefix);
     e.report["newton"] = newton_json(*e.newton);
   } else if (family.nonlinear()) {
     // The SNES guess (snes_guess_surrogate.cpp) predicts one field; several are not wired.

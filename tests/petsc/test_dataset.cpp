@@ -14,6 +14,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
+#include "pins/core/dataset_stream.hpp"
 
 namespace fs = std::filesystem;
 
@@ -621,4 +622,74 @@ TEST_CASE("datasets on a mesh: inconsistent meshes and files are refused in one 
     CHECK(contains(error_of([&] { pins::read_dataset(path); }),
                    "array 'mesh/cells' has shape [6, 4], expected [cells, 3] (triangle)"));
   }
+}
+
+TEST_CASE("a dataset streamed sample by sample reads what read_dataset reads") {
+  TempDir dir;
+  const std::string path = dir.file("stream.h5");
+  const pins::Dataset d = small_dataset(7);
+  pins::write_dataset(path, d);
+  pins::DatasetStream s(path);
+  CHECK(s.header().samples == 7);
+  CHECK(s.header().inputs.empty());  // attributes only: values are read on demand
+  CHECK(s.sample_size("kappa") == 20);
+  // Any order, repeats, and consecutive runs (read as one block).
+  const std::vector<std::int64_t> rows = {5, 1, 2, 3, 5, 0};
+  for (const auto& [name, array] : {std::pair{std::string("kappa"), &d.inputs[0]},
+                                    std::pair{std::string("u"), &d.u}}) {
+    std::vector<double> got(rows.size() * 20);
+    s.read(name, rows, got.data());
+    for (size_t k = 0; k < rows.size(); ++k)
+      for (int p = 0; p < 20; ++p)
+        CHECK(got[k * 20 + size_t(p)] == array->sample(rows[k])[p]);
+  }
+  std::vector<double> range(3 * 20);
+  s.read_range("f", 4, 3, range.data());
+  for (int p = 0; p < 60; ++p) CHECK(range[size_t(p)] == d.inputs[1].sample(4)[p]);
+  CHECK(error_of([&] { s.read("kappa", {7}, range.data()); }).find("sample 7") !=
+        std::string::npos);
+  CHECK(error_of([&] { s.read("sigma", {0}, range.data()); }).find("no array 'sigma'") !=
+        std::string::npos);
+
+  // A range of samples read as a dataset of its own.
+  const pins::Dataset part = pins::read_dataset(path, 2, 4);
+  CHECK(part.samples == 4);
+  CHECK(part.inputs[0].values ==
+        std::vector<double>(d.inputs[0].sample(2), d.inputs[0].sample(6)));
+  CHECK(part.u.values == std::vector<double>(d.u.sample(2), d.u.sample(6)));
+  CHECK(part.residual == std::vector<double>(d.residual.begin() + 2, d.residual.begin() + 6));
+  CHECK(part.iterations == std::vector<std::int32_t>(d.iterations.begin() + 2, d.iterations.begin() + 6));
+  CHECK(part.seeds == std::vector<std::uint64_t>(d.seeds.begin() + 4, d.seeds.begin() + 12));
+  CHECK(error_of([&] { pins::read_dataset(path, 5, 3); }).find("holds 7 samples") !=
+        std::string::npos);
+}
+
+TEST_CASE("a non-finite value met while streaming is named by its sample in the file") {
+  TempDir dir;
+  const std::string path = dir.file("nan.h5");
+  pins::Dataset d = small_dataset(6);
+  pins::write_dataset(path, d);
+  {  // Put a NaN into sample 4 of kappa behind the writer's back (it refuses NaN).
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "kappa", H5P_DEFAULT);
+    hid_t space = H5Dget_space(ds);
+    const hsize_t start[3] = {4, 1, 2}, count[3] = {1, 1, 1};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    hid_t mem = H5Screate_simple(3, count, nullptr);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, &nan);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  pins::DatasetStream s(path);
+  std::vector<double> v(2 * 20);
+  s.read("kappa", {0, 3}, v.data());  // the damaged sample is not read: no error
+  const std::string e = error_of([&] { s.read("kappa", {2, 4}, v.data()); });
+  CHECK(e.find("nan.h5") != std::string::npos);
+  CHECK(e.find("'kappa' holds a non-finite value") != std::string::npos);
+  CHECK(e.find("at [4, 1, 2]") != std::string::npos);
+  CHECK(error_of([&] { pins::read_dataset(path, 3, 2); }).find("at [4, 1, 2]") !=
+        std::string::npos);
 }

@@ -249,3 +249,20 @@ def test_physics_loss_kinds():
     assert float(pins.physics_loss(coeffs, u, f, kind="preconditioned")) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="residual, energy or preconditioned"):
         pins.physics_loss(coeffs, u, f, kind="h1")
+
+
+def test_train_streams_files_larger_than_train_memory(train_file):
+    """A file path with train_memory below its size is streamed: the same history and weights
+    as training on the Dataset in memory."""
+    common = dict(train_epochs=2, train_batch_size=4, train_physics_weight=0.1, fno_modes=4,
+                  fno_width=8, threads=1, progress=False)
+    held = pins.train(pins.Dataset(train_file), **common)
+    streamed = pins.train(str(train_file), train_memory=0.01, **common)
+    assert streamed.manifest["metrics"]["streamed"] and not held.manifest["metrics"]["streamed"]
+    assert [r["loss"] for r in held.history] == [r["loss"] for r in streamed.history]
+    assert [r["val_rel_l2"] for r in held.history] == [r["val_rel_l2"] for r in streamed.history]
+    for a, b in zip(held.parameters(), streamed.parameters()):
+        assert torch.equal(a, b)
+    assert streamed.manifest["metrics"]["peak_memory_mb"] > 0
+    with pytest.raises(ValueError, match="-train_memory must be >= 0"):
+        pins.train(str(train_file), train_memory=-1, **common)

@@ -40,3 +40,24 @@ if(PINS_TRAIN_TEST_PYTHON AND MPIEXEC_EXECUTABLE)
       TIMEOUT 600 SKIP_RETURN_CODE 77 PROCESSORS 2 LABELS "training;cli;mpi")
   endforeach()
 endif()
+
+# Training on datasets streamed from their files (streaming_test.py): the same result as in
+# memory, memory that does not follow the dataset's size, bad values inside a streamed file.
+if(PINS_TRAIN_TEST_PYTHON)
+  set(_pins_stream_mpi "")
+  if(MPIEXEC_EXECUTABLE)
+    set(_pins_stream_mpi --mpiexec ${MPIEXEC_EXECUTABLE})
+    if(_pins_dp_mpiexec MATCHES "Open MPI|OpenRTE")
+      list(APPEND _pins_stream_mpi --mpiexec-flag=--oversubscribe)
+    endif()
+  endif()
+  foreach(_case same memory bad_input)
+    add_test(NAME train_streaming_${_case}
+             COMMAND ${PINS_TRAIN_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/streaming_test.py
+                     --pins $<TARGET_FILE:pins> ${_pins_stream_mpi}
+                     --workdir ${CMAKE_CURRENT_BINARY_DIR}/streaming_${_case} ${_case})
+    set_tests_properties(train_streaming_${_case} PROPERTIES
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+      TIMEOUT 600 SKIP_RETURN_CODE 77 PROCESSORS 2 LABELS "training;cli")
+  endforeach()
+endif()

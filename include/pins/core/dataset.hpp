@@ -237,6 +237,11 @@ void write_dataset(const std::string& path, const Dataset& data, bool force = fa
 /// error, NaN/Inf in an array.
 Dataset read_dataset(const std::string& path);
 
+/// Samples first, ..., first + count − 1 of the dataset `path` (count < 0: to the end), as
+/// read_dataset reads the whole file (samples = count; a non-finite value is named by its
+/// sample in the file). Throws pins::Error for a range outside the file.
+Dataset read_dataset(const std::string& path, std::int64_t first, std::int64_t count);
+
 /// Refuses an inputs-only dataset where solutions are needed: throws pins::Error
 /// "<path>: holds no solutions (an inputs-only dataset, written with -inputs_only); <why>"
 /// unless info.labelled. `why` says what needed them, e.g. "pins verify checks solutions".

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pins/core/model_file.hpp"
 #include "pins/core/options.hpp"
@@ -27,7 +28,9 @@ namespace pins {
 struct Dataset;
 class Surrogate;
 
-/// What to train, on what, and how.
+/// What to train, on what, and how. A dataset given with its attributes only
+/// (pins::read_dataset_info, no arrays: what read_training_datasets returns for data that
+/// does not fit in memory) is streamed from its path (pins::streamed_training_data).
 struct TrainJob {
   std::string surrogate_type = "fno";  ///< -surrogate_type
   OptionMap options;                   ///< the -train_* and -<surrogate_type>_* options
@@ -55,6 +58,23 @@ struct TrainedModel {
   TrainResult result;
   nlohmann::json history;
 };
+
+/// Bytes of values a dataset holds (every input array, and u when labelled).
+std::int64_t dataset_value_bytes(const Dataset& header);
+
+/// The -train_memory budget in bytes: `memory_mb` if positive, else a quarter of the memory
+/// available now (MemAvailable) divided among `processes`.
+std::int64_t training_memory_budget(double memory_mb, int processes);
+
+/// Reads the datasets of a training run (an empty path gives an empty Dataset): whole when
+/// their values fit in `budget_bytes` together, counted twice (the file's values and the
+/// trainer's tensors), else with their attributes only, which run_train_job streams from
+/// the files. `streamed` (optional) says which it was. Throws what read_dataset throws.
+std::vector<Dataset> read_training_datasets(const std::vector<std::string>& paths,
+                                            std::int64_t budget_bytes, bool* streamed = nullptr);
+
+/// Whether `d` holds its attributes only (pins::read_dataset_info): run_train_job streams it.
+bool attributes_only(const Dataset& d);
 
 /// Runs `job`: converts and checks the datasets (errors name the file), refuses a validation
 /// or unlabelled set of another family or grid, labelled data without solutions (an

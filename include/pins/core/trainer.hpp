@@ -22,6 +22,7 @@
 #include <functional>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -41,8 +42,28 @@ struct DatasetInfo;
 /// have one channel per input component: Normalisation::channels().
 inline constexpr int kFeatureChannels = 2;
 
+struct TrainingData;
+
+/// Rows of training data read when they are used, not held in memory: a dataset streamed
+/// from its file (pins::streamed_training_data). Reads are const and repeatable: the same
+/// rows give the same values bit for bit.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  /// Rows N.
+  virtual std::int64_t rows() const = 0;
+  /// Whether the rows have solutions u.
+  virtual bool labelled() const = 0;
+  /// The rows `index` (any order, repeats allowed) of every input, [k, (c,) grid...], and
+  /// of u when labelled, as float64 tensors into `out` (its inputs and u). Throws
+  /// pins::Error naming the file, the array and the sample for a bad value.
+  virtual void read(const std::vector<std::int64_t>& index, TrainingData& out) const = 0;
+};
+
 /// Samples as float64 tensors: every input field of the family, [N, (c,) grid...], and the
-/// solutions u [N, (dof,) grid...] (undefined: physics-only training).
+/// solutions u [N, (dof,) grid...] (undefined: physics-only training). A streamed one
+/// (`source` set: pins::streamed_training_data) holds no tensors: its rows are read from
+/// the file by select(), which the trainer calls per mini-batch.
 struct TrainingData {
   FieldMap inputs;                      ///< by name, e.g. {"kappa": [N,ny,nx], "f": [N,ny,nx]}
   torch::Tensor u;
@@ -57,13 +78,20 @@ struct TrainingData {
   /// steps of a sample, pins::training_data); the validation split keeps them together, so
   /// no trajectory is half trained on and half validated on. 1 otherwise.
   std::int64_t group = 1;
+  /// The rows, when they are streamed from a file rather than held in `inputs` and `u`.
+  std::shared_ptr<const RowSource> source;
 
-  /// Input `name`; throws pins::Error naming the inputs there are otherwise.
+  /// Input `name`; throws pins::Error naming the inputs there are otherwise (and, for
+  /// streamed data, that its rows are read with select()).
   const torch::Tensor& input(const std::string& name) const;
-  /// Samples N (from the first input).
+  /// Samples N (from the first input, or the source's rows).
   std::int64_t samples() const;
-  /// The rows `index` of every input (and of u when defined).
+  /// Whether there are solutions u (held, or in the source's file).
+  bool labelled() const;
+  /// The rows `index` of every input (and of u when labelled), held in memory: for streamed
+  /// data, read from the file.
   TrainingData select(const torch::Tensor& index) const;
+  TrainingData select(const std::vector<std::int64_t>& index) const;
 };
 
 /// Tensors from a dataset read with pins::read_dataset (u included; u undefined for an
@@ -75,6 +103,15 @@ struct TrainingData {
 /// disagree or a value is NaN/Inf, and naming the mismatch for a trajectory dataset given to
 /// a single-state family or the reverse.
 TrainingData training_data(const Dataset& dataset);
+
+/// The training data of the dataset file `path` streamed, not loaded: the same rows,
+/// checks and fingerprint as training_data(read_dataset(path)), but each select() reads its
+/// rows from the file (pins::DatasetStream), so memory does not grow with the dataset. The
+/// checks that need every value (NaN/Inf, positive log-transformed inputs) and the
+/// fingerprint are one pass over the file in blocks of at most `block_bytes` (at least one
+/// sample). Needs pins built with HDF5.
+TrainingData streamed_training_data(const std::string& path,
+                                    std::int64_t block_bytes = std::int64_t(64) << 20);
 
 /// A dataset's sampler attributes as pins::family_for takes them: name without "sampler.",
 /// value as text (pins::to_string).
@@ -107,8 +144,10 @@ struct Normalisation {
   torch::Tensor target(const torch::Tensor& u, const FieldMap& inputs) const;
   /// The solution for the network's output field (output_field): state + u_scale · output.
   torch::Tensor solution(const torch::Tensor& output, const FieldMap& inputs) const;
-  /// Fits the statistics on the samples `index` of `data`, inputs in `family`'s order.
+  /// Fits the statistics on the samples `index` of `data`, inputs in `family`'s order,
+  /// reading them in blocks of kFitRows rows (the same sums for held and streamed data).
   static Normalisation fit(const TrainingData& data, const torch::Tensor& index);
+  static constexpr std::int64_t kFitRows = 16;
   nlohmann::json to_json() const;
   /// Reads what to_json wrote, and the Darcy form of earlier model files (log_kappa_mean,
   /// log_kappa_std, f_scale, u_scale); throws pins::Error naming a missing or bad field.
@@ -152,6 +191,11 @@ struct TrainOptions {
   int max_bad_steps = 5;              ///< -train_max_bad_steps before a rollback
   int max_rollbacks = 3;              ///< -train_max_rollbacks before stopping
   std::string dtype = "float32";      ///< -train_dtype float32|float64
+  /// -train_memory: MB of dataset values this process may hold (0: auto, a quarter of the
+  /// memory available at the start, shared among the processes of the node). Datasets that
+  /// fit are read whole; larger ones are streamed from their files, mini-batch by mini-batch
+  /// (pins::read_training_datasets). The result is the same either way.
+  double memory_mb = 0;
 
   /// Test hook: sees each mini-batch loss (global step counter, loss) and returns the loss
   /// to use, e.g. a NaN to exercise the guard.
@@ -199,6 +243,8 @@ struct TrainResult {
   int rollbacks = 0;
   std::int64_t train_samples = 0, val_samples = 0;
   std::int64_t unlabelled_samples = 0;  ///< inputs-only samples seen by the physics loss
+  /// This process's peak resident memory (VmHWM, MB) when training ended.
+  double peak_memory_mb = 0;
   /// Summary for the model manifest's metrics.
   nlohmann::json metrics() const;
 };

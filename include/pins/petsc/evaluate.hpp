@@ -91,9 +91,9 @@ struct RolloutComparison {
 /// The measurements; `report` holds them as report.json's fields.
 struct Evaluation {
   nlohmann::json report;
-  torch::Tensor prediction;   ///< [N, ny, nx] float64
+  torch::Tensor prediction;   ///< [N, ny, nx] float64 (streamed: the first block's rows)
   torch::Tensor relative_l2;  ///< [N]
-  TrainingData data;          ///< the dataset's tensors (κ, f, u)
+  TrainingData data;          ///< the dataset's tensors (κ, f, u) (streamed: the first block's)
   Summary error, residual, petsc_residual;
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;
   int petsc_samples = 0;
@@ -117,10 +117,16 @@ struct Evaluation {
 /// whose operator MultigridCycle does not support (MultigridCycle::unsupported's reason),
 /// before any timing. For a nonlinear family, also compare_newton_guess on the re-solved
 /// samples to `newton_rtol` (≤ 0: the dataset's rtol): Evaluation::newton, report["newton"].
+///
+/// A dataset `d` given by its attributes only (pins::read_training_datasets for a file larger
+/// than the memory budget) is streamed from `data_path`: read and scored in blocks of about
+/// block_bytes / 4 of values (a multiple of 32 samples); Evaluation::prediction and ::data
+/// then hold the first block only, and refinement and trajectory rollouts (which need every
+/// sample at once) are refused.
 Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& model_path, const Dataset& d,
                           const std::string& data_path, int solve_samples,
                           const std::string& solver_prefix, const std::vector<int>& refine = {},
-                          double newton_rtol = 0);
+                          double newton_rtol = 0, std::int64_t block_bytes = 256 << 20);
 
 }  // namespace pins::petsc
