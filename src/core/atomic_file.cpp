@@ -2,11 +2,13 @@
 #include "atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -32,6 +34,38 @@ void sync_directory(const std::string& target) {
   }
 }
 
+// This machine's name, as temporary file names carry it ("" if unknown).
+std::string host_name() {
+  char name[256] = "";
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  std::string h = name;
+  for (char& c : h)
+    if (c == '.' || c == '/') c = '_';
+  return h;
+}
+
+// Removes the temporaries of `target` that processes of this machine left when they were
+// killed (SIGKILL, out of memory, a node failure) in the middle of a write: their names carry
+// the host and the process id, and that process no longer exists. Another machine's
+// temporaries (a shared file system) are never touched: their processes cannot be checked.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& name,
+                              const std::string& host) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "." + name + ".tmp." + host + ".";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string entry = it->path().filename().string();
+    if (entry.rfind(prefix, 0) != 0) continue;
+    char* rest = nullptr;
+    const long pid = std::strtol(entry.c_str() + prefix.size(), &rest, 10);
+    if (pid <= 0 || !rest || *rest != '.' || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(const std::string& target, std::string what)
@@ -39,11 +73,13 @@ AtomicFile::AtomicFile(const std::string& target, std::string what)
   namespace fs = std::filesystem;
   const fs::path t(target);
   const fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
+  const std::string host = host_name();
+  remove_stale_temporaries(dir, t.filename().string(), host);
   std::random_device rd;
   for (int attempt = 0; attempt < 100; ++attempt) {
     char suffix[32];
-    std::snprintf(suffix, sizeof suffix, ".tmp.%ld.%08x", static_cast<long>(::getpid()), rd());
-    path_ = (dir / ("." + t.filename().string() + suffix)).string();
+    std::snprintf(suffix, sizeof suffix, ".%ld.%08x", static_cast<long>(::getpid()), rd());
+    path_ = (dir / ("." + t.filename().string() + ".tmp." + host + suffix)).string();
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0 || errno != EEXIST) break;
   }

@@ -7,8 +7,10 @@
 
 namespace pins::detail {
 
-/// A temporary file next to `target` ("<dir>/.<name>.tmp.<pid>.<random>"), removed unless
-/// commit() moved it into place. `what` names the file in messages ("model file").
+/// A temporary file next to `target` ("<dir>/.<name>.tmp.<host>.<pid>.<random>"), removed
+/// unless commit() moved it into place. `what` names the file in messages ("model file").
+/// A process killed while writing (SIGKILL) cannot remove its temporary: the next AtomicFile
+/// for the same target on the same machine removes those whose process is gone.
 class AtomicFile {
  public:
   AtomicFile(const std::string& target, std::string what);

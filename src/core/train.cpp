@@ -525,8 +525,10 @@ void TrainLoop::validate(EpochRecord& r) {
   // would wait in the sum for ever.
   std::string error;
   try {
-    for (size_t i = mine.begin; i < mine.end; i += 64) {
-      const auto idx = index_tensor(val_, i, std::min(mine.end, i + 64));
+    // In chunks of a mini-batch: validation needs no more memory than a training step.
+    const size_t chunk = size_t(opt_.batch_size);
+    for (size_t i = mine.begin; i < mine.end; i += chunk) {
+      const auto idx = index_tensor(val_, i, std::min(mine.end, i + chunk));
       const Batch b = rows_of(idx, true);
       const torch::Tensor pred = output_field(model_.forward(b.x));
       if (labelled_) rel += relative_l2(pred, target(b.u, b.inputs)).sum().item<double>();

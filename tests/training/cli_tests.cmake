@@ -61,3 +61,15 @@ if(PINS_TRAIN_TEST_PYTHON)
       TIMEOUT 600 SKIP_RETURN_CODE 77 PROCESSORS 2 LABELS "training;cli")
   endforeach()
 endif()
+
+# SIGKILL during checkpoint and model writes, 100 times, then resume (kill_test.py): every
+# checkpoint loads and every resumed run ends with the uninterrupted run's weights bit for bit.
+if(PINS_TRAIN_TEST_PYTHON)
+  add_test(NAME train_kill_during_save
+           COMMAND ${PINS_TRAIN_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/kill_test.py
+                   --pins $<TARGET_FILE:pins> --workdir ${CMAKE_CURRENT_BINARY_DIR}/kill_during_save
+                   --kills 100)
+  set_tests_properties(train_kill_during_save PROPERTIES
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+    TIMEOUT 900 PROCESSORS 2 LABELS "training;cli;reliability")
+endif()
