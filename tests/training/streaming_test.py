@@ -14,7 +14,8 @@ memory of a streamed run grows by less than half the dataset's values over a run
 dataset 30 times smaller, while the in-memory run grows by more than the dataset (so the
 check can fail). bad_input: a negative -train_memory, a NaN and a non-positive coefficient
 inside a streamed file, and a corrupted chunk: each one line on stderr naming the file, the
-array and the sample, a non-zero exit, and no model file. Exit status 77 means skipped
+array and the sample, a non-zero exit, and no model file (the corrupted file also on 2
+processes: one line, no hang). Exit status 77 means skipped
 (h5py or numpy missing).
 """
 
@@ -190,9 +191,9 @@ def case_memory():
     print("ok: streamed training's memory does not follow the dataset's size")
 
 
-def expect_error(cmd, expected):
+def expect_error(cmd, expected, ranks=None):
     before = snapshot(ARGS.workdir)
-    rc, _, err = run(cmd)
+    rc, _, err = run(cmd, ranks)
     lines = [l for l in strip_mpiexec_notices(err).splitlines() if l.strip()]
     check_one_line_error(rc, lines, " ".join(cmd), "train", expected)
     if snapshot(ARGS.workdir) != before:
@@ -236,6 +237,10 @@ def case_bad_input():
         f.seek(offset + 100)
         f.write(bytes([b[0] ^ 0xFF]))
     expect_error(base + ["-data", "corrupt.h5"] + STREAM, "'kappa' cannot be read at sample 4")
+    if ARGS.mpiexec:
+        # Data parallel: every process meets the damaged sample; one line, no hang, no file.
+        expect_error(base + ["-data", "corrupt.h5"] + STREAM,
+                     "'kappa' cannot be read at sample 4", ranks=2)
 
 
 def main():
