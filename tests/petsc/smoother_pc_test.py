@@ -75,12 +75,21 @@ def case_alone(args):
 
 
 def case_mpi(args):
-    """GAMG + the smoother on 2 processes, and its -log_view events."""
+    """GAMG + the smoother on 2 processes, and its -log_view events; on 4 processes with an
+    uneven decomposition."""
     for a in (args, in_3d(args)):
         its, res, out = solve(a, *GAMG, *smoother(args), "-log_view", ranks=2)
         if "PinsSmootherSetUp" not in out or "PinsSmootherNet" not in out:
             fail("-log_view does not show the smoother's events:\n" + out)
         print("2 processes: %d iterations, true relative residual %.2e" % (its, res))
+    # 4 processes (oversubscribed: correctness only) on a grid that does not split evenly.
+    uneven = ["-da_grid_x", "67", "-da_grid_y", "61"]
+    base, _, _ = solve(args, *GAMG, *uneven, ranks=4)
+    its, res, _ = solve(args, *GAMG, *uneven, *smoother(args), ranks=4)
+    print("67 x 61 on 4 processes: CG + GAMG %d iterations, with the learned smoother %d "
+          "(true relative residual %.2e)" % (base, its, res))
+    if its > 1.5 * base + 1:
+        fail("4 processes: the learned smoother took %d iterations, GAMG's own %d" % (its, base))
 
 
 def case_plex(args):

@@ -24,7 +24,9 @@ def run(args, exe, *options, ranks=1):
     cmd = [exe, "-dll_append", args.library] + list(options)
     if ranks > 1:
         cmd = [args.mpiexec, "-n", str(ranks)] + args.mpiexec_flag + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    # Oversubscribed runs (more processes than cores): one OpenMP/LibTorch thread each.
+    env = dict(os.environ, OMP_NUM_THREADS="1") if ranks > 2 else None
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -113,6 +115,17 @@ def case_mpi(args):
     print("1 process %d iterations, 2 processes %d" % (one, two))
     if abs(one - two) > 2:
         fail("2 processes took %d iterations, 1 process %d: the gathered grid differs" % (two, one))
+    # 4 processes (oversubscribed: correctness only) on a grid that does not split evenly
+    # (67 x 61 over a 2 x 2 process grid: 34/33 by 31/30 cells).
+    uneven = ["-da_grid_x", "67", "-da_grid_y", "61"]
+    one, _, _ = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
+                      "-pc_surrogate_model", args.model, *uneven)
+    four, _, _ = solve(args, "-ksp_type", "fgmres", "-pc_type", "surrogate",
+                       "-pc_surrogate_model", args.model, *uneven, ranks=4)
+    print("67 x 61: 1 process %d iterations, 4 processes %d" % (one, four))
+    if abs(one - four) > 2:
+        fail("4 processes took %d iterations on 67 x 61, 1 process %d: the gathered grid "
+             "differs" % (four, one))
 
 
 def nan_model(args):
