@@ -143,6 +143,17 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
        << torch::get_num_threads() << " threads); PETSc " << d.info.ksp_type << " + "
        << d.info.pc_type << " (rtol " << fmt(d.info.rtol) << ", assembly included, " << solves
        << " samples) " << fmt(petsc * 1e3, "%.3g") << " ms.\n";
+    if (j.contains("error_bound")) {
+      const auto& b = j["error_bound"];
+      md << "\nCalibrated error bound (`pins calibrate`, level "
+         << fmt(100 * b["level"].get<double>(), "%.3g") << " %, " << b["calibration_samples"]
+         << " samples): bound = " << fmt(b["quantile"].get<double>()) << " x the answer's "
+         << "relative residual; on this set it covered " << fmt(100 * b["coverage"].get<double>(), "%.3g")
+         << " % of the errors, Spearman correlation with the error "
+         << (b["spearman_bound_error"].is_number() ? fmt(b["spearman_bound_error"].get<double>())
+                                                    : std::string("n/a"))
+         << ".\n";
+    }
     if (e.newton) md << newton_markdown(*e.newton, d.info);
     if (e.rollout) md << rollout_markdown(*e.rollout);
 

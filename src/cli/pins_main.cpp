@@ -67,6 +67,13 @@ const Subcommand kSubcommands[] = {
      "<o>/report.md and PNG figures. Runs on rank 0 only. Example:\n"
      "  pins evaluate -model model.pins -data test64.h5 -o report\n",
      pins::cli::run_evaluate},
+    {"calibrate", "fit a model's error bound on held-out data, stored in the model file",
+     "pins calibrate: split conformal calibration of an error bound from each answer's\n"
+     "certificate (its relative residual): on held-out labelled samples, q is the level\n"
+     "quantile of error / residual; then P(error <= q x residual) >= level for samples from the\n"
+     "same distribution. Stored in the model file; pins evaluate reports its coverage. Example:\n"
+     "  pins calibrate -model model.pins -data cal64.h5 -calibrate_level 0.9\n",
+     pins::cli::run_calibrate},
 };
 
 void print_usage(std::FILE* out) {

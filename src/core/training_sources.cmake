@@ -13,6 +13,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/training_loop.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_evaluate.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/calibration.cpp
   ${PROJECT_SOURCE_DIR}/src/core/rollout.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_job.cpp
   ${PROJECT_SOURCE_DIR}/src/core/precondition.cpp

@@ -4,11 +4,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <memory>
 
 #include "dataset_resolver.hpp"
 #include "pde/registry.hpp"
+#include "pins/core/calibration.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
@@ -330,7 +332,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   e.seconds_single = seconds_since(t0) / double(single_count);
   e.relative_l2 = torch::cat(errors);
   e.error = summarize(e.relative_l2);
-  e.residual = summarize(torch::cat(residuals));
+  e.relative_residual = torch::cat(residuals);
+  e.residual = summarize(e.relative_residual);
   e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
   e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
 
@@ -352,6 +355,31 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                 {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
                                      to_string(AttributeValue(d.info.rtol))}}},
               {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  if (manifest.metrics.is_object() && manifest.metrics.contains("calibration")) {
+    // The model's calibrated error bound (pins calibrate) against the true errors here.
+    ErrorCalibration c;
+    try {
+      c = ErrorCalibration::from_json(manifest.metrics.at("calibration"));
+    } catch (const Error& err) {
+      throw Error("model file '" + model_path + "': " + err.what());
+    }
+    e.bound = e.relative_residual * c.quantile;
+    const torch::Tensor covered = (e.relative_l2 <= e.bound).to(torch::kFloat64);
+    auto values = [](const torch::Tensor& t) {
+      const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    const double rho = spearman(values(e.bound), values(e.relative_l2));
+    e.report["error_bound"] = {
+        {"level", c.level},
+        {"quantile", c.quantile},
+        {"calibration_samples", c.samples},
+        {"calibration_data", c.data},
+        {"coverage", covered.mean().item<double>()},
+        {"spearman_bound_error", std::isfinite(rho) ? nlohmann::json(rho) : nlohmann::json()},
+        {"bound", summarize(e.bound).to_json()},
+        {"method", manifest.metrics.at("calibration").value("method", "")}};
+  }
   if (streamed)
     e.report["streamed"] = {{"block_samples", block_samples},
                             {"kept_predictions", e.prediction.size(0)}};

@@ -568,6 +568,56 @@ def case_precondition_checkpoint():
         fail("the model resumed after the last step differs from the one trained")
 
 
+def case_calibrate():
+    """pins calibrate: a split conformal error bound fitted on held-out samples and stored in
+    the model file (in place, weights unchanged); pins evaluate reports its coverage and its
+    rank correlation with the errors; bad levels, too few samples, inputs-only data and a
+    missing file are refused in one line with the model file untouched."""
+    generate("c_train.h5", 48, 1)
+    generate("c_cal.h5", 40, 2)
+    generate("c_test.h5", 40, 3)
+    expect_ok(["train", "-data", "c_train.h5", "-surrogate_type", "fno", "-fno_modes", "6",
+               "-fno_width", "12", "-train_epochs", "15", "-train_lr", "3e-3",
+               "-train_monitor", "0", "-train_threads", "1", "-o", "c.pins"])
+    with open(os.path.join(ARGS.workdir, "c.pins"), "rb") as f:
+        before = f.read()
+    out, _ = expect_ok(["calibrate", "-model", "c.pins", "-data", "c_cal.h5",
+                        "-calibrate_level", "0.8"])
+    if "80 % error bound" not in out or "40 samples of c_cal.h5" not in out:
+        fail("pins calibrate does not say what it fitted:\n" + out)
+    with open(os.path.join(ARGS.workdir, "c.pins"), "rb") as f:
+        after = f.read()
+    weights = lambda b: b[32 + struct.unpack_from("<Q", b, 16)[0]:]
+    if weights(before) != weights(after):
+        fail("pins calibrate changed the model's weights")
+    r = evaluate("c.pins", "c_test.h5", "c_report")
+    b = r.get("error_bound")
+    if not b or b["level"] != 0.8 or b["calibration_samples"] != 40:
+        fail("report.json has no error_bound of the calibration: %s" % b)
+    print("calibrated at 0.8 on 40 samples: quantile %.4g; on 40 test samples coverage %.3f, "
+          "Spearman(bound, error) %s" % (b["quantile"], b["coverage"], b["spearman_bound_error"]))
+    # 40 exchangeable test samples: the coverage is random around >= 0.8; far below means
+    # the bound is not what it claims.
+    if not 0.55 <= b["coverage"] <= 1.0:
+        fail("coverage %.3f of the 80 %% bound on fresh samples" % b["coverage"])
+    with open(os.path.join(ARGS.workdir, "c_report", "report.md")) as f:
+        if "Calibrated error bound" not in f.read():
+            fail("report.md does not show the calibrated bound")
+    expect_ok(["generate", "-grid", "32", "-samples", "12", "-seed", "4", "-inputs_only",
+               "-progress", "0", "-o", "c_inputs.h5"])
+    for args, expected in [
+            (["-calibrate_level", "1.5"], "-calibrate_level must be in (0, 1)"),
+            (["-calibrate_level", "0.99"], "needs at least 99 samples, got 40"),
+            (["-calibrate_memory", "-2"], "-calibrate_memory must be >= 0")]:
+        expect_error(["calibrate", "-model", "c.pins", "-data", "c_cal.h5"] + args,
+                     "calibrate", expected)
+    expect_error(["calibrate", "-model", "c.pins", "-data", "c_inputs.h5"], "calibrate",
+                 "holds no solutions")
+    expect_error(["calibrate", "-model", "c.pins", "-data", "missing.h5"], "calibrate",
+                 "missing.h5")
+    expect_error(["calibrate", "-model", "c.pins"], "calibrate", "-data <file.h5> is required")
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
@@ -575,7 +625,8 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
                                     "precondition_checkpoint", "refine", "refine_3d",
-                                    "nonlinear", "fem", "allen_cahn", "gray_scott"])
+                                    "nonlinear", "fem", "allen_cahn", "gray_scott",
+                                    "calibrate"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
@@ -584,7 +635,7 @@ def main():
      "precondition_checkpoint": case_precondition_checkpoint,
      "refine": case_refine, "refine_3d": case_refine_3d,
      "nonlinear": case_nonlinear, "allen_cahn": case_allen_cahn,
-     "gray_scott": case_gray_scott}[ARGS.case]()
+     "gray_scott": case_gray_scott, "calibrate": case_calibrate}[ARGS.case]()
     print("PASS")
 
 

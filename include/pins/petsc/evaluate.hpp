@@ -93,6 +93,12 @@ struct Evaluation {
   nlohmann::json report;
   torch::Tensor prediction;   ///< [N, ny, nx] float64 (streamed: the first block's rows)
   torch::Tensor relative_l2;  ///< [N]
+  /// [N] each answer's certificate: its relative residual ‖F(û)‖/‖F(0)‖ (‖f − A û‖/‖f‖).
+  torch::Tensor relative_residual;
+  /// [N] the calibrated error bound of each answer (pins calibrate: the model's quantile ×
+  /// relative_residual), undefined when the model is not calibrated; report["error_bound"]
+  /// then holds its coverage and its Spearman correlation with the true errors.
+  torch::Tensor bound;
   TrainingData data;          ///< the dataset's tensors (κ, f, u) (streamed: the first block's)
   Summary error, residual, petsc_residual;
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;

@@ -1,0 +1,52 @@
+#pragma once
+/// \file
+/// A calibrated error bound for every answer of a solution model, from its certificate.
+///
+/// The certificate of an answer û is its relative residual r = ‖f − A û‖ / ‖f‖ by the
+/// family's own operator (‖F(û)‖ / ‖F(0)‖ for a nonlinear family): computable for any input,
+/// without a solution. The bound is e ≤ q · r, with q fitted by split conformal prediction on
+/// held-out labelled samples (`pins calibrate`): the score of a calibration sample is its
+/// error-to-certificate ratio s = e / r, and q is the ⌈(n + 1) · level⌉-th smallest of the n
+/// scores. For a new sample exchangeable with the calibration samples (drawn from the same
+/// distribution), P(e ≤ q · r) ≥ level — whatever the model, with no assumption on it; the
+/// coverage exceeds the level by at most 1 / (n + 1) when the scores are distinct. Inputs
+/// unlike the calibration data void the guarantee.
+///
+/// Example:
+/// \code
+///   pins::ErrorCalibration c = pins::calibrate_error_bound(errors, residuals, 0.9);
+///   double bound = c.bound(residual_of_new_answer);        // 90 % bound on its error
+/// \endcode
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace pins {
+
+struct ErrorCalibration {
+  double level = 0.9;          ///< the coverage asked for, in (0, 1)
+  double quantile = 0;         ///< q: the bound is q · relative residual
+  std::int64_t samples = 0;    ///< n calibration samples
+  std::string data;            ///< the calibration dataset (its path)
+  /// The relative L2 error bound of an answer whose relative residual is `residual`.
+  double bound(double residual) const { return quantile * residual; }
+  /// As stored in a model manifest's metrics["calibration"].
+  nlohmann::json to_json() const;
+  /// Reads to_json's form; throws pins::Error naming a missing or bad field.
+  static ErrorCalibration from_json(const nlohmann::json& json);
+};
+
+/// Fits q from per-sample relative errors and relative residuals (same length n): the split
+/// conformal quantile of the ratios error / residual. Throws pins::Error for a level outside
+/// (0, 1), lengths that differ, a non-finite or negative value, or too few samples for the
+/// level (⌈(n + 1) · level⌉ > n: e.g. 0.9 needs at least 9).
+ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
+                                       const std::vector<double>& residuals, double level);
+
+/// Spearman's rank correlation of a and b (ties get their mean rank); NaN for fewer than 2
+/// values or a constant vector.
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace pins

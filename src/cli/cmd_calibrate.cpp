@@ -1,0 +1,108 @@
+// pins calibrate: fit a model's error bound on held-out labelled data and store it in the
+// model file (pins/core/calibration.hpp).
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "pins/core/calibration.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/train_job.hpp"  // read_training_datasets, training_memory_budget
+#include "pins/core/trainer.hpp"
+#include "pins/petsc/evaluate.hpp"
+
+namespace pins::cli {
+
+int run_calibrate(MPI_Comm comm, const std::string& command_line) {
+  char model_path[PETSC_MAX_PATH_LEN] = "", data[PETSC_MAX_PATH_LEN] = "";
+  char output[PETSC_MAX_PATH_LEN] = "";
+  PetscReal level = 0.9, memory = 0;
+  PetscInt threads = 0;
+  PetscBool force = PETSC_FALSE, help = PETSC_FALSE;
+  read_options([&]() -> PetscErrorCode {
+    PetscFunctionBeginUser;
+    PetscOptionsBegin(comm, nullptr, "pins calibrate: a model's error bound (rank 0)", "pins");
+    PetscCall(PetscOptionsString("-model", "Model file (pins train -o), required",
+                                 "pins calibrate", model_path, model_path, sizeof model_path,
+                                 nullptr));
+    PetscCall(PetscOptionsString("-data",
+                                 "Held-out labelled dataset (HDF5), not trained on, from the "
+                                 "distribution the model will be used on; required",
+                                 "pins calibrate", data, data, sizeof data, nullptr));
+    PetscCall(PetscOptionsString("-o", "Model file to write (default: -model itself, replaced "
+                                 "atomically)", "pins calibrate", output, output, sizeof output,
+                                 nullptr));
+    PetscCall(PetscOptionsBool("-force", "Overwrite an existing -o", "pins calibrate", force,
+                               &force, nullptr));
+    PetscCall(PetscOptionsReal("-calibrate_level",
+                               "Coverage of the bound: P(error <= bound) >= level",
+                               "pins calibrate", level, &level, nullptr));
+    PetscCall(PetscOptionsReal("-calibrate_memory",
+                               "MB of dataset values to hold (0: auto); a larger dataset is "
+                               "streamed", "pins calibrate", memory, &memory, nullptr));
+    PetscCall(PetscOptionsInt("-calibrate_threads", "LibTorch threads (0: the cores available)",
+                              "pins calibrate", threads, &threads, nullptr));
+    PetscOptionsEnd();
+    PetscCall(PetscOptionsHasHelp(nullptr, &help));
+    PetscFunctionReturn(0);
+  });
+  if (help) return 0;
+  on_rank0(comm, [&] {
+    const std::string mpath = model_path, dpath = data;
+    const std::string out = output[0] ? std::string(output) : mpath;
+    PINS_CHECK(!mpath.empty(), "-model <file.pins> is required: the model to calibrate");
+    PINS_CHECK(!dpath.empty(), "-data <file.h5> is required: held-out labelled samples");
+    PINS_CHECK(level > 0 && level < 1, "-calibrate_level must be in (0, 1), got ",
+               double(level));
+    PINS_CHECK(memory >= 0, "-calibrate_memory must be >= 0 (MB; 0: auto), got ",
+               double(memory));
+    // In place (the default) replaces the model file; another -o must not exist unless forced.
+    if (out != mpath) check_output_path(out, "-o", force);
+    set_training_threads(int(threads));
+    const std::int64_t budget = training_memory_budget(double(memory), 1);
+    const Dataset d = read_training_datasets({dpath}, budget).front();
+    require_labelled(d.info, dpath, "calibration compares the model's answers with solutions");
+    LoadedModel loaded = load_model(mpath);
+    PINS_CHECK(loaded.manifest.task == "solution", "model file '", mpath, "' is a ",
+               loaded.manifest.task, " model; pins calibrate bounds the errors of solution "
+               "models");
+    const ModelRequirements need =
+        petsc::evaluation_requirements(loaded.manifest.architecture, d.info);
+    check_model_requirements(loaded.manifest, need, mpath);
+    // The answers and their certificates on every calibration sample (one PETSc re-solve:
+    // evaluate_model's timing, not used here).
+    const petsc::Evaluation e = petsc::evaluate_model(*loaded.model, loaded.manifest, mpath, d,
+                                                      dpath, 1, "calibrate_", {}, 0, budget);
+    auto values = [](const torch::Tensor& t) {
+      const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    ErrorCalibration c;
+    try {
+      c = calibrate_error_bound(values(e.relative_l2), values(e.relative_residual),
+                                double(level));
+    } catch (const Error& err) {
+      throw Error(dpath + ": " + err.what());
+    }
+    c.data = dpath;
+    ModelManifest m = loaded.manifest;
+    m.metrics["calibration"] = c.to_json();
+    save_model(out, *loaded.model, m, /*force=*/out == mpath || force);
+    std::printf("pins calibrate: %s: %.0f %% error bound = %.4g x relative residual (split "
+                "conformal on %lld samples of %s; relative L2 error of the answers: mean %.3g, "
+                "max %.3g)\n",
+                out.c_str(), 100 * c.level, c.quantile, (long long)c.samples, dpath.c_str(),
+                e.error.mean, e.error.max);
+    std::fflush(stdout);
+  });
+  return 0;
+}
+
+}  // namespace pins::cli
