@@ -24,12 +24,12 @@ gen train.h5 "$NTRAIN" 1
 gen cal.h5 "$NCAL" 2
 gen test.h5 "$NTEST" 3
 "$PINS" train -data "$WORK/train.h5" -surrogate_type fno -fno_modes 8 -fno_width 24 \
-  -train_epochs "$EPOCHS" -train_lr 3e-3 -train_monitor 0 -o "$WORK/m.pins" -force
+  -train_epochs "$EPOCHS" -train_lr 3e-3 -train_monitor 0 -train_threads 1 -o "$WORK/m.pins" -force
 for level in 0.8 0.9 0.95; do
   cp "$WORK/m.pins" "$WORK/m$level.pins"
-  "$PINS" calibrate -model "$WORK/m$level.pins" -data "$WORK/cal.h5" -calibrate_level "$level"
+  "$PINS" calibrate -model "$WORK/m$level.pins" -data "$WORK/cal.h5" -calibrate_level "$level" -calibrate_threads 1
   "$PINS" evaluate -model "$WORK/m$level.pins" -data "$WORK/test.h5" -o "$WORK/ev$level" -force \
-    -evaluate_plot 0 -evaluate_solve_samples 2 >/dev/null
+    -evaluate_plot 0 -evaluate_solve_samples 2 -evaluate_threads 1 >/dev/null
 done
 echo
 echo "| level | quantile q | test coverage | coverage - level | Spearman(bound, error) | test error mean | bound mean |"

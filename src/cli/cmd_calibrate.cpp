@@ -97,9 +97,9 @@ int run_calibrate(MPI_Comm comm, const std::string& command_line) {
     save_model(out, *loaded.model, m, /*force=*/out == mpath || force);
     std::printf("pins calibrate: %s: %.0f %% error bound = %.4g x relative residual (split "
                 "conformal on %lld samples of %s; relative L2 error of the answers: mean %.3g, "
-                "max %.3g)\n",
+                "max %.3g); out of distribution: relative residual > %.4g\n",
                 out.c_str(), 100 * c.level, c.quantile, (long long)c.samples, dpath.c_str(),
-                e.error.mean, e.error.max);
+                e.error.mean, e.error.max, c.residual_threshold);
     std::fflush(stdout);
   });
   return 0;

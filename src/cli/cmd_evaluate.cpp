@@ -153,6 +153,12 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
          << (b["spearman_bound_error"].is_number() ? fmt(b["spearman_bound_error"].get<double>())
                                                     : std::string("n/a"))
          << ".\n";
+      if (j.contains("out_of_distribution"))
+        md << "Out-of-distribution flag (relative residual above "
+           << fmt(j["out_of_distribution"]["residual_threshold"].get<double>())
+           << ", the calibration set's 99 % quantile): "
+           << fmt(100 * j["out_of_distribution"]["flagged_fraction"].get<double>(), "%.3g")
+           << " % of these answers flagged.\n";
     }
     if (e.newton) md << newton_markdown(*e.newton, d.info);
     if (e.rollout) md << rollout_markdown(*e.rollout);
@@ -179,6 +185,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     write_npy(out + "/plot_data/u_true.npy", picture(td.u, d.info.dof > 1));
     write_npy(out + "/plot_data/u_pred.npy", picture(pred, d.info.dof > 1));
     write_npy(out + "/plot_data/relative_l2.npy", rel);
+    // Each answer's certificate (its relative residual): the out-of-distribution score.
+    write_npy(out + "/plot_data/relative_residual.npy", e.relative_residual);
     for (const char* name : {"mesh_coordinates", "mesh_cells", "mesh_points"})
       std::filesystem::remove(out + "/plot_data/" + name + ".npy");  // an earlier report's
     if (const auto& mesh = d.info.mesh) {

@@ -35,8 +35,11 @@ std::vector<double> ranks(const std::vector<double>& v) {
 }  // namespace
 
 nlohmann::json ErrorCalibration::to_json() const {
-  return {{"method", kMethod}, {"level", level}, {"quantile", quantile},
-          {"samples", samples}, {"data", data}};
+  return {{"method", kMethod},      {"level", level}, {"quantile", quantile},
+          {"samples", samples},     {"data", data},   {"residual_threshold", residual_threshold},
+          {"ood", "an answer whose relative residual exceeds residual_threshold (the 99 % "
+                  "conformal quantile of the calibration residuals) is flagged as out of "
+                  "distribution"}};
 }
 
 ErrorCalibration ErrorCalibration::from_json(const nlohmann::json& j) {
@@ -54,6 +57,7 @@ ErrorCalibration ErrorCalibration::from_json(const nlohmann::json& j) {
   PINS_CHECK(std::isfinite(c.quantile) && c.quantile >= 0,
              "calibration field 'quantile' must be finite and >= 0, got ", c.quantile);
   if (j.contains("data") && j.at("data").is_string()) c.data = j.at("data").get<std::string>();
+  if (j.contains("residual_threshold")) c.residual_threshold = number("residual_threshold");
   return c;
 }
 
@@ -79,6 +83,10 @@ ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
   c.level = level;
   c.quantile = scores[size_t(k - 1)];
   c.samples = n;
+  std::vector<double> r = residuals;
+  const std::int64_t kr = std::min<std::int64_t>(n, std::int64_t(std::ceil(double(n + 1) * 0.99 - 1e-12)));
+  std::nth_element(r.begin(), r.begin() + (kr - 1), r.end());
+  c.residual_threshold = r[size_t(kr - 1)];
   return c;
 }
 

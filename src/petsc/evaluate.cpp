@@ -379,6 +379,14 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
         {"spearman_bound_error", std::isfinite(rho) ? nlohmann::json(rho) : nlohmann::json()},
         {"bound", summarize(e.bound).to_json()},
         {"method", manifest.metrics.at("calibration").value("method", "")}};
+    if (c.residual_threshold > 0) {
+      const torch::Tensor flagged = (e.relative_residual > c.residual_threshold).to(torch::kFloat64);
+      e.report["out_of_distribution"] = {
+          {"score", "relative residual / residual_threshold (> 1: flagged)"},
+          {"residual_threshold", c.residual_threshold},
+          {"flagged_fraction", flagged.mean().item<double>()},
+          {"flagged", flagged.sum().item<double>()}};
+    }
   }
   if (streamed)
     e.report["streamed"] = {{"block_samples", block_samples},

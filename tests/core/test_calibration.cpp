@@ -89,3 +89,19 @@ TEST_CASE("Spearman's correlation: ranks, ties and degenerate inputs") {
   CHECK(std::isnan(pins::spearman({1, 1, 1}, {1, 2, 3})));
   CHECK(std::isnan(pins::spearman({1}, {2})));
 }
+
+TEST_CASE("the out-of-distribution threshold is the calibration residuals' 99 % quantile") {
+  std::vector<double> e(199), r(199);
+  for (size_t i = 0; i < r.size(); ++i) {
+    r[i] = double(i + 1);  // 1..199: ceil(200 x 0.99) = 198th smallest is 198
+    e[i] = 0.1 * r[i];
+  }
+  const pins::ErrorCalibration c = pins::calibrate_error_bound(e, r, 0.9);
+  CHECK(c.residual_threshold == doctest::Approx(198));
+  CHECK(c.ood_score(396) == doctest::Approx(2));
+  // Fewer than 99 samples: the largest residual.
+  const pins::ErrorCalibration few =
+      pins::calibrate_error_bound({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 5}, 0.9);
+  CHECK(few.residual_threshold == doctest::Approx(5));
+  CHECK(pins::ErrorCalibration::from_json(c.to_json()).residual_threshold == doctest::Approx(198));
+}

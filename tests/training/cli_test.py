@@ -600,9 +600,16 @@ def case_calibrate():
     # the bound is not what it claims.
     if not 0.55 <= b["coverage"] <= 1.0:
         fail("coverage %.3f of the 80 %% bound on fresh samples" % b["coverage"])
+    ood = r.get("out_of_distribution")
+    if not ood or not ood["residual_threshold"] > 0 or not 0 <= ood["flagged_fraction"] <= 1:
+        fail("report.json has no out_of_distribution flag of the calibration: %s" % ood)
     with open(os.path.join(ARGS.workdir, "c_report", "report.md")) as f:
-        if "Calibrated error bound" not in f.read():
-            fail("report.md does not show the calibrated bound")
+        md = f.read()
+        if "Calibrated error bound" not in md or "Out-of-distribution flag" not in md:
+            fail("report.md does not show the calibrated bound and the OOD flag")
+    if not os.path.exists(os.path.join(ARGS.workdir, "c_report", "plot_data",
+                                       "relative_residual.npy")):
+        fail("pins evaluate wrote no per-answer certificates (plot_data/relative_residual.npy)")
     expect_ok(["generate", "-grid", "32", "-samples", "12", "-seed", "4", "-inputs_only",
                "-progress", "0", "-o", "c_inputs.h5"])
     for args, expected in [

@@ -30,6 +30,14 @@ struct ErrorCalibration {
   double quantile = 0;         ///< q: the bound is q · relative residual
   std::int64_t samples = 0;    ///< n calibration samples
   std::string data;            ///< the calibration dataset (its path)
+  /// Out-of-distribution flag: an answer whose certificate (relative residual) exceeds this
+  /// is flagged. The ⌈(n + 1) · 0.99⌉-th smallest calibration residual (the largest when
+  /// n < 99): at most about 1 % of in-distribution answers are flagged. 0: not fitted.
+  double residual_threshold = 0;
+  /// The out-of-distribution score of an answer: residual / residual_threshold (> 1: flagged).
+  double ood_score(double residual) const {
+    return residual_threshold > 0 ? residual / residual_threshold : 0.0;
+  }
   /// The relative L2 error bound of an answer whose relative residual is `residual`.
   double bound(double residual) const { return quantile * residual; }
   /// As stored in a model manifest's metrics["calibration"].
