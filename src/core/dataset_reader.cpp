@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 
 #include "dataset_layout.hpp"
 #include "dataset_read.hpp"
@@ -74,6 +75,14 @@ Array open_array(hid_t file, const std::string& path, const char* name, H5T_clas
   if (a.dims != expected)
     throw Error(path + ": array '" + name + "' has shape " + shape_string(a.dims) + ", expected " +
                 shape_string(expected));
+  // pins writes every value of every array; an array whose storage was never (fully) written
+  // would read back as fill values, and a few-kB file could declare terabytes of them.
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  hdf5::check(H5Dget_space_status(a.ds.get(), &status), path + ": array '" + name + "'");
+  if (status != H5D_SPACE_STATUS_ALLOCATED)
+    throw Error(path + ": array '" + name + "' of shape " + shape_string(a.dims) +
+                " is incomplete: the file does not hold all of its values (an unfinished or "
+                "truncated write)");
   return a;
 }
 
@@ -84,8 +93,18 @@ void read_array(const Array& a, hid_t mem_type, std::vector<T>& out, const std::
   std::vector<hsize_t> dims = a.dims;
   if (count >= 0) dims[0] = hsize_t(count);
   size_t n = 1;
-  for (hsize_t d : dims) n *= size_t(d);
-  out.resize(n);
+  bool fits = true;
+  for (hsize_t d : dims) {
+    fits = fits && (d == 0 || n <= out.max_size() / size_t(d));
+    n = fits ? n * size_t(d) : 0;
+  }
+  try {
+    if (!fits) throw std::length_error("too many values");
+    out.resize(n);
+  } catch (const std::exception&) {  // std::bad_alloc, std::length_error
+    throw Error(path + ": array '" + name + "' of shape " + shape_string(dims) +
+                " does not fit in memory (read the dataset as a stream instead: -train_memory)");
+  }
   Handle file_space, mem_space;
   if (count >= 0) {
     file_space = Handle(H5Dget_space(a.ds.get()), H5Sclose);
