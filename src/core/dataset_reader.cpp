@@ -75,11 +75,24 @@ Array open_array(hid_t file, const std::string& path, const char* name, H5T_clas
   if (a.dims != expected)
     throw Error(path + ": array '" + name + "' has shape " + shape_string(a.dims) + ", expected " +
                 shape_string(expected));
-  // pins writes every value of every array; an array whose storage was never (fully) written
-  // would read back as fill values, and a few-kB file could declare terabytes of them.
-  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
-  hdf5::check(H5Dget_space_status(a.ds.get(), &status), path + ": array '" + name + "'");
-  if (status != H5D_SPACE_STATUS_ALLOCATED)
+  // pins writes every value of every array, uncompressed (Fletcher32 only): an array whose
+  // storage holds fewer bytes than its values was never (fully) written and would read back
+  // as fill values; a few-kB file could declare terabytes of them. Arrays compressed by
+  // another writer (e.g. h5py with gzip) are not checked.
+  Handle dcpl(H5Dget_create_plist(a.ds.get()), H5Pclose);
+  hdf5::check(dcpl.get(), path + ": array '" + name + "'");
+  bool compressed = false;
+  const int filters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0;
+    size_t values = 0;
+    const H5Z_filter_t f =
+        H5Pget_filter2(dcpl.get(), unsigned(i), &flags, &values, nullptr, 0, nullptr, &config);
+    compressed = compressed || (f != H5Z_FILTER_FLETCHER32 && f != H5Z_FILTER_SHUFFLE);
+  }
+  double bytes = double(H5Tget_size(type.get()));
+  for (hsize_t d : a.dims) bytes *= double(d);
+  if (!compressed && double(H5Dget_storage_size(a.ds.get())) < bytes)
     throw Error(path + ": array '" + name + "' of shape " + shape_string(a.dims) +
                 " is incomplete: the file does not hold all of its values (an unfinished or "
                 "truncated write)");
