@@ -333,6 +333,17 @@ DatasetInfo from_attributes(const std::vector<Attribute>& attributes, const std:
     if (g < 1 || g > (1 << 30))
       throw Error(path + ": the grid attributes (" + info.grid_string() +
                   ") are not a valid grid size");
+  // Sizes computed from these (points, values per sample) must not overflow 64 bits.
+  double points = 1;
+  for (auto g : info.grid) points *= double(g);
+  if (points > std::ldexp(1.0, 40))
+    throw Error(path + ": the grid attributes (" + info.grid_string() + ") give " +
+                to_string(AttributeValue(points)) + " points, more than 2^40");
+  if (points * double(info.dof) * double(std::max<std::int64_t>(info.times, 1)) >
+      std::ldexp(1.0, 50))
+    throw Error(path + ": attributes 'times' (" + std::to_string(info.times) + ") and 'dof' (" +
+                std::to_string(info.dof) + ") on the grid " + info.grid_string() +
+                " give more than 2^50 solution values per sample");
   if (find_in(attributes, "mesh")) {
     // The arrays under /mesh are read by the reader, which completes this mesh.
     auto mesh = std::make_shared<Mesh>();

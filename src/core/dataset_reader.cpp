@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 
 #include "dataset_layout.hpp"
 #include "dataset_read.hpp"
@@ -74,6 +75,27 @@ Array open_array(hid_t file, const std::string& path, const char* name, H5T_clas
   if (a.dims != expected)
     throw Error(path + ": array '" + name + "' has shape " + shape_string(a.dims) + ", expected " +
                 shape_string(expected));
+  // pins writes every value of every array, uncompressed (Fletcher32 only): an array whose
+  // storage holds fewer bytes than its values was never (fully) written and would read back
+  // as fill values; a few-kB file could declare terabytes of them. Arrays compressed by
+  // another writer (e.g. h5py with gzip) are not checked.
+  Handle dcpl(H5Dget_create_plist(a.ds.get()), H5Pclose);
+  hdf5::check(dcpl.get(), path + ": array '" + name + "'");
+  bool compressed = false;
+  const int filters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0;
+    size_t values = 0;
+    const H5Z_filter_t f =
+        H5Pget_filter2(dcpl.get(), unsigned(i), &flags, &values, nullptr, 0, nullptr, &config);
+    compressed = compressed || (f != H5Z_FILTER_FLETCHER32 && f != H5Z_FILTER_SHUFFLE);
+  }
+  double bytes = double(H5Tget_size(type.get()));
+  for (hsize_t d : a.dims) bytes *= double(d);
+  if (!compressed && double(H5Dget_storage_size(a.ds.get())) < bytes)
+    throw Error(path + ": array '" + name + "' of shape " + shape_string(a.dims) +
+                " is incomplete: the file does not hold all of its values (an unfinished or "
+                "truncated write)");
   return a;
 }
 
@@ -84,8 +106,18 @@ void read_array(const Array& a, hid_t mem_type, std::vector<T>& out, const std::
   std::vector<hsize_t> dims = a.dims;
   if (count >= 0) dims[0] = hsize_t(count);
   size_t n = 1;
-  for (hsize_t d : dims) n *= size_t(d);
-  out.resize(n);
+  bool fits = true;
+  for (hsize_t d : dims) {
+    fits = fits && (d == 0 || n <= out.max_size() / size_t(d));
+    n = fits ? n * size_t(d) : 0;
+  }
+  try {
+    if (!fits) throw std::length_error("too many values");
+    out.resize(n);
+  } catch (const std::exception&) {  // std::bad_alloc, std::length_error
+    throw Error(path + ": array '" + name + "' of shape " + shape_string(dims) +
+                " does not fit in memory (read the dataset as a stream instead: -train_memory)");
+  }
   Handle file_space, mem_space;
   if (count >= 0) {
     file_space = Handle(H5Dget_space(a.ds.get()), H5Sclose);

@@ -111,12 +111,25 @@ CheckpointData read_checkpoint(const std::string& path) {
       const auto shape = r.at("shape").get<std::vector<int64_t>>();
       const auto offset = r.at("offset").get<std::uint64_t>();
       const auto nbytes = r.at("nbytes").get<std::uint64_t>();
-      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(
-                                                dtype_from(r.at("dtype").get<std::string>(), file)));
-      PINS_CHECK(nbytes == std::uint64_t(t.numel() * t.element_size()) && offset <= W &&
-                     nbytes <= W - offset,
-                 file, " is corrupt: tensor '", name, "' lies outside the tensor section");
-      std::memcpy(t.data_ptr(), blob + offset, nbytes);
+      const torch::ScalarType dtype = dtype_from(r.at("dtype").get<std::string>(), file);
+      // The shape is checked before anything is allocated: a negative size, or one whose bytes
+      // overflow or exceed the tensor section, would make LibTorch throw or ask for terabytes.
+      bool empty = false;
+      for (const int64_t s : shape) {
+        PINS_CHECK(s >= 0, file, " is corrupt: tensor '", name, "' has a negative size (", s,
+                   ") in its shape");
+        empty = empty || s == 0;
+      }
+      std::uint64_t bytes = empty ? 0 : c10::elementSize(dtype);
+      bool fits = true;
+      for (const int64_t s : shape) {
+        if (bytes == 0 || !(fits = std::uint64_t(s) <= W / bytes)) break;
+        bytes *= std::uint64_t(s);
+      }
+      PINS_CHECK(fits && nbytes == bytes && offset <= W && nbytes <= W - offset, file,
+                 " is corrupt: tensor '", name, "' lies outside the tensor section");
+      torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
+      if (nbytes > 0) std::memcpy(t.data_ptr(), blob + offset, nbytes);  // empty: no data_ptr
       d.tensors.emplace_back(name, t);
     }
   } catch (const nlohmann::json::exception& e) {
