@@ -206,26 +206,34 @@ void TrainLoop::prepare() {
     first_.push_back(rows_);
     rows_ += d.samples();
   };
+  // Another set's checks against the training data: the same family, mesh and (for a
+  // nonlinear family) equation, inputs of the same shape; returns its first row.
+  auto check_same_problem = [&](const TrainingData& d, const std::string& what) {
+    PINS_CHECK(d.pde == data_.pde, what, " is for -pde ", d.pde, ", the training data for -pde ",
+               data_.pde);
+    PINS_CHECK(!family.on_mesh() || (d.mesh && *d.mesh == *data_.mesh), what,
+               " must be on the training data's mesh (the ", family.name(),
+               " family's operator and the network's graph come from it)");
+    PINS_CHECK(!family.nonlinear() || d.parameters == data_.parameters, what,
+               " has other sampler parameters than the training data; the ", family.name(),
+               " family's equation depends on them");
+    const int64_t m = d.samples();
+    PINS_CHECK(m >= 1, what, ": no samples");
+    TrainingData w = head(d, 1);
+    family.check_inputs(w.inputs, what);
+    for (const auto& [name, t] : first.inputs) {
+      const torch::Tensor& x = w.input(name);
+      PINS_CHECK(sample_shape(x) == sample_shape(t), what, ": '", name, "' must be ",
+                 shape_with("M", t), " like the training data, got ",
+                 shape_with(std::to_string(m), x));
+    }
+    return w;
+  };
   if (validation_) {
     // Train on every sample of data_; the validation samples go after them.
     const auto& v = *validation_;
-    PINS_CHECK(v.pde == data_.pde, "validation data is for -pde ", v.pde,
-               ", the training data for -pde ", data_.pde);
-    PINS_CHECK(!family.on_mesh() || (v.mesh && *v.mesh == *data_.mesh),
-               "validation data must be on the training data's mesh (the ", family.name(),
-               " family's operator and the network's graph come from it)");
-    PINS_CHECK(!family.nonlinear() || v.parameters == data_.parameters,
-               "validation data has other sampler parameters than the training data; the ",
-               family.name(), " family's equation depends on them");
     const int64_t m = v.samples();
-    PINS_CHECK(m >= 1, "validation data: no samples");
-    const TrainingData w = head(v, 1);
-    family.check_inputs(w.inputs, "validation data");
-    for (const auto& [name, t] : first.inputs) {
-      const torch::Tensor& x = w.input(name);
-      PINS_CHECK(sample_shape(x) == sample_shape(t), "validation data: '", name, "' must be ",
-                 shape_with("M", t), " like the training data, got ", shape_with(std::to_string(m), x));
-    }
+    const TrainingData w = check_same_problem(v, "validation data");
     if (labelled_)
       PINS_CHECK(w.u.defined() && sample_shape(w.u) == sample_shape(first.u),
                  "validation data: solutions u ", shape_with("M", first.u),
@@ -255,23 +263,8 @@ void TrainLoop::prepare() {
     // Unlabelled samples go after the labelled ones (training, validation); their rows have
     // no solutions.
     const auto& w = *unlabelled_;
-    PINS_CHECK(w.pde == data_.pde, "unlabelled data is for -pde ", w.pde,
-               ", the training data for -pde ", data_.pde);
-    PINS_CHECK(!family.on_mesh() || (w.mesh && *w.mesh == *data_.mesh),
-               "unlabelled data must be on the training data's mesh (the ", family.name(),
-               " family's operator and the network's graph come from it)");
-    PINS_CHECK(!family.nonlinear() || w.parameters == data_.parameters,
-               "unlabelled data has other sampler parameters than the training data; the ",
-               family.name(), " family's equation depends on them");
+    check_same_problem(w, "unlabelled data");
     const int64_t m = w.samples();
-    PINS_CHECK(m >= 1, "unlabelled data: no samples");
-    const TrainingData x = head(w, 1);
-    family.check_inputs(x.inputs, "unlabelled data");
-    for (const auto& [name, t] : first.inputs) {
-      const torch::Tensor& v = x.input(name);
-      PINS_CHECK(sample_shape(v) == sample_shape(t), "unlabelled data: '", name, "' must be ",
-                 shape_with("M", t), " like the training data, got ", shape_with(std::to_string(m), v));
-    }
     unlabelled_rows_.resize(size_t(m));
     std::iota(unlabelled_rows_.begin(), unlabelled_rows_.end(), rows_);
     add_part(w);
