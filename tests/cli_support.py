@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import subprocess
 import sys
 
 
@@ -50,3 +51,27 @@ def strip_mpiexec_notices(text):
         if not inside:
             kept.append(line)
     return "\n".join(kept)
+
+
+def run_pins(args, cmd, ranks=None, timeout=600):
+    """Runs `args.pins cmd` in args.workdir, under `args.mpiexec -n ranks` (with
+    args.mpiexec_flag) when `ranks` is given, one LibTorch/OpenMP thread per process (P
+    processes share this machine's cores) and Open MPI allowed to run as root; returns
+    (rc, stdout, stderr)."""
+    full = [args.pins] + list(cmd)
+    if ranks is not None:
+        full = [args.mpiexec, "-n", str(ranks)] + list(args.mpiexec_flag) + full
+    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    p = subprocess.run(full, cwd=args.workdir, capture_output=True, text=True, timeout=timeout,
+                       env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def expect_pins_ok(args, cmd, ranks=None, timeout=600):
+    """run_pins, failing the test unless the command succeeds; returns its stdout."""
+    rc, out, err = run_pins(args, cmd, ranks, timeout)
+    if rc != 0:
+        fail("expected success: %s (ranks=%s)\nrc=%d\nstdout:\n%s\nstderr:\n%s"
+             % (" ".join(cmd), ranks, rc, out, err))
+    return out

@@ -21,12 +21,11 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cli_support import (check_one_line_error, fail, snapshot,  # noqa: E402
-                         strip_mpiexec_notices)
+from cli_support import (check_one_line_error, expect_pins_ok, fail, run_pins,  # noqa: E402
+                         snapshot, strip_mpiexec_notices)
 
 ARGS = None
 TOLERANCE = 1e-5
@@ -37,23 +36,11 @@ FNO = ["-surrogate_type", "fno", "-fno_modes", "4", "-fno_width", "8", "-fno_lay
 
 def run(cmd, ranks=None):
     """Runs pins, under mpiexec when `ranks` is given; returns (rc, out, err)."""
-    full = [ARGS.pins] + cmd
-    if ranks is not None:
-        full = [ARGS.mpiexec, "-n", str(ranks)] + ARGS.mpiexec_flag + full
-    # One LibTorch thread per process: P processes on this machine's cores.
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    p = subprocess.run(full, cwd=ARGS.workdir, capture_output=True, text=True, timeout=300,
-                       env=env)
-    return p.returncode, p.stdout, p.stderr
+    return run_pins(ARGS, cmd, ranks, timeout=300)
 
 
 def expect_ok(cmd, ranks=None):
-    rc, out, err = run(cmd, ranks)
-    if rc != 0:
-        fail("expected success: %s (ranks=%s)\nrc=%d\nstdout:\n%s\nstderr:\n%s"
-             % (" ".join(cmd), ranks, rc, out, err))
-    return out
+    return expect_pins_ok(ARGS, cmd, ranks, timeout=300)
 
 
 def expect_error(cmd, expected, ranks):

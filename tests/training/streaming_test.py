@@ -25,11 +25,11 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from cli_support import check_one_line_error, fail, snapshot, strip_mpiexec_notices  # noqa: E402
+from cli_support import (check_one_line_error, expect_pins_ok, fail, run_pins,  # noqa: E402
+                         snapshot, strip_mpiexec_notices)
 
 ARGS = None
 FNO = ["-surrogate_type", "fno", "-fno_modes", "4", "-fno_width", "8", "-fno_layers", "2",
@@ -39,21 +39,12 @@ STREAM = ["-train_memory", "0.01"]
 
 
 def run(cmd, ranks=None):
-    full = [ARGS.pins] + cmd
-    if ranks is not None:
-        full = [ARGS.mpiexec, "-n", str(ranks)] + ARGS.mpiexec_flag + full
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    p = subprocess.run(full, cwd=ARGS.workdir, capture_output=True, text=True, timeout=600,
-                       env=env)
-    return p.returncode, p.stdout, p.stderr
+    """Runs pins, under mpiexec when `ranks` is given; returns (rc, out, err)."""
+    return run_pins(ARGS, cmd, ranks, timeout=600)
 
 
 def expect_ok(cmd, ranks=None):
-    rc, out, err = run(cmd, ranks)
-    if rc != 0:
-        fail("expected success: %s\nrc=%d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), rc, out, err))
-    return out
+    return expect_pins_ok(ARGS, cmd, ranks, timeout=600)
 
 
 def generate(name, samples, seed, extra=(), grid="16"):
