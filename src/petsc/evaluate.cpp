@@ -308,21 +308,19 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   std::vector<torch::Tensor> errors, residuals;
   std::vector<double> petsc_residuals;
   double predict_seconds = 0;
-  for (int64_t first = 0; first < samples; first += block_samples) {
-    Dataset read;
-    if (streamed && first > 0)
-      read = read_dataset(data_path, first, std::min(block_samples, samples - first));
-    TrainingData other;
-    if (streamed && first > 0) other = training_rows(read);
-    const Dataset& part = streamed && first > 0 ? read : solve_set;
-    const TrainingData& rows_td = streamed && first > 0 ? other : td;
+  auto score = [&](const Dataset& part, const TrainingData& part_rows) {
     const auto t0 = Clock::now();
-    const torch::Tensor pred = predict(model, norm, rows_td.inputs, kBatch, &family);
+    const torch::Tensor pred = predict(model, norm, part_rows.inputs, kBatch, &family);
     predict_seconds += seconds_since(t0);
-    if (first == 0) e.prediction = pred;
-    errors.push_back(relative_l2(pred, rows_td.u));
-    residuals.push_back(family.relative_residual(rows_td.inputs, pred));
+    if (!e.prediction.defined()) e.prediction = pred;
+    errors.push_back(relative_l2(pred, part_rows.u));
+    residuals.push_back(family.relative_residual(part_rows.inputs, pred));
     petsc_residuals.insert(petsc_residuals.end(), part.residual.begin(), part.residual.end());
+  };
+  score(solve_set, td);
+  for (int64_t first = block_samples; first < samples; first += block_samples) {
+    const Dataset part = read_dataset(data_path, first, std::min(block_samples, samples - first));
+    score(part, training_rows(part));
   }
   e.seconds_batched = predict_seconds / double(n);
   const int64_t single_count = std::min<int64_t>(td.samples(), 16);
