@@ -18,6 +18,7 @@ int run_info(MPI_Comm comm, const std::string& command_line);
 int run_train(MPI_Comm comm, const std::string& command_line);
 int run_evaluate(MPI_Comm comm, const std::string& command_line);
 int run_calibrate(MPI_Comm comm, const std::string& command_line);
+int run_bench(MPI_Comm comm, const std::string& command_line);
 /// `pins train -task precondition` (called by run_train with its parsed -o/-force/-surrogate_type).
 int run_train_precondition(MPI_Comm comm, const std::string& command_line,
                            const std::string& output, bool force, const std::string& surrogate);

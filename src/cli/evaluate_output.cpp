@@ -44,15 +44,20 @@ void write_npy(const std::string& path, const torch::Tensor& values) {
   write_text_file(path, bytes);
 }
 
-std::string run_plot_script(const std::string& folder) {
+std::string run_plot_script(const std::string& folder, const std::string& script_name) {
   const char* py_env = std::getenv("PINS_PYTHON");
   const char* script_env = std::getenv("PINS_PLOT_SCRIPT");
   const std::string python = py_env ? py_env : (::access("/usr/bin/python3", X_OK) == 0
                                                     ? "/usr/bin/python3"
                                                     : "python3");
-  std::string script = script_env ? script_env : PINS_PLOT_SCRIPT_SOURCE;
-  if (!std::filesystem::exists(script)) script = PINS_PLOT_SCRIPT_INSTALLED;
-  if (!std::filesystem::exists(script)) return "plotting script plot_evaluation.py not found";
+  const bool evaluation = script_name == "plot_evaluation.py";
+  std::string script = script_env && evaluation
+                           ? std::string(script_env)
+                           : std::string(PINS_SCRIPT_DIR_SOURCE) + "/" + script_name;
+  if (!std::filesystem::exists(script))
+    script = std::string(PINS_SCRIPT_DIR_INSTALLED) + "/" + script_name;
+  if (!std::filesystem::exists(script)) return "plotting script " + script_name + " not found";
+  std::fflush(nullptr);  // else the child would write our buffered output a second time
   const pid_t pid = ::fork();
   if (pid < 0) return "cannot start " + python;
   if (pid == 0) {
@@ -69,7 +74,7 @@ std::string run_plot_script(const std::string& folder) {
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) return "cannot run " + python;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
     return python + " has no matplotlib (Debian: apt-get install python3-matplotlib)";
-  return "plot_evaluation.py failed (see " + folder + "/plot.log)";
+  return script_name + " failed (see " + folder + "/plot.log)";
 }
 
 }  // namespace pins::cli

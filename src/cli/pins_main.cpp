@@ -74,6 +74,15 @@ const Subcommand kSubcommands[] = {
      "same distribution. Stored in the model file; pins evaluate reports its coverage. Example:\n"
      "  pins calibrate -model model.pins -data cal64.h5 -calibrate_level 0.9\n",
      pins::cli::run_calibrate},
+    {"bench", "run a benchmark suite: surrogates against PETSc solvers, with break-even",
+     "pins bench: run a benchmark suite (a JSON file: datasets, models, PETSc solvers; see\n"
+     "bench/suites/): make its datasets and models (pins generate/train/calibrate, reused\n"
+     "while their commands are unchanged), measure every solution model's answers on the test\n"
+     "and out-of-distribution sets, time every solver alone and with the preconditioner\n"
+     "models as guess or preconditioner, and compute each model's break-even. Writes\n"
+     "<o>/report.json, <o>/report.md and figures. Example:\n"
+     "  pins bench -suite bench/suites/darcy.json -o bench_darcy\n",
+     pins::cli::run_bench},
 };
 
 void print_usage(std::FILE* out) {

@@ -104,4 +104,17 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : std::nan("");
 }
 
+double auroc(const std::vector<double>& negatives, const std::vector<double>& positives) {
+  if (negatives.empty() || positives.empty()) return std::nan("");
+  std::vector<double> all = negatives;
+  all.insert(all.end(), positives.begin(), positives.end());
+  for (double v : all) PINS_CHECK(!std::isnan(v), "auroc: a score is NaN");
+  // By ranks over both sets (ties: mean rank): the positives' rank sum minus its minimum.
+  const std::vector<double> r = ranks(all);
+  double positive_ranks = 0;
+  for (size_t i = negatives.size(); i < all.size(); ++i) positive_ranks += r[i];
+  const double np = double(positives.size()), nn = double(negatives.size());
+  return (positive_ranks - np * (np + 1) / 2) / (np * nn);
+}
+
 }  // namespace pins

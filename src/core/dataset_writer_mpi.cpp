@@ -227,7 +227,7 @@ void write_rows(hid_t ds, hid_t mem_type, const void* values, const std::vector<
 }
 }  // namespace
 
-void ParallelDatasetWriter::commit() {
+void ParallelDatasetWriter::commit(const std::vector<Attribute>& closing) {
   Impl& m = *impl_;
   long long mine = (long long)m.indices.size(), total = 0;
   MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, m.comm);
@@ -251,6 +251,8 @@ void ParallelDatasetWriter::commit() {
     write_rows(m.layout.seeds.get(), H5T_NATIVE_UINT64, m.seeds.data(), m.indices,
                hsize_t(m.info.seed_streams), m.transfer.get(),
                what + ": cannot write array 'seeds'");
+    // Attribute writes are collective metadata operations: every process, the same values.
+    for (const Attribute& a : closing) hdf5::write_attribute(m.file.get(), a.name, a.value);
   });
   throw_if_any(m.comm, failure);
   failure = capture([&] {

@@ -432,6 +432,7 @@ ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
                {"val_residual2", r.final_val_loss},
                {"steps", r.steps},
                {"seconds", r.seconds},
+               {"training_seconds", r.seconds},  // the same key as solution models'
                {"operators", kinds},
                {"command", command}};
   return m;

@@ -170,6 +170,7 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
                {"val_energy_error", r.final_val_loss},
                {"steps", r.steps},
                {"seconds", r.seconds},
+               {"training_seconds", r.seconds},  // the same key as solution models'
                {"operators", join_commas(opts.kinds)},
                {"dims", join_ints(opts.dims)},
                {"command", command}};

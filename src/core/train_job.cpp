@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <fstream>
 #include <limits>
 
@@ -157,7 +158,10 @@ TrainedModel run_train_job(const TrainJob& job) {
   const TrainingData* validation = job.validation ? &vd : nullptr;
   const TrainingData* unlabelled = job.unlabelled && !physics_only ? &ud : nullptr;
   if (job.on_start) job.on_start(*t.model, td, validation);
+  const auto t0 = std::chrono::steady_clock::now();
   t.result = train_surrogate(*t.model, td, job.train, validation, unlabelled);
+  const double training_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   ModelManifest& m = t.manifest;
   m.architecture = t.model->type();
@@ -179,6 +183,15 @@ TrainedModel run_train_job(const TrainJob& job) {
   if (unlabelled) m.metrics["unlabelled_data"] = job.unlabelled_path;
   if (job.validation) m.metrics["validation_data"] = job.validation_path;
   m.metrics["command"] = job.command;
+  // What the model cost, for pins bench's break-even: the training's wall time on this many
+  // processes, and the training data's generation time as pins generate recorded it.
+  m.metrics["training_seconds"] = training_seconds;
+  m.metrics["training_processes"] = group_or_single(job.train.group).size();
+  if (const AttributeValue* g = data.info.find_extra("generation_seconds"))
+    if (const double* v = std::get_if<double>(g)) m.metrics["training_data_generation_seconds"] = *v;
+  if (const AttributeValue* g = data.info.find_extra("mpi_processes"))
+    if (const auto* v = std::get_if<std::int64_t>(g))
+      m.metrics["training_data_generation_processes"] = *v;
   nlohmann::json train = nlohmann::json::object();
   for (const auto& [k, v] : job.options.entries())
     if (k.rfind("-train_", 0) == 0) train[k] = v;

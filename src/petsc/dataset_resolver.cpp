@@ -46,6 +46,12 @@ Resolver::Resolver(const Dataset& d, const std::string& prefix, double rtol) : d
 }
 
 SampleResult Resolver::solve(std::int64_t i, ConvergenceHistory* history) {
+  const SampleResult r = attempt(i, history);
+  PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
+  return r;
+}
+
+SampleResult Resolver::attempt(std::int64_t i, ConvergenceHistory* history) {
   std::vector<const double*> in;
   for (const auto& a : d_.inputs) in.push_back(a.sample(i));
   if (family_->time_dependent()) {
@@ -53,9 +59,7 @@ SampleResult Resolver::solve(std::int64_t i, ConvergenceHistory* history) {
     const int64_t state = d_.u.sample_size() / d_.info.times;
     std::copy(d_.u.sample(i), d_.u.sample(i) + state, u_.begin());
   }
-  const auto r = solver_->solve(in, u_.data(), history ? d_.u.sample(i) : nullptr, history);
-  PINS_CHECK(r.failure.empty(), "PETSc re-solve of sample ", i, " failed: ", r.failure);
-  return r;
+  return solver_->solve(in, u_.data(), history ? d_.u.sample(i) : nullptr, history);
 }
 
 }  // namespace pins::petsc::detail

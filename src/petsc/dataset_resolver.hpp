@@ -24,10 +24,17 @@ class Resolver {
   /// Throws pins::Error if the solve fails.
   SampleResult solve(std::int64_t i, ConvergenceHistory* history = nullptr);
 
+  /// The same without the check: a solve that did not converge returns its reason in
+  /// SampleResult::failure (PETSc errors, e.g. a bad option, still throw).
+  SampleResult attempt(std::int64_t i, ConvergenceHistory* history = nullptr);
+
   /// Nonlinear families: see SampleSolver::set_snes_hooks.
   void set_snes_hooks(std::function<void(SNES)> before, std::function<void(SNES)> after) {
     solver_->set_snes_hooks(std::move(before), std::move(after));
   }
+
+  /// See SampleSolver::keep_solver.
+  void keep_solver(bool keep) { solver_->keep_solver(keep); }
 
   const ProblemFamily& family() const { return *family_; }
 

@@ -347,6 +347,7 @@ SampleSolver::~SampleSolver() {
 }
 
 void SampleSolver::destroy() {
+  KSPDestroy(&kept_ksp_);
   VecScatterDestroy(&to_zero_);
   VecDestroy(&gathered_);
   VecDestroy(&natural_);
@@ -589,11 +590,19 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
     PINS_PETSC_CALL(family_.AssembleRHS(da_, inputs, b_));
     PINS_PETSC_CALL(VecZeroEntries(x_));
 
-    KSP ksp = nullptr;
+    PINS_CHECK(!history || !keep_solver_,
+               "sample solver: convergence histories are recorded with a fresh KSP per sample");
+    KSP ksp = keep_solver_ ? kept_ksp_ : nullptr;
     try {
-      PINS_PETSC_CALL(KSPCreate(comm_, &ksp));
-      PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
-      PINS_PETSC_CALL(configure_solver(ksp, prefix_.empty() ? nullptr : prefix_.c_str()));
+      if (!ksp) {
+        PINS_PETSC_CALL(KSPCreate(comm_, &ksp));
+        PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
+        PINS_PETSC_CALL(configure_solver(ksp, prefix_.empty() ? nullptr : prefix_.c_str()));
+      } else {
+        // The same matrix with new values: the PC sees its state change and sets up again.
+        PINS_PETSC_CALL(KSPSetOperators(ksp, A_, A_));
+        PINS_PETSC_CALL(KSPSetInitialGuessNonzero(ksp, PETSC_FALSE));  // a restart's setting
+      }
       PetscReal rtol, bnorm, rnorm;
       PetscInt max_it;
       PINS_PETSC_CALL(KSPGetTolerances(ksp, &rtol, nullptr, nullptr, &max_it));
@@ -633,10 +642,14 @@ SampleResult SampleSolver::solve(const std::vector<const double*>& inputs, doubl
         PINS_PETSC_CALL(KSPSetInitialGuessNonzero(ksp, PETSC_TRUE));
       }
     } catch (...) {
+      if (ksp == kept_ksp_) kept_ksp_ = nullptr;
       KSPDestroy(&ksp);
       throw;
     }
-    PINS_PETSC_CALL(KSPDestroy(&ksp));
+    if (keep_solver_)
+      kept_ksp_ = ksp;
+    else
+      PINS_PETSC_CALL(KSPDestroy(&ksp));
   }
 
   store(x_, u);

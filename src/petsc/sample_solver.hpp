@@ -126,6 +126,12 @@ class SampleSolver {
     after_solve_ = std::move(after);
   }
 
+  /// Linear families: keep one KSP from sample to sample, as an application keeps its
+  /// solver (configured from the options once, its operator's new values set before every
+  /// solve, so the PC sets itself up again; a surrogate PC or KSPGuess keeps its loaded
+  /// network). Off by default: then every sample gets a fresh KSP. Not with histories.
+  void keep_solver(bool keep) { keep_solver_ = keep; }
+
  private:
   void destroy();
   // The global vector x ([grid...][dof] per process) → u ([dof][grid...], whole grid) on rank 0.
@@ -148,6 +154,8 @@ class SampleSolver {
   Vec reference_ = nullptr, work_ = nullptr;  // for the history only, made on first use
   Vec state_ = nullptr, rate_ = nullptr;      // time-dependent only: u^t and (u − u^t)/dt
   std::function<void(SNES)> before_solve_, after_solve_;
+  bool keep_solver_ = false;
+  KSP kept_ksp_ = nullptr;  // keep_solver(true): the KSP of the samples so far
 };
 
 }  // namespace pins::petsc::detail

@@ -90,6 +90,18 @@ TEST_CASE("Spearman's correlation: ranks, ties and degenerate inputs") {
   CHECK(std::isnan(pins::spearman({1}, {2})));
 }
 
+TEST_CASE("AUROC: separated, reversed, tied and chance scores") {
+  CHECK(pins::auroc({1, 2, 3}, {4, 5}) == doctest::Approx(1));
+  CHECK(pins::auroc({4, 5}, {1, 2, 3}) == doctest::Approx(0));
+  CHECK(pins::auroc({1, 1}, {1, 1, 1}) == doctest::Approx(0.5));  // all tied
+  // Pairs (p, n): 2>1, 2<3, 4>1, 4>3 → 3 of 4 ordered.
+  CHECK(pins::auroc({1, 3}, {2, 4}) == doctest::Approx(0.75));
+  // One tie among 4 pairs counts a half: (3 vs 3).
+  CHECK(pins::auroc({1, 3}, {3, 4}) == doctest::Approx(0.875));
+  CHECK(std::isnan(pins::auroc({}, {1})));
+  CHECK_THROWS_AS(pins::auroc({1, std::nan("")}, {2}), pins::Error);
+}
+
 TEST_CASE("the out-of-distribution threshold is the calibration residuals' 99 % quantile") {
   std::vector<double> e(199), r(199);
   for (size_t i = 0; i < r.size(); ++i) {

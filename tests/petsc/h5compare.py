@@ -5,8 +5,8 @@ and of its arrays, except those that describe the run rather than the data."""
 import numpy as np
 
 # Attributes that name the run that wrote a file (its process count, its time, its command
-# line): they differ between runs that write the same data.
-PROVENANCE = ("mpi_processes", "created", "command")
+# line, how long it took): they differ between runs that write the same data.
+PROVENANCE = ("mpi_processes", "created", "command", "generation_seconds")
 
 
 def arrays(f):

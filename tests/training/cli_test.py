@@ -18,6 +18,7 @@ skipped (h5py/numpy missing).
 
 import argparse
 import json
+import math
 import os
 import shutil
 import struct
@@ -625,6 +626,141 @@ def case_calibrate():
     expect_error(["calibrate", "-model", "c.pins"], "calibrate", "-data <file.h5> is required")
 
 
+def bench_suite(name, suite):
+    with open(os.path.join(ARGS.workdir, name), "w") as f:
+        json.dump(suite, f, indent=1)
+
+
+def case_bench():
+    """pins bench: a suite makes its datasets and models (generate on 2 processes, train,
+    calibrate, a preconditioner), times the solvers alone and with the preconditioner inside,
+    measures the solution model's answers (bound, OOD AUROC) and the break-even, writes
+    report.json/report.md; a rerun reuses every step; a suite of existing files (a user's own
+    model and data) runs without training; bad suites fail in one line touching nothing."""
+    fno = "-surrogate_type fno -fno_modes 4 -fno_width 8 -train_epochs 3 -train_batch_size 8 " \
+          "-train_threads 1"
+    suite = {
+        "name": "tiny",
+        "datasets": {
+            "train": {"generate": "-pde darcy -grid 16 -samples 48 -seed 1", "procs": 2},
+            "cal": {"generate": "-pde darcy -grid 16 -samples 20 -seed 3"},
+            "test": {"generate": "-pde darcy -grid 16 -samples 12 -seed 2"},
+            "contrast": {"generate": "-pde darcy -grid 16 -samples 8 -seed 5 -kappa_contrast 1e4"}},
+        "models": {
+            "fno": {"train": fno, "data": "train", "calibrate": "cal"},
+            "pc": {"train": "-task precondition -surrogate_type mgnet -grid 16 -train_steps 10 "
+                            "-train_batch_size 4 -train_threads 1"}},
+        "solvers": {"cg_gamg": "-ksp_type cg -pc_type gamg",
+                    "cg_jacobi": "-ksp_type cg -pc_type jacobi"},
+        "test": "test", "ood": ["contrast"], "solve_samples": 4, "repeats": 1}
+    bench_suite("tiny.json", suite)
+    out, _ = expect_ok(["bench", "-suite", "tiny.json", "-o", "rep", "-bench_threads", "1"],
+                       timeout=600)
+    with open(os.path.join(ARGS.workdir, "rep", "report.json")) as f:
+        r = json.load(f)
+    for name in ("cg_gamg", "cg_jacobi"):
+        t = r["solvers"][name]
+        if t["converged"] != 4 or not t["mean_iterations"] > 0 or not t["mean_seconds"] > 0:
+            fail("solver %s not timed on 4 samples: %s" % (name, t))
+    if not r["solvers"]["cg_jacobi"]["mean_iterations"] > r["solvers"]["cg_gamg"]["mean_iterations"]:
+        fail("CG + Jacobi took no more iterations than CG + GAMG: %s" % r["solvers"])
+    m = r["models"]["fno"]
+    a = m["answers"]
+    if a["samples"] != 12 or not 0 < a["relative_l2"]["mean"] < 10:
+        fail("the FNO's answers on the test set are not measured: %s" % a)
+    if "error_bound" not in a or a["error_bound"]["calibration_samples"] != 20:
+        fail("the calibrated bound is not reported: %s" % a.keys())
+    o = a["out_of_distribution_sets"]["contrast"]
+    # A 1:10^4 contrast multiplies the certificate by about 10^3 (measured 3.7e3 vs 3.9).
+    if not o["auroc_certificate"] >= 0.9 or o["out_of_distribution"]["flagged_fraction"] < 0.9:
+        fail("the contrast set is not told apart by the certificate: %s" % o)
+    cost = m["cost"]
+    if not cost["training_seconds"] > 0 or not cost["data_generation_seconds"] > 0 or \
+            cost["data_generation_processes"] != 2 or \
+            abs(cost["seconds"] - cost["training_seconds"] - cost["data_generation_seconds"]) > 1e-9:
+        fail("the model's cost does not come from its manifest and its data: %s" % cost)
+    for solver in ("cg_gamg", "cg_jacobi"):
+        be = m["break_even_queries"][solver]
+        saved = r["solvers"][solver]["mean_seconds"] - a["seconds_per_query_single"]
+        expected = None if saved <= 0 else math.ceil(cost["seconds"] / saved)
+        if be != expected:
+            fail("break-even against %s: %s, expected %s" % (solver, be, expected))
+    uses = r["models"]["pc"]["uses"]
+    if sorted(uses) != ["guess+cg_gamg", "guess+cg_jacobi", "precondition"]:
+        fail("the preconditioner model is not tried as guess and preconditioner: %s" % sorted(uses))
+    for key, t in uses.items():
+        if t["converged"] != 4:
+            fail("%s did not converge on every sample: %s" % (key, t))
+    with open(os.path.join(ARGS.workdir, "rep", "report.md")) as f:
+        md = f.read()
+    for heading in ("## Solvers", "## Answers", "## Preconditioner models", "## Break-even"):
+        if heading not in md:
+            fail("report.md has no %r" % heading)
+    if any(s["reused"] for s in r["steps"]):
+        fail("a first run reused steps: %s" % r["steps"])
+    # A rerun reuses every dataset and model (their commands are unchanged).
+    out, _ = expect_ok(["bench", "-suite", "tiny.json", "-o", "rep", "-force", "-bench_plot",
+                        "0", "-bench_threads", "1"], timeout=600)
+    with open(os.path.join(ARGS.workdir, "rep", "report.json")) as f:
+        r2 = json.load(f)
+    if not all(s["reused"] for s in r2["steps"]) or len(r2["steps"]) != 6:
+        fail("a rerun did not reuse its steps: %s" % r2["steps"])
+    # A user's own files: nothing to make.
+    mine = {"datasets": {"test": {"path": "rep/work/test.h5"}},
+            "models": {"mine": {"path": "rep/work/fno.pins"}},
+            "solvers": {"cg": "-ksp_type cg -pc_type jacobi"}, "test": "test",
+            "solve_samples": 2, "repeats": 1}
+    bench_suite("mine.json", mine)
+    expect_ok(["bench", "-suite", "mine.json", "-o", "rep_mine", "-bench_plot", "0",
+               "-bench_threads", "1"])
+    with open(os.path.join(ARGS.workdir, "rep_mine", "report.json")) as f:
+        r3 = json.load(f)
+    if r3["steps"] or r3["models"]["mine"]["answers"]["relative_l2"] != a["relative_l2"]:
+        fail("the user's own files were not measured as they are: %s" % r3["models"])
+    # Bad suites and options: one line, nothing written.
+    with open(os.path.join(ARGS.workdir, "broken.json"), "w") as f:
+        f.write("{\"name\": ")
+    bad = [
+        ({"test": "test", "datasets": {"test": {"path": "x.h5"}}, "solverz": {}},
+         "unknown key 'solverz'"),
+        ({"test": "test", "datasets": {"test": {"path": "x.h5", "generate": "-grid 8"}},
+          "solvers": {"cg": "-ksp_type cg"}}, "give exactly one of 'path'"),
+        ({"test": "nope", "datasets": {"test": {"path": "x.h5"}}, "solvers": {"cg": "-ksp_type cg"}},
+         "no dataset named 'nope'"),
+        ({"test": "test", "datasets": {"test": {"generate": "-grid 8 -o x.h5"}},
+          "solvers": {"cg": "-ksp_type cg"}}, "must not contain -o"),
+        ({"test": "test", "datasets": {"test": {"path": "x.h5"}}, "models": {"m": {"train": "-train_epochs 1"}}},
+         "'train' needs 'data'"),
+        ({"test": "test", "datasets": {"te st": {"path": "x.h5"}}}, "must be 1-64 letters"),
+        ({"test": "test", "datasets": {"test": {"path": "x.h5"}}, "solve_samples": 0,
+          "solvers": {"cg": "-ksp_type cg"}}, "solve_samples: expected a positive integer"),
+    ]
+    for i, (content, expected) in enumerate(bad):
+        bench_suite("bad%d.json" % i, content)
+    for i, (content, expected) in enumerate(bad):
+        expect_error(["bench", "-suite", "bad%d.json" % i, "-o", "rep_bad"], "bench", expected)
+    expect_error(["bench", "-suite", "broken.json", "-o", "rep_bad"], "bench", "not valid JSON")
+    expect_error(["bench", "-suite", "missing.json", "-o", "rep_bad"], "bench", "missing.json")
+    expect_error(["bench", "-o", "rep_bad"], "bench", "-suite <file.json> is required")
+    expect_error(["bench", "-suite", "tiny.json", "-o", "rep"], "bench", "pass -force")
+    expect_error(["bench", "-suite", "mine.json", "-o", "rep_x", "-bench_solve_samples", "-1"],
+                 "bench", "-bench_solve_samples must be >= 0")
+    # A step that fails names itself and its log, and leaves no output to be reused.
+    bench_suite("fails.json", {"datasets": {"test": {"generate": "-pde darcy -grid 0 -samples 2"}},
+                               "solvers": {"cg": "-ksp_type cg"}, "test": "test"})
+    rc, _, err = run(["bench", "-suite", "fails.json", "-o", "rep_fails"])
+    lines = [l for l in err.splitlines() if l.strip()]
+    check_one_line_error(rc, lines, "bench fails.json", "bench", "bench step 'generate test' failed")
+    if "generate_test.log" not in lines[0] or \
+            os.path.exists(os.path.join(ARGS.workdir, "rep_fails", "work", "test.h5")) or \
+            os.path.exists(os.path.join(ARGS.workdir, "rep_fails", "report.json")):
+        fail("a failed step left output behind or did not name its log: %s" % lines[0])
+    print("bench: FNO rel. L2 %.3g, AUROC %.3f, cost %.1f s; CG+GAMG %.3g ms, guess %s"
+          % (a["relative_l2"]["mean"], o["auroc_certificate"], cost["seconds"],
+             r["solvers"]["cg_gamg"]["mean_seconds"] * 1e3,
+             {k: round(t["mean_iterations"], 2) for k, t in uses.items()}))
+
+
 def main():
     global ARGS
     p = argparse.ArgumentParser()
@@ -633,7 +769,7 @@ def main():
     p.add_argument("case", choices=["learn", "bad_input", "option_spaces",
                                     "precondition_checkpoint", "refine", "refine_3d",
                                     "nonlinear", "fem", "allen_cahn", "gray_scott",
-                                    "calibrate"])
+                                    "calibrate", "bench"])
     ARGS = p.parse_args()
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
     os.makedirs(ARGS.workdir)
@@ -642,7 +778,8 @@ def main():
      "precondition_checkpoint": case_precondition_checkpoint,
      "refine": case_refine, "refine_3d": case_refine_3d,
      "nonlinear": case_nonlinear, "allen_cahn": case_allen_cahn,
-     "gray_scott": case_gray_scott, "calibrate": case_calibrate}[ARGS.case]()
+     "gray_scott": case_gray_scott, "calibrate": case_calibrate,
+     "bench": case_bench}[ARGS.case]()
     print("PASS")
 
 

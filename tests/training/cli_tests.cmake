@@ -4,7 +4,7 @@ if(NOT PINS_TRAIN_TEST_PYTHON)
   find_program(PINS_TRAIN_TEST_PYTHON NAMES python3)
 endif()
 if(PINS_TRAIN_TEST_PYTHON)
-  foreach(_case learn bad_input option_spaces precondition_checkpoint refine refine_3d nonlinear fem allen_cahn gray_scott calibrate)
+  foreach(_case learn bad_input option_spaces precondition_checkpoint refine refine_3d nonlinear fem allen_cahn gray_scott calibrate bench)
     add_test(NAME cli_train_${_case}
              COMMAND ${PINS_TRAIN_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli_test.py
                      --pins $<TARGET_FILE:pins>

@@ -57,4 +57,11 @@ ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
 /// values or a constant vector.
 double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
+/// The area under the ROC curve of a score that should be larger on `positives` (e.g.
+/// out-of-distribution answers) than on `negatives` (in-distribution ones): the probability
+/// that a random positive scores above a random negative, ties counting one half (the
+/// Mann-Whitney statistic). 1: perfectly separated, 0.5: no better than chance. NaN if
+/// either set is empty; throws pins::Error for a NaN score.
+double auroc(const std::vector<double>& negatives, const std::vector<double>& positives);
+
 }  // namespace pins

@@ -63,7 +63,10 @@ class ParallelDatasetWriter {
   /// Collective: writes iterations, residual and seeds (each process its own samples),
   /// checks that every sample was written once, closes the file, and rank 0 renames it to
   /// the destination (refusing, unless `force`, a destination that appeared meanwhile).
-  void commit();
+  /// `closing` attributes (the same on every process) are added to the file's root before it
+  /// is closed: what is only known at the end, e.g. pins generate's wall time
+  /// ("generation_seconds"); they read back as DatasetInfo::extra.
+  void commit(const std::vector<Attribute>& closing = {});
 
   const std::string& path() const;
   /// The temporary file being written (the same name on every process).

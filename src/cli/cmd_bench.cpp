@@ -1,0 +1,499 @@
+// pins bench: a benchmark suite (bench_suite.hpp) run end to end — its datasets and models
+// made (or taken from files), every solution model measured on the test set and the
+// out-of-distribution sets, every PETSc solver timed alone and with the preconditioner
+// models as its guess or preconditioner, and the break-even of every model against every
+// solver — written to <o>/report.json, report.md and figures.
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_steps.hpp"
+#include "bench_suite.hpp"
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "evaluate_output.hpp"
+#include "evaluate_refine.hpp"  // format_number
+#include "pins/core/calibration.hpp"
+#include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/core/model_file.hpp"
+#include "pins/core/train_job.hpp"
+#include "pins/core/trainer.hpp"
+#include "pins/petsc/evaluate.hpp"
+#include "pins/petsc/solver_timing.hpp"
+
+namespace pins::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> tokens(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+std::vector<double> values(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+std::string fmt(double v, const char* f = "%.3g") {
+  return format_number(v, f);
+}
+
+std::string fmt_json(const json& v, const char* f = "%.3g") {
+  return v.is_number() ? fmt(v.get<double>(), f) : std::string("–");
+}
+
+void progress(const char* format, const std::string& a, const std::string& b = "") {
+  std::printf(format, a.c_str(), b.c_str());
+  std::fflush(stdout);
+}
+
+// What making a model cost, from its manifest: training, and generating its training data.
+json model_cost(const ModelManifest& m) {
+  const json& x = m.metrics;
+  json c = json::object();
+  if (!x.is_object() || !x.contains("training_seconds")) {
+    c["seconds"] = nullptr;
+    c["why"] = "the model file records no training time (metrics.training_seconds)";
+    return c;
+  }
+  double total = x["training_seconds"].get<double>();
+  c["training_seconds"] = total;
+  if (x.contains("training_processes")) c["training_processes"] = x["training_processes"];
+  if (m.task == "solution") {
+    if (!x.contains("training_data_generation_seconds")) {
+      c["seconds"] = nullptr;
+      c["why"] = "the training data records no generation time (attribute generation_seconds)";
+      return c;
+    }
+    c["data_generation_seconds"] = x["training_data_generation_seconds"];
+    if (x.contains("training_data_generation_processes"))
+      c["data_generation_processes"] = x["training_data_generation_processes"];
+    total += x["training_data_generation_seconds"].get<double>();
+  }
+  c["seconds"] = total;
+  return c;
+}
+
+// Queries after which cost + n · with ≤ n · without: ⌈cost / (without − with)⌉, or null
+// when the surrogate way is not faster per query.
+json break_even(const json& cost, double without, double with) {
+  if (!cost["seconds"].is_number() || !(without > with)) return nullptr;
+  return std::ceil(cost["seconds"].get<double>() / (without - with));
+}
+
+struct Context {
+  explicit Context(const BenchSuite& s) : suite(s) {}
+  const BenchSuite& suite;
+  std::string out, work, logs;
+  std::map<std::string, std::string> dataset_path;     // name → file
+  std::map<std::string, std::string> dataset_record;   // name → its step's command (or path)
+  std::map<std::string, std::string> model_path;
+  json steps = json::array();
+};
+
+void report_step(Context& c, const BenchStepResult& r) {
+  if (r.reused)
+    std::printf(" reused %s\n", r.output.c_str());
+  else
+    std::printf(" %.1f s\n", r.seconds);
+  std::fflush(stdout);
+  c.steps.push_back({{"step", r.label}, {"command", r.command}, {"seconds", r.seconds},
+                     {"reused", r.reused}, {"log", r.log}});
+}
+
+void make_datasets(Context& c) {
+  for (const auto& d : c.suite.datasets) {
+    if (!d.path.empty()) {
+      c.dataset_path[d.name] = d.path;
+      c.dataset_record[d.name] = d.path;
+      continue;
+    }
+    BenchStep s;
+    s.label = "generate " + d.name;
+    s.output = c.work + "/" + d.name + ".h5";
+    s.log = c.logs + "/generate_" + d.name + ".log";
+    s.procs = d.procs;
+    std::vector<std::string> args = {"generate"};
+    for (const auto& t : tokens(d.generate)) args.push_back(t);
+    for (const char* a : {"-o", s.output.c_str(), "-force", "-progress", "0"}) args.push_back(a);
+    s.commands = {args};
+    progress("pins bench: %s ...", s.label);
+    const BenchStepResult r = run_bench_step(s);
+    report_step(c, r);
+    c.dataset_path[d.name] = s.output;
+    c.dataset_record[d.name] = r.command;
+  }
+}
+
+void make_models(Context& c) {
+  for (const auto& m : c.suite.models) {
+    if (!m.path.empty()) {
+      c.model_path[m.name] = m.path;
+      continue;
+    }
+    BenchStep s;
+    s.label = "train " + m.name;
+    s.output = c.work + "/" + m.name + ".pins";
+    s.log = c.logs + "/train_" + m.name + ".log";
+    s.procs = m.procs;
+    std::vector<std::string> train = {"train"};
+    if (!m.data.empty()) {
+      train.insert(train.end(), {"-data", c.dataset_path.at(m.data)});
+      s.depends += c.dataset_record.at(m.data);
+    }
+    for (const auto& t : tokens(m.train)) train.push_back(t);
+    for (const char* a : {"-o", s.output.c_str(), "-force"}) train.push_back(a);
+    s.commands = {train};
+    if (!m.calibrate.empty()) {
+      s.commands.push_back({"calibrate", "-model", s.output, "-data",
+                            c.dataset_path.at(m.calibrate)});
+      s.depends += " | " + c.dataset_record.at(m.calibrate);
+    }
+    progress("pins bench: %s ...", s.label);
+    const BenchStepResult r = run_bench_step(s);
+    report_step(c, r);
+    c.model_path[m.name] = s.output;
+  }
+}
+
+// A solution model on one dataset: its accuracy, certificates, bound and flags.
+json measure_answers(Surrogate& model, const ModelManifest& manifest, const std::string& path,
+                     const Dataset& d, const std::string& data_path, int solve_samples,
+                     petsc::Evaluation* keep) {
+  petsc::Evaluation e = petsc::evaluate_model(model, manifest, path, d, data_path,
+                                              solve_samples, "bench_eval_");
+  json j = {{"samples", d.samples},
+            {"relative_l2", e.error.to_json()},
+            {"relative_residual", e.residual.to_json()},
+            {"seconds_per_query_single", e.seconds_single},
+            {"seconds_per_query_batched", e.seconds_batched}};
+  for (const char* k : {"error_bound", "out_of_distribution", "newton", "rollout"})
+    if (e.report.contains(k)) j[k] = e.report[k];
+  if (keep) *keep = std::move(e);
+  return j;
+}
+
+}  // namespace
+
+int run_bench(MPI_Comm comm, const std::string& command_line) {
+  char suite_path[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "bench_report";
+  PetscInt threads = 0, solve_samples = 0;
+  PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
+  read_options([&]() -> PetscErrorCode {
+    PetscFunctionBeginUser;
+    PetscOptionsBegin(comm, nullptr, "pins bench: run a benchmark suite (one process)", "pins");
+    PetscCall(PetscOptionsString("-suite", "Benchmark suite (JSON), required", "pins bench",
+                                 suite_path, suite_path, sizeof suite_path, nullptr));
+    PetscCall(PetscOptionsString("-o", "Report folder (report.json, report.md, figures; the "
+                                 "suite's datasets and models in work/, step logs in logs/)",
+                                 "pins bench", output, output, sizeof output, nullptr));
+    PetscCall(PetscOptionsBool("-force", "Overwrite an existing report (work/ is reused where "
+                               "its commands are unchanged)", "pins bench", force, &force,
+                               nullptr));
+    PetscCall(PetscOptionsInt("-bench_solve_samples",
+                              "Test samples every solver solves (0: the suite's solve_samples)",
+                              "pins bench", solve_samples, &solve_samples, nullptr));
+    PetscCall(PetscOptionsInt("-bench_threads", "LibTorch threads (0: the cores available)",
+                              "pins bench", threads, &threads, nullptr));
+    PetscCall(PetscOptionsBool("-bench_plot", "Make PNG figures (python3 + matplotlib)",
+                               "pins bench", plot, &plot, nullptr));
+    PetscOptionsEnd();
+    PetscCall(PetscOptionsHasHelp(nullptr, &help));
+    PetscFunctionReturn(0);
+  });
+  if (help) return 0;
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  on_rank0(comm, [&] {
+    PINS_CHECK(size == 1, "pins bench runs on one process (it starts its generate and train "
+               "steps itself, under mpiexec when a step asks for \"procs\"); got ", size);
+    PINS_CHECK(solve_samples >= 0, "-bench_solve_samples must be >= 0 (0: the suite's), got ",
+               solve_samples);
+    const BenchSuite suite = read_bench_suite(suite_path);
+    const int solves = solve_samples > 0 ? int(solve_samples) : suite.solve_samples;
+    Context c(suite);
+    c.out = output;
+    c.work = c.out + "/work";
+    c.logs = c.out + "/logs";
+    const std::string report_path = c.out + "/report.json";
+    PINS_CHECK(force || !std::filesystem::exists(report_path), "-o ", c.out,
+               " already holds a report; pass -force to overwrite it");
+    check_output_path(std::filesystem::is_directory(c.out) ? c.out + "/report.md" : c.out, "-o",
+                      true);
+    std::filesystem::create_directories(c.work);
+    std::filesystem::create_directories(c.logs);
+    std::filesystem::create_directories(c.out + "/plot_data");
+    set_training_threads(int(threads));
+
+    // 1. The datasets and models.
+    make_datasets(c);
+    make_models(c);
+
+    // 2. The test set, whole (a benchmark's test set is small).
+    const std::string test_path = c.dataset_path.at(suite.test);
+    const Dataset test = read_dataset(test_path);
+    require_labelled(test.info, test_path, "pins bench compares answers with solutions");
+    std::vector<std::pair<std::string, Dataset>> ood;
+    for (const auto& name : suite.ood) ood.push_back({name, read_dataset(c.dataset_path.at(name))});
+
+    json report = {{"suite", suite.name},
+                   {"suite_file", suite.file},
+                   {"description", suite.description},
+                   {"command", command_line},
+                   {"test", {{"name", suite.test}, {"path", test_path}, {"samples", test.samples},
+                             {"pde", test.info.pde}, {"grid", test.info.grid_string()}}},
+                   {"solve_samples", solves},
+                   {"repeats", suite.repeats},
+                   {"torch_threads", torch::get_num_threads()}};
+    json plot_samples = json::object();  // per model and dataset: errors and certificates
+
+    // 3. The solvers alone on the test set.
+    json solvers = json::object();
+    std::map<std::string, petsc::SolverTiming> alone;
+    for (const auto& s : suite.solvers) {
+      progress("pins bench: solver %s (%s) ...", s.name, s.options);
+      alone[s.name] = petsc::time_solver(test, solves, s.options, suite.repeats);
+      const auto& t = alone[s.name];
+      std::printf(" %.2f iterations, %.3g ms per solve (%d of %d converged)\n", t.mean_iterations,
+                  t.mean_seconds * 1e3, t.converged, t.samples);
+      solvers[s.name] = t.to_json();
+    }
+    report["solvers"] = solvers;
+
+    // 4. The models.
+    json models = json::object();
+    for (const auto& m : suite.models) {
+      const std::string path = c.model_path.at(m.name);
+      const ModelManifest manifest = read_model_manifest(path);
+      json mj = {{"path", path},
+                 {"task", manifest.task},
+                 {"architecture", manifest.architecture},
+                 {"cost", model_cost(manifest)}};
+      const json& cost = mj["cost"];
+      if (manifest.task == "solution") {
+        progress("pins bench: model %s on %s ...", m.name, suite.test);
+        LoadedModel loaded = load_model(path, petsc::evaluation_requirements(manifest.architecture,
+                                                                            test.info));
+        petsc::Evaluation e;
+        json answers = measure_answers(*loaded.model, manifest, path, test, test_path, solves, &e);
+        std::printf(" relative L2 mean %.3g, %.3g ms per answer\n", e.error.mean,
+                    e.seconds_single * 1e3);
+        const std::vector<double> in_residual = values(e.relative_residual);
+        plot_samples[m.name][suite.test] = {{"relative_l2", values(e.relative_l2)},
+                                            {"relative_residual", in_residual}};
+        json ood_j = json::object();
+        for (const auto& [name, d] : ood) {
+          progress("pins bench: model %s on %s (out of distribution) ...", m.name, name);
+          try {
+            check_model_requirements(manifest, petsc::evaluation_requirements(
+                                                   manifest.architecture, d.info), path);
+            petsc::Evaluation eo;
+            json o = measure_answers(*loaded.model, manifest, path, d, c.dataset_path.at(name), 1,
+                                     &eo);
+            const std::vector<double> r = values(eo.relative_residual);
+            // How well the certificate tells these answers from the test set's.
+            o["auroc_certificate"] = auroc(in_residual, r);
+            plot_samples[m.name][name] = {{"relative_l2", values(eo.relative_l2)},
+                                          {"relative_residual", r}};
+            std::printf(" relative L2 mean %.3g, AUROC %.3f\n", eo.error.mean,
+                        o["auroc_certificate"].get<double>());
+            ood_j[name] = o;
+          } catch (const Error& err) {
+            std::printf(" skipped: %s\n", err.what());
+            ood_j[name] = {{"skipped", err.what()}};
+          }
+        }
+        answers["out_of_distribution_sets"] = ood_j;
+        // Break-even of the surrogate's answer against every solver's solve.
+        json be = json::object();
+        for (const auto& s : suite.solvers)
+          be[s.name] = break_even(cost, alone[s.name].mean_seconds, e.seconds_single);
+        mj["break_even_queries"] = be;
+        mj["answers"] = answers;
+      } else if (manifest.task == "precondition") {
+        json uses = json::object();
+        json be = json::object();
+        for (const auto& use : suite.uses) {
+          for (const auto& s : suite.solvers) {
+            // The guess goes with every solver; the preconditioner is its own Krylov solve
+            // (FGMRES, since the network step is not linear; with refined Gram-Schmidt, which
+            // FGMRES needs on operators with large jumps), measured once.
+            if (use == "precondition" && &s != &suite.solvers.front()) continue;
+            const std::string key = use == "guess" ? "guess+" + s.name : "precondition";
+            const std::string options =
+                use == "guess"
+                    ? s.options + " -ksp_guess_type surrogate -ksp_guess_surrogate_model " + path
+                    : "-ksp_type fgmres -ksp_gmres_cgs_refinement_type refine_ifneeded "
+                      "-pc_type surrogate -pc_surrogate_model " + path;
+            progress("pins bench: model %s as %s ...", m.name, key);
+            const petsc::SolverTiming t = petsc::time_solver(test, solves, options, suite.repeats);
+            std::printf(" %.2f iterations, %.3g ms per solve (%d of %d converged)\n",
+                        t.mean_iterations, t.mean_seconds * 1e3, t.converged, t.samples);
+            uses[key] = t.to_json();
+            json per_solver = json::object();
+            for (const auto& s2 : suite.solvers)
+              per_solver[s2.name] = t.converged == t.samples
+                                        ? break_even(cost, alone[s2.name].mean_seconds, t.mean_seconds)
+                                        : json();
+            be[key] = per_solver;
+          }
+        }
+        if (suite.solvers.empty()) mj["note"] = "no solvers in the suite: nothing to use it in";
+        mj["uses"] = uses;
+        mj["break_even_queries"] = be;
+      } else {
+        mj["note"] = "task '" + manifest.task + "' is not benchmarked by pins bench";
+      }
+      models[m.name] = mj;
+    }
+    report["models"] = models;
+    report["steps"] = c.steps;
+    write_text_file(c.out + "/plot_data/samples.json", plot_samples.dump() + "\n");
+
+    // 5. The report (json sorts its keys: the tables follow the suite's order).
+    auto in_suite_order = [&](const json& by_name) {
+      std::vector<std::pair<std::string, json>> out;
+      for (const auto& m : suite.models)
+        if (by_name.contains(m.name)) out.push_back({m.name, by_name[m.name]});
+      return out;
+    };
+    std::ostringstream md;
+    md << "# pins bench: " << suite.name << "\n\n";
+    if (!suite.description.empty()) md << suite.description << "\n\n";
+    md << "Suite `" << suite.file << "`; test set `" << suite.test << "` (" << test.samples
+       << " samples, " << test.info.pde << ", " << test.info.grid_string() << "); every solve "
+       << "timed on its first " << std::min<std::int64_t>(solves, test.samples)
+       << " samples, the best of " << suite.repeats << " each, assembly included; "
+       << torch::get_num_threads() << " LibTorch threads. Times are this machine's, this run's.\n";
+    if (!suite.solvers.empty()) {
+      md << "\n## Solvers\n\n| solver | options | iterations | ms per solve | converged |\n"
+            "|---|---|---|---|---|\n";
+      for (const auto& s : suite.solvers) {
+        const auto& t = alone[s.name];
+        md << "| " << s.name << " | `" << s.options << "` | " << fmt(t.mean_iterations, "%.2f")
+           << " | " << fmt(t.mean_seconds * 1e3) << " | " << t.converged << "/" << t.samples
+           << " |\n";
+      }
+    }
+    bool any_answers = false;
+    for (const auto& [name, mj] : in_suite_order(models))
+      if (mj.contains("answers")) any_answers = true;
+    if (any_answers) {
+      md << "\n## Answers of the solution models\n\n"
+            "| model | set | rel. L2 mean | p95 | certificate (rel. residual) mean | bound "
+            "coverage | Spearman(bound, error) | flagged OOD | AUROC | ms per answer |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n";
+      auto row = [&](const std::string& model, const std::string& set, const json& a) {
+        const json none;
+        const json& b = a.contains("error_bound") ? a["error_bound"] : none;
+        const json& o = a.contains("out_of_distribution") ? a["out_of_distribution"] : none;
+        md << "| " << model << " | " << set << " | " << fmt_json(a["relative_l2"]["mean"]) << " | "
+           << fmt_json(a["relative_l2"]["p95"]) << " | "
+           << fmt_json(a["relative_residual"]["mean"]) << " | "
+           << (b.is_object() ? fmt_json(b["coverage"]) + " (level " + fmt_json(b["level"]) + ")"
+                             : "not calibrated")
+           << " | " << (b.is_object() ? fmt_json(b["spearman_bound_error"]) : "–") << " | "
+           << (o.is_object() ? fmt_json(o["flagged_fraction"]) : "–") << " | "
+           << (a.contains("auroc_certificate") ? fmt_json(a["auroc_certificate"]) : "–") << " | "
+           << fmt_json(a["seconds_per_query_single"].get<double>() * 1e3) << " |\n";
+      };
+      for (const auto& [name, mj] : in_suite_order(models)) {
+        if (!mj.contains("answers")) continue;
+        const json& a = mj["answers"];
+        row(name, suite.test + " (test)", a);
+        for (const auto& [set, o] : a["out_of_distribution_sets"].items())
+          if (o.contains("skipped"))
+            md << "| " << name << " | " << set << " | skipped: " << o["skipped"].get<std::string>()
+               << " |||||||||\n";
+          else
+            row(name, set + " (OOD)", o);
+      }
+      md << "\nThe certificate is each answer's relative residual by the family's own operator; "
+            "the bound is `pins calibrate`'s (split conformal, q x certificate); AUROC is how "
+            "well the certificate separates an out-of-distribution set's answers from the test "
+            "set's (1: perfectly).\n";
+    }
+    bool any_uses = false;
+    for (const auto& [name, mj] : in_suite_order(models))
+      if (mj.contains("uses") && !mj["uses"].empty()) any_uses = true;
+    if (any_uses) {
+      md << "\n## Preconditioner models inside the solvers\n\n"
+            "| model | used as | iterations | ms per solve | converged |\n|---|---|---|---|---|\n";
+      for (const auto& [name, mj] : in_suite_order(models))
+        if (mj.contains("uses"))
+          for (const auto& [use, t] : mj["uses"].items())
+            md << "| " << name << " | " << use << " | " << fmt_json(t["mean_iterations"], "%.2f")
+               << " | " << fmt_json(t["mean_seconds"].get<double>() * 1e3) << " | "
+               << t["converged"] << "/" << t["samples"] << " |\n";
+    }
+    if (!suite.solvers.empty() && !models.empty()) {
+      md << "\n## Break-even\n\nQueries after which making the model (generating its training "
+            "data and training it, as its model file records) is repaid by its faster queries: "
+            "cost / (solver's time per solve − the surrogate way's). – : never (not faster per "
+            "query) or unknown. A surrogate's answer has the accuracy above, not the solver's "
+            "tolerance.\n\n| model | cost (s) | way against";
+      std::string rule = "|---|---|---|";
+      for (const auto& sv : suite.solvers) {
+        md << " | " << sv.name;
+        rule += "---|";
+      }
+      md << " |\n" << rule << "\n";
+      for (const auto& [name, mj] : in_suite_order(models)) {
+        if (!mj.contains("break_even_queries")) continue;
+        const json& be = mj["break_even_queries"];
+        const std::string cost = fmt_json(mj["cost"]["seconds"], "%.1f");
+        auto cells = [&](const json& per_solver) {
+          std::string s;
+          for (const auto& sv : suite.solvers)
+            s += " | " + (per_solver.contains(sv.name) ? fmt_json(per_solver[sv.name], "%.0f")
+                                                       : std::string("–"));
+          return s;
+        };
+        if (mj.contains("answers"))
+          md << "| " << name << " | " << cost << " | answer" << cells(be) << " |\n";
+        else
+          for (const auto& [way, per_solver] : be.items())
+            md << "| " << name << " | " << cost << " | " << way << cells(per_solver) << " |\n";
+      }
+    }
+    md << "\n## Steps\n\n| step | seconds | command |\n|---|---|---|\n";
+    for (const auto& s : c.steps)
+      md << "| " << s["step"].get<std::string>() << " | "
+         << (s["reused"].get<bool>() ? std::string("reused") : fmt(s["seconds"].get<double>(), "%.1f"))
+         << " | `" << s["command"].get<std::string>() << "` |\n";
+
+    std::string plot_problem = "disabled (-bench_plot 0)";
+    write_text_file(report_path, report.dump(2) + "\n");  // the plot script reads it
+    if (plot) plot_problem = run_plot_script(c.out, "plot_bench.py");
+    if (plot_problem.empty()) {
+      report["figures"] = json::array();
+      for (const char* f : {"time_per_query.png", "break_even.png", "answers.png"})
+        if (std::filesystem::exists(c.out + "/" + f)) {
+          report["figures"].push_back(f);
+          md << "\n![" << f << "](" << f << ")\n";
+        }
+    } else if (plot) {
+      std::fprintf(stderr, "pins bench: warning: no figures: %s\n", plot_problem.c_str());
+    }
+    write_text_file(report_path, report.dump(2) + "\n");
+    write_text_file(c.out + "/report.md", md.str());
+    std::printf("pins bench: wrote %s, %s/report.md\n", report_path.c_str(), c.out.c_str());
+    std::fflush(stdout);
+  });
+  return 0;
+}
+
+}  // namespace pins::cli
