@@ -4,7 +4,8 @@
 #   1. generate Darcy training and test datasets with PETSc on 2 MPI ranks,
 #   2. verify every stored solution with the Kokkos residual operator,
 #   3. train an FNO surrogate (data + physics loss) on the training set,
-#   4. evaluate it against PETSc on the test set: errors, residuals, timings, figures.
+#   4. evaluate it against PETSc on the test set: errors, residuals, timings, figures,
+#   5. run the Darcy benchmark suite (bench/suites/darcy.json) with pins bench.
 #   PINS_GRID=64 PINS_SAMPLES=500 PINS_EPOCHS=100 scripts/demo.sh      # bigger
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -40,6 +41,10 @@ echo
 echo "== 4. evaluate on the unseen test set against PETSc"
 "$PINS" evaluate -model "$MODEL" -data "$TEST" -o "$REPORT" -force
 echo
+echo "== 5. bench: the Darcy suite (bench/suites/darcy.json): a calibrated FNO and a learned preconditioner against CG + GAMG and CG + Jacobi, out-of-distribution sets, break-even"
+"$PINS" bench -suite "$PINS_ROOT/bench/suites/darcy.json" -o "$OUT/bench_darcy" -force
+echo
 echo "datasets: $TRAIN, $TEST (h5py-readable)"
 echo "model:    $MODEL   history: $OUT/fno${GRID}_history.csv"
 echo "report:   $REPORT/report.md, report.json; figures: $REPORT/samples.png, $REPORT/error_histogram.png"
+echo "bench:    $OUT/bench_darcy/report.md, report.json; figures: time_per_query.png, break_even.png, answers.png"

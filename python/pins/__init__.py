@@ -26,13 +26,13 @@ same one-line message as the command line) or RuntimeError.
 
 from ._runtime import _pins
 from .data import Dataset, generate
-from .models import Model, evaluate, load_model, train, train_preconditioner
+from .models import Answer, Model, calibrate, evaluate, load_model, train, train_preconditioner
 from .ops import (Operator, apply, coefficients, stencil_operator, energy_loss, physics_loss, relative_l2,
                   relative_residual, residual, residual_loss)
 from . import petsc, plot  # noqa: E402  (submodules: pins.petsc, pins.plot)
 
 __all__ = [
-    "Dataset", "Model", "Operator", "apply", "coefficients", "energy_loss", "evaluate", "generate",
+    "Answer", "Dataset", "Model", "Operator", "apply", "calibrate", "coefficients", "energy_loss", "evaluate", "generate",
     "load_model", "petsc", "physics_loss", "plot", "relative_l2", "relative_residual",
     "residual", "residual_loss", "stencil_operator", "surrogate_types", "train", "train_help",
     "train_preconditioner",

@@ -11,6 +11,29 @@ from .data import as_dataset
 from .progress import ProgressBar
 
 
+class Answer:
+    """A solution model's answers with their evidence (`Model.predict(..., evidence=True)`):
+    ``u`` [B, ...]; ``certificate`` [B] (relative residual by the family's operator);
+    ``bound`` [B] (calibrated error bound at ``level``), ``ood_score`` [B] and ``flagged``
+    [B] (bool) — those three ``None`` for a model that is not calibrated."""
+
+    __slots__ = ("u", "certificate", "bound", "ood_score", "flagged", "level")
+
+    def __init__(self, u, certificate, bound, ood_score, flagged, level):
+        """Made by `Model.predict(..., evidence=True)`."""
+        self.u, self.certificate, self.bound = u, certificate, bound
+        self.ood_score, self.flagged, self.level = ood_score, flagged, level
+
+    def __repr__(self):
+        n = self.u.shape[0]
+        if self.bound is None:
+            return "pins.Answer(%d answers, certificate mean %.3g, not calibrated)" % (
+                n, float(self.certificate.mean()))
+        return "pins.Answer(%d answers, certificate mean %.3g, %g %% bound mean %.3g, %d flagged)" % (
+            n, float(self.certificate.mean()), 100 * self.level, float(self.bound.mean()),
+            int(self.flagged.sum()) if self.flagged is not None else 0)
+
+
 class Model:
     """A pins surrogate (C++ LibTorch module) usable from Python.
 
@@ -46,11 +69,28 @@ class Model:
         name (``kappa=..., f=...``)."""
         return self._handle.features(self._inputs(fields, named))
 
-    def predict(self, *fields, batch=64, **named):
+    def predict(self, *fields, batch=64, evidence=False, parameters=None, **named):
         """The predicted solution [B, (dof,) (nz,) ny, nx] (float64, de-normalised) for the
         family's input fields [B, (nz,) ny, nx] (in order, e.g. ``kappa, f``, or by name);
-        no gradients, in batches of `batch`."""
-        return self._handle.predict(self._inputs(fields, named), int(batch))
+        no gradients, in batches of `batch`.
+
+        With ``evidence=True``, a `pins.Answer` instead: ``u`` as above and, per answer, its
+        ``certificate`` (the relative residual ‖F(u)‖/‖F(0)‖ by the family's own operator,
+        [B]) and, for a model calibrated with ``pins calibrate``, its ``bound`` (the error
+        bound at the calibration ``level``), its ``ood_score`` and ``flagged`` (score > 1:
+        out of distribution) — ``None`` when the model is not calibrated. `parameters`
+        (dict of str) sets up a family whose equation has parameters (e.g.
+        nonlinear_darcy's k(u)) as the dataset's sampler attributes do; default: the
+        family's own.
+
+        >>> a = model.predict(kappa, f, evidence=True)
+        >>> trusted = a.u[~a.flagged & (a.bound < 0.05)]
+        """
+        inputs = self._inputs(fields, named)
+        if not evidence:
+            return self._handle.predict(inputs, int(batch))
+        params = {str(k): str(v) for k, v in (parameters or {}).items()}
+        return Answer(**self._handle.predict_with_evidence(inputs, int(batch), params))
 
     @property
     def input_names(self):
@@ -311,3 +351,23 @@ def train_preconditioner(output, *, surrogate_type="mgnet", grid=None, options=N
         handle = _pins.train_preconditioner(out, surrogate_type, opts, bool(force),
                                             None if progress in (False, None) else progress)
     return Model(handle)
+
+
+def calibrate(model, data, *, level=0.9, threads=None):
+    """Calibrates a solution model's error bound at `level` and its out-of-distribution flag
+    on held-out labelled `data` (a path or a `pins.Dataset`; what ``pins calibrate`` does:
+    split conformal prediction on error / certificate, and the 99 % quantiles of the
+    certificates and of the inputs' feature statistics). The model (a `Model` or a path,
+    then loaded) carries the calibration from then on: ``predict(..., evidence=True)`` gives
+    bounds and flags, and ``save`` writes it. Returns the model and the calibration as a dict.
+
+    >>> model, c = pins.calibrate("fno.pins", "cal.h5", level=0.9)
+    >>> a = model.predict(kappa, f, evidence=True)
+    """
+    m = model if isinstance(model, Model) else load_model(model)
+    ds = as_dataset(data)
+    if not 0 < float(level) < 1:
+        raise ValueError("calibrate: level must be in (0, 1), got %r" % (level,))
+    ensure_petsc()
+    c = _pins.calibrate(m._handle, ds._handle, float(level), default_threads(threads))
+    return m, json.loads(c)

@@ -40,6 +40,25 @@ void bind_evaluate(py::module_& m) {
       },
       py::arg("model"), py::arg("data"), py::arg("solve_samples"), py::arg("threads"),
       py::arg("refine"));
+  m.def(
+      "calibrate",
+      [](ModelHandle& model, const DatasetHandle& data, double level, int threads) {
+        const Dataset& d = *data.data;
+        check_model_requirements(model.manifest,
+                                 petsc::evaluation_requirements(model.manifest.architecture, d.info),
+                                 model.path.empty() ? "(in memory)" : model.path);
+        ensure_petsc();
+        petsc::ErrorCapture capture;
+        py::gil_scoped_release release;
+        set_training_threads(threads);
+        const ErrorCalibration c =
+            petsc::calibrate_model(*model.model, model.manifest, model.path, d,
+                                   data.path.empty() ? "(in memory)" : data.path, level);
+        // The handle's manifest carries it from now on (Model.save writes it to a file).
+        model.manifest.metrics["calibration"] = c.to_json();
+        return c.to_json().dump();
+      },
+      py::arg("model"), py::arg("data"), py::arg("level"), py::arg("threads"));
 }
 
 }  // namespace pins::python

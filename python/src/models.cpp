@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <optional>
 
 #include <torch/csrc/utils/pybind.h>
 
@@ -12,7 +13,9 @@
 
 #include "bindings.hpp"
 #include "handles.hpp"
+#include "pins/core/calibration.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/family.hpp"
 #include "pins/core/rollout.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/surrogate.hpp"
@@ -100,6 +103,46 @@ void bind_models(py::module_& m) {
              const Normalisation norm = normalisation_of(h);
              py::gil_scoped_release release;
              return predict(*h.model, norm, in, batch);
+           })
+      .def("predict_with_evidence",
+           [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs, int64_t batch,
+              const std::map<std::string, std::string>& parameters) {
+             const FieldMap in = checked_inputs(inputs, "predict");
+             PINS_CHECK(batch >= 1, "predict: batch must be at least 1, got ", batch);
+             const Normalisation norm = normalisation_of(h);
+             // The certificate is the family's own residual: the family set up for the
+             // equation's parameters (its defaults unless given, e.g. nonlinear_darcy's k(u)).
+             const std::shared_ptr<const Family> family =
+                 family_for(h.manifest.problem_family, parameters);
+             PINS_CHECK(!family->on_mesh(), "predict(evidence=True): ", family->name(),
+                        " answers live on a dataset's mesh; use pins.evaluate on the dataset");
+             std::optional<ErrorCalibration> c;
+             if (h.manifest.metrics.is_object() && h.manifest.metrics.contains("calibration")) {
+               try {
+                 c = ErrorCalibration::from_json(h.manifest.metrics.at("calibration"));
+               } catch (const Error& e) {
+                 throw Error("model file '" + h.path + "': " + e.what());
+               }
+             }
+             torch::Tensor u, residual, statistics, bound, score;
+             {
+               py::gil_scoped_release release;
+               u = predict(*h.model, norm, in, batch);
+               residual = family->relative_residual(in, u);
+               statistics = input_statistics(norm.features(in, torch::kFloat64));
+               if (c) {
+                 bound = residual * c->quantile;
+                 if (c->residual_threshold > 0) score = c->ood_scores(residual, statistics);
+               }
+             }
+             py::dict out;
+             out["u"] = u;
+             out["certificate"] = residual;
+             out["bound"] = bound.defined() ? py::cast(bound) : py::none();
+             out["ood_score"] = score.defined() ? py::cast(score) : py::none();
+             out["flagged"] = score.defined() ? py::cast(score > 1) : py::none();
+             out["level"] = c ? py::cast(c->level) : py::none();
+             return out;
            })
       .def("rollout",
            [](ModelHandle& h, const std::map<std::string, torch::Tensor>& inputs,

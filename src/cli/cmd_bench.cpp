@@ -292,6 +292,8 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
         std::printf(" relative L2 mean %.3g, %.3g ms per answer\n", e.error.mean,
                     e.seconds_single * 1e3);
         const std::vector<double> in_residual = values(e.relative_residual);
+        const std::vector<double> in_score =
+            e.ood_score.defined() ? values(e.ood_score) : std::vector<double>{};
         plot_samples[m.name][suite.test] = {{"relative_l2", values(e.relative_l2)},
                                             {"relative_residual", in_residual}};
         json ood_j = json::object();
@@ -306,10 +308,16 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
             const std::vector<double> r = values(eo.relative_residual);
             // How well the certificate tells these answers from the test set's.
             o["auroc_certificate"] = auroc(in_residual, r);
+            // And the calibrated score (certificate and input statistics), when fitted.
+            if (eo.ood_score.defined() && !in_score.empty())
+              o["auroc_ood_score"] = auroc(in_score, values(eo.ood_score));
             plot_samples[m.name][name] = {{"relative_l2", values(eo.relative_l2)},
                                           {"relative_residual", r}};
-            std::printf(" relative L2 mean %.3g, AUROC %.3f\n", eo.error.mean,
+            std::printf(" relative L2 mean %.3g, AUROC %.3f (certificate)", eo.error.mean,
                         o["auroc_certificate"].get<double>());
+            if (o.contains("auroc_ood_score"))
+              std::printf(", %.3f (OOD score)", o["auroc_ood_score"].get<double>());
+            std::printf("\n");
             ood_j[name] = o;
           } catch (const Error& err) {
             std::printf(" skipped: %s\n", err.what());
@@ -394,7 +402,8 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
     if (any_answers) {
       md << "\n## Answers of the solution models\n\n"
             "| model | set | rel. L2 mean | p95 | certificate (rel. residual) mean | bound "
-            "coverage | Spearman(bound, error) | flagged OOD | AUROC | ms per answer |\n"
+            "coverage | Spearman(bound, error) | flagged OOD | AUROC certificate / OOD score | "
+            "ms per answer |\n"
             "|---|---|---|---|---|---|---|---|---|---|\n";
       auto row = [&](const std::string& model, const std::string& set, const json& a) {
         const json none;
@@ -407,24 +416,55 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                              : "not calibrated")
            << " | " << (b.is_object() ? fmt_json(b["spearman_bound_error"]) : "–") << " | "
            << (o.is_object() ? fmt_json(o["flagged_fraction"]) : "–") << " | "
-           << (a.contains("auroc_certificate") ? fmt_json(a["auroc_certificate"]) : "–") << " | "
+           << (a.contains("auroc_certificate") ? fmt_json(a["auroc_certificate"]) : "–") << " / "
+           << (a.contains("auroc_ood_score") ? fmt_json(a["auroc_ood_score"]) : "–") << " | "
            << fmt_json(a["seconds_per_query_single"].get<double>() * 1e3) << " |\n";
       };
       for (const auto& [name, mj] : in_suite_order(models)) {
         if (!mj.contains("answers")) continue;
         const json& a = mj["answers"];
         row(name, suite.test + " (test)", a);
-        for (const auto& [set, o] : a["out_of_distribution_sets"].items())
+        for (const auto& set : suite.ood) {
+          const json& o = a["out_of_distribution_sets"][set];
           if (o.contains("skipped"))
             md << "| " << name << " | " << set << " | skipped: " << o["skipped"].get<std::string>()
                << " |||||||||\n";
           else
             row(name, set + " (OOD)", o);
+        }
       }
       md << "\nThe certificate is each answer's relative residual by the family's own operator; "
-            "the bound is `pins calibrate`'s (split conformal, q x certificate); AUROC is how "
-            "well the certificate separates an out-of-distribution set's answers from the test "
-            "set's (1: perfectly).\n";
+            "the bound is `pins calibrate`'s (split conformal, q x certificate); the OOD score "
+            "is the calibrated flag's (the certificate and the inputs' feature statistics, "
+            "each against its 99 % calibration quantile); AUROC is how well a score separates "
+            "an out-of-distribution set's answers from the test set's (1: perfectly).\n";
+    }
+    // Nonlinear and time-dependent families: the answers inside Newton and TS, as pins
+    // evaluate measures them.
+    for (const auto& [name, mj] : in_suite_order(models)) {
+      if (!mj.contains("answers")) continue;
+      const json& a = mj["answers"];
+      if (a.contains("newton") && a["newton"].is_object()) {
+        const json& n = a["newton"];
+        md << "\n## " << name << " as Newton's initial guess\n\n"
+           << "| from | iterations | ms per solve |\n|---|---|---|\n"
+           << "| zero (or TS's predictor) | " << fmt_json(n["iterations_zero"], "%.2f") << " | "
+           << fmt_json(n["seconds_zero"].get<double>() * 1e3) << " |\n"
+           << "| the answer | " << fmt_json(n["iterations_guess"], "%.2f") << " | "
+           << fmt_json(n["seconds_guess"].get<double>() * 1e3) << " (inference "
+           << fmt_json(n["seconds_inference"].get<double>() * 1e3) << ") |\n";
+      }
+      if (a.contains("rollout") && a["rollout"].is_object()) {
+        const json& ro = a["rollout"];
+        md << "\n## " << name << " rolled out\n\n"
+           << ro.value("steps", 0) << " steps: relative L2 at the last step mean "
+           << fmt_json(ro["final_relative_l2"]["mean"]) << " (p95 "
+           << fmt_json(ro["final_relative_l2"]["p95"]) << "); "
+           << fmt_json(ro["seconds_per_rollout"]["surrogate_single"].get<double>() * 1e3)
+           << " ms per rollout against PETSc TS "
+           << fmt_json(ro["seconds_per_rollout"]["petsc_ts"].get<double>() * 1e3)
+           << " ms per trajectory.\n";
+      }
     }
     bool any_uses = false;
     for (const auto& [name, mj] : in_suite_order(models))

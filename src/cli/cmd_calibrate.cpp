@@ -76,30 +76,19 @@ int run_calibrate(MPI_Comm comm, const std::string& command_line) {
     const ModelRequirements need =
         petsc::evaluation_requirements(loaded.manifest.architecture, d.info);
     check_model_requirements(loaded.manifest, need, mpath);
-    // The answers and their certificates on every calibration sample (one PETSc re-solve:
-    // evaluate_model's timing, not used here).
-    const petsc::Evaluation e = petsc::evaluate_model(*loaded.model, loaded.manifest, mpath, d,
-                                                      dpath, 1, "calibrate_", {}, 0, budget);
-    auto values = [](const torch::Tensor& t) {
-      const torch::Tensor c = t.to(torch::kFloat64).contiguous();
-      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-    };
-    ErrorCalibration c;
-    try {
-      c = calibrate_error_bound(values(e.relative_l2), values(e.relative_residual),
-                                double(level));
-    } catch (const Error& err) {
-      throw Error(dpath + ": " + err.what());
-    }
-    c.data = dpath;
+    petsc::Evaluation e;
+    const ErrorCalibration c = petsc::calibrate_model(*loaded.model, loaded.manifest, mpath, d,
+                                                      dpath, double(level), budget, &e);
     ModelManifest m = loaded.manifest;
     m.metrics["calibration"] = c.to_json();
+    m.metrics["calibration"]["command"] = command_line;
     save_model(out, *loaded.model, m, /*force=*/out == mpath || force);
     std::printf("pins calibrate: %s: %.0f %% error bound = %.4g x relative residual (split "
                 "conformal on %lld samples of %s; relative L2 error of the answers: mean %.3g, "
-                "max %.3g); out of distribution: relative residual > %.4g\n",
+                "max %.3g); out of distribution: relative residual > %.4g or input score > "
+                "%.4g\n",
                 out.c_str(), 100 * c.level, c.quantile, (long long)c.samples, dpath.c_str(),
-                e.error.mean, e.error.max, c.residual_threshold);
+                e.error.mean, e.error.max, c.residual_threshold, c.input_threshold);
     std::fflush(stdout);
   });
   return 0;

@@ -153,12 +153,17 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
          << (b["spearman_bound_error"].is_number() ? fmt(b["spearman_bound_error"].get<double>())
                                                     : std::string("n/a"))
          << ".\n";
-      if (j.contains("out_of_distribution"))
+      if (j.contains("out_of_distribution")) {
+        const auto& o = j["out_of_distribution"];
         md << "Out-of-distribution flag (relative residual above "
-           << fmt(j["out_of_distribution"]["residual_threshold"].get<double>())
-           << ", the calibration set's 99 % quantile): "
-           << fmt(100 * j["out_of_distribution"]["flagged_fraction"].get<double>(), "%.3g")
+           << fmt(o["residual_threshold"].get<double>())
+           << (o.contains("input_threshold")
+                   ? " or input score above " + fmt(o["input_threshold"].get<double>())
+                   : std::string())
+           << ", the calibration set's 99 % quantiles): "
+           << fmt(100 * o["flagged_fraction"].get<double>(), "%.3g")
            << " % of these answers flagged.\n";
+      }
     }
     if (e.newton) md << newton_markdown(*e.newton, d.info);
     if (e.rollout) md << rollout_markdown(*e.rollout);

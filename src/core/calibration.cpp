@@ -1,8 +1,11 @@
 // Split conformal error bounds from the certificate (pins/core/calibration.hpp).
 #include "pins/core/calibration.hpp"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "pins/core/check.hpp"
@@ -32,14 +35,94 @@ std::vector<double> ranks(const std::vector<double>& v) {
   return r;
 }
 
+// The ⌈(n + 1) · 0.99⌉-th smallest of v (the largest when n < 99): the 99 % conformal
+// quantile the out-of-distribution thresholds use.
+double quantile_99(std::vector<double> v) {
+  const std::int64_t n = std::int64_t(v.size());
+  const std::int64_t k =
+      std::min<std::int64_t>(n, std::int64_t(std::ceil(double(n + 1) * 0.99 - 1e-12)));
+  std::nth_element(v.begin(), v.begin() + (k - 1), v.end());
+  return v[size_t(k - 1)];
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
 }  // namespace
 
+torch::Tensor input_statistics(const torch::Tensor& features) {
+  PINS_CHECK(features.dim() >= 3, "input statistics: features must be [B, C, grid...], got ",
+             features.sizes());
+  const torch::Tensor x = features.detach().to(torch::kFloat64).flatten(2);  // [B, C, points]
+  const torch::Tensor s = torch::stack({x.mean(2), x.std(2, /*unbiased=*/false),
+                                        std::get<0>(x.min(2)), std::get<0>(x.max(2))},
+                                       2);  // [B, C, 4]
+  return s.flatten(1).contiguous();
+}
+
+void ErrorCalibration::fit_inputs(const torch::Tensor& statistics) {
+  PINS_CHECK(statistics.dim() == 2 && statistics.size(0) >= 2,
+             "calibration: input statistics must be [n >= 2, S], got ", statistics.sizes());
+  const torch::Tensor s = statistics.to(torch::kFloat64);
+  PINS_CHECK(torch::isfinite(s).all().item<bool>(), "calibration: an input statistic is not "
+             "finite (a NaN or Inf in the calibration inputs)");
+  const torch::Tensor centre = s.mean(0);
+  // A statistic constant over the calibration set (e.g. the mean of a constant f) gets a
+  // scale relative to its size, so that rounding does not flag, and a real change does.
+  const torch::Tensor scale =
+      torch::maximum(s.std(0, /*unbiased=*/true), 1e-6 * (centre.abs() + 1));
+  input_centre = to_vector(centre);
+  input_scale = to_vector(scale);
+  input_threshold = 0;  // input_scores of the calibration samples themselves, not yet fitted
+  const std::vector<double> scores = to_vector(((s - centre) / scale).abs().amax(1));
+  input_threshold = quantile_99(scores);
+  // All calibration inputs alike (a threshold of 0) would flag every other input.
+  input_threshold = std::max(input_threshold, 1e-12);
+}
+
+torch::Tensor ErrorCalibration::input_scores(const torch::Tensor& statistics) const {
+  const int64_t n = statistics.size(0);
+  if (input_centre.empty()) return torch::zeros({n}, torch::kFloat64);
+  PINS_CHECK(statistics.dim() == 2 && statistics.size(1) == int64_t(input_centre.size()),
+             "the inputs have ", statistics.dim() == 2 ? statistics.size(1) : -1,
+             " statistics, the calibration ", input_centre.size(),
+             " (another number of input channels)");
+  const torch::Tensor centre = torch::tensor(input_centre, torch::kFloat64);
+  const torch::Tensor scale = torch::tensor(input_scale, torch::kFloat64);
+  // A NaN statistic (a NaN input) is out of distribution by any measure.
+  return torch::nan_to_num(((statistics.to(torch::kFloat64) - centre) / scale).abs().amax(1),
+                           std::numeric_limits<double>::infinity());
+}
+
+torch::Tensor ErrorCalibration::ood_scores(const torch::Tensor& residuals,
+                                           const torch::Tensor& statistics) const {
+  torch::Tensor score = torch::zeros({residuals.size(0)}, torch::kFloat64);
+  if (residual_threshold > 0)
+    score = torch::maximum(score, torch::nan_to_num(residuals.to(torch::kFloat64) / residual_threshold,
+                                                    std::numeric_limits<double>::infinity()));
+  if (input_threshold > 0)
+    score = torch::maximum(score, input_scores(statistics) / input_threshold);
+  return score;
+}
+
 nlohmann::json ErrorCalibration::to_json() const {
-  return {{"method", kMethod},      {"level", level}, {"quantile", quantile},
-          {"samples", samples},     {"data", data},   {"residual_threshold", residual_threshold},
-          {"ood", "an answer whose relative residual exceeds residual_threshold (the 99 % "
-                  "conformal quantile of the calibration residuals) is flagged as out of "
-                  "distribution"}};
+  nlohmann::json j = {
+      {"method", kMethod},      {"level", level}, {"quantile", quantile},
+      {"samples", samples},     {"data", data},   {"residual_threshold", residual_threshold},
+      {"ood", "an answer whose relative residual exceeds residual_threshold (the 99 % "
+              "conformal quantile of the calibration residuals), or whose input score exceeds "
+              "input_statistics.threshold, is flagged as out of distribution"}};
+  if (input_threshold > 0)
+    j["input_statistics"] = {
+        {"what", "per input feature channel: mean, std, min, max over the grid; score = max "
+                 "|s - centre| / scale; threshold = the calibration scores' 99 % conformal "
+                 "quantile"},
+        {"centre", input_centre},
+        {"scale", input_scale},
+        {"threshold", input_threshold}};
+  return j;
 }
 
 ErrorCalibration ErrorCalibration::from_json(const nlohmann::json& j) {
@@ -58,6 +141,30 @@ ErrorCalibration ErrorCalibration::from_json(const nlohmann::json& j) {
              "calibration field 'quantile' must be finite and >= 0, got ", c.quantile);
   if (j.contains("data") && j.at("data").is_string()) c.data = j.at("data").get<std::string>();
   if (j.contains("residual_threshold")) c.residual_threshold = number("residual_threshold");
+  if (j.contains("input_statistics")) {
+    const nlohmann::json& in = j.at("input_statistics");
+    auto list = [&](const char* key) {
+      PINS_CHECK(in.is_object() && in.contains(key) && in.at(key).is_array(),
+                 "calibration field 'input_statistics.", key, "' is missing or not a list");
+      std::vector<double> v;
+      for (const auto& x : in.at(key)) {
+        PINS_CHECK(x.is_number() && std::isfinite(x.get<double>()),
+                   "calibration field 'input_statistics.", key, "' holds a non-number");
+        v.push_back(x.get<double>());
+      }
+      return v;
+    };
+    c.input_centre = list("centre");
+    c.input_scale = list("scale");
+    PINS_CHECK(c.input_centre.size() == c.input_scale.size() && !c.input_centre.empty(),
+               "calibration fields 'input_statistics.centre' and '.scale' differ in length");
+    for (double v : c.input_scale)
+      PINS_CHECK(v > 0, "calibration field 'input_statistics.scale' must be > 0, got ", v);
+    PINS_CHECK(in.contains("threshold") && in.at("threshold").is_number() &&
+                   in.at("threshold").get<double>() > 0,
+               "calibration field 'input_statistics.threshold' is missing or not > 0");
+    c.input_threshold = in.at("threshold").get<double>();
+  }
   return c;
 }
 
@@ -83,10 +190,7 @@ ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
   c.level = level;
   c.quantile = scores[size_t(k - 1)];
   c.samples = n;
-  std::vector<double> r = residuals;
-  const std::int64_t kr = std::min<std::int64_t>(n, std::int64_t(std::ceil(double(n + 1) * 0.99 - 1e-12)));
-  std::nth_element(r.begin(), r.begin() + (kr - 1), r.end());
-  c.residual_threshold = r[size_t(kr - 1)];
+  c.residual_threshold = quantile_99(residuals);
   return c;
 }
 

@@ -305,7 +305,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   // residuals ‖F(u)‖/‖F(0)‖ (‖f − A u‖/‖f‖ for a linear family, as the dataset stores for
   // PETSc's u), and PETSc's stored residuals. Streamed, only the first block's predictions
   // are kept (Evaluation::prediction).
-  std::vector<torch::Tensor> errors, residuals;
+  std::vector<torch::Tensor> errors, residuals, statistics;
   std::vector<double> petsc_residuals;
   double predict_seconds = 0;
   auto score = [&](const Dataset& part, const TrainingData& part_rows) {
@@ -315,6 +315,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     if (!e.prediction.defined()) e.prediction = pred;
     errors.push_back(relative_l2(pred, part_rows.u));
     residuals.push_back(family.relative_residual(part_rows.inputs, pred));
+    statistics.push_back(input_statistics(norm.features(part_rows.inputs, torch::kFloat64)));
     petsc_residuals.insert(petsc_residuals.end(), part.residual.begin(), part.residual.end());
   };
   score(solve_set, td);
@@ -331,6 +332,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   e.relative_l2 = torch::cat(errors);
   e.error = summarize(e.relative_l2);
   e.relative_residual = torch::cat(residuals);
+  e.input_statistics = torch::cat(statistics);
   e.residual = summarize(e.relative_residual);
   e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
   e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
@@ -378,12 +380,25 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
         {"bound", summarize(e.bound).to_json()},
         {"method", manifest.metrics.at("calibration").value("method", "")}};
     if (c.residual_threshold > 0) {
-      const torch::Tensor flagged = (e.relative_residual > c.residual_threshold).to(torch::kFloat64);
+      e.ood_score = c.ood_scores(e.relative_residual, e.input_statistics);
+      const torch::Tensor flagged = (e.ood_score > 1).to(torch::kFloat64);
+      const torch::Tensor by_residual =
+          (e.relative_residual > c.residual_threshold).to(torch::kFloat64);
       e.report["out_of_distribution"] = {
-          {"score", "relative residual / residual_threshold (> 1: flagged)"},
+          {"score", c.input_threshold > 0
+                        ? "max(relative residual / residual_threshold, input score / "
+                          "input_threshold) (> 1: flagged)"
+                        : "relative residual / residual_threshold (> 1: flagged)"},
           {"residual_threshold", c.residual_threshold},
           {"flagged_fraction", flagged.mean().item<double>()},
-          {"flagged", flagged.sum().item<double>()}};
+          {"flagged", flagged.sum().item<double>()},
+          {"flagged_by_certificate", by_residual.sum().item<double>()}};
+      if (c.input_threshold > 0) {
+        const torch::Tensor by_input =
+            (c.input_scores(e.input_statistics) > c.input_threshold).to(torch::kFloat64);
+        e.report["out_of_distribution"]["input_threshold"] = c.input_threshold;
+        e.report["out_of_distribution"]["flagged_by_inputs"] = by_input.sum().item<double>();
+      }
     }
   }
   if (streamed)
@@ -469,6 +484,34 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
        "monitoring excluded), mean over the re-solved samples that reached it; ratio = PETSc "
        "/ surrogate"}};
   return e;
+}
+
+ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest,
+                                 const std::string& model_path, const Dataset& d,
+                                 const std::string& data_path, double level,
+                                 std::int64_t block_bytes, Evaluation* answers) {
+  PINS_CHECK(level > 0 && level < 1, "the calibration level must be in (0, 1), got ", level);
+  PINS_CHECK(manifest.task == "solution", "model file '", model_path, "' is a ", manifest.task,
+             " model; calibration bounds the errors of solution models");
+  require_labelled(d.info, data_path, "calibration compares the model's answers with solutions");
+  // The answers and their certificates on every calibration sample (one PETSc re-solve:
+  // evaluate_model's timing, not used here).
+  Evaluation e = evaluate_model(model, manifest, model_path, d, data_path, 1, "calibrate_", {},
+                                0, block_bytes);
+  auto values = [](const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  ErrorCalibration c;
+  try {
+    c = calibrate_error_bound(values(e.relative_l2), values(e.relative_residual), level);
+    c.fit_inputs(e.input_statistics);
+  } catch (const Error& err) {
+    throw Error(data_path + ": " + err.what());
+  }
+  c.data = data_path;
+  if (answers) *answers = std::move(e);
+  return c;
 }
 
 }  // namespace pins::petsc

@@ -266,3 +266,35 @@ def test_train_streams_files_larger_than_train_memory(train_file):
     assert streamed.manifest["metrics"]["peak_memory_mb"] > 0
     with pytest.raises(ValueError, match="-train_memory must be >= 0"):
         pins.train(str(train_file), train_memory=-1, **common)
+
+
+def test_predict_with_evidence_and_calibrate(model_file, test_file, work):
+    """predict(evidence=True): the certificate (the relative residual pins.evaluate reports),
+    and after pins.calibrate the bound, OOD score and flag; the calibration travels with
+    save; a 1:10^4 contrast input is flagged."""
+    model = pins.load_model(model_file)
+    ds = pins.Dataset(test_file)
+    k, f = ds.tensor("kappa"), ds.tensor("f")
+    a = model.predict(k, f, evidence=True)
+    assert torch.equal(a.u, model.predict(k, f))
+    assert a.certificate.shape == (4,) and a.bound is None and a.flagged is None
+    r = pins.evaluate(model, test_file, solve_samples=1, threads=1)
+    assert float(a.certificate.mean()) == pytest.approx(
+        r["relative_residual_prediction"]["mean"], rel=1e-12)
+    cal = work / "cal_evidence.h5"
+    pins.generate(cal, grid=GRID, samples=10, seed=7)
+    m, c = pins.calibrate(model, cal, level=0.8, threads=1)
+    assert m is model and c["level"] == 0.8 and c["samples"] == 10
+    assert model.manifest["metrics"]["calibration"]["quantile"] == c["quantile"]
+    a = model.predict(k, f, evidence=True)
+    assert a.level == 0.8 and torch.allclose(a.bound, c["quantile"] * a.certificate)
+    assert a.flagged.dtype == torch.bool and a.ood_score.shape == (4,)
+    contrast = torch.where(k > k.mean(), torch.full_like(k, 1e4), torch.ones_like(k))
+    assert bool(model.predict(contrast, f, evidence=True).flagged.all())
+    model.save(work / "calibrated.pins")
+    again = pins.load_model(work / "calibrated.pins")
+    assert torch.equal(again.predict(k, f, evidence=True).bound, a.bound)
+    with pytest.raises(ValueError, match="level"):
+        pins.calibrate(model, cal, level=1.5)
+    with pytest.raises(ValueError, match="needs at least 19 samples"):
+        pins.calibrate(model, cal, level=0.95)

@@ -18,6 +18,8 @@
 ///   double bound = c.bound(residual_of_new_answer);        // 90 % bound on its error
 /// \endcode
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,10 +36,31 @@ struct ErrorCalibration {
   /// is flagged. The ⌈(n + 1) · 0.99⌉-th smallest calibration residual (the largest when
   /// n < 99): at most about 1 % of in-distribution answers are flagged. 0: not fitted.
   double residual_threshold = 0;
-  /// The out-of-distribution score of an answer: residual / residual_threshold (> 1: flagged).
+  /// The out-of-distribution score of an answer from its certificate alone:
+  /// residual / residual_threshold (> 1: flagged).
   double ood_score(double residual) const {
     return residual_threshold > 0 ? residual / residual_threshold : 0.0;
   }
+
+  /// Out-of-distribution flag on the inputs, before any answer: every input is summarised by
+  /// input_statistics (per feature channel: mean, standard deviation, minimum and maximum over
+  /// the grid); its input score is max_k |s_k − centre_k| / scale_k over those statistics, with
+  /// centre and scale their mean and standard deviation over the calibration samples; an
+  /// input whose score exceeds input_threshold (the calibration scores' 99 % conformal
+  /// quantile, as for the residual) is flagged. It catches inputs whose values the network
+  /// never saw even when the answer's residual looks ordinary (a smooth, wrong answer).
+  /// Empty / 0: not fitted (a model calibrated before this existed).
+  std::vector<double> input_centre, input_scale;
+  double input_threshold = 0;
+  /// Fits the input flag from the calibration samples' statistics [n, S] (input_statistics).
+  void fit_inputs(const torch::Tensor& statistics);
+  /// The input scores [B] of statistics [B, S]; zeros when the input flag is not fitted.
+  /// Throws pins::Error when S differs from the calibration's.
+  torch::Tensor input_scores(const torch::Tensor& statistics) const;
+  /// The combined out-of-distribution score [B]: max(residual / residual_threshold,
+  /// input score / input_threshold) over the parts that are fitted (> 1: flagged; at most
+  /// about 2 % of in-distribution answers are).
+  torch::Tensor ood_scores(const torch::Tensor& residuals, const torch::Tensor& statistics) const;
   /// The relative L2 error bound of an answer whose relative residual is `residual`.
   double bound(double residual) const { return quantile * residual; }
   /// As stored in a model manifest's metrics["calibration"].
@@ -52,6 +75,11 @@ struct ErrorCalibration {
 /// level (⌈(n + 1) · level⌉ > n: e.g. 0.9 needs at least 9).
 ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
                                        const std::vector<double>& residuals, double level);
+
+/// Per-sample summaries of network features [B, C, grid...]: for every channel c, the mean,
+/// standard deviation, minimum and maximum over the grid, as [B, 4C] float64 (columns 4c …
+/// 4c + 3). What ErrorCalibration's input flag compares.
+torch::Tensor input_statistics(const torch::Tensor& features);
 
 /// Spearman's rank correlation of a and b (ties get their mean rank); NaN for fewer than 2
 /// values or a constant vector.

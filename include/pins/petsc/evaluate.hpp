@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pins/core/calibration.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/trainer.hpp"
@@ -99,6 +100,12 @@ struct Evaluation {
   /// relative_residual), undefined when the model is not calibrated; report["error_bound"]
   /// then holds its coverage and its Spearman correlation with the true errors.
   torch::Tensor bound;
+  /// [N, 4C] each input's summary statistics (pins::input_statistics of its features): what
+  /// the calibration's input flag compares.
+  torch::Tensor input_statistics;
+  /// [N] the calibrated out-of-distribution score (ErrorCalibration::ood_scores; > 1:
+  /// flagged), undefined when the model is not calibrated.
+  torch::Tensor ood_score;
   TrainingData data;          ///< the dataset's tensors (κ, f, u) (streamed: the first block's)
   Summary error, residual, petsc_residual;
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;
@@ -134,5 +141,18 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& data_path, int solve_samples,
                           const std::string& solver_prefix, const std::vector<int>& refine = {},
                           double newton_rtol = 0, std::int64_t block_bytes = 256 << 20);
+
+/// Calibrates `model`'s error bound at `level` and its out-of-distribution flag on the
+/// held-out labelled dataset `d` (what `pins calibrate` and `pins.calibrate` do): every
+/// answer's error and certificate (evaluate_model, one PETSc re-solve for its timing) give
+/// the split conformal quantile (calibrate_error_bound), and the inputs' feature statistics
+/// the input flag (ErrorCalibration::fit_inputs). `data_path` labels the result (and streams
+/// `d` when it holds attributes only). Throws pins::Error naming `data_path` (too few samples
+/// for the level, an inputs-only dataset, a non-solution model).
+ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest,
+                                 const std::string& model_path, const Dataset& d,
+                                 const std::string& data_path, double level,
+                                 std::int64_t block_bytes = 256 << 20,
+                                 Evaluation* answers = nullptr);
 
 }  // namespace pins::petsc
