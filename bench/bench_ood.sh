@@ -37,19 +37,33 @@ def load(folder):
     return np.load(f"{w}/{folder}/plot_data/relative_residual.npy"), r
 inside, rin = load("ev0.9")
 thr = rin["out_of_distribution"]["residual_threshold"]
-print(f"in distribution: {inside.size} answers, flagged {np.mean(inside > thr):.3f} "
-      f"(threshold {thr:.4g}), test error mean {rin['relative_l2']['mean']:.4g}")
+def auroc_plain(inside, out):
+    allv = np.concatenate([inside, out])
+    order = allv.argsort(kind="mergesort")
+    ranks = np.empty(allv.size)
+    i = 0
+    while i < allv.size:  # mean ranks of ties
+        j = i
+        while j + 1 < allv.size and allv[order[j + 1]] == allv[order[i]]:
+            j += 1
+        ranks[order[i:j + 1]] = 0.5 * (i + j) + 1
+        i = j + 1
+    return (ranks[inside.size:].sum() - out.size * (out.size + 1) / 2) / (out.size * inside.size)
+score_in = np.load(f"{w}/ev0.9/plot_data/ood_score.npy")
+o = rin["out_of_distribution"]
+print(f"in distribution: {inside.size} answers, flagged {o['flagged_fraction']:.3f} "
+      f"({o['flagged_by_certificate']:.0f} by the certificate above {thr:.4g}, "
+      f"{o.get('flagged_by_inputs', 0):.0f} by the inputs), test error mean "
+      f"{rin['relative_l2']['mean']:.4g}")
 print()
-print("| out-of-distribution set | answers | AUROC (certificate) | flagged | error mean | bound coverage |")
-print("|---|---|---|---|---|---|")
+print("| out-of-distribution set | answers | AUROC certificate | AUROC OOD score | flagged | error mean | bound coverage |")
+print("|---|---|---|---|---|---|---|")
 for name, label in (("ood_lognormal", "lognormal kappa, sigma 1.5"),
                     ("ood_contrast", "threshold kappa 1:10^4"),
                     ("ood_grid", "twice the grid")):
     out, r = load(name)
-    # AUROC: P(score_ood > score_in) + P(equal) / 2, by ranks.
-    allv = np.concatenate([inside, out])
-    ranks = allv.argsort().argsort() + 1.0
-    auc = (ranks[inside.size:].sum() - out.size * (out.size + 1) / 2) / (out.size * inside.size)
-    print(f"| {label} | {out.size} | {auc:.3f} | {np.mean(out > thr):.3f} | "
+    score = np.load(f"{w}/{name}/plot_data/ood_score.npy")
+    print(f"| {label} | {out.size} | {auroc_plain(inside, out):.3f} | "
+          f"{auroc_plain(score_in, score):.3f} | {r['out_of_distribution']['flagged_fraction']:.3f} | "
           f"{r['relative_l2']['mean']:.4g} | {r['error_bound']['coverage']:.3f} |")
 PYEOF

@@ -19,6 +19,15 @@ import os
 import sys
 
 
+def answer_way(name, a):
+    """A solution model's query: its answer, or (time-dependent families, whose solvers
+    time whole trajectories) its rollout over the same steps."""
+    ro = a.get("rollout")
+    if isinstance(ro, dict):
+        return ("%s rollout" % name, ro["seconds_per_rollout"]["surrogate_single"], "answer")
+    return ("%s answer" % name, a["seconds_per_query_single"], "answer")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -54,7 +63,7 @@ def main():
                 bars.append(("%s as %s" % (name, use), t["mean_seconds"], "inside"))
         a = m.get("answers")
         if a:
-            bars.append(("%s answer" % name, a["seconds_per_query_single"], "answer"))
+            bars.append(answer_way(name, a))
     if bars:
         colours = {"solver": "tab:gray", "inside": "tab:blue", "answer": "tab:orange"}
         fig, ax = plt.subplots(figsize=(7, 0.45 * len(bars) + 1.2))
@@ -81,7 +90,8 @@ def main():
             continue
         a = m.get("answers")
         if a:
-            lines.append(("%s answer" % name, cost, a["seconds_per_query_single"], "--"))
+            label, per, _ = answer_way(name, a)
+            lines.append((label, cost, per, "--"))
         for use, t in m.get("uses", {}).items():
             if t["converged"] == t["samples"] and t["samples"] > 0:
                 lines.append(("%s as %s" % (name, use), cost, t["mean_seconds"], ":"))

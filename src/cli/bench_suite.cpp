@@ -89,7 +89,7 @@ BenchSuite read_bench_suite(const std::string& path) {
   }
   r.only_keys(j, "top level",
               {"name", "description", "datasets", "models", "solvers", "test", "ood",
-               "solve_samples", "repeats", "uses"});
+               "solve_samples", "repeats", "uses", "tolerances"});
   BenchSuite s;
   s.file = path;
   s.name = r.string(j, "name", "top level");
@@ -179,6 +179,14 @@ BenchSuite read_bench_suite(const std::string& path) {
       if (!v.is_string() || (v != "guess" && v != "precondition"))
         r.fail("uses", "expected a list of \"guess\", \"precondition\", got " + v.dump());
       s.uses.push_back(v.get<std::string>());
+    }
+  }
+  if (j.contains("tolerances")) {
+    if (!j["tolerances"].is_array()) r.fail("tolerances", "expected a list of numbers in (0, 1)");
+    for (const auto& v : j["tolerances"]) {
+      if (!v.is_number() || !(v.get<double>() > 0) || !(v.get<double>() < 1))
+        r.fail("tolerances", "expected a list of relative errors in (0, 1), got " + v.dump());
+      s.tolerances.push_back(v.get<double>());
     }
   }
   if (s.models.empty() && s.solvers.empty())

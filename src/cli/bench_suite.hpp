@@ -19,7 +19,7 @@
 //     },
 //     "solvers": {"cg_gamg": "-ksp_type cg -pc_type gamg"},
 //     "test": "test", "ood": ["mine"],
-//     "solve_samples": 8, "uses": ["guess", "precondition"]
+//     "solve_samples": 8, "uses": ["guess", "precondition"], "tolerances": [0.05, 0.1]
 //   }
 //
 // Relative paths are relative to the suite file's folder.
@@ -63,6 +63,10 @@ struct BenchSuite {
   /// What precondition-task models are tried as, with every solver: "guess" (KSPGuess),
   /// "precondition" (-pc_type surrogate inside FGMRES).
   std::vector<std::string> uses = {"guess", "precondition"};
+  /// Relative L2 errors a user accepts: for each, a calibrated solution model as a certified
+  /// replacement of the solver — an answer is used when it is not flagged out of
+  /// distribution and its bound is at most the tolerance, else the solver solves.
+  std::vector<double> tolerances;
 
   const SuiteDataset& dataset(const std::string& name) const;
 };

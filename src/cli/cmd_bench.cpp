@@ -186,6 +186,48 @@ json measure_answers(Surrogate& model, const ModelManifest& manifest, const std:
   return j;
 }
 
+// A calibrated solution model as a certified replacement of each solver, for every
+// tolerance τ of the suite: an answer is used when it is not flagged and its bound is ≤ τ,
+// otherwise the solver solves; measured on the test set's answers (their true errors tell
+// how often an accepted answer was in fact worse than τ).
+json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
+                           const std::map<std::string, petsc::SolverTiming>& alone,
+                           const json& cost) {
+  if (!e.bound.defined()) return "the model is not calibrated (pins calibrate)";
+  json out = json::array();
+  const int64_t n = e.relative_l2.size(0);
+  // A time-dependent family's answers are single steps; its solvers time trajectories.
+  const double steps = e.rollout ? double(e.rollout->steps) : 1.0;
+  for (double tol : suite.tolerances) {
+    torch::Tensor accepted = e.bound <= tol;
+    if (e.ood_score.defined()) accepted = accepted & (e.ood_score <= 1);
+    const int64_t kept = accepted.sum().item<int64_t>();
+    const double fraction = double(kept) / double(n);
+    const torch::Tensor kept_errors = e.relative_l2.masked_select(accepted);
+    const int64_t above = (accepted & (e.relative_l2 > tol)).sum().item<int64_t>();
+    json r = {{"tolerance", tol},
+              {"accepted", kept},
+              {"answers", n},
+              {"accepted_fraction", fraction},
+              {"accepted_above_tolerance", above},
+              {"accepted_error_max", kept > 0 ? json(kept_errors.max().item<double>()) : json()},
+              {"accepted_error_mean", kept > 0 ? json(kept_errors.mean().item<double>()) : json()}};
+    json per_query = json::object(), be = json::object();
+    for (const auto& s : suite.solvers) {
+      const double solver = alone.at(s.name).mean_seconds / steps;
+      // Every query pays the answer and its evidence; the rejected ones the solve too.
+      const double t = e.seconds_single + (1 - fraction) * solver;
+      per_query[s.name] = t;
+      be[s.name] = break_even(cost, solver, t);
+    }
+    r["seconds_per_query"] = per_query;
+    r["break_even_queries"] = be;
+    if (e.rollout) r["query"] = "one time step (the solver's time per trajectory / steps)";
+    out.push_back(r);
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_bench(MPI_Comm comm, const std::string& command_line) {
@@ -326,11 +368,19 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
         }
         answers["out_of_distribution_sets"] = ood_j;
         // Break-even of the surrogate's answer against every solver's solve.
+        // A time-dependent family's solvers time whole trajectories: the model's answer to
+        // that query is its rollout over the same steps.
+        const double answer_seconds = e.rollout ? e.rollout->seconds_single : e.seconds_single;
+        mj["query"] = e.rollout ? "a trajectory of " + std::to_string(e.rollout->steps) +
+                                      " steps (the model rolled out)"
+                                : std::string("a solve (the model's answer)");
         json be = json::object();
         for (const auto& s : suite.solvers)
-          be[s.name] = break_even(cost, alone[s.name].mean_seconds, e.seconds_single);
+          be[s.name] = break_even(cost, alone[s.name].mean_seconds, answer_seconds);
         mj["break_even_queries"] = be;
         mj["answers"] = answers;
+        if (!suite.tolerances.empty())
+          mj["replace"] = certified_replacement(e, suite, alone, cost);
       } else if (manifest.task == "precondition") {
         json uses = json::object();
         json be = json::object();
@@ -466,6 +516,40 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
            << " ms per trajectory.\n";
       }
     }
+    bool any_replace = false;
+    for (const auto& [name, mj] : in_suite_order(models))
+      if (mj.contains("replace") && mj["replace"].is_array()) any_replace = true;
+    if (any_replace) {
+      md << "\n## Certified replacement\n\nAn answer is used when it is not flagged out of "
+            "distribution and its calibrated bound is at most the tolerance; otherwise the "
+            "solver solves. 'above' counts accepted answers whose true error exceeded the "
+            "tolerance; a query costs the answer, plus the solve when rejected (time-dependent "
+            "families: one step, the solver's time per trajectory divided by its steps).\n\n"
+            "| model | tolerance | accepted | max error accepted | above | ms per query";
+      std::string rule = "|---|---|---|---|---|---|";
+      for (const auto& sv : suite.solvers) {
+        md << " | break-even vs " << sv.name;
+        rule += "---|";
+      }
+      md << " |\n" << rule << "\n";
+      for (const auto& [name, mj] : in_suite_order(models)) {
+        if (!mj.contains("replace") || !mj["replace"].is_array()) continue;
+        for (const auto& r : mj["replace"]) {
+          md << "| " << name << " | " << fmt_json(r["tolerance"]) << " | " << r["accepted"]
+             << "/" << r["answers"] << " | " << fmt_json(r["accepted_error_max"]) << " | "
+             << r["accepted_above_tolerance"] << " | ";
+          std::string times;
+          for (const auto& sv : suite.solvers)
+            times += (times.empty() ? "" : ", ") +
+                     fmt(r["seconds_per_query"][sv.name].get<double>() * 1e3) + " (" + sv.name +
+                     ")";
+          md << times;
+          for (const auto& sv : suite.solvers)
+            md << " | " << fmt_json(r["break_even_queries"][sv.name], "%.0f");
+          md << " |\n";
+        }
+      }
+    }
     bool any_uses = false;
     for (const auto& [name, mj] : in_suite_order(models))
       if (mj.contains("uses") && !mj["uses"].empty()) any_uses = true;
@@ -503,7 +587,9 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
           return s;
         };
         if (mj.contains("answers"))
-          md << "| " << name << " | " << cost << " | answer" << cells(be) << " |\n";
+          md << "| " << name << " | " << cost << " | "
+             << (mj["answers"].contains("rollout") ? "rollout (per trajectory)" : "answer")
+             << cells(be) << " |\n";
         else
           for (const auto& [way, per_solver] : be.items())
             md << "| " << name << " | " << cost << " | " << way << cells(per_solver) << " |\n";

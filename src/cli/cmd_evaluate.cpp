@@ -192,6 +192,11 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     write_npy(out + "/plot_data/relative_l2.npy", rel);
     // Each answer's certificate (its relative residual): the out-of-distribution score.
     write_npy(out + "/plot_data/relative_residual.npy", e.relative_residual);
+    // A calibrated model's out-of-distribution score per answer (> 1: flagged).
+    if (e.ood_score.defined())
+      write_npy(out + "/plot_data/ood_score.npy", e.ood_score);
+    else
+      std::filesystem::remove(out + "/plot_data/ood_score.npy");  // an earlier report's
     for (const char* name : {"mesh_coordinates", "mesh_cells", "mesh_points"})
       std::filesystem::remove(out + "/plot_data/" + name + ".npy");  // an earlier report's
     if (const auto& mesh = d.info.mesh) {

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <chrono>
 #include <memory>
@@ -324,11 +325,16 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     score(part, training_rows(part));
   }
   e.seconds_batched = predict_seconds / double(n);
+  // One at a time, the best of kTimingRepeats passes (as PETSc's solves are timed by pins
+  // bench): a query's cost without the machine's other load.
   const int64_t single_count = std::min<int64_t>(td.samples(), 16);
-  auto t0 = Clock::now();
-  for (int64_t i = 0; i < single_count; ++i)
-    predict(model, norm, rows(td.inputs, i, i + 1), kBatch, &family);
-  e.seconds_single = seconds_since(t0) / double(single_count);
+  e.seconds_single = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep < kTimingRepeats; ++rep) {
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < single_count; ++i)
+      predict(model, norm, rows(td.inputs, i, i + 1), kBatch, &family);
+    e.seconds_single = std::min(e.seconds_single, seconds_since(t0) / double(single_count));
+  }
   e.relative_l2 = torch::cat(errors);
   e.error = summarize(e.relative_l2);
   e.relative_residual = torch::cat(residuals);

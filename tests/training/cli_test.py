@@ -652,7 +652,8 @@ def case_bench():
                             "-train_batch_size 4 -train_threads 1"}},
         "solvers": {"cg_gamg": "-ksp_type cg -pc_type gamg",
                     "cg_jacobi": "-ksp_type cg -pc_type jacobi"},
-        "test": "test", "ood": ["contrast"], "solve_samples": 4, "repeats": 1}
+        "test": "test", "ood": ["contrast"], "solve_samples": 4, "repeats": 1,
+        "tolerances": [0.5, 0.95]}
     bench_suite("tiny.json", suite)
     out, _ = expect_ok(["bench", "-suite", "tiny.json", "-o", "rep", "-bench_threads", "1"],
                        timeout=600)
@@ -685,6 +686,18 @@ def case_bench():
         expected = None if saved <= 0 else math.ceil(cost["seconds"] / saved)
         if be != expected:
             fail("break-even against %s: %s, expected %s" % (solver, be, expected))
+    # Certified replacement: accepted answers are the unflagged ones within the tolerance;
+    # a query costs the answer plus, when rejected, the solve.
+    for rep in m["replace"]:
+        if not 0 <= rep["accepted_above_tolerance"] <= rep["accepted"] <= rep["answers"] == 12:
+            fail("replacement counts are inconsistent: %s" % rep)
+        for solver in ("cg_gamg", "cg_jacobi"):
+            t = a["seconds_per_query_single"] + (1 - rep["accepted_fraction"]) * \
+                r["solvers"][solver]["mean_seconds"]
+            if abs(rep["seconds_per_query"][solver] - t) > 1e-12:
+                fail("replacement time per query against %s: %s" % (solver, rep))
+    if [rep["tolerance"] for rep in m["replace"]] != [0.5, 0.95]:
+        fail("not one replacement entry per tolerance: %s" % m["replace"])
     uses = r["models"]["pc"]["uses"]
     if sorted(uses) != ["guess+cg_gamg", "guess+cg_jacobi", "precondition"]:
         fail("the preconditioner model is not tried as guess and preconditioner: %s" % sorted(uses))
@@ -693,7 +706,8 @@ def case_bench():
             fail("%s did not converge on every sample: %s" % (key, t))
     with open(os.path.join(ARGS.workdir, "rep", "report.md")) as f:
         md = f.read()
-    for heading in ("## Solvers", "## Answers", "## Preconditioner models", "## Break-even"):
+    for heading in ("## Solvers", "## Answers", "## Certified replacement",
+                    "## Preconditioner models", "## Break-even"):
         if heading not in md:
             fail("report.md has no %r" % heading)
     if any(s["reused"] for s in r["steps"]):
@@ -734,6 +748,8 @@ def case_bench():
         ({"test": "test", "datasets": {"te st": {"path": "x.h5"}}}, "must be 1-64 letters"),
         ({"test": "test", "datasets": {"test": {"path": "x.h5"}}, "solve_samples": 0,
           "solvers": {"cg": "-ksp_type cg"}}, "solve_samples: expected a positive integer"),
+        ({"test": "test", "datasets": {"test": {"path": "x.h5"}}, "tolerances": [1.5],
+          "solvers": {"cg": "-ksp_type cg"}}, "tolerances: expected a list of relative errors"),
     ]
     for i, (content, expected) in enumerate(bad):
         bench_suite("bad%d.json" % i, content)

@@ -108,6 +108,9 @@ struct Evaluation {
   torch::Tensor ood_score;
   TrainingData data;          ///< the dataset's tensors (κ, f, u) (streamed: the first block's)
   Summary error, residual, petsc_residual;
+  /// Wall time per sample of the surrogate one sample at a time (up to 16 samples, the best
+  /// of 3 passes), in batches of 32 (one pass), and of PETSc re-solving (one pass, after a
+  /// warm-up solve).
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;
   int petsc_samples = 0;
   std::vector<Refinement> refine;  ///< one per requested k, in increasing k
