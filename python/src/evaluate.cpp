@@ -1,5 +1,6 @@
 // pins.evaluate: pins::petsc::evaluate_model (what `pins evaluate` measures) on a model and
-// a dataset already in memory, returned as the report.json dictionary instead of files.
+// a dataset already in memory, returned as the report.json dictionary instead of files; and
+// pins.calibrate: pins::petsc::calibrate_model, kept in the model handle's manifest.
 
 #include <torch/csrc/utils/pybind.h>
 #include <torch/torch.h>
@@ -14,6 +15,17 @@
 
 namespace pins::python {
 
+namespace {
+
+// The model must answer on the dataset's family, task and grid (one line naming the field).
+void check_serves(const ModelHandle& model, const Dataset& d) {
+  check_model_requirements(model.manifest,
+                           petsc::evaluation_requirements(model.manifest.architecture, d.info),
+                           model.path.empty() ? "(in memory)" : model.path);
+}
+
+}  // namespace
+
 void bind_evaluate(py::module_& m) {
   m.def(
       "evaluate",
@@ -24,9 +36,7 @@ void bind_evaluate(py::module_& m) {
         for (int k : refine)
           PINS_CHECK(k >= 0, "evaluate: refine counts must be 0 or more, got ", k);
         const Dataset& d = *data.data;
-        check_model_requirements(model.manifest,
-                                 petsc::evaluation_requirements(model.manifest.architecture, d.info),
-                                 model.path.empty() ? "(in memory)" : model.path);
+        check_serves(model, d);
         ensure_petsc();
         petsc::ErrorCapture capture;
         py::gil_scoped_release release;
@@ -44,9 +54,7 @@ void bind_evaluate(py::module_& m) {
       "calibrate",
       [](ModelHandle& model, const DatasetHandle& data, double level, int threads) {
         const Dataset& d = *data.data;
-        check_model_requirements(model.manifest,
-                                 petsc::evaluation_requirements(model.manifest.architecture, d.info),
-                                 model.path.empty() ? "(in memory)" : model.path);
+        check_serves(model, d);
         ensure_petsc();
         petsc::ErrorCapture capture;
         py::gil_scoped_release release;
