@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include "pins/core/check.hpp"
 
@@ -56,6 +58,19 @@ struct Reader {
                                            "0123456789_-") == std::string::npos;
     if (!ok) fail(where, "name '" + name + "' must be 1-64 letters, digits, '_' or '-'");
   }
+  // An entry's source: exactly one of 'path' (an existing file, resolved) and `step` (the
+  // options of the pins step that makes it); returns {path, options}.
+  std::pair<std::string, std::string> path_or_step(const json& v, const std::string& where,
+                                                   const std::string& step,
+                                                   const std::string& what) const {
+    std::string path = string(v, "path", where);
+    const std::string options = string(v, step, where);
+    if (path.empty() == options.empty())
+      fail(where, "give exactly one of 'path' (an existing " + what + ") or '" + step +
+                      "' (pins " + step + " options)");
+    if (!path.empty()) path = resolve(path);
+    return {path, options};
+  }
   // Options given to a step must not set what pins bench sets itself.
   void check_options(const std::string& options, const std::string& where,
                      const std::vector<std::string>& reserved) const {
@@ -106,13 +121,8 @@ BenchSuite read_bench_suite(const std::string& path) {
     r.only_keys(v, where, {"path", "generate", "procs"});
     SuiteDataset d;
     d.name = name;
-    d.path = r.string(v, "path", where);
-    d.generate = r.string(v, "generate", where);
+    std::tie(d.path, d.generate) = r.path_or_step(v, where, "generate", "dataset");
     d.procs = r.positive(v, "procs", where, 1);
-    if (d.path.empty() == d.generate.empty())
-      r.fail(where, "give exactly one of 'path' (an existing dataset) or 'generate' (pins "
-                    "generate options)");
-    if (!d.path.empty()) d.path = r.resolve(d.path);
     r.check_options(d.generate, where + ".generate", {"-o", "-force"});
     s.datasets.push_back(d);
   }
@@ -130,15 +140,10 @@ BenchSuite read_bench_suite(const std::string& path) {
       r.only_keys(v, where, {"path", "train", "data", "calibrate", "procs"});
       SuiteModel m;
       m.name = name;
-      m.path = r.string(v, "path", where);
-      m.train = r.string(v, "train", where);
+      std::tie(m.path, m.train) = r.path_or_step(v, where, "train", "model file");
       m.data = r.string(v, "data", where);
       m.calibrate = r.string(v, "calibrate", where);
       m.procs = r.positive(v, "procs", where, 1);
-      if (m.path.empty() == m.train.empty())
-        r.fail(where, "give exactly one of 'path' (an existing model file) or 'train' (pins "
-                      "train options)");
-      if (!m.path.empty()) m.path = r.resolve(m.path);
       const bool precondition = (" " + m.train + " ").find(" -task precondition ") !=
                                     std::string::npos ||
                                 (" " + m.train + " ").find(" -task smoother ") != std::string::npos;

@@ -96,7 +96,21 @@ struct Context {
   json steps = json::array();
 };
 
-void report_step(Context& c, const BenchStepResult& r) {
+// A step of `kind` ("generate", "train") making `name`'s file in work/, logged in logs/.
+BenchStep new_step(const Context& c, const std::string& kind, const std::string& name,
+                   const char* extension, int procs) {
+  BenchStep s;
+  s.label = kind + " " + name;
+  s.output = c.work + "/" + name + extension;
+  s.log = c.logs + "/" + kind + "_" + name + ".log";
+  s.procs = procs;
+  return s;
+}
+
+// Runs (or reuses) `s`, saying so on stdout and in the report's steps.
+BenchStepResult run_step(Context& c, const BenchStep& s) {
+  progress("pins bench: %s ...", s.label);
+  const BenchStepResult r = run_bench_step(s);
   if (r.reused)
     std::printf(" reused %s\n", r.output.c_str());
   else
@@ -104,6 +118,7 @@ void report_step(Context& c, const BenchStepResult& r) {
   std::fflush(stdout);
   c.steps.push_back({{"step", r.label}, {"command", r.command}, {"seconds", r.seconds},
                      {"reused", r.reused}, {"log", r.log}});
+  return r;
 }
 
 void make_datasets(Context& c) {
@@ -113,20 +128,13 @@ void make_datasets(Context& c) {
       c.dataset_record[d.name] = d.path;
       continue;
     }
-    BenchStep s;
-    s.label = "generate " + d.name;
-    s.output = c.work + "/" + d.name + ".h5";
-    s.log = c.logs + "/generate_" + d.name + ".log";
-    s.procs = d.procs;
+    BenchStep s = new_step(c, "generate", d.name, ".h5", d.procs);
     std::vector<std::string> args = {"generate"};
     for (const auto& t : tokens(d.generate)) args.push_back(t);
     for (const char* a : {"-o", s.output.c_str(), "-force", "-progress", "0"}) args.push_back(a);
     s.commands = {args};
-    progress("pins bench: %s ...", s.label);
-    const BenchStepResult r = run_bench_step(s);
-    report_step(c, r);
+    c.dataset_record[d.name] = run_step(c, s).command;
     c.dataset_path[d.name] = s.output;
-    c.dataset_record[d.name] = r.command;
   }
 }
 
@@ -136,11 +144,7 @@ void make_models(Context& c) {
       c.model_path[m.name] = m.path;
       continue;
     }
-    BenchStep s;
-    s.label = "train " + m.name;
-    s.output = c.work + "/" + m.name + ".pins";
-    s.log = c.logs + "/train_" + m.name + ".log";
-    s.procs = m.procs;
+    BenchStep s = new_step(c, "train", m.name, ".pins", m.procs);
     std::vector<std::string> train = {"train"};
     if (!m.data.empty()) {
       train.insert(train.end(), {"-data", c.dataset_path.at(m.data)});
@@ -154,9 +158,7 @@ void make_models(Context& c) {
                             c.dataset_path.at(m.calibrate)});
       s.depends += " | " + c.dataset_record.at(m.calibrate);
     }
-    progress("pins bench: %s ...", s.label);
-    const BenchStepResult r = run_bench_step(s);
-    report_step(c, r);
+    run_step(c, s);
     c.model_path[m.name] = s.output;
   }
 }
@@ -164,15 +166,15 @@ void make_models(Context& c) {
 // A solution model on one dataset: its accuracy, certificates, bound and flags.
 json measure_answers(Surrogate& model, const ModelManifest& manifest, const std::string& path,
                      const Dataset& d, const std::string& data_path, int solve_samples,
-                     petsc::Evaluation* keep) {
+                     std::int64_t block_bytes, petsc::Evaluation* keep) {
   petsc::Evaluation e = petsc::evaluate_model(model, manifest, path, d, data_path,
-                                              solve_samples, "bench_eval_");
+                                              solve_samples, "bench_eval_", {}, 0, block_bytes);
   json j = {{"samples", d.samples},
             {"relative_l2", e.error.to_json()},
             {"relative_residual", e.residual.to_json()},
             {"seconds_per_query_single", e.seconds_single},
             {"seconds_per_query_batched", e.seconds_batched}};
-  for (const char* k : {"error_bound", "out_of_distribution", "newton", "rollout"})
+  for (const char* k : {"error_bound", "out_of_distribution", "newton", "rollout", "streamed"})
     if (e.report.contains(k)) j[k] = e.report[k];
   if (keep) *keep = std::move(e);
   return j;
@@ -225,6 +227,7 @@ json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
 int run_bench(MPI_Comm comm, const std::string& command_line) {
   char suite_path[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "bench_report";
   PetscInt threads = 0, solve_samples = 0;
+  PetscReal memory = 0;
   PetscBool force = PETSC_FALSE, plot = PETSC_TRUE, help = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
@@ -242,6 +245,11 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                               "pins bench", solve_samples, &solve_samples, nullptr));
     PetscCall(PetscOptionsInt("-bench_threads", "LibTorch threads (0: the cores available)",
                               "pins bench", threads, &threads, nullptr));
+    PetscCall(PetscOptionsReal("-bench_memory",
+                               "MB of dataset values to hold (0: auto, a quarter of the "
+                               "available memory); a larger test or OOD set is scored a block "
+                               "of samples at a time from its file",
+                               "pins bench", memory, &memory, nullptr));
     PetscCall(PetscOptionsBool("-bench_plot", "Make PNG figures (python3 + matplotlib)",
                                "pins bench", plot, &plot, nullptr));
     PetscOptionsEnd();
@@ -256,6 +264,8 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                "steps itself, under mpiexec when a step asks for \"procs\"); got ", size);
     PINS_CHECK(solve_samples >= 0, "-bench_solve_samples must be >= 0 (0: the suite's), got ",
                solve_samples);
+    PINS_CHECK(memory >= 0, "-bench_memory must be >= 0 (MB; 0: auto), got ", double(memory));
+    const std::int64_t budget = training_memory_budget(double(memory), 1);
     const BenchSuite suite = read_bench_suite(suite_path);
     const int solves = solve_samples > 0 ? int(solve_samples) : suite.solve_samples;
     Context c(suite);
@@ -276,12 +286,17 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
     make_datasets(c);
     make_models(c);
 
-    // 2. The test set, whole (a benchmark's test set is small).
+    // 2. The test and out-of-distribution sets: whole when they fit in -bench_memory, else
+    //    their attributes only, scored block by block from the files (as pins evaluate
+    //    does); the solvers need only the test set's first samples.
     const std::string test_path = c.dataset_path.at(suite.test);
-    const Dataset test = read_dataset(test_path);
+    const Dataset test = read_training_datasets({test_path}, budget).front();
     require_labelled(test.info, test_path, "pins bench compares answers with solutions");
+    const Dataset solved =
+        read_dataset(test_path, 0, std::min<std::int64_t>(solves, test.samples));
     std::vector<std::pair<std::string, Dataset>> ood;
-    for (const auto& name : suite.ood) ood.push_back({name, read_dataset(c.dataset_path.at(name))});
+    for (const auto& name : suite.ood)
+      ood.push_back({name, read_training_datasets({c.dataset_path.at(name)}, budget).front()});
 
     json report = {{"suite", suite.name},
                    {"suite_file", suite.file},
@@ -299,7 +314,7 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
     std::map<std::string, petsc::SolverTiming> alone;
     for (const auto& s : suite.solvers) {
       progress("pins bench: solver %s (%s) ...", s.name, s.options);
-      alone[s.name] = petsc::time_solver(test, solves, s.options, suite.repeats);
+      alone[s.name] = petsc::time_solver(solved, solves, s.options, suite.repeats);
       const auto& t = alone[s.name];
       std::printf(" %.2f iterations, %.3g ms per solve (%d of %d converged)\n", t.mean_iterations,
                   t.mean_seconds * 1e3, t.converged, t.samples);
@@ -322,7 +337,8 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
         LoadedModel loaded = load_model(path, petsc::evaluation_requirements(manifest.architecture,
                                                                             test.info));
         petsc::Evaluation e;
-        json answers = measure_answers(*loaded.model, manifest, path, test, test_path, solves, &e);
+        json answers = measure_answers(*loaded.model, manifest, path, test, test_path, solves,
+                                       budget, &e);
         std::printf(" relative L2 mean %.3g, %.3g ms per answer\n", e.error.mean,
                     e.seconds_single * 1e3);
         const std::vector<double> in_residual = values(e.relative_residual);
@@ -338,7 +354,7 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                                                    manifest.architecture, d.info), path);
             petsc::Evaluation eo;
             json o = measure_answers(*loaded.model, manifest, path, d, c.dataset_path.at(name), 1,
-                                     &eo);
+                                     budget, &eo);
             const std::vector<double> r = values(eo.relative_residual);
             // How well the certificate tells these answers from the test set's.
             o["auroc_certificate"] = auroc(in_residual, r);
@@ -389,7 +405,8 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                     : "-ksp_type fgmres -ksp_gmres_cgs_refinement_type refine_ifneeded "
                       "-pc_type surrogate -pc_surrogate_model " + path;
             progress("pins bench: model %s as %s ...", m.name, key);
-            const petsc::SolverTiming t = petsc::time_solver(test, solves, options, suite.repeats);
+            const petsc::SolverTiming t =
+                petsc::time_solver(solved, solves, options, suite.repeats);
             std::printf(" %.2f iterations, %.3g ms per solve (%d of %d converged)\n",
                         t.mean_iterations, t.mean_seconds * 1e3, t.converged, t.samples);
             uses[key] = t.to_json();

@@ -7,21 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "pins/core/calibration.hpp"
-#include "pins/core/check.hpp"
 
-namespace {
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const pins::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using pins::test::error_of;
 
 TEST_CASE("the conformal quantile is the ceil((n+1) level)-th smallest ratio") {
   // Ratios error / residual = 1..10 (shuffled): level 0.9 with n = 10 takes the 10th.

@@ -15,6 +15,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/dataset_stream.hpp"
+#include "error_of.hpp"
 
 namespace fs = std::filesystem;
 
@@ -75,14 +76,7 @@ pins::Dataset small_dataset(std::int64_t n = 3, int ny = 4, int nx = 5) {
   return d;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const pins::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using pins::test::error_of;
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

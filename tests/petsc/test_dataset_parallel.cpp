@@ -16,6 +16,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/dataset_parallel.hpp"
+#include "error_of.hpp"
 
 namespace fs = std::filesystem;
 
@@ -113,14 +114,7 @@ void write_round_robin(const pins::Dataset& d, const std::string& path, std::int
   w.commit();
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const pins::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using pins::test::error_of;
 
 }  // namespace
 

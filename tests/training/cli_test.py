@@ -731,6 +731,20 @@ def case_bench():
         r3 = json.load(f)
     if r3["steps"] or r3["models"]["mine"]["answers"]["relative_l2"] != a["relative_l2"]:
         fail("the user's own files were not measured as they are: %s" % r3["models"])
+    # A test set larger than -bench_memory is scored block by block from its file: the same.
+    expect_ok(["bench", "-suite", "mine.json", "-o", "rep_streamed", "-bench_plot", "0",
+               "-bench_threads", "1", "-bench_memory", "0.0001"])
+    with open(os.path.join(ARGS.workdir, "rep_streamed", "report.json")) as f:
+        r4 = json.load(f)
+    for key in ("relative_l2", "relative_residual"):
+        if r4["models"]["mine"]["answers"][key] != r3["models"]["mine"]["answers"][key]:
+            fail("streamed answers differ (%s): %s vs %s" % (
+                key, r4["models"]["mine"]["answers"][key], r3["models"]["mine"]["answers"][key]))
+    if "streamed" not in r4["models"]["mine"]["answers"] or \
+            "streamed" in r3["models"]["mine"]["answers"]:
+        fail("-bench_memory 0.0001 did not stream the test set (or the default did)")
+    if r4["solvers"]["cg"]["iterations"] != r3["solvers"]["cg"]["iterations"]:
+        fail("the solvers saw other samples when the test set was streamed")
     # Bad suites and options: one line, nothing written.
     with open(os.path.join(ARGS.workdir, "broken.json"), "w") as f:
         f.write("{\"name\": ")
@@ -761,6 +775,8 @@ def case_bench():
     expect_error(["bench", "-suite", "tiny.json", "-o", "rep"], "bench", "pass -force")
     expect_error(["bench", "-suite", "mine.json", "-o", "rep_x", "-bench_solve_samples", "-1"],
                  "bench", "-bench_solve_samples must be >= 0")
+    expect_error(["bench", "-suite", "mine.json", "-o", "rep_x", "-bench_memory", "-1"],
+                 "bench", "-bench_memory must be >= 0")
     # A step that fails names itself and its log, and leaves no output to be reused.
     bench_suite("fails.json", {"datasets": {"test": {"generate": "-pde darcy -grid 0 -samples 2"}},
                                "solvers": {"cg": "-ksp_type cg"}, "test": "test"})
