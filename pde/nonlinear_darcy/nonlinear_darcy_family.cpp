@@ -58,6 +58,18 @@ class NonlinearDarcyFamily final : public Family {
 
   bool nonlinear() const override { return true; }
 
+  // The Picard operator at u: Darcy's with κ k(u) per cell, k frozen at the answer. It
+  // leaves out the Jacobian's k'(u) ∇u term, which is small where ∇u is; enough for an
+  // error estimate's size (pins/core/error_estimate.hpp), not for Newton.
+  OperatorPtr linearised_operator(const FieldMap& in, const torch::Tensor& u) const override {
+    check_inputs(in, "nonlinear_darcy linearised operator");
+    const torch::Tensor v = u.detach().to(torch::kFloat64).reshape(in.at("kappa").sizes());
+    const torch::Tensor k = k_.kind == 0 ? 1 + v.square() : torch::exp(k_.beta * v);
+    FieldMap frozen = in;
+    frozen["kappa"] = (in.at("kappa").to(torch::kFloat64) * k).to(in.at("kappa").scalar_type());
+    return darcy::family()->make_operator(frozen);
+  }
+
   torch::Tensor residual(const FieldMap& in, const torch::Tensor& u) const override {
     check_inputs(in, "nonlinear_darcy residual");
     return nonlinear_darcy::residual(k_, in.at("kappa").contiguous(), in.at("f").contiguous(), u);

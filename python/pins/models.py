@@ -14,15 +14,18 @@ from .progress import ProgressBar
 class Answer:
     """A solution model's answers with their evidence (`Model.predict(..., evidence=True)`):
     ``u`` [B, ...]; ``certificate`` [B] (relative residual by the family's operator);
-    ``bound`` [B] (calibrated error bound at ``level``), ``ood_score`` [B] and ``flagged``
-    [B] (bool) — those three ``None`` for a model that is not calibrated."""
+    ``error_estimate`` [B] (multigrid cycles on the residual: an estimate of the relative
+    error, ``None`` where the family offers none); ``bound`` [B] (calibrated error bound at
+    ``level``), ``ood_score`` [B] and ``flagged`` [B] (bool) — those three ``None`` for a
+    model that is not calibrated."""
 
-    __slots__ = ("u", "certificate", "bound", "ood_score", "flagged", "level")
+    __slots__ = ("u", "certificate", "error_estimate", "bound", "ood_score", "flagged", "level")
 
-    def __init__(self, u, certificate, bound, ood_score, flagged, level):
+    def __init__(self, u, certificate, bound, ood_score, flagged, level, error_estimate=None):
         """Made by `Model.predict(..., evidence=True)`."""
         self.u, self.certificate, self.bound = u, certificate, bound
         self.ood_score, self.flagged, self.level = ood_score, flagged, level
+        self.error_estimate = error_estimate
 
     def __repr__(self):
         n = self.u.shape[0]
@@ -353,11 +356,14 @@ def train_preconditioner(output, *, surrogate_type="mgnet", grid=None, options=N
     return Model(handle)
 
 
-def calibrate(model, data, *, level=0.9, threads=None):
+def calibrate(model, data, *, level=0.9, score="auto", threads=None):
     """Calibrates a solution model's error bound at `level` and its out-of-distribution flag
     on held-out labelled `data` (a path or a `pins.Dataset`; what ``pins calibrate`` does:
-    split conformal prediction on error / certificate, and the 99 % quantiles of the
-    certificates and of the inputs' feature statistics). The model (a `Model` or a path,
+    split conformal prediction on error / score, and the 99 % quantiles of the
+    certificates and of the inputs' feature statistics). `score` is what the bound
+    multiplies: "residual" (the certificate), "error_estimate" (multigrid cycles on the
+    residual, where the family offers them) or "auto" (the estimate where offered, else the
+    residual). The model (a `Model` or a path,
     then loaded) carries the calibration from then on: ``predict(..., evidence=True)`` gives
     bounds and flags, and ``save`` writes it. Returns the model and the calibration as a dict.
 
@@ -368,6 +374,9 @@ def calibrate(model, data, *, level=0.9, threads=None):
     ds = as_dataset(data)
     if not 0 < float(level) < 1:
         raise ValueError("calibrate: level must be in (0, 1), got %r" % (level,))
+    if score not in ("auto", "residual", "error_estimate"):
+        raise ValueError("calibrate: score must be 'auto', 'residual' or 'error_estimate', "
+                         "got %r" % (score,))
     ensure_petsc()
-    c = _pins.calibrate(m._handle, ds._handle, float(level), default_threads(threads))
+    c = _pins.calibrate(m._handle, ds._handle, float(level), score, default_threads(threads))
     return m, json.loads(c)

@@ -52,7 +52,8 @@ void bind_evaluate(py::module_& m) {
       py::arg("refine"));
   m.def(
       "calibrate",
-      [](ModelHandle& model, const DatasetHandle& data, double level, int threads) {
+      [](ModelHandle& model, const DatasetHandle& data, double level, const std::string& score,
+         int threads) {
         const Dataset& d = *data.data;
         check_serves(model, d);
         ensure_petsc();
@@ -61,12 +62,14 @@ void bind_evaluate(py::module_& m) {
         set_training_threads(threads);
         const ErrorCalibration c =
             petsc::calibrate_model(*model.model, model.manifest, model.path, d,
-                                   data.path.empty() ? "(in memory)" : data.path, level);
+                                   data.path.empty() ? "(in memory)" : data.path, level,
+                                   score);
         // The handle's manifest carries it from now on (Model.save writes it to a file).
         model.manifest.metrics["calibration"] = c.to_json();
         return c.to_json().dump();
       },
-      py::arg("model"), py::arg("data"), py::arg("level"), py::arg("threads"));
+      py::arg("model"), py::arg("data"), py::arg("level"), py::arg("score"),
+      py::arg("threads"));
 }
 
 }  // namespace pins::python

@@ -14,6 +14,7 @@
 #include "bindings.hpp"
 #include "handles.hpp"
 #include "pins/core/calibration.hpp"
+#include "pins/core/error_estimate.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/rollout.hpp"
@@ -124,20 +125,26 @@ void bind_models(py::module_& m) {
                  throw Error("model file '" + h.path + "': " + e.what());
                }
              }
-             torch::Tensor u, residual, statistics, bound, score;
+             torch::Tensor u, residual, statistics, bound, score, estimate;
              {
                py::gil_scoped_release release;
                u = predict(*h.model, norm, in, batch);
                residual = family->relative_residual(in, u);
                statistics = input_statistics(norm.features(in, torch::kFloat64));
+               if (error_estimate_unsupported(*family, in, u).empty())
+                 estimate = estimated_relative_error(*family, in, u);
                if (c) {
-                 bound = residual * c->quantile;
+                 PINS_CHECK(!c->uses_estimate() || estimate.defined(), "model file '", h.path,
+                            "' is calibrated on error estimates, which ", family->name(),
+                            " does not offer for these inputs");
+                 bound = (c->uses_estimate() ? estimate : residual) * c->quantile;
                  if (c->residual_threshold > 0) score = c->ood_scores(residual, statistics);
                }
              }
              py::dict out;
              out["u"] = u;
              out["certificate"] = residual;
+             out["error_estimate"] = estimate.defined() ? py::cast(estimate) : py::none();
              out["bound"] = bound.defined() ? py::cast(bound) : py::none();
              out["ood_score"] = score.defined() ? py::cast(score) : py::none();
              out["flagged"] = score.defined() ? py::cast(score > 1) : py::none();

@@ -83,7 +83,9 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
       md << "| " << model << " | " << set << " | " << fmt_json(a["relative_l2"]["mean"]) << " | "
          << fmt_json(a["relative_l2"]["p95"]) << " | "
          << fmt_json(a["relative_residual"]["mean"]) << " | "
-         << (b.is_object() ? fmt_json(b["coverage"]) + " (level " + fmt_json(b["level"]) + ")"
+         << (b.is_object() ? fmt_json(b["coverage"]) + " (level " + fmt_json(b["level"]) +
+                                 (b.value("score", "") == "error_estimate" ? ", on estimates)"
+                                                                           : ", on certificates)")
                            : "not calibrated")
          << " | " << (b.is_object() ? fmt_json(b["spearman_bound_error"]) : "–") << " | "
          << (o.is_object() ? fmt_json(o["flagged_fraction"]) : "–") << " | "
@@ -105,7 +107,9 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
       }
     }
     md << "\nThe certificate is each answer's relative residual by the family's own operator; "
-          "the bound is `pins calibrate`'s (split conformal, q x certificate); the OOD score "
+          "the bound is `pins calibrate`'s (split conformal, q x score; the score is the "
+          "answer's error estimate, ||B F(u)|| / ||u - B F(u)|| with B two multigrid V-cycles, where the "
+          "family offers one, else its certificate); the OOD score "
           "is the calibrated flag's (the certificate and the inputs' feature statistics, "
           "each against its 99 % calibration quantile); AUROC is how well a score separates "
           "an out-of-distribution set's answers from the test set's (1: perfectly).\n";
@@ -178,6 +182,22 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
           md << "| " << name << " | " << use << " | " << fmt_json(t["mean_iterations"], "%.2f")
              << " | " << fmt_json(t["mean_seconds"].get<double>() * 1e3) << " | "
              << t["converged"] << "/" << t["samples"] << " |\n";
+    // The operator flag (fitted at training time on operators like the training ones): the
+    // PC's replace mode and the guess skip the network for a flagged operator.
+    md << "\nOperator flag (replace mode and the guess skip the network above 1):\n\n";
+    for (const auto& [name, mj] : in_suite_order(models)) {
+      if (!mj.contains("operator_flag")) continue;
+      const json& f = mj["operator_flag"];
+      if (!f.is_object()) {
+        md << "- " << name << ": " << f.get<std::string>() << "\n";
+        continue;
+      }
+      md << "- " << name << ":";
+      for (const auto& [set, v] : f.items())
+        md << " " << set << " " << fmt_json(v["flagged_fraction"]) << " flagged"
+           << (v.contains("auroc") ? " (AUROC " + fmt_json(v["auroc"]) + ")" : "") << ";";
+      md << "\n";
+    }
   }
   if (!suite.solvers.empty() && !models.empty()) {
     md << "\n## Break-even\n\nQueries after which making the model (generating its training "

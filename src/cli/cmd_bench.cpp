@@ -24,6 +24,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
+#include "pins/core/precondition.hpp"
 #include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/evaluate.hpp"
@@ -174,10 +175,52 @@ json measure_answers(Surrogate& model, const ModelManifest& manifest, const std:
             {"relative_residual", e.residual.to_json()},
             {"seconds_per_query_single", e.seconds_single},
             {"seconds_per_query_batched", e.seconds_batched}};
-  for (const char* k : {"error_bound", "out_of_distribution", "newton", "rollout", "streamed"})
+  // Batched, per answer: the certificate with the input statistics, and the error estimate.
+  j["seconds_per_query_certificate"] = e.seconds_certificate;
+  j["seconds_per_query_estimate"] = e.seconds_estimate;
+  for (const char* k :
+       {"error_estimate", "error_bound", "out_of_distribution", "newton", "rollout", "streamed"})
     if (e.report.contains(k)) j[k] = e.report[k];
   if (keep) *keep = std::move(e);
   return j;
+}
+
+// A preconditioner model's operator flag on a dataset's operators, each sample's relative
+// score (> 1: flagged) as the surrogate PC and KSPGuess compute it from the assembled matrix
+// (SurrogateStep::set_operator: D⁻¹A's couplings), here from the family's stencil of the
+// sample (dataset_operator_statistics). Empty when the model carries no flag.
+std::vector<double> operator_scores(const ModelManifest& manifest, const Dataset& d,
+                                    const std::string& path) {
+  if (!manifest.metrics.is_object() || !manifest.metrics.contains(kOperatorFlagKey)) return {};
+  const InputFlag flag = InputFlag::from_json(manifest.metrics.at(kOperatorFlagKey),
+                                              std::string("metrics.") + kOperatorFlagKey);
+  return values(flag.relative_scores(dataset_operator_statistics(d, path)));
+}
+
+// The operator flag of a preconditioner model on the test set and the OOD sets: the flagged
+// fraction of each, and how well the score tells each OOD set from the test set (AUROC).
+json operator_flag_report(const ModelManifest& manifest, const std::string& test_name,
+                          const Dataset& test, const std::string& test_path,
+                          const std::vector<std::pair<std::string, Dataset>>& ood,
+                          const std::map<std::string, std::string>& paths) {
+  auto flagged = [](const std::vector<double>& v) {
+    double n = 0;
+    for (double x : v) n += x > 1 ? 1 : 0;
+    return v.empty() ? 0.0 : n / double(v.size());
+  };
+  try {
+    const std::vector<double> in = operator_scores(manifest, test, test_path);
+    if (in.empty()) return "the model carries no operator flag (trained before it existed)";
+    json j = {{test_name, {{"flagged_fraction", flagged(in)}, {"samples", in.size()}}}};
+    for (const auto& [name, d] : ood) {
+      const std::vector<double> o = operator_scores(manifest, d, paths.at(name));
+      j[name] = {{"flagged_fraction", flagged(o)}, {"samples", o.size()},
+                 {"auroc", auroc(in, o)}};
+    }
+    return j;
+  } catch (const Error& err) {
+    return std::string("not measured: ") + err.what();
+  }
 }
 
 // A calibrated solution model as a certified replacement of each solver, for every
@@ -207,10 +250,14 @@ json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
               {"accepted_error_max", kept > 0 ? json(kept_errors.max().item<double>()) : json()},
               {"accepted_error_mean", kept > 0 ? json(kept_errors.mean().item<double>()) : json()}};
     json per_query = json::object(), be = json::object();
+    // The evidence a query needs: its certificate and input statistics (the OOD flag), and
+    // its error estimate when the bound is calibrated on estimates (measured batched).
+    const bool estimated = e.report["error_bound"].value("score", "") == "error_estimate";
+    const double evidence = e.seconds_certificate + (estimated ? e.seconds_estimate : 0.0);
     for (const auto& s : suite.solvers) {
       const double solver = alone.at(s.name).mean_seconds / steps;
       // Every query pays the answer and its evidence; the rejected ones the solve too.
-      const double t = e.seconds_single + (1 - fraction) * solver;
+      const double t = e.seconds_single + evidence + (1 - fraction) * solver;
       per_query[s.name] = t;
       be[s.name] = break_even(cost, solver, t);
     }
@@ -417,6 +464,19 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
                                         : json();
             be[key] = per_solver;
           }
+        }
+        progress("pins bench: model %s's operator flag ...", m.name);
+        mj["operator_flag"] = operator_flag_report(manifest, suite.test, test, test_path, ood,
+                                                   c.dataset_path);
+        if (mj["operator_flag"].is_object()) {
+          for (const auto& [set, f] : mj["operator_flag"].items()) {
+            std::printf(" %s: %.0f %% flagged", set.c_str(),
+                        100 * f["flagged_fraction"].get<double>());
+            if (f.contains("auroc")) std::printf(" (AUROC %.3f)", f["auroc"].get<double>());
+          }
+          std::printf("\n");
+        } else {
+          std::printf(" %s\n", mj["operator_flag"].get<std::string>().c_str());
         }
         if (suite.solvers.empty()) mj["note"] = "no solvers in the suite: nothing to use it in";
         mj["uses"] = uses;

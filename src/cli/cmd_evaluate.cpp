@@ -148,7 +148,8 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
       md << "\nCalibrated error bound (`pins calibrate`, level "
          << fmt(100 * b["level"].get<double>(), "%.3g") << " %, " << b["calibration_samples"]
          << " samples): bound = " << fmt(b["quantile"].get<double>()) << " x the answer's "
-         << "relative residual; on this set it covered " << fmt(100 * b["coverage"].get<double>(), "%.3g")
+         << (b.value("score", "") == "error_estimate" ? "error estimate" : "relative residual")
+         << "; on this set it covered " << fmt(100 * b["coverage"].get<double>(), "%.3g")
          << " % of the errors, Spearman correlation with the error "
          << (b["spearman_bound_error"].is_number() ? fmt(b["spearman_bound_error"].get<double>())
                                                     : std::string("n/a"))
@@ -164,6 +165,21 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
            << fmt(100 * o["flagged_fraction"].get<double>(), "%.3g")
            << " % of these answers flagged.\n";
       }
+    }
+    if (j.contains("error_estimate") && j["error_estimate"].is_object()) {
+      const auto& x = j["error_estimate"];
+      md << "\nError estimate (" << x["method"].get<std::string>() << "): mean "
+         << fmt(x["estimate"]["mean"].get<double>()) << " against the true mean "
+         << fmt(err.mean) << "; Spearman correlation with the error "
+         << (x["spearman_estimate_error"].is_number()
+                 ? fmt(x["spearman_estimate_error"].get<double>())
+                 : std::string("n/a"))
+         << " (the certificate's: "
+         << (x["spearman_certificate_error"].is_number()
+                 ? fmt(x["spearman_certificate_error"].get<double>())
+                 : std::string("n/a"))
+         << "); " << fmt(x["seconds_per_answer"].get<double>() * 1e3, "%.3g")
+         << " ms per answer.\n";
     }
     if (e.newton) md << newton_markdown(*e.newton, d.info);
     if (e.rollout) md << rollout_markdown(*e.rollout);
@@ -192,6 +208,15 @@ int run_evaluate(MPI_Comm comm, const std::string& command_line) {
     write_npy(out + "/plot_data/relative_l2.npy", rel);
     // Each answer's certificate (its relative residual): the out-of-distribution score.
     write_npy(out + "/plot_data/relative_residual.npy", e.relative_residual);
+    // Each answer's error estimate and calibrated bound, where there are.
+    for (const auto& [file, t] : {std::pair<const char*, torch::Tensor>{"error_estimate", e.error_estimate},
+                                  {"bound", e.bound}}) {
+      const std::string path = out + "/plot_data/" + file + ".npy";
+      if (t.defined())
+        write_npy(path, t);
+      else
+        std::filesystem::remove(path);  // an earlier report's
+    }
     // A calibrated model's out-of-distribution score per answer (> 1: flagged).
     if (e.ood_score.defined())
       write_npy(out + "/plot_data/ood_score.npy", e.ood_score);

@@ -68,10 +68,13 @@ const Subcommand kSubcommands[] = {
      "  pins evaluate -model model.pins -data test64.h5 -o report\n",
      pins::cli::run_evaluate},
     {"calibrate", "fit a model's error bound on held-out data, stored in the model file",
-     "pins calibrate: split conformal calibration of an error bound from each answer's\n"
-     "certificate (its relative residual): on held-out labelled samples, q is the level\n"
-     "quantile of error / residual; then P(error <= q x residual) >= level for samples from the\n"
-     "same distribution. Stored in the model file; pins evaluate reports its coverage. Example:\n"
+     "pins calibrate: split conformal calibration of an error bound from each answer's score:\n"
+     "its error estimate (multigrid cycles on its residual) where the family offers one, else\n"
+     "its certificate (relative residual); -calibrate_score chooses. On held-out labelled\n"
+     "samples q is the level quantile of error / score; then P(error <= q x score) >= level for\n"
+     "samples from the same distribution. Stored in the model file; pins evaluate reports its\n"
+     "coverage. For a precondition model it refits the operator flag (which operators the PC's\n"
+     "replace mode and the guess skip the network for) on the dataset's operators. Example:\n"
      "  pins calibrate -model model.pins -data cal64.h5 -calibrate_level 0.9\n",
      pins::cli::run_calibrate},
     {"bench", "run a benchmark suite: surrogates against PETSc solvers, with break-even",

@@ -159,6 +159,10 @@ torch::Tensor Family::residual_magnitude(const FieldMap& inputs, const torch::Te
   return A->with_values(A->values().abs())->apply(u.abs()) + rhs(inputs).abs();
 }
 
+OperatorPtr Family::linearised_operator(const FieldMap& inputs, const torch::Tensor&) const {
+  return nonlinear() ? nullptr : make_operator(inputs);
+}
+
 torch::Tensor Family::relative_residual(const FieldMap& inputs, const torch::Tensor& u) const {
   torch::NoGradGuard no_grad;
   // The arithmetic of pins::relative_residual (losses.hpp), so a linear family's values are

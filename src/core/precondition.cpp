@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 
 #include "pins/core/check.hpp"
+#include "pins/core/dataset.hpp"
+#include "pins/core/family.hpp"
+#include "pins/core/trainer.hpp"
 #include "pins/core/stencil.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -60,6 +63,31 @@ torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch
              ", got ", rhat.sizes());
   return torch::cat({scaled_coeffs.narrow(1, 1, 4), normalised_residual(rhat, rms_out).unsqueeze(1)},
                     1);
+}
+
+torch::Tensor operator_statistics(const torch::Tensor& scaled_coeffs) {
+  PINS_CHECK(scaled_coeffs.dim() == 4 && scaled_coeffs.size(1) == 5,
+             "operator statistics: coefficients must be [B, 5, ny, nx], got ",
+             scaled_coeffs.sizes());
+  return input_statistics(scaled_coeffs.narrow(1, 1, 4));
+}
+
+torch::Tensor dataset_operator_statistics(const Dataset& d, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  const std::shared_ptr<const Family> family =
+      family_for(d.info.pde, sampler_parameters(d.info), d.info.mesh);
+  std::vector<torch::Tensor> parts;
+  constexpr std::int64_t kBlock = 64;
+  for (std::int64_t first = 0; first < d.samples; first += kBlock) {
+    const Dataset part = read_dataset(path, first, std::min(kBlock, d.samples - first));
+    const torch::Tensor c = family->make_operator(training_data(part).inputs)->values();
+    PINS_CHECK(c.dim() == 4 && c.size(1) == 5, path, ": the ", d.info.pde,
+               " operator is not a 2-D 5-point stencil; preconditioner models take those only");
+    // As SurrogateStep scales the assembled matrix: by the centre, whatever its sign.
+    parts.push_back(operator_statistics(scaled_stencil(c / c.select(1, 0).unsqueeze(1))));
+  }
+  PINS_CHECK(!parts.empty(), path, " holds no samples");
+  return torch::cat(parts);
 }
 
 torch::Tensor precondition_step(Surrogate& model, const torch::Tensor& scaled_coeffs,

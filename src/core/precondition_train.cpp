@@ -415,6 +415,16 @@ PreconditionTrainResult train_preconditioner(Surrogate& model,
   return detail::train_on_sampled_problems(model, opt, problems);
 }
 
+InputFlag fit_operator_flag(const PreconditionTrainOptions& opts, int count) {
+  torch::NoGradGuard no_grad;
+  // Training draws indices step · batch + i, validation from 2^40: these come after both.
+  const PreconditionBatch b =
+      sample_precondition_batch(opts.kinds, opts.grid, count, opts.seed, std::uint64_t(1) << 41);
+  InputFlag flag;
+  flag.fit(operator_statistics(b.scaled_coeffs));
+  return flag;
+}
+
 ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
                                     const PreconditionTrainResult& r, const std::string& command) {
   const std::string kinds = join_commas(opts.kinds);
@@ -435,6 +445,8 @@ ModelManifest precondition_manifest(const PreconditionTrainOptions& opts,
                {"training_seconds", r.seconds},  // the same key as solution models'
                {"operators", kinds},
                {"command", command}};
+  // Calibrated at training time: which operators are unlike those it was trained on.
+  m.metrics[kOperatorFlagKey] = fit_operator_flag(opts).to_json(kOperatorFlagWhat);
   return m;
 }
 

@@ -13,6 +13,7 @@
 #include "pde/registry.hpp"
 #include "pins/core/calibration.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/error_estimate.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/multigrid_cycle.hpp"
 #include "pins/core/rollout.hpp"
@@ -301,22 +302,33 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     PINS_CHECK(why.empty(), "cannot refine ", d.info.pde,
                " predictions with multigrid cycles: ", why);
   }
-  predict(model, norm, rows(td.inputs, 0, 1), kBatch, &family);  // warm-up
+  const torch::Tensor first_answer =
+      predict(model, norm, rows(td.inputs, 0, 1), kBatch, &family);  // warm-up
+  // Each answer's a-posteriori error estimate, where the family offers one.
+  const std::string no_estimate =
+      error_estimate_unsupported(family, rows(td.inputs, 0, 1), first_answer);
   // Block by block (one block when the dataset is in memory): predictions, their errors and
   // residuals ‖F(u)‖/‖F(0)‖ (‖f − A u‖/‖f‖ for a linear family, as the dataset stores for
   // PETSc's u), and PETSc's stored residuals. Streamed, only the first block's predictions
   // are kept (Evaluation::prediction).
-  std::vector<torch::Tensor> errors, residuals, statistics;
+  std::vector<torch::Tensor> errors, residuals, statistics, estimates;
   std::vector<double> petsc_residuals;
-  double predict_seconds = 0;
+  double predict_seconds = 0, certificate_seconds = 0, estimate_seconds = 0;
   auto score = [&](const Dataset& part, const TrainingData& part_rows) {
     const auto t0 = Clock::now();
     const torch::Tensor pred = predict(model, norm, part_rows.inputs, kBatch, &family);
     predict_seconds += seconds_since(t0);
     if (!e.prediction.defined()) e.prediction = pred;
     errors.push_back(relative_l2(pred, part_rows.u));
+    const auto t_evidence = Clock::now();
     residuals.push_back(family.relative_residual(part_rows.inputs, pred));
     statistics.push_back(input_statistics(norm.features(part_rows.inputs, torch::kFloat64)));
+    certificate_seconds += seconds_since(t_evidence);
+    if (no_estimate.empty()) {
+      const auto t1 = Clock::now();
+      estimates.push_back(estimated_relative_error(family, part_rows.inputs, pred));
+      estimate_seconds += seconds_since(t1);
+    }
     petsc_residuals.insert(petsc_residuals.end(), part.residual.begin(), part.residual.end());
   };
   score(solve_set, td);
@@ -339,6 +351,11 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   e.error = summarize(e.relative_l2);
   e.relative_residual = torch::cat(residuals);
   e.input_statistics = torch::cat(statistics);
+  e.seconds_certificate = certificate_seconds / double(n);
+  if (no_estimate.empty()) {
+    e.error_estimate = torch::cat(estimates);
+    e.seconds_estimate = estimate_seconds / double(n);
+  }
   e.residual = summarize(e.relative_residual);
   e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
   e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
@@ -355,12 +372,34 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
               {"seconds_per_sample",
                {{"surrogate_batched", e.seconds_batched},
                 {"surrogate_single", e.seconds_single},
+                {"certificate_and_input_statistics", e.seconds_certificate},
                 {"petsc_solve", e.seconds_petsc},
                 {"petsc_samples_timed", e.petsc_samples},
                 {"torch_threads", torch::get_num_threads()},
                 {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
                                      to_string(AttributeValue(d.info.rtol))}}},
               {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+  auto values = [](const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  auto finite_or_null = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+  };
+  if (no_estimate.empty()) {
+    e.report["error_estimate"] = {
+        {"estimate", summarize(e.error_estimate).to_json()},
+        {"spearman_estimate_error",
+         finite_or_null(spearman(values(e.error_estimate), values(e.relative_l2)))},
+        {"spearman_certificate_error",
+         finite_or_null(spearman(values(e.relative_residual), values(e.relative_l2)))},
+        {"seconds_per_answer", e.seconds_estimate},
+        {"method", "||B F(u)|| / ||u - B F(u)|| with B " + std::to_string(kErrorEstimateCycles) +
+                       " multigrid V-cycles of the family's linearised operator "
+                       "(pins/core/error_estimate.hpp)"}};
+  } else {
+    e.report["error_estimate"] = "not available: " + no_estimate;
+  }
   if (manifest.metrics.is_object() && manifest.metrics.contains("calibration")) {
     // The model's calibrated error bound (pins calibrate) against the true errors here.
     ErrorCalibration c;
@@ -369,16 +408,16 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
     } catch (const Error& err) {
       throw Error("model file '" + model_path + "': " + err.what());
     }
-    e.bound = e.relative_residual * c.quantile;
+    PINS_CHECK(!c.uses_estimate() || e.error_estimate.defined(), "model file '", model_path,
+               "' is calibrated on error estimates, which the ", d.info.pde,
+               " family does not offer here: ", no_estimate);
+    e.bound = (c.uses_estimate() ? e.error_estimate : e.relative_residual) * c.quantile;
     const torch::Tensor covered = (e.relative_l2 <= e.bound).to(torch::kFloat64);
-    auto values = [](const torch::Tensor& t) {
-      const torch::Tensor c = t.to(torch::kFloat64).contiguous();
-      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-    };
     const double rho = spearman(values(e.bound), values(e.relative_l2));
     e.report["error_bound"] = {
         {"level", c.level},
         {"quantile", c.quantile},
+        {"score", c.score},
         {"calibration_samples", c.samples},
         {"calibration_data", c.data},
         {"coverage", covered.mean().item<double>()},
@@ -391,7 +430,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
       const torch::Tensor by_residual =
           (e.relative_residual > c.residual_threshold).to(torch::kFloat64);
       e.report["out_of_distribution"] = {
-          {"score", c.input_threshold > 0
+          {"score", c.inputs.fitted()
                         ? "max(relative residual / residual_threshold, input score / "
                           "input_threshold) (> 1: flagged)"
                         : "relative residual / residual_threshold (> 1: flagged)"},
@@ -399,10 +438,10 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
           {"flagged_fraction", flagged.mean().item<double>()},
           {"flagged", flagged.sum().item<double>()},
           {"flagged_by_certificate", by_residual.sum().item<double>()}};
-      if (c.input_threshold > 0) {
+      if (c.inputs.fitted()) {
         const torch::Tensor by_input =
-            (c.input_scores(e.input_statistics) > c.input_threshold).to(torch::kFloat64);
-        e.report["out_of_distribution"]["input_threshold"] = c.input_threshold;
+            (c.inputs.scores(e.input_statistics) > c.inputs.threshold).to(torch::kFloat64);
+        e.report["out_of_distribution"]["input_threshold"] = c.inputs.threshold;
         e.report["out_of_distribution"]["flagged_by_inputs"] = by_input.sum().item<double>();
       }
     }
@@ -495,8 +534,12 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
 ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest,
                                  const std::string& model_path, const Dataset& d,
                                  const std::string& data_path, double level,
-                                 std::int64_t block_bytes, Evaluation* answers) {
+                                 const std::string& score, std::int64_t block_bytes,
+                                 Evaluation* answers) {
   PINS_CHECK(level > 0 && level < 1, "the calibration level must be in (0, 1), got ", level);
+  PINS_CHECK(score == "auto" || score == "residual" || score == "error_estimate",
+             "the calibration score must be auto, residual or error_estimate, got '", score,
+             "'");
   PINS_CHECK(manifest.task == "solution", "model file '", model_path, "' is a ", manifest.task,
              " model; calibration bounds the errors of solution models");
   require_labelled(d.info, data_path, "calibration compares the model's answers with solutions");
@@ -508,10 +551,18 @@ ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest
     const torch::Tensor c = t.to(torch::kFloat64).contiguous();
     return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
   };
+  const bool has_estimate = e.error_estimate.defined();
+  PINS_CHECK(score != "error_estimate" || has_estimate,
+             "cannot calibrate on error estimates (score error_estimate): ",
+             e.report["error_estimate"].get<std::string>());
+  const bool use_estimate = score == "error_estimate" || (score == "auto" && has_estimate);
+  const std::vector<double> estimates = use_estimate ? values(e.error_estimate)
+                                                     : std::vector<double>();
   ErrorCalibration c;
   try {
-    c = calibrate_error_bound(values(e.relative_l2), values(e.relative_residual), level);
-    c.fit_inputs(e.input_statistics);
+    c = calibrate_error_bound(values(e.relative_l2), values(e.relative_residual), level,
+                              use_estimate ? &estimates : nullptr);
+    c.inputs.fit(e.input_statistics);
   } catch (const Error& err) {
     throw Error(data_path + ": " + err.what());
   }

@@ -1,7 +1,10 @@
 // KSPGuess type "surrogate": the network's answer as the initial guess of a Krylov solve
 // (-ksp_guess_type surrogate -ksp_guess_surrogate_model model.pins). The guess is α G(b) with
 // the residual-minimising α, so it is never worse than the zero guess in the residual norm;
-// if the network produces NaN/Inf the guess is zero and a message says so once.
+// if the network produces NaN/Inf the guess is zero and a message says so once. An operator
+// that the model's operator flag marks as unlike its training operators (score > 1,
+// pins/core/precondition.hpp) gets the zero guess without running the network, said once
+// (-ksp_guess_surrogate_operator_check 0 turns the check off).
 #include <petsc/private/kspimpl.h>
 
 #include <memory>
@@ -22,9 +25,10 @@ struct GuessSurrogate {
   std::string model_path;
   std::unique_ptr<SurrogateStep> step;
   PetscObjectState operator_state = -1;
-  PetscInt guesses = 0;
+  PetscInt guesses = 0, skipped = 0;
   PetscReal last_ratio = -1;
-  bool reported_nonfinite = false;
+  PetscBool operator_check = PETSC_TRUE;
+  bool reported_nonfinite = false, reported_flagged = false;
 };
 
 GuessSurrogate* ctx_of(KSPGuess g) {
@@ -60,6 +64,21 @@ PetscErrorCode KSPGuessFormGuess_Surrogate(KSPGuess guess, Vec b, Vec x) {
   GuessSurrogate& s = *ctx_of(guess);
   PetscFunctionBeginUser;
   if (!s.step) PetscCall(KSPGuessSetUp_Surrogate(guess));
+  if (s.operator_check && s.step->operator_flagged()) {
+    // Unlike anything the network was trained on: its guess would be a guess indeed.
+    PetscCall(VecZeroEntries(x));
+    ++s.skipped;
+    s.last_ratio = 1;
+    if (!s.reported_flagged) {
+      s.reported_flagged = true;
+      PetscCall(PetscPrintf(PetscObjectComm((PetscObject)guess),
+                            "pins: -ksp_guess_type surrogate: the operator is unlike those the "
+                            "model was trained on (operator score %.3g > 1); starting from zero "
+                            "without the network\n",
+                            s.step->operator_score()));
+    }
+    PetscFunctionReturn(0);
+  }
   PetscReal ratio;
   PetscBool finite;
   PetscCall(s.step->apply(b, x, &ratio, &finite));
@@ -89,6 +108,10 @@ PetscErrorCode KSPGuessSetFromOptions_Surrogate(KSPGuess guess) {
                                "Model file from pins train -task "
                                "precondition",
                                "KSPGUESSSURROGATE", path, path, sizeof path, nullptr));
+  PetscCall(PetscOptionsBool("-ksp_guess_surrogate_operator_check",
+                             "Start from zero without the network for an operator the model's "
+                             "operator flag marks as unlike its training operators",
+                             "KSPGUESSSURROGATE", s.operator_check, &s.operator_check, nullptr));
   PetscOptionsEnd();
   s.model_path = path;
   PetscFunctionReturn(0);
@@ -99,12 +122,18 @@ PetscErrorCode KSPGuessView_Surrogate(KSPGuess guess, PetscViewer viewer) {
   PetscFunctionBeginUser;
   PetscBool ascii;
   PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
-  if (ascii)
+  if (!ascii) PetscFunctionReturn(0);
+  PetscCall(PetscViewerASCIIPrintf(viewer,
+                                   "pins surrogate guess: model %s, %" PetscInt_FMT
+                                   " guesses, last ‖b − A x0‖/‖b‖ %.4g%s\n",
+                                   s.model_path.c_str(), s.guesses, (double)s.last_ratio,
+                                   s.reported_nonfinite ? " (network produced NaN/Inf)" : ""));
+  if (s.step && s.step->operator_flag_fitted())
     PetscCall(PetscViewerASCIIPrintf(viewer,
-                                     "pins surrogate guess: model %s, %" PetscInt_FMT
-                                     " guesses, last ‖b − A x0‖/‖b‖ %.4g%s\n",
-                                     s.model_path.c_str(), s.guesses, (double)s.last_ratio,
-                                     s.reported_nonfinite ? " (network produced NaN/Inf)" : ""));
+                                     "  operator score %.3g (> 1: unlike the training operators)"
+                                     ", %" PetscInt_FMT " zero guesses instead of the network%s\n",
+                                     s.step->operator_score(), s.skipped,
+                                     s.operator_check ? "" : " (check off)"));
   PetscFunctionReturn(0);
 }
 

@@ -11,7 +11,10 @@
 //    only if ‖r − Amat z‖ ≤ certify_rtol ‖r‖ (the operator pc->mat, not the preconditioning
 //    matrix: they differ when a program passes Amat ≠ Pmat); otherwise a fallback KSP
 //    (prefix -pc_surrogate_fallback_, default CG + the fallback PC) solves from z, and the
-//    reason is printed once. Meant for -ksp_type preonly.
+//    reason is printed once. Meant for -ksp_type preonly. An operator that the model's
+//    operator flag marks as unlike its training operators (pins/core/precondition.hpp) goes
+//    to the fallback KSP from zero without the network (-pc_surrogate_operator_check 0: try
+//    the network all the same).
 // Safety: NaN/Inf from the network, or a Krylov residual that falls by less than a factor
 // -pc_surrogate_stall over -pc_surrogate_window iterations, switches to the fallback PC
 // (-pc_surrogate_fallback, default gamg: it converges where Jacobi may not, and it is in
@@ -69,6 +72,7 @@ struct PCSurrogate {
   PetscBool allow_nonflexible = PETSC_FALSE;
   PetscInt threads = 0;  // LibTorch threads; 0: the cores bound to this process (shared)
   PetscInt refine = 0;   // replace mode: multigrid V-cycles on the answer before certifying
+  PetscBool operator_check = PETSC_TRUE;  // replace mode: skip the network if flagged
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
@@ -76,10 +80,10 @@ struct PCSurrogate {
   KSP fallback_ksp = nullptr;             // replace mode's solver
   Vec r1 = nullptr, g = nullptr;
   std::string fallback_reason;  // non-empty: the network is switched off
-  PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0;
+  PetscInt applies = 0, network_applies = 0, certified = 0, uncertified = 0, skipped = 0;
   std::vector<PetscReal> residuals;  // the watched KSP's residual norms in this pass
   PetscReal last_ratio = -1, last_certificate = -1;
-  bool reported_uncertified = false;
+  bool reported_uncertified = false, reported_flagged = false;
   // The restart on a switch.
   bool solving = false;          // inside the first pass of a KSP solve (the solve wrapper)
   bool restart_pending = false;  // switched in that pass: end it, restart with the fallback
@@ -203,9 +207,37 @@ PetscErrorCode apply_fallback(PC pc, Vec r, Vec z) {
   PetscFunctionReturn(0);
 }
 
+// Replace mode, for an operator unlike the model's training operators: the fallback solves
+// from zero and the network is not tried (its answer would rarely be certified and would cost
+// its inference); said once.
+PetscErrorCode solve_flagged_operator(PC pc, Vec r, Vec z) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  ++s.skipped;
+  if (!s.reported_flagged) {
+    s.reported_flagged = true;
+    KSPType kt;
+    PCType pt;
+    PC fpc;
+    PetscCall(KSPGetType(s.fallback_ksp, &kt));
+    PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
+    PetscCall(PCGetType(fpc, &pt));
+    PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
+                          "pins: the operator is unlike those the surrogate was trained on "
+                          "(operator score %.3g > 1); solving with %s + %s without the network\n",
+                          s.step->operator_score(), kt, pt));
+  }
+  PetscCall(solve_with_fallback(pc, r, z, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode apply_network(PC pc, Vec r, Vec z) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
+  if (s.mode == "replace" && s.operator_check && s.step->operator_flagged()) {
+    PetscCall(solve_flagged_operator(pc, r, z));
+    PetscFunctionReturn(0);
+  }
   PetscBool ok = PETSC_FALSE;
   PetscCall(run_cycle(pc, r, z, &ok));
   if (!ok) {
@@ -510,6 +542,10 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                             "Replace mode: multigrid V-cycles on the network's answer before "
                             "its certificate is checked",
                             "PCSURROGATE", s.refine, &s.refine, nullptr));
+  PetscCall(PetscOptionsBool("-pc_surrogate_operator_check",
+                             "Replace mode: solve without the network when the model's operator "
+                             "flag marks the operator as unlike its training operators",
+                             "PCSURROGATE", s.operator_check, &s.operator_check, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
                              "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -557,6 +593,14 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                      " Jacobi sweeps each side\n",
                                      m.architecture.c_str(), m.grid_nx, m.grid_ny, s.step->nx(),
                                      s.step->ny(), effective_smooth(s)));
+    if (s.step->operator_flag_fitted())
+      PetscCall(PetscViewerASCIIPrintf(
+          viewer, "    operator score %.3g (> 1: unlike the training operators)%s\n",
+          s.step->operator_score(),
+          s.mode != "replace" ? "" : s.operator_check ? "; replace mode skips the network then"
+                                                      : "; check off"));
+    else
+      PetscCall(PetscViewerASCIIPrintf(viewer, "    no operator flag in the model\n"));
   }
   PetscCall(PetscViewerASCIIPrintf(viewer,
                                    "    applications %" PetscInt_FMT
@@ -570,9 +614,11 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
   if (s.mode == "replace")
     PetscCall(PetscViewerASCIIPrintf(viewer,
                                      "    certify rtol %g: certified %" PetscInt_FMT
-                                     ", fell back %" PetscInt_FMT " (last certificate %.3g)\n",
+                                     ", fell back %" PetscInt_FMT " (last certificate %.3g), "
+                                     "solved without the network %" PetscInt_FMT
+                                     " (flagged operator)\n",
                                      (double)s.certify_rtol, s.certified, s.uncertified,
-                                     (double)s.last_certificate));
+                                     (double)s.last_certificate, s.skipped));
   if (s.fallback_reason.empty())
     PetscCall(PetscViewerASCIIPrintf(viewer, "    fallback PC %s (not used)\n", s.fallback_type));
   else

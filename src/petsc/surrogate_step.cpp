@@ -28,6 +28,15 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
   model_ = loaded.model;
   manifest_ = loaded.manifest;
   model_->module().eval();
+  // The operator flag fitted at training time (absent in models trained before it existed).
+  if (manifest_.metrics.is_object() && manifest_.metrics.contains(kOperatorFlagKey)) {
+    try {
+      operator_flag_ = InputFlag::from_json(manifest_.metrics.at(kOperatorFlagKey),
+                                            std::string("metrics.") + kOperatorFlagKey);
+    } catch (const Error& e) {
+      throw Error("model file '" + model_path + "': " + e.what());
+    }
+  }
 }
 
 namespace {
@@ -105,10 +114,14 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
         break;
       }
       couplings_ = scaled.narrow(1, 1, 4).to(dtype).contiguous();
+      operator_score_ =
+          operator_flag_.relative_scores(operator_statistics(scaled)).item<double>();
     });
   }
   if (const auto message = detail::agree(PetscObjectComm((PetscObject)A), failure))
     SETERRQ(PetscObjectComm((PetscObject)A), PETSC_ERR_LIB, "%s: %s", who, message->c_str());
+  // Every process decides alike whether to skip the network for this operator.
+  PetscCallMPI(MPI_Bcast(&operator_score_, 1, MPI_DOUBLE, 0, PetscObjectComm((PetscObject)A)));
   if (!inv_diag_) {
     PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
     PetscCall(VecDuplicate(w_, &rhat_));

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "grid_gather.hpp"
+#include "pins/core/calibration.hpp"
 #include "pins/core/model_file.hpp"
 
 namespace pins::petsc {
@@ -42,6 +43,14 @@ class SurrogateStep {
   /// z ← z + ω D⁻¹ (r − A z), `sweeps` times (damped Jacobi, ω = 2/3 as in training).
   PetscErrorCode jacobi(Vec r, Vec z, PetscInt sweeps);
 
+  /// The operator flag (pins/core/precondition.hpp, kOperatorFlagKey) of the operator of
+  /// the last set_operator: its score relative to the model's threshold (> 1: the operator
+  /// is unlike those the model was trained on; 0 when the model carries no flag), the same
+  /// on every process.
+  double operator_score() const { return operator_score_; }
+  bool operator_flag_fitted() const { return operator_flag_.fitted(); }
+  bool operator_flagged() const { return operator_score_ > 1; }
+
   const ModelManifest& manifest() const { return manifest_; }
   const std::string& path() const { return path_; }
   /// Sweeps the model was trained with (manifest), the PC's default.
@@ -57,6 +66,8 @@ class SurrogateStep {
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
+  InputFlag operator_flag_;
+  double operator_score_ = 0;
   Vec inv_diag_ = nullptr, w_ = nullptr, rhat_ = nullptr;
 };
 

@@ -318,6 +318,80 @@ def case_replace_refine(args):
         fail("on 2 processes the refined answer was not certified: %s, residual %g" % (two, res2))
 
 
+def operator_score(out):
+    m = re.search(r"operator score ([0-9.e+-]+|inf) \(> 1: unlike the training operators\)", out)
+    if not m:
+        fail("-ksp_view does not show the operator score:\n" + out)
+    return float(m.group(1))
+
+
+def case_operator_flag(args):
+    """The operator flag fitted at training time (metrics.operator_flag): replace mode solves
+    without the network and the guess starts from zero for a flagged operator, said once;
+    -pc_surrogate_operator_check 0 / -ksp_guess_surrogate_operator_check 0 try the network
+    all the same; a model without the flag never skips; a damaged flag is a clear error. The
+    flag's threshold is rewritten here to force both outcomes on the same operator (how well
+    the score separates operators is measured by pins bench, bench/RESULTS.md)."""
+    manifest = json.loads(open(args.model, "rb").read()[32:32 + struct.unpack_from(
+        "<Q", open(args.model, "rb").read(), 16)[0]])
+    flag = manifest["metrics"].get("operator_flag")
+    if not flag or len(flag["centre"]) != 16 or not flag["threshold"] > 0 or \
+            flag["samples"] != 256:
+        fail("pins train -task precondition stored no operator flag: %s" % flag)
+    def with_threshold(t):
+        def edit(m):
+            m["metrics"]["operator_flag"]["threshold"] = t
+        return edit
+    strict = os.path.join(args.workdir, "strict.pins")  # flags every operator
+    rewrite_model(args.model, strict, manifest_edit=with_threshold(1e-9))
+    lax = os.path.join(args.workdir, "lax.pins")        # flags none
+    rewrite_model(args.model, lax, manifest_edit=with_threshold(1e9))
+    unflagged = os.path.join(args.workdir, "no_flag.pins")
+    rewrite_model(args.model, unflagged, manifest_edit=lambda m: m["metrics"].pop("operator_flag"))
+    replace = ["-ksp_type", "preonly", "-pc_type", "surrogate", "-pc_surrogate_mode", "replace",
+               "-pc_surrogate_certify_rtol", "1e-8", "-ksp_view", "-pc_surrogate_model"]
+    _, res, out = solve(args, *replace, strict)
+    score = operator_score(out)
+    print("strict flag: operator score %.3g; replace mode solved without the network" % score)
+    if not score > 1 or out.count("unlike those the surrogate was trained on") != 1 or \
+            "network steps 0" not in out or "solved without the network 1 " not in out:
+        fail("a flagged operator was not solved without the network, said once:\n" + out)
+    if not res <= 1.01e-8 or "not certified" in out:
+        fail("the flagged operator's solve left a relative residual %g:\n%s" % (res, out))
+    _, res, out = solve(args, *replace, strict, "-pc_surrogate_operator_check", "0")
+    if "unlike those" in out or "network steps 1" not in out or "check off" not in out:
+        fail("-pc_surrogate_operator_check 0 did not try the network:\n" + out)
+    for model, what in ((lax, "lax flag"), (args.model, "trained flag")):
+        _, _, out = solve(args, *replace, model)
+        score = operator_score(out)
+        skipped = "unlike those" in out
+        print("%s: operator score %.3g, network %s" % (what, score,
+                                                       "skipped" if skipped else "tried"))
+        if skipped != (score > 1) or (model == lax and skipped):
+            fail("operator score %.3g but the network was %s (%s):\n%s"
+                 % (score, "skipped" if skipped else "tried", what, out))
+    _, _, out = solve(args, *replace, unflagged)
+    if "no operator flag in the model" not in out or "network steps 1" not in out:
+        fail("a model without an operator flag did not use its network:\n" + out)
+    # The guess: a flagged operator starts from zero, as without a guess.
+    guess = ["-ksp_type", "cg", "-pc_type", "jacobi", "-ksp_view", "-ksp_guess_type",
+             "surrogate", "-ksp_guess_surrogate_model"]
+    zero, _, _ = solve(args, "-ksp_type", "cg", "-pc_type", "jacobi")
+    its, _, out = solve(args, *guess, strict)
+    if its != zero or out.count("starting from zero without the network") != 1 or \
+            "1 zero guesses instead of the network" not in out:
+        fail("the guess for a flagged operator was not zero (%d vs %d iterations):\n%s"
+             % (its, zero, out))
+    its, _, out = solve(args, *guess, strict, "-ksp_guess_surrogate_operator_check", "0")
+    if "starting from zero" in out or "0 zero guesses" not in out or "check off" not in out:
+        fail("-ksp_guess_surrogate_operator_check 0 did not use the network:\n" + out)
+    # A damaged flag: a clear error naming it, not a crash.
+    bad = os.path.join(args.workdir, "bad_flag.pins")
+    rewrite_model(args.model, bad, manifest_edit=with_threshold(-1))
+    expect_error(args, "metrics.operator_flag.threshold", *replace[:-2], "-pc_surrogate_model",
+                 bad)
+
+
 def case_bad_input(args):
     sur = ["-ksp_type", "fgmres", "-pc_type", "surrogate"]
     expect_error(args, "needs a model: -pc_surrogate_model", *sur)

@@ -287,7 +287,18 @@ def test_predict_with_evidence_and_calibrate(model_file, test_file, work):
     assert m is model and c["level"] == 0.8 and c["samples"] == 10
     assert model.manifest["metrics"]["calibration"]["quantile"] == c["quantile"]
     a = model.predict(k, f, evidence=True)
-    assert a.level == 0.8 and torch.allclose(a.bound, c["quantile"] * a.certificate)
+    # Darcy offers an error estimate, so the bound multiplies it (score "auto"); it matches
+    # pins.evaluate's estimates of the same answers.
+    assert c["score"] == "error_estimate" and a.error_estimate.shape == (4,)
+    assert a.level == 0.8 and torch.allclose(a.bound, c["quantile"] * a.error_estimate)
+    assert float(a.error_estimate.mean()) == pytest.approx(
+        r["error_estimate"]["estimate"]["mean"], rel=1e-9)
+    _, c2 = pins.calibrate(model, cal, level=0.8, score="residual", threads=1)
+    b = model.predict(k, f, evidence=True)
+    assert c2["score"] == "residual" and torch.allclose(b.bound, c2["quantile"] * b.certificate)
+    with pytest.raises(ValueError, match="score must be"):
+        pins.calibrate(model, cal, score="learned")
+    m, c = pins.calibrate(model, cal, level=0.8, threads=1)
     assert a.flagged.dtype == torch.bool and a.ood_score.shape == (4,)
     contrast = torch.where(k > k.mean(), torch.full_like(k, 1e4), torch.ones_like(k))
     assert bool(model.predict(contrast, f, evidence=True).flagged.all())

@@ -624,6 +624,45 @@ def case_calibrate():
     expect_error(["calibrate", "-model", "c.pins", "-data", "missing.h5"], "calibrate",
                  "missing.h5")
     expect_error(["calibrate", "-model", "c.pins"], "calibrate", "-data <file.h5> is required")
+    # The bound's score: the error estimate by default where Darcy offers it, the certificate
+    # when asked; a bad score is refused.
+    if r["error_bound"]["score"] != "error_estimate" or \
+            not isinstance(r.get("error_estimate"), dict) or \
+            not r["error_estimate"]["spearman_estimate_error"] > 0.9:
+        fail("the default calibration is not on Darcy's error estimates: %s / %s"
+             % (r["error_bound"], r.get("error_estimate")))
+    print("Spearman with the error: estimate %.3f, certificate %.3f" % (
+        r["error_estimate"]["spearman_estimate_error"],
+        r["error_estimate"]["spearman_certificate_error"]))
+    out, _ = expect_ok(["calibrate", "-model", "c.pins", "-data", "c_cal.h5", "-o", "c_res.pins",
+                        "-calibrate_score", "residual"])
+    if "x relative residual" not in out:
+        fail("-calibrate_score residual did not calibrate on the certificate:\n" + out)
+    expect_error(["calibrate", "-model", "c.pins", "-data", "c_cal.h5", "-calibrate_score",
+                  "learned"], "calibrate", "-calibrate_score must be auto, residual or error_estimate")
+    # A preconditioner model: its operator flag (fitted at training time) refitted on the
+    # user's operators, inputs-only data being enough; a 3-D family's operators are refused.
+    expect_ok(["train", "-task", "precondition", "-surrogate_type", "mgnet", "-mgnet_width", "4",
+               "-grid", "16", "-train_steps", "2", "-train_batch_size", "2", "-train_threads", "1",
+               "-train_monitor_every", "0", "-o", "c_pc.pins"])
+    def flag_of(name):
+        with open(os.path.join(ARGS.workdir, name), "rb") as f:
+            b = f.read()
+        return json.loads(b[32:32 + struct.unpack_from("<Q", b, 16)[0]])["metrics"]["operator_flag"]
+    trained = flag_of("c_pc.pins")
+    if trained["samples"] != 256 or len(trained["centre"]) != 16:
+        fail("pins train -task precondition stored no operator flag: %s" % trained)
+    out, _ = expect_ok(["calibrate", "-model", "c_pc.pins", "-data", "c_inputs.h5"])
+    refitted = flag_of("c_pc.pins")
+    if "operator flag refitted on the 12 operators of c_inputs.h5" not in out or \
+            refitted["samples"] != 12 or refitted["data"] != "c_inputs.h5" or \
+            refitted["centre"] == trained["centre"]:
+        fail("the operator flag was not refitted on the dataset's operators:\n%s\n%s"
+             % (out, refitted))
+    expect_ok(["generate", "-pde", "darcy3d", "-grid", "6", "-samples", "3", "-inputs_only",
+               "-progress", "0", "-o", "c_3d.h5"])
+    expect_error(["calibrate", "-model", "c_pc.pins", "-data", "c_3d.h5"], "calibrate",
+                 "not a 2-D 5-point stencil")
 
 
 def bench_suite(name, suite):
@@ -687,12 +726,17 @@ def case_bench():
         if be != expected:
             fail("break-even against %s: %s, expected %s" % (solver, be, expected))
     # Certified replacement: accepted answers are the unflagged ones within the tolerance;
-    # a query costs the answer plus, when rejected, the solve.
+    # a query costs the answer and its evidence (certificate, input statistics and, for a
+    # bound on error estimates, the estimate) plus, when rejected, the solve.
+    if a["error_bound"]["score"] != "error_estimate" or not a["seconds_per_query_estimate"] > 0:
+        fail("the Darcy model is not calibrated on error estimates by default: %s" %
+             a["error_bound"])
+    evidence = a["seconds_per_query_certificate"] + a["seconds_per_query_estimate"]
     for rep in m["replace"]:
         if not 0 <= rep["accepted_above_tolerance"] <= rep["accepted"] <= rep["answers"] == 12:
             fail("replacement counts are inconsistent: %s" % rep)
         for solver in ("cg_gamg", "cg_jacobi"):
-            t = a["seconds_per_query_single"] + (1 - rep["accepted_fraction"]) * \
+            t = a["seconds_per_query_single"] + evidence + (1 - rep["accepted_fraction"]) * \
                 r["solvers"][solver]["mean_seconds"]
             if abs(rep["seconds_per_query"][solver] - t) > 1e-12:
                 fail("replacement time per query against %s: %s" % (solver, rep))

@@ -117,6 +117,15 @@ class Family {
   /// families (F(0) = −f) pins::relative_residual bit for bit. Not differentiable.
   torch::Tensor relative_residual(const FieldMap& inputs, const torch::Tensor& u) const;
 
+  /// A linear operator L whose inverse maps the residual F(u) of an answer u near the
+  /// solution u* to (approximately) its error u − u*: for a linear family A itself
+  /// (A(u − u*) = A u − f exactly), for a nonlinear one its Jacobian at u or an
+  /// approximation of it (e.g. the operator with coefficients frozen at u). What the
+  /// a-posteriori error estimate (pins/core/error_estimate.hpp) inverts approximately.
+  /// Default: make_operator(inputs) for a linear family; nullptr (no estimate) for a
+  /// nonlinear one, which overrides it to offer one. Not differentiable.
+  virtual OperatorPtr linearised_operator(const FieldMap& inputs, const torch::Tensor& u) const;
+
   /// A rough size (root mean square) of the solutions for these inputs, used to scale a
   /// network's output when no solutions are known (physics-only training). The default
   /// runs a few conjugate-gradient iterations of the operator on up to 4 samples (symmetric

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "pins/core/calibration.hpp"
 #include "pins/core/options.hpp"
 
 namespace pins {
@@ -40,6 +41,7 @@ namespace pins {
 class ProcessGroup;
 
 class Surrogate;
+struct Dataset;
 
 /// Input channels of a preconditioner model: couplings W, E, S, N of Â and r̂ / rms(r̂).
 inline constexpr int kPreconditionChannels = 5;
@@ -63,6 +65,28 @@ torch::Tensor normalised_residual(const torch::Tensor& rhat, torch::Tensor* rms 
 /// couplings of Â and normalised_residual(r̂); returns also the rms of each r̂.
 torch::Tensor precondition_input(const torch::Tensor& scaled_coeffs, const torch::Tensor& rhat,
                                  torch::Tensor* rms = nullptr);
+
+/// The statistics [B, 16] a preconditioner model's operator flag compares: input_statistics
+/// (pins/core/calibration.hpp) of the couplings W, E, S, N of Â [B,5,ny,nx] — what the
+/// operator looks like to the network, whatever the residual it is applied to.
+torch::Tensor operator_statistics(const torch::Tensor& scaled_coeffs);
+
+/// operator_statistics of the operators of a dataset's samples (its family's stencil of each,
+/// scaled as the surrogate PC scales the assembled matrix), read 64 samples at a time from
+/// `path` (the file `d` describes; labelled or inputs-only). Throws pins::Error naming `path`
+/// when the family's operator is not a 2-D 5-point stencil (what preconditioner models take).
+torch::Tensor dataset_operator_statistics(const Dataset& d, const std::string& path);
+
+/// Where a preconditioner model keeps its operator flag: metrics[kOperatorFlagKey], an
+/// InputFlag (calibration.hpp) fitted at training time on operators drawn like the training
+/// ones. The surrogate PC's replace mode and the KSPGuess skip the network for a flagged
+/// operator (pins/petsc/surrogate_step.hpp).
+inline constexpr const char* kOperatorFlagKey = "operator_flag";
+/// What the stored flag's statistics are (its "what").
+inline constexpr const char* kOperatorFlagWhat =
+    "per coupling channel W, E, S, N of D^-1 A: mean, std, min, max over the grid; score = "
+    "max |s - centre| / scale; threshold = the 99 % conformal quantile of the scores of "
+    "operators drawn like the training ones";
 
 /// One network correction for Â z = r̂: α G(Â, r̂) with the residual-minimising α, [B,ny,nx].
 /// Differentiable in the model's parameters.
@@ -166,6 +190,11 @@ struct PreconditionBatch {
 /// (seed, first).
 PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kinds, int grid,
                                             int count, std::uint64_t seed, std::uint64_t first);
+
+/// The operator flag of a model trained with `opts`: fitted on `count` operators drawn by
+/// sample_precondition_batch from opts' kinds, grid and seed, at indices no training step or
+/// validation set uses.
+InputFlag fit_operator_flag(const PreconditionTrainOptions& opts, int count = 256);
 
 /// One interval of preconditioner training (a row of -train_log).
 struct PreconditionRecord {

@@ -100,6 +100,9 @@ struct Evaluation {
   /// relative_residual), undefined when the model is not calibrated; report["error_bound"]
   /// then holds its coverage and its Spearman correlation with the true errors.
   torch::Tensor bound;
+  /// [N] each answer's a-posteriori error estimate (pins::estimated_relative_error), undefined
+  /// when the family offers none (report["error_estimate"] then says why).
+  torch::Tensor error_estimate;
   /// [N, 4C] each input's summary statistics (pins::input_statistics of its features): what
   /// the calibration's input flag compares.
   torch::Tensor input_statistics;
@@ -112,6 +115,9 @@ struct Evaluation {
   /// of 3 passes), in batches of 32 (one pass), and of PETSc re-solving (one pass, after a
   /// warm-up solve).
   double seconds_single = 0, seconds_batched = 0, seconds_petsc = 0;
+  /// Wall time per answer of its evidence (batched, one pass): the certificate and the input
+  /// statistics; the error estimate (0 without one).
+  double seconds_certificate = 0, seconds_estimate = 0;
   int petsc_samples = 0;
   std::vector<Refinement> refine;  ///< one per requested k, in increasing k
   /// Per re-solved sample, when refining: the fastest of 3 monitored solves.
@@ -149,12 +155,16 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
 /// held-out labelled dataset `d` (what `pins calibrate` and `pins.calibrate` do): every
 /// answer's error and certificate (evaluate_model, one PETSc re-solve for its timing) give
 /// the split conformal quantile (calibrate_error_bound), and the inputs' feature statistics
-/// the input flag (ErrorCalibration::fit_inputs). `data_path` labels the result (and streams
-/// `d` when it holds attributes only). Throws pins::Error naming `data_path` (too few samples
-/// for the level, an inputs-only dataset, a non-solution model).
+/// the input flag (ErrorCalibration::fit_inputs). The bound's score: "residual" (the
+/// certificate), "error_estimate" (pins::estimated_relative_error; refused in one line when
+/// the family has none) or "auto" (the estimate where the family offers one, else the
+/// residual). `data_path` labels the result (and streams `d` when it holds attributes only).
+/// Throws pins::Error naming `data_path` (too few samples for the level, an inputs-only
+/// dataset, a non-solution model) or naming a bad score.
 ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest,
                                  const std::string& model_path, const Dataset& d,
                                  const std::string& data_path, double level,
+                                 const std::string& score,
                                  std::int64_t block_bytes = 256 << 20,
                                  Evaluation* answers = nullptr);
 
