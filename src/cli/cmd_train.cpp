@@ -9,6 +9,7 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "pins/core/calibration.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/dataset.hpp"
 #include "pins/core/model_file.hpp"
@@ -18,6 +19,7 @@
 #include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/error.hpp"     // exception_message
+#include "pins/petsc/evaluate.hpp"  // calibrate_model
 #include "pins/petsc/generate.hpp"  // CollectiveError
 #include "pins/petsc/mpi_process_group.hpp"
 #include "surrogates/registry.hpp"
@@ -28,6 +30,8 @@ namespace pins::cli {
 int run_train(MPI_Comm comm, const std::string& command_line) {
   char data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "";
   char type[64] = "fno", task[64] = "solution";
+  char calibrate_data[PETSC_MAX_PATH_LEN] = "", calibrate_score[32] = "auto";
+  PetscReal calibrate_level = 0.9;
   PetscBool force = PETSC_FALSE, help = PETSC_FALSE, type_set = PETSC_FALSE;
   read_options([&]() -> PetscErrorCode {
     PetscFunctionBeginUser;
@@ -50,6 +54,19 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                                  "for -pc_type surrogate, no data needed) or smoother (a sparse "
                                  "M ~ A^-1 for -pc_type surrogate_smoother, no data needed)",
                                  "pins train", task, task, sizeof task, nullptr));
+    PetscCall(PetscOptionsString("-calibrate_data",
+                                 "Held-out labelled dataset: calibrate the model's error bound and "
+                                 "out-of-distribution flag on it right after training, into the "
+                                 "model file (as pins calibrate; solution models)",
+                                 "pins train", calibrate_data, calibrate_data,
+                                 sizeof calibrate_data, nullptr));
+    PetscCall(PetscOptionsReal("-calibrate_level", "With -calibrate_data: the bound's coverage",
+                               "pins train", calibrate_level, &calibrate_level, nullptr));
+    PetscCall(PetscOptionsString("-calibrate_score",
+                                 "With -calibrate_data: auto, residual or error_estimate (as "
+                                 "pins calibrate)",
+                                 "pins train", calibrate_score, calibrate_score,
+                                 sizeof calibrate_score, nullptr));
     PetscOptionsEnd();
     PetscCall(PetscOptionsHasHelp(nullptr, &help));
     PetscFunctionReturn(0);
@@ -78,6 +95,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                               type_set ? surrogate : kDefaultSmootherSurrogate);
   PINS_CHECK(task_name == "solution", "-task must be solution, precondition or smoother, got '",
              task_name, "'");
+  const std::string cal_path = calibrate_data, cal_score = calibrate_score;
   const OptionMap options = options_with_prefixes({"-train_", "-" + surrogate + "_"});
   // Every process trains (data parallel over `comm`): each reads the datasets, takes its
   // share of every global mini-batch, and the gradients are summed with MPI_Allreduce.
@@ -95,6 +113,15 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                "-data <file.h5> is required: the training dataset (or -train_unlabelled "
                "<inputs.h5> with -train_data_weight 0 for physics-only training)");
     check_output_path(out, "-o", force);
+    if (!cal_path.empty()) {  // checked before training, not after it
+      PINS_CHECK(calibrate_level > 0 && calibrate_level < 1,
+                 "-calibrate_level must be in (0, 1), got ", double(calibrate_level));
+      PINS_CHECK(cal_score == "auto" || cal_score == "residual" || cal_score == "error_estimate",
+                 "-calibrate_score must be auto, residual or error_estimate, got '", cal_score,
+                 "'");
+      require_labelled(read_dataset_info(cal_path).info, cal_path,
+                       "-calibrate_data compares the model's answers with solutions");
+    }
     opts.force = force;
     if (opts.checkpoint.empty()) opts.checkpoint = out + ".ckpt";
     if (group.size() > 1) opts.group = &group;
@@ -190,7 +217,24 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   }
   const TrainResult& r = t.result;
   on_all_ranks(comm, [&] {
-    if (root) save_model(out, *t.model, t.manifest, force);
+    if (!root) return;
+    if (!cal_path.empty()) {
+      // Calibrated at training time: what pins calibrate -model out -data cal_path does.
+      const Dataset cal = read_training_datasets({cal_path}, budget).front();
+      check_model_requirements(
+          t.manifest, pins::petsc::evaluation_requirements(t.manifest.architecture, cal.info),
+          cal_path);
+      const ErrorCalibration c =
+          pins::petsc::calibrate_model(*t.model, t.manifest, out, cal, cal_path,
+                                       double(calibrate_level), cal_score, budget);
+      t.manifest.metrics["calibration"] = c.to_json();
+      t.manifest.metrics["calibration"]["command"] = command_line;
+      if (opts.monitor >= 1)
+        std::printf("pins train: calibrated on %s: %.0f %% error bound = %.4g x %s\n",
+                    cal_path.c_str(), 100 * c.level, c.quantile,
+                    c.uses_estimate() ? "error estimate" : "relative residual");
+    }
+    save_model(out, *t.model, t.manifest, force);
   });
   if (opts.monitor >= 1 && root) {
     std::printf("pins train: wrote %s (best epoch %d, validation %s %.4g; peak memory %.0f MB "

@@ -640,6 +640,30 @@ def case_calibrate():
         fail("-calibrate_score residual did not calibrate on the certificate:\n" + out)
     expect_error(["calibrate", "-model", "c.pins", "-data", "c_cal.h5", "-calibrate_score",
                   "learned"], "calibrate", "-calibrate_score must be auto, residual or error_estimate")
+    # Calibrated at training time: pins train -calibrate_data gives the model pins calibrate
+    # gives (training is reproducible bit for bit); bad calibration options fail before
+    # training, writing nothing.
+    train_c = ["train", "-data", "c_train.h5", "-surrogate_type", "fno", "-fno_modes", "6",
+               "-fno_width", "12", "-train_epochs", "15", "-train_lr", "3e-3",
+               "-train_monitor", "0", "-train_threads", "1"]
+    expect_ok(train_c + ["-o", "c_at_train.pins", "-calibrate_data", "c_cal.h5",
+                         "-calibrate_level", "0.8"])
+    def calibration_of(name):
+        with open(os.path.join(ARGS.workdir, name), "rb") as f:
+            b = f.read()
+        return json.loads(b[32:32 + struct.unpack_from("<Q", b, 16)[0]])["metrics"]["calibration"]
+    at_train, after = calibration_of("c_at_train.pins"), calibration_of("c.pins")
+    if at_train["quantile"] != after["quantile"] or at_train["samples"] != 40 or \
+            at_train["score"] != after["score"]:
+        fail("calibrating at training time differs from pins calibrate: %s vs %s"
+             % (at_train, after))
+    for args, expected in [
+            (["-calibrate_data", "c_inputs.h5"], "c_inputs.h5: the dataset holds no solutions"),
+            (["-calibrate_data", "c_cal.h5", "-calibrate_level", "2"],
+             "-calibrate_level must be in (0, 1)"),
+            (["-calibrate_data", "c_cal.h5", "-calibrate_score", "x"],
+             "-calibrate_score must be auto, residual or error_estimate")]:
+        expect_error(train_c + ["-o", "c_bad.pins"] + args, "train", expected)
     # A preconditioner model: its operator flag (fitted at training time) refitted on the
     # user's operators, inputs-only data being enough; a 3-D family's operators are refused.
     expect_ok(["train", "-task", "precondition", "-surrogate_type", "mgnet", "-mgnet_width", "4",
