@@ -400,7 +400,7 @@ int run_bench(MPI_Comm comm, const std::string& command_line) {
             check_model_requirements(manifest, petsc::evaluation_requirements(
                                                    manifest.architecture, d.info), path);
             petsc::Evaluation eo;
-            json o = measure_answers(*loaded.model, manifest, path, d, c.dataset_path.at(name), 1,
+            json o = measure_answers(*loaded.model, manifest, path, d, c.dataset_path.at(name), 0,
                                      budget, &eo);
             const std::vector<double> r = values(eo.relative_residual);
             // How well the certificate tells these answers from the test set's.

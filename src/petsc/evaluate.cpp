@@ -205,8 +205,9 @@ nlohmann::json rollout_json(const RolloutComparison& r) {
           {"seconds_per_rollout",
            {{"surrogate_batched", r.seconds_batched},
             {"surrogate_single", r.seconds_single},
-            {"petsc_ts", r.seconds_petsc}}},
-          {"speedup_single_vs_petsc", r.seconds_petsc / r.seconds_single},
+            {"petsc_ts", number_or_null(r.seconds_petsc, r.seconds_petsc > 0)}}},
+          {"speedup_single_vs_petsc",
+           number_or_null(r.seconds_petsc / r.seconds_single, r.seconds_petsc > 0)},
           {"method",
            "the one-step surrogate applied to its own output from each sample's stored initial "
            "state, T - 1 steps; relative L2 against the stored state at each step"},
@@ -239,8 +240,10 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                           const std::string& data_path, int solve_samples,
                           const std::string& solver_prefix, const std::vector<int>& refine,
                           double newton_rtol, std::int64_t block_bytes) {
-  PINS_CHECK(solve_samples >= 1, "the number of PETSc re-solves must be at least 1, got ",
+  PINS_CHECK(solve_samples >= 0, "the number of PETSc re-solves must be 0 or more, got ",
              solve_samples);
+  PINS_CHECK(solve_samples >= 1 || refine.empty(),
+             "refinement is compared with PETSc re-solves: at least 1 is needed");
   require_labelled(d.info, data_path, "evaluation compares the model with stored solutions");
   for (int k : refine) PINS_CHECK(k >= 0, "refinement cycle counts must be 0 or more, got ", k);
   std::vector<int> counts = refine;
@@ -358,7 +361,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   }
   e.residual = summarize(e.relative_residual);
   e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
-  e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
+  // No re-solve asked (calibration, OOD sets): the answers and their evidence only.
+  const bool resolve = e.petsc_samples > 0;
+  if (resolve) e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
 
   e.report = {{"model", model_path},
               {"data", data_path},
@@ -373,12 +378,13 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                {{"surrogate_batched", e.seconds_batched},
                 {"surrogate_single", e.seconds_single},
                 {"certificate_and_input_statistics", e.seconds_certificate},
-                {"petsc_solve", e.seconds_petsc},
+                {"petsc_solve", number_or_null(e.seconds_petsc, resolve)},
                 {"petsc_samples_timed", e.petsc_samples},
                 {"torch_threads", torch::get_num_threads()},
                 {"petsc_solver", d.info.ksp_type + " + " + d.info.pc_type + ", rtol " +
                                      to_string(AttributeValue(d.info.rtol))}}},
-              {"speedup_single_vs_petsc", e.seconds_petsc / e.seconds_single}};
+              {"speedup_single_vs_petsc",
+               number_or_null(e.seconds_petsc / e.seconds_single, resolve)}};
   auto values = [](const torch::Tensor& t) {
     const torch::Tensor c = t.to(torch::kFloat64).contiguous();
     return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
@@ -456,7 +462,9 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
         "relative_l2 and relative_residual_prediction are of single steps from the stored "
         "states; seconds_per_sample.petsc_solve is per trajectory (PETSc TS)";
   }
-  if (family.nonlinear() && family.dof() == 1) {
+  if (!resolve) {
+    if (family.nonlinear()) e.report["newton"] = "not measured: no PETSc re-solves asked";
+  } else if (family.nonlinear() && family.dof() == 1) {
     e.newton =
         compare_newton_guess(solve_set, model_path, e.petsc_samples, newton_rtol, solver_prefix);
     e.report["newton"] = newton_json(*e.newton);
@@ -543,9 +551,8 @@ ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest
   PINS_CHECK(manifest.task == "solution", "model file '", model_path, "' is a ", manifest.task,
              " model; calibration bounds the errors of solution models");
   require_labelled(d.info, data_path, "calibration compares the model's answers with solutions");
-  // The answers and their certificates on every calibration sample (one PETSc re-solve:
-  // evaluate_model's timing, not used here).
-  Evaluation e = evaluate_model(model, manifest, model_path, d, data_path, 1, "calibrate_", {},
+  // The answers and their evidence on every calibration sample (no PETSc re-solve).
+  Evaluation e = evaluate_model(model, manifest, model_path, d, data_path, 0, "calibrate_", {},
                                 0, block_bytes);
   auto values = [](const torch::Tensor& t) {
     const torch::Tensor c = t.to(torch::kFloat64).contiguous();

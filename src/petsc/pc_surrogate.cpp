@@ -177,21 +177,30 @@ PetscErrorCode certify(PC pc, Vec r, Vec z, PetscBool* accepted) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode report_uncertified(PC pc) {
-  PCSurrogate& s = *ctx_of(pc);
+// "<KSP type> + <PC type>" of replace mode's fallback solver, for its messages.
+PetscErrorCode fallback_solver_name(const PCSurrogate& s, std::string* name) {
   PetscFunctionBeginUser;
-  if (s.reported_uncertified) PetscFunctionReturn(0);
-  s.reported_uncertified = true;
   KSPType kt;
   PCType pt;
   PC fpc;
   PetscCall(KSPGetType(s.fallback_ksp, &kt));
   PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
   PetscCall(PCGetType(fpc, &pt));
+  *name = std::string(kt) + " + " + pt;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode report_uncertified(PC pc) {
+  PCSurrogate& s = *ctx_of(pc);
+  PetscFunctionBeginUser;
+  if (s.reported_uncertified) PetscFunctionReturn(0);
+  s.reported_uncertified = true;
+  std::string solver;
+  PetscCall(fallback_solver_name(s, &solver));
   PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
                         "pins: surrogate answer not certified (relative residual %.3g > "
-                        "-pc_surrogate_certify_rtol %.3g); solving with %s + %s from it\n",
-                        (double)s.last_certificate, (double)s.certify_rtol, kt, pt));
+                        "-pc_surrogate_certify_rtol %.3g); solving with %s from it\n",
+                        (double)s.last_certificate, (double)s.certify_rtol, solver.c_str()));
   PetscFunctionReturn(0);
 }
 
@@ -216,16 +225,12 @@ PetscErrorCode solve_flagged_operator(PC pc, Vec r, Vec z) {
   ++s.skipped;
   if (!s.reported_flagged) {
     s.reported_flagged = true;
-    KSPType kt;
-    PCType pt;
-    PC fpc;
-    PetscCall(KSPGetType(s.fallback_ksp, &kt));
-    PetscCall(KSPGetPC(s.fallback_ksp, &fpc));
-    PetscCall(PCGetType(fpc, &pt));
+    std::string solver;
+    PetscCall(fallback_solver_name(s, &solver));
     PetscCall(PetscPrintf(PetscObjectComm((PetscObject)pc),
                           "pins: the operator is unlike those the surrogate was trained on "
-                          "(operator score %.3g > 1); solving with %s + %s without the network\n",
-                          s.step->operator_score(), kt, pt));
+                          "(operator score %.3g > 1); solving with %s without the network\n",
+                          s.step->operator_score(), solver.c_str()));
   }
   PetscCall(solve_with_fallback(pc, r, z, PETSC_FALSE));
   PetscFunctionReturn(0);

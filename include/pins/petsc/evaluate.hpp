@@ -130,7 +130,9 @@ struct Evaluation {
 };
 
 /// Evaluates `model` (with `manifest`, already checked) on dataset `d`, re-solving
-/// min(N, solve_samples) samples with PETSc under the options prefix `solver_prefix`.
+/// min(N, solve_samples) samples with PETSc under the options prefix `solver_prefix` (0: no
+/// re-solve and no Newton comparison — the answers and their evidence only; the report's
+/// PETSc times are then null).
 /// With `refine` (cycle counts ≥ 0; duplicates are measured once), also the refined
 /// predictions for each count, and the re-solved samples' PETSc convergence histories
 /// (report["refine"], Evaluation::refine and petsc_history). The paths only label the
@@ -153,7 +155,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
 
 /// Calibrates `model`'s error bound at `level` and its out-of-distribution flag on the
 /// held-out labelled dataset `d` (what `pins calibrate` and `pins.calibrate` do): every
-/// answer's error and certificate (evaluate_model, one PETSc re-solve for its timing) give
+/// answer's error and certificate (evaluate_model, without PETSc re-solves) give
 /// the split conformal quantile (calibrate_error_bound), and the inputs' feature statistics
 /// the input flag (ErrorCalibration::fit_inputs). The bound's score: "residual" (the
 /// certificate), "error_estimate" (pins::estimated_relative_error; refused in one line when
