@@ -29,11 +29,15 @@ torch::Tensor per_sample(const torch::Tensor& s, const torch::Tensor& like) {
   return s.view(shape);
 }
 
-// Whether L is symmetric, by one random probe: ‖L x − Lᵀ x‖ ≤ 1e-8 ‖L x‖ for every sample.
+// Whether L is symmetric, by one probe: ‖L x − Lᵀ x‖ ≤ 1e-8 ‖L x‖ for every sample. The probe
+// is a fixed irregular field (no draw from LibTorch's generator, whose state belongs to the
+// caller's training or sampling).
 bool symmetric(const Operator& L, const torch::Tensor& like) {
   const torch::Tensor x =
-      torch::rand(like.sizes(), torch::TensorOptions().dtype(like.scalar_type())
-                                    .device(like.device())) - 0.5;
+      torch::sin(1.7 * torch::arange(like.numel(), torch::TensorOptions()
+                                                        .dtype(like.scalar_type())
+                                                        .device(like.device())) + 0.3)
+          .reshape(like.sizes());
   const torch::Tensor ax = L.apply(x), atx = L.apply_transpose(x);
   const torch::Tensor gap = (ax - atx).flatten(1).norm(2, 1), size = ax.flatten(1).norm(2, 1);
   return (gap <= 1e-8 * size).all().item<bool>();
