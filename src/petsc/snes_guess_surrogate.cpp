@@ -16,6 +16,7 @@
 #include "grid_gather.hpp"
 #include "network_threads.hpp"
 #include "pde/nonlinear_darcy/nonlinear_darcy_guess_inputs.hpp"
+#include "pins/core/calibration.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/family.hpp"
 #include "pins/core/model_file.hpp"
@@ -77,6 +78,14 @@ class SurrogateGuessModel {
     } catch (const Error& e) {
       throw Error("model file '" + path + "': " + e.what());
     }
+    // pins calibrate's input flag, when the model carries one.
+    if (manifest_.metrics.is_object() && manifest_.metrics.contains("calibration")) {
+      try {
+        input_flag_ = ErrorCalibration::from_json(manifest_.metrics.at("calibration")).inputs;
+      } catch (const Error& e) {
+        throw Error("model file '" + path + "': " + e.what());
+      }
+    }
     grid_independent_ = surrogate_traits(manifest_.architecture).grid_independent;
     // The inputs a program gives (or the equation yields); a time-dependent family's state
     // is the SNES's starting point instead.
@@ -101,6 +110,14 @@ class SurrogateGuessModel {
                " and is not grid-independent; this SNES's DMDA is ", nx, " x ", ny);
   }
 
+  /// Whether the model carries a calibrated input flag.
+  bool has_input_flag() const { return input_flag_.fitted(); }
+  /// The input flag's relative score (> 1: flagged) of whole-grid inputs [1, ny, nx] each.
+  double input_score(const FieldMap& inputs) const {
+    return input_flag_.relative_scores(input_statistics(norm_.features(inputs, torch::kFloat64)))
+        .item<double>();
+  }
+
   // u [ny, nx] for whole-grid inputs [ny, nx] each (rank 0).
   torch::Tensor predict(const FieldMap& inputs) const {
     return pins::predict(*model_, norm_, inputs, 1)
@@ -113,6 +130,7 @@ class SurrogateGuessModel {
   std::shared_ptr<Surrogate> model_;
   Normalisation norm_;
   bool grid_independent_ = false;
+  InputFlag input_flag_;
   std::vector<std::string> input_names_;
   std::string state_input_;
   bool readable_ = false;
@@ -128,7 +146,7 @@ struct GuessContext {
   PetscReal fnorm0 = -1;  // ‖F(0)‖ of the current solve, for the convergence test
   DM gather_dm = nullptr;
   std::unique_ptr<GridGather> gather;
-  bool reported_nonfinite = false;
+  bool reported_nonfinite = false, reported_flagged = false;
 
   void release_inputs() {
     for (Vec& v : inputs) VecDestroy(&v);
@@ -261,6 +279,30 @@ PetscErrorCode form_guess(SNES snes, Vec x, void* ptr) {
     }
   }
   c.fnorm0 = fnorm0;
+  // Inputs unlike the model's calibration inputs: no guess (rank 0 decides for all).
+  c.stats.input_score = 0;
+  if (c.settings.input_check && c.model->has_input_flag()) {
+    std::optional<detail::Failure> failure;
+    if (rank == 0)
+      detail::record_failure(failure, -1, [&] { c.stats.input_score = c.model->input_score(fields); });
+    if (const auto m = detail::agree(comm, failure)) {
+      PetscCall(VecDestroy(&r));
+      SETERRQ(comm, PETSC_ERR_LIB, "%s: the input flag failed: %s", kWho, m->c_str());
+    }
+    PetscCallMPI(MPI_Bcast(&c.stats.input_score, 1, MPI_DOUBLE, 0, comm));
+  }
+  if (c.stats.input_score > 1) {
+    ++c.stats.flagged;
+    if (!c.reported_flagged)
+      PetscCall(PetscPrintf(comm,
+                            "pins: -snes_surrogate_guess: the inputs are unlike the model's "
+                            "calibration inputs (input score %.3g > 1); Newton starts without "
+                            "the network's guess\n",
+                            c.stats.input_score));
+    c.reported_flagged = true;
+    PetscCall(VecDestroy(&r));
+    PetscFunctionReturn(0);
+  }
   // The network on rank 0; a failure there stops every rank with its message.
   PetscScalar* out = nullptr;
   PetscCall(c.gather->begin_write(x, &out));
@@ -403,6 +445,7 @@ PetscErrorCode from_options(SNES snes) {
   SurrogateGuessSettings settings = c ? c->settings : SurrogateGuessSettings{};
   PetscBool set = PETSC_FALSE, view = settings.view ? PETSC_TRUE : PETSC_FALSE;
   PetscBool from_zero = settings.rtol_from_zero ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool input_check = settings.input_check ? PETSC_TRUE : PETSC_FALSE;
   PetscInt threads = 0;
   const char* prefix = nullptr;
   PetscCall(SNESGetOptionsPrefix(snes, &prefix));
@@ -418,6 +461,10 @@ PetscErrorCode from_options(SNES snes) {
   PetscCall(PetscOptionsBool("-snes_surrogate_guess_rtol_from_zero",
                              "Keep -snes_rtol relative to ||F(0)|| (as from a zero guess)",
                              "SNESSetComputeInitialGuess", from_zero, &from_zero, nullptr));
+  PetscCall(PetscOptionsBool("-snes_surrogate_guess_input_check",
+                             "Start without the guess when the model's calibrated input flag "
+                             "marks the inputs as unlike its calibration inputs",
+                             "SNESSetComputeInitialGuess", input_check, &input_check, nullptr));
   PetscCall(PetscOptionsInt("-snes_surrogate_guess_threads",
                             "LibTorch threads for the network (0: the cores bound to the process)",
                             "SNESSetComputeInitialGuess", threads, &threads, nullptr));
@@ -436,6 +483,7 @@ PetscErrorCode from_options(SNES snes) {
     PetscCall(load_surrogate_guess_model(comm, path, "-snes_surrogate_guess", threads, &model));
   settings.view = view;
   settings.rtol_from_zero = from_zero;
+  settings.input_check = input_check;
   PetscCall(install(snes, model, c ? c->inputs : std::vector<Vec>{}, settings));
   PetscFunctionReturn(0);
 }

@@ -105,6 +105,38 @@ def case_fewer_iterations(args):
         fail("no residual ratio in the view line:\n" + out)
 
 
+def case_input_flag(args):
+    """A calibrated model's input flag (pins calibrate): inputs it flags get no guess —
+    Newton starts as it would without one, said once — and -snes_surrogate_guess_input_check 0
+    uses the guess all the same. The flag's threshold is rewritten to force both outcomes on
+    the example's input (how well it separates inputs is measured in bench/RESULTS.md)."""
+    p = paths(args)
+    os.makedirs(args.workdir, exist_ok=True)
+    calibrated = os.path.join(args.workdir, "calibrated.pins")
+    sh([args.pins, "calibrate", "-model", p["model"], "-data", p["test"], "-o", calibrated,
+        "-calibrate_level", "0.5", "-force"])
+    def with_threshold(t):
+        def edit(m):
+            m["metrics"]["calibration"]["input_statistics"]["threshold"] = t
+        return edit
+    strict = os.path.join(args.workdir, "strict.pins")
+    rewrite_model(calibrated, strict, manifest_edit=with_threshold(1e-9))
+    lax = os.path.join(args.workdir, "lax.pins")
+    rewrite_model(calibrated, lax, manifest_edit=with_threshold(1e9))
+    zero, _, _ = solve(args)
+    flagged, _, out = solve(args, "-snes_surrogate_guess", strict)
+    print("Newton iterations: from zero %d, flagged inputs %d" % (zero, flagged))
+    if flagged != zero or out.count("unlike the model's calibration inputs") != 1:
+        fail("flagged inputs did not start Newton without the guess, said once:\n" + out)
+    forced, _, out = solve(args, "-snes_surrogate_guess", strict,
+                           "-snes_surrogate_guess_input_check", "0")
+    used, _, out2 = solve(args, "-snes_surrogate_guess", lax)
+    print("with the check off %d, unflagged %d" % (forced, used))
+    if not forced < zero or not used < zero or "unlike" in out + out2:
+        fail("the guess was not used with the check off (%d) or unflagged (%d); from zero %d"
+             % (forced, used, zero))
+
+
 def case_mpi(args):
     one, _, out1 = solve(args, *guess_options(args))
     two, _, out2 = solve(args, *guess_options(args), ranks=2)

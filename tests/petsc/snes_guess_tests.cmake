@@ -8,7 +8,7 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case setup fewer_iterations mpi bad_input evaluate)
+  foreach(_case setup fewer_iterations input_flag mpi bad_input evaluate)
     add_test(NAME snes_guess_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/snes_guess_test.py
                      --pins $<TARGET_FILE:pins>
@@ -20,6 +20,7 @@ if(PINS_TEST_PYTHON)
                          TIMEOUT 600 LABELS "petsc;snes_guess")
   endforeach()
   set_tests_properties(snes_guess_setup PROPERTIES FIXTURES_SETUP snes_guess_model)
-  set_tests_properties(snes_guess_fewer_iterations snes_guess_mpi snes_guess_bad_input
+  set_tests_properties(snes_guess_fewer_iterations snes_guess_input_flag snes_guess_mpi
+                       snes_guess_bad_input
                        snes_guess_evaluate PROPERTIES FIXTURES_REQUIRED snes_guess_model)
 endif()

@@ -59,6 +59,10 @@ struct SurrogateGuessSettings {
   bool rtol_from_zero = true;
   /// Print one line per solve (time of the guess, ‖F(u₀)‖/‖F(0)‖).
   bool view = false;
+  /// Skip the network when the model's calibrated input flag (pins calibrate's input
+  /// statistics) marks a solve's inputs as unlike its calibration inputs: Newton then starts
+  /// where it would without the guess (zero, or a time step's previous state), said once.
+  bool input_check = true;
 };
 
 /// What the guess did on the SNES's solves so far.
@@ -68,6 +72,8 @@ struct SurrogateGuessStats {
   double seconds_total = 0;    ///< all guesses together
   double residual_ratio = -1;  ///< ‖F(u₀)‖/‖F(0)‖ of the last guess (-1: not computed)
   bool nonfinite = false;      ///< the network produced NaN/Inf once (then u₀ = 0)
+  PetscInt flagged = 0;        ///< solves whose inputs the input flag marked (no guess)
+  double input_score = 0;      ///< the last solve's input score (> 1: flagged; 0: no flag)
 };
 
 /// Installs the guess on `snes` (replacing an earlier one). `inputs`: the family's input
