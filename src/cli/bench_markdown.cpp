@@ -35,6 +35,15 @@ void solver_columns(std::ostringstream& md, const BenchSuite& suite, const char*
   md << " |\n" << rule << "\n";
 }
 
+// Whether any model's entry in report["models"] satisfies `has` (a section is written only
+// then).
+template <class Has>
+bool any_model(const json& models, Has has) {
+  for (const auto& [name, mj] : models.items())
+    if (has(mj)) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string bench_markdown(const BenchSuite& suite, const json& report) {
@@ -67,10 +76,7 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
          << t["samples"] << " |\n";
     }
   }
-  bool any_answers = false;
-  for (const auto& [name, mj] : in_suite_order(models))
-    if (mj.contains("answers")) any_answers = true;
-  if (any_answers) {
+  if (any_model(models, [](const json& mj) { return mj.contains("answers"); })) {
     md << "\n## Answers of the solution models\n\n"
           "| model | set | rel. L2 mean | p95 | certificate (rel. residual) mean | bound "
           "coverage | Spearman(bound, error) | flagged OOD | AUROC certificate / OOD score | "
@@ -141,14 +147,15 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
          << " ms per trajectory.\n";
     }
   }
-  bool any_replace = false;
-  for (const auto& [name, mj] : in_suite_order(models))
-    if (mj.contains("replace") && mj["replace"].is_array()) any_replace = true;
-  if (any_replace) {
+  if (any_model(models, [](const json& mj) {
+        return mj.contains("replace") && mj["replace"].is_array();
+      })) {
     md << "\n## Certified replacement\n\nAn answer is used when it is not flagged out of "
           "distribution and its calibrated bound is at most the tolerance; otherwise the "
           "solver solves. 'above' counts accepted answers whose true error exceeded the "
-          "tolerance; a query costs the answer, plus the solve when rejected (time-dependent "
+          "tolerance; a query costs the answer and its evidence (certificate, input "
+          "statistics, and the error estimate when the bound uses it), plus the solve when "
+          "rejected (time-dependent "
           "families: one step, the solver's time per trajectory divided by its steps).\n\n"
           "| model | tolerance | accepted | max error accepted | above | ms per query";
     solver_columns(md, suite, "break-even vs ", 6);
@@ -170,10 +177,8 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
       }
     }
   }
-  bool any_uses = false;
-  for (const auto& [name, mj] : in_suite_order(models))
-    if (mj.contains("uses") && !mj["uses"].empty()) any_uses = true;
-  if (any_uses) {
+  if (any_model(models,
+                [](const json& mj) { return mj.contains("uses") && !mj["uses"].empty(); })) {
     md << "\n## Preconditioner models inside the solvers\n\n"
           "| model | used as | iterations | ms per solve | converged |\n|---|---|---|---|---|\n";
     for (const auto& [name, mj] : in_suite_order(models))
@@ -182,9 +187,13 @@ std::string bench_markdown(const BenchSuite& suite, const json& report) {
           md << "| " << name << " | " << use << " | " << fmt_json(t["mean_iterations"], "%.2f")
              << " | " << fmt_json(t["mean_seconds"].get<double>() * 1e3) << " | "
              << t["converged"] << "/" << t["samples"] << " |\n";
-    // The operator flag (fitted at training time on operators like the training ones): the
-    // PC's replace mode and the guess skip the network for a flagged operator.
-    md << "\nOperator flag (replace mode and the guess skip the network above 1):\n\n";
+  }
+  if (any_model(models, [](const json& mj) { return mj.contains("operator_flag"); })) {
+    // Fitted at training time on operators like the training ones: the PC's replace mode
+    // and the guess skip the network for a flagged operator.
+    md << "\n## Operator flag of the preconditioner models\n\nReplace mode and the guess skip "
+          "the network for an operator scoring above 1; AUROC: how well the score tells a set's "
+          "operators from the test set's.\n\n";
     for (const auto& [name, mj] : in_suite_order(models)) {
       if (!mj.contains("operator_flag")) continue;
       const json& f = mj["operator_flag"];

@@ -235,6 +235,10 @@ json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
   const int64_t n = e.relative_l2.size(0);
   // A time-dependent family's answers are single steps; its solvers time trajectories.
   const double steps = e.rollout ? double(e.rollout->steps) : 1.0;
+  // The evidence a query needs: its certificate and input statistics (the OOD flag), and
+  // its error estimate when the bound is calibrated on estimates (measured batched).
+  const bool estimated = e.report["error_bound"].value("score", "") == "error_estimate";
+  const double evidence = e.seconds_certificate + (estimated ? e.seconds_estimate : 0.0);
   for (double tol : suite.tolerances) {
     torch::Tensor accepted = e.bound <= tol;
     if (e.ood_score.defined()) accepted = accepted & (e.ood_score <= 1);
@@ -250,10 +254,6 @@ json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
               {"accepted_error_max", kept > 0 ? json(kept_errors.max().item<double>()) : json()},
               {"accepted_error_mean", kept > 0 ? json(kept_errors.mean().item<double>()) : json()}};
     json per_query = json::object(), be = json::object();
-    // The evidence a query needs: its certificate and input statistics (the OOD flag), and
-    // its error estimate when the bound is calibrated on estimates (measured batched).
-    const bool estimated = e.report["error_bound"].value("score", "") == "error_estimate";
-    const double evidence = e.seconds_certificate + (estimated ? e.seconds_estimate : 0.0);
     for (const auto& s : suite.solvers) {
       const double solver = alone.at(s.name).mean_seconds / steps;
       // Every query pays the answer and its evidence; the rejected ones the solve too.

@@ -70,9 +70,8 @@ int run_calibrate(MPI_Comm comm, const std::string& command_line) {
     PINS_CHECK(level > 0 && level < 1, "-calibrate_level must be in (0, 1), got ",
                double(level));
     const std::string score_name = score;
-    PINS_CHECK(score_name == "auto" || score_name == "residual" || score_name == "error_estimate",
-               "-calibrate_score must be auto, residual or error_estimate, got '", score_name,
-               "'");
+    PINS_CHECK(is_calibration_score(score_name),
+               "-calibrate_score must be auto, residual or error_estimate, got '", score_name, "'");
     PINS_CHECK(memory >= 0, "-calibrate_memory must be >= 0 (MB; 0: auto), got ",
                double(memory));
     // In place (the default) replaces the model file; another -o must not exist unless forced.

@@ -116,7 +116,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     if (!cal_path.empty()) {  // checked before training, not after it
       PINS_CHECK(calibrate_level > 0 && calibrate_level < 1,
                  "-calibrate_level must be in (0, 1), got ", double(calibrate_level));
-      PINS_CHECK(cal_score == "auto" || cal_score == "residual" || cal_score == "error_estimate",
+      PINS_CHECK(is_calibration_score(cal_score),
                  "-calibrate_score must be auto, residual or error_estimate, got '", cal_score,
                  "'");
       require_labelled(read_dataset_info(cal_path).info, cal_path,

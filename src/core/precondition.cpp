@@ -72,6 +72,12 @@ torch::Tensor operator_statistics(const torch::Tensor& scaled_coeffs) {
   return input_statistics(scaled_coeffs.narrow(1, 1, 4));
 }
 
+torch::Tensor sign_free_scaled_stencil(const torch::Tensor& coeffs) {
+  PINS_CHECK(coeffs.dim() == 4 && coeffs.size(1) == kStencilPoints,
+             "stencil coefficients must be [B, 5, ny, nx], got ", coeffs.sizes());
+  return scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1));
+}
+
 torch::Tensor dataset_operator_statistics(const Dataset& d, const std::string& path) {
   torch::NoGradGuard no_grad;
   const std::shared_ptr<const Family> family =
@@ -83,8 +89,7 @@ torch::Tensor dataset_operator_statistics(const Dataset& d, const std::string& p
     const torch::Tensor c = family->make_operator(training_data(part).inputs)->values();
     PINS_CHECK(c.dim() == 4 && c.size(1) == 5, path, ": the ", d.info.pde,
                " operator is not a 2-D 5-point stencil; preconditioner models take those only");
-    // As SurrogateStep scales the assembled matrix: by the centre, whatever its sign.
-    parts.push_back(operator_statistics(scaled_stencil(c / c.select(1, 0).unsqueeze(1))));
+    parts.push_back(operator_statistics(sign_free_scaled_stencil(c)));
   }
   PINS_CHECK(!parts.empty(), path, " holds no samples");
   return torch::cat(parts);

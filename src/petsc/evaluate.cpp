@@ -104,6 +104,12 @@ torch::Tensor refined_predictions(Surrogate& model, const Normalisation& norm, c
   return torch::cat(parts);
 }
 
+// A tensor's values as float64, in order.
+std::vector<double> values(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
 // report.json's value for a mean that may not exist.
 nlohmann::json number_or_null(double v, bool exists) {
   return exists ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -363,7 +369,8 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
   e.petsc_residual = summarize(torch::tensor(petsc_residuals, torch::kFloat64));
   // No re-solve asked (calibration, OOD sets): the answers and their evidence only.
   const bool resolve = e.petsc_samples > 0;
-  if (resolve) e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
+  if (resolve)
+    e.seconds_petsc = petsc_seconds_per_sample(solve_set, e.petsc_samples, solver_prefix);
 
   e.report = {{"model", model_path},
               {"data", data_path},
@@ -385,10 +392,6 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                                      to_string(AttributeValue(d.info.rtol))}}},
               {"speedup_single_vs_petsc",
                number_or_null(e.seconds_petsc / e.seconds_single, resolve)}};
-  auto values = [](const torch::Tensor& t) {
-    const torch::Tensor c = t.to(torch::kFloat64).contiguous();
-    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-  };
   auto finite_or_null = [](double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
   };
@@ -545,19 +548,14 @@ ErrorCalibration calibrate_model(Surrogate& model, const ModelManifest& manifest
                                  const std::string& score, std::int64_t block_bytes,
                                  Evaluation* answers) {
   PINS_CHECK(level > 0 && level < 1, "the calibration level must be in (0, 1), got ", level);
-  PINS_CHECK(score == "auto" || score == "residual" || score == "error_estimate",
-             "the calibration score must be auto, residual or error_estimate, got '", score,
-             "'");
+  PINS_CHECK(is_calibration_score(score),
+             "the calibration score must be auto, residual or error_estimate, got '", score, "'");
   PINS_CHECK(manifest.task == "solution", "model file '", model_path, "' is a ", manifest.task,
              " model; calibration bounds the errors of solution models");
   require_labelled(d.info, data_path, "calibration compares the model's answers with solutions");
   // The answers and their evidence on every calibration sample (no PETSc re-solve).
   Evaluation e = evaluate_model(model, manifest, model_path, d, data_path, 0, "calibrate_", {},
                                 0, block_bytes);
-  auto values = [](const torch::Tensor& t) {
-    const torch::Tensor c = t.to(torch::kFloat64).contiguous();
-    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-  };
   const bool has_estimate = e.error_estimate.defined();
   PINS_CHECK(score != "error_estimate" || has_estimate,
              "cannot calibrate on error estimates (score error_estimate): ",

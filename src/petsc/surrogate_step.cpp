@@ -106,8 +106,7 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
   std::optional<detail::Failure> failure;
   if (coeffs.defined()) {
     detail::record_failure(failure, -1, [&] {
-      // Â = D⁻¹A; the sign of the diagonal does not matter (−A has the same Â).
-      const torch::Tensor scaled = scaled_stencil(coeffs / coeffs.select(1, 0).unsqueeze(1));
+      const torch::Tensor scaled = sign_free_scaled_stencil(coeffs);  // Â = D⁻¹A
       torch::ScalarType dtype = torch::kFloat32;
       for (const auto& p : model_->module().parameters()) {
         dtype = p.scalar_type();

@@ -775,7 +775,7 @@ def case_bench():
     with open(os.path.join(ARGS.workdir, "rep", "report.md")) as f:
         md = f.read()
     for heading in ("## Solvers", "## Answers", "## Certified replacement",
-                    "## Preconditioner models", "## Break-even"):
+                    "## Preconditioner models", "## Operator flag", "## Break-even"):
         if heading not in md:
             fail("report.md has no %r" % heading)
     if any(s["reused"] for s in r["steps"]):
@@ -787,11 +787,12 @@ def case_bench():
         r2 = json.load(f)
     if not all(s["reused"] for s in r2["steps"]) or len(r2["steps"]) != 6:
         fail("a rerun did not reuse its steps: %s" % r2["steps"])
-    # A user's own files: nothing to make.
+    # A user's own files: nothing to make. The preconditioner model, used in no solver, still
+    # has its operator flag reported.
     mine = {"datasets": {"test": {"path": "rep/work/test.h5"}},
-            "models": {"mine": {"path": "rep/work/fno.pins"}},
+            "models": {"mine": {"path": "rep/work/fno.pins"}, "pc": {"path": "rep/work/pc.pins"}},
             "solvers": {"cg": "-ksp_type cg -pc_type jacobi"}, "test": "test",
-            "solve_samples": 2, "repeats": 1}
+            "solve_samples": 2, "repeats": 1, "uses": []}
     bench_suite("mine.json", mine)
     expect_ok(["bench", "-suite", "mine.json", "-o", "rep_mine", "-bench_plot", "0",
                "-bench_threads", "1"])
@@ -799,6 +800,10 @@ def case_bench():
         r3 = json.load(f)
     if r3["steps"] or r3["models"]["mine"]["answers"]["relative_l2"] != a["relative_l2"]:
         fail("the user's own files were not measured as they are: %s" % r3["models"])
+    with open(os.path.join(ARGS.workdir, "rep_mine", "report.md")) as f:
+        md = f.read()
+    if "## Operator flag" not in md or "## Preconditioner models" in md:
+        fail("report.md of a suite without uses lacks the operator flag section:\n" + md)
     # A test set larger than -bench_memory is scored block by block from its file: the same.
     expect_ok(["bench", "-suite", "mine.json", "-o", "rep_streamed", "-bench_plot", "0",
                "-bench_threads", "1", "-bench_memory", "0.0001"])

@@ -109,6 +109,12 @@ ErrorCalibration calibrate_error_bound(const std::vector<double>& errors,
                                        const std::vector<double>& residuals, double level,
                                        const std::vector<double>* estimates = nullptr);
 
+/// Whether `name` is a score calibration accepts: "auto" (the error estimate where the family
+/// offers one, else the certificate), "residual" or "error_estimate".
+inline bool is_calibration_score(const std::string& name) {
+  return name == "auto" || name == "residual" || name == "error_estimate";
+}
+
 /// Per-sample summaries of network features [B, C, grid...]: for every channel c, the mean,
 /// standard deviation, minimum and maximum over the grid, as [B, 4C] float64 (columns 4c …
 /// 4c + 3). What ErrorCalibration's input flag compares.

@@ -57,6 +57,11 @@ inline constexpr double kJacobiDamping = 2.0 / 3.0;
 /// value is not finite, naming the first such grid point.
 torch::Tensor scaled_stencil(const torch::Tensor& coeffs);
 
+/// Â for the rows of an operator whatever the sign of its diagonal (−A has the same Â):
+/// scaled_stencil of the coefficients divided by their centre. What the surrogate PC feeds
+/// its network from an assembled matrix, and what the operator flag is computed on.
+torch::Tensor sign_free_scaled_stencil(const torch::Tensor& coeffs);
+
 /// r̂ / rms(r̂) per sample for r̂ [B,ny,nx] (the network's residual channel); the rms of each
 /// sample goes to `rms` ([B]; 1 where r̂ = 0, so zero residuals stay zero).
 torch::Tensor normalised_residual(const torch::Tensor& rhat, torch::Tensor* rms = nullptr);
