@@ -24,10 +24,12 @@ namespace pins {
 namespace {
 
 // Streams of pins::sample_seed, one per random choice.
-constexpr std::uint64_t kOperatorStream = 0x4f50;  // "OP"
-constexpr std::uint64_t kResidualStream = 0x5253;  // "RS"
-constexpr std::uint64_t kFieldStream = 101;        // smooth residuals / errors
-constexpr std::uint64_t kFrameStream = 0x4652;     // "FR": decoupled boundary rows
+constexpr std::uint64_t kOperatorStream = 0x4f50;       // "OP"
+constexpr std::uint64_t kResidualStream = 0x5253;       // "RS"
+constexpr std::uint64_t kFieldStream = 101;             // smooth residuals / errors
+constexpr std::uint64_t kFrameStream = 0x4652;          // "FR": decoupled boundary rows
+constexpr std::uint64_t kFieldOperatorStream = 0x464f;  // "FO": the operators of fields > 0
+constexpr std::uint64_t kCouplingStream = 0x4350;       // "CP": the fields' coupling blocks
 
 darcy::SamplerOptions sampler_options(const std::string& kind, std::uint64_t seed) {
   darcy::SamplerOptions o;
@@ -170,15 +172,65 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
 namespace pins {
 
 SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
-                                    int count, std::uint64_t seed, std::uint64_t first) {
+                                    int count, std::uint64_t seed, std::uint64_t first, int dof) {
   PINS_CHECK(dim == 2 || dim == 3, "smoother batch: dimension must be 2 or 3, got ", dim);
-  const torch::Tensor coeffs = sampled_coefficients(
-      kinds, std::vector<int>(size_t(dim), side), count, seed, first, nullptr);
-  const StencilOperator A(Stencil{dim, StencilShape::kStar, 1, 1}, coeffs);
+  PINS_CHECK(dof >= 1 && dof <= 4, "smoother batch: fields per point must be in [1, 4], got ", dof);
+  const std::vector<int> grid(size_t(dim), side);
+  const Stencil stencil{dim, StencilShape::kStar, 1, dof};
+  torch::Tensor coeffs;
+  if (dof == 1) {
+    coeffs = sampled_coefficients(kinds, grid, count, seed, first, nullptr);
+  } else {
+    // One Darcy operator per field: field 0 from `seed` (as a scalar batch), the others from
+    // seeds of their own, each scaled by δ_f; then the coupling block added at the centre.
+    std::vector<int64_t> shape{count, int64_t(stencil.channels())};
+    for (int n : grid) shape.push_back(n);
+    coeffs = torch::zeros(shape, torch::kFloat64);
+    std::vector<int64_t> per_operator(grid.size() + 1, 1);
+    per_operator[0] = -1;
+    torch::Tensor centre_mean;
+    for (int f = 0; f < dof; ++f) {
+      const std::uint64_t field_seed = f == 0 ? seed : sample_seed(seed, f, kFieldOperatorStream);
+      torch::Tensor c = sampled_coefficients(kinds, grid, count, field_seed, first, nullptr);
+      if (f > 0) {  // δ_f in [0.1, 10]
+        std::vector<double> scale(static_cast<size_t>(count));
+        for (int i = 0; i < count; ++i) {
+          Rng rng(sample_seed(field_seed, first + std::uint64_t(i), kCouplingStream));
+          scale[size_t(i)] = std::pow(10.0, 2 * rng.uniform() - 1);
+        }
+        std::vector<int64_t> per_channel(per_operator);
+        per_channel.push_back(1);  // c is [count, points, grid...]
+        c.mul_(torch::tensor(scale, torch::kFloat64).view(per_channel));
+      }
+      for (int p = 0; p < stencil.points(); ++p)
+        coeffs.select(1, stencil.channel(p, f, f)).copy_(c.select(1, p));
+      centre_mean = f == 0 ? c.select(1, 0).clone() : centre_mean + c.select(1, 0);
+    }
+    centre_mean.div_(dof);
+    std::vector<int64_t> field_shape{count, dof};
+    for (int n : grid) field_shape.push_back(n);
+    std::vector<double> gamma(static_cast<size_t>(count));
+    torch::Tensor v = torch::empty(field_shape, torch::kFloat64);  // v(x) per operator
+    for (int i = 0; i < count; ++i) {
+      Rng rng(sample_seed(seed, first + std::uint64_t(i), kCouplingStream));
+      gamma[size_t(i)] = std::pow(10.0, 3 * rng.uniform() - 2);  // [0.01, 10]
+      double* d = v[i].data_ptr<double>();
+      for (int64_t k = 0; k < v[i].numel(); ++k) d[k] = rng.normal();
+    }
+    v.div_(v.norm(2, 1, true).clamp_min(1e-12));
+    const torch::Tensor weight =
+        torch::tensor(gamma, torch::kFloat64).view(per_operator) * centre_mean;
+    for (int r = 0; r < dof; ++r)
+      for (int c = 0; c < dof; ++c)
+        coeffs.select(1, stencil.channel(0, r, c)).add_(weight * v.select(1, r) * v.select(1, c));
+  }
+  const StencilOperator A(stencil, coeffs);
   auto [pattern, values] = stencil_to_csr(A);
   SmootherBatch b;
   b.pattern = pattern;
   b.values = values;
+  if (dof > 1)  // field-major rows: field f holds the f-th block of n / dof rows
+    b.field = torch::arange(pattern.rows(), torch::kInt64).div(pattern.rows() / dof, "floor");
   b.z = torch::empty({count, pattern.rows()}, torch::kFloat64);
   for (int i = 0; i < count; ++i) {
     Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 2));

@@ -35,21 +35,24 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
     SmootherTrainOptions opts = SmootherTrainOptions::from_options(options);
     opts.loop.force = force;  // -force also starts over from an existing -train_checkpoint
     if (group.size() > 1) opts.loop.group = &group;
-    make_surrogate(surrogate, options, kSmootherFeatures, 1);  // fail on options before work
+    make_surrogate(surrogate, options, opts.features(), 1);  // fail on options before work
     set_training_threads(opts.loop.threads);
     torch::manual_seed(opts.loop.seed);
-    auto model = make_surrogate(surrogate, options, kSmootherFeatures, 1);
+    auto model = make_surrogate(surrogate, options, opts.features(), 1);
     int64_t parameters = 0;
     for (const auto& p : model->module().parameters()) parameters += p.numel();
     if (opts.loop.monitor_every > 0 && root) {
       std::string dims;
       for (int d : opts.dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d) + "-D";
-      std::printf("pins train -task smoother: Darcy operators (%s; %d per side in 2-D, %d in "
-                  "3-D), %d steps of %d operators\n"
-                  "  model       %s, %lld parameters, float32, %d threads\n"
-                  "  loss        energy-norm error left by one damped step of M from white noise\n",
-                  dims.c_str(), opts.grid, opts.grid3d, opts.loop.steps, opts.loop.batch_size,
-                  surrogate.c_str(), (long long)parameters, torch::get_num_threads());
+      const std::string fields =
+          opts.dof > 1 ? ", " + std::to_string(opts.dof) + " coupled fields per point" : "";
+      std::printf(
+          "pins train -task smoother: Darcy operators (%s%s; %d per side in 2-D, %d in "
+          "3-D), %d steps of %d operators\n"
+          "  model       %s, %lld parameters, float32, %d threads\n"
+          "  loss        energy-norm error left by one damped step of M from white noise\n",
+          dims.c_str(), fields.c_str(), opts.grid, opts.grid3d, opts.loop.steps,
+          opts.loop.batch_size, surrogate.c_str(), (long long)parameters, torch::get_num_threads());
       std::fflush(stdout);
     }
     const PreconditionTrainResult r = train_smoother(*model, opts);

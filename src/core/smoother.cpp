@@ -129,9 +129,18 @@ torch::Tensor smoother_row_statistics(const SparsePattern& p, const torch::Tenso
   return out;
 }
 
+bool smoother_model_reads_fields(int in_channels) {
+  PINS_CHECK(in_channels == kSmootherFeatures || in_channels == kSmootherFieldFeatures,
+             "a smoother model reads ", kSmootherFeatures, " features per matrix entry (",
+             kSmootherFieldFeatures, " when trained for several fields, -smoother_dof), got ",
+             in_channels, " input channels");
+  return in_channels == kSmootherFieldFeatures;
+}
+
 torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& values,
                                 const torch::Tensor& column_diagonal,
-                                const torch::Tensor& column_statistics) {
+                                const torch::Tensor& column_statistics,
+                                const torch::Tensor& column_field) {
   torch::NoGradGuard no_grad;
   check_shapes("smoother_features", p, values, column_diagonal);
   PINS_CHECK(column_statistics.dim() == 3 && column_statistics.size(0) == values.size(0) &&
@@ -139,17 +148,25 @@ torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& val
                  column_statistics.size(2) == p.cols(),
              "smoother_features: the column statistics must be [", values.size(0), ", ",
              kSmootherStatistics, ", ", p.cols(), "], got ", column_statistics.sizes());
+  const bool fields = column_field.defined();
+  PINS_CHECK(!fields || (column_field.dim() == 1 && column_field.size(0) == p.cols()),
+             "smoother_features: the column fields must be [", p.cols(), "], got ",
+             column_field.sizes());
+  const torch::Tensor field =
+      fields ? column_field.to(torch::kInt64).contiguous() : torch::Tensor();
+  const int64_t* fd = fields ? field.data_ptr<int64_t>() : nullptr;
+  const int channels = fields ? kSmootherFieldFeatures : kSmootherFeatures;
   const torch::Tensor a = values.contiguous();
   const torch::Tensor root = column_diagonal.to(a.scalar_type()).sqrt().contiguous();
   const torch::Tensor stats = column_statistics.to(a.scalar_type()).contiguous();
   const int64_t B = a.size(0), nnz = p.nnz(), cols = p.cols();
-  torch::Tensor out = torch::empty({B, kSmootherFeatures, nnz}, a.options());
+  torch::Tensor out = torch::empty({B, channels, nnz}, a.options());
   AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "smoother_features", [&] {
     scalar_t* o = out.data_ptr<scalar_t>();
     const scalar_t* st = stats.data_ptr<scalar_t>();
     for_each_scaled_entry(p, a.data_ptr<scalar_t>(), root.data_ptr<scalar_t>(), B,
                           [&](int64_t b, int64_t i, int64_t k, int64_t j, scalar_t s) {
-                            scalar_t* ob = o + b * kSmootherFeatures * nnz;
+                            scalar_t* ob = o + b * channels * nnz;
                             const scalar_t* sb = st + b * kSmootherStatistics * cols;
                             const scalar_t sigma_i = sb[i], sigma_j = sb[j];
                             const scalar_t tau_i = sb[cols + i], tau_j = sb[cols + j];
@@ -159,6 +176,7 @@ torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& val
                             ob[3 * nnz + k] = std::abs(sigma_i - sigma_j);
                             ob[4 * nnz + k] = (tau_i + tau_j) / 2;
                             ob[5 * nnz + k] = std::abs(tau_i - tau_j);
+                            if (fd) ob[6 * nnz + k] = fd[i] == fd[j] ? 1 : 0;
                           });
   });
   return out;
@@ -185,13 +203,16 @@ torch::Tensor smoother_values(const SparsePattern& p, const torch::Tensor& colum
 }
 
 torch::Tensor smoother_apply_model(Surrogate& model, const SparsePattern& p,
-                                   const torch::Tensor& values) {
+                                   const torch::Tensor& values, const torch::Tensor& field) {
   PINS_CHECK(p.rows() == p.cols(), "smoother_apply_model: needs a square pattern, got ",
              p.describe());
+  const bool fields = smoother_model_reads_fields(model.in_channels());
+  PINS_CHECK(!fields || field.defined(),
+             "smoother_apply_model: a multi-field smoother model needs the field of every row");
   const torch::Tensor d = sparse_diagonal(p, values).detach();
   check_smoother_diagonal("smoother_apply_model", d);
   const torch::Tensor stats = smoother_row_statistics(p, values, d);
-  const torch::Tensor x = smoother_features(p, values, d, stats);
+  const torch::Tensor x = smoother_features(p, values, d, stats, fields ? field : torch::Tensor());
   const auto dtype = model.module().parameters().empty()
                          ? x.scalar_type()
                          : model.module().parameters().front().scalar_type();

@@ -24,8 +24,10 @@ const std::vector<OptionDoc> kOptions = detail::with_sampled_loop_options({
     {"-grid", "cells per side of the 2-D training operators"},
     {"-smoother_grid3d", "cells per side of the 3-D training operators"},
     {"-smoother_dims", "comma-separated dimensions of the training operators, drawn in turn: 2,3"},
-    {"-smoother_operators",
-     "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
+    {"-smoother_operators", "comma-separated operator kinds: darcy,lognormal,contrast,anisotropic"},
+    {"-smoother_dof",
+     "fields per grid point of the training operators (1; 2-4: coupled fields, a model that "
+     "reads each entry's fields, for multi-field operators)"},
 });
 
 std::string join_ints(const std::vector<int>& v) {
@@ -51,13 +53,13 @@ class SmootherProblems : public detail::SampledProblems {
     const int per_dim = std::max<int>(1, opt_.loop.val_samples / int(opt_.dims.size()));
     for (int dim : opt_.dims)
       val_.push_back(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed,
-                                           std::uint64_t(1) << 40));
+                                           std::uint64_t(1) << 40, opt_.dof));
   }
   void draw(std::int64_t step, Share share) override {
     const int dim = opt_.dims[size_t(step) % opt_.dims.size()];
     batch_ = sample_smoother_batch(
         opt_.kinds, dim, side(dim), int(share.end - share.begin), opt_.loop.seed,
-        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin);
+        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin, opt_.dof);
   }
   torch::Tensor loss(Surrogate& model) override { return loss_on(model, batch_); }
   double validation_loss(Surrogate& model) override {
@@ -79,17 +81,19 @@ class SmootherProblems : public detail::SampledProblems {
     return os.str();
   }
   nlohmann::json fingerprint() const override {
-    return {{"-grid", opt_.grid},
-            {"-smoother_grid3d", opt_.grid3d},
-            {"-smoother_dims", join_ints(opt_.dims)},
-            {"-smoother_operators", join_commas(opt_.kinds)}};
+    nlohmann::json f = {{"-grid", opt_.grid},
+                        {"-smoother_grid3d", opt_.grid3d},
+                        {"-smoother_dims", join_ints(opt_.dims)},
+                        {"-smoother_operators", join_commas(opt_.kinds)}};
+    if (opt_.dof > 1) f["-smoother_dof"] = opt_.dof;  // scalar checkpoints stay resumable
+    return f;
   }
 
  private:
   int side(int dim) const { return dim == 3 ? opt_.grid3d : opt_.grid; }
   static torch::Tensor loss_on(Surrogate& model, const SmootherBatch& b) {
-    return smoother_loss(b.pattern, b.values, smoother_apply_model(model, b.pattern, b.values),
-                         b.z);
+    return smoother_loss(b.pattern, b.values,
+                         smoother_apply_model(model, b.pattern, b.values, b.field), b.z);
   }
 
   const SmootherTrainOptions& opt_;
@@ -115,6 +119,7 @@ SmootherTrainOptions SmootherTrainOptions::from_options(const OptionMap& o) {
   }
   if (o.has("-smoother_operators"))
     t.kinds = detail::split_commas(o.get_string("-smoother_operators", ""));
+  t.dof = o.get_int("-smoother_dof", t.dof);
   t.loop.read_loop_options(o);
   t.validate();
   return t;
@@ -126,8 +131,8 @@ std::string SmootherTrainOptions::help() {
   os << "Smoother training options (pins train -task smoother):\n";
   os << detail::option_help_lines(kOptions);
   os << "  defaults: -grid " << d.grid << " -smoother_grid3d " << d.grid3d << " -smoother_dims "
-     << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds)
-     << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
+     << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds) << " -smoother_dof "
+     << d.dof << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
      << d.loop.lr << "\n";
   return os.str();
 }
@@ -138,13 +143,19 @@ void SmootherTrainOptions::validate() const {
   PINS_CHECK(grid3d >= 4 && grid3d <= 128, "-smoother_grid3d must be in [4, 128], got ", grid3d);
   PINS_CHECK(!dims.empty(), "-smoother_dims is empty (give 2, 3 or 2,3)");
   detail::check_operator_kinds("-smoother_operators", kinds);
+  PINS_CHECK(dof >= 1 && dof <= 4, "-smoother_dof must be in [1, 4] (fields per grid point), got ",
+             dof);
   loop.validate_loop();
+}
+
+int SmootherTrainOptions::features() const {
+  return dof > 1 ? kSmootherFieldFeatures : kSmootherFeatures;
 }
 
 PreconditionTrainResult train_smoother(Surrogate& model, const SmootherTrainOptions& opt) {
   opt.validate();
-  PINS_CHECK(model.in_channels() == kSmootherFeatures && model.out_channels() == 1,
-             "a smoother model needs ", kSmootherFeatures,
+  PINS_CHECK(model.in_channels() == opt.features() && model.out_channels() == 1,
+             "a smoother model for -smoother_dof ", opt.dof, " needs ", opt.features(),
              " input channels (the features of a matrix entry) and 1 output, got ",
              model.in_channels(), " -> ", model.out_channels());
   PINS_CHECK(model.traits().matrix_entries, "surrogate type '", model.type(),
@@ -160,10 +171,13 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
   m.problem_family = "sparse";
   m.task = kSmootherTask;
   m.grid_nx = m.grid_ny = opts.grid;
-  m.normalisation = {{"features", "a_ij/sqrt(a_ii a_jj), diagonal flag, row coupling sums and "
-                                  "row sums of i and j (pins/core/smoother.hpp)"},
-                     {"values", "M = D^-1/2 Mhat D^-1/2, Mhat diagonally dominant"}};
+  m.normalisation = {
+      {"features", std::string("a_ij/sqrt(a_ii a_jj), diagonal flag, row coupling "
+                               "sums and row sums of i and j") +
+                       (opts.dof > 1 ? ", same-field flag" : "") + " (pins/core/smoother.hpp)"},
+      {"values", "M = D^-1/2 Mhat D^-1/2, Mhat diagonally dominant"}};
   m.training_data_hash = "sampled:" + join_commas(opts.kinds) + ":dims=" + join_ints(opts.dims) +
+                         (opts.dof > 1 ? ":dof=" + std::to_string(opts.dof) : std::string()) +
                          ":seed=" + std::to_string(opts.loop.seed);
   m.metrics = {{"val_energy_error_jacobi", r.bare_val_loss},
                {"val_energy_error_untrained", r.initial_val_loss},
@@ -173,6 +187,7 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
                {"training_seconds", r.seconds},  // the same key as solution models'
                {"operators", join_commas(opts.kinds)},
                {"dims", join_ints(opts.dims)},
+               {"dof", opts.dof},
                {"command", command}};
   return m;
 }

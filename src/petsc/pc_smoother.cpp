@@ -58,6 +58,8 @@ struct PCSurrogateSmoother {
   std::string model_path;
   PetscInt threads = 0;  // LibTorch threads; 0: the cores of this process (network_threads)
   std::shared_ptr<Surrogate> model;
+  bool reads_fields = false;  // a multi-field model (pins train -smoother_dof > 1)
+  PetscInt block_size = 1;    // fields per point of the last operator (MatGetBlockSize)
   std::string loaded_path;
   Mat M = nullptr;
   PetscInt setups = 0;
@@ -70,19 +72,37 @@ PCSurrogateSmoother* ctx_of(PC pc) { return static_cast<PCSurrogateSmoother*>(pc
 void load_model_file(PCSurrogateSmoother& s) {
   ModelRequirements need;
   need.task = kSmootherTask;
-  need.in_channels = kSmootherFeatures;
   need.out_channels = 1;
   LoadedModel loaded = load_model(s.model_path, need);
-  PINS_CHECK(loaded.model->traits().matrix_entries, "-pc_surrogate_smoother_model ",
-             s.model_path, ": architecture '", loaded.model->type(),
-             "' does not run on sparse-matrix entries");
+  PINS_CHECK(loaded.model->traits().matrix_entries, "-pc_surrogate_smoother_model ", s.model_path,
+             ": architecture '", loaded.model->type(), "' does not run on sparse-matrix entries");
+  try {
+    s.reads_fields = smoother_model_reads_fields(loaded.model->in_channels());
+  } catch (const Error& e) {
+    PINS_CHECK(false, "-pc_surrogate_smoother_model ", s.model_path, ": ", e.what());
+  }
   s.model = loaded.model;
   s.model->module().eval();
   s.loaded_path = s.model_path;
 }
 
-// M's values [1, nnz_local] for this process's rows of A (collective: ghost exchanges).
+// The field of every local column, own rows then ghosts ([m] int64): PETSc numbers the
+// fields of a point consecutively (a DMDA with dof = bs interleaves them), so the field of
+// global index g is g mod bs.
+torch::Tensor column_fields(const DistributedSparseOperator& A, PetscInt rstart, PetscInt bs) {
+  const int64_t n = A.local_size();
+  const auto& ghosts = A.ghost_columns();
+  torch::Tensor field = torch::empty({n + int64_t(ghosts.size())}, torch::kInt64);
+  int64_t* f = field.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) f[i] = (rstart + i) % bs;
+  for (size_t g = 0; g < ghosts.size(); ++g) f[n + int64_t(g)] = ghosts[g] % bs;
+  return field;
+}
+
+// M's values [1, nnz_local] for this process's rows of A (collective: ghost exchanges);
+// `field` ([m]) only for a multi-field model.
 torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSparseOperator& A,
+                                  const torch::Tensor& field,
                                   std::optional<detail::Failure>& failure) {
   torch::NoGradGuard no_grad;
   const SparsePattern& p = A.local_pattern();
@@ -97,7 +117,7 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
     const torch::Tensor own = own_stats.select(1, k).contiguous();
     stats.push_back(torch::cat({own, A.ghost_values(own)}, 1));
   }
-  const torch::Tensor x = smoother_features(p, a, diag, torch::stack(stats, 1));
+  const torch::Tensor x = smoother_features(p, a, diag, torch::stack(stats, 1), field);
   torch::Tensor y;
   (void)PetscLogEventBegin(network_event, 0, 0, 0, 0);
   detail::record_failure(failure, -1, [&] {
@@ -159,7 +179,13 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
   PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
   PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
-  const torch::Tensor values = smoother_values_for(s, *A, failure);
+  // A multi-field model reads each entry's fields from P's block size (a scalar one ignores it).
+  PetscInt rstart;
+  PetscCall(MatGetOwnershipRange(pc->pmat, &rstart, nullptr));
+  PetscCall(MatGetBlockSize(pc->pmat, &s.block_size));
+  const torch::Tensor field =
+      s.reads_fields ? column_fields(*A, rstart, s.block_size) : torch::Tensor();
+  const torch::Tensor values = smoother_values_for(s, *A, field, failure);
   PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
   PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
   PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));
@@ -193,11 +219,13 @@ PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* Petsc
                                "Model file from pins train -task smoother",
                                "PCSURROGATESMOOTHER", path, path, sizeof path, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_smoother_threads",
-                            "LibTorch threads for the set-up's network (0: the cores bound to this process, shared with processes on the same cores)",
+                            "LibTorch threads for the set-up's network (0: the cores bound to this "
+                            "process, shared with processes on the same cores)",
                             "PCSURROGATESMOOTHER", s.threads, &s.threads, nullptr));
   PetscOptionsHeadEnd();
   PetscCheck(s.threads >= 0, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
-             "-pc_surrogate_smoother_threads must be >= 0 (0: the cores of this process), got %" PetscInt_FMT,
+             "-pc_surrogate_smoother_threads must be >= 0 (0: the cores of this process), got "
+             "%" PetscInt_FMT,
              s.threads);
   if (s.model_path != path) {
     s.model_path = path;
@@ -212,8 +240,12 @@ PetscErrorCode PCView_SurrogateSmoother(PC pc, PetscViewer viewer) {
   PetscBool ascii;
   PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &ascii));
   if (!ascii) PetscFunctionReturn(0);
-  PetscCall(PetscViewerASCIIPrintf(viewer, "  pins learned sparse smoother: model %s\n",
-                                   s.model_path.empty() ? "(none)" : s.model_path.c_str()));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  pins learned sparse smoother: model %s%s\n",
+                                   s.model_path.empty() ? "(none)" : s.model_path.c_str(),
+                                   s.reads_fields ? " (multi-field)" : ""));
+  if (s.reads_fields && s.M)
+    PetscCall(PetscViewerASCIIPrintf(
+        viewer, "    fields per point (block size of P): %" PetscInt_FMT "\n", s.block_size));
   if (s.M) {
     MatInfo info;
     PetscCall(MatGetInfo(s.M, MAT_GLOBAL_SUM, &info));

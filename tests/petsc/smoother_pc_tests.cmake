@@ -16,13 +16,14 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case gamg alone mpi bad_input plex)
+  foreach(_case gamg alone mpi bad_input plex multifield)
     add_test(NAME smoother_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/smoother_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
                      --example3d $<TARGET_FILE:example_plain_petsc_diffusion3d>
                      --example-plex $<TARGET_FILE:example_plain_petsc_plex>
-                     --library $<TARGET_FILE:pins_petsc> --model ${_sm_model}
+                     --library $<TARGET_FILE:pins_petsc> --pins $<TARGET_FILE:pins>
+                     --model ${_sm_model}
                      --mpiexec ${MPIEXEC_EXECUTABLE} ${_flags}
                      --workdir ${_sm_dir}/${_case} ${_case})
     set_tests_properties(smoother_pc_${_case} PROPERTIES ENVIRONMENT "${PINS_TEST_MPI_ENV}"

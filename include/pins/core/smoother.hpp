@@ -16,6 +16,12 @@
 /// with the row statistics σ_i = Σ_{j≠i} |ŝ_ij| (how strongly row i couples) and τ_i = Σ_j ŝ_ij
 /// (0 inside a Laplacian, > 0 next to a Dirichlet boundary, 1 for an identity row).
 ///
+/// Several fields per grid point (a DMDA with dof > 1, e.g. Gray–Scott's two): a model trained
+/// with `pins train -task smoother -smoother_dof 2` reads one more channel, [field(i) =
+/// field(j)], so it can tell a coupling between two fields at one point from a coupling along
+/// one field (kSmootherFieldFeatures channels). A scalar model also runs on such operators; it
+/// sees every entry alike.
+///
 /// From the network output y_ij: off the diagonal m̂_ij = y_ij; on it m̂_ii = softplus(y_ii) +
 /// Σ_{j≠i} |m̂_ij|, so M̂ is strictly diagonally dominant with a positive diagonal, hence SPD
 /// when symmetric (Gershgorin); M = D^{-1/2} M̂ D^{-1/2}. An SPD M keeps Chebyshev's eigenvalue
@@ -53,6 +59,8 @@ class Surrogate;
 inline constexpr const char* kSmootherTask = "smoother";
 /// Feature channels of each matrix entry (see the file comment).
 inline constexpr int kSmootherFeatures = 6;
+/// Feature channels of a multi-field model: kSmootherFeatures and [field(i) = field(j)].
+inline constexpr int kSmootherFieldFeatures = kSmootherFeatures + 1;
 /// Row statistics per row (σ, τ).
 inline constexpr int kSmootherStatistics = 2;
 /// The architecture `pins train -task smoother` uses unless told otherwise.
@@ -68,10 +76,18 @@ torch::Tensor smoother_row_statistics(const SparsePattern& pattern, const torch:
                                       const torch::Tensor& column_diagonal);
 
 /// The features [B, kSmootherFeatures, nnz] of every entry, given the diagonal [B, m] and the
-/// row statistics [B, 2, m] of every column (own rows first, then ghosts).
+/// row statistics [B, 2, m] of every column (own rows first, then ghosts). With the field of
+/// every column `column_field` ([m] int64, the same for the whole batch), the features of a
+/// multi-field model: [B, kSmootherFieldFeatures, nnz].
 torch::Tensor smoother_features(const SparsePattern& pattern, const torch::Tensor& values,
                                 const torch::Tensor& column_diagonal,
-                                const torch::Tensor& column_statistics);
+                                const torch::Tensor& column_statistics,
+                                const torch::Tensor& column_field = {});
+
+/// Whether a smoother model with `in_channels` inputs reads each entry's fields
+/// (kSmootherFieldFeatures: trained for several fields, it needs each row's field) or not
+/// (kSmootherFeatures). Throws pins::Error for any other channel count.
+bool smoother_model_reads_fields(int in_channels);
 
 /// M's values [B, nnz] (pattern of A) from the network output [B, 1, nnz] (see the file
 /// comment). Differentiable in the output.
@@ -79,9 +95,10 @@ torch::Tensor smoother_values(const SparsePattern& pattern, const torch::Tensor&
                               const torch::Tensor& network_output);
 
 /// For a square pattern (every column is a row): features, network and values in one call,
-/// M's values [B, nnz]; differentiable in the model's parameters.
+/// M's values [B, nnz]; differentiable in the model's parameters. A multi-field model needs
+/// the field of every row (`field`, [n] int64).
 torch::Tensor smoother_apply_model(Surrogate& model, const SparsePattern& pattern,
-                                   const torch::Tensor& values);
+                                   const torch::Tensor& values, const torch::Tensor& field = {});
 
 /// The training loss for a square pattern, A's and M's values [B, nnz] and random vectors z
 /// [B, n]: mean over the batch of min_ω ‖(I − ωMA) z‖²_A / ‖z‖²_A = 1 − ⟨MAz, Az⟩² /

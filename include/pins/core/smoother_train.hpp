@@ -41,26 +41,42 @@ struct SmootherTrainOptions {
   int grid3d = 16;               ///< -smoother_grid3d: cells per side of the 3-D ones
   std::vector<int> dims{2, 3};   ///< -smoother_dims: dimensions drawn, in turn
   std::vector<std::string> kinds = operator_kinds();  ///< -smoother_operators
+  /// -smoother_dof: fields per grid point of the training operators. 1: scalar Darcy (a
+  /// model of kSmootherFeatures inputs); 2–4: one Darcy operator per field (each of its own
+  /// draw and scale) coupled at every point (a model of kSmootherFieldFeatures inputs, for
+  /// multi-field operators such as Gray–Scott's).
+  int dof = 1;
 
-  /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators and the -train_*
-  /// options of the loop; rejects other -smoother_* and -train_* names.
+  /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators, -smoother_dof and
+  /// the -train_* options of the loop; rejects other -smoother_* and -train_* names.
   static SmootherTrainOptions from_options(const OptionMap& options);
   static std::string help();
   /// Throws pins::Error naming the first bad option.
   void validate() const;
+  /// Input channels of the model these options train (kSmootherFeatures or
+  /// kSmootherFieldFeatures).
+  int features() const;
 };
 
-/// A batch of smoother training problems: one CSR pattern, A's values [B, nnz] (float64) and
-/// random errors z [B, n].
+/// A batch of smoother training problems: one CSR pattern, A's values [B, nnz] (float64),
+/// random errors z [B, n] and, for several fields, each row's field [n] (int64; undefined for
+/// one field).
 struct SmootherBatch {
   SparsePattern pattern;
   torch::Tensor values, z;
+  torch::Tensor field;
 };
 
 /// Draws `count` Darcy operators of the given kinds (cycled) on a `side`^dim grid (dim 2 or 3)
-/// and white-noise errors. Deterministic in (seed, first).
+/// and white-noise errors. Deterministic in (seed, first). With `dof` > 1 fields, each
+/// operator is `dof` independently drawn Darcy operators (field f > 0 scaled by a factor in
+/// [0.1, 10]) plus, at every point, a symmetric positive semi-definite coupling block
+/// γ c(x) v(x) v(x)ᵀ (γ in [0.01, 10] per operator, c the fields' mean diagonal, v a random
+/// unit vector per point) — an SPD stand-in for the reaction couplings of multi-field
+/// equations; rows in the fields' memory order (field-major).
 SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
-                                    int count, std::uint64_t seed, std::uint64_t first);
+                                    int count, std::uint64_t seed, std::uint64_t first,
+                                    int dof = 1);
 
 /// Trains `model` (kSmootherFeatures inputs, 1 output) in place. The result's bare loss is
 /// Jacobi's (M = D⁻¹); losses are smoother_loss on the validation operators.
