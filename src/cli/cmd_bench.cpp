@@ -237,8 +237,8 @@ json certified_replacement(const petsc::Evaluation& e, const BenchSuite& suite,
   const double steps = e.rollout ? double(e.rollout->steps) : 1.0;
   // The evidence a query needs: its certificate and input statistics (the OOD flag), and
   // its error estimate when the bound is calibrated on estimates (measured batched).
-  const bool estimated = e.report["error_bound"].value("score", "") == "error_estimate";
-  const double evidence = e.seconds_certificate + (estimated ? e.seconds_estimate : 0.0);
+  const double evidence =
+      e.seconds_certificate + (e.bound_uses_estimate ? e.seconds_estimate : 0.0);
   for (double tol : suite.tolerances) {
     torch::Tensor accepted = e.bound <= tol;
     if (e.ood_score.defined()) accepted = accepted & (e.ood_score <= 1);

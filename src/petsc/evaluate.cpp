@@ -421,6 +421,7 @@ Evaluation evaluate_model(Surrogate& model, const ModelManifest& manifest,
                "' is calibrated on error estimates, which the ", d.info.pde,
                " family does not offer here: ", no_estimate);
     e.bound = (c.uses_estimate() ? e.error_estimate : e.relative_residual) * c.quantile;
+    e.bound_uses_estimate = c.uses_estimate();
     const torch::Tensor covered = (e.relative_l2 <= e.bound).to(torch::kFloat64);
     const double rho = spearman(values(e.bound), values(e.relative_l2));
     e.report["error_bound"] = {

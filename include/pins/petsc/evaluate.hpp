@@ -100,6 +100,9 @@ struct Evaluation {
   /// relative_residual), undefined when the model is not calibrated; report["error_bound"]
   /// then holds its coverage and its Spearman correlation with the true errors.
   torch::Tensor bound;
+  /// Whether `bound` scales the error estimates (a model calibrated with the error_estimate
+  /// score) rather than the certificates: an answer then also pays for its estimate.
+  bool bound_uses_estimate = false;
   /// [N] each answer's a-posteriori error estimate (pins::estimated_relative_error), undefined
   /// when the family offers none (report["error_estimate"] then says why).
   torch::Tensor error_estimate;

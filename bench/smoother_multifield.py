@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The learned sparse smoother on a two-field operator (issue 14, item 5: "the dof = 2 family"),
+side by side in one run.
+
+The operator: Gray-Scott's Newton systems (pde/gray_scott: backward Euler, dt 1, 20 steps per
+trajectory, Newton + GMRES on a 2-D DMDA with dof 2; the Jacobian changes at every Newton step,
+so every preconditioner is set up again for every linear solve, and it is not symmetric). Each
+row runs `pins generate -pde gray_scott -samples 1` (one unseen trajectory, seed 0) with one
+preconditioner, and reads the linear iterations of every solve (-ksp_converged_reason) and
+PETSc's own -log_view times: PCSetUp (every set-up) and KSPSolve (the iterations; set-up
+excluded) summed over the trajectory, and TSStep (everything).
+
+Rows: GMRES with point-block Jacobi, ILU(0), GAMG's defaults, BoomerAMG, GAMG with a learned
+smoother on every level (a scalar model and a multi-field one, -smoother_dof 2), and each model
+alone as GMRES's preconditioner.
+
+  bench/smoother_multifield.py -build BUILD -scalar sm.pins -multifield sm2.pins
+                               [-grids 64,128] [-procs 1,2]
+
+Prints markdown tables for bench/RESULTS.md.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smoother_gamg import env_for, log_time, machine_line  # noqa: E402  (the same helpers)
+
+
+def run_row(build, grid, procs, options, work):
+    threads = max(1, (os.cpu_count() or 1) // procs)
+    cmd = ["mpiexec", "--oversubscribe", "--bind-to", "none", "-n", str(procs),
+           os.path.join(build, "bin", "pins"), "generate", "-pde", "gray_scott", "-grid",
+           str(grid), "-samples", "1", "-o", os.path.join(work, "gs.h5"), "-force",
+           "-ksp_converged_reason", "-log_view",
+           "-pc_surrogate_smoother_threads", str(threads),
+           "-mg_levels_pc_surrogate_smoother_threads", str(threads), *options]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env_for(procs), timeout=3600)
+    if p.returncode != 0:
+        return None, "failed (exit %d): %s" % (p.returncode,
+                                               (p.stderr.strip().splitlines() or ["?"])[-1])
+    its = [int(m) for m in
+           re.findall(r"Linear solve converged due to \w+ iterations (\d+)", p.stdout)]
+    diverged = len(re.findall(r"Linear solve did not converge", p.stdout))
+    return {"solves": len(its) + diverged, "its": sum(its), "diverged": diverged,
+            "setup": log_time(p.stdout, "PCSetUp"), "solve": log_time(p.stdout, "KSPSolve"),
+            "step": log_time(p.stdout, "TSStep")}, ""
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("-build", required=True)
+    p.add_argument("-scalar", required=True, help="a smoother model (pins train -task smoother)")
+    p.add_argument("-multifield", required=True,
+                   help="a multi-field smoother model (pins train -task smoother -smoother_dof 2)")
+    p.add_argument("-grids", default="64,128")
+    p.add_argument("-procs", default="1,2")
+    a = p.parse_args()
+    rows = [
+        ("GMRES + point-block Jacobi", ["-pc_type", "pbjacobi"]),
+        ("GMRES + ILU(0)", ["-pc_type", "ilu"]),
+        ("GMRES + GAMG", ["-pc_type", "gamg"]),
+        ("GMRES + BoomerAMG", ["-pc_type", "hypre", "-pc_hypre_type", "boomeramg"]),
+        ("GMRES + GAMG, learned smoother (scalar model)",
+         ["-pc_type", "gamg", "-mg_levels_pc_type", "surrogate_smoother",
+          "-mg_levels_pc_surrogate_smoother_model", a.scalar]),
+        ("GMRES + GAMG, learned smoother (multi-field model)",
+         ["-pc_type", "gamg", "-mg_levels_pc_type", "surrogate_smoother",
+          "-mg_levels_pc_surrogate_smoother_model", a.multifield]),
+        ("GMRES + learned smoother alone (scalar model)",
+         ["-pc_type", "surrogate_smoother", "-pc_surrogate_smoother_model", a.scalar]),
+        ("GMRES + learned smoother alone (multi-field model)",
+         ["-pc_type", "surrogate_smoother", "-pc_surrogate_smoother_model", a.multifield]),
+    ]
+    procs = [int(x) for x in a.procs.split(",")]
+    print(machine_line())
+    with tempfile.TemporaryDirectory() as work:
+        for grid in [int(x) for x in a.grids.split(",")]:
+            print("\n### Gray-Scott %d² (2 fields, %d unknowns), one 20-step trajectory\n" %
+                  (grid, 2 * grid * grid))
+            head = "| preconditioner |"
+            for P in procs:
+                head += " P=%d linear its (per solve) | P=%d PCSetUp + KSPSolve s | P=%d TSStep s |" % (P, P, P)
+            print(head)
+            print("|---|" + "---|---|---|" * len(procs))
+            for name, options in rows:
+                line = "| %s |" % name
+                for P in procs:
+                    r, why = run_row(a.build, grid, P, options, work)
+                    if r is None:
+                        line += " %s | | |" % why
+                        continue
+                    per = r["its"] / max(1, r["solves"])
+                    note = " (%d diverged)" % r["diverged"] if r["diverged"] else ""
+                    line += " %d (%.1f)%s | %.3f + %.3f | %.3f |" % (
+                        r["its"], per, note, r["setup"], r["solve"], r["step"])
+                print(line)
+                sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
