@@ -30,6 +30,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/smoother.hpp"
+#include "pins/core/trainer.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/operator.hpp"
 #include "pins/petsc/register.hpp"
@@ -40,6 +41,9 @@ namespace pins::petsc {
 namespace {
 
 constexpr char kWho[] = "-pc_type surrogate_smoother";
+// Matrix entries of this process's rows below which set-up uses one LibTorch thread unless
+// -pc_surrogate_smoother_threads says otherwise (see PCSetUp_SurrogateSmoother).
+constexpr int64_t kThreadedEntries = int64_t(1) << 20;
 
 PetscLogEvent setup_event = 0, read_event = 0, network_event = 0, assemble_event = 0;
 
@@ -174,11 +178,20 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   if (!s.model || s.loaded_path != s.model_path)
     detail::record_failure(failure, -1, [&] { load_model_file(s); });
   detail::throw_if_any(comm, failure);
-  PetscCall(set_network_threads(comm, s.threads));
   std::shared_ptr<const DistributedSparseOperator> A;
   PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
   PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
   PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
+  PetscInt threads;
+  PetscCall(network_threads(comm, s.threads, &threads));
+  // By default a small operator's set-up runs on one thread: for the levels of a Newton
+  // solve's multigrid, set up again at every step, a second LibTorch thread made set-up 2-4x
+  // slower here (its wake-ups and spin-waits cost more than the work they share: Gray-Scott
+  // 64^2 and 128^2, bench/RESULTS.md), while at 65^3 (1.9M entries) it gained 1.2x.
+  if (s.threads == 0 && A->local_pattern().nnz() < kThreadedEntries) threads = 1;
+  PetscCall(PetscInfo(pc, "pins: %" PetscInt_FMT " LibTorch threads for %lld entries\n", threads,
+                      (long long)A->local_pattern().nnz()));
+  PetscCallCXX(set_training_threads(int(threads)));
   // A multi-field model reads each entry's fields from P's block size (a scalar one ignores it).
   PetscInt rstart;
   PetscCall(MatGetOwnershipRange(pc->pmat, &rstart, nullptr));
