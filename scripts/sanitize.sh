@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
-# Builds everything (pins::core, pins::petsc, the CLI, the Python module, the examples and the
-# benchmarks' executables) with -fsanitize=address,undefined at -O1 -g into
+# Builds everything CTest runs (pins::core, pins::petsc, the CLI, the Python module and the
+# examples) with -fsanitize=address,undefined at -O1 -g into
 # $PINS_SANITIZE_BUILD_DIR (default $PINS_BUILD_DIR-sanitize), then runs every CTest test there:
 # the doctest executables, the CLI and MPI tests (the instrumented `pins` binary is what they
 # run), the examples, the Python tests and notebooks (the instrumented module is loaded into
@@ -45,7 +45,8 @@ if command -v ccache >/dev/null 2>&1 && [ "${PINS_CCACHE:-1}" = 1 ]; then
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PINS_ROOT}"
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
-parts=(-DPINS_ENABLE_PYTHON=ON -DPINS_ENABLE_EXAMPLES=ON -DPINS_ENABLE_BENCH=ON)
+# The benchmarks' executables are not tests (nothing in CTest runs them): not built.
+parts=(-DPINS_ENABLE_PYTHON=ON -DPINS_ENABLE_EXAMPLES=ON -DPINS_ENABLE_BENCH=OFF)
 [[ $mode == unit ]] && parts=(-DPINS_ENABLE_PYTHON=OFF -DPINS_ENABLE_EXAMPLES=OFF -DPINS_ENABLE_BENCH=OFF)
 log="$dir/configure.log"
 # RelWithDebInfo with -O1 -g and assertions on (no -DNDEBUG).
