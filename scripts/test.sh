@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 machine: install what is missing, build, run
 # every test (C++ unit tests, MPI and CLI tests, install/find_package test), then pins::core
-# alone in a PETSc-off build (scripts/test-core.sh) and, with PINS_SANITIZE=1, the C++ unit
-# tests under AddressSanitizer + UBSan (scripts/sanitize.sh).
+# alone in a PETSc-off build (scripts/test-core.sh) and, with PINS_SANITIZE=1, the whole suite
+# again under AddressSanitizer + UBSan (scripts/sanitize.sh: about two more hours on 2 cores;
+# PINS_SANITIZE=unit for the doctest executables alone).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 "$PINS_ROOT/scripts/setup-debian.sh"
@@ -12,7 +13,9 @@ source "$(dirname "$0")/env.sh"
 if [[ "${PINS_TEST_CORE:-1}" == 1 ]]; then
   "$PINS_ROOT/scripts/test-core.sh"
 fi
-# The C++ unit tests under ASan + UBSan (PINS_SANITIZE=1; see scripts/sanitize.sh).
+# Under ASan + UBSan (PINS_SANITIZE=1: the whole suite; unit: the doctests; scripts/sanitize.sh).
 if [[ "${PINS_SANITIZE:-0}" == 1 ]]; then
   "$PINS_ROOT/scripts/sanitize.sh"
+elif [[ "${PINS_SANITIZE:-0}" == unit ]]; then
+  "$PINS_ROOT/scripts/sanitize.sh" --unit
 fi
