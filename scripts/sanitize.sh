@@ -31,6 +31,10 @@
 #  - LD_PRELOAD of the ASan runtime (whole-suite mode): an uninstrumented python3 must load
 #    it first, before the instrumented pins module; the other processes (ctest, cmake,
 #    mpiexec, bash) are merely intercepted, and the instrumented binaries load it first anyway.
+#    libstdc++ is preloaded with it: python does not link it, and ASan resolves the real
+#    __cxa_throw when it starts — without libstdc++ then, the first C++ exception thrown in
+#    the module aborted with "CHECK failed: ... real___cxa_throw != 0" (seen on the pytest and
+#    notebook tests).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 dir="${PINS_SANITIZE_BUILD_DIR:-$PINS_BUILD_DIR-sanitize}"
@@ -74,7 +78,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsa
 if [[ $mode == suite ]]; then
   t0=$SECONDS
   status=0
-  LD_PRELOAD="$(gcc -print-file-name=libasan.so)" \
+  LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)" \
     ctest --test-dir "$dir" --output-on-failure --timeout 1800 -j "$(nproc)" "$@" || status=$?
   echo "sanitize: ctest took $((SECONDS - t0)) s"
   [[ $status == 0 ]] && echo "sanitize: all clean" || echo "sanitize: failures above" >&2
