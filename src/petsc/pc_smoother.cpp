@@ -60,7 +60,7 @@ PetscErrorCode register_events() {
 
 struct PCSurrogateSmoother {
   std::string model_path;
-  PetscInt threads = 0;  // LibTorch threads; 0: the cores of this process (network_threads)
+  PetscInt threads = 0;  // LibTorch threads; 0: one for small operators, else network_threads
   std::shared_ptr<Surrogate> model;
   bool reads_fields = false;  // a multi-field model (pins train -smoother_dof > 1)
   PetscInt block_size = 1;    // fields per point of the last operator (MatGetBlockSize)
@@ -232,8 +232,9 @@ PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* Petsc
                                "Model file from pins train -task smoother",
                                "PCSURROGATESMOOTHER", path, path, sizeof path, nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_smoother_threads",
-                            "LibTorch threads for the set-up's network (0: the cores bound to this "
-                            "process, shared with processes on the same cores)",
+                            "LibTorch threads for the set-up's network (0: one below 2^20 entries "
+                            "on this process, else the cores bound to it, shared with processes "
+                            "on the same cores)",
                             "PCSURROGATESMOOTHER", s.threads, &s.threads, nullptr));
   PetscOptionsHeadEnd();
   PetscCheck(s.threads >= 0, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
