@@ -10,11 +10,14 @@ by PETSc's own -log_view: PCSetUp (all of set-up) and KSPSolve (the iterations; 
 its set-up before its own event starts).
 Every row stops on the true residual at rtol 1e-8. Runs on 1 and 2 processes.
 
-  bench/smoother_gamg.py -build BUILD [-model sm.pins] [-grids2d 256,1024] [-grids3d 33,65]
-                         [-plex 316] [-procs 1,2] [-samples 2]
+  bench/smoother_gamg.py -build BUILD [-model sm.pins[,sm2.pins]] [-grids2d 256,1024]
+                         [-grids3d 33,65] [-plex 316] [-procs 1,2] [-samples 2]
+                         [-rows jacobi,gamg,boomeramg,learned_gamg,learned_alone]
 
 Without -model, a smoother is trained first with `pins train -task smoother` and its defaults
-(no data, no solves). Prints markdown tables for bench/RESULTS.md.
+(no data, no solves). Several models (comma-separated) get a learned row each, named by the
+model's file, so models trained differently compare in one run. Prints markdown tables for
+bench/RESULTS.md.
 """
 import argparse
 import os
@@ -71,15 +74,35 @@ def run_example(build, library, model, example, size, contrast, procs, options):
 
 
 CG = "-ksp_type cg"
+# (key for -rows, name, options, uses a model)
 ROWS = [
-    ("CG + Jacobi", CG + " -pc_type jacobi"),
-    ("CG + GAMG", CG + " -pc_type gamg"),
-    ("CG + BoomerAMG", CG + " -pc_type hypre -pc_hypre_type boomeramg"),
-    ("CG + GAMG, learned smoother", CG + " -pc_type gamg -mg_levels_pc_type surrogate_smoother"
-     " -mg_levels_pc_surrogate_smoother_model MODEL"),
-    ("CG + learned smoother alone", CG + " -pc_type surrogate_smoother"
-     " -pc_surrogate_smoother_model MODEL"),
+    ("jacobi", "CG + Jacobi", CG + " -pc_type jacobi", False),
+    ("gamg", "CG + GAMG", CG + " -pc_type gamg", False),
+    ("boomeramg", "CG + BoomerAMG", CG + " -pc_type hypre -pc_hypre_type boomeramg", False),
+    ("learned_gamg", "CG + GAMG, learned smoother",
+     CG + " -pc_type gamg -mg_levels_pc_type surrogate_smoother"
+     " -mg_levels_pc_surrogate_smoother_model MODEL", True),
+    ("learned_alone", "CG + learned smoother alone", CG + " -pc_type surrogate_smoother"
+     " -pc_surrogate_smoother_model MODEL", True),
 ]
+
+
+def table_rows(keys, models):
+    """(name, options, model) for every chosen row; learned rows once per model."""
+    known = [r[0] for r in ROWS]
+    bad = [k for k in keys if k not in known]
+    if bad:
+        sys.exit("-rows: unknown row '%s' (expected some of %s)" % (bad[0], ",".join(known)))
+    out = []
+    for key, name, options, learned in ROWS:
+        if key not in keys:
+            continue
+        if not learned:
+            out.append((name, options, ""))
+        for m in models if learned else []:
+            label = name if len(models) == 1 else "%s (%s)" % (name, os.path.basename(m))
+            out.append((label, options, m))
+    return out
 
 
 def main():
@@ -91,27 +114,33 @@ def main():
     p.add_argument("-plex", default="316", help="DMPlex: boxes per side (2 triangles each)")
     p.add_argument("-procs", default="1,2")
     p.add_argument("-samples", type=int, default=2)
+    p.add_argument("-rows", default=",".join(r[0] for r in ROWS),
+                   help="which rows of the 3-D and DMPlex tables to run")
     a = p.parse_args()
     build = os.path.abspath(a.build)
     library = os.path.join(build, "src", "petsc", "libpins_petsc.so")
     if not os.path.exists(library):
         sys.exit("-build %s: no src/petsc/libpins_petsc.so there (build pins first)" % build)
     print(machine_line(), flush=True)
-    model = a.model
-    if not model:
-        model = os.path.join(tempfile.mkdtemp(), "sm.pins")
+    models = [m for m in a.model.split(",") if m]
+    for m in models:
+        if not os.path.exists(m):
+            sys.exit("-model: no file %s" % m)
+    if not models:
+        models = [os.path.join(tempfile.mkdtemp(), "sm.pins")]
         t0 = time.time()
         subprocess.run([os.path.join(build, "bin", "pins"), "train", "-task", "smoother",
-                        "-train_monitor_every", "200", "-o", model], check=True, env=ENV)
-        print("trained the smoother with the defaults in %.0f s: %s" % (time.time() - t0, model))
+                        "-train_monitor_every", "200", "-o", models[0]], check=True, env=ENV)
+        print("trained the smoother with the defaults in %.0f s: %s" % (time.time() - t0,
+                                                                        models[0]))
+    rows = table_rows(a.rows.split(","), models)
     procs = ints(a.procs)
     for n in procs:
-        if not a.grids2d:
-            break
-        print("\n## 2-D, %d process(es)\n" % n, flush=True)
-        cmd = mpirun(n, os.path.join(build, "bin", "bench_precondition"), "-smoother", model,
-                     "-grids", a.grids2d, "-samples", str(a.samples))
-        subprocess.run(cmd, check=True, env=env_for(n))
+        for model in models if a.grids2d else []:
+            print("\n## 2-D, %d process(es), %s\n" % (n, model), flush=True)
+            cmd = mpirun(n, os.path.join(build, "bin", "bench_precondition"), "-smoother", model,
+                         "-grids", a.grids2d, "-samples", str(a.samples))
+            subprocess.run(cmd, check=True, env=env_for(n))
     cases = [("3-D DMDA %d³ points" % g, "example_plain_petsc_diffusion3d",
               ["-da_grid_%s" % d for d in "xyz"], g) for g in ints(a.grids3d)]
     cases += [("DMPlex P1, %d² boxes of 2 triangles" % b, "example_plain_petsc_plex",
@@ -125,7 +154,7 @@ def main():
             print("| solver | " + " | ".join("P=%d its | P=%d PCSetUp + KSPSolve s" % (n, n)
                                              for n in procs) + " | worst true rel. residual |")
             print("|---|" + "---|---|" * len(procs) + "---|")
-            for name, options in ROWS:
+            for name, options, model in rows:
                 cells, worst = [], 0.0
                 for n in procs:
                     its, res, solve, setup, ok = run_example(build, library, model, example,

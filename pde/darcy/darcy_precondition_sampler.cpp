@@ -16,6 +16,7 @@
 #include "pins/core/random.hpp"
 #include "pins/core/smoother.hpp"
 #include "pins/core/smoother_train.hpp"
+#include "pins/core/smoother_two_grid.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/stencil_operator.hpp"
 
@@ -171,6 +172,24 @@ PreconditionBatch sample_precondition_batch(const std::vector<std::string>& kind
 
 namespace pins {
 
+namespace {
+// The aggregate of every row of a side^dim grid with `dof` fields (field-major rows, points
+// in C order): boxes of kSmootherAggregateSide points per side, each field its own.
+torch::Tensor box_aggregates(int dim, int side, int dof) {
+  const int64_t boxes = (side + kSmootherAggregateSide - 1) / kSmootherAggregateSide;
+  int64_t points = 1, per_field = 1;
+  for (int k = 0; k < dim; ++k) points *= side, per_field *= boxes;
+  const torch::Tensor row = torch::arange(points * dof, torch::kInt64);
+  const torch::Tensor field = row.div(points, "floor");
+  torch::Tensor point = row.remainder(points), box = torch::zeros_like(row);
+  for (int64_t stride = 1, k = 0; k < dim; ++k, stride *= boxes) {  // fastest axis first
+    box += point.remainder(side).div(kSmootherAggregateSide, "floor") * stride;
+    point = point.div(side, "floor");
+  }
+  return field * per_field + box;
+}
+}  // namespace
+
 SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
                                     int count, std::uint64_t seed, std::uint64_t first, int dof) {
   PINS_CHECK(dim == 2 || dim == 3, "smoother batch: dimension must be 2 or 3, got ", dim);
@@ -231,6 +250,7 @@ SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int d
   b.values = values;
   if (dof > 1)  // field-major rows: field f holds the f-th block of n / dof rows
     b.field = torch::arange(pattern.rows(), torch::kInt64).div(pattern.rows() / dof, "floor");
+  b.aggregate = box_aggregates(dim, side, dof);
   b.z = torch::empty({count, pattern.rows()}, torch::kFloat64);
   for (int i = 0; i < count; ++i) {
     Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 2));

@@ -50,18 +50,23 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
           "pins train -task smoother: Darcy operators (%s%s; %d per side in 2-D, %d in "
           "3-D), %d steps of %d operators\n"
           "  model       %s, %lld parameters, float32, %d threads\n"
-          "  loss        energy-norm error left by one damped step of M from white noise\n",
+          "  loss        %s\n",
           dims.c_str(), fields.c_str(), opts.grid, opts.grid3d, opts.loop.steps,
-          opts.loop.batch_size, surrogate.c_str(), (long long)parameters, torch::get_num_threads());
+          opts.loop.batch_size, surrogate.c_str(), (long long)parameters, torch::get_num_threads(),
+          opts.loss == "two_grid"
+              ? "energy-norm error left by one two-grid cycle from white noise: Chebyshev(2) "
+                "with M around a smoothed-aggregation coarse correction"
+              : "energy-norm error left by one damped step of M from white noise");
       std::fflush(stdout);
     }
     const PreconditionTrainResult r = train_smoother(*model, opts);
     if (root) save_model(output, *model, smoother_manifest(opts, r, command_line), force);
     if (opts.loop.monitor_every > 0 && root) {
-      std::printf("pins train: wrote %s (validation energy error %.4g; Jacobi %.4g, untrained "
+      std::printf("pins train: wrote %s (validation energy error %.4g; %s %.4g, untrained "
                   "%.4g) in %.0f s\n",
-                  output.c_str(), r.final_val_loss, r.bare_val_loss, r.initial_val_loss,
-                  r.seconds);
+                  output.c_str(), r.final_val_loss,
+                  opts.loss == "two_grid" ? "Chebyshev/Jacobi" : "Jacobi", r.bare_val_loss,
+                  r.initial_val_loss, r.seconds);
       std::fflush(stdout);
     }
   });

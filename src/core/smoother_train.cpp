@@ -10,6 +10,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/smoother.hpp"
+#include "pins/core/smoother_two_grid.hpp"
 #include "sampled_problems.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -28,6 +29,10 @@ const std::vector<OptionDoc> kOptions = detail::with_sampled_loop_options({
     {"-smoother_dof",
      "fields per grid point of the training operators (1; 2-4: coupled fields, a model that "
      "reads each entry's fields, for multi-field operators)"},
+    {"-smoother_loss",
+     "what M is trained for: one_step (the energy error of one damped step) or two_grid (the "
+     "error of a two-grid cycle: Chebyshev(2) with M around a smoothed-aggregation coarse "
+     "correction, as on GAMG's levels)"},
 });
 
 std::string join_ints(const std::vector<int>& v) {
@@ -45,6 +50,12 @@ torch::Tensor jacobi_values(const SmootherBatch& b) {
   return m;
 }
 
+// A batch and, for the two-grid loss, its coarse space (built once: it does not depend on M).
+struct Problems {
+  SmootherBatch batch;
+  SmootherCoarseSpace coarse;
+};
+
 // The smoother's problems: per step one dimension (in turn), a batch of operators and errors.
 class SmootherProblems : public detail::SampledProblems {
  public:
@@ -52,14 +63,15 @@ class SmootherProblems : public detail::SampledProblems {
     // Fixed validation operators of every dimension, drawn far from the training indices.
     const int per_dim = std::max<int>(1, opt_.loop.val_samples / int(opt_.dims.size()));
     for (int dim : opt_.dims)
-      val_.push_back(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed,
-                                           std::uint64_t(1) << 40, opt_.dof));
+      val_.push_back(problems(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim,
+                                                    opt_.loop.seed, std::uint64_t(1) << 40,
+                                                    opt_.dof)));
   }
   void draw(std::int64_t step, Share share) override {
     const int dim = opt_.dims[size_t(step) % opt_.dims.size()];
-    batch_ = sample_smoother_batch(
+    batch_ = problems(sample_smoother_batch(
         opt_.kinds, dim, side(dim), int(share.end - share.begin), opt_.loop.seed,
-        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin, opt_.dof);
+        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin, opt_.dof));
   }
   torch::Tensor loss(Surrogate& model) override { return loss_on(model, batch_); }
   double validation_loss(Surrogate& model) override {
@@ -70,14 +82,15 @@ class SmootherProblems : public detail::SampledProblems {
   double baseline_loss() override {
     torch::NoGradGuard no_grad;
     double sum = 0;
-    for (const auto& b : val_)
-      sum += smoother_loss(b.pattern, b.values, jacobi_values(b), b.z).item<double>();
+    for (const auto& b : val_) sum += loss_of(b, jacobi_values(b.batch)).item<double>();
     return sum / double(val_.size());
   }
   std::string validation_line(double baseline, double untrained) const override {
     std::ostringstream os;
-    os << "energy-norm error left by one damped step, Jacobi " << baseline
-       << ", the untrained network " << untrained;
+    os << (two_grid() ? "energy-norm error left by one two-grid cycle, Chebyshev/Jacobi (GAMG's "
+                        "levels) "
+                      : "energy-norm error left by one damped step, Jacobi ")
+       << baseline << ", the untrained network " << untrained;
     return os.str();
   }
   nlohmann::json fingerprint() const override {
@@ -86,19 +99,32 @@ class SmootherProblems : public detail::SampledProblems {
                         {"-smoother_dims", join_ints(opt_.dims)},
                         {"-smoother_operators", join_commas(opt_.kinds)}};
     if (opt_.dof > 1) f["-smoother_dof"] = opt_.dof;  // scalar checkpoints stay resumable
+    if (two_grid()) f["-smoother_loss"] = opt_.loss;   // and one-step ones too
     return f;
   }
 
  private:
   int side(int dim) const { return dim == 3 ? opt_.grid3d : opt_.grid; }
-  static torch::Tensor loss_on(Surrogate& model, const SmootherBatch& b) {
-    return smoother_loss(b.pattern, b.values,
-                         smoother_apply_model(model, b.pattern, b.values, b.field), b.z);
+  bool two_grid() const { return opt_.loss == "two_grid"; }
+  Problems problems(SmootherBatch b) const {
+    Problems p{std::move(b), {}};
+    if (two_grid())
+      p.coarse = smoother_coarse_space(p.batch.pattern, p.batch.values, p.batch.aggregate);
+    return p;
+  }
+  torch::Tensor loss_of(const Problems& p, const torch::Tensor& m) const {
+    const SmootherBatch& b = p.batch;
+    return two_grid() ? smoother_two_grid_loss(b.pattern, b.values, m, b.z, p.coarse)
+                      : smoother_loss(b.pattern, b.values, m, b.z);
+  }
+  torch::Tensor loss_on(Surrogate& model, const Problems& p) const {
+    const SmootherBatch& b = p.batch;
+    return loss_of(p, smoother_apply_model(model, b.pattern, b.values, b.field));
   }
 
   const SmootherTrainOptions& opt_;
-  std::vector<SmootherBatch> val_;
-  SmootherBatch batch_;
+  std::vector<Problems> val_;
+  Problems batch_;
 };
 
 }  // namespace
@@ -120,6 +146,7 @@ SmootherTrainOptions SmootherTrainOptions::from_options(const OptionMap& o) {
   if (o.has("-smoother_operators"))
     t.kinds = detail::split_commas(o.get_string("-smoother_operators", ""));
   t.dof = o.get_int("-smoother_dof", t.dof);
+  t.loss = o.get_string("-smoother_loss", t.loss);
   t.loop.read_loop_options(o);
   t.validate();
   return t;
@@ -132,7 +159,7 @@ std::string SmootherTrainOptions::help() {
   os << detail::option_help_lines(kOptions);
   os << "  defaults: -grid " << d.grid << " -smoother_grid3d " << d.grid3d << " -smoother_dims "
      << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds) << " -smoother_dof "
-     << d.dof << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
+     << d.dof << " -smoother_loss " << d.loss << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
      << d.loop.lr << "\n";
   return os.str();
 }
@@ -145,6 +172,8 @@ void SmootherTrainOptions::validate() const {
   detail::check_operator_kinds("-smoother_operators", kinds);
   PINS_CHECK(dof >= 1 && dof <= 4, "-smoother_dof must be in [1, 4] (fields per grid point), got ",
              dof);
+  PINS_CHECK(loss == "one_step" || loss == "two_grid",
+             "-smoother_loss must be one_step or two_grid, got '", loss, "'");
   loop.validate_loop();
 }
 
@@ -188,6 +217,7 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
                {"operators", join_commas(opts.kinds)},
                {"dims", join_ints(opts.dims)},
                {"dof", opts.dof},
+               {"loss", opts.loss},
                {"command", command}};
   return m;
 }

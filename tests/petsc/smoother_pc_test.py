@@ -4,15 +4,19 @@
 with DMPlex finite elements on an unstructured mesh), loaded with -dll_append as a user who has
 never linked pins would: inside GAMG on every level, alone as CG's preconditioner, on 1 and 2
 processes (the same M whatever the split, so the same iterations), with its -log_view events,
-on a two-field operator (Gray-Scott in pins generate, a multi-field model), and refusing bad input with a clear error on every process (never a hang).
+on a two-field operator (Gray-Scott in pins generate, a multi-field model), with a model
+trained on the two-grid loss, and refusing bad input with a clear error on every process
+(never a hang).
 
 Usage: smoother_pc_test.py --example EXE --example3d EXE [--example-plex EXE] --library LIB
                            [--pins PINS] --model SM.PINS --workdir DIR
                            [--mpiexec MPIEXEC --mpiexec-flag F ...] CASE
 """
 import argparse
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -184,6 +188,53 @@ def case_multifield(args):
         _, its, _ = gray_scott_iterations(args, "-mg_levels_pc_type", "surrogate_smoother",
                                           "-mg_levels_pc_surrogate_smoother_model", m)
         print("gray_scott inside GAMG with the %s model: %d iterations" % (name, its))
+
+
+def case_two_grid(args):
+    """A model trained on the two-grid loss (-smoother_loss two_grid): the training says what
+    it compares with (Chebyshev/Jacobi, GAMG's own levels) and beats it, the manifest records
+    the loss, and the model serves GAMG's levels and CG alone in 3-D like a one-step model; a
+    loss name it does not know is refused in one line."""
+    if not args.pins:
+        fail("the two_grid case needs --pins")
+    model = os.path.join(args.workdir, "sm_two_grid.pins")
+    rc, out, err = run_pins(args, "train", "-task", "smoother", "-smoother_loss", "two_grid",
+                            "-grid", "12", "-smoother_grid3d", "6", "-train_steps", "150",
+                            "-train_batch_size", "4", "-train_lr", "3e-3", "-train_threads",
+                            "1", "-train_monitor_every", "50", "-force", "-o", model)
+    if rc != 0:
+        fail("pins train -smoother_loss two_grid failed (exit %d):\n%s%s" % (rc, out, err))
+    m = re.search(r"validation energy error ([0-9.e+-]+); Chebyshev/Jacobi ([0-9.e+-]+)", out)
+    if not m or "one two-grid cycle" not in out:
+        fail("pins train -smoother_loss two_grid does not report the two-grid loss:\n" + out)
+    if not float(m.group(1)) < float(m.group(2)):
+        fail("the two-grid model (%s) does not beat Chebyshev/Jacobi (%s)" % m.groups())
+    data = open(model, "rb").read()
+    manifest = json.loads(data[32:32 + struct.unpack_from("<Q", data, 16)[0]])
+    if manifest["metrics"].get("loss") != "two_grid":
+        fail("the manifest does not record the loss two_grid: %s" % manifest["metrics"])
+    a = in_3d(args)
+    grid = ["-da_grid_x", "25", "-da_grid_y", "25", "-da_grid_z", "25"]
+    levels = ["-mg_levels_pc_type", "surrogate_smoother",
+              "-mg_levels_pc_surrogate_smoother_model", model]
+    base, _, _ = solve(a, *GAMG, *grid)
+    its, res, _ = solve(a, *GAMG, *grid, *levels)
+    jac, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "jacobi", *grid)
+    alone, _, _ = solve(a, "-ksp_type", "cg", "-pc_type", "surrogate_smoother",
+                        "-pc_surrogate_smoother_model", model, *grid)
+    print("3-D 25^3: CG + GAMG %d iterations, with the two-grid model on its levels %d; "
+          "CG + Jacobi %d, CG + M alone %d" % (base, its, jac, alone))
+    if res > 1.01e-8 or its > 1.5 * base + 1:
+        fail("the two-grid model inside GAMG: %d iterations (GAMG's own %d), residual %g" %
+             (its, base, res))
+    if not alone < jac:
+        fail("the two-grid model alone (%d iterations) does not beat Jacobi (%d)" % (alone, jac))
+    rc, out, err = run_pins(args, "train", "-task", "smoother", "-smoother_loss", "v_cycle",
+                            "-o", os.path.join(args.workdir, "never.pins"))
+    if rc == 0 or "-smoother_loss must be one_step or two_grid, got 'v_cycle'" not in err:
+        fail("a bad -smoother_loss was not refused clearly (exit %d):\n%s%s" % (rc, out, err))
+    if os.path.exists(os.path.join(args.workdir, "never.pins")):
+        fail("a refused training wrote its output")
 
 
 def case_bad_input(args):

@@ -16,7 +16,7 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case gamg alone mpi bad_input plex multifield)
+  foreach(_case gamg alone mpi bad_input plex multifield two_grid)
     add_test(NAME smoother_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/smoother_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>

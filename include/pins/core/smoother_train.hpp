@@ -46,9 +46,14 @@ struct SmootherTrainOptions {
   /// draw and scale) coupled at every point (a model of kSmootherFieldFeatures inputs, for
   /// multi-field operators such as Gray–Scott's).
   int dof = 1;
+  /// -smoother_loss: "one_step" (smoother_loss: one damped step, pins/core/smoother.hpp) or
+  /// "two_grid" (smoother_two_grid_loss: Chebyshev(2) with M around a smoothed-aggregation
+  /// coarse correction, pins/core/smoother_two_grid.hpp).
+  std::string loss = "one_step";
 
-  /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators, -smoother_dof and
-  /// the -train_* options of the loop; rejects other -smoother_* and -train_* names.
+  /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators, -smoother_dof,
+  /// -smoother_loss and the -train_* options of the loop; rejects other -smoother_* and
+  /// -train_* names.
   static SmootherTrainOptions from_options(const OptionMap& options);
   static std::string help();
   /// Throws pins::Error naming the first bad option.
@@ -59,12 +64,14 @@ struct SmootherTrainOptions {
 };
 
 /// A batch of smoother training problems: one CSR pattern, A's values [B, nnz] (float64),
-/// random errors z [B, n] and, for several fields, each row's field [n] (int64; undefined for
-/// one field).
+/// random errors z [B, n], for several fields each row's field [n] (int64; undefined for one
+/// field), and each row's box aggregate [n] (int64, kSmootherAggregateSide points per side,
+/// per field) for the two-grid loss's coarse space.
 struct SmootherBatch {
   SparsePattern pattern;
   torch::Tensor values, z;
   torch::Tensor field;
+  torch::Tensor aggregate;
 };
 
 /// Draws `count` Darcy operators of the given kinds (cycled) on a `side`^dim grid (dim 2 or 3)
