@@ -14,6 +14,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/sparse_operator.hpp"
 #include "pins/core/stencil_operator.hpp"
+#include "smoother_entry_features.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins {
@@ -166,17 +167,10 @@ torch::Tensor smoother_features(const SparsePattern& p, const torch::Tensor& val
     const scalar_t* st = stats.data_ptr<scalar_t>();
     for_each_scaled_entry(p, a.data_ptr<scalar_t>(), root.data_ptr<scalar_t>(), B,
                           [&](int64_t b, int64_t i, int64_t k, int64_t j, scalar_t s) {
-                            scalar_t* ob = o + b * channels * nnz;
                             const scalar_t* sb = st + b * kSmootherStatistics * cols;
-                            const scalar_t sigma_i = sb[i], sigma_j = sb[j];
-                            const scalar_t tau_i = sb[cols + i], tau_j = sb[cols + j];
-                            ob[k] = s;
-                            ob[nnz + k] = i == j ? 1 : 0;
-                            ob[2 * nnz + k] = (sigma_i + sigma_j) / 2;
-                            ob[3 * nnz + k] = std::abs(sigma_i - sigma_j);
-                            ob[4 * nnz + k] = (tau_i + tau_j) / 2;
-                            ob[5 * nnz + k] = std::abs(tau_i - tau_j);
-                            if (fd) ob[6 * nnz + k] = fd[i] == fd[j] ? 1 : 0;
+                            detail::write_entry_features(
+                                o + b * channels * nnz + k, nnz, i == j, s, sb[i], sb[j],
+                                sb[cols + i], sb[cols + j], fd ? int(fd[i] == fd[j]) : -1);
                           });
   });
   return out;

@@ -12,8 +12,9 @@
 // does. Set-up runs again whenever PETSc sets the PC up again (a new operator, every Newton
 // step unless -snes_lag_preconditioner says otherwise). -log_view shows the events
 // PinsSmootherSetUp (all of set-up), and within it PinsSmootherRead (reading P's rows),
-// PinsSmootherNet (the network alone) and PinsSmootherAsm (assembling M); the apply is
-// PETSc's MatMult.
+// PinsSmootherNet (features, network and M's values, in blocks of entries, once per
+// symmetric pair: pins/core/smoother_inference.hpp) and PinsSmootherAsm (assembling M); the
+// apply is PETSc's MatMult.
 //
 // A failure on some processes only (an unreadable model file, a non-positive diagonal entry)
 // ends set-up with the same error on every process (src/petsc/collective.hpp), never a hang.
@@ -30,6 +31,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/smoother.hpp"
+#include "pins/core/smoother_inference.hpp"
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/operator.hpp"
@@ -67,6 +69,7 @@ struct PCSurrogateSmoother {
   std::string loaded_path;
   Mat M = nullptr;
   PetscInt setups = 0;
+  int64_t evaluated = 0;  // entries the network ran on at the last set-up (pairs share one)
   PetscLogDouble last_setup_seconds = 0;
 };
 
@@ -121,18 +124,15 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
     const torch::Tensor own = own_stats.select(1, k).contiguous();
     stats.push_back(torch::cat({own, A.ghost_values(own)}, 1));
   }
-  const torch::Tensor x = smoother_features(p, a, diag, torch::stack(stats, 1), field);
-  torch::Tensor y;
+  SmootherInference m;
   (void)PetscLogEventBegin(network_event, 0, 0, 0, 0);
   detail::record_failure(failure, -1, [&] {
-    y = p.nnz() > 0 ? s.model->forward(x.to(torch::kFloat32))
-                    : torch::zeros({1, 1, 0}, torch::kFloat32);
-    PINS_CHECK(torch::isfinite(y).all().item<bool>(),
-               "the network's output contains NaN or Inf (a damaged model file?)");
+    m = smoother_infer(*s.model, p, a, diag, torch::stack(stats, 1), field);
   });
   (void)PetscLogEventEnd(network_event, 0, 0, 0, 0);
   detail::throw_if_any(A.comm(), failure);
-  return smoother_values(p, diag, y);
+  s.evaluated = m.evaluated;
+  return m.values;
 }
 
 // M = a matrix with P's layout and pattern holding `values` (this process's rows).
@@ -199,6 +199,8 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   const torch::Tensor field =
       s.reads_fields ? column_fields(*A, rstart, s.block_size) : torch::Tensor();
   const torch::Tensor values = smoother_values_for(s, *A, field, failure);
+  PetscCall(PetscInfo(pc, "pins: the network ran on %lld of %lld entries (symmetric pairs share one)\n",
+                      (long long)s.evaluated, (long long)A->local_pattern().nnz()));
   PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
   PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
   PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));

@@ -7,6 +7,7 @@
 #include "helpers.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/smoother.hpp"
+#include "pins/core/smoother_inference.hpp"
 #include "pins/core/smoother_train.hpp"
 #include "pins/core/sparse_operator.hpp"
 #include "pins/core/stencil_operator.hpp"
@@ -128,6 +129,55 @@ TEST_CASE("features and values do not depend on how the rows are split over proc
   const torch::Tensor lm = smoother_values(lp, ld, model->forward(x));
   const torch::Tensor want = whole.narrow(1, first, nnz).index_select(1, perm);
   CHECK(torch::allclose(lm, want, 1e-13, 1e-13));
+  // A PC's blocked, pair-sharing set-up path gives the same M (ghost entries never share).
+  const SmootherInference r = smoother_infer(*model, lp, lvals, ld, lstats);
+  CHECK(torch::allclose(r.values, want, 1e-13, 1e-13));
+  CHECK(r.evaluated < lp.nnz());
+}
+
+TEST_CASE("a PC's set-up path: M as the batched path gives it, one network run per pair") {
+  SmootherBatch b = sample_smoother_batch({"darcy"}, 2, 9, 1, 3, 0);
+  const SparsePattern& p = b.pattern;
+  auto model = small_smoother(4);
+  torch::NoGradGuard no_grad;
+  const auto infer = [&](const torch::Tensor& values) {
+    const torch::Tensor d = sparse_diagonal(p, values);
+    return smoother_infer(*model, p, values, d, smoother_row_statistics(p, values, d));
+  };
+  SmootherInference r = infer(b.values);
+  CHECK(torch::allclose(r.values, smoother_apply_model(*model, p, b.values), 1e-13, 1e-13));
+  // Symmetric: the diagonal and one of each off-diagonal pair; M exactly symmetric.
+  CHECK(r.evaluated == (p.nnz() + p.rows()) / 2);
+  const torch::Tensor M = dense_of(p, r.values[0]);
+  CHECK(torch::equal(M, M.t()));
+  // One pair made unequal (a_ij ≠ a_ji beyond rounding): both entries run the network, and M
+  // is still what the batched path gives.
+  torch::Tensor unsymmetric = b.values.clone();
+  const int64_t k = p.row_ptr()[20].item<int64_t>();  // row 20's first entry, off the diagonal
+  REQUIRE(p.col_idx()[k].item<int>() != 20);
+  unsymmetric[0][k] *= 1.5;
+  r = infer(unsymmetric);
+  CHECK(r.evaluated == (p.nnz() + p.rows()) / 2 + 1);
+  CHECK(torch::allclose(r.values, smoother_apply_model(*model, p, unsymmetric), 1e-13, 1e-13));
+  // Rounding-level asymmetry (as GAMG's Galerkin operators have) still shares.
+  torch::Tensor rounded = b.values.clone();
+  rounded[0][k] *= 1 + 1e-14;
+  CHECK(infer(rounded).evaluated == (p.nnz() + p.rows()) / 2);
+  // A multi-field model reads the fields; without them it is refused.
+  const SmootherBatch f = sample_smoother_batch({"darcy"}, 2, 5, 1, 3, 0, 2);
+  auto fm = small_smoother(5, kSmootherFieldFeatures);
+  const torch::Tensor fd = sparse_diagonal(f.pattern, f.values);
+  const torch::Tensor fst = smoother_row_statistics(f.pattern, f.values, fd);
+  CHECK(torch::allclose(smoother_infer(*fm, f.pattern, f.values, fd, fst, f.field).values,
+                        smoother_apply_model(*fm, f.pattern, f.values, f.field), 1e-13, 1e-13));
+  CHECK_THROWS_WITH_AS(smoother_infer(*fm, f.pattern, f.values, fd, fst),
+                       doctest::Contains("a multi-field model needs the field of every column"),
+                       pins::Error);
+  CHECK_THROWS_WITH_AS(smoother_infer(*model, p, b.values.to(torch::kFloat32),
+                                      sparse_diagonal(p, b.values),
+                                      smoother_row_statistics(p, b.values,
+                                                              sparse_diagonal(p, b.values))),
+                       doctest::Contains("values must be float64"), pins::Error);
 }
 
 TEST_CASE("the smoother loss is the energy error of the best damped step, with its gradient") {
