@@ -70,28 +70,13 @@ torch::Tensor smoother_values_loop(const SparsePattern& p, const torch::Tensor& 
   const auto dtype = column_diagonal.scalar_type();
   const torch::Tensor y = network_output.select(1, 0).to(dtype).contiguous();
   const torch::Tensor root = column_diagonal.sqrt().contiguous();
-  const int64_t B = y.size(0), n = p.rows(), nnz = p.nnz(), cols = p.cols();
-  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  const int32_t* col = p.col_idx().data_ptr<int32_t>();
+  const int64_t B = y.size(0), nnz = p.nnz(), cols = p.cols();
   torch::Tensor out = torch::empty({B, nnz}, y.options());
   AT_DISPATCH_FLOATING_TYPES(dtype, "smoother_values", [&] {
-    for (int64_t b = 0; b < B; ++b) {
-      const scalar_t* yb = y.data_ptr<scalar_t>() + b * nnz;
-      const scalar_t* rb = root.data_ptr<scalar_t>() + b * cols;
-      scalar_t* ob = out.data_ptr<scalar_t>() + b * nnz;
-      for (int64_t i = 0; i < n; ++i) {
-        scalar_t row_abs = 0;
-        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
-          if (col[k] != i) row_abs += std::abs(yb[k]);
-        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
-          const int64_t j = col[k];
-          // softplus as LibTorch computes it (threshold 20: the identity above).
-          const scalar_t m_hat =
-              j != i ? yb[k] : (yb[k] > 20 ? yb[k] : std::log1p(std::exp(yb[k]))) + row_abs;
-          ob[k] = m_hat / (rb[i] * rb[j]);
-        }
-      }
-    }
+    for (int64_t b = 0; b < B; ++b)
+      detail::smoother_values_from_outputs(p, y.data_ptr<scalar_t>() + b * nnz,
+                                           root.data_ptr<scalar_t>() + b * cols,
+                                           out.data_ptr<scalar_t>() + b * nnz);
   });
   return out;
 }

@@ -26,26 +26,19 @@ constexpr int64_t kBlock = 16384;
 // while GAMG's Galerkin coarse operators (symmetric up to the rounding of PtAP) still share.
 constexpr double kPairTolerance = 1e-10;
 
-// The entries the network must see, and for every other entry the one whose output it
-// takes: (i, j) with j < i, both owned, copies (j, i) when their values agree.
-struct Evaluation {
-  std::vector<int64_t> entry, row;  // the evaluated entries and their rows
-  std::vector<int64_t> from;        // per entry: −1 (evaluated) or the entry it copies
-};
-
-Evaluation plan(const SparsePattern& p, const double* a) {
+// For every entry the entry whose network output it takes, or −1 when the network must run
+// on it: (i, j) with j < i, both owned, copies (j, i) when their values agree.
+std::vector<int64_t> shared_outputs(const SparsePattern& p, const double* a) {
   const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
   const int32_t* col = p.col_idx().data_ptr<int32_t>();
   const int64_t* t_ptr = p.transpose_ptr().data_ptr<int64_t>();
   const int32_t* t_row = p.transpose_row().data_ptr<int32_t>();
   const int64_t* t_perm = p.transpose_perm().data_ptr<int64_t>();
-  const int64_t n = p.rows();
-  Evaluation e;
-  e.from.assign(size_t(p.nnz()), -1);
+  std::vector<int64_t> from(size_t(p.nnz()), -1);
   // Row i's entries scattered by column, so that each (r, i) of column i with r < i finds its
   // partner (i, r) in O(1): O(nnz) in all, whatever the rows' widths.
   std::vector<int64_t> slot(size_t(p.cols()), -1);
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < p.rows(); ++i) {
     for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) slot[size_t(col[k])] = k;
     for (int64_t t = t_ptr[i]; t < t_ptr[i + 1]; ++t) {
       const int64_t r = t_row[t];
@@ -53,17 +46,11 @@ Evaluation plan(const SparsePattern& p, const double* a) {
       const int64_t upper = t_perm[t], lower = slot[size_t(r)];  // (r, i) and (i, r)
       if (lower >= 0 && std::abs(a[upper] - a[lower]) <=
                             kPairTolerance * std::max(std::abs(a[upper]), std::abs(a[lower])))
-        e.from[size_t(lower)] = upper;
+        from[size_t(lower)] = upper;
     }
-    for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
-      slot[size_t(col[k])] = -1;
-      if (e.from[size_t(k)] < 0) {
-        e.entry.push_back(k);
-        e.row.push_back(i);
-      }
-    }
+    for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) slot[size_t(col[k])] = -1;
   }
-  return e;
+  return from;
 }
 
 }  // namespace
@@ -106,33 +93,47 @@ SmootherInference smoother_infer(Surrogate& model, const SparsePattern& p,
                          ? torch::kFloat32
                          : model.module().parameters().front().scalar_type();
 
-  const Evaluation e = plan(p, av);
-  const int64_t count = int64_t(e.entry.size());
-  torch::Tensor y = torch::empty({p.nnz()}, torch::kFloat64);
-  double* yv = y.data_ptr<double>();
-  for (int64_t start = 0; start < count; start += kBlock) {
-    const int64_t len = std::min(kBlock, count - start);
-    torch::Tensor x = torch::empty({1, channels, len}, torch::kFloat64);
-    double* xv = x.data_ptr<double>();
-    for (int64_t t = 0; t < len; ++t) {
-      const int64_t k = e.entry[size_t(start + t)], i = e.row[size_t(start + t)], j = col[k];
-      detail::write_entry_features(xv + t, len, i == j, av[k] / (rv[i] * rv[j]), sigma[i],
-                                   sigma[j], tau[i], tau[j], fd ? int(fd[i] == fd[j]) : -1);
-    }
-    // Features in float64 then the model's precision: the same numbers smoother_features
-    // gives and a PC converted before.
-    const torch::Tensor out =
-        model.forward(x.to(dtype)).reshape({len}).to(torch::kFloat64).contiguous();
+  // The network's outputs go straight into M's values, which are then formed in place: at
+  // 65³ every nnz-sized temporary is 15 MB of fresh pages.
+  const std::vector<int64_t> from = shared_outputs(p, av);
+  torch::Tensor m = torch::empty({1, p.nnz()}, torch::kFloat64);
+  double* yv = m.data_ptr<double>();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  std::vector<int64_t> block;  // the entries of the block being filled
+  block.reserve(size_t(kBlock));
+  torch::Tensor x = torch::empty({1, channels, kBlock}, torch::kFloat64);
+  int64_t evaluated = 0;
+  const auto run = [&] {  // the network on the block's features
+    const int64_t len = int64_t(block.size());
+    const torch::Tensor out = model.forward(x.narrow(2, 0, len).to(dtype))
+                                  .reshape({len})
+                                  .to(torch::kFloat64)
+                                  .contiguous();
     PINS_CHECK(torch::isfinite(out).all().item<bool>(),
                "the network's output contains NaN or Inf (a damaged model file?)");
     const double* ov = out.data_ptr<double>();
-    for (int64_t t = 0; t < len; ++t) yv[e.entry[size_t(start + t)]] = ov[t];
-  }
+    for (int64_t t = 0; t < len; ++t) yv[block[size_t(t)]] = ov[t];
+    evaluated += len;
+    block.clear();
+  };
+  double* xv = x.data_ptr<double>();
+  for (int64_t i = 0; i < p.rows(); ++i)
+    for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
+      if (from[size_t(k)] >= 0) continue;
+      const int64_t j = col[k], t = int64_t(block.size());
+      // Features in float64, then the model's precision: the numbers smoother_features gives.
+      detail::write_entry_features(xv + t, kBlock, i == j, av[k] / (rv[i] * rv[j]), sigma[i],
+                                   sigma[j], tau[i], tau[j], fd ? int(fd[i] == fd[j]) : -1);
+      block.push_back(k);
+      if (int64_t(block.size()) == kBlock) run();
+    }
+  if (!block.empty()) run();
   for (int64_t k = 0; k < p.nnz(); ++k)
-    if (e.from[size_t(k)] >= 0) yv[k] = yv[e.from[size_t(k)]];
+    if (from[size_t(k)] >= 0) yv[k] = yv[from[size_t(k)]];
+  detail::smoother_values_from_outputs(p, yv, rv, yv);
   SmootherInference r;
-  r.values = smoother_values(p, column_diagonal.to(torch::kFloat64), y.view({1, 1, p.nnz()}));
-  r.evaluated = count;
+  r.values = m;
+  r.evaluated = evaluated;
   return r;
 }
 

@@ -143,19 +143,37 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
     if (c >= rstart && c < rend) return c - rstart;
     return n + (std::lower_bound(ghosts.begin(), ghosts.end(), c) - ghosts.begin());
   };
-  // Within a row the local indices must increase: ghosts below rstart now sort after the
-  // owned columns. order[k] is the PETSc position of the k-th local entry of its row.
+  // Within a row the local indices must increase. PETSc's columns are sorted, so a row reads
+  // [ghosts below rstart][owned][ghosts at or above rend], while local numbering puts the
+  // low ghosts after the owned columns: the k-th local entry of a row with `low` low ghosts
+  // and `owned` owned columns is its PETSc entry source(k) — a rotation, no sort, no
+  // per-entry permutation array (this runs at every set-up of a PC, on every level).
+  std::vector<int32_t> low(size_t(n), 0), owned_count(size_t(n), 0);
+  const auto source = [&](PetscInt i, int64_t k) -> int64_t {  // k: position within the row
+    const int64_t lo = low[size_t(i)], ow = owned_count[size_t(i)];
+    return k < ow ? lo + k : (k < ow + lo ? k - ow : k);
+  };
   const size_t nnz = gcols.size();
-  std::vector<int64_t> col_idx(nnz);
-  std::vector<int64_t> order(nnz);
+  torch::Tensor col_tensor;
+  PetscCallCXX(col_tensor = torch::empty({static_cast<int64_t>(nnz)}, torch::kInt64));
+  int64_t* col_idx = col_tensor.data_ptr<int64_t>();
   for (PetscInt i = 0; i < n; ++i) {
     const int64_t k0 = row_ptr[size_t(i)], k1 = row_ptr[size_t(i) + 1];
-    std::iota(order.begin() + k0, order.begin() + k1, int64_t(0));
-    std::sort(order.begin() + k0, order.begin() + k1, [&](int64_t a, int64_t b) {
-      return local_of(gcols[size_t(k0 + a)]) < local_of(gcols[size_t(k0 + b)]);
-    });
-    for (int64_t k = k0; k < k1; ++k)
-      col_idx[size_t(k)] = local_of(gcols[size_t(k0 + order[size_t(k)])]);
+    int32_t lo = 0, ow = 0;
+    for (int64_t k = k0; k < k1; ++k) {
+      lo += gcols[size_t(k)] < rstart;
+      ow += gcols[size_t(k)] >= rstart && gcols[size_t(k)] < rend;
+    }
+    low[size_t(i)] = lo;
+    owned_count[size_t(i)] = ow;
+    for (int64_t k = 0; k < k1 - k0; ++k) {
+      col_idx[k0 + k] = local_of(gcols[size_t(k0 + source(i, k))]);
+      PetscCheck(k == 0 || col_idx[k0 + k] > col_idx[k0 + k - 1], comm, PETSC_ERR_ARG_WRONG,
+                 "pins sparse operator: MatGetRow gave row %" PetscInt_FMT
+                 " of matrix 0 with unsorted or repeated columns; pins needs an assembled AIJ "
+                 "matrix (sorted rows)",
+                 rstart + i);
+    }
   }
 
   // Values of every matrix in local order; the first pattern difference and the first
@@ -178,11 +196,12 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
       if (!same) {
         mismatch = {PetscInt(b), r, 0};
       } else {
-        for (int64_t k = k0; k < k1; ++k) {
-          const double x = vals[order[size_t(k)]];
-          v[b * int64_t(nnz) + k] = x;
+        for (int64_t k = 0; k < k1 - k0; ++k) {
+          const int64_t from = source(i, k);
+          const double x = vals[from];
+          v[b * int64_t(nnz) + k0 + k] = x;
           if (!std::isfinite(x) && nonfinite[0] == kNone)
-            nonfinite = {PetscInt(b), r, gcols[size_t(k0 + order[size_t(k)])]};
+            nonfinite = {PetscInt(b), r, gcols[size_t(k0 + from)]};
         }
       }
       PetscCall(MatRestoreRow(mats[size_t(b)], r, &nc, &cols, &vals));
@@ -204,7 +223,7 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
 
   const int64_t cols_local = n + static_cast<int64_t>(ghosts.size());
   PetscCallCXX(out->pattern = SparsePattern(n, cols_local, torch::tensor(row_ptr, torch::kInt64),
-                                            torch::tensor(col_idx, torch::kInt64)));
+                                            col_tensor));
   out->values = values;
   out->n_own = n;
   out->global_size = N;
