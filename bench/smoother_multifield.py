@@ -15,7 +15,12 @@ smoother on every level (a scalar model and a multi-field one, -smoother_dof 2),
 alone as GMRES's preconditioner.
 
   bench/smoother_multifield.py -build BUILD -scalar sm.pins -multifield sm2.pins
-                               [-grids 64,128] [-procs 1,2]
+                               [-grids 64,128] [-procs 1,2] [-lags 3] [-only TEXT,...]
+
+-lags adds, per lag L, GAMG with the multi-field model run at every L-th set-up
+(-mg_levels_pc_surrogate_smoother_lag L), alone and with GAMG's
+-pc_gamg_reuse_interpolation (then the coarse levels keep their pattern and reuse too), and
+GAMG's defaults with that option. -only keeps the rows whose name contains one of the texts.
 
 Prints markdown tables for bench/RESULTS.md.
 """
@@ -58,6 +63,8 @@ def main():
                    help="a multi-field smoother model (pins train -task smoother -smoother_dof 2)")
     p.add_argument("-grids", default="64,128")
     p.add_argument("-procs", default="1,2")
+    p.add_argument("-lags", default="", help="comma-separated lags (see above)")
+    p.add_argument("-only", default="", help="comma-separated texts of row names to keep")
     a = p.parse_args()
     rows = [
         ("GMRES + point-block Jacobi", ["-pc_type", "pbjacobi"]),
@@ -76,6 +83,22 @@ def main():
         ("GMRES + learned smoother alone (multi-field model)",
          ["-pc_type", "surrogate_smoother", "-pc_surrogate_smoother_model", a.multifield]),
     ]
+    reuse = ["-pc_gamg_reuse_interpolation", "true"]
+    lags = [int(x) for x in a.lags.split(",") if x]
+    if lags:
+        rows.append(("GMRES + GAMG, reuse interpolation", ["-pc_type", "gamg"] + reuse))
+    for lag in lags:
+        if lag < 1:
+            sys.exit("-lags: each lag must be >= 1, got %d" % lag)
+        learned = ["-pc_type", "gamg", "-mg_levels_pc_type", "surrogate_smoother",
+                   "-mg_levels_pc_surrogate_smoother_model", a.multifield,
+                   "-mg_levels_pc_surrogate_smoother_lag", str(lag)]
+        rows.append(("GMRES + GAMG, learned smoother (multi-field model), lag %d" % lag, learned))
+        rows.append(("GMRES + GAMG, reuse interpolation, learned smoother (multi-field model), "
+                     "lag %d" % lag, learned + reuse))
+    only = [t for t in a.only.split(",") if t]
+    if only:
+        rows = [r for r in rows if any(t in r[0] for t in only)]
     procs = [int(x) for x in a.procs.split(",")]
     print(machine_line())
     with tempfile.TemporaryDirectory() as work:

@@ -58,7 +58,7 @@ std::vector<int64_t> shared_outputs(const SparsePattern& p, const double* a) {
 SmootherInference smoother_infer(Surrogate& model, const SparsePattern& p,
                                  const torch::Tensor& values, const torch::Tensor& column_diagonal,
                                  const torch::Tensor& column_statistics,
-                                 const torch::Tensor& column_field) {
+                                 const torch::Tensor& column_field, bool keep_outputs) {
   torch::NoGradGuard no_grad;
   PINS_CHECK(values.dim() == 2 && values.size(0) == 1 && values.size(1) == p.nnz() &&
                  values.scalar_type() == torch::kFloat64,
@@ -130,8 +130,9 @@ SmootherInference smoother_infer(Surrogate& model, const SparsePattern& p,
   if (!block.empty()) run();
   for (int64_t k = 0; k < p.nnz(); ++k)
     if (from[size_t(k)] >= 0) yv[k] = yv[from[size_t(k)]];
-  detail::smoother_values_from_outputs(p, yv, rv, yv);
   SmootherInference r;
+  if (keep_outputs) r.outputs = m.view({1, 1, p.nnz()}).clone();
+  detail::smoother_values_from_outputs(p, yv, rv, yv);
   r.values = m;
   r.evaluated = evaluated;
   return r;

@@ -70,6 +70,13 @@ struct PCSurrogateSmoother {
   Mat M = nullptr;
   PetscInt setups = 0;
   int64_t evaluated = 0;  // entries the network ran on at the last set-up (pairs share one)
+  // -pc_surrogate_smoother_lag: the network runs at every lag-th set-up; in between, M is
+  // formed from its last outputs with the new operator's diagonal (same pattern only).
+  PetscInt lag = 1;
+  PetscInt network_runs = 0;
+  PetscInt since_network = 0;  // set-ups since the network last ran
+  torch::Tensor outputs;       // the network's last outputs [1, 1, nnz] (lag > 1)
+  SparsePattern outputs_pattern;
   PetscLogDouble last_setup_seconds = 0;
 };
 
@@ -107,9 +114,10 @@ torch::Tensor column_fields(const DistributedSparseOperator& A, PetscInt rstart,
 }
 
 // M's values [1, nnz_local] for this process's rows of A (collective: ghost exchanges);
-// `field` ([m]) only for a multi-field model.
+// `field` ([m]) only for a multi-field model. With `reuse`, from the network's last outputs
+// and A's diagonal, without the network.
 torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSparseOperator& A,
-                                  const torch::Tensor& field,
+                                  const torch::Tensor& field, bool reuse,
                                   std::optional<detail::Failure>& failure) {
   torch::NoGradGuard no_grad;
   const SparsePattern& p = A.local_pattern();
@@ -118,6 +126,10 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
   detail::record_failure(failure, -1, [&] { check_smoother_diagonal(kWho, own_diag); });
   detail::throw_if_any(A.comm(), failure);
   const torch::Tensor diag = torch::cat({own_diag, A.ghost_values(own_diag)}, 1);
+  if (reuse) {
+    s.evaluated = 0;
+    return smoother_values(p, diag, s.outputs);
+  }
   const torch::Tensor own_stats = smoother_row_statistics(p, a, diag);  // [1, 2, n]
   std::vector<torch::Tensor> stats;
   for (int k = 0; k < kSmootherStatistics; ++k) {
@@ -127,11 +139,13 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
   SmootherInference m;
   (void)PetscLogEventBegin(network_event, 0, 0, 0, 0);
   detail::record_failure(failure, -1, [&] {
-    m = smoother_infer(*s.model, p, a, diag, torch::stack(stats, 1), field);
+    m = smoother_infer(*s.model, p, a, diag, torch::stack(stats, 1), field, s.lag > 1);
   });
   (void)PetscLogEventEnd(network_event, 0, 0, 0, 0);
   detail::throw_if_any(A.comm(), failure);
   s.evaluated = m.evaluated;
+  s.outputs = m.outputs;
+  s.outputs_pattern = p;
   return m.values;
 }
 
@@ -198,9 +212,30 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   PetscCall(MatGetBlockSize(pc->pmat, &s.block_size));
   const torch::Tensor field =
       s.reads_fields ? column_fields(*A, rstart, s.block_size) : torch::Tensor();
-  const torch::Tensor values = smoother_values_for(s, *A, field, failure);
-  PetscCall(PetscInfo(pc, "pins: the network ran on %lld of %lld entries (symmetric pairs share one)\n",
-                      (long long)s.evaluated, (long long)A->local_pattern().nnz()));
+  // Reuse the network's outputs when every process can (the same pattern as when they were
+  // computed, lag not yet reached): a collective decision, since the paths exchange
+  // different ghost data.
+  const bool can_reuse = s.lag > 1 && s.outputs.defined() && s.since_network + 1 < s.lag &&
+                         A->local_pattern() == s.outputs_pattern;
+  PetscInt mine = can_reuse ? 1 : 0, all = 0;
+  PetscCallMPI(MPI_Allreduce(&mine, &all, 1, MPIU_INT, MPI_MIN, comm));
+  const bool reuse = all == 1;
+  const torch::Tensor values = smoother_values_for(s, *A, field, reuse, failure);
+  if (reuse) {
+    ++s.since_network;
+    PetscCall(PetscInfo(pc, "pins: M from the network's outputs of %" PetscInt_FMT
+                            " set-up(s) ago and the new diagonal (-pc_surrogate_smoother_lag %"
+                            PetscInt_FMT ")\n",
+                        s.since_network, s.lag));
+  } else {
+    s.since_network = 0;
+    ++s.network_runs;
+  }
+  if (!reuse)
+    PetscCall(PetscInfo(pc,
+                        "pins: the network ran on %lld of %lld entries (symmetric pairs share "
+                        "one)\n",
+                        (long long)s.evaluated, (long long)A->local_pattern().nnz()));
   PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
   PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
   PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));
@@ -238,13 +273,22 @@ PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* Petsc
                             "on this process, else the cores bound to it, shared with processes "
                             "on the same cores)",
                             "PCSURROGATESMOOTHER", s.threads, &s.threads, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_smoother_lag",
+                            "Run the network at every lag-th set-up; in between form M from its "
+                            "last outputs and the new diagonal (same pattern only)",
+                            "PCSURROGATESMOOTHER", s.lag, &s.lag, nullptr));
   PetscOptionsHeadEnd();
+  PetscCheck(s.lag >= 1, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
+             "-pc_surrogate_smoother_lag must be >= 1 (1: the network at every set-up), got "
+             "%" PetscInt_FMT,
+             s.lag);
   PetscCheck(s.threads >= 0, PetscObjectComm((PetscObject)pc), PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_smoother_threads must be >= 0 (0: the cores of this process), got "
              "%" PetscInt_FMT,
              s.threads);
   if (s.model_path != path) {
     s.model_path = path;
+    s.outputs = torch::Tensor();  // another model's outputs are not this one's
     pc->setupcalled = 0;
   }
   PetscFunctionReturn(0);
@@ -269,13 +313,21 @@ PetscErrorCode PCView_SurrogateSmoother(PC pc, PetscViewer viewer) {
                                      "    M has the pattern of P: %.0f nonzeros; set up %" PetscInt_FMT
                                      " times, last set-up %.3g s\n",
                                      info.nz_used, s.setups, (double)s.last_setup_seconds));
+    if (s.lag > 1)
+      PetscCall(PetscViewerASCIIPrintf(viewer,
+                                       "    the network ran at %" PetscInt_FMT " of them (lag %"
+                                       PetscInt_FMT ")\n",
+                                       s.network_runs, s.lag));
   }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode PCReset_SurrogateSmoother(PC pc) {
   PetscFunctionBeginUser;
-  PetscCall(MatDestroy(&ctx_of(pc)->M));
+  PCSurrogateSmoother& s = *ctx_of(pc);
+  PetscCall(MatDestroy(&s.M));
+  s.outputs = torch::Tensor();
+  s.since_network = 0;
   PetscFunctionReturn(0);
 }
 

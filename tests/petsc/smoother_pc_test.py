@@ -188,6 +188,21 @@ def case_multifield(args):
         _, its, _ = gray_scott_iterations(args, "-mg_levels_pc_type", "surrogate_smoother",
                                           "-mg_levels_pc_surrogate_smoother_model", m)
         print("gray_scott inside GAMG with the %s model: %d iterations" % (name, its))
+    # -pc_surrogate_smoother_lag 3: the Jacobian's pattern never changes, so the network runs
+    # at every third set-up (PETSc's event counts say so) and M is formed from its outputs and
+    # the new diagonal in between; every step still converges, on 1 and 2 processes.
+    for ranks in (1, 2):
+        solves, lagged, out = gray_scott_iterations(args, *alone, "-pc_surrogate_smoother_lag",
+                                                    "3", "-log_view", ranks=ranks)
+        counts = {e: int(re.search(r"^%s\s+(\d+)" % e, out, re.M).group(1))
+                  for e in ("PinsSmootherSetUp", "PinsSmootherNet")}
+        print("lag 3 on %d process(es): %d set-ups, the network at %d; %d iterations (lag 1: %d)"
+              % (ranks, counts["PinsSmootherSetUp"], counts["PinsSmootherNet"], lagged, its1))
+        if counts["PinsSmootherNet"] != (counts["PinsSmootherSetUp"] + 2) // 3:
+            fail("lag 3: the network ran at %d of %d set-ups" %
+                 (counts["PinsSmootherNet"], counts["PinsSmootherSetUp"]))
+        if lagged > 1.5 * its1:
+            fail("lag 3 took %d iterations against %d at lag 1" % (lagged, its1))
 
 
 def case_two_grid(args):
@@ -248,6 +263,8 @@ def case_bad_input(args):
     other = os.path.join(args.workdir, "other_task.pins")
     rewrite_model(args.model, other, manifest_edit=lambda m: m.update(task="precondition"))
     expect_error(args, "smoother", *sm, "-pc_surrogate_smoother_model", other)
+    expect_error(args, "-pc_surrogate_smoother_lag must be >= 1", *sm,
+                 "-pc_surrogate_smoother_model", args.model, "-pc_surrogate_smoother_lag", "0")
     expect_error(args, "-pc_surrogate_smoother_threads must be >= 0", *sm,
                  "-pc_surrogate_smoother_model", args.model, "-pc_surrogate_smoother_threads",
                  "-1")

@@ -29,6 +29,10 @@ class Surrogate;
 struct SmootherInference {
   torch::Tensor values;     ///< M's values [1, nnz] (the pattern's entries, float64)
   int64_t evaluated = 0;    ///< entries the network ran on (≤ nnz; about half for symmetric A)
+  /// With keep_outputs: the network's output of every entry [1, 1, nnz] (float64), from which
+  /// smoother_values(pattern, diagonal, outputs) forms M for another diagonal — a PC that
+  /// reuses them on a later operator of the same pattern skips the network.
+  torch::Tensor outputs;
 };
 
 /// For one operator: values [1, nnz] (float64), the diagonal [1, m] and the row statistics
@@ -38,6 +42,6 @@ struct SmootherInference {
 SmootherInference smoother_infer(Surrogate& model, const SparsePattern& pattern,
                                  const torch::Tensor& values, const torch::Tensor& column_diagonal,
                                  const torch::Tensor& column_statistics,
-                                 const torch::Tensor& column_field = {});
+                                 const torch::Tensor& column_field = {}, bool keep_outputs = false);
 
 }  // namespace pins
