@@ -146,6 +146,16 @@ TEST_CASE("a PC's set-up path: M as the batched path gives it, one network run p
   };
   SmootherInference r = infer(b.values);
   CHECK(torch::allclose(r.values, smoother_apply_model(*model, p, b.values), 1e-13, 1e-13));
+  CHECK(!r.outputs.defined());
+  {  // Kept outputs form the same M with the same diagonal, and M for another one (a lag).
+    const torch::Tensor d = sparse_diagonal(p, b.values);
+    const SmootherInference kept =
+        smoother_infer(*model, p, b.values, d, smoother_row_statistics(p, b.values, d), {}, true);
+    REQUIRE(kept.outputs.sizes() == torch::IntArrayRef({1, 1, p.nnz()}));
+    CHECK(torch::allclose(smoother_values(p, d, kept.outputs), kept.values, 1e-15, 0));
+    const torch::Tensor d2 = 4 * d;  // the operator scaled by 4: M scaled by 1/4
+    CHECK(torch::allclose(smoother_values(p, d2, kept.outputs), kept.values / 4, 1e-14, 0));
+  }
   // Symmetric: the diagonal and one of each off-diagonal pair; M exactly symmetric.
   CHECK(r.evaluated == (p.nnz() + p.rows()) / 2);
   const torch::Tensor M = dense_of(p, r.values[0]);
