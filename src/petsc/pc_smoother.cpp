@@ -76,7 +76,11 @@ struct PCSurrogateSmoother {
   PetscInt network_runs = 0;
   PetscInt since_network = 0;  // set-ups since the network last ran
   torch::Tensor outputs;       // the network's last outputs [1, 1, nnz] (lag > 1)
-  SparsePattern outputs_pattern;
+  // The operator the outputs were computed for: its rows as read (pattern, ghost scatter),
+  // P's object id and nonzero state — unchanged, a lagged set-up needs only P's diagonal.
+  std::shared_ptr<const DistributedSparseOperator> kept;
+  PetscInt64 kept_id = -1;
+  PetscObjectState kept_state = -1;
   PetscLogDouble last_setup_seconds = 0;
 };
 
@@ -117,7 +121,7 @@ torch::Tensor column_fields(const DistributedSparseOperator& A, PetscInt rstart,
 // `field` ([m]) only for a multi-field model. With `reuse`, from the network's last outputs
 // and A's diagonal, without the network.
 torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSparseOperator& A,
-                                  const torch::Tensor& field, bool reuse,
+                                  const torch::Tensor& field,
                                   std::optional<detail::Failure>& failure) {
   torch::NoGradGuard no_grad;
   const SparsePattern& p = A.local_pattern();
@@ -126,10 +130,6 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
   detail::record_failure(failure, -1, [&] { check_smoother_diagonal(kWho, own_diag); });
   detail::throw_if_any(A.comm(), failure);
   const torch::Tensor diag = torch::cat({own_diag, A.ghost_values(own_diag)}, 1);
-  if (reuse) {
-    s.evaluated = 0;
-    return smoother_values(p, diag, s.outputs);
-  }
   const torch::Tensor own_stats = smoother_row_statistics(p, a, diag);  // [1, 2, n]
   std::vector<torch::Tensor> stats;
   for (int k = 0; k < kSmootherStatistics; ++k) {
@@ -145,16 +145,44 @@ torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSpars
   detail::throw_if_any(A.comm(), failure);
   s.evaluated = m.evaluated;
   s.outputs = m.outputs;
-  s.outputs_pattern = p;
   return m.values;
 }
 
-// M = a matrix with P's layout and pattern holding `values` (this process's rows).
-PetscErrorCode assemble_smoother(Mat P, const DistributedSparseOperator& A,
-                                 const torch::Tensor& values, Mat* M) {
+// A lagged set-up (collective): M from the network's kept outputs and P's new diagonal — P's
+// pattern is the kept operator's, so neither P's rows nor the network are needed.
+PetscErrorCode lagged_values(PCSurrogateSmoother& s, Mat P, torch::Tensor* values,
+                             std::optional<detail::Failure>& failure) {
   PetscFunctionBeginUser;
-  PetscCall(MatDestroy(M));
-  PetscCall(MatDuplicate(P, MAT_DO_NOT_COPY_VALUES, M));
+  torch::NoGradGuard no_grad;
+  const DistributedSparseOperator& A = *s.kept;
+  Vec d;
+  PetscCall(MatCreateVecs(P, nullptr, &d));
+  PetscCall(MatGetDiagonal(P, d));
+  const PetscScalar* dv;
+  PetscCall(VecGetArrayRead(d, &dv));
+  torch::Tensor own_diag;
+  PetscCallCXX(own_diag = torch::from_blob(const_cast<PetscScalar*>(dv), {1, A.local_size()},
+                                           torch::kFloat64)
+                              .clone());
+  PetscCall(VecRestoreArrayRead(d, &dv));
+  PetscCall(VecDestroy(&d));
+  detail::record_failure(failure, -1, [&] { check_smoother_diagonal(kWho, own_diag); });
+  detail::throw_if_any(A.comm(), failure);
+  PetscCallCXX(*values = smoother_values(A.local_pattern(),
+                                         torch::cat({own_diag, A.ghost_values(own_diag)}, 1),
+                                         s.outputs));
+  PetscFunctionReturn(0);
+}
+
+// M = a matrix with P's layout and pattern holding `values` (this process's rows); with
+// `same_pattern`, the existing M's values are overwritten instead.
+PetscErrorCode assemble_smoother(Mat P, const DistributedSparseOperator& A,
+                                 const torch::Tensor& values, bool same_pattern, Mat* M) {
+  PetscFunctionBeginUser;
+  if (!same_pattern || !*M) {
+    PetscCall(MatDestroy(M));
+    PetscCall(MatDuplicate(P, MAT_DO_NOT_COPY_VALUES, M));
+  }
   const SparsePattern& p = A.local_pattern();
   PetscInt rstart;
   PetscCall(MatGetOwnershipRange(P, &rstart, nullptr));
@@ -192,52 +220,65 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   if (!s.model || s.loaded_path != s.model_path)
     detail::record_failure(failure, -1, [&] { load_model_file(s); });
   detail::throw_if_any(comm, failure);
-  std::shared_ptr<const DistributedSparseOperator> A;
-  PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
-  PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
-  PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
-  PetscInt threads;
-  PetscCall(network_threads(comm, s.threads, &threads));
-  // By default a small operator's set-up runs on one thread: for the levels of a Newton
-  // solve's multigrid, set up again at every step, a second LibTorch thread made set-up 2-4x
-  // slower here (its wake-ups and spin-waits cost more than the work they share: Gray-Scott
-  // 64^2 and 128^2, bench/RESULTS.md), while at 65^3 (1.9M entries) it gained 1.2x.
-  if (s.threads == 0 && A->local_pattern().nnz() < kThreadedEntries) threads = 1;
-  PetscCall(PetscInfo(pc, "pins: %" PetscInt_FMT " LibTorch threads for %lld entries\n", threads,
-                      (long long)A->local_pattern().nnz()));
-  PetscCallCXX(set_training_threads(int(threads)));
-  // A multi-field model reads each entry's fields from P's block size (a scalar one ignores it).
-  PetscInt rstart;
-  PetscCall(MatGetOwnershipRange(pc->pmat, &rstart, nullptr));
-  PetscCall(MatGetBlockSize(pc->pmat, &s.block_size));
-  const torch::Tensor field =
-      s.reads_fields ? column_fields(*A, rstart, s.block_size) : torch::Tensor();
-  // Reuse the network's outputs when every process can (the same pattern as when they were
-  // computed, lag not yet reached): a collective decision, since the paths exchange
-  // different ghost data.
-  const bool can_reuse = s.lag > 1 && s.outputs.defined() && s.since_network + 1 < s.lag &&
-                         A->local_pattern() == s.outputs_pattern;
+  // A lagged set-up reuses the network's outputs when every process can (P is the object,
+  // with the nonzero state, they were computed for; the lag not yet reached): a collective
+  // decision, since the two paths exchange different data.
+  PetscObjectState state;
+  PetscCall(MatGetNonzeroState(pc->pmat, &state));
+  const PetscInt64 id = ((PetscObject)pc->pmat)->id;
+  const bool can_reuse = s.lag > 1 && s.outputs.defined() && s.kept &&
+                         s.since_network + 1 < s.lag && id == s.kept_id && state == s.kept_state;
   PetscInt mine = can_reuse ? 1 : 0, all = 0;
   PetscCallMPI(MPI_Allreduce(&mine, &all, 1, MPIU_INT, MPI_MIN, comm));
   const bool reuse = all == 1;
-  const torch::Tensor values = smoother_values_for(s, *A, field, reuse, failure);
+  std::shared_ptr<const DistributedSparseOperator> A;
+  torch::Tensor values;
   if (reuse) {
+    A = s.kept;
+    PetscCall(lagged_values(s, pc->pmat, &values, failure));
     ++s.since_network;
+    s.evaluated = 0;
     PetscCall(PetscInfo(pc, "pins: M from the network's outputs of %" PetscInt_FMT
-                            " set-up(s) ago and the new diagonal (-pc_surrogate_smoother_lag %"
+                            " set-up(s) ago and P's new diagonal (-pc_surrogate_smoother_lag %"
                             PetscInt_FMT ")\n",
                         s.since_network, s.lag));
   } else {
+    PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
+    PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
+    PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
+    PetscInt threads;
+    PetscCall(network_threads(comm, s.threads, &threads));
+    // By default a small operator's set-up runs on one thread: for the levels of a Newton
+    // solve's multigrid, set up again at every step, a second LibTorch thread made set-up
+    // 2-4x slower here (its wake-ups and spin-waits cost more than the work they share:
+    // Gray-Scott 64^2 and 128^2, bench/RESULTS.md), while at 65^3 (1.9M entries) it gained
+    // 1.2x.
+    if (s.threads == 0 && A->local_pattern().nnz() < kThreadedEntries) threads = 1;
+    PetscCall(PetscInfo(pc, "pins: %" PetscInt_FMT " LibTorch threads for %lld entries\n",
+                        threads, (long long)A->local_pattern().nnz()));
+    PetscCallCXX(set_training_threads(int(threads)));
+    // A multi-field model reads each entry's fields from P's block size (a scalar one
+    // ignores it).
+    PetscInt rstart;
+    PetscCall(MatGetOwnershipRange(pc->pmat, &rstart, nullptr));
+    PetscCall(MatGetBlockSize(pc->pmat, &s.block_size));
+    const torch::Tensor field =
+        s.reads_fields ? column_fields(*A, rstart, s.block_size) : torch::Tensor();
+    values = smoother_values_for(s, *A, field, failure);
     s.since_network = 0;
     ++s.network_runs;
-  }
-  if (!reuse)
+    if (s.lag > 1) {
+      s.kept = A;
+      s.kept_id = id;
+      s.kept_state = state;
+    }
     PetscCall(PetscInfo(pc,
                         "pins: the network ran on %lld of %lld entries (symmetric pairs share "
                         "one)\n",
                         (long long)s.evaluated, (long long)A->local_pattern().nnz()));
+  }
   PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
-  PetscCall(assemble_smoother(pc->pmat, *A, values, &s.M));
+  PetscCall(assemble_smoother(pc->pmat, *A, values, reuse, &s.M));
   PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));
   PetscLogDouble t1;
   PetscCall(PetscTime(&t1));
@@ -289,6 +330,7 @@ PetscErrorCode PCSetFromOptions_SurrogateSmoother(PC pc, PetscOptionItems* Petsc
   if (s.model_path != path) {
     s.model_path = path;
     s.outputs = torch::Tensor();  // another model's outputs are not this one's
+    s.kept.reset();
     pc->setupcalled = 0;
   }
   PetscFunctionReturn(0);
@@ -327,6 +369,7 @@ PetscErrorCode PCReset_SurrogateSmoother(PC pc) {
   PCSurrogateSmoother& s = *ctx_of(pc);
   PetscCall(MatDestroy(&s.M));
   s.outputs = torch::Tensor();
+  s.kept.reset();
   s.since_network = 0;
   PetscFunctionReturn(0);
 }

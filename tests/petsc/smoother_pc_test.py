@@ -189,18 +189,23 @@ def case_multifield(args):
                                           "-mg_levels_pc_surrogate_smoother_model", m)
         print("gray_scott inside GAMG with the %s model: %d iterations" % (name, its))
     # -pc_surrogate_smoother_lag 3: the Jacobian's pattern never changes, so the network runs
-    # at every third set-up (PETSc's event counts say so) and M is formed from its outputs and
-    # the new diagonal in between; every step still converges, on 1 and 2 processes.
+    # (and P's rows are read) at every third set-up only (PETSc's event counts say so) and M is
+    # formed from its outputs and the new diagonal in between; every step still converges, on
+    # 1 and 2 processes.
     for ranks in (1, 2):
         solves, lagged, out = gray_scott_iterations(args, *alone, "-pc_surrogate_smoother_lag",
                                                     "3", "-log_view", ranks=ranks)
         counts = {e: int(re.search(r"^%s\s+(\d+)" % e, out, re.M).group(1))
-                  for e in ("PinsSmootherSetUp", "PinsSmootherNet")}
+                  for e in ("PinsSmootherSetUp", "PinsSmootherNet", "PinsSmootherRead")}
         print("lag 3 on %d process(es): %d set-ups, the network at %d; %d iterations (lag 1: %d)"
               % (ranks, counts["PinsSmootherSetUp"], counts["PinsSmootherNet"], lagged, its1))
         if counts["PinsSmootherNet"] != (counts["PinsSmootherSetUp"] + 2) // 3:
             fail("lag 3: the network ran at %d of %d set-ups" %
                  (counts["PinsSmootherNet"], counts["PinsSmootherSetUp"]))
+        # A lagged set-up reads only P's diagonal: P's rows are read when the network runs.
+        if counts["PinsSmootherRead"] != counts["PinsSmootherNet"]:
+            fail("lag 3: P's rows were read at %d set-ups, the network ran at %d" %
+                 (counts["PinsSmootherRead"], counts["PinsSmootherNet"]))
         if lagged > 1.5 * its1:
             fail("lag 3 took %d iterations against %d at lag 1" % (lagged, its1))
 
