@@ -10,7 +10,9 @@
 // entries and assembles M, a matrix with the pattern and row layout of P. Apply is MatMult(M):
 // no process ever gathers more than its own rows and ghosts, so it scales as PETSc's MatMult
 // does. Set-up runs again whenever PETSc sets the PC up again (a new operator, every Newton
-// step unless -snes_lag_preconditioner says otherwise). -log_view shows the events
+// step unless -snes_lag_preconditioner says otherwise); with -pc_surrogate_smoother_lag L the
+// network (and the reading of P's rows) runs at every L-th set-up only, and in between M is
+// formed from the network's last outputs and P's new diagonal. -log_view shows the events
 // PinsSmootherSetUp (all of set-up), and within it PinsSmootherRead (reading P's rows),
 // PinsSmootherNet (features, network and M's values, in blocks of entries, once per
 // symmetric pair: pins/core/smoother_inference.hpp) and PinsSmootherAsm (assembling M); the
