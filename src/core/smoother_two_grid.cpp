@@ -10,10 +10,11 @@ namespace pins {
 
 namespace {
 
-// A X for one operator's values [nnz] and a dense X [n, k]: [n, k].
-torch::Tensor apply_to_columns(const torch::Tensor& rows, const torch::Tensor& cols,
-                               const torch::Tensor& values, const torch::Tensor& x) {
-  return torch::zeros_like(x).index_add_(0, rows, x.index_select(0, cols) * values.unsqueeze(1));
+// A X for one operator's values [nnz] and a dense X [n, k]: [n, k] (X's columns as a batch
+// of vectors sharing A's values).
+torch::Tensor apply_to_columns(const SparsePattern& p, const torch::Tensor& values,
+                               const torch::Tensor& x) {
+  return sparse_apply(p, values.unsqueeze(0), x.t().contiguous()).t();
 }
 
 // ρ(D⁻¹A) of one operator by power iteration: the Rayleigh quotient ⟨x, Ax⟩ / ⟨x, Dx⟩ of the
@@ -73,8 +74,8 @@ SmootherCoarseSpace smoother_coarse_space(const SparsePattern& p, const torch::T
     c.prolongation[b].copy_(prolongation);
     // Pᵀ A P = P_tentᵀ (I − ω A D⁻¹) A P for a symmetric A: sparse products and a sum over
     // each aggregate's rows instead of a dense n × nc × nc product.
-    const torch::Tensor ap = apply_to_columns(rows, cols, a, prolongation);
-    const torch::Tensor smoothed = ap - omega * apply_to_columns(rows, cols, a, ap / d.unsqueeze(1));
+    const torch::Tensor ap = apply_to_columns(p, a, prolongation);
+    const torch::Tensor smoothed = ap - omega * apply_to_columns(p, a, ap / d.unsqueeze(1));
     coarse[b].zero_().index_add_(0, aggregate, smoothed);
   }
   coarse = (coarse + coarse.transpose(1, 2)) / 2;  // symmetric up to rounding
