@@ -120,8 +120,8 @@ torch::Tensor column_fields(const DistributedSparseOperator& A, PetscInt rstart,
 }
 
 // M's values [1, nnz_local] for this process's rows of A (collective: ghost exchanges);
-// `field` ([m]) only for a multi-field model. With `reuse`, from the network's last outputs
-// and A's diagonal, without the network.
+// `field` ([m]) only for a multi-field model. With a lag, the network's outputs are kept for
+// the lagged set-ups (lagged_values).
 torch::Tensor smoother_values_for(PCSurrogateSmoother& s, const DistributedSparseOperator& A,
                                   const torch::Tensor& field,
                                   std::optional<detail::Failure>& failure) {

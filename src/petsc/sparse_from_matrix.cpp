@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <numeric>
 
 #include "pins/core/check.hpp"
 // Values are copied into float64 tensors and ghosts scattered through Vecs placed on tensor
@@ -157,7 +156,8 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
   torch::Tensor col_tensor;
   PetscCallCXX(col_tensor = torch::empty({static_cast<int64_t>(nnz)}, torch::kInt64));
   int64_t* col_idx = col_tensor.data_ptr<int64_t>();
-  for (PetscInt i = 0; i < n; ++i) {
+  std::array<PetscInt, 3> unsorted{kNone, kNone, kNone};  // the first such row, as (0, row, 0)
+  for (PetscInt i = 0; i < n && unsorted[0] == kNone; ++i) {
     const int64_t k0 = row_ptr[size_t(i)], k1 = row_ptr[size_t(i) + 1];
     int32_t lo = 0, ow = 0;
     for (int64_t k = k0; k < k1; ++k) {
@@ -168,13 +168,16 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
     owned_count[size_t(i)] = ow;
     for (int64_t k = 0; k < k1 - k0; ++k) {
       col_idx[k0 + k] = local_of(gcols[size_t(k0 + source(i, k))]);
-      PetscCheck(k == 0 || col_idx[k0 + k] > col_idx[k0 + k - 1], comm, PETSC_ERR_ARG_WRONG,
-                 "pins sparse operator: MatGetRow gave row %" PetscInt_FMT
-                 " of matrix 0 with unsorted or repeated columns; pins needs an assembled AIJ "
-                 "matrix (sorted rows)",
-                 rstart + i);
+      if (k > 0 && col_idx[k0 + k] <= col_idx[k0 + k - 1]) unsorted = {0, rstart + i, 0};
     }
   }
+  // Reported on every process (one process's bad row must not leave the others waiting).
+  PetscCall(first_over_processes(comm, &unsorted));
+  PetscCheck(unsorted[0] == kNone, comm, PETSC_ERR_ARG_WRONG,
+             "pins sparse operator: MatGetRow gave row %" PetscInt_FMT
+             " of matrix 0 with unsorted or repeated columns; pins needs an assembled AIJ "
+             "matrix (sorted rows)",
+             unsorted[1]);
 
   // Values of every matrix in local order; the first pattern difference and the first
   // non-finite entry are reported as (matrix, global row, global column).
