@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "helpers.hpp"
+#include "smoother_helpers.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/smoother.hpp"
 #include "pins/core/smoother_inference.hpp"
@@ -15,25 +16,6 @@
 using namespace pins;
 using namespace pins::test;
 
-namespace {
-
-std::shared_ptr<Surrogate> small_smoother(std::uint64_t seed = 0,
-                                          int features = kSmootherFeatures) {
-  torch::manual_seed(seed);
-  auto m = make_surrogate("entry_mlp",
-                          OptionMap::from_args({"-entry_mlp_width", "8", "-entry_mlp_depth", "2"}),
-                          features, 1);
-  m->module().to(torch::kFloat64);
-  return m;
-}
-
-torch::Tensor dense_of(const SparsePattern& p, const torch::Tensor& values /* [nnz] */) {
-  torch::Tensor d = torch::zeros({p.rows(), p.cols()}, torch::kFloat64);
-  d.index_put_({p.row_indices(), p.col_idx().to(torch::kInt64)}, values);
-  return d;
-}
-
-}  // namespace
 
 TEST_CASE("stencil_to_csr applies as the stencil operator does (2-D, 3-D, box with dof 2)") {
   const Stencil shapes[] = {{2, StencilShape::kStar, 1, 1},

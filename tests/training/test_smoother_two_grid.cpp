@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "helpers.hpp"
+#include "smoother_helpers.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/smoother.hpp"
 #include "pins/core/smoother_train.hpp"
@@ -15,21 +16,6 @@ using namespace pins;
 using namespace pins::test;
 
 namespace {
-
-torch::Tensor dense(const SparsePattern& p, const torch::Tensor& values /* [nnz] */) {
-  torch::Tensor d = torch::zeros({p.rows(), p.cols()}, torch::kFloat64);
-  d.index_put_({p.row_indices(), p.col_idx().to(torch::kInt64)}, values);
-  return d;
-}
-
-std::shared_ptr<Surrogate> small_smoother(std::uint64_t seed) {
-  torch::manual_seed(seed);
-  auto m = make_surrogate("entry_mlp",
-                          OptionMap::from_args({"-entry_mlp_width", "8", "-entry_mlp_depth", "2"}),
-                          kSmootherFeatures, 1);
-  m->module().to(torch::kFloat64);
-  return m;
-}
 
 // Degree-2 Chebyshev on [0.1 λ, 1.1 λ] as a dense matrix polynomial in T = MA.
 torch::Tensor dense_chebyshev(const torch::Tensor& T, double lambda) {
@@ -95,7 +81,7 @@ TEST_CASE("Chebyshev and the two-grid loss equal their dense forms; the loss has
   const torch::Tensor loss = smoother_two_grid_loss(b.pattern, b.values, m, b.z, c);
   double direct = 0;
   for (int i = 0; i < 2; ++i) {
-    const torch::Tensor A = dense(b.pattern, b.values[i]), M = dense(b.pattern, m[i].detach());
+    const torch::Tensor A = dense_of(b.pattern, b.values[i]), M = dense_of(b.pattern, m[i].detach());
     const torch::Tensor T = M.mm(A);
     // MA is similar to the symmetric M^{1/2} A M^{1/2}: real eigenvalues; λ̂ below the largest.
     const double top = torch::real(torch::linalg_eigvals(T)).max().item<double>();
