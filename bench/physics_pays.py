@@ -13,6 +13,9 @@ steps / batches per epoch): runs differ in what they see, not in how long they t
 
 Results go to <out>/results.json (one record per run; a re-run skips the records already
 there, so an interrupted sweep resumes), <out>/table.md and <out>/physics_pays.png.
+N = 0 in -N is physics-only training (no labelled sample, no solve: the M inputs alone,
+`-train_data_weight 0`, model selection by the validation physics loss); the table shows it
+in an "N = 0" column and the figure as a dashed level.
 `-weights residual=W,energy=W,preconditioned=W` sets each loss's weight; `-sweep` instead
 chooses each weight from -sweep_weights by the validation error (never the test set) at the
 first N and the first non-zero M, seed 0, and writes <out>/weights.json. `-sweep_per_n` does
@@ -72,11 +75,16 @@ def train_and_evaluate(a, spec):
     name = key(spec)
     folder = os.path.join(a.out, "runs", name)
     os.makedirs(folder, exist_ok=True)
-    val = max(1, round(spec["N"] * a.val_fraction))
-    batches = math.ceil((spec["N"] - val) / a.batch)
+    # N = 0 is physics-only training: no labelled file, the data loss off, validation (and
+    # an epoch) over the unlabelled inputs; its steps are counted the same way.
+    physics_only = spec["N"] == 0
+    pool = spec["M"] if physics_only else spec["N"]
+    val = max(1, round(pool * a.val_fraction))
+    batches = math.ceil((pool - val) / a.batch)
     epochs = max(1, round(a.steps / batches))
     model = os.path.join(folder, "model.pins")
-    cmd = [a.pins, "train", "-data", labelled(a, spec["N"]), "-o", model, "-force",
+    data = ["-train_data_weight", "0"] if physics_only else ["-data", labelled(a, spec["N"])]
+    cmd = [a.pins, "train"] + data + ["-o", model, "-force",
            "-surrogate_type", "fno", "-fno_modes", str(a.modes), "-fno_width", str(a.width),
            "-fno_padding", "4", "-fno_hidden", "64", "-train_epochs", str(epochs),
            "-train_batch_size", str(a.batch), "-train_lr", str(a.lr), "-train_seed",
@@ -96,9 +104,12 @@ def train_and_evaluate(a, spec):
     with open(os.path.join(folder, "history.csv")) as f:
         rows = list(csv.DictReader(f))
     rec = dict(spec)
+    # Physics-only runs have no labelled validation samples: their model selection (and
+    # best_val) is the validation physics loss.
+    val_column = "val_physics" if physics_only else "val_rel_l2"
     rec.update(test_rel_l2=r["relative_l2"]["mean"], test_p95=r["relative_l2"]["p95"],
                test_residual=r["relative_residual_prediction"]["mean"],
-               best_val=min(float(x["val_rel_l2"]) for x in rows),
+               best_val=min(float(x[val_column]) for x in rows),
                train_seconds=sum(float(x["seconds"]) for x in rows), epochs=epochs,
                steps=epochs * batches)
     return rec
@@ -192,11 +203,16 @@ def plot(a, groups, labels, ns):
         xs, ys, es = [], [], []
         for n in ns:
             rs = groups.get((label, n))
-            if rs:
+            if rs and n > 0:
                 m, s = mean_spread([r["test_rel_l2"] for r in rs])
                 xs.append(n), ys.append(100 * m), es.append(100 * s)
         style = dict(lw=2.5, color="black") if label == "data only" else dict(lw=1.2)
-        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label, **style)
+        line = ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label, **style)
+        rs = groups.get((label, 0))
+        if rs:  # physics only uses no solve: a level across the plot, in the row's colour
+            m, _ = mean_spread([r["test_rel_l2"] for r in rs])
+            ax.axhline(100 * m, ls="--", lw=1, color=line[0].get_color(),
+                       label="%s, no labels (physics only)" % label)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("PETSc solves used (labelled samples N)")
@@ -263,7 +279,8 @@ def main():
     # Same seeds for every size: labelled N is the first N samples of one stream, and the
     # unlabelled sets are prefixes of another, so larger sets contain the smaller ones.
     for n in ns:
-        generate(a, labelled(a, n), n, 11)
+        if n > 0:
+            generate(a, labelled(a, n), n, 11)
     for m in ms:
         if m > 0:
             generate(a, unlabelled(a, m), m, 21, inputs_only=True)
@@ -305,8 +322,11 @@ def main():
     specs = []
     for n in ns:
         for s in seeds:
-            specs.append(dict(N=n, M=0, loss="residual", weight=0.0, seed=s))  # data only
+            if n > 0:
+                specs.append(dict(N=n, M=0, loss="residual", weight=0.0, seed=s))  # data only
             for m in ms:
+                if n == 0 and m == 0:
+                    continue  # neither labels nor inputs
                 for l in losses:
                     specs.append(dict(N=n, M=m, loss=l, weight=weight_for[(l, n)], seed=s))
     recs = sweep_all(a, specs, results)
