@@ -24,6 +24,7 @@
 #include <petscksp.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -176,6 +177,58 @@ PetscErrorCode lagged_values(PCSurrogateSmoother& s, Mat P, torch::Tensor* value
   PetscFunctionReturn(0);
 }
 
+// Writes `values` (this process's rows in pins' local order) straight into M's AIJ arrays.
+// A row of pins' local pattern is [owned columns][ghost columns], each ascending
+// (read_local_rows), which is PETSc's own layout: the row of the diagonal block, then the row
+// of the off-diagonal block (its compressed columns ascend with the global ones). So a row is
+// two copies, where MatSetValues searches every entry's column and maps every ghost through
+// a table. *written is false (nothing touched) when M is not plain SEQAIJ/MPIAIJ or a row's
+// length differs.
+PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written) {
+  PetscFunctionBeginUser;
+  *written = false;
+  PetscBool seq, mpi;
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
+  if (!seq && !mpi) PetscFunctionReturn(0);
+  Mat blocks[2] = {M, nullptr};
+  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &blocks[0], &blocks[1], nullptr));
+  const int nblocks = mpi ? 2 : 1;
+  const PetscInt* ia[2] = {nullptr, nullptr};
+  const PetscInt* ja[2] = {nullptr, nullptr};
+  PetscInt rows[2] = {0, 0};
+  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
+  for (int b = 0; b < nblocks; ++b)
+    PetscCall(MatGetRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
+                          &done[b]));
+  const int64_t n = p.rows();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  bool fits = done[0] && rows[0] == n && (nblocks == 1 || (done[1] && rows[1] == n));
+  for (int64_t i = 0; fits && i < n; ++i) {
+    PetscInt len = ia[0][i + 1] - ia[0][i];
+    if (nblocks == 2) len += ia[1][i + 1] - ia[1][i];
+    fits = len == ptr[i + 1] - ptr[i];
+  }
+  if (fits) {
+    PetscScalar* a[2] = {nullptr, nullptr};
+    for (int b = 0; b < nblocks; ++b) PetscCall(MatSeqAIJGetArrayWrite(blocks[b], &a[b]));
+    for (int64_t i = 0; i < n; ++i) {
+      const double* row = v + ptr[i];
+      const PetscInt own = ia[0][i + 1] - ia[0][i];
+      std::copy(row, row + own, a[0] + ia[0][i]);
+      if (nblocks == 2) std::copy(row + own, v + ptr[i + 1], a[1] + ia[1][i]);
+    }
+    for (int b = 0; b < nblocks; ++b) PetscCall(MatSeqAIJRestoreArrayWrite(blocks[b], &a[b]));
+    // The blocks' states moved with their arrays; M's own must too (MatMult caches by it).
+    PetscCall(PetscObjectStateIncrease((PetscObject)M));
+    *written = true;
+  }
+  for (int b = 0; b < nblocks; ++b)
+    PetscCall(MatRestoreRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
+                              &done[b]));
+  PetscFunctionReturn(0);
+}
+
 // M = a matrix with P's layout and pattern holding `values` (this process's rows); with
 // `same_pattern`, the existing M's values are overwritten instead.
 PetscErrorCode assemble_smoother(Mat P, const DistributedSparseOperator& A,
@@ -186,13 +239,17 @@ PetscErrorCode assemble_smoother(Mat P, const DistributedSparseOperator& A,
     PetscCall(MatDuplicate(P, MAT_DO_NOT_COPY_VALUES, M));
   }
   const SparsePattern& p = A.local_pattern();
+  const double* v = values.data_ptr<double>();
+  bool written = false;
+  PetscCall(write_aij_values(*M, p, v, &written));
+  if (written) PetscFunctionReturn(0);
+  // Any other matrix type: row by row through PETSc's generic insertion.
   PetscInt rstart;
   PetscCall(MatGetOwnershipRange(P, &rstart, nullptr));
   const int64_t n = A.local_size();
   const auto& ghosts = A.ghost_columns();
   const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
   const int32_t* col = p.col_idx().data_ptr<int32_t>();
-  const double* v = values.data_ptr<double>();
   std::vector<PetscInt> cols;
   for (int64_t i = 0; i < n; ++i) {
     cols.clear();
