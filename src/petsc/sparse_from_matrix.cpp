@@ -57,6 +57,15 @@ PetscErrorCode check_matrix(Mat A, size_t k, size_t count, Mat first) {
              "(MatGetRow); pins needs an assembled AIJ matrix (MATSEQAIJ, MATMPIAIJ, "
              "DMCreateMatrix)",
              k, count, type);
+  // SBAIJ has MatGetRow but refuses it (it stores only the upper triangle): say so in pins'
+  // words before PETSc's own error deep inside the row reading.
+  PetscBool upper_only = PETSC_FALSE;
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)A, &upper_only, MATSEQSBAIJ, MATMPISBAIJ, ""));
+  PetscCheck(!upper_only, comm, PETSC_ERR_SUP,
+             "pins sparse operator: matrix %zu of %zu has type %s, which stores only the upper "
+             "triangle; pins reads whole rows: assemble an AIJ or BAIJ matrix (e.g. "
+             "-dm_mat_type aij)",
+             k, count, type);
   PetscBool assembled = PETSC_FALSE;
   PetscCall(MatAssembled(A, &assembled));
   PetscCheck(assembled, comm, PETSC_ERR_ARG_WRONGSTATE,
