@@ -25,6 +25,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,8 +80,9 @@ struct PCSurrogateSmoother {
   PetscInt network_runs = 0;
   PetscInt since_network = 0;  // set-ups since the network last ran
   torch::Tensor outputs;       // the network's last outputs [1, 1, nnz] (lag > 1)
-  // The operator the outputs were computed for: its rows as read (pattern, ghost scatter),
-  // P's object id and nonzero state — unchanged, a lagged set-up needs only P's diagonal.
+  // The operator of the network's last run: its rows as read (pattern, ghost scatter), P's
+  // object id and nonzero state. While they are unchanged M keeps its pattern, P's values
+  // are read without its pattern, and a lagged set-up needs only P's diagonal.
   std::shared_ptr<const DistributedSparseOperator> kept;
   PetscInt64 kept_id = -1;
   PetscObjectState kept_state = -1;
@@ -177,55 +179,96 @@ PetscErrorCode lagged_values(PCSurrogateSmoother& s, Mat P, torch::Tensor* value
   PetscFunctionReturn(0);
 }
 
-// Writes `values` (this process's rows in pins' local order) straight into M's AIJ arrays.
-// A row of pins' local pattern is [owned columns][ghost columns], each ascending
-// (read_local_rows), which is PETSc's own layout: the row of the diagonal block, then the row
-// of the off-diagonal block (its compressed columns ascend with the global ones). So a row is
-// two copies, where MatSetValues searches every entry's column and maps every ghost through
-// a table. *written is false (nothing touched) when M is not plain SEQAIJ/MPIAIJ or a row's
-// length differs.
-PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written) {
+// Calls f(blocks, ia, count) with the blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2:
+// diagonal, off-diagonal) matrix and their row pointers, when every local row has the length
+// p gives it; *matched says whether it did. A row of pins' local pattern is [owned
+// columns][ghost columns], each ascending (read_local_rows), which is PETSc's own layout:
+// the diagonal block's row, then the off-diagonal block's (its compressed columns ascend
+// with the global ones). So values move between the two with two copies per row, where
+// MatGetRow/MatSetValues merge or search every entry.
+template <class F>
+PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f) {
   PetscFunctionBeginUser;
-  *written = false;
+  *matched = false;
   PetscBool seq, mpi;
   PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
   PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
   if (!seq && !mpi) PetscFunctionReturn(0);
   Mat blocks[2] = {M, nullptr};
   if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &blocks[0], &blocks[1], nullptr));
-  const int nblocks = mpi ? 2 : 1;
+  const int count = mpi ? 2 : 1;
   const PetscInt* ia[2] = {nullptr, nullptr};
   const PetscInt* ja[2] = {nullptr, nullptr};
   PetscInt rows[2] = {0, 0};
   PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
-  for (int b = 0; b < nblocks; ++b)
+  for (int b = 0; b < count; ++b)
     PetscCall(MatGetRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
                           &done[b]));
   const int64_t n = p.rows();
   const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  bool fits = done[0] && rows[0] == n && (nblocks == 1 || (done[1] && rows[1] == n));
+  bool fits = done[0] && rows[0] == n && (count == 1 || (done[1] && rows[1] == n));
   for (int64_t i = 0; fits && i < n; ++i) {
     PetscInt len = ia[0][i + 1] - ia[0][i];
-    if (nblocks == 2) len += ia[1][i + 1] - ia[1][i];
+    if (count == 2) len += ia[1][i + 1] - ia[1][i];
     fits = len == ptr[i + 1] - ptr[i];
   }
   if (fits) {
-    PetscScalar* a[2] = {nullptr, nullptr};
-    for (int b = 0; b < nblocks; ++b) PetscCall(MatSeqAIJGetArrayWrite(blocks[b], &a[b]));
-    for (int64_t i = 0; i < n; ++i) {
-      const double* row = v + ptr[i];
-      const PetscInt own = ia[0][i + 1] - ia[0][i];
-      std::copy(row, row + own, a[0] + ia[0][i]);
-      if (nblocks == 2) std::copy(row + own, v + ptr[i + 1], a[1] + ia[1][i]);
-    }
-    for (int b = 0; b < nblocks; ++b) PetscCall(MatSeqAIJRestoreArrayWrite(blocks[b], &a[b]));
-    // The blocks' states moved with their arrays; M's own must too (MatMult caches by it).
-    PetscCall(PetscObjectStateIncrease((PetscObject)M));
-    *written = true;
+    PetscCall(f(blocks, ia, count));
+    *matched = true;
   }
-  for (int b = 0; b < nblocks; ++b)
+  for (int b = 0; b < count; ++b)
     PetscCall(MatRestoreRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
                               &done[b]));
+  PetscFunctionReturn(0);
+}
+
+// Writes `values` (this process's rows in pins' local order) into M's AIJ arrays;
+// *written is false (nothing touched) when M is not plain AIJ with p's row lengths.
+PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written) {
+  PetscFunctionBeginUser;
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  PetscCall(with_aij_rows(M, p, written, [&](Mat* blocks, const PetscInt** ia, int count) {
+    PetscFunctionBeginUser;
+    PetscScalar* a[2] = {nullptr, nullptr};
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayWrite(blocks[b], &a[b]));
+    for (int64_t i = 0; i < p.rows(); ++i) {
+      const PetscInt own = ia[0][i + 1] - ia[0][i];
+      std::copy(v + ptr[i], v + ptr[i] + own, a[0] + ia[0][i]);
+      if (count == 2) std::copy(v + ptr[i] + own, v + ptr[i + 1], a[1] + ia[1][i]);
+    }
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayWrite(blocks[b], &a[b]));
+    PetscFunctionReturn(0);
+  }));
+  // The blocks' states moved with their arrays; M's own must too (MatMult caches by it).
+  if (*written) PetscCall(PetscObjectStateIncrease((PetscObject)M));
+  PetscFunctionReturn(0);
+}
+
+// P's values [1, nnz] in pins' local order for the pattern P had when it was last read
+// (same object, same nonzero state); undefined when P is not plain AIJ with p's row lengths
+// or a value is not finite (the full reading then says where).
+PetscErrorCode read_aij_values(Mat P, const SparsePattern& p, torch::Tensor* values) {
+  PetscFunctionBeginUser;
+  *values = torch::Tensor();
+  torch::Tensor v;
+  PetscCallCXX(v = torch::empty({1, p.nnz()}, torch::kFloat64));
+  double* out = v.data_ptr<double>();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  bool read = false;
+  PetscCall(with_aij_rows(P, p, &read, [&](Mat* blocks, const PetscInt** ia, int count) {
+    PetscFunctionBeginUser;
+    const PetscScalar* a[2] = {nullptr, nullptr};
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayRead(blocks[b], &a[b]));
+    for (int64_t i = 0; i < p.rows(); ++i) {
+      const PetscInt own = ia[0][i + 1] - ia[0][i];
+      std::copy(a[0] + ia[0][i], a[0] + ia[0][i + 1], out + ptr[i]);
+      if (count == 2) std::copy(a[1] + ia[1][i], a[1] + ia[1][i + 1], out + ptr[i] + own);
+    }
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayRead(blocks[b], &a[b]));
+    PetscFunctionReturn(0);
+  }));
+  if (read && std::all_of(out, out + p.nnz(), [](double x) { return std::isfinite(x); }))
+    *values = v;
   PetscFunctionReturn(0);
 }
 
@@ -279,17 +322,22 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
   if (!s.model || s.loaded_path != s.model_path)
     detail::record_failure(failure, -1, [&] { load_model_file(s); });
   detail::throw_if_any(comm, failure);
-  // A lagged set-up reuses the network's outputs when every process can (P is the object,
-  // with the nonzero state, they were computed for; the lag not yet reached): a collective
-  // decision, since the two paths exchange different data.
+  // P is the operator read at the last set-up when it is the same object with the same
+  // nonzero state (a Newton or TS Jacobian, GAMG's levels with reused interpolation): M keeps
+  // its pattern, and P's rows need not be read again. A lagged set-up reuses the network's
+  // outputs too when the lag is not yet reached. Both are collective decisions (MatDuplicate
+  // and the full reading are collective; the paths exchange different data).
   PetscObjectState state;
   PetscCall(MatGetNonzeroState(pc->pmat, &state));
   const PetscInt64 id = ((PetscObject)pc->pmat)->id;
-  const bool can_reuse = s.lag > 1 && s.outputs.defined() && s.kept &&
-                         s.since_network + 1 < s.lag && id == s.kept_id && state == s.kept_state;
-  PetscInt mine = can_reuse ? 1 : 0, all = 0;
-  PetscCallMPI(MPI_Allreduce(&mine, &all, 1, MPIU_INT, MPI_MIN, comm));
-  const bool reuse = all == 1;
+  const bool same_operator = s.kept && id == s.kept_id && state == s.kept_state;
+  PetscInt flags[2] = {same_operator ? 1 : 0,
+                       s.lag > 1 && s.outputs.defined() && same_operator &&
+                               s.since_network + 1 < s.lag
+                           ? 1
+                           : 0};
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, flags, 2, MPIU_INT, MPI_MIN, comm));
+  const bool same_pattern = flags[0] == 1, reuse = flags[1] == 1;
   std::shared_ptr<const DistributedSparseOperator> A;
   torch::Tensor values;
   if (reuse) {
@@ -303,7 +351,20 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
                         s.since_network, s.lag));
   } else {
     PetscCall(PetscLogEventBegin(read_event, pc, 0, 0, 0));
-    PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
+    // The same pattern: only P's values, straight from its AIJ arrays (a full reading
+    // otherwise, on every process alike, which also names a non-finite entry).
+    torch::Tensor fresh;
+    if (same_pattern) PetscCall(read_aij_values(pc->pmat, s.kept->local_pattern(), &fresh));
+    PetscInt all_read = same_pattern && fresh.defined() ? 1 : 0;
+    if (same_pattern)
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &all_read, 1, MPIU_INT, MPI_MIN, comm));
+    if (all_read) {
+      PetscCallCXX(A = std::static_pointer_cast<const DistributedSparseOperator>(
+                       s.kept->with_values(fresh)));
+      PetscCall(PetscInfo(pc, "pins: P has the pattern read last time; its values only\n"));
+    } else {
+      PetscCall(distributed_operator_from_matrices({pc->pmat}, &A));
+    }
     PetscCall(PetscLogEventEnd(read_event, pc, 0, 0, 0));
     PetscInt threads;
     PetscCall(network_threads(comm, s.threads, &threads));
@@ -326,18 +387,16 @@ PetscErrorCode PCSetUp_SurrogateSmoother(PC pc) {
     values = smoother_values_for(s, *A, field, failure);
     s.since_network = 0;
     ++s.network_runs;
-    if (s.lag > 1) {
-      s.kept = A;
-      s.kept_id = id;
-      s.kept_state = state;
-    }
+    s.kept = A;
+    s.kept_id = id;
+    s.kept_state = state;
     PetscCall(PetscInfo(pc,
                         "pins: the network ran on %lld of %lld entries (symmetric pairs share "
                         "one)\n",
                         (long long)s.evaluated, (long long)A->local_pattern().nnz()));
   }
   PetscCall(PetscLogEventBegin(assemble_event, pc, 0, 0, 0));
-  PetscCall(assemble_smoother(pc->pmat, *A, values, reuse, &s.M));
+  PetscCall(assemble_smoother(pc->pmat, *A, values, same_pattern, &s.M));
   PetscCall(PetscLogEventEnd(assemble_event, pc, 0, 0, 0));
   PetscLogDouble t1;
   PetscCall(PetscTime(&t1));

@@ -183,7 +183,13 @@ def case_multifield(args):
     solves, its1, out = gray_scott_iterations(args, *alone, "-ksp_view")
     if "(multi-field)" not in out or "fields per point (block size of P): 2" not in out:
         fail("-ksp_view does not show a multi-field smoother reading 2 fields:\n" + out[:3000])
-    _, its2, _ = gray_scott_iterations(args, *alone, ranks=2)
+    _, its2, out2 = gray_scott_iterations(args, *alone, "-info", ":pc", ranks=2)
+    # Newton's Jacobian is one matrix whose pattern never changes: after the first set-up
+    # only its values are read (-info says so, from the first process, at each of the others).
+    reread = out2.count("P has the pattern read last time")
+    if reread != solves - 1:
+        fail("2 processes: P's values alone were read at %d of %d set-ups (expected %d)" %
+             (reread, solves, solves - 1))
     print("gray_scott 32^2, 20 steps (%d linear solves): GMRES + point-block Jacobi %d "
           "iterations, GMRES + M %d (1 process), %d (2 processes)" % (solves, pbj, its1, its2))
     if abs(its1 - its2) > solves:  # at most one per solve
