@@ -24,8 +24,6 @@
 #include <petscksp.h>
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +38,7 @@
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/operator.hpp"
 #include "pins/petsc/register.hpp"
+#include "sparse_from_matrix.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins::petsc {
@@ -176,99 +175,6 @@ PetscErrorCode lagged_values(PCSurrogateSmoother& s, Mat P, torch::Tensor* value
   PetscCallCXX(*values = smoother_values(A.local_pattern(),
                                          torch::cat({own_diag, A.ghost_values(own_diag)}, 1),
                                          s.outputs));
-  PetscFunctionReturn(0);
-}
-
-// Calls f(blocks, ia, count) with the blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2:
-// diagonal, off-diagonal) matrix and their row pointers, when every local row has the length
-// p gives it; *matched says whether it did. A row of pins' local pattern is [owned
-// columns][ghost columns], each ascending (read_local_rows), which is PETSc's own layout:
-// the diagonal block's row, then the off-diagonal block's (its compressed columns ascend
-// with the global ones). So values move between the two with two copies per row, where
-// MatGetRow/MatSetValues merge or search every entry.
-template <class F>
-PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f) {
-  PetscFunctionBeginUser;
-  *matched = false;
-  PetscBool seq, mpi;
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
-  if (!seq && !mpi) PetscFunctionReturn(0);
-  Mat blocks[2] = {M, nullptr};
-  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &blocks[0], &blocks[1], nullptr));
-  const int count = mpi ? 2 : 1;
-  const PetscInt* ia[2] = {nullptr, nullptr};
-  const PetscInt* ja[2] = {nullptr, nullptr};
-  PetscInt rows[2] = {0, 0};
-  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
-  for (int b = 0; b < count; ++b)
-    PetscCall(MatGetRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
-                          &done[b]));
-  const int64_t n = p.rows();
-  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  bool fits = done[0] && rows[0] == n && (count == 1 || (done[1] && rows[1] == n));
-  for (int64_t i = 0; fits && i < n; ++i) {
-    PetscInt len = ia[0][i + 1] - ia[0][i];
-    if (count == 2) len += ia[1][i + 1] - ia[1][i];
-    fits = len == ptr[i + 1] - ptr[i];
-  }
-  if (fits) {
-    PetscCall(f(blocks, ia, count));
-    *matched = true;
-  }
-  for (int b = 0; b < count; ++b)
-    PetscCall(MatRestoreRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
-                              &done[b]));
-  PetscFunctionReturn(0);
-}
-
-// Writes `values` (this process's rows in pins' local order) into M's AIJ arrays;
-// *written is false (nothing touched) when M is not plain AIJ with p's row lengths.
-PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written) {
-  PetscFunctionBeginUser;
-  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  PetscCall(with_aij_rows(M, p, written, [&](Mat* blocks, const PetscInt** ia, int count) {
-    PetscFunctionBeginUser;
-    PetscScalar* a[2] = {nullptr, nullptr};
-    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayWrite(blocks[b], &a[b]));
-    for (int64_t i = 0; i < p.rows(); ++i) {
-      const PetscInt own = ia[0][i + 1] - ia[0][i];
-      std::copy(v + ptr[i], v + ptr[i] + own, a[0] + ia[0][i]);
-      if (count == 2) std::copy(v + ptr[i] + own, v + ptr[i + 1], a[1] + ia[1][i]);
-    }
-    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayWrite(blocks[b], &a[b]));
-    PetscFunctionReturn(0);
-  }));
-  // The blocks' states moved with their arrays; M's own must too (MatMult caches by it).
-  if (*written) PetscCall(PetscObjectStateIncrease((PetscObject)M));
-  PetscFunctionReturn(0);
-}
-
-// P's values [1, nnz] in pins' local order for the pattern P had when it was last read
-// (same object, same nonzero state); undefined when P is not plain AIJ with p's row lengths
-// or a value is not finite (the full reading then says where).
-PetscErrorCode read_aij_values(Mat P, const SparsePattern& p, torch::Tensor* values) {
-  PetscFunctionBeginUser;
-  *values = torch::Tensor();
-  torch::Tensor v;
-  PetscCallCXX(v = torch::empty({1, p.nnz()}, torch::kFloat64));
-  double* out = v.data_ptr<double>();
-  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  bool read = false;
-  PetscCall(with_aij_rows(P, p, &read, [&](Mat* blocks, const PetscInt** ia, int count) {
-    PetscFunctionBeginUser;
-    const PetscScalar* a[2] = {nullptr, nullptr};
-    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayRead(blocks[b], &a[b]));
-    for (int64_t i = 0; i < p.rows(); ++i) {
-      const PetscInt own = ia[0][i + 1] - ia[0][i];
-      std::copy(a[0] + ia[0][i], a[0] + ia[0][i + 1], out + ptr[i]);
-      if (count == 2) std::copy(a[1] + ia[1][i], a[1] + ia[1][i + 1], out + ptr[i] + own);
-    }
-    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayRead(blocks[b], &a[b]));
-    PetscFunctionReturn(0);
-  }));
-  if (read && std::all_of(out, out + p.nnz(), [](double x) { return std::isfinite(x); }))
-    *values = v;
   PetscFunctionReturn(0);
 }
 

@@ -1,8 +1,9 @@
 // pins sparse operators out of assembled PETSc matrices (pins/petsc/operator.hpp): reading
 // each process's rows, checking that a batch shares one pattern and holds finite values, and
-// building the ghost-column scatter.
+// building the ghost-column scatter; values moved straight between pins' order and AIJ arrays.
 #include "sparse_from_matrix.hpp"
 
+#include <petsc/private/petscimpl.h>  // PetscObjectStateIncrease, after writing M's arrays
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -109,6 +110,46 @@ PetscErrorCode check_matrix(Mat A, size_t k, size_t count, Mat first) {
                "matrix 0",
                k, count);
   }
+  PetscFunctionReturn(0);
+}
+
+// Calls f(blocks, ia, count) with the blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2:
+// diagonal, off-diagonal) matrix and their row pointers, when every local row has the length
+// p gives it (read_aij_values/write_aij_values in the header say why that is enough);
+// *matched says whether it did.
+template <class F>
+PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f) {
+  PetscFunctionBeginUser;
+  *matched = false;
+  PetscBool seq, mpi;
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
+  if (!seq && !mpi) PetscFunctionReturn(0);
+  Mat blocks[2] = {M, nullptr};
+  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &blocks[0], &blocks[1], nullptr));
+  const int count = mpi ? 2 : 1;
+  const PetscInt* ia[2] = {nullptr, nullptr};
+  const PetscInt* ja[2] = {nullptr, nullptr};
+  PetscInt rows[2] = {0, 0};
+  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
+  for (int b = 0; b < count; ++b)
+    PetscCall(MatGetRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
+                          &done[b]));
+  const int64_t n = p.rows();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  bool fits = done[0] && rows[0] == n && (count == 1 || (done[1] && rows[1] == n));
+  for (int64_t i = 0; fits && i < n; ++i) {
+    PetscInt len = ia[0][i + 1] - ia[0][i];
+    if (count == 2) len += ia[1][i + 1] - ia[1][i];
+    fits = len == ptr[i + 1] - ptr[i];
+  }
+  if (fits) {
+    PetscCall(f(blocks, ia, count));
+    *matched = true;
+  }
+  for (int b = 0; b < count; ++b)
+    PetscCall(MatRestoreRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
+                              &done[b]));
   PetscFunctionReturn(0);
 }
 
@@ -240,6 +281,51 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
   out->n_own = n;
   out->global_size = N;
   out->ghosts = std::move(ghosts);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written) {
+  PetscFunctionBeginUser;
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  PetscCall(with_aij_rows(M, p, written, [&](Mat* blocks, const PetscInt** ia, int count) {
+    PetscFunctionBeginUser;
+    PetscScalar* a[2] = {nullptr, nullptr};
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayWrite(blocks[b], &a[b]));
+    for (int64_t i = 0; i < p.rows(); ++i) {
+      const PetscInt own = ia[0][i + 1] - ia[0][i];
+      std::copy(v + ptr[i], v + ptr[i] + own, a[0] + ia[0][i]);
+      if (count == 2) std::copy(v + ptr[i] + own, v + ptr[i + 1], a[1] + ia[1][i]);
+    }
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayWrite(blocks[b], &a[b]));
+    PetscFunctionReturn(0);
+  }));
+  // The blocks' states moved with their arrays; M's own must too (MatMult caches by it).
+  if (*written) PetscCall(PetscObjectStateIncrease((PetscObject)M));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode read_aij_values(Mat P, const SparsePattern& p, torch::Tensor* values) {
+  PetscFunctionBeginUser;
+  *values = torch::Tensor();
+  torch::Tensor v;
+  PetscCallCXX(v = torch::empty({1, p.nnz()}, torch::kFloat64));
+  double* out = v.data_ptr<double>();
+  const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
+  bool read = false;
+  PetscCall(with_aij_rows(P, p, &read, [&](Mat* blocks, const PetscInt** ia, int count) {
+    PetscFunctionBeginUser;
+    const PetscScalar* a[2] = {nullptr, nullptr};
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJGetArrayRead(blocks[b], &a[b]));
+    for (int64_t i = 0; i < p.rows(); ++i) {
+      const PetscInt own = ia[0][i + 1] - ia[0][i];
+      std::copy(a[0] + ia[0][i], a[0] + ia[0][i + 1], out + ptr[i]);
+      if (count == 2) std::copy(a[1] + ia[1][i], a[1] + ia[1][i + 1], out + ptr[i] + own);
+    }
+    for (int b = 0; b < count; ++b) PetscCall(MatSeqAIJRestoreArrayRead(blocks[b], &a[b]));
+    PetscFunctionReturn(0);
+  }));
+  if (read && std::all_of(out, out + p.nnz(), [](double x) { return std::isfinite(x); }))
+    *values = v;
   PetscFunctionReturn(0);
 }
 

@@ -24,6 +24,19 @@ struct LocalRows {
 /// errors, raised on every process with the same message).
 PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out);
 
+/// A row of read_local_rows' pattern is [owned columns][ghost columns], each ascending: the
+/// layout of PETSc's AIJ storage (the diagonal block's row, then the off-diagonal block's).
+/// So for a plain SEQAIJ/MPIAIJ matrix with that pattern, values move straight between its
+/// arrays and pins' order, two copies per row (not collective).
+///
+/// P's values [1, nnz] in the order of `p`, read_local_rows' pattern of P with P's nonzero
+/// pattern unchanged since; undefined when P is not plain AIJ with p's row lengths or a value
+/// is not finite (read_local_rows then says where).
+PetscErrorCode read_aij_values(Mat P, const SparsePattern& p, torch::Tensor* values);
+/// Writes v (nnz values in the order of `p`) into M's arrays; *written is false, and nothing
+/// is touched, when M is not plain AIJ with p's row lengths.
+PetscErrorCode write_aij_values(Mat M, const SparsePattern& p, const double* v, bool* written);
+
 struct DistributedSparseOperator::State {
   MPI_Comm comm = MPI_COMM_NULL;
   SparsePattern pattern;
