@@ -16,6 +16,8 @@
 //
 //   bench_precondition -model pc.pins -grids 64,128,256 -samples 3 [-baselines u.pins]
 //   bench_precondition -smoother sm.pins -grids 256,1024 -samples 2
+//   mpiexec -n 2 bench_precondition -model pc.pins -grids 1024 -cycles   (an MgNet applied as
+//     distributed matrices and by the network on rank 0, side by side)
 #include <petscdmda.h>
 #include <petscksp.h>
 #include <petsctime.h>
@@ -105,6 +107,8 @@ int main(int argc, char** argv) {
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-smooth", &smooth, nullptr));
   PetscCall(PetscOptionsGetReal(nullptr, nullptr, "-rtol", &rtol, nullptr));
   PetscCall(PetscOptionsGetInt(nullptr, nullptr, "-window", &window, nullptr));
+  PetscBool cycle_rows = PETSC_FALSE;
+  PetscCall(PetscOptionsGetBool(nullptr, nullptr, "-cycles", &cycle_rows, nullptr));
   PetscCall(PetscOptionsGetString(nullptr, nullptr, "-baselines", baselines_text,
                                   sizeof baselines_text, nullptr));
   PetscCheck(model[0] || smoother[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_NULL,
@@ -161,6 +165,15 @@ int main(int argc, char** argv) {
     for (std::size_t c = kSurrogateRow; c < configs.size(); ++c)
       if (configs[c].name.find("learned smoother") != std::string::npos) kept.push_back(configs[c]);
     configs = kept;
+  }
+  if (model[0] && cycle_rows) {
+    // Where the MgNet's applications run, side by side (-pc_surrogate_cycle): as distributed
+    // matrices on every process, or by the network on rank 0 on the gathered grid.
+    configs.insert(configs.begin() + kSurrogateRow + 1,
+                   {{"FGMRES + surrogate, cycle as matrices",
+                     flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_cycle matrices" + tol},
+                    {"FGMRES + surrogate, network on rank 0",
+                     flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_cycle network" + tol}});
   }
   if (model[0]) {
     std::stringstream ss(baselines_text);

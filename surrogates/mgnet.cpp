@@ -79,14 +79,22 @@ MgNetImpl::Setup MgNetImpl::make_setup(const torch::Tensor& couplings) {
     s.coarse_inverse = std::move(h.coarse_inverse);
   }
   for (std::size_t l = 0; l + 1 < s.ops.size(); ++l) {
-    const torch::Tensor features = s.ops[l] * s.inv_diag[l].unsqueeze(1);
-    const torch::Tensor m = (l == 0 ? fine_ : coarse_)->forward(features);
-    torch::Tensor jacobi = torch::zeros_like(features.narrow(1, 0, 9));
-    jacobi.select(1, mg::kCentre).fill_(kOmega);
-    s.pre.push_back(jacobi + m.narrow(1, 0, 9));
-    s.post.push_back(jacobi + m.narrow(1, 9, 9));
+    const torch::Tensor m = smoothers(s.ops[l], int(l));
+    s.pre.push_back(m.narrow(1, 0, 9));
+    s.post.push_back(m.narrow(1, 9, 9));
   }
   return s;
+}
+
+torch::Tensor MgNetImpl::smoothers(const torch::Tensor& stencil, int level) {
+  PINS_CHECK(stencil.dim() == 4 && stencil.size(1) == 9,
+             "mgnet: a level's stencil must be [B, 9, ny, nx], got ", stencil.sizes());
+  // The same expression as the set-up's inv_diag, so the features round alike.
+  const torch::Tensor features = stencil * (1.0 / stencil.select(1, mg::kCentre)).unsqueeze(1);
+  const torch::Tensor m = (level == 0 ? fine_ : coarse_)->forward(features);
+  torch::Tensor jacobi = torch::zeros_like(features);
+  jacobi.select(1, mg::kCentre).fill_(kOmega);
+  return torch::cat({jacobi + m.narrow(1, 0, 9), jacobi + m.narrow(1, 9, 9)}, 1);
 }
 
 torch::Tensor MgNetImpl::cycle(const Setup& s, std::size_t l, const torch::Tensor& r) const {
@@ -112,8 +120,15 @@ torch::Tensor MgNetImpl::forward(const torch::Tensor& x) {
     const Setup s = make_setup(couplings);
     return cycle(s, 0, r).unsqueeze(1);
   }
-  // Inference: reuse the operator-dependent work while the couplings and the weights are
-  // the ones it was made with (a Krylov solve applies the network to one operator often).
+  return cycle(*inference_setup(couplings), 0, r).unsqueeze(1);
+}
+
+std::shared_ptr<const MgNetImpl::Setup> MgNetImpl::inference_setup(const torch::Tensor& couplings) {
+  PINS_CHECK(couplings.dim() == 4 && couplings.size(1) == 4,
+             "mgnet: couplings must be [B, 4, ny, nx], got ", couplings.sizes());
+  torch::NoGradGuard no_grad;
+  // Reuse the operator-dependent work while the couplings and the weights are the ones it
+  // was made with (a Krylov solve applies the network to one operator often).
   std::vector<std::pair<const void*, uint32_t>> weights;
   for (const auto& p : parameters()) weights.emplace_back(p.data_ptr(), uint32_t(p._version()));
   const bool hit = cached_ && weights == cached_weights_ &&
@@ -125,7 +140,7 @@ torch::Tensor MgNetImpl::forward(const torch::Tensor& x) {
     cached_couplings_ = couplings.clone();
     cached_weights_ = std::move(weights);
   }
-  return cycle(*cached_, 0, r).unsqueeze(1);
+  return cached_;
 }
 
 nlohmann::json MgNetImpl::options_json() const {

@@ -78,6 +78,12 @@ class MgNetImpl : public torch::nn::Cloneable<MgNetImpl>, public Surrogate {
   /// Number of levels the cycle uses on an ny × nx grid (1: the dense solve only).
   int levels_for(int64_t ny, int64_t nx) const;
 
+  /// The pre- and post-smoothing stencils [B, 18, ny, nx] (pre: channels 0–8) of a level
+  /// (0: the fine one) whose stencil is `stencil` [B, 9, ny, nx]. Each point's output reads
+  /// the stencils within two points of it (two 3 × 3 convolutions): on a patch of a larger
+  /// grid with two points of halo it is exact inside the halo.
+  torch::Tensor smoothers(const torch::Tensor& stencil, int level);
+
   MgNetOptions options;
 
  private:
@@ -90,6 +96,9 @@ class MgNetImpl : public torch::nn::Cloneable<MgNetImpl>, public Surrogate {
     torch::Tensor coarse_inverse;
   };
   Setup make_setup(const torch::Tensor& couplings);
+  // The set-up for `couplings` without autograd, from the inference cache when the
+  // couplings and the weights are unchanged.
+  std::shared_ptr<const Setup> inference_setup(const torch::Tensor& couplings);
   torch::Tensor cycle(const Setup& s, std::size_t level, const torch::Tensor& r) const;
 
   torch::nn::Sequential fine_{nullptr}, coarse_{nullptr};

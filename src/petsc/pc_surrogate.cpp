@@ -73,6 +73,7 @@ struct PCSurrogate {
   PetscInt threads = 0;  // LibTorch threads; 0: the cores bound to this process (shared)
   PetscInt refine = 0;   // replace mode: multigrid V-cycles on the answer before certifying
   PetscBool operator_check = PETSC_TRUE;  // replace mode: skip the network if flagged
+  PetscInt cycle = 0;  // index into kCycles: where the network's applications run
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
@@ -91,6 +92,10 @@ struct PCSurrogate {
   PetscInt switch_iteration = -1, restarts = 0;
   LogEvents events;
 };
+
+// -pc_surrogate_cycle: auto (MgNet as distributed matrices on several processes, the
+// network on rank 0 otherwise), network, matrices (SurrogateStep::Cycle, in that order).
+const char* const kCycles[] = {"auto", "network", "matrices"};
 
 PCSurrogate* ctx_of(PC pc) {
   return static_cast<PCSurrogate*>(pc->data);
@@ -439,6 +444,7 @@ PetscErrorCode set_up_network(PC pc) {
   }
   DM da;
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
+  s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
   PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
              "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
@@ -551,6 +557,11 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                              "Replace mode: solve without the network when the model's operator "
                              "flag marks the operator as unlike its training operators",
                              "PCSURROGATE", s.operator_check, &s.operator_check, nullptr));
+  PetscCall(PetscOptionsEList("-pc_surrogate_cycle",
+                              "Where the network's applications run: auto (an MgNet as "
+                              "distributed matrices on several processes), network (on rank 0 "
+                              "on the whole grid), matrices (MgNet only)",
+                              "PCSURROGATE", kCycles, 3, kCycles[s.cycle], &s.cycle, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
                              "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -598,6 +609,13 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                      " Jacobi sweeps each side\n",
                                      m.architecture.c_str(), m.grid_nx, m.grid_ny, s.step->nx(),
                                      s.step->ny(), effective_smooth(s)));
+    if (s.step->uses_matrices())
+      PetscCall(PetscViewerASCIIPrintf(viewer,
+                                       "    applied as distributed matrices: %d levels, "
+                                       "MatMults on every process\n",
+                                       s.step->matrix_levels()));
+    else
+      PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on rank 0 (whole grid)\n"));
     if (s.step->operator_flag_fitted())
       PetscCall(PetscViewerASCIIPrintf(
           viewer, "    operator score %.3g (> 1: unlike the training operators)%s\n",

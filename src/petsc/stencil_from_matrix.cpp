@@ -55,8 +55,7 @@ PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char* who,
-                                   torch::Tensor* coeffs) {
+PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::Tensor* coeffs) {
   PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
   PetscBool has_getrow = PETSC_FALSE;
@@ -84,12 +83,9 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
   PetscCall(ISLocalToGlobalMappingGetIndices(ltog, &l2g));
   auto global_index = [&](PetscInt i, PetscInt j) { return l2g[(j - gys) * gxm + (i - gxs)]; };
 
-  Vec channel[5];
-  PetscScalar* c[5];
-  for (int k = 0; k < 5; ++k) {
-    PetscCall(DMCreateGlobalVector(da, &channel[k]));
-    PetscCall(VecGetArrayWrite(channel[k], &c[k]));
-  }
+  torch::Tensor local = torch::zeros({1, 5, ym, xm}, torch::kFloat64);
+  double* c[5];
+  for (int k = 0; k < 5; ++k) c[k] = local.data_ptr<double>() + size_t(k) * size_t(xm * ym);
   // The first offending grid point on this process: (i, j, column or -1 for a zero diagonal).
   PetscInt bad[3] = {-1, -1, -1};
   for (PetscInt j = ys; j < ys + ym && bad[0] < 0; ++j)
@@ -120,13 +116,11 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
       const PetscInt at = (j - ys) * xm + (i - xs);
       for (int s = 0; s < 5; ++s) c[s][at] = v[s];
     }
-  for (int k = 0; k < 5; ++k) PetscCall(VecRestoreArrayWrite(channel[k], &c[k]));
   PetscCall(ISLocalToGlobalMappingRestoreIndices(ltog, &l2g));
 
   PetscInt any_bad = bad[0] >= 0 ? 1 : 0, global_bad = 0;
   PetscCallMPI(MPI_Allreduce(&any_bad, &global_bad, 1, MPIU_INT, MPI_MAX, comm));
   if (global_bad) {
-    for (int k = 0; k < 5; ++k) PetscCall(VecDestroy(&channel[k]));
     PetscCheck(
         !any_bad || bad[2] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
         "%s: grid point (%" PetscInt_FMT ", %" PetscInt_FMT
@@ -140,6 +134,28 @@ PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char*
             "%s: the matrix is not a 5-point operator on its DMDA (see the "
             "process that found the offending row)",
             who);
+  }
+  *coeffs = local;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode stencil_from_matrix(Mat A, DM da, GridGather& gather, const char* who,
+                                   torch::Tensor* coeffs) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  torch::Tensor local;
+  PetscCall(local_stencil_from_matrix(A, da, who, &local));
+  PetscInt M, N;
+  PetscCall(DMDAGetInfo(da, nullptr, &M, &N, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                        nullptr, nullptr, nullptr, nullptr));
+  Vec channel[5];
+  for (int k = 0; k < 5; ++k) {
+    PetscCall(DMCreateGlobalVector(da, &channel[k]));
+    PetscScalar* c;
+    PetscCall(VecGetArrayWrite(channel[k], &c));
+    std::memcpy(c, local.data_ptr<double>() + size_t(k) * size_t(local.size(2) * local.size(3)),
+                sizeof(double) * size_t(local.size(2) * local.size(3)));
+    PetscCall(VecRestoreArrayWrite(channel[k], &c));
   }
 
   PetscCall(gather.setup(da));

@@ -18,6 +18,11 @@ class GridGather;
 /// DMDA with stencil width >= 1. `who` prefixes the messages (e.g. "-pc_type surrogate").
 PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da);
 
+/// Coefficients [1, 5, ym, xm] (C, W, E, S, N; float64) of this process's own rows of A:
+/// the DMDA's local box (DMDAGetCorners), row-major. The checks are those of
+/// stencil_from_matrix (collective).
+PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::Tensor* coeffs);
+
 /// Coefficients [1, 5, ny, nx] (C, W, E, S, N; float64) of A on rank 0 (undefined tensor on
 /// other ranks). A row with an entry outside the 5-point stencil, or a zero diagonal, is an
 /// error on every rank naming the first such grid point.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include "collective.hpp"
@@ -15,6 +16,7 @@
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/scalar.hpp"
 #include "stencil_from_matrix.hpp"
+#include "surrogates/mgnet.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins::petsc {
@@ -100,6 +102,31 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
   A_ = A;
   PetscCall(DMDAGetInfo(da, nullptr, &nx_, &ny_, nullptr, nullptr, nullptr, nullptr, nullptr,
                         nullptr, nullptr, nullptr, nullptr, nullptr));
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  PetscMPIInt size;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  auto* mgnet = dynamic_cast<MgNetImpl*>(model_.get());
+  PetscCheck(cycle_ != Cycle::kMatrices || mgnet, comm, PETSC_ERR_ARG_INCOMP,
+             "%s: the cycle as distributed matrices needs an mgnet model; '%s' is a %s network "
+             "(use the network cycle)",
+             who, path_.c_str(), manifest_.architecture.c_str());
+  const bool as_matrices = mgnet && (cycle_ == Cycle::kMatrices || (cycle_ == Cycle::kAuto && size > 1));
+  if (!inv_diag_) {
+    PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
+    PetscCall(VecDuplicate(w_, &rhat_));
+  }
+  PetscCall(MatGetDiagonal(A, inv_diag_));
+  PetscCall(VecReciprocal(inv_diag_));
+  if (as_matrices) {
+    // Every process reads its own rows and sets up its part of the cycle; no grid is
+    // gathered anywhere.
+    couplings_ = torch::Tensor();
+    torch::Tensor couplings;
+    PetscCall(local_couplings(A, da, who, &couplings));
+    PetscCall(matrices_.build(da, couplings, *mgnet));
+    PetscFunctionReturn(0);
+  }
+  matrices_.reset();
   torch::Tensor coeffs;
   PetscCall(stencil_from_matrix(A, da, gather_, who, &coeffs));
   // The features are made on rank 0 only: a failure there must stop every rank alike.
@@ -117,25 +144,117 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
           operator_flag_.relative_scores(operator_statistics(scaled)).item<double>();
     });
   }
-  if (const auto message = detail::agree(PetscObjectComm((PetscObject)A), failure))
-    SETERRQ(PetscObjectComm((PetscObject)A), PETSC_ERR_LIB, "%s: %s", who, message->c_str());
+  if (const auto message = detail::agree(comm, failure))
+    SETERRQ(comm, PETSC_ERR_LIB, "%s: %s", who, message->c_str());
   // Every process decides alike whether to skip the network for this operator.
   PetscCallMPI(MPI_Bcast(&operator_score_, 1, MPI_DOUBLE, 0, PetscObjectComm((PetscObject)A)));
-  if (!inv_diag_) {
-    PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
-    PetscCall(VecDuplicate(w_, &rhat_));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SurrogateStep::local_couplings(Mat A, DM da, const char* who, torch::Tensor* out) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  torch::Tensor coeffs;
+  PetscCall(local_stencil_from_matrix(A, da, who, &coeffs));  // [1, 5, ym, xm]: C, W, E, S, N
+  PetscInt xs, ys, xm, ym;
+  PetscCall(DMDAGetCorners(da, &xs, &ys, nullptr, &xm, &ym, nullptr));
+  // Â = D⁻¹A whatever the sign of the diagonal (sign_free_scaled_stencil, row by row), with
+  // the couplings that point out of the grid zeroed by their global position.
+  torch::Tensor scaled = coeffs / coeffs.select(1, 0).unsqueeze(1);
+  if (xs == 0) scaled.select(1, 1).select(2, 0).zero_();                 // west of column 0
+  if (xs + xm == nx_) scaled.select(1, 2).select(2, xm - 1).zero_();     // east of the last
+  if (ys == 0) scaled.select(1, 3).select(1, 0).zero_();                 // south of row 0
+  if (ys + ym == ny_) scaled.select(1, 4).select(1, ym - 1).zero_();     // north of the last
+  const torch::Tensor c = scaled.narrow(1, 1, 4).contiguous();
+  // A value that is not finite, by its grid point (the first on the first process with one).
+  double bad[3] = {-1, -1, 0};  // column, row, centre
+  const torch::Tensor nonfinite = torch::logical_not(torch::isfinite(c)).any(1).select(0, 0);
+  if (nonfinite.any().item<bool>()) {
+    const torch::Tensor at = nonfinite.nonzero()[0];
+    bad[0] = double(xs + at[1].item<PetscInt>());
+    bad[1] = double(ys + at[0].item<PetscInt>());
+    bad[2] = coeffs.index({0, 0, at[0], at[1]}).item<double>();
   }
-  PetscCall(MatGetDiagonal(A, inv_diag_));
-  PetscCall(VecReciprocal(inv_diag_));
+  PetscMPIInt rank, first = -1;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscMPIInt mine = bad[0] >= 0 ? rank : std::numeric_limits<PetscMPIInt>::max();
+  PetscCallMPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first != std::numeric_limits<PetscMPIInt>::max()) {
+    PetscCallMPI(MPI_Bcast(bad, 3, MPI_DOUBLE, first, comm));
+    // The words of scaled_stencil's check (pins/core/precondition.hpp), which the network
+    // on rank 0 raises for the same operator.
+    SETERRQ(comm, PETSC_ERR_LIB,
+            "%s: stencil coefficients at sample 0, row %" PetscInt_FMT ", column %" PetscInt_FMT
+            ": the centre must be positive and every coefficient finite (centre %g)",
+            who, PetscInt(bad[1]), PetscInt(bad[0]), bad[2]);
+  }
+  // The operator flag's statistics of the couplings over the whole grid (as
+  // operator_statistics computes them on one process): mean, std, min, max per channel.
+  double sum[4], low[4], high[4], dev[4];
+  const double count = double(nx_) * double(ny_);
+  for (int k = 0; k < 4; ++k) {
+    const torch::Tensor x = c.select(1, k);
+    sum[k] = x.sum().item<double>();
+    low[k] = xm * ym > 0 ? x.min().item<double>() : std::numeric_limits<double>::infinity();
+    high[k] = xm * ym > 0 ? x.max().item<double>() : -std::numeric_limits<double>::infinity();
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, 4, MPI_DOUBLE, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, low, 4, MPI_DOUBLE, MPI_MIN, comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, high, 4, MPI_DOUBLE, MPI_MAX, comm));
+  for (int k = 0; k < 4; ++k) dev[k] = (c.select(1, k) - sum[k] / count).square().sum().item<double>();
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dev, 4, MPI_DOUBLE, MPI_SUM, comm));
+  std::vector<double> stats;
+  for (int k = 0; k < 4; ++k) {
+    stats.push_back(sum[k] / count);
+    stats.push_back(std::sqrt(dev[k] / count));
+    stats.push_back(low[k]);
+    stats.push_back(high[k]);
+  }
+  operator_score_ = operator_flag_.relative_scores(torch::tensor(stats, torch::kFloat64).view({1, 16}))
+                        .item<double>();
+  *out = c;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* finite) {
   PetscFunctionBeginUser;
+  PetscCall(VecPointwiseMult(rhat_, inv_diag_, r));
+  int ok = 1;
+  if (matrices_.levels() > 0) {
+    // The cycle is linear in r̂, so it needs no normalisation; a NaN or Inf anywhere in z
+    // (from the weights) shows in its norm on every process alike.
+    PetscCall(matrices_.apply(rhat_, z));
+    PetscReal norm;
+    PetscCall(VecNorm(z, NORM_2, &norm));
+    ok = std::isfinite(norm) ? 1 : 0;
+    if (!ok) PetscCall(VecZeroEntries(z));
+  } else {
+    PetscCall(apply_on_rank0(z, &ok));
+  }
+  *finite = ok == 1 ? PETSC_TRUE : PETSC_FALSE;
+  *ratio = 1;
+  if (!ok) PetscFunctionReturn(0);
+  // α = (r·Az)/(Az·Az) minimises ‖r − αAz‖; the ratio follows from the same dot products.
+  PetscCall(MatMult(A_, z, w_));
+  PetscScalar rw, ww, rr;
+  PetscCall(VecDot(r, w_, &rw));
+  PetscCall(VecDot(w_, w_, &ww));
+  PetscCall(VecDot(r, r, &rr));
+  if (!(ww > 0) || !std::isfinite(PetscRealPart(ww))) {
+    PetscCall(VecZeroEntries(z));
+    *finite = std::isfinite(PetscRealPart(ww)) ? PETSC_TRUE : PETSC_FALSE;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecScale(z, rw / ww));
+  *ratio = rr > 0 ? std::sqrt(std::max(0.0, 1.0 - PetscRealPart(rw * rw / (ww * rr)))) : 1.0;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SurrogateStep::apply_on_rank0(Vec z, int* ok_out) {
+  PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)A_);
   PetscMPIInt rank;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(VecPointwiseMult(rhat_, inv_diag_, r));
   const PetscScalar* in = nullptr;
   PetscScalar* out = nullptr;
   PetscCall(gather_.begin_read(rhat_, &in));
@@ -165,22 +284,7 @@ PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* f
              "pins surrogate: the network failed on the %" PetscInt_FMT " x %" PetscInt_FMT
              " grid (run with -info for the message)",
              nx_, ny_);
-  *finite = ok == 1 ? PETSC_TRUE : PETSC_FALSE;
-  *ratio = 1;
-  if (!ok) PetscFunctionReturn(0);
-  // α = (r·Az)/(Az·Az) minimises ‖r − αAz‖; the ratio follows from the same dot products.
-  PetscCall(MatMult(A_, z, w_));
-  PetscScalar rw, ww, rr;
-  PetscCall(VecDot(r, w_, &rw));
-  PetscCall(VecDot(w_, w_, &ww));
-  PetscCall(VecDot(r, r, &rr));
-  if (!(ww > 0) || !std::isfinite(PetscRealPart(ww))) {
-    PetscCall(VecZeroEntries(z));
-    *finite = std::isfinite(PetscRealPart(ww)) ? PETSC_TRUE : PETSC_FALSE;
-    PetscFunctionReturn(0);
-  }
-  PetscCall(VecScale(z, rw / ww));
-  *ratio = rr > 0 ? std::sqrt(std::max(0.0, 1.0 - PetscRealPart(rw * rw / (ww * rr)))) : 1.0;
+  *ok_out = ok;
   PetscFunctionReturn(0);
 }
 

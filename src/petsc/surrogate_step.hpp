@@ -2,8 +2,11 @@
 // The network step shared by the surrogate PC and KSPGuess: for the operator A of a 2-D
 // DMDA and a residual r, z = α G(Â, D⁻¹r) with the α that minimises ‖r − αAz‖₂
 // (pins/core/precondition.hpp explains the scaling). The model is loaded on every process
-// (a bad file on any of them fails all of them alike); the network runs on rank 0 on the
-// whole grid.
+// (a bad file on any of them fails all of them alike). An MgNet (a V-cycle, linear in r)
+// is set up and applied as distributed PETSc matrices, every process for its own rows
+// (mgnet_matrices.hpp): by default on several processes, or on request (set_cycle).
+// Networks that need the whole grid (FNO, U-Net), and an MgNet on one process by default,
+// run on rank 0 on the whole grid (gathered there on several processes).
 #include <petscdmda.h>
 #include <petscmat.h>
 #include <torch/types.h>
@@ -12,6 +15,7 @@
 #include <string>
 
 #include "grid_gather.hpp"
+#include "mgnet_matrices.hpp"
 #include "pins/core/calibration.hpp"
 #include "pins/core/model_file.hpp"
 
@@ -31,6 +35,15 @@ class SurrogateStep {
   /// cores bound to this process, shared with the processes on the node bound to the same).
   static PetscErrorCode load(MPI_Comm comm, const std::string& model_path, const char* option,
                              std::unique_ptr<SurrogateStep>* step, PetscInt threads = 0);
+
+  /// Where the network's applications run: kAuto is kMatrices for an MgNet on several
+  /// processes and kNetwork otherwise; kMatrices needs an MgNet (set_operator fails with a
+  /// message naming the model's architecture otherwise). Takes effect at set_operator.
+  enum class Cycle { kAuto, kNetwork, kMatrices };
+  void set_cycle(Cycle cycle) { cycle_ = cycle; }
+  /// Whether the last set_operator built the distributed matrices (and their levels).
+  bool uses_matrices() const { return matrices_.levels() > 0; }
+  int matrix_levels() const { return matrices_.levels(); }
 
   /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
   /// A's values change. `who` names the caller in error messages.
@@ -59,6 +72,13 @@ class SurrogateStep {
   PetscInt ny() const { return ny_; }
 
  private:
+  // g = G(Â, r̂) with r̂ in rhat_, the whole grid gathered to rank 0 and the result sent
+  // back into z; *ok: 1, 0 (not finite: z zero) or the network failed (an error).
+  PetscErrorCode apply_on_rank0(Vec z, int* ok);
+  // This process's couplings W, E, S, N of Â = D⁻¹A [1, 4, ym, xm] (float64), checked
+  // finite, and the operator flag's score from statistics reduced over all processes.
+  PetscErrorCode local_couplings(Mat A, DM da, const char* who, torch::Tensor* couplings);
+
   std::string path_;
   ModelManifest manifest_;
   std::shared_ptr<class Surrogate> model_;
@@ -66,6 +86,8 @@ class SurrogateStep {
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
+  Cycle cycle_ = Cycle::kAuto;
+  MgNetMatrices matrices_;  // built when the applications run as matrices
   InputFlag operator_flag_;
   double operator_score_ = 0;
   Vec inv_diag_ = nullptr, w_ = nullptr, rhat_ = nullptr;

@@ -22,6 +22,7 @@ if(PINS_TEST_PYTHON)
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/surrogate_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
                      --library $<TARGET_FILE:pins_petsc> --model ${_pc_model}
+                     --pins $<TARGET_FILE:pins>
                      --mpiexec ${MPIEXEC_EXECUTABLE} ${_flags}
                      --workdir ${_pc_dir}/${_case} ${_case})
     set_tests_properties(surrogate_pc_${_case} PROPERTIES ENVIRONMENT "${PINS_TEST_MPI_ENV}"

@@ -1,0 +1,425 @@
+// MgNet's V-cycle as distributed PETSc matrices (mgnet_matrices.hpp).
+#include "mgnet_matrices.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "collective.hpp"
+#include "pins/core/check.hpp"
+#include "surrogates/multigrid.hpp"
+
+namespace pins::petsc {
+
+namespace {
+
+// (dy, dx) of stencil entry k (multigrid.hpp: k = 3(dy+1) + (dx+1)).
+constexpr int entry_dy(int k) { return k / 3 - 1; }
+constexpr int entry_dx(int k) { return k % 3 - 1; }
+
+}  // namespace
+
+PetscInt MgNetMatrices::Layout::global(PetscInt i, PetscInt j) const {
+  const int m = int(xb.size()) - 1;
+  const int c = int(std::upper_bound(xb.begin(), xb.end(), i) - xb.begin()) - 1;
+  const int r = int(std::upper_bound(yb.begin(), yb.end(), j) - yb.begin()) - 1;
+  return offset[size_t(r * m + c)] + (j - yb[size_t(r)]) * (xb[size_t(c) + 1] - xb[size_t(c)]) +
+         (i - xb[size_t(c)]);
+}
+
+void MgNetMatrices::Layout::coords(PetscInt g, PetscInt* i, PetscInt* j) const {
+  const int m = int(xb.size()) - 1;
+  // The last process whose range starts at or before g (processes with no points share
+  // their start with the next one).
+  const int q = int(std::upper_bound(offset.begin(), offset.end(), g) - offset.begin()) - 1;
+  const int c = q % m, r = q / m;
+  const PetscInt w = xb[size_t(c) + 1] - xb[size_t(c)], local = g - offset[size_t(q)];
+  *i = xb[size_t(c)] + local % w;
+  *j = yb[size_t(r)] + local / w;
+}
+
+namespace {
+
+// Boundaries → the first global index of each process (process r·m + c owns the rectangle
+// of column c and row r), and the total.
+std::vector<PetscInt> offsets(const std::vector<PetscInt>& xb, const std::vector<PetscInt>& yb) {
+  const size_t m = xb.size() - 1, n = yb.size() - 1;
+  std::vector<PetscInt> off(m * n + 1, 0);
+  for (size_t r = 0; r < n; ++r)
+    for (size_t c = 0; c < m; ++c)
+      off[r * m + c + 1] = off[r * m + c] + (xb[c + 1] - xb[c]) * (yb[r + 1] - yb[r]);
+  return off;
+}
+
+}  // namespace
+
+MgNetMatrices::Layout MgNetMatrices::Layout::coarse() const {
+  // The coarse points of [x0, x1) are the odd fine points there: I with x0 ≤ 2I+1 < x1, and
+  // the odd numbers below x are ⌊x/2⌋ of them.
+  Layout c;
+  c.nx = nx / 2;
+  c.ny = ny / 2;
+  for (PetscInt x : xb) c.xb.push_back(std::min(c.nx, x / 2));
+  for (PetscInt y : yb) c.yb.push_back(std::min(c.ny, y / 2));
+  c.offset = offsets(c.xb, c.yb);
+  return c;
+}
+
+MgNetMatrices::~MgNetMatrices() { destroy(); }
+
+void MgNetMatrices::destroy() {
+  for (Level& L : levels_) {
+    MatDestroy(&L.A);
+    MatDestroy(&L.pre);
+    MatDestroy(&L.post);
+    MatDestroy(&L.P);
+    MatDestroy(&L.coarse_A);
+    VecDestroy(&L.r);
+    VecDestroy(&L.z);
+    VecDestroy(&L.t);
+  }
+  levels_.clear();
+  MatDestroy(&coarse_inverse_);
+}
+
+namespace {
+
+// Torch tensor [1, C, h, w] → PETSc values of the box, point by point (C per point).
+std::vector<PetscScalar> interleaved(const torch::Tensor& t) {
+  const torch::Tensor p = t.select(0, 0).permute({1, 2, 0}).to(torch::kFloat64).contiguous();
+  return std::vector<PetscScalar>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+}
+
+}  // namespace
+
+PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own,
+                                       const Box& patch, torch::Tensor* out) const {
+  PetscFunctionBeginUser;
+  constexpr PetscInt kBs = 9;
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm_, &rank));
+  const PetscInt n_own = L.offset[size_t(rank) + 1] - L.offset[size_t(rank)];
+  Vec from, to;
+  PetscCall(VecCreateMPI(comm_, kBs * n_own, PETSC_DETERMINE, &from));
+  PetscCall(VecSetBlockSize(from, kBs));
+  if (n_own > 0) {
+    const std::vector<PetscScalar> v = interleaved(own);
+    PetscScalar* a;
+    PetscCall(VecGetArrayWrite(from, &a));
+    std::copy(v.begin(), v.end(), a);
+    PetscCall(VecRestoreArrayWrite(from, &a));
+  }
+  std::vector<PetscInt> points;
+  points.reserve(size_t(patch.size()));
+  for (PetscInt j = patch.y0; j < patch.y1; ++j)
+    for (PetscInt i = patch.x0; i < patch.x1; ++i) points.push_back(L.global(i, j));
+  IS is;
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, kBs, PetscInt(points.size()), points.data(),
+                          PETSC_COPY_VALUES, &is));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, kBs * patch.size(), &to));
+  VecScatter scatter;
+  PetscCall(VecScatterCreate(from, is, to, nullptr, &scatter));
+  PetscCall(VecScatterBegin(scatter, from, to, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(scatter, from, to, INSERT_VALUES, SCATTER_FORWARD));
+  const PetscScalar* a;
+  PetscCall(VecGetArrayRead(to, &a));
+  *out = torch::from_blob(const_cast<PetscScalar*>(a), {patch.h(), patch.w(), kBs}, torch::kFloat64)
+             .permute({2, 0, 1})
+             .unsqueeze(0)
+             .contiguous();
+  PetscCall(VecRestoreArrayRead(to, &a));
+  PetscCall(VecScatterDestroy(&scatter));
+  PetscCall(ISDestroy(&is));
+  PetscCall(VecDestroy(&to));
+  PetscCall(VecDestroy(&from));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNetImpl& net) {
+  PetscFunctionBeginUser;
+  destroy();
+  comm_ = PetscObjectComm((PetscObject)da);
+  smooth_ = net.options.smooth();
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm_, &rank));
+  torch::NoGradGuard no_grad;
+  torch::ScalarType dtype = torch::kFloat32;  // the network's
+  for (const auto& p : net.parameters()) {
+    dtype = p.scalar_type();
+    break;
+  }
+
+  // Level 0: the DMDA's own split.
+  PetscInt nx, ny, m, n;
+  PetscCall(DMDAGetInfo(da, nullptr, &nx, &ny, nullptr, &m, &n, nullptr, nullptr, nullptr, nullptr,
+                        nullptr, nullptr, nullptr));
+  const PetscInt *lx, *ly;
+  PetscCall(DMDAGetOwnershipRanges(da, &lx, &ly, nullptr));
+  Layout L;
+  L.nx = nx;
+  L.ny = ny;
+  L.xb.assign(1, 0);
+  L.yb.assign(1, 0);
+  for (PetscInt c = 0; c < m; ++c) L.xb.push_back(L.xb.back() + lx[c]);
+  for (PetscInt r = 0; r < n; ++r) L.yb.push_back(L.yb.back() + ly[r]);
+  L.offset = offsets(L.xb, L.yb);
+  auto box_of = [&](const Layout& layout) {
+    const size_t cols = layout.xb.size() - 1, c = size_t(rank) % cols, r = size_t(rank) / cols;
+    return Box{layout.xb[c], layout.xb[c + 1], layout.yb[r], layout.yb[r + 1]};
+  };
+
+  // This process's rows of the current level's stencil [1, 9, h, w], float64.
+  torch::Tensor own;
+  {
+    PetscCheck(couplings.dim() == 4 && couplings.size(1) == 4 &&
+                   couplings.size(2) == box_of(L).h() && couplings.size(3) == box_of(L).w(),
+               PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
+               "pins surrogate: the couplings do not cover this process's box");
+    own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
+  }
+  const int coarsest = net.options.coarsest();
+  for (int l = 0;; ++l) {
+    Level level;
+    level.layout = L;
+    const Box box = box_of(L);
+    const PetscInt N = L.nx * L.ny;
+    const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
+    if (l == 0) {
+      // The fine operator from the couplings; coarser ones come from MatPtAP below.
+      PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 5, nullptr, 4, nullptr, &level.A));
+      const torch::Tensor a = own.contiguous();
+      const double* av = a.data_ptr<double>();
+      for (PetscInt j = box.y0; j < box.y1; ++j) {
+        for (PetscInt i = box.x0; i < box.x1; ++i) {
+          const PetscInt row = L.global(i, j);
+          PetscInt cols[5];
+          PetscScalar v[5];
+          int k5 = 0;
+          for (int k : {1, 3, 4, 5, 7}) {  // S, W, centre, E, N
+            const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
+            if (ni < 0 || nj < 0 || ni >= L.nx || nj >= L.ny) continue;
+            cols[k5] = L.global(ni, nj);
+            v[k5++] = av[size_t(k) * size_t(box.size()) + size_t((j - box.y0) * box.w() + (i - box.x0))];
+          }
+          PetscCall(MatSetValues(level.A, 1, &row, k5, cols, v, INSERT_VALUES));
+        }
+      }
+      PetscCall(MatAssemblyBegin(level.A, MAT_FINAL_ASSEMBLY));
+      PetscCall(MatAssemblyEnd(level.A, MAT_FINAL_ASSEMBLY));
+    } else {
+      level.A = levels_.back().coarse_A;
+      levels_.back().coarse_A = nullptr;
+    }
+    PetscCall(MatCreateVecs(level.A, nullptr, &level.t));
+    if (l > 0) {  // level 0 works on the caller's vectors
+      PetscCall(VecDuplicate(level.t, &level.r));
+      PetscCall(VecDuplicate(level.t, &level.z));
+    }
+    if (last) {
+      PetscCall(build_coarse_inverse(L, box, own, dtype));
+      levels_.push_back(level);
+      break;
+    }
+
+    // The patch: the box with two points around it, starting on an even grid point.
+    Box patch;
+    if (box.size() > 0) {
+      patch.x0 = std::max<PetscInt>(0, box.x0 - 2) / 2 * 2;
+      patch.y0 = std::max<PetscInt>(0, box.y0 - 2) / 2 * 2;
+      patch.x1 = std::min(L.nx, box.x1 + 2);
+      patch.y1 = std::min(L.ny, box.y1 + 2);
+    }
+    torch::Tensor on_patch;
+    PetscCall(exchange(L, own, patch, &on_patch));
+    // The network and the prolongation on the patch; the owned part of each.
+    torch::Tensor smoothers, weights;
+    std::optional<detail::Failure> failure;
+    if (box.size() > 0) {
+      detail::record_failure(failure, -1, [&] {
+        const torch::Tensor s = on_patch.to(dtype);
+        using torch::indexing::Slice;
+        const auto rows = Slice(box.y0 - patch.y0, box.y1 - patch.y0);
+        const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
+        smoothers = net.smoothers(s, l).index({Slice(), Slice(), rows, cols}).to(torch::kFloat64).contiguous();
+        weights = mg::prolongation_weights(s).index({Slice(), Slice(), rows, cols}).to(torch::kFloat64).contiguous();
+      });
+    }
+    if (const auto message = detail::agree(comm_, failure))
+      SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s", l,
+              message->c_str());
+
+    const Layout C = L.coarse();
+    const Box cbox = box_of(C);
+    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.pre));
+    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
+    PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
+                           &level.P));
+    const double* sm = box.size() > 0 ? smoothers.data_ptr<double>() : nullptr;
+    const double* wt = box.size() > 0 ? weights.data_ptr<double>() : nullptr;
+    const size_t plane = size_t(box.size());
+    for (PetscInt j = box.y0; j < box.y1; ++j) {
+      for (PetscInt i = box.x0; i < box.x1; ++i) {
+        const PetscInt row = L.global(i, j);
+        const size_t at = size_t((j - box.y0) * box.w() + (i - box.x0));
+        PetscInt cols[9], pcols[4];
+        PetscScalar pre[9], post[9], p[4];
+        int n9 = 0, np = 0;
+        for (int k = 0; k < 9; ++k) {
+          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
+          if (ni < 0 || nj < 0 || ni >= L.nx || nj >= L.ny) continue;
+          cols[n9] = L.global(ni, nj);
+          pre[n9] = sm[size_t(k) * plane + at];
+          post[n9] = sm[size_t(9 + k) * plane + at];
+          ++n9;
+          // P: the coarse points among the neighbours (odd fine coordinates).
+          if (ni % 2 == 1 && nj % 2 == 1 && ni / 2 < C.nx && nj / 2 < C.ny) {
+            pcols[np] = C.global(ni / 2, nj / 2);
+            p[np++] = wt[size_t(k) * plane + at];
+          }
+        }
+        PetscCall(MatSetValues(level.pre, 1, &row, n9, cols, pre, INSERT_VALUES));
+        PetscCall(MatSetValues(level.post, 1, &row, n9, cols, post, INSERT_VALUES));
+        PetscCall(MatSetValues(level.P, 1, &row, np, pcols, p, INSERT_VALUES));
+      }
+    }
+    for (Mat M : {level.pre, level.post, level.P}) {
+      PetscCall(MatAssemblyBegin(M, MAT_FINAL_ASSEMBLY));
+      PetscCall(MatAssemblyEnd(M, MAT_FINAL_ASSEMBLY));
+    }
+    // pre ⋆ (D⁻¹ v): the smoother stencils act on the residual scaled by 1/centre, which a
+    // right diagonal scaling folds into the matrices (the neighbours' centres included).
+    Vec inv_diag;
+    PetscCall(VecDuplicate(level.t, &inv_diag));
+    PetscCall(MatGetDiagonal(level.A, inv_diag));
+    PetscCall(VecReciprocal(inv_diag));
+    PetscCall(MatDiagonalScale(level.pre, nullptr, inv_diag));
+    PetscCall(MatDiagonalScale(level.post, nullptr, inv_diag));
+    PetscCall(VecDestroy(&inv_diag));
+
+    // The next level: Pᵀ A P, and this process's rows of its stencil.
+    PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &level.coarse_A));
+    torch::Tensor next = torch::zeros({1, 9, cbox.h(), cbox.w()}, torch::kFloat64);
+    double* nv = next.data_ptr<double>();
+    PetscInt bad = -1;
+    for (PetscInt J = cbox.y0; J < cbox.y1; ++J) {
+      for (PetscInt I = cbox.x0; I < cbox.x1; ++I) {
+        const PetscInt row = C.global(I, J);
+        PetscInt ncols;
+        const PetscInt* cidx;
+        const PetscScalar* vals;
+        PetscCall(MatGetRow(level.coarse_A, row, &ncols, &cidx, &vals));
+        for (PetscInt q = 0; q < ncols; ++q) {
+          PetscInt ci, cj;
+          C.coords(cidx[q], &ci, &cj);
+          const PetscInt dx = ci - I, dy = cj - J;
+          if (dx < -1 || dx > 1 || dy < -1 || dy > 1) {
+            if (vals[q] != 0.0) bad = row;
+            continue;
+          }
+          nv[size_t(mg::stencil_index(int(dy), int(dx))) * size_t(cbox.size()) +
+             size_t((J - cbox.y0) * cbox.w() + (I - cbox.x0))] += PetscRealPart(vals[q]);
+        }
+        PetscCall(MatRestoreRow(level.coarse_A, row, &ncols, &cidx, &vals));
+      }
+    }
+    PetscInt any_bad = bad;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any_bad, 1, MPIU_INT, MPI_MAX, comm_));
+    PetscCheck(any_bad < 0, comm_, PETSC_ERR_PLIB,
+               "pins surrogate: the Galerkin operator of level %d couples beyond its 3 x 3 "
+               "neighbours (row %" PetscInt_FMT ")",
+               l + 1, any_bad);
+    own = next;
+    levels_.push_back(level);
+    L = C;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::build_coarse_inverse(const Layout& L, const Box& box,
+                                                   const torch::Tensor& own, torch::ScalarType dtype) {
+  PetscFunctionBeginUser;
+  // The last level is small: every process gathers its stencil and inverts it (dense), then
+  // keeps its own rows.
+  PetscMPIInt size;
+  PetscCallMPI(MPI_Comm_size(comm_, &size));
+  const PetscInt N = L.nx * L.ny;
+  std::vector<int> counts(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
+  for (int q = 0; q < size; ++q) {
+    counts[size_t(q)] = int(9 * (L.offset[size_t(q) + 1] - L.offset[size_t(q)]));
+    displs[size_t(q)] = int(9 * L.offset[size_t(q)]);
+  }
+  const std::vector<PetscScalar> mine = box.size() > 0 ? interleaved(own) : std::vector<PetscScalar>();
+  std::vector<double> all(size_t(9 * N));
+  PetscCallMPI(MPI_Allgatherv(mine.data(), int(mine.size()), MPI_DOUBLE, all.data(), counts.data(),
+                              displs.data(), MPI_DOUBLE, comm_));
+  // Global (process-major) order → the row-major grid of multigrid.hpp.
+  torch::Tensor whole = torch::zeros({1, 9, L.ny, L.nx}, torch::kFloat64);
+  double* w = whole.data_ptr<double>();
+  for (PetscInt j = 0; j < L.ny; ++j)
+    for (PetscInt i = 0; i < L.nx; ++i)
+      for (int k = 0; k < 9; ++k)
+        w[size_t(k) * size_t(N) + size_t(j * L.nx + i)] = all[size_t(9 * L.global(i, j) + k)];
+  torch::Tensor inverse;
+  std::optional<detail::Failure> failure;
+  detail::record_failure(failure, -1, [&] {
+    inverse = mg::dense_inverse(whole.to(dtype)).to(torch::kFloat64).contiguous();
+  });
+  if (const auto message = detail::agree(comm_, failure))
+    SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: %s", message->c_str());
+  const double* inv = inverse.data_ptr<double>();
+  PetscCall(MatCreateDense(comm_, box.size(), box.size(), N, N, nullptr, &coarse_inverse_));
+  std::vector<PetscInt> cols(static_cast<size_t>(N));
+  for (PetscInt q = 0; q < N; ++q) cols[size_t(q)] = L.global(q % L.nx, q / L.nx);
+  for (PetscInt j = box.y0; j < box.y1; ++j) {
+    for (PetscInt i = box.x0; i < box.x1; ++i) {
+      const PetscInt row = L.global(i, j);
+      PetscCall(MatSetValues(coarse_inverse_, 1, &row, N, cols.data(),
+                             inv + size_t(j * L.nx + i) * size_t(N), INSERT_VALUES));
+    }
+  }
+  PetscCall(MatAssemblyBegin(coarse_inverse_, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(coarse_inverse_, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::residual(const Level& L, Vec r, Vec z, Vec t) {
+  PetscFunctionBeginUser;
+  PetscCall(MatMult(L.A, z, t));
+  PetscCall(VecAYPX(t, -1.0, r));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::cycle(std::size_t l, Vec r, Vec z) {
+  PetscFunctionBeginUser;
+  const Level& L = levels_[l];
+  if (l + 1 == levels_.size()) {
+    PetscCall(MatMult(coarse_inverse_, r, z));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(MatMult(L.pre, r, z));  // the first sweep, from zero
+  for (int k = 1; k < smooth_; ++k) {
+    PetscCall(residual(L, r, z, L.t));
+    PetscCall(MatMultAdd(L.pre, L.t, z, z));
+  }
+  const Level& C = levels_[l + 1];
+  PetscCall(residual(L, r, z, L.t));
+  PetscCall(MatMultTranspose(L.P, L.t, C.r));
+  PetscCall(cycle(l + 1, C.r, C.z));
+  PetscCall(MatMultAdd(L.P, C.z, z, z));
+  for (int k = 0; k < smooth_; ++k) {
+    PetscCall(residual(L, r, z, L.t));
+    PetscCall(MatMultAdd(L.post, L.t, z, z));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::apply(Vec r, Vec z) {
+  PetscFunctionBeginUser;
+  PetscCheck(!levels_.empty(), comm_, PETSC_ERR_ORDER, "pins surrogate: the MgNet cycle is not built");
+  PetscCall(cycle(0, r, z));
+  PetscFunctionReturn(0);
+}
+
+}  // namespace pins::petsc

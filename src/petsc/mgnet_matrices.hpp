@@ -1,0 +1,94 @@
+#pragma once
+// MgNet's learned V-cycle (surrogates/mgnet.hpp) set up and run as distributed PETSc
+// matrices, each process for its own rows: per level the operator A, the smoothers
+// pre/post ⋆ D⁻¹ and the prolongation P are AIJ matrices, the restriction is Pᵀ
+// (MatMultTranspose), the last level a dense inverse. An application is MatMults; no step
+// of the set-up or of an application moves a grid onto one process.
+//
+// Level l's unknowns are split the way the DMDA splits the fine grid: coarse point (I, J)
+// sits on fine (2I+1, 2J+1) and belongs to the process that owns that fine point, so P's
+// couplings stay within a process or its neighbours. A process may own no point of a coarse
+// level (its share ran out); it then takes part in the collective calls with no rows.
+//
+// The set-up per level, on each process: its rows of the level's stencil with a halo of two
+// points (one VecScatter); the operator-dependent prolongation (mg::prolongation_weights)
+// and the smoother CNN (MgNetImpl::smoothers) on that patch, exact on the owned points
+// because each reads at most two points around them (the patch starts on an even grid
+// point, so its rows and columns have the parity of the global ones); the next level's
+// operator is PETSc's Galerkin product MatPtAP. Only the last level (at most the model's
+// coarsest² unknowns) is gathered, on every process, for its dense inverse.
+#include <petscdmda.h>
+#include <petscmat.h>
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "surrogates/mgnet.hpp"
+
+namespace pins::petsc {
+
+class MgNetMatrices {
+ public:
+  MgNetMatrices() = default;
+  MgNetMatrices(const MgNetMatrices&) = delete;
+  MgNetMatrices& operator=(const MgNetMatrices&) = delete;
+  ~MgNetMatrices();
+
+  /// Builds the cycle of `net` for the fine grid of `da` (2-D, one dof) whose operator Â
+  /// (unit centre) has on this process's box (DMDAGetCorners) the couplings W, E, S, N
+  /// `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero). Collective;
+  /// replaces an earlier cycle. Errors in the network's set-up stop every process alike.
+  PetscErrorCode build(DM da, const torch::Tensor& couplings, MgNetImpl& net);
+
+  /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
+  PetscErrorCode apply(Vec r, Vec z);
+
+  /// Levels of the cycle (0 before build and after reset).
+  int levels() const { return int(levels_.size()); }
+
+  /// Frees the matrices (levels() becomes 0).
+  void reset() { destroy(); }
+
+ private:
+  // Which process owns which rectangle of a level's grid, and the PETSc global numbering
+  // this implies (the DMDA's: process by process, x fastest within a process).
+  struct Layout {
+    PetscInt nx = 0, ny = 0;
+    std::vector<PetscInt> xb, yb;      // process-column/row boundaries, m+1 and n+1 entries
+    std::vector<PetscInt> offset;      // first global index of each process, size m·n + 1
+    PetscInt global(PetscInt i, PetscInt j) const;  // (x, y) → global index
+    void coords(PetscInt g, PetscInt* i, PetscInt* j) const;  // the inverse
+    Layout coarse() const;             // the next level: ⌊nx/2⌋ × ⌊ny/2⌋
+  };
+  struct Level {
+    Layout layout;
+    Mat A = nullptr, pre = nullptr, post = nullptr;  // pre/post: smoother stencil · D⁻¹
+    Mat P = nullptr;                                 // to this level from the next (not last)
+    Mat coarse_A = nullptr;  // PᵀAP while the next level is being built (then its A)
+    Vec r = nullptr, z = nullptr, t = nullptr;       // r, z: not used on level 0
+  };
+  // A rectangle of a level's grid: [x0, x1) × [y0, y1).
+  struct Box {
+    PetscInt x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+    PetscInt w() const { return x1 - x0; }
+    PetscInt h() const { return y1 - y0; }
+    PetscInt size() const { return w() * h(); }
+  };
+  // The stencils `own` [1, 9, h, w] (float64) of this process's box on level `L`, extended
+  // to `patch` ⊇ box with the neighbours' rows: [1, 9, ph, pw]. Collective.
+  PetscErrorCode exchange(const Layout& L, const torch::Tensor& own, const Box& patch,
+                          torch::Tensor* out) const;
+  PetscErrorCode build_coarse_inverse(const Layout& L, const Box& box, const torch::Tensor& own,
+                                      torch::ScalarType dtype);
+  PetscErrorCode cycle(std::size_t l, Vec r, Vec z);
+  PetscErrorCode residual(const Level& L, Vec r, Vec z, Vec t);  // t = r − A z
+  void destroy();
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int smooth_ = 1;
+  std::vector<Level> levels_;
+  Mat coarse_inverse_ = nullptr;  // dense, the last level's layout
+};
+
+}  // namespace pins::petsc
