@@ -1,6 +1,8 @@
 // MgNet's V-cycle as distributed PETSc matrices (mgnet_matrices.hpp).
 #include "mgnet_matrices.hpp"
 
+#include <petscpc.h>
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,6 +16,36 @@
 namespace pins::petsc {
 
 namespace {
+
+// -log_view events of the set-up, by step (registered once per process).
+struct Events {
+  PetscLogEvent halo = 0, network = 0, assemble = 0, galerkin = 0, coarse = 0;
+};
+PetscErrorCode events(const Events** out) {
+  static Events e;
+  PetscFunctionBeginUser;
+  if (!e.halo) {
+    PetscCall(PetscLogEventRegister("PinsMgNetHalo", PC_CLASSID, &e.halo));
+    PetscCall(PetscLogEventRegister("PinsMgNetNet", PC_CLASSID, &e.network));
+    PetscCall(PetscLogEventRegister("PinsMgNetAsm", PC_CLASSID, &e.assemble));
+    PetscCall(PetscLogEventRegister("PinsMgNetRAP", PC_CLASSID, &e.galerkin));
+    PetscCall(PetscLogEventRegister("PinsMgNetCoarse", PC_CLASSID, &e.coarse));
+  }
+  *out = &e;
+  PetscFunctionReturn(0);
+}
+
+// Reads a float32 or float64 tensor's values as double (none for an undefined tensor).
+struct Values {
+  const float* f = nullptr;
+  const double* d = nullptr;
+  explicit Values(const torch::Tensor& t) {
+    if (!t.defined() || t.numel() == 0) return;
+    if (t.scalar_type() == torch::kFloat32) f = t.data_ptr<float>();
+    else d = t.data_ptr<double>();
+  }
+  double operator[](size_t i) const { return f ? double(f[i]) : d[i]; }
+};
 
 // (dy, dx) of stencil entry k (multigrid.hpp: k = 3(dy+1) + (dx+1)).
 constexpr int entry_dy(int k) { return k / 3 - 1; }
@@ -94,42 +126,116 @@ std::vector<PetscScalar> interleaved(const torch::Tensor& t) {
 
 }  // namespace
 
+namespace {
+
+// The points of a w × h box within kBand of its edges, row by row: the only ones another
+// process's patch can reach (two points of halo, and up to one more for the even start).
+constexpr PetscInt kBand = 3;
+struct Band {
+  PetscInt w, h;
+  PetscInt top() const { return std::min(kBand, h); }
+  PetscInt bottom() const { return std::max(top(), h - kBand); }  // first row of the lower band
+  PetscInt middle_width() const { return std::min(w, 2 * kBand); }
+  PetscInt count() const { return top() * w + (bottom() - top()) * middle_width() + (h - bottom()) * w; }
+  // (cc, rr) relative to the box, in the band; -1 when it is not.
+  PetscInt index(PetscInt cc, PetscInt rr) const {
+    if (rr < top()) return rr * w + cc;
+    if (rr >= bottom()) return top() * w + (bottom() - top()) * middle_width() + (rr - bottom()) * w + cc;
+    const PetscInt base = top() * w + (rr - top()) * middle_width();
+    if (w <= 2 * kBand) return base + cc;
+    if (cc < kBand) return base + cc;
+    if (cc >= w - kBand) return base + kBand + (cc - (w - kBand));
+    return -1;
+  }
+};
+
+}  // namespace
+
 PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own,
                                        const Box& patch, torch::Tensor* out) const {
   PetscFunctionBeginUser;
   constexpr PetscInt kBs = 9;
-  PetscMPIInt rank;
+  PetscMPIInt rank, size;
   PetscCallMPI(MPI_Comm_rank(comm_, &rank));
-  const PetscInt n_own = L.offset[size_t(rank) + 1] - L.offset[size_t(rank)];
+  PetscCallMPI(MPI_Comm_size(comm_, &size));
+  const size_t cols = L.xb.size() - 1;
+  auto box_of = [&](size_t q) {
+    const size_t c = q % cols, r = q / cols;
+    return Box{L.xb[c], L.xb[c + 1], L.yb[r], L.yb[r + 1]};
+  };
+  // Each process offers the band of its box; the first band entry of each process.
+  std::vector<PetscInt> band_start(size_t(size) + 1, 0);
+  for (size_t q = 0; q < size_t(size); ++q) {
+    const Box b = box_of(q);
+    band_start[q + 1] = band_start[q] + Band{b.w(), b.h()}.count();
+  }
+  const Box box = box_of(size_t(rank));
+  const Band mine{box.w(), box.h()};
   Vec from, to;
-  PetscCall(VecCreateMPI(comm_, kBs * n_own, PETSC_DETERMINE, &from));
+  PetscCall(VecCreateMPI(comm_, kBs * mine.count(), PETSC_DETERMINE, &from));
   PetscCall(VecSetBlockSize(from, kBs));
-  if (n_own > 0) {
-    const std::vector<PetscScalar> v = interleaved(own);
+  const double* ov = box.size() > 0 ? own.data_ptr<double>() : nullptr;
+  const size_t own_plane = size_t(box.size());
+  if (mine.count() > 0) {
     PetscScalar* a;
     PetscCall(VecGetArrayWrite(from, &a));
-    std::copy(v.begin(), v.end(), a);
+    for (PetscInt rr = 0; rr < box.h(); ++rr)
+      for (PetscInt cc = 0; cc < box.w(); ++cc) {
+        const PetscInt at = mine.index(cc, rr);
+        if (at < 0) continue;
+        for (PetscInt k = 0; k < kBs; ++k)
+          a[size_t(at * kBs + k)] = ov[size_t(k) * own_plane + size_t(rr * box.w() + cc)];
+      }
     PetscCall(VecRestoreArrayWrite(from, &a));
   }
-  std::vector<PetscInt> points;
-  points.reserve(size_t(patch.size()));
+  // The ring of the patch outside the box: where each of its points sits in its owner's band.
+  std::vector<PetscInt> ring;
   for (PetscInt j = patch.y0; j < patch.y1; ++j)
-    for (PetscInt i = patch.x0; i < patch.x1; ++i) points.push_back(L.global(i, j));
+    for (PetscInt i = patch.x0; i < patch.x1; ++i) {
+      if (i >= box.x0 && i < box.x1 && j >= box.y0 && j < box.y1) continue;
+      const size_t c = size_t(std::upper_bound(L.xb.begin(), L.xb.end(), i) - L.xb.begin()) - 1;
+      const size_t r = size_t(std::upper_bound(L.yb.begin(), L.yb.end(), j) - L.yb.begin()) - 1;
+      const size_t q = r * cols + c;
+      const Box b = box_of(q);
+      const PetscInt at = Band{b.w(), b.h()}.index(i - b.x0, j - b.y0);
+      PetscCheck(at >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+                 "pins surrogate: halo point (%" PetscInt_FMT ", %" PetscInt_FMT
+                 ") lies outside its owner's band",
+                 i, j);
+      ring.push_back(band_start[q] + at);
+    }
   IS is;
-  PetscCall(ISCreateBlock(PETSC_COMM_SELF, kBs, PetscInt(points.size()), points.data(),
+  PetscCall(ISCreateBlock(PETSC_COMM_SELF, kBs, PetscInt(ring.size()), ring.data(),
                           PETSC_COPY_VALUES, &is));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, kBs * patch.size(), &to));
+  PetscCall(VecCreateSeq(PETSC_COMM_SELF, kBs * PetscInt(ring.size()), &to));
   VecScatter scatter;
   PetscCall(VecScatterCreate(from, is, to, nullptr, &scatter));
   PetscCall(VecScatterBegin(scatter, from, to, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(scatter, from, to, INSERT_VALUES, SCATTER_FORWARD));
-  const PetscScalar* a;
-  PetscCall(VecGetArrayRead(to, &a));
-  *out = torch::from_blob(const_cast<PetscScalar*>(a), {patch.h(), patch.w(), kBs}, torch::kFloat64)
-             .permute({2, 0, 1})
-             .unsqueeze(0)
-             .contiguous();
-  PetscCall(VecRestoreArrayRead(to, &a));
+  torch::Tensor p;
+  if (patch.size() == box.size()) {
+    p = own;  // nothing around it (one process, or a patch with no neighbours' points)
+  } else {
+    p = torch::zeros({1, kBs, patch.h(), patch.w()}, torch::kFloat64);
+    using torch::indexing::Slice;
+    p.index_put_({Slice(), Slice(), Slice(box.y0 - patch.y0, box.y1 - patch.y0),
+                  Slice(box.x0 - patch.x0, box.x1 - patch.x0)},
+                 own);
+    const PetscScalar* a;
+    PetscCall(VecGetArrayRead(to, &a));
+    double* pv = p.data_ptr<double>();
+    const size_t plane = size_t(patch.size());
+    size_t q = 0;
+    for (PetscInt j = patch.y0; j < patch.y1; ++j)
+      for (PetscInt i = patch.x0; i < patch.x1; ++i)
+        if (i < box.x0 || i >= box.x1 || j < box.y0 || j >= box.y1) {
+          const size_t at = size_t((j - patch.y0) * patch.w() + (i - patch.x0));
+          for (PetscInt k = 0; k < kBs; ++k) pv[size_t(k) * plane + at] = a[q * kBs + size_t(k)];
+          ++q;
+        }
+    PetscCall(VecRestoreArrayRead(to, &a));
+  }
+  *out = p;
   PetscCall(VecScatterDestroy(&scatter));
   PetscCall(ISDestroy(&is));
   PetscCall(VecDestroy(&to));
@@ -137,11 +243,13 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNetImpl& net) {
+PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings, MgNetImpl& net) {
   PetscFunctionBeginUser;
   destroy();
   comm_ = PetscObjectComm((PetscObject)da);
   smooth_ = net.options.smooth();
+  const Events* ev;
+  PetscCall(events(&ev));
   PetscMPIInt rank;
   PetscCallMPI(MPI_Comm_rank(comm_, &rank));
   torch::NoGradGuard no_grad;
@@ -150,6 +258,10 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
     dtype = p.scalar_type();
     break;
   }
+  PetscCheck(dtype == torch::kFloat32 || dtype == torch::kFloat64, comm_, PETSC_ERR_SUP,
+             "pins surrogate: the MgNet's weights are %s; its cycle as matrices takes float32 or "
+             "float64 models",
+             c10::toString(dtype));
 
   // Level 0: the DMDA's own split.
   PetscInt nx, ny, m, n;
@@ -187,27 +299,17 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
     const PetscInt N = L.nx * L.ny;
     const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
     if (l == 0) {
-      // The fine operator from the couplings; coarser ones come from MatPtAP below.
-      PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 5, nullptr, 4, nullptr, &level.A));
-      const torch::Tensor a = own.contiguous();
-      const double* av = a.data_ptr<double>();
-      for (PetscInt j = box.y0; j < box.y1; ++j) {
-        for (PetscInt i = box.x0; i < box.x1; ++i) {
-          const PetscInt row = L.global(i, j);
-          PetscInt cols[5];
-          PetscScalar v[5];
-          int k5 = 0;
-          for (int k : {1, 3, 4, 5, 7}) {  // S, W, centre, E, N
-            const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
-            if (ni < 0 || nj < 0 || ni >= L.nx || nj >= L.ny) continue;
-            cols[k5] = L.global(ni, nj);
-            v[k5++] = av[size_t(k) * size_t(box.size()) + size_t((j - box.y0) * box.w() + (i - box.x0))];
-          }
-          PetscCall(MatSetValues(level.A, 1, &row, k5, cols, v, INSERT_VALUES));
-        }
-      }
-      PetscCall(MatAssemblyBegin(level.A, MAT_FINAL_ASSEMBLY));
-      PetscCall(MatAssemblyEnd(level.A, MAT_FINAL_ASSEMBLY));
+      // The fine operator Â = D⁻¹A: the program's matrix, copied and row-scaled (the values
+      // the couplings came from); coarser ones come from MatPtAP below.
+      PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
+      Vec inv_diag;
+      PetscCall(MatCreateVecs(A, nullptr, &inv_diag));
+      PetscCall(MatGetDiagonal(A, inv_diag));
+      PetscCall(VecReciprocal(inv_diag));
+      PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
+      PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
+      PetscCall(VecDestroy(&inv_diag));
+      PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
     } else {
       level.A = levels_.back().coarse_A;
       levels_.back().coarse_A = nullptr;
@@ -218,7 +320,9 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
       PetscCall(VecDuplicate(level.t, &level.z));
     }
     if (last) {
+      PetscCall(PetscLogEventBegin(ev->coarse, 0, 0, 0, 0));
       PetscCall(build_coarse_inverse(L, box, own, dtype));
+      PetscCall(PetscLogEventEnd(ev->coarse, 0, 0, 0, 0));
       levels_.push_back(level);
       break;
     }
@@ -232,7 +336,10 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
       patch.y1 = std::min(L.ny, box.y1 + 2);
     }
     torch::Tensor on_patch;
+    PetscCall(PetscLogEventBegin(ev->halo, 0, 0, 0, 0));
     PetscCall(exchange(L, own, patch, &on_patch));
+    PetscCall(PetscLogEventEnd(ev->halo, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(ev->network, 0, 0, 0, 0));
     // The network and the prolongation on the patch; the owned part of each.
     torch::Tensor smoothers, weights;
     std::optional<detail::Failure> failure;
@@ -242,13 +349,16 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
         using torch::indexing::Slice;
         const auto rows = Slice(box.y0 - patch.y0, box.y1 - patch.y0);
         const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
-        smoothers = net.smoothers(s, l).index({Slice(), Slice(), rows, cols}).to(torch::kFloat64).contiguous();
-        weights = mg::prolongation_weights(s).index({Slice(), Slice(), rows, cols}).to(torch::kFloat64).contiguous();
+        // In the network's dtype (no float64 copy: at 1024² that is 200 MB to touch).
+        smoothers = net.smoothers(s, l).index({Slice(), Slice(), rows, cols}).contiguous();
+        weights = mg::prolongation_weights(s).index({Slice(), Slice(), rows, cols}).contiguous();
       });
     }
     if (const auto message = detail::agree(comm_, failure))
       SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s", l,
               message->c_str());
+    PetscCall(PetscLogEventEnd(ev->network, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
 
     const Layout C = L.coarse();
     const Box cbox = box_of(C);
@@ -256,8 +366,7 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
     PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
     PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
                            &level.P));
-    const double* sm = box.size() > 0 ? smoothers.data_ptr<double>() : nullptr;
-    const double* wt = box.size() > 0 ? weights.data_ptr<double>() : nullptr;
+    const Values sm(smoothers), wt(weights);
     const size_t plane = size_t(box.size());
     for (PetscInt j = box.y0; j < box.y1; ++j) {
       for (PetscInt i = box.x0; i < box.x1; ++i) {
@@ -297,8 +406,10 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
     PetscCall(MatDiagonalScale(level.pre, nullptr, inv_diag));
     PetscCall(MatDiagonalScale(level.post, nullptr, inv_diag));
     PetscCall(VecDestroy(&inv_diag));
+    PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
 
     // The next level: Pᵀ A P, and this process's rows of its stencil.
+    PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
     PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &level.coarse_A));
     torch::Tensor next = torch::zeros({1, 9, cbox.h(), cbox.w()}, torch::kFloat64);
     double* nv = next.data_ptr<double>();
@@ -330,6 +441,7 @@ PetscErrorCode MgNetMatrices::build(DM da, const torch::Tensor& couplings, MgNet
                "pins surrogate: the Galerkin operator of level %d couples beyond its 3 x 3 "
                "neighbours (row %" PetscInt_FMT ")",
                l + 1, any_bad);
+    PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
     own = next;
     levels_.push_back(level);
     L = C;

@@ -35,11 +35,11 @@ class MgNetMatrices {
   MgNetMatrices& operator=(const MgNetMatrices&) = delete;
   ~MgNetMatrices();
 
-  /// Builds the cycle of `net` for the fine grid of `da` (2-D, one dof) whose operator Â
-  /// (unit centre) has on this process's box (DMDAGetCorners) the couplings W, E, S, N
-  /// `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero). Collective;
+  /// Builds the cycle of `net` for the operator A (assembled on the fine grid of `da`, 2-D,
+  /// one dof) whose Â = D⁻¹A has on this process's box (DMDAGetCorners) the couplings W, E,
+  /// S, N `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero). Collective;
   /// replaces an earlier cycle. Errors in the network's set-up stop every process alike.
-  PetscErrorCode build(DM da, const torch::Tensor& couplings, MgNetImpl& net);
+  PetscErrorCode build(Mat A, DM da, const torch::Tensor& couplings, MgNetImpl& net);
 
   /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
   PetscErrorCode apply(Vec r, Vec z);
