@@ -130,8 +130,12 @@ int main(int argc, char** argv) {
   // Classical Gram-Schmidt with refinement where needed: without it FGMRES loses
   // orthogonality on the 1:1e4 operators and stalls (measured: 211 iterations instead of 30
   // for the same preconditioner at 256²). CG needs no such setting.
+  // -flex "<options>" adds options to every FGMRES row (e.g. -ksp_gmres_modifiedgramschmidt).
+  char flex_extra[512] = "";
+  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-flex", flex_extra, sizeof flex_extra, nullptr));
   const std::string flex =
-      " -ksp_type fgmres -ksp_gmres_restart 200 -ksp_gmres_cgs_refinement_type refine_ifneeded";
+      " -ksp_type fgmres -ksp_gmres_restart 200 -ksp_gmres_cgs_refinement_type refine_ifneeded " +
+      std::string(flex_extra);
   const std::string window_option =
       window > 0 ? " -pc_surrogate_window " + std::to_string(window) : std::string();
   auto surrogate_pc = [&](const std::string& model_path) {
