@@ -87,6 +87,11 @@ std::vector<PetscInt> offsets(const std::vector<PetscInt>& xb, const std::vector
 
 }  // namespace
 
+MgNetMatrices::Box MgNetMatrices::Layout::box(size_t q) const {
+  const size_t cols = xb.size() - 1, c = q % cols, r = q / cols;
+  return Box{xb[c], xb[c + 1], yb[r], yb[r + 1]};
+}
+
 MgNetMatrices::Layout MgNetMatrices::Layout::coarse() const {
   // The coarse points of [x0, x1) are the odd fine points there: I with x0 ≤ 2I+1 < x1, and
   // the odd numbers below x are ⌊x/2⌋ of them.
@@ -124,10 +129,6 @@ std::vector<PetscScalar> interleaved(const torch::Tensor& t) {
   return std::vector<PetscScalar>(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
 }
 
-}  // namespace
-
-namespace {
-
 // The points of a w × h box within kBand of its edges, row by row: the only ones another
 // process's patch can reach (two points of halo, and up to one more for the even start).
 constexpr PetscInt kBand = 3;
@@ -159,17 +160,13 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
   PetscCallMPI(MPI_Comm_rank(comm_, &rank));
   PetscCallMPI(MPI_Comm_size(comm_, &size));
   const size_t cols = L.xb.size() - 1;
-  auto box_of = [&](size_t q) {
-    const size_t c = q % cols, r = q / cols;
-    return Box{L.xb[c], L.xb[c + 1], L.yb[r], L.yb[r + 1]};
-  };
   // Each process offers the band of its box; the first band entry of each process.
   std::vector<PetscInt> band_start(size_t(size) + 1, 0);
   for (size_t q = 0; q < size_t(size); ++q) {
-    const Box b = box_of(q);
+    const Box b = L.box(q);
     band_start[q + 1] = band_start[q] + Band{b.w(), b.h()}.count();
   }
-  const Box box = box_of(size_t(rank));
+  const Box box = L.box(size_t(rank));
   const Band mine{box.w(), box.h()};
   Vec from, to;
   PetscCall(VecCreateMPI(comm_, kBs * mine.count(), PETSC_DETERMINE, &from));
@@ -196,7 +193,7 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
       const size_t c = size_t(std::upper_bound(L.xb.begin(), L.xb.end(), i) - L.xb.begin()) - 1;
       const size_t r = size_t(std::upper_bound(L.yb.begin(), L.yb.end(), j) - L.yb.begin()) - 1;
       const size_t q = r * cols + c;
-      const Box b = box_of(q);
+      const Box b = L.box(q);
       const PetscInt at = Band{b.w(), b.h()}.index(i - b.x0, j - b.y0);
       PetscCheck(at >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
                  "pins surrogate: halo point (%" PetscInt_FMT ", %" PetscInt_FMT
@@ -243,7 +240,8 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings, MgNetImpl& net) {
+PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings,
+                                    MgNetImpl& net) {
   PetscFunctionBeginUser;
   destroy();
   comm_ = PetscObjectComm((PetscObject)da);
@@ -277,16 +275,13 @@ PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings
   for (PetscInt c = 0; c < m; ++c) L.xb.push_back(L.xb.back() + lx[c]);
   for (PetscInt r = 0; r < n; ++r) L.yb.push_back(L.yb.back() + ly[r]);
   L.offset = offsets(L.xb, L.yb);
-  auto box_of = [&](const Layout& layout) {
-    const size_t cols = layout.xb.size() - 1, c = size_t(rank) % cols, r = size_t(rank) / cols;
-    return Box{layout.xb[c], layout.xb[c + 1], layout.yb[r], layout.yb[r + 1]};
-  };
 
   // This process's rows of the current level's stencil [1, 9, h, w], float64.
   torch::Tensor own;
   {
     PetscCheck(couplings.dim() == 4 && couplings.size(1) == 4 &&
-                   couplings.size(2) == box_of(L).h() && couplings.size(3) == box_of(L).w(),
+                   couplings.size(2) == L.box(size_t(rank)).h() &&
+                   couplings.size(3) == L.box(size_t(rank)).w(),
                PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
                "pins surrogate: the couplings do not cover this process's box");
     own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
@@ -294,21 +289,15 @@ PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings
   const int coarsest = net.options.coarsest();
   for (int l = 0;; ++l) {
     Level level;
-    level.layout = L;
-    const Box box = box_of(L);
+    const Box box = L.box(size_t(rank));
     const PetscInt N = L.nx * L.ny;
     const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
     if (l == 0) {
       // The fine operator Â = D⁻¹A: the program's matrix, copied and row-scaled (the values
       // the couplings came from); coarser ones come from MatPtAP below.
       PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
-      Vec inv_diag;
-      PetscCall(MatCreateVecs(A, nullptr, &inv_diag));
-      PetscCall(MatGetDiagonal(A, inv_diag));
-      PetscCall(VecReciprocal(inv_diag));
       PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
       PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
-      PetscCall(VecDestroy(&inv_diag));
       PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
     } else {
       level.A = levels_.back().coarse_A;
@@ -361,7 +350,7 @@ PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings
     PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
 
     const Layout C = L.coarse();
-    const Box cbox = box_of(C);
+    const Box cbox = C.box(size_t(rank));
     PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.pre));
     PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
     PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
@@ -399,13 +388,13 @@ PetscErrorCode MgNetMatrices::build(Mat A, DM da, const torch::Tensor& couplings
     }
     // pre ⋆ (D⁻¹ v): the smoother stencils act on the residual scaled by 1/centre, which a
     // right diagonal scaling folds into the matrices (the neighbours' centres included).
-    Vec inv_diag;
-    PetscCall(VecDuplicate(level.t, &inv_diag));
-    PetscCall(MatGetDiagonal(level.A, inv_diag));
-    PetscCall(VecReciprocal(inv_diag));
-    PetscCall(MatDiagonalScale(level.pre, nullptr, inv_diag));
-    PetscCall(MatDiagonalScale(level.post, nullptr, inv_diag));
-    PetscCall(VecDestroy(&inv_diag));
+    Vec level_inv_diag;
+    PetscCall(VecDuplicate(level.t, &level_inv_diag));
+    PetscCall(MatGetDiagonal(level.A, level_inv_diag));
+    PetscCall(VecReciprocal(level_inv_diag));
+    PetscCall(MatDiagonalScale(level.pre, nullptr, level_inv_diag));
+    PetscCall(MatDiagonalScale(level.post, nullptr, level_inv_diag));
+    PetscCall(VecDestroy(&level_inv_diag));
     PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
 
     // The next level: Pᵀ A P, and this process's rows of its stencil.

@@ -37,9 +37,10 @@ class MgNetMatrices {
 
   /// Builds the cycle of `net` for the operator A (assembled on the fine grid of `da`, 2-D,
   /// one dof) whose Â = D⁻¹A has on this process's box (DMDAGetCorners) the couplings W, E,
-  /// S, N `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero). Collective;
-  /// replaces an earlier cycle. Errors in the network's set-up stop every process alike.
-  PetscErrorCode build(Mat A, DM da, const torch::Tensor& couplings, MgNetImpl& net);
+  /// S, N `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero), and
+  /// `inv_diag` = D⁻¹ (A's layout). Collective; replaces an earlier cycle. Errors in the
+  /// network's set-up stop every process alike.
+  PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net);
 
   /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
   PetscErrorCode apply(Vec r, Vec z);
@@ -51,6 +52,13 @@ class MgNetMatrices {
   void reset() { destroy(); }
 
  private:
+  // A rectangle of a level's grid: [x0, x1) × [y0, y1).
+  struct Box {
+    PetscInt x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+    PetscInt w() const { return x1 - x0; }
+    PetscInt h() const { return y1 - y0; }
+    PetscInt size() const { return w() * h(); }
+  };
   // Which process owns which rectangle of a level's grid, and the PETSc global numbering
   // this implies (the DMDA's: process by process, x fastest within a process).
   struct Layout {
@@ -60,20 +68,13 @@ class MgNetMatrices {
     PetscInt global(PetscInt i, PetscInt j) const;  // (x, y) → global index
     void coords(PetscInt g, PetscInt* i, PetscInt* j) const;  // the inverse
     Layout coarse() const;             // the next level: ⌊nx/2⌋ × ⌊ny/2⌋
+    Box box(size_t q) const;           // the rectangle of process q (rank r·m + c)
   };
   struct Level {
-    Layout layout;
     Mat A = nullptr, pre = nullptr, post = nullptr;  // pre/post: smoother stencil · D⁻¹
     Mat P = nullptr;                                 // to this level from the next (not last)
     Mat coarse_A = nullptr;  // PᵀAP while the next level is being built (then its A)
     Vec r = nullptr, z = nullptr, t = nullptr;       // r, z: not used on level 0
-  };
-  // A rectangle of a level's grid: [x0, x1) × [y0, y1).
-  struct Box {
-    PetscInt x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-    PetscInt w() const { return x1 - x0; }
-    PetscInt h() const { return y1 - y0; }
-    PetscInt size() const { return w() * h(); }
   };
   // The stencils `own` [1, 9, h, w] (float64) of this process's box on level `L`, extended
   // to `patch` ⊇ box with the neighbours' rows: [1, 9, ph, pw]. Collective.
