@@ -1,6 +1,7 @@
 // MgNet's V-cycle as distributed PETSc matrices (mgnet_matrices.hpp).
 #include "mgnet_matrices.hpp"
 
+#include <petsc/private/petscimpl.h>  // PetscObjectStateIncrease
 #include <petscpc.h>
 
 #include <torch/torch.h>
@@ -112,13 +113,15 @@ void MgNetMatrices::destroy() {
     MatDestroy(&L.pre);
     MatDestroy(&L.post);
     MatDestroy(&L.P);
-    MatDestroy(&L.coarse_A);
     VecDestroy(&L.r);
     VecDestroy(&L.z);
     VecDestroy(&L.t);
+    VecDestroy(&L.inv_diag);
   }
   levels_.clear();
   MatDestroy(&coarse_inverse_);
+  key_ = Key();
+  reused_ = false;
 }
 
 namespace {
@@ -241,11 +244,9 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
 }
 
 PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings,
-                                    MgNetImpl& net) {
+                                    MgNetImpl& net, bool reuse) {
   PetscFunctionBeginUser;
-  destroy();
   comm_ = PetscObjectComm((PetscObject)da);
-  smooth_ = net.options.smooth();
   const Events* ev;
   PetscCall(events(&ev));
   PetscMPIInt rank;
@@ -276,6 +277,21 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
   for (PetscInt r = 0; r < n; ++r) L.yb.push_back(L.yb.back() + ly[r]);
   L.offset = offsets(L.xb, L.yb);
 
+  // Values only, or everything anew: the same decision on every process (the two paths make
+  // different collective calls).
+  Key key;
+  PetscCall(PetscObjectGetId((PetscObject)A, &key.id));
+  PetscCall(MatGetNonzeroState(A, &key.state));
+  key.layout = L;
+  key.net = &net;
+  PetscInt same = reuse && !levels_.empty() && key_.id != 0 && key == key_ ? 1 : 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPIU_INT, MPI_MIN, comm_));
+  const bool in_place = same == 1;
+  if (!in_place) destroy();
+  key_ = Key();  // set again once this build has finished: a failed one is never reused
+  reused_ = in_place;
+  smooth_ = net.options.smooth();
+
   // This process's rows of the current level's stencil [1, 9, h, w], float64.
   torch::Tensor own;
   {
@@ -287,32 +303,36 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
     own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
   }
   const int coarsest = net.options.coarsest();
-  for (int l = 0;; ++l) {
-    Level level;
+  Mat next_A = nullptr;  // the next level's operator, PᵀAP, until that level exists
+  for (size_t l = 0;; ++l) {
+    if (!in_place) levels_.emplace_back();
+    Level& level = levels_[l];
     const Box box = L.box(size_t(rank));
-    const PetscInt N = L.nx * L.ny;
     const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
     if (l == 0) {
       // The fine operator Â = D⁻¹A: the program's matrix, copied and row-scaled (the values
       // the couplings came from); coarser ones come from MatPtAP below.
       PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
-      PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
+      if (in_place) PetscCall(MatCopy(A, level.A, SAME_NONZERO_PATTERN));
+      else PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
       PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
       PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
-    } else {
-      level.A = levels_.back().coarse_A;
-      levels_.back().coarse_A = nullptr;
+    } else if (!in_place) {
+      level.A = next_A;
+      next_A = nullptr;
     }
-    PetscCall(MatCreateVecs(level.A, nullptr, &level.t));
-    if (l > 0) {  // level 0 works on the caller's vectors
-      PetscCall(VecDuplicate(level.t, &level.r));
-      PetscCall(VecDuplicate(level.t, &level.z));
+    if (!in_place) {
+      PetscCall(MatCreateVecs(level.A, nullptr, &level.t));
+      if (l > 0) {  // level 0 works on the caller's vectors
+        PetscCall(VecDuplicate(level.t, &level.r));
+        PetscCall(VecDuplicate(level.t, &level.z));
+      }
+      if (!last) PetscCall(VecDuplicate(level.t, &level.inv_diag));
     }
     if (last) {
       PetscCall(PetscLogEventBegin(ev->coarse, 0, 0, 0, 0));
-      PetscCall(build_coarse_inverse(L, box, own, dtype));
+      PetscCall(build_coarse_inverse(L, box, own, dtype, in_place));
       PetscCall(PetscLogEventEnd(ev->coarse, 0, 0, 0, 0));
-      levels_.push_back(level);
       break;
     }
 
@@ -339,67 +359,31 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
         const auto rows = Slice(box.y0 - patch.y0, box.y1 - patch.y0);
         const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
         // In the network's dtype (no float64 copy: at 1024² that is 200 MB to touch).
-        smoothers = net.smoothers(s, l).index({Slice(), Slice(), rows, cols}).contiguous();
+        smoothers = net.smoothers(s, int(l)).index({Slice(), Slice(), rows, cols}).contiguous();
         weights = mg::prolongation_weights(s).index({Slice(), Slice(), rows, cols}).contiguous();
       });
     }
     if (const auto message = detail::agree(comm_, failure))
-      SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s", l,
-              message->c_str());
+      SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s",
+              int(l), message->c_str());
     PetscCall(PetscLogEventEnd(ev->network, 0, 0, 0, 0));
     PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
-
-    const Layout C = L.coarse();
-    const Box cbox = C.box(size_t(rank));
-    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.pre));
-    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
-    PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
-                           &level.P));
-    const Values sm(smoothers), wt(weights);
-    const size_t plane = size_t(box.size());
-    for (PetscInt j = box.y0; j < box.y1; ++j) {
-      for (PetscInt i = box.x0; i < box.x1; ++i) {
-        const PetscInt row = L.global(i, j);
-        const size_t at = size_t((j - box.y0) * box.w() + (i - box.x0));
-        PetscInt cols[9], pcols[4];
-        PetscScalar pre[9], post[9], p[4];
-        int n9 = 0, np = 0;
-        for (int k = 0; k < 9; ++k) {
-          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
-          if (ni < 0 || nj < 0 || ni >= L.nx || nj >= L.ny) continue;
-          cols[n9] = L.global(ni, nj);
-          pre[n9] = sm[size_t(k) * plane + at];
-          post[n9] = sm[size_t(9 + k) * plane + at];
-          ++n9;
-          // P: the coarse points among the neighbours (odd fine coordinates).
-          if (ni % 2 == 1 && nj % 2 == 1 && ni / 2 < C.nx && nj / 2 < C.ny) {
-            pcols[np] = C.global(ni / 2, nj / 2);
-            p[np++] = wt[size_t(k) * plane + at];
-          }
-        }
-        PetscCall(MatSetValues(level.pre, 1, &row, n9, cols, pre, INSERT_VALUES));
-        PetscCall(MatSetValues(level.post, 1, &row, n9, cols, post, INSERT_VALUES));
-        PetscCall(MatSetValues(level.P, 1, &row, np, pcols, p, INSERT_VALUES));
-      }
-    }
-    for (Mat M : {level.pre, level.post, level.P}) {
-      PetscCall(MatAssemblyBegin(M, MAT_FINAL_ASSEMBLY));
-      PetscCall(MatAssemblyEnd(M, MAT_FINAL_ASSEMBLY));
-    }
-    // pre ⋆ (D⁻¹ v): the smoother stencils act on the residual scaled by 1/centre, which a
-    // right diagonal scaling folds into the matrices (the neighbours' centres included).
-    Vec level_inv_diag;
-    PetscCall(VecDuplicate(level.t, &level_inv_diag));
-    PetscCall(MatGetDiagonal(level.A, level_inv_diag));
-    PetscCall(VecReciprocal(level_inv_diag));
-    PetscCall(MatDiagonalScale(level.pre, nullptr, level_inv_diag));
-    PetscCall(MatDiagonalScale(level.post, nullptr, level_inv_diag));
-    PetscCall(VecDestroy(&level_inv_diag));
+    PetscCall(assemble(level, L, box, smoothers, weights, in_place));
     PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
 
-    // The next level: Pᵀ A P, and this process's rows of its stencil.
+    // The next level: Pᵀ A P (its numeric phase only when in place), and this process's
+    // rows of its stencil.
+    const Layout C = L.coarse();
+    const Box cbox = C.box(size_t(rank));
     PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
-    PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &level.coarse_A));
+    Mat coarse_A;
+    if (in_place) {
+      coarse_A = levels_[l + 1].A;
+      PetscCall(MatPtAP(level.A, level.P, MAT_REUSE_MATRIX, 2.0, &coarse_A));
+    } else {
+      PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &next_A));
+      coarse_A = next_A;
+    }
     torch::Tensor next = torch::zeros({1, 9, cbox.h(), cbox.w()}, torch::kFloat64);
     double* nv = next.data_ptr<double>();
     PetscInt bad = -1;
@@ -409,7 +393,7 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
         PetscInt ncols;
         const PetscInt* cidx;
         const PetscScalar* vals;
-        PetscCall(MatGetRow(level.coarse_A, row, &ncols, &cidx, &vals));
+        PetscCall(MatGetRow(coarse_A, row, &ncols, &cidx, &vals));
         for (PetscInt q = 0; q < ncols; ++q) {
           PetscInt ci, cj;
           C.coords(cidx[q], &ci, &cj);
@@ -421,25 +405,202 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
           nv[size_t(mg::stencil_index(int(dy), int(dx))) * size_t(cbox.size()) +
              size_t((J - cbox.y0) * cbox.w() + (I - cbox.x0))] += PetscRealPart(vals[q]);
         }
-        PetscCall(MatRestoreRow(level.coarse_A, row, &ncols, &cidx, &vals));
+        PetscCall(MatRestoreRow(coarse_A, row, &ncols, &cidx, &vals));
       }
     }
     PetscInt any_bad = bad;
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any_bad, 1, MPIU_INT, MPI_MAX, comm_));
+    if (any_bad >= 0) PetscCall(MatDestroy(&next_A));
     PetscCheck(any_bad < 0, comm_, PETSC_ERR_PLIB,
                "pins surrogate: the Galerkin operator of level %d couples beyond its 3 x 3 "
                "neighbours (row %" PetscInt_FMT ")",
-               l + 1, any_bad);
+               int(l) + 1, any_bad);
     PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
     own = next;
-    levels_.push_back(level);
     L = C;
   }
+  key_ = key;
+  PetscFunctionReturn(0);
+}
+
+namespace {
+
+// An AIJ matrix's local value arrays with their row starts: the diagonal block's and (MPIAIJ)
+// the off-diagonal block's, whose columns are the global ones in `garray` order.
+struct AijArrays {
+  Mat M = nullptr, Ad = nullptr, Ao = nullptr;
+  const PetscInt *di = nullptr, *dj = nullptr, *oi = nullptr, *oj = nullptr, *garray = nullptr;
+  PetscScalar *d = nullptr, *o = nullptr;
+  PetscErrorCode open(Mat m) {
+    PetscFunctionBeginUser;
+    M = m;
+    PetscBool mpi;
+    PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
+    Ad = M;
+    if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &Ad, &Ao, &garray));
+    PetscInt n;
+    PetscBool done;
+    PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &di, &dj, &done));
+    PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "pins surrogate: cannot read an AIJ structure");
+    PetscCall(MatSeqAIJGetArrayWrite(Ad, &d));
+    if (Ao) {
+      PetscCall(MatGetRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oi, &oj, &done));
+      PetscCheck(done, PETSC_COMM_SELF, PETSC_ERR_SUP, "pins surrogate: cannot read an AIJ structure");
+      PetscCall(MatSeqAIJGetArrayWrite(Ao, &o));
+    }
+    PetscFunctionReturn(0);
+  }
+  PetscErrorCode close() {
+    PetscFunctionBeginUser;
+    PetscInt n;
+    PetscBool done;
+    PetscCall(MatSeqAIJRestoreArrayWrite(Ad, &d));
+    PetscCall(MatRestoreRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &di, &dj, &done));
+    if (Ao) {
+      PetscCall(MatSeqAIJRestoreArrayWrite(Ao, &o));
+      PetscCall(MatRestoreRowIJ(Ao, 0, PETSC_FALSE, PETSC_FALSE, &n, &oi, &oj, &done));
+    }
+    PetscCall(PetscObjectStateIncrease((PetscObject)M));
+    PetscFunctionReturn(0);
+  }
+  PetscInt diag_count(PetscInt r) const { return di[r + 1] - di[r]; }
+  PetscInt off_count(PetscInt r) const { return Ao ? oi[r + 1] - oi[r] : 0; }
+};
+
+// One row's entries in the off-diagonal block, put in its column order (global, ascending).
+struct OffRow {
+  PetscInt n = 0;
+  PetscInt col[9];
+  PetscScalar v[9], w[9];
+  void add(PetscInt c, PetscScalar a, PetscScalar b = 0) {
+    PetscInt q = n++;
+    for (; q > 0 && col[q - 1] > c; --q) col[q] = col[q - 1], v[q] = v[q - 1], w[q] = w[q - 1];
+    col[q] = c, v[q] = a, w[q] = b;
+  }
+};
+
+}  // namespace
+
+PetscErrorCode MgNetMatrices::assemble(Level& level, const Layout& L, const Box& box,
+                                       const torch::Tensor& smoothers, const torch::Tensor& weights,
+                                       bool reuse) {
+  PetscFunctionBeginUser;
+  const Layout C = L.coarse();
+  const PetscInt N = L.nx * L.ny;
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm_, &rank));
+  const Box cbox = C.box(size_t(rank));
+  const size_t nb = size_t(box.size());
+  const Values sm(smoothers), wt(weights);
+  // The neighbours of (i, j) in the grid, in stencil order k; which of them are coarse points
+  // (odd fine coordinates), the ones P couples to.
+  const auto in_grid = [&](PetscInt ni, PetscInt nj) { return ni >= 0 && nj >= 0 && ni < L.nx && nj < L.ny; };
+  const auto coarse = [&](PetscInt ni, PetscInt nj) {
+    return ni % 2 == 1 && nj % 2 == 1 && ni / 2 < C.nx && nj / 2 < C.ny;
+  };
+  if (reuse) {
+    // The pattern is the first build's: write the values straight into the AIJ arrays. In a
+    // row, the columns of the diagonal block come in stencil order (the box is numbered x
+    // fastest, and so is the stencil), those of the off-diagonal block in global order.
+    AijArrays pre, post, P;
+    PetscCall(pre.open(level.pre));
+    PetscCall(post.open(level.post));
+    PetscCall(P.open(level.P));
+    PetscInt bad = -1;
+    for (PetscInt j = box.y0; j < box.y1; ++j) {
+      for (PetscInt i = box.x0; i < box.x1; ++i) {
+        const PetscInt r = (j - box.y0) * box.w() + (i - box.x0);
+        const size_t at = size_t(r);
+        PetscInt nd = 0, pd = 0;
+        OffRow off, poff;
+        for (int k = 0; k < 9; ++k) {
+          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
+          if (!in_grid(ni, nj)) continue;
+          const PetscScalar a = sm[size_t(k) * nb + at], b = sm[size_t(9 + k) * nb + at];
+          if (ni >= box.x0 && ni < box.x1 && nj >= box.y0 && nj < box.y1) {
+            if (nd < pre.diag_count(r)) {
+              pre.d[pre.di[r] + nd] = a;
+              post.d[post.di[r] + nd] = b;
+            }
+            ++nd;
+          } else {
+            off.add(L.global(ni, nj), a, b);
+          }
+          if (!coarse(ni, nj)) continue;
+          const PetscInt I = ni / 2, J = nj / 2;
+          const PetscScalar c = wt[size_t(k) * nb + at];
+          if (I >= cbox.x0 && I < cbox.x1 && J >= cbox.y0 && J < cbox.y1) {
+            if (pd < P.diag_count(r)) P.d[P.di[r] + pd] = c;
+            ++pd;
+          } else {
+            poff.add(C.global(I, J), c);
+          }
+        }
+        if (nd != pre.diag_count(r) || off.n != pre.off_count(r) || pd != P.diag_count(r) ||
+            poff.n != P.off_count(r)) {
+          bad = r;
+          continue;
+        }
+        for (PetscInt q = 0; q < off.n; ++q) {
+          pre.o[pre.oi[r] + q] = off.v[q];
+          post.o[post.oi[r] + q] = off.w[q];
+        }
+        for (PetscInt q = 0; q < poff.n; ++q) P.o[P.oi[r] + q] = poff.v[q];
+      }
+    }
+    PetscCall(pre.close());
+    PetscCall(post.close());
+    PetscCall(P.close());
+    PetscCheck(bad < 0, PETSC_COMM_SELF, PETSC_ERR_PLIB,
+               "pins surrogate: local row %" PetscInt_FMT " of the cycle's matrices does not have "
+               "the pattern of their first build",
+               bad);
+  } else {
+    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.pre));
+    PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
+    PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
+                           &level.P));
+    for (PetscInt j = box.y0; j < box.y1; ++j) {
+      for (PetscInt i = box.x0; i < box.x1; ++i) {
+        const PetscInt row = L.global(i, j);
+        const size_t at = size_t((j - box.y0) * box.w() + (i - box.x0));
+        PetscInt cols[9], pcols[4];
+        PetscScalar pre[9], post[9], p[4];
+        int n9 = 0, np = 0;
+        for (int k = 0; k < 9; ++k) {
+          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
+          if (!in_grid(ni, nj)) continue;
+          cols[n9] = L.global(ni, nj);
+          pre[n9] = sm[size_t(k) * nb + at];
+          post[n9] = sm[size_t(9 + k) * nb + at];
+          ++n9;
+          if (coarse(ni, nj)) {
+            pcols[np] = C.global(ni / 2, nj / 2);
+            p[np++] = wt[size_t(k) * nb + at];
+          }
+        }
+        PetscCall(MatSetValues(level.pre, 1, &row, n9, cols, pre, INSERT_VALUES));
+        PetscCall(MatSetValues(level.post, 1, &row, n9, cols, post, INSERT_VALUES));
+        PetscCall(MatSetValues(level.P, 1, &row, np, pcols, p, INSERT_VALUES));
+      }
+    }
+    for (Mat M : {level.pre, level.post, level.P}) {
+      PetscCall(MatAssemblyBegin(M, MAT_FINAL_ASSEMBLY));
+      PetscCall(MatAssemblyEnd(M, MAT_FINAL_ASSEMBLY));
+    }
+  }
+  // pre ⋆ (D⁻¹ v): the smoother stencils act on the residual scaled by 1/centre, which a
+  // right diagonal scaling folds into the matrices (the neighbours' centres included).
+  PetscCall(MatGetDiagonal(level.A, level.inv_diag));
+  PetscCall(VecReciprocal(level.inv_diag));
+  PetscCall(MatDiagonalScale(level.pre, nullptr, level.inv_diag));
+  PetscCall(MatDiagonalScale(level.post, nullptr, level.inv_diag));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MgNetMatrices::build_coarse_inverse(const Layout& L, const Box& box,
-                                                   const torch::Tensor& own, torch::ScalarType dtype) {
+                                                   const torch::Tensor& own, torch::ScalarType dtype,
+                                                   bool reuse) {
   PetscFunctionBeginUser;
   // The last level is small: every process gathers its stencil and inverts it (dense), then
   // keeps its own rows.
@@ -470,7 +631,7 @@ PetscErrorCode MgNetMatrices::build_coarse_inverse(const Layout& L, const Box& b
   if (const auto message = detail::agree(comm_, failure))
     SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: %s", message->c_str());
   const double* inv = inverse.data_ptr<double>();
-  PetscCall(MatCreateDense(comm_, box.size(), box.size(), N, N, nullptr, &coarse_inverse_));
+  if (!reuse) PetscCall(MatCreateDense(comm_, box.size(), box.size(), N, N, nullptr, &coarse_inverse_));
   std::vector<PetscInt> cols(static_cast<size_t>(N));
   for (PetscInt q = 0; q < N; ++q) cols[size_t(q)] = L.global(q % L.nx, q / L.nx);
   for (PetscInt j = box.y0; j < box.y1; ++j) {

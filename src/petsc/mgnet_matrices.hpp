@@ -17,6 +17,13 @@
 // point, so its rows and columns have the parity of the global ones); the next level's
 // operator is PETSc's Galerkin product MatPtAP. Only the last level (at most the model's
 // coarsest² unknowns) is gathered, on every process, for its dense inverse.
+//
+// A Newton or TS Jacobian keeps its matrix and its nonzero pattern from step to step: a
+// build for the same matrix object with the same nonzero state (and the same split) keeps
+// every matrix of the cycle and changes values only — the smoothers and P written straight
+// into their AIJ value arrays in the first build's pattern, the coarse operators by
+// MatPtAP's numeric phase — so that the network and the values are what a new Jacobian
+// costs.
 #include <petscdmda.h>
 #include <petscmat.h>
 
@@ -38,9 +45,14 @@ class MgNetMatrices {
   /// Builds the cycle of `net` for the operator A (assembled on the fine grid of `da`, 2-D,
   /// one dof) whose Â = D⁻¹A has on this process's box (DMDAGetCorners) the couplings W, E,
   /// S, N `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero), and
-  /// `inv_diag` = D⁻¹ (A's layout). Collective; replaces an earlier cycle. Errors in the
-  /// network's set-up stop every process alike.
-  PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net);
+  /// `inv_diag` = D⁻¹ (A's layout). Collective; replaces an earlier cycle, in place (values
+  /// only) when `reuse` is set and A is the matrix of the last build with the same nonzero
+  /// state and split. Errors in the network's set-up stop every process alike.
+  PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net,
+                       bool reuse = true);
+
+  /// Whether the last build changed values only (kept the matrices of the one before).
+  bool reused() const { return reused_; }
 
   /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
   PetscErrorCode apply(Vec r, Vec z);
@@ -69,19 +81,38 @@ class MgNetMatrices {
     void coords(PetscInt g, PetscInt* i, PetscInt* j) const;  // the inverse
     Layout coarse() const;             // the next level: ⌊nx/2⌋ × ⌊ny/2⌋
     Box box(size_t q) const;           // the rectangle of process q (rank r·m + c)
+    bool operator==(const Layout& o) const {
+      return nx == o.nx && ny == o.ny && xb == o.xb && yb == o.yb;
+    }
   };
   struct Level {
     Mat A = nullptr, pre = nullptr, post = nullptr;  // pre/post: smoother stencil · D⁻¹
     Mat P = nullptr;                                 // to this level from the next (not last)
-    Mat coarse_A = nullptr;  // PᵀAP while the next level is being built (then its A)
     Vec r = nullptr, z = nullptr, t = nullptr;       // r, z: not used on level 0
+    Vec inv_diag = nullptr;                          // this level's D⁻¹ (not last)
+  };
+  // The operator of the last build (matrix id, nonzero state), its split and its network:
+  // what a build must match to change values only.
+  struct Key {
+    PetscObjectId id = 0;
+    PetscObjectState state = 0;
+    Layout layout;
+    const MgNetImpl* net = nullptr;
+    bool operator==(const Key& o) const {
+      return id == o.id && state == o.state && layout == o.layout && net == o.net;
+    }
   };
   // The stencils `own` [1, 9, h, w] (float64) of this process's box on level `L`, extended
   // to `patch` ⊇ box with the neighbours' rows: [1, 9, ph, pw]. Collective.
   PetscErrorCode exchange(const Layout& L, const torch::Tensor& own, const Box& patch,
                           torch::Tensor* out) const;
+  // The last level's dense inverse (into the existing matrix when `reuse`).
   PetscErrorCode build_coarse_inverse(const Layout& L, const Box& box, const torch::Tensor& own,
-                                      torch::ScalarType dtype);
+                                      torch::ScalarType dtype, bool reuse);
+  // Level `l`'s smoothers and P from the network's outputs on the box (pattern and matrices
+  // at the first build, values straight into their arrays after).
+  PetscErrorCode assemble(Level& level, const Layout& L, const Box& box,
+                          const torch::Tensor& smoothers, const torch::Tensor& weights, bool reuse);
   PetscErrorCode cycle(std::size_t l, Vec r, Vec z);
   PetscErrorCode residual(const Level& L, Vec r, Vec z, Vec t);  // t = r − A z
   void destroy();
@@ -90,6 +121,8 @@ class MgNetMatrices {
   int smooth_ = 1;
   std::vector<Level> levels_;
   Mat coarse_inverse_ = nullptr;  // dense, the last level's layout
+  Key key_;                       // of the last complete build (id 0: none)
+  bool reused_ = false;
 };
 
 }  // namespace pins::petsc

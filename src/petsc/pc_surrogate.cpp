@@ -74,6 +74,7 @@ struct PCSurrogate {
   PetscInt refine = 0;   // replace mode: multigrid V-cycles on the answer before certifying
   PetscBool operator_check = PETSC_TRUE;  // replace mode: skip the network if flagged
   PetscInt cycle = 0;  // index into kCycles: where the network's applications run
+  PetscBool matrices_reuse = PETSC_TRUE;  // same Jacobian pattern: new values only
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
@@ -445,6 +446,7 @@ PetscErrorCode set_up_network(PC pc) {
   DM da;
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
   s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
+  s.step->set_matrices_reuse(s.matrices_reuse == PETSC_TRUE);
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
   PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
              "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
@@ -562,6 +564,10 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                               "distributed matrices on several processes), network (on rank 0 "
                               "on the whole grid), matrices (MgNet only)",
                               "PCSURROGATE", kCycles, 3, kCycles[s.cycle], &s.cycle, nullptr));
+  PetscCall(PetscOptionsBool("-pc_surrogate_matrices_reuse",
+                             "Cycle as matrices: a new set-up for the same matrix with the same "
+                             "nonzero pattern (a Newton or TS Jacobian) changes values only",
+                             "PCSURROGATE", s.matrices_reuse, &s.matrices_reuse, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
                              "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -612,8 +618,11 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
     if (s.step->uses_matrices())
       PetscCall(PetscViewerASCIIPrintf(viewer,
                                        "    applied as distributed matrices: %d levels, "
-                                       "MatMults on every process\n",
-                                       s.step->matrix_levels()));
+                                       "MatMults on every process; %d set-up(s), %d of them "
+                                       "values only%s\n",
+                                       s.step->matrix_levels(), s.step->matrix_builds(),
+                                       s.step->matrix_reuses(),
+                                       s.matrices_reuse ? "" : " (reuse off)"));
     else
       PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on rank 0 (whole grid)\n"));
     if (s.step->operator_flag_fitted())

@@ -123,7 +123,9 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     couplings_ = torch::Tensor();
     torch::Tensor couplings;
     PetscCall(local_couplings(A, da, who, &couplings));
-    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet));
+    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet, matrices_reuse_));
+    ++matrix_builds_;
+    if (matrices_.reused()) ++matrix_reuses_;
     PetscFunctionReturn(0);
   }
   matrices_.reset();

@@ -41,9 +41,15 @@ class SurrogateStep {
   /// message naming the model's architecture otherwise). Takes effect at set_operator.
   enum class Cycle { kAuto, kNetwork, kMatrices };
   void set_cycle(Cycle cycle) { cycle_ = cycle; }
+  /// Whether a set_operator for the matrix of the one before, with its nonzero pattern, may
+  /// change the distributed matrices' values only (default) or must rebuild them.
+  void set_matrices_reuse(bool reuse) { matrices_reuse_ = reuse; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
   int matrix_levels() const { return matrices_.levels(); }
+  /// Set-ups of the distributed matrices so far, and how many of them changed values only.
+  int matrix_builds() const { return matrix_builds_; }
+  int matrix_reuses() const { return matrix_reuses_; }
 
   /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
   /// A's values change. `who` names the caller in error messages.
@@ -87,6 +93,8 @@ class SurrogateStep {
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
   Cycle cycle_ = Cycle::kAuto;
+  bool matrices_reuse_ = true;
+  int matrix_builds_ = 0, matrix_reuses_ = 0;
   MgNetMatrices matrices_;  // built when the applications run as matrices
   InputFlag operator_flag_;
   double operator_score_ = 0;

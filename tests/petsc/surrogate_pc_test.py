@@ -320,6 +320,48 @@ def case_log_view(args):
             fail("-log_view does not show the event %s:\n%s" % (event, out))
 
 
+def case_newton(args):
+    """Inside SNES the Jacobian keeps its matrix and pattern from one Newton step to the next:
+    the MgNet's distributed matrices change values only (`-pc_surrogate_matrices_reuse`,
+    on by default), and the solves must be the ones a full rebuild gives, step by step."""
+    base = ["-dll_append", args.library, "-da_grid_x", "40", "-da_grid_y", "34", "-f_value", "20",
+            "-snes_rtol", "1e-9", "-ksp_type", "fgmres", "-ksp_rtol", "1e-8", "-pc_type",
+            "surrogate", "-pc_surrogate_model", args.model, "-pc_surrogate_cycle", "matrices",
+            "-ksp_monitor", "-snes_converged_reason", "-snes_view"]
+
+    def newton(*extra):
+        cmd = [args.mpiexec, "-n", "2"] + args.mpiexec_flag + [args.nonlinear_example] + base + list(extra)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if p.returncode != 0 or "Nonlinear solve converged" not in p.stdout:
+            fail("SNES with the surrogate PC %s failed (exit %d):\n%s%s"
+                 % (" ".join(extra), p.returncode, p.stdout, p.stderr))
+        m = re.search(r"(\d+) set-up\(s\), (\d+) of them values only", p.stdout)
+        if not m:
+            fail("-snes_view does not count the matrices' set-ups:\n" + p.stdout)
+        steps = int(re.search(r"(\d+) Newton iterations", p.stdout).group(1))
+        return steps, int(m.group(1)), int(m.group(2)), monitor(p.stdout)
+
+    steps, builds, reuses, h = newton()
+    steps0, builds0, reuses0, h0 = newton("-pc_surrogate_matrices_reuse", "0")
+    print("Newton steps %d: %d set-ups, %d values only; without reuse %d set-ups, %d values only"
+          % (steps, builds, reuses, builds0, reuses0))
+    if steps < 3 or builds != steps or reuses != builds - 1 or reuses0 != 0 or builds0 != builds:
+        fail("expected one set-up per Newton step (%d), all but the first values only, and none "
+             "values only with reuse off: got %d/%d and %d/%d" % (steps, builds, reuses, builds0, reuses0))
+    if len(h) != len(h0) or steps0 != steps:
+        fail("reuse changed the solves: %d Krylov residuals in %d steps against %d in %d"
+             % (len(h), steps, len(h0), steps0))
+    worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(h, h0))
+    print("Krylov residual histories with and without reuse: worst relative difference %.2e" % worst)
+    if worst > 1e-10:
+        fail("the values-only set-up differs from a full one: relative difference %g" % worst)
+    # -snes_lag_preconditioner 2: the PC is set up on every other Newton step only.
+    steps2, builds2, reuses2, _ = newton("-snes_lag_preconditioner", "2")
+    if builds2 != (steps2 + 1) // 2 or reuses2 != builds2 - 1:
+        fail("-snes_lag_preconditioner 2 over %d Newton steps: expected %d set-ups, got %d (%d values only)"
+             % (steps2, (steps2 + 1) // 2, builds2, reuses2))
+
+
 def last_certificate(out):
     m = re.search(r"certified (\d+), fell back (\d+) \(last certificate ([0-9.e+-]+)\)", out)
     if not m:
@@ -476,6 +518,7 @@ def main():
     p.add_argument("--mpiexec", default="mpiexec")
     p.add_argument("--pins", default="pins", help="the pins CLI (bad_input trains a small model)")
     p.add_argument("--mpiexec-flag", action="append", default=[])
+    p.add_argument("--nonlinear-example", help="examples/plain_petsc_nonlinear_darcy (case newton)")
     p.add_argument("case")
     args = p.parse_args()
     os.makedirs(args.workdir, exist_ok=True)

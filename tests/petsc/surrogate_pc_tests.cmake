@@ -17,10 +17,11 @@ if(PINS_TEST_PYTHON)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
   foreach(_case fewer_iterations mpi broken_model safety_net replace replace_amat_pmat
-                replace_refine one_process_fails log_view operator_flag bad_input)
+                replace_refine one_process_fails log_view operator_flag bad_input newton)
     add_test(NAME surrogate_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/surrogate_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
+                     --nonlinear-example $<TARGET_FILE:example_plain_petsc_nonlinear_darcy>
                      --library $<TARGET_FILE:pins_petsc> --model ${_pc_model}
                      --pins $<TARGET_FILE:pins>
                      --mpiexec ${MPIEXEC_EXECUTABLE} ${_flags}
