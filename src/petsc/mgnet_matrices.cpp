@@ -354,13 +354,31 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
     std::optional<detail::Failure> failure;
     if (box.size() > 0) {
       detail::record_failure(failure, -1, [&] {
-        const torch::Tensor s = on_patch.to(dtype);
+        // Strip by strip of about kStripPoints points (owned rows, with the two rows of halo
+        // each side they read, starting on an even row): the same values as one pass over
+        // the patch, but the network's intermediate tensors stay a few MB — a whole 1024²
+        // level would allocate (and first touch) hundreds of MB per set-up.
+        constexpr PetscInt kStripPoints = 1 << 16;
+        const PetscInt rows_per_strip = std::max<PetscInt>(2, kStripPoints / std::max<PetscInt>(1, patch.w()));
         using torch::indexing::Slice;
-        const auto rows = Slice(box.y0 - patch.y0, box.y1 - patch.y0);
         const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
-        // In the network's dtype (no float64 copy: at 1024² that is 200 MB to touch).
-        smoothers = net.smoothers(s, int(l)).index({Slice(), Slice(), rows, cols}).contiguous();
-        weights = mg::prolongation_weights(s).index({Slice(), Slice(), rows, cols}).contiguous();
+        for (PetscInt r0 = box.y0; r0 < box.y1; r0 += rows_per_strip) {
+          const PetscInt r1 = std::min(box.y1, r0 + rows_per_strip);
+          PetscInt p0 = std::max(patch.y0, r0 - 2);
+          p0 -= (p0 - patch.y0) % 2;  // the parity of the global rows (prolongation_weights)
+          const PetscInt p1 = std::min(patch.y1, r1 + 2);
+          // In the network's dtype (no float64 copy of the network's work).
+          const torch::Tensor strip = on_patch.slice(2, p0 - patch.y0, p1 - patch.y0).to(dtype);
+          const auto rows = Slice(r0 - p0, r1 - p0);
+          const torch::Tensor sm = net.smoothers(strip, int(l)).index({Slice(), Slice(), rows, cols});
+          const torch::Tensor wt = mg::prolongation_weights(strip).index({Slice(), Slice(), rows, cols});
+          if (!smoothers.defined()) {
+            smoothers = torch::empty({1, sm.size(1), box.h(), box.w()}, sm.options());
+            weights = torch::empty({1, wt.size(1), box.h(), box.w()}, wt.options());
+          }
+          smoothers.slice(2, r0 - box.y0, r1 - box.y0).copy_(sm);
+          weights.slice(2, r0 - box.y0, r1 - box.y0).copy_(wt);
+        }
       });
     }
     if (const auto message = detail::agree(comm_, failure))
