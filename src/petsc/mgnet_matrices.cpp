@@ -697,7 +697,9 @@ PetscErrorCode MgNetMatrices::cycle(std::size_t l, Vec r, Vec z) {
 
 PetscErrorCode MgNetMatrices::apply(Vec r, Vec z) {
   PetscFunctionBeginUser;
-  PetscCheck(!levels_.empty(), comm_, PETSC_ERR_ORDER, "pins surrogate: the MgNet cycle is not built");
+  // key_ is set by a build that finished: a failed one leaves levels that must not run.
+  PetscCheck(!levels_.empty() && key_.id != 0, comm_, PETSC_ERR_ORDER,
+             "pins surrogate: the MgNet cycle is not built (or its last set-up failed)");
   PetscCall(cycle(0, r, z));
   PetscFunctionReturn(0);
 }
