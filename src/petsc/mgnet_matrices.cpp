@@ -192,7 +192,7 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
   std::vector<PetscInt> ring;
   for (PetscInt j = patch.y0; j < patch.y1; ++j)
     for (PetscInt i = patch.x0; i < patch.x1; ++i) {
-      if (i >= box.x0 && i < box.x1 && j >= box.y0 && j < box.y1) continue;
+      if (box.contains(i, j)) continue;
       const size_t c = size_t(std::upper_bound(L.xb.begin(), L.xb.end(), i) - L.xb.begin()) - 1;
       const size_t r = size_t(std::upper_bound(L.yb.begin(), L.yb.end(), j) - L.yb.begin()) - 1;
       const size_t q = r * cols + c;
@@ -228,7 +228,7 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
     size_t q = 0;
     for (PetscInt j = patch.y0; j < patch.y1; ++j)
       for (PetscInt i = patch.x0; i < patch.x1; ++i)
-        if (i < box.x0 || i >= box.x1 || j < box.y0 || j >= box.y1) {
+        if (!box.contains(i, j)) {
           const size_t at = size_t((j - patch.y0) * patch.w() + (i - patch.x0));
           for (PetscInt k = 0; k < kBs; ++k) pv[size_t(k) * plane + at] = a[q * kBs + size_t(k)];
           ++q;
@@ -444,10 +444,10 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
 namespace {
 
 // An AIJ matrix's local value arrays with their row starts: the diagonal block's and (MPIAIJ)
-// the off-diagonal block's, whose columns are the global ones in `garray` order.
+// the off-diagonal block's, whose local columns run in ascending global order.
 struct AijArrays {
   Mat M = nullptr, Ad = nullptr, Ao = nullptr;
-  const PetscInt *di = nullptr, *dj = nullptr, *oi = nullptr, *oj = nullptr, *garray = nullptr;
+  const PetscInt *di = nullptr, *dj = nullptr, *oi = nullptr, *oj = nullptr;
   PetscScalar *d = nullptr, *o = nullptr;
   PetscErrorCode open(Mat m) {
     PetscFunctionBeginUser;
@@ -455,7 +455,7 @@ struct AijArrays {
     PetscBool mpi;
     PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
     Ad = M;
-    if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &Ad, &Ao, &garray));
+    if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &Ad, &Ao, nullptr));
     PetscInt n;
     PetscBool done;
     PetscCall(MatGetRowIJ(Ad, 0, PETSC_FALSE, PETSC_FALSE, &n, &di, &dj, &done));
@@ -535,7 +535,7 @@ PetscErrorCode MgNetMatrices::assemble(Level& level, const Layout& L, const Box&
           const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
           if (!in_grid(ni, nj)) continue;
           const PetscScalar a = sm[size_t(k) * nb + at], b = sm[size_t(9 + k) * nb + at];
-          if (ni >= box.x0 && ni < box.x1 && nj >= box.y0 && nj < box.y1) {
+          if (box.contains(ni, nj)) {
             if (nd < pre.diag_count(r)) {
               pre.d[pre.di[r] + nd] = a;
               post.d[post.di[r] + nd] = b;
@@ -547,7 +547,7 @@ PetscErrorCode MgNetMatrices::assemble(Level& level, const Layout& L, const Box&
           if (!coarse(ni, nj)) continue;
           const PetscInt I = ni / 2, J = nj / 2;
           const PetscScalar c = wt[size_t(k) * nb + at];
-          if (I >= cbox.x0 && I < cbox.x1 && J >= cbox.y0 && J < cbox.y1) {
+          if (cbox.contains(I, J)) {
             if (pd < P.diag_count(r)) P.d[P.di[r] + pd] = c;
             ++pd;
           } else {

@@ -70,6 +70,7 @@ class MgNetMatrices {
     PetscInt w() const { return x1 - x0; }
     PetscInt h() const { return y1 - y0; }
     PetscInt size() const { return w() * h(); }
+    bool contains(PetscInt i, PetscInt j) const { return i >= x0 && i < x1 && j >= y0 && j < y1; }
   };
   // Which process owns which rectangle of a level's grid, and the PETSc global numbering
   // this implies (the DMDA's: process by process, x fastest within a process).
