@@ -122,6 +122,8 @@ void MgNetMatrices::destroy() {
   MatDestroy(&coarse_inverse_);
   key_ = Key();
   reused_ = false;
+  lagged_ = false;
+  since_network_ = 0;
 }
 
 namespace {
@@ -244,7 +246,7 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
 }
 
 PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings,
-                                    MgNetImpl& net, bool reuse) {
+                                    MgNetImpl& net, bool reuse, int network_lag) {
   PetscFunctionBeginUser;
   comm_ = PetscObjectComm((PetscObject)da);
   const Events* ev;
@@ -288,13 +290,18 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPIU_INT, MPI_MIN, comm_));
   const bool in_place = same == 1;
   if (!in_place) destroy();
+  // Without the network: a values-only build after fewer than L − 1 such builds in a row
+  // without it (the count is the same on every process, as in_place is).
+  const bool lag = in_place && network_lag > 1 && since_network_ + 1 < network_lag;
+  since_network_ = lag ? since_network_ + 1 : 0;
   key_ = Key();  // set again once this build has finished: a failed one is never reused
   reused_ = in_place;
+  lagged_ = lag;
   smooth_ = net.options.smooth();
 
   // This process's rows of the current level's stencil [1, 9, h, w], float64.
   torch::Tensor own;
-  {
+  if (!lag) {
     PetscCheck(couplings.dim() == 4 && couplings.size(1) == 4 &&
                    couplings.size(2) == L.box(size_t(rank)).h() &&
                    couplings.size(3) == L.box(size_t(rank)).w(),
@@ -330,10 +337,26 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
       if (!last) PetscCall(VecDuplicate(level.t, &level.inv_diag));
     }
     if (last) {
+      if (lag && l == 0) own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
       PetscCall(PetscLogEventBegin(ev->coarse, 0, 0, 0, 0));
       PetscCall(build_coarse_inverse(L, box, own, dtype, in_place));
       PetscCall(PetscLogEventEnd(ev->coarse, 0, 0, 0, 0));
       break;
+    }
+    const Layout C = L.coarse();
+    if (lag) {
+      // The network's last outputs stay; the level's D⁻¹ and the next operator are new.
+      PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
+      PetscCall(rescale(level));
+      PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
+      PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
+      Mat coarse_A = levels_[l + 1].A;
+      PetscCall(MatPtAP(level.A, level.P, MAT_REUSE_MATRIX, 2.0, &coarse_A));
+      // Only the last level reads its stencil (for its dense inverse).
+      if (!mg::coarsens(C.ny, C.nx, coarsest)) PetscCall(coarse_stencil(coarse_A, C, int(l) + 1, &own));
+      PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
+      L = C;
+      continue;
     }
 
     // The patch: the box with two points around it, starting on an even grid point.
@@ -391,8 +414,6 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
 
     // The next level: Pᵀ A P (its numeric phase only when in place), and this process's
     // rows of its stencil.
-    const Layout C = L.coarse();
-    const Box cbox = C.box(size_t(rank));
     PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
     Mat coarse_A;
     if (in_place) {
@@ -402,42 +423,65 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
       PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &next_A));
       coarse_A = next_A;
     }
-    torch::Tensor next = torch::zeros({1, 9, cbox.h(), cbox.w()}, torch::kFloat64);
-    double* nv = next.data_ptr<double>();
-    PetscInt bad = -1;
-    for (PetscInt J = cbox.y0; J < cbox.y1; ++J) {
-      for (PetscInt I = cbox.x0; I < cbox.x1; ++I) {
-        const PetscInt row = C.global(I, J);
-        PetscInt ncols;
-        const PetscInt* cidx;
-        const PetscScalar* vals;
-        PetscCall(MatGetRow(coarse_A, row, &ncols, &cidx, &vals));
-        for (PetscInt q = 0; q < ncols; ++q) {
-          PetscInt ci, cj;
-          C.coords(cidx[q], &ci, &cj);
-          const PetscInt dx = ci - I, dy = cj - J;
-          if (dx < -1 || dx > 1 || dy < -1 || dy > 1) {
-            if (vals[q] != 0.0) bad = row;
-            continue;
-          }
-          nv[size_t(mg::stencil_index(int(dy), int(dx))) * size_t(cbox.size()) +
-             size_t((J - cbox.y0) * cbox.w() + (I - cbox.x0))] += PetscRealPart(vals[q]);
-        }
-        PetscCall(MatRestoreRow(coarse_A, row, &ncols, &cidx, &vals));
-      }
-    }
-    PetscInt any_bad = bad;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any_bad, 1, MPIU_INT, MPI_MAX, comm_));
-    if (any_bad >= 0) PetscCall(MatDestroy(&next_A));
-    PetscCheck(any_bad < 0, comm_, PETSC_ERR_PLIB,
-               "pins surrogate: the Galerkin operator of level %d couples beyond its 3 x 3 "
-               "neighbours (row %" PetscInt_FMT ")",
-               int(l) + 1, any_bad);
+    const PetscErrorCode read = coarse_stencil(coarse_A, C, int(l) + 1, &own);
+    if (read) PetscCall(MatDestroy(&next_A));  // not yet a level's: freed here
+    PetscCall(read);
     PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
-    own = next;
     L = C;
   }
   key_ = key;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::coarse_stencil(Mat coarse_A, const Layout& C, int level,
+                                             torch::Tensor* out) {
+  PetscFunctionBeginUser;
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm_, &rank));
+  const Box cbox = C.box(size_t(rank));
+  torch::Tensor next = torch::zeros({1, 9, cbox.h(), cbox.w()}, torch::kFloat64);
+  double* nv = next.data_ptr<double>();
+  PetscInt bad = -1;
+  for (PetscInt J = cbox.y0; J < cbox.y1; ++J) {
+    for (PetscInt I = cbox.x0; I < cbox.x1; ++I) {
+      const PetscInt row = C.global(I, J);
+      PetscInt ncols;
+      const PetscInt* cidx;
+      const PetscScalar* vals;
+      PetscCall(MatGetRow(coarse_A, row, &ncols, &cidx, &vals));
+      for (PetscInt q = 0; q < ncols; ++q) {
+        PetscInt ci, cj;
+        C.coords(cidx[q], &ci, &cj);
+        const PetscInt dx = ci - I, dy = cj - J;
+        if (dx < -1 || dx > 1 || dy < -1 || dy > 1) {
+          if (vals[q] != 0.0) bad = row;
+          continue;
+        }
+        nv[size_t(mg::stencil_index(int(dy), int(dx))) * size_t(cbox.size()) +
+           size_t((J - cbox.y0) * cbox.w() + (I - cbox.x0))] += PetscRealPart(vals[q]);
+      }
+      PetscCall(MatRestoreRow(coarse_A, row, &ncols, &cidx, &vals));
+    }
+  }
+  PetscInt any_bad = bad;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &any_bad, 1, MPIU_INT, MPI_MAX, comm_));
+  PetscCheck(any_bad < 0, comm_, PETSC_ERR_PLIB,
+             "pins surrogate: the Galerkin operator of level %d couples beyond its 3 x 3 "
+             "neighbours (row %" PetscInt_FMT ")",
+             level, any_bad);
+  *out = next;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::rescale(Level& level) {
+  PetscFunctionBeginUser;
+  // t = D_new⁻¹ / D_old⁻¹, folded into the smoothers' right scaling and into the kept D⁻¹.
+  PetscCall(MatGetDiagonal(level.A, level.t));
+  PetscCall(VecReciprocal(level.t));
+  PetscCall(VecPointwiseDivide(level.t, level.t, level.inv_diag));
+  PetscCall(MatDiagonalScale(level.pre, nullptr, level.t));
+  PetscCall(MatDiagonalScale(level.post, nullptr, level.t));
+  PetscCall(VecPointwiseMult(level.inv_diag, level.inv_diag, level.t));
   PetscFunctionReturn(0);
 }
 

@@ -23,7 +23,11 @@
 // every matrix of the cycle and changes values only — the smoothers and P written straight
 // into their AIJ value arrays in the first build's pattern, the coarse operators by
 // MatPtAP's numeric phase — so that the network and the values are what a new Jacobian
-// costs.
+// costs. With a network lag L (build's `network_lag`) the network runs at every L-th of
+// these values-only builds only: in between the cycle keeps its smoothers' stencils and P
+// (the network's last outputs) and takes the new operator everywhere else — the fine
+// operator, the Galerkin coarse operators, the smoothers' D⁻¹ on every level and the coarse
+// inverse — as PETSc's -snes_lag_preconditioner keeps a whole preconditioner, but finer.
 #include <petscdmda.h>
 #include <petscmat.h>
 
@@ -47,12 +51,17 @@ class MgNetMatrices {
   /// S, N `couplings` [1, 4, ym, xm] (float64; couplings out of the grid zero), and
   /// `inv_diag` = D⁻¹ (A's layout). Collective; replaces an earlier cycle, in place (values
   /// only) when `reuse` is set and A is the matrix of the last build with the same nonzero
-  /// state and split. Errors in the network's set-up stop every process alike.
+  /// state and split. Errors in the network's set-up stop every process alike. With
+  /// `network_lag` L > 1 a values-only build runs the network only if L − 1 values-only
+  /// builds in a row went without it (the couplings are then not read); a full build always
+  /// runs it.
   PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net,
-                       bool reuse = true);
+                       bool reuse = true, int network_lag = 1);
 
   /// Whether the last build changed values only (kept the matrices of the one before).
   bool reused() const { return reused_; }
+  /// Whether the last build went without the network (kept its last outputs).
+  bool lagged() const { return lagged_; }
 
   /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
   PetscErrorCode apply(Vec r, Vec z);
@@ -114,6 +123,12 @@ class MgNetMatrices {
   // at the first build, values straight into their arrays after).
   PetscErrorCode assemble(Level& level, const Layout& L, const Box& box,
                           const torch::Tensor& smoothers, const torch::Tensor& weights, bool reuse);
+  // A lagged level: the smoothers' stencils kept, their D⁻¹ changed to the level's new
+  // operator's (pre, post ← pre, post · D_old D_new⁻¹).
+  PetscErrorCode rescale(Level& level);
+  // This process's rows of the Galerkin operator `coarse_A` on layout C as stencils
+  // [1, 9, h, w] (float64); an error on every process if it couples beyond 3 × 3.
+  PetscErrorCode coarse_stencil(Mat coarse_A, const Layout& C, int level, torch::Tensor* out);
   PetscErrorCode cycle(std::size_t l, Vec r, Vec z);
   PetscErrorCode residual(const Level& L, Vec r, Vec z, Vec t);  // t = r − A z
   void destroy();
@@ -124,6 +139,8 @@ class MgNetMatrices {
   Mat coarse_inverse_ = nullptr;  // dense, the last level's layout
   Key key_;                       // of the last complete build (id 0: none)
   bool reused_ = false;
+  bool lagged_ = false;
+  int since_network_ = 0;  // values-only builds in a row without the network
 };
 
 }  // namespace pins::petsc

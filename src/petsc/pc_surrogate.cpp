@@ -75,6 +75,7 @@ struct PCSurrogate {
   PetscBool operator_check = PETSC_TRUE;  // replace mode: skip the network if flagged
   PetscInt cycle = 0;  // index into kCycles: where the network's applications run
   PetscBool matrices_reuse = PETSC_TRUE;  // same Jacobian pattern: new values only
+  PetscInt network_lag = 1;               // ... and the network at every L-th of those
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
@@ -447,6 +448,7 @@ PetscErrorCode set_up_network(PC pc) {
   PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
   s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
   s.step->set_matrices_reuse(s.matrices_reuse == PETSC_TRUE);
+  s.step->set_network_lag(int(s.network_lag));
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
   PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
              "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
@@ -568,6 +570,11 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                              "Cycle as matrices: a new set-up for the same matrix with the same "
                              "nonzero pattern (a Newton or TS Jacobian) changes values only",
                              "PCSURROGATE", s.matrices_reuse, &s.matrices_reuse, nullptr));
+  PetscCall(PetscOptionsInt("-pc_surrogate_network_lag",
+                            "Cycle as matrices: run the network at every L-th values-only set-up "
+                            "only; in between keep its smoothers and prolongation and take the "
+                            "new operator's values (coarse operators, scalings, coarse inverse)",
+                            "PCSURROGATE", s.network_lag, &s.network_lag, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_allow_nonflexible",
                              "Keep the network inside a "
                              "non-flexible KSP (CG, GMRES) instead of switching to the fallback",
@@ -582,6 +589,10 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
              "-pc_surrogate_threads must be >= 0 (0: automatic), got %" PetscInt_FMT, s.threads);
   PetscCheck(s.refine >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_refine must be >= 0 (multigrid cycles), got %" PetscInt_FMT, s.refine);
+  PetscCheck(s.network_lag >= 1 && s.network_lag <= 1000000, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-pc_surrogate_network_lag must be at least 1 (1: the network at every set-up), "
+             "got %" PetscInt_FMT,
+             s.network_lag);
   PetscCheck(s.window >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_window must be at least 1, got %" PetscInt_FMT, s.window);
   PetscCheck(s.stall > 0 && s.stall <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -619,10 +630,12 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
       PetscCall(PetscViewerASCIIPrintf(viewer,
                                        "    applied as distributed matrices: %d levels, "
                                        "MatMults on every process; %d set-up(s), %d of them "
-                                       "values only%s\n",
+                                       "values only%s, %d without the network (lag %" PetscInt_FMT
+                                       ")\n",
                                        s.step->matrix_levels(), s.step->matrix_builds(),
                                        s.step->matrix_reuses(),
-                                       s.matrices_reuse ? "" : " (reuse off)"));
+                                       s.matrices_reuse ? "" : " (reuse off)",
+                                       s.step->matrix_lags(), s.network_lag));
     else
       PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on rank 0 (whole grid)\n"));
     if (s.step->operator_flag_fitted())

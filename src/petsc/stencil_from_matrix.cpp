@@ -55,7 +55,8 @@ PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::Tensor* coeffs) {
+PetscErrorCode visit_local_stencil(Mat A, DM da, const char* who,
+                                   const std::function<void(PetscInt, PetscInt, const PetscScalar*)>& visit) {
   PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
   PetscBool has_getrow = PETSC_FALSE;
@@ -83,9 +84,6 @@ PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::T
   PetscCall(ISLocalToGlobalMappingGetIndices(ltog, &l2g));
   auto global_index = [&](PetscInt i, PetscInt j) { return l2g[(j - gys) * gxm + (i - gxs)]; };
 
-  torch::Tensor local = torch::zeros({1, 5, ym, xm}, torch::kFloat64);
-  double* c[5];
-  for (int k = 0; k < 5; ++k) c[k] = local.data_ptr<double>() + size_t(k) * size_t(xm * ym);
   // The first offending grid point on this process: (i, j, column or -1 for a zero diagonal).
   PetscInt bad[3] = {-1, -1, -1};
   for (PetscInt j = ys; j < ys + ym && bad[0] < 0; ++j)
@@ -113,8 +111,7 @@ PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::T
       if (bad[0] < 0 && !(v[0] != 0.0 && PetscIsNormalReal(PetscAbsScalar(v[0])))) {
         bad[0] = i, bad[1] = j, bad[2] = -1;
       }
-      const PetscInt at = (j - ys) * xm + (i - xs);
-      for (int s = 0; s < 5; ++s) c[s][at] = v[s];
+      visit(i, j, v);
     }
   PetscCall(ISLocalToGlobalMappingRestoreIndices(ltog, &l2g));
 
@@ -135,6 +132,20 @@ PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::T
             "process that found the offending row)",
             who);
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::Tensor* coeffs) {
+  PetscFunctionBeginUser;
+  PetscInt xs, ys, xm, ym;
+  PetscCall(DMDAGetCorners(da, &xs, &ys, nullptr, &xm, &ym, nullptr));
+  torch::Tensor local = torch::zeros({1, 5, ym, xm}, torch::kFloat64);
+  double* c = local.data_ptr<double>();
+  const size_t plane = size_t(xm * ym);
+  PetscCall(visit_local_stencil(A, da, who, [&](PetscInt i, PetscInt j, const PetscScalar* v) {
+    const size_t at = size_t((j - ys) * xm + (i - xs));
+    for (size_t s = 0; s < 5; ++s) c[s * plane + at] = PetscRealPart(v[s]);
+  }));
   *coeffs = local;
   PetscFunctionReturn(0);
 }

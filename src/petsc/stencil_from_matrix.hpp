@@ -7,6 +7,7 @@
 #include <petscmat.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 
 namespace pins::petsc {
@@ -18,9 +19,17 @@ class GridGather;
 /// DMDA with stencil width >= 1. `who` prefixes the messages (e.g. "-pc_type surrogate").
 PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da);
 
+/// Visits this process's own rows of A, grid point by grid point (the DMDA's local box,
+/// row-major): visit(i, j, v) with v the five coefficients C, W, E, S, N of point (i, j)
+/// (a neighbour out of the grid has no column, so its coefficient is 0). The checks are
+/// those of stencil_from_matrix (collective); rows visited before an error was found may
+/// have been passed to `visit`. No memory is allocated per set-up: a caller reading A at
+/// every Newton step keeps its own buffers.
+PetscErrorCode visit_local_stencil(Mat A, DM da, const char* who,
+                                   const std::function<void(PetscInt i, PetscInt j, const PetscScalar* v)>& visit);
+
 /// Coefficients [1, 5, ym, xm] (C, W, E, S, N; float64) of this process's own rows of A:
-/// the DMDA's local box (DMDAGetCorners), row-major. The checks are those of
-/// stencil_from_matrix (collective).
+/// the DMDA's local box (DMDAGetCorners), row-major (visit_local_stencil into a tensor).
 PetscErrorCode local_stencil_from_matrix(Mat A, DM da, const char* who, torch::Tensor* coeffs);
 
 /// Coefficients [1, 5, ny, nx] (C, W, E, S, N; float64) of A on rank 0 (undefined tensor on

@@ -1,6 +1,7 @@
 // The network step of the surrogate PC and KSPGuess (surrogate_step.hpp).
 #include "surrogate_step.hpp"
 
+#include <petscpc.h>  // PC_CLASSID
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -122,10 +123,15 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     // gathered anywhere.
     couplings_ = torch::Tensor();
     torch::Tensor couplings;
+    static PetscLogEvent read = 0;  // -log_view: this process's rows of A, checks, statistics
+    if (!read) PetscCall(PetscLogEventRegister("PinsMgNetRead", PC_CLASSID, &read));
+    PetscCall(PetscLogEventBegin(read, 0, 0, 0, 0));
     PetscCall(local_couplings(A, da, who, &couplings));
-    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet, matrices_reuse_));
+    PetscCall(PetscLogEventEnd(read, 0, 0, 0, 0));
+    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet, matrices_reuse_, network_lag_));
     ++matrix_builds_;
     if (matrices_.reused()) ++matrix_reuses_;
+    if (matrices_.lagged()) ++matrix_lags_;
     PetscFunctionReturn(0);
   }
   matrices_.reset();
@@ -156,27 +162,33 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
 PetscErrorCode SurrogateStep::local_couplings(Mat A, DM da, const char* who, torch::Tensor* out) {
   PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
-  torch::Tensor coeffs;
-  PetscCall(local_stencil_from_matrix(A, da, who, &coeffs));  // [1, 5, ym, xm]: C, W, E, S, N
   PetscInt xs, ys, xm, ym;
   PetscCall(DMDAGetCorners(da, &xs, &ys, nullptr, &xm, &ym, nullptr));
-  // Â = D⁻¹A whatever the sign of the diagonal (sign_free_scaled_stencil, row by row), with
-  // the couplings that point out of the grid zeroed by their global position.
-  torch::Tensor scaled = coeffs / coeffs.select(1, 0).unsqueeze(1);
-  if (xs == 0) scaled.select(1, 1).select(2, 0).zero_();                 // west of column 0
-  if (xs + xm == nx_) scaled.select(1, 2).select(2, xm - 1).zero_();     // east of the last
-  if (ys == 0) scaled.select(1, 3).select(1, 0).zero_();                 // south of row 0
-  if (ys + ym == ny_) scaled.select(1, 4).select(1, ym - 1).zero_();     // north of the last
-  const torch::Tensor c = scaled.narrow(1, 1, 4).contiguous();
-  // A value that is not finite, by its grid point (the first on the first process with one).
-  double bad[3] = {-1, -1, 0};  // column, row, centre
-  const torch::Tensor nonfinite = torch::logical_not(torch::isfinite(c)).any(1).select(0, 0);
-  if (nonfinite.any().item<bool>()) {
-    const torch::Tensor at = nonfinite.nonzero()[0];
-    bad[0] = double(xs + at[1].item<PetscInt>());
-    bad[1] = double(ys + at[0].item<PetscInt>());
-    bad[2] = coeffs.index({0, 0, at[0], at[1]}).item<double>();
-  }
+  // One pass over the rows into a buffer kept across set-ups (a Newton step must not pay
+  // fresh memory for it), with the statistics' sums on the way, then one for the deviations:
+  // no grid-sized temporaries.
+  if (!couplings_buffer_.defined() || couplings_buffer_.size(2) != ym || couplings_buffer_.size(3) != xm)
+    couplings_buffer_ = torch::empty({1, 4, ym, xm}, torch::kFloat64);
+  double* c = couplings_buffer_.data_ptr<double>();
+  const size_t plane = size_t(xm) * size_t(ym);
+  double sum[4] = {0, 0, 0, 0}, low[4], high[4], dev[4] = {0, 0, 0, 0};
+  std::fill(low, low + 4, std::numeric_limits<double>::infinity());
+  std::fill(high, high + 4, -std::numeric_limits<double>::infinity());
+  double bad[3] = {-1, -1, 0};  // the first point with a coupling that is not finite: column, row, centre
+  // Â = D⁻¹A whatever the sign of the diagonal (sign_free_scaled_stencil); the couplings out
+  // of the grid are 0 (no such column).
+  PetscCall(visit_local_stencil(A, da, who, [&](PetscInt i, PetscInt j, const PetscScalar* v) {
+    const size_t at = size_t((j - ys) * xm + (i - xs));
+    const double centre = PetscRealPart(v[0]);
+    for (size_t k = 0; k < 4; ++k) {
+      const double x = PetscRealPart(v[k + 1]) / centre;
+      c[k * plane + at] = x;
+      if (!std::isfinite(x) && bad[0] < 0) bad[0] = double(i), bad[1] = double(j), bad[2] = centre;
+      sum[k] += x;
+      low[k] = std::min(low[k], x);
+      high[k] = std::max(high[k], x);
+    }
+  }));
   PetscMPIInt rank, first = -1;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscMPIInt mine = bad[0] >= 0 ? rank : std::numeric_limits<PetscMPIInt>::max();
@@ -192,18 +204,14 @@ PetscErrorCode SurrogateStep::local_couplings(Mat A, DM da, const char* who, tor
   }
   // The operator flag's statistics of the couplings over the whole grid (as
   // operator_statistics computes them on one process): mean, std, min, max per channel.
-  double sum[4], low[4], high[4], dev[4];
   const double count = double(nx_) * double(ny_);
-  for (int k = 0; k < 4; ++k) {
-    const torch::Tensor x = c.select(1, k);
-    sum[k] = x.sum().item<double>();
-    low[k] = xm * ym > 0 ? x.min().item<double>() : std::numeric_limits<double>::infinity();
-    high[k] = xm * ym > 0 ? x.max().item<double>() : -std::numeric_limits<double>::infinity();
-  }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sum, 4, MPI_DOUBLE, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, low, 4, MPI_DOUBLE, MPI_MIN, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, high, 4, MPI_DOUBLE, MPI_MAX, comm));
-  for (int k = 0; k < 4; ++k) dev[k] = (c.select(1, k) - sum[k] / count).square().sum().item<double>();
+  for (size_t k = 0; k < 4; ++k) {
+    const double mean = sum[k] / count, *x = c + k * plane;
+    for (size_t at = 0; at < plane; ++at) dev[k] += (x[at] - mean) * (x[at] - mean);
+  }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dev, 4, MPI_DOUBLE, MPI_SUM, comm));
   std::vector<double> stats;
   for (int k = 0; k < 4; ++k) {
@@ -214,7 +222,7 @@ PetscErrorCode SurrogateStep::local_couplings(Mat A, DM da, const char* who, tor
   }
   operator_score_ = operator_flag_.relative_scores(torch::tensor(stats, torch::kFloat64).view({1, 16}))
                         .item<double>();
-  *out = c;
+  *out = couplings_buffer_;
   PetscFunctionReturn(0);
 }
 

@@ -44,12 +44,17 @@ class SurrogateStep {
   /// Whether a set_operator for the matrix of the one before, with its nonzero pattern, may
   /// change the distributed matrices' values only (default) or must rebuild them.
   void set_matrices_reuse(bool reuse) { matrices_reuse_ = reuse; }
+  /// Run the network at every `lag`-th values-only set-up of the distributed matrices only;
+  /// in between they keep the network's last smoothers and prolongation (MgNetMatrices).
+  void set_network_lag(int lag) { network_lag_ = lag; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
   int matrix_levels() const { return matrices_.levels(); }
   /// Set-ups of the distributed matrices so far, and how many of them changed values only.
   int matrix_builds() const { return matrix_builds_; }
   int matrix_reuses() const { return matrix_reuses_; }
+  /// ... and how many of those went without the network (set_network_lag).
+  int matrix_lags() const { return matrix_lags_; }
 
   /// Reads the stencil of A (on `da`) into the network's features and D⁻¹. Call again when
   /// A's values change. `who` names the caller in error messages.
@@ -81,8 +86,9 @@ class SurrogateStep {
   // g = G(Â, r̂) with r̂ in rhat_, the whole grid gathered to rank 0 and the result sent
   // back into z; *ok: 1, 0 (not finite: z zero) or the network failed (an error).
   PetscErrorCode apply_on_rank0(Vec z, int* ok);
-  // This process's couplings W, E, S, N of Â = D⁻¹A [1, 4, ym, xm] (float64), checked
-  // finite, and the operator flag's score from statistics reduced over all processes.
+  // This process's couplings W, E, S, N of Â = D⁻¹A [1, 4, ym, xm] (float64; a buffer that
+  // the next call overwrites), checked finite, and the operator flag's score from
+  // statistics reduced over all processes.
   PetscErrorCode local_couplings(Mat A, DM da, const char* who, torch::Tensor* couplings);
 
   std::string path_;
@@ -92,9 +98,11 @@ class SurrogateStep {
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
+  torch::Tensor couplings_buffer_;  // local_couplings' output, kept across set-ups
   Cycle cycle_ = Cycle::kAuto;
   bool matrices_reuse_ = true;
-  int matrix_builds_ = 0, matrix_reuses_ = 0;
+  int network_lag_ = 1;
+  int matrix_builds_ = 0, matrix_reuses_ = 0, matrix_lags_ = 0;
   MgNetMatrices matrices_;  // built when the applications run as matrices
   InputFlag operator_flag_;
   double operator_score_ = 0;

@@ -335,12 +335,16 @@ def case_newton(args):
         if p.returncode != 0 or "Nonlinear solve converged" not in p.stdout:
             fail("SNES with the surrogate PC %s failed (exit %d):\n%s%s"
                  % (" ".join(extra), p.returncode, p.stdout, p.stderr))
-        m = re.search(r"(\d+) set-up\(s\), (\d+) of them values only", p.stdout)
+        m = re.search(r"(\d+) set-up\(s\), (\d+) of them values only(?: \(reuse off\))?, "
+                      r"(\d+) without the network", p.stdout)
         if not m:
             fail("-snes_view does not count the matrices' set-ups:\n" + p.stdout)
         steps = int(re.search(r"(\d+) Newton iterations", p.stdout).group(1))
+        if lags is not None:
+            lags.append(int(m.group(3)))
         return steps, int(m.group(1)), int(m.group(2)), monitor(p.stdout)
 
+    lags = None
     steps, builds, reuses, h = newton()
     steps0, builds0, reuses0, h0 = newton("-pc_surrogate_matrices_reuse", "0")
     print("Newton steps %d: %d set-ups, %d values only; without reuse %d set-ups, %d values only"
@@ -360,6 +364,27 @@ def case_newton(args):
     if builds2 != (steps2 + 1) // 2 or reuses2 != builds2 - 1:
         fail("-snes_lag_preconditioner 2 over %d Newton steps: expected %d set-ups, got %d (%d values only)"
              % (steps2, (steps2 + 1) // 2, builds2, reuses2))
+    # -pc_surrogate_network_lag beyond the Newton steps: the network at the first set-up only;
+    # the later ones keep its smoothers and P and take each new Jacobian's values. The first
+    # solve is the one without lag; the later ones differ (another cycle) but must cost at most
+    # one more Krylov iteration per Newton step, with the same Newton steps.
+    lags = []
+    stepsL, buildsL, reusesL, hL = newton("-pc_surrogate_network_lag", "100")
+    print("network lag 100: %d Newton steps, %d set-ups, %d without the network; %d Krylov "
+          "iterations against %d without lag" % (stepsL, buildsL, lags[0], len(hL) - stepsL, len(h) - steps))
+    if buildsL != stepsL or reusesL != buildsL - 1 or lags[0] != buildsL - 1:
+        fail("-pc_surrogate_network_lag 100 over %d Newton steps: expected the network at the first "
+             "of %d set-ups only, got %d set-ups, %d without the network" % (stepsL, stepsL, buildsL, lags[0]))
+    if stepsL != steps:
+        fail("the network lag changed the Newton steps: %d against %d" % (stepsL, steps))
+    n1 = next(i for i in range(1, len(h)) if h[i] > h[i - 1])  # the first solve's length
+    if any(abs(a - b) > 1e-10 * abs(b) for a, b in zip(hL[:n1], h[:n1])):
+        fail("the first solve (the network's own set-up) differs with the lag")
+    if all(abs(a - b) <= 1e-12 * abs(b) for a, b in zip(hL[n1:], h[n1:])):
+        fail("the lagged set-ups gave the same solves as the network's: was the lag applied?")
+    if len(hL) - stepsL > len(h) - steps + steps:
+        fail("the network lag cost more than one Krylov iteration per Newton step: %d against %d"
+             % (len(hL) - stepsL, len(h) - steps))
 
 
 def last_certificate(out):
@@ -488,6 +513,8 @@ def case_bad_input(args):
                  args.model, "-pc_surrogate_threads", "-2")
     expect_error(args, "-pc_surrogate_window must be at least 1", *sur, "-pc_surrogate_model",
                  args.model, "-pc_surrogate_window", "0")
+    expect_error(args, "-pc_surrogate_network_lag must be at least 1", *sur, "-pc_surrogate_model",
+                 args.model, "-pc_surrogate_network_lag", "0")
     expect_error(args, "-pc_surrogate_refine must be >= 0", "-ksp_type", "preonly", "-pc_type",
                  "surrogate", "-pc_surrogate_model", args.model, "-pc_surrogate_mode", "replace",
                  "-pc_surrogate_refine", "-1")
