@@ -548,66 +548,78 @@ PetscErrorCode MgNetMatrices::assemble(Level& level, const Layout& L, const Box&
                                        bool reuse) {
   PetscFunctionBeginUser;
   const Layout C = L.coarse();
-  const PetscInt N = L.nx * L.ny;
   PetscMPIInt rank;
   PetscCallMPI(MPI_Comm_rank(comm_, &rank));
   const Box cbox = C.box(size_t(rank));
   const size_t nb = size_t(box.size());
+  const PetscInt first = L.offset[size_t(rank)], cfirst = C.offset[size_t(rank)];
   const Values sm(smoothers), wt(weights);
-  // The neighbours of (i, j) in the grid, in stencil order k; which of them are coarse points
-  // (odd fine coordinates), the ones P couples to.
-  const auto in_grid = [&](PetscInt ni, PetscInt nj) { return ni >= 0 && nj >= 0 && ni < L.nx && nj < L.ny; };
-  const auto coarse = [&](PetscInt ni, PetscInt nj) {
-    return ni % 2 == 1 && nj % 2 == 1 && ni / 2 < C.nx && nj / 2 < C.ny;
+  // Row (i, j) of the three matrices, both paths' one walk over the stencil: the smoothers'
+  // couplings to the point's neighbours in the grid, in stencil order (ascending columns
+  // within the box, which is numbered x fastest), and P's to the coarse points among them
+  // (odd fine coordinates), each flagged as in this process's box (the diagonal block) or not.
+  struct Row {
+    int n = 0, np = 0;
+    PetscInt col[9], pcol[4];
+    bool own[9], pown[4];
+    PetscScalar pre[9], post[9], p[4];
   };
+  const auto walk = [&](PetscInt i, PetscInt j, Row* r) {
+    const size_t at = size_t((j - box.y0) * box.w() + (i - box.x0));
+    r->n = r->np = 0;
+    for (int k = 0; k < 9; ++k) {
+      const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
+      if (ni < 0 || nj < 0 || ni >= L.nx || nj >= L.ny) continue;
+      const bool own = box.contains(ni, nj);
+      r->col[r->n] = own ? first + (nj - box.y0) * box.w() + (ni - box.x0) : L.global(ni, nj);
+      r->own[r->n] = own;
+      r->pre[r->n] = sm[size_t(k) * nb + at];
+      r->post[r->n] = sm[size_t(9 + k) * nb + at];
+      ++r->n;
+      if (ni % 2 == 0 || nj % 2 == 0 || ni / 2 >= C.nx || nj / 2 >= C.ny) continue;
+      const PetscInt I = ni / 2, J = nj / 2;
+      const bool cown = cbox.contains(I, J);
+      r->pcol[r->np] = cown ? cfirst + (J - cbox.y0) * cbox.w() + (I - cbox.x0) : C.global(I, J);
+      r->pown[r->np] = cown;
+      r->p[r->np++] = wt[size_t(k) * nb + at];
+    }
+  };
+  Row r;
   if (reuse) {
-    // The pattern is the first build's: write the values straight into the AIJ arrays. In a
-    // row, the columns of the diagonal block come in stencil order (the box is numbered x
-    // fastest, and so is the stencil), those of the off-diagonal block in global order.
+    // The pattern is the first build's: the values go straight into the AIJ arrays, the
+    // diagonal block's in stencil order, the off-diagonal block's in global column order.
     AijArrays pre, post, P;
     PetscCall(pre.open(level.pre));
     PetscCall(post.open(level.post));
     PetscCall(P.open(level.P));
     PetscInt bad = -1;
-    for (PetscInt j = box.y0; j < box.y1; ++j) {
+    for (PetscInt j = box.y0; j < box.y1 && bad < 0; ++j) {
       for (PetscInt i = box.x0; i < box.x1; ++i) {
-        const PetscInt r = (j - box.y0) * box.w() + (i - box.x0);
-        const size_t at = size_t(r);
+        const PetscInt row = (j - box.y0) * box.w() + (i - box.x0);
+        walk(i, j, &r);
         PetscInt nd = 0, pd = 0;
         OffRow off, poff;
-        for (int k = 0; k < 9; ++k) {
-          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
-          if (!in_grid(ni, nj)) continue;
-          const PetscScalar a = sm[size_t(k) * nb + at], b = sm[size_t(9 + k) * nb + at];
-          if (box.contains(ni, nj)) {
-            if (nd < pre.diag_count(r)) {
-              pre.d[pre.di[r] + nd] = a;
-              post.d[post.di[r] + nd] = b;
-            }
-            ++nd;
-          } else {
-            off.add(L.global(ni, nj), a, b);
-          }
-          if (!coarse(ni, nj)) continue;
-          const PetscInt I = ni / 2, J = nj / 2;
-          const PetscScalar c = wt[size_t(k) * nb + at];
-          if (cbox.contains(I, J)) {
-            if (pd < P.diag_count(r)) P.d[P.di[r] + pd] = c;
-            ++pd;
-          } else {
-            poff.add(C.global(I, J), c);
+        for (int q = 0; q < r.n; ++q) {
+          if (!r.own[q]) off.add(r.col[q], r.pre[q], r.post[q]);
+          else if (nd++ < pre.diag_count(row)) {
+            pre.d[pre.di[row] + nd - 1] = r.pre[q];
+            post.d[post.di[row] + nd - 1] = r.post[q];
           }
         }
-        if (nd != pre.diag_count(r) || off.n != pre.off_count(r) || pd != P.diag_count(r) ||
-            poff.n != P.off_count(r)) {
-          bad = r;
-          continue;
+        for (int q = 0; q < r.np; ++q) {
+          if (!r.pown[q]) poff.add(r.pcol[q], r.p[q]);
+          else if (pd++ < P.diag_count(row)) P.d[P.di[row] + pd - 1] = r.p[q];
+        }
+        if (nd != pre.diag_count(row) || off.n != pre.off_count(row) || pd != P.diag_count(row) ||
+            poff.n != P.off_count(row)) {
+          bad = row;
+          break;
         }
         for (PetscInt q = 0; q < off.n; ++q) {
-          pre.o[pre.oi[r] + q] = off.v[q];
-          post.o[post.oi[r] + q] = off.w[q];
+          pre.o[pre.oi[row] + q] = off.v[q];
+          post.o[post.oi[row] + q] = off.w[q];
         }
-        for (PetscInt q = 0; q < poff.n; ++q) P.o[P.oi[r] + q] = poff.v[q];
+        for (PetscInt q = 0; q < poff.n; ++q) P.o[P.oi[row] + q] = poff.v[q];
       }
     }
     PetscCall(pre.close());
@@ -618,32 +630,18 @@ PetscErrorCode MgNetMatrices::assemble(Level& level, const Layout& L, const Box&
                "the pattern of their first build",
                bad);
   } else {
+    const PetscInt N = L.nx * L.ny;
     PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.pre));
     PetscCall(MatCreateAIJ(comm_, box.size(), box.size(), N, N, 9, nullptr, 9, nullptr, &level.post));
     PetscCall(MatCreateAIJ(comm_, box.size(), cbox.size(), N, C.nx * C.ny, 4, nullptr, 4, nullptr,
                            &level.P));
     for (PetscInt j = box.y0; j < box.y1; ++j) {
       for (PetscInt i = box.x0; i < box.x1; ++i) {
-        const PetscInt row = L.global(i, j);
-        const size_t at = size_t((j - box.y0) * box.w() + (i - box.x0));
-        PetscInt cols[9], pcols[4];
-        PetscScalar pre[9], post[9], p[4];
-        int n9 = 0, np = 0;
-        for (int k = 0; k < 9; ++k) {
-          const PetscInt ni = i + entry_dx(k), nj = j + entry_dy(k);
-          if (!in_grid(ni, nj)) continue;
-          cols[n9] = L.global(ni, nj);
-          pre[n9] = sm[size_t(k) * nb + at];
-          post[n9] = sm[size_t(9 + k) * nb + at];
-          ++n9;
-          if (coarse(ni, nj)) {
-            pcols[np] = C.global(ni / 2, nj / 2);
-            p[np++] = wt[size_t(k) * nb + at];
-          }
-        }
-        PetscCall(MatSetValues(level.pre, 1, &row, n9, cols, pre, INSERT_VALUES));
-        PetscCall(MatSetValues(level.post, 1, &row, n9, cols, post, INSERT_VALUES));
-        PetscCall(MatSetValues(level.P, 1, &row, np, pcols, p, INSERT_VALUES));
+        const PetscInt row = first + (j - box.y0) * box.w() + (i - box.x0);
+        walk(i, j, &r);
+        PetscCall(MatSetValues(level.pre, 1, &row, r.n, r.col, r.pre, INSERT_VALUES));
+        PetscCall(MatSetValues(level.post, 1, &row, r.n, r.col, r.post, INSERT_VALUES));
+        PetscCall(MatSetValues(level.P, 1, &row, r.np, r.pcol, r.p, INSERT_VALUES));
       }
     }
     for (Mat M : {level.pre, level.post, level.P}) {
