@@ -130,9 +130,15 @@ int main(int argc, char** argv) {
   // Classical Gram-Schmidt with refinement where needed: without it FGMRES loses
   // orthogonality on the 1:1e4 operators and stalls (measured: 211 iterations instead of 30
   // for the same preconditioner at 256²). CG needs no such setting.
-  // -flex "<options>" adds options to every FGMRES row (e.g. -ksp_gmres_modifiedgramschmidt).
+  // -flex " <options>" adds options to every FGMRES row (e.g. " -ksp_gmres_modifiedgramschmidt").
+  // PETSc reads an argument that starts with '-' as the next option, not as -flex's value, so
+  // the value must start with a space; without one -flex would be silently empty.
   char flex_extra[512] = "";
-  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-flex", flex_extra, sizeof flex_extra, nullptr));
+  PetscBool flex_set = PETSC_FALSE;
+  PetscCall(PetscOptionsGetString(nullptr, nullptr, "-flex", flex_extra, sizeof flex_extra, &flex_set));
+  PetscCheck(!flex_set || flex_extra[0], PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG,
+             "-flex got no value: PETSc takes an argument starting with '-' for the next option; "
+             "start the options with a space, e.g. -flex ' -ksp_gmres_modifiedgramschmidt'");
   const std::string flex =
       " -ksp_type fgmres -ksp_gmres_restart 200 -ksp_gmres_cgs_refinement_type refine_ifneeded " +
       std::string(flex_extra);
