@@ -640,7 +640,7 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
       PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on rank 0 (whole grid)\n"));
     if (s.step->operator_flag_fitted())
       PetscCall(PetscViewerASCIIPrintf(
-          viewer, "    operator score %.3g (> 1: unlike the training operators)%s\n",
+          viewer, "    operator score %.6g (> 1: unlike the training operators)%s\n",
           s.step->operator_score(),
           s.mode != "replace" ? "" : s.operator_check ? "; replace mode skips the network then"
                                                       : "; check off"));
