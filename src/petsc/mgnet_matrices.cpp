@@ -122,7 +122,6 @@ void MgNetMatrices::destroy() {
   MatDestroy(&coarse_inverse_);
   key_ = Key();
   reused_ = false;
-  lagged_ = false;
   since_network_ = 0;
 }
 
@@ -296,12 +295,13 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
   since_network_ = lag ? since_network_ + 1 : 0;
   key_ = Key();  // set again once this build has finished: a failed one is never reused
   reused_ = in_place;
-  lagged_ = lag;
   smooth_ = net.options.smooth();
 
   // This process's rows of the current level's stencil [1, 9, h, w], float64.
+  // A lagged build reads it only when the fine level is also the last (its dense inverse).
+  const int coarsest = net.options.coarsest();
   torch::Tensor own;
-  if (!lag) {
+  if (!lag || !mg::coarsens(L.ny, L.nx, coarsest)) {
     PetscCheck(couplings.dim() == 4 && couplings.size(1) == 4 &&
                    couplings.size(2) == L.box(size_t(rank)).h() &&
                    couplings.size(3) == L.box(size_t(rank)).w(),
@@ -309,7 +309,6 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
                "pins surrogate: the couplings do not cover this process's box");
     own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
   }
-  const int coarsest = net.options.coarsest();
   Mat next_A = nullptr;  // the next level's operator, PᵀAP, until that level exists
   for (size_t l = 0;; ++l) {
     if (!in_place) levels_.emplace_back();
@@ -337,83 +336,23 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
       if (!last) PetscCall(VecDuplicate(level.t, &level.inv_diag));
     }
     if (last) {
-      if (lag && l == 0) own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
       PetscCall(PetscLogEventBegin(ev->coarse, 0, 0, 0, 0));
       PetscCall(build_coarse_inverse(L, box, own, dtype, in_place));
       PetscCall(PetscLogEventEnd(ev->coarse, 0, 0, 0, 0));
       break;
     }
-    const Layout C = L.coarse();
     if (lag) {
-      // The network's last outputs stay; the level's D⁻¹ and the next operator are new.
+      // The network's last smoothers and P stay; their D⁻¹ becomes the new operator's.
       PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
       PetscCall(rescale(level));
       PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
-      PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
-      Mat coarse_A = levels_[l + 1].A;
-      PetscCall(MatPtAP(level.A, level.P, MAT_REUSE_MATRIX, 2.0, &coarse_A));
-      // Only the last level reads its stencil (for its dense inverse).
-      if (!mg::coarsens(C.ny, C.nx, coarsest)) PetscCall(coarse_stencil(coarse_A, C, int(l) + 1, &own));
-      PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
-      L = C;
-      continue;
+    } else {
+      PetscCall(run_network(level, L, own, net, int(l), dtype, in_place));
     }
-
-    // The patch: the box with two points around it, starting on an even grid point.
-    Box patch;
-    if (box.size() > 0) {
-      patch.x0 = std::max<PetscInt>(0, box.x0 - 2) / 2 * 2;
-      patch.y0 = std::max<PetscInt>(0, box.y0 - 2) / 2 * 2;
-      patch.x1 = std::min(L.nx, box.x1 + 2);
-      patch.y1 = std::min(L.ny, box.y1 + 2);
-    }
-    torch::Tensor on_patch;
-    PetscCall(PetscLogEventBegin(ev->halo, 0, 0, 0, 0));
-    PetscCall(exchange(L, own, patch, &on_patch));
-    PetscCall(PetscLogEventEnd(ev->halo, 0, 0, 0, 0));
-    PetscCall(PetscLogEventBegin(ev->network, 0, 0, 0, 0));
-    // The network and the prolongation on the patch; the owned part of each.
-    torch::Tensor smoothers, weights;
-    std::optional<detail::Failure> failure;
-    if (box.size() > 0) {
-      detail::record_failure(failure, -1, [&] {
-        // Strip by strip of about kStripPoints points (owned rows, with the two rows of halo
-        // each side they read, starting on an even row): the same values as one pass over
-        // the patch, but the network's intermediate tensors stay a few MB — a whole 1024²
-        // level would allocate (and first touch) hundreds of MB per set-up.
-        constexpr PetscInt kStripPoints = 1 << 16;
-        const PetscInt rows_per_strip = std::max<PetscInt>(2, kStripPoints / std::max<PetscInt>(1, patch.w()));
-        using torch::indexing::Slice;
-        const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
-        for (PetscInt r0 = box.y0; r0 < box.y1; r0 += rows_per_strip) {
-          const PetscInt r1 = std::min(box.y1, r0 + rows_per_strip);
-          PetscInt p0 = std::max(patch.y0, r0 - 2);
-          p0 -= (p0 - patch.y0) % 2;  // the parity of the global rows (prolongation_weights)
-          const PetscInt p1 = std::min(patch.y1, r1 + 2);
-          // In the network's dtype (no float64 copy of the network's work).
-          const torch::Tensor strip = on_patch.slice(2, p0 - patch.y0, p1 - patch.y0).to(dtype);
-          const auto rows = Slice(r0 - p0, r1 - p0);
-          const torch::Tensor sm = net.smoothers(strip, int(l)).index({Slice(), Slice(), rows, cols});
-          const torch::Tensor wt = mg::prolongation_weights(strip).index({Slice(), Slice(), rows, cols});
-          if (!smoothers.defined()) {
-            smoothers = torch::empty({1, sm.size(1), box.h(), box.w()}, sm.options());
-            weights = torch::empty({1, wt.size(1), box.h(), box.w()}, wt.options());
-          }
-          smoothers.slice(2, r0 - box.y0, r1 - box.y0).copy_(sm);
-          weights.slice(2, r0 - box.y0, r1 - box.y0).copy_(wt);
-        }
-      });
-    }
-    if (const auto message = detail::agree(comm_, failure))
-      SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s",
-              int(l), message->c_str());
-    PetscCall(PetscLogEventEnd(ev->network, 0, 0, 0, 0));
-    PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
-    PetscCall(assemble(level, L, box, smoothers, weights, in_place));
-    PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
 
     // The next level: Pᵀ A P (its numeric phase only when in place), and this process's
-    // rows of its stencil.
+    // rows of its stencil (a lagged build reads only the last level's, for its dense inverse).
+    const Layout C = L.coarse();
     PetscCall(PetscLogEventBegin(ev->galerkin, 0, 0, 0, 0));
     Mat coarse_A;
     if (in_place) {
@@ -423,13 +362,78 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
       PetscCall(MatPtAP(level.A, level.P, MAT_INITIAL_MATRIX, 2.0, &next_A));
       coarse_A = next_A;
     }
-    const PetscErrorCode read = coarse_stencil(coarse_A, C, int(l) + 1, &own);
-    if (read) PetscCall(MatDestroy(&next_A));  // not yet a level's: freed here
-    PetscCall(read);
+    if (!lag || !mg::coarsens(C.ny, C.nx, coarsest)) {
+      const PetscErrorCode read = coarse_stencil(coarse_A, C, int(l) + 1, &own);
+      if (read) PetscCall(MatDestroy(&next_A));  // not yet a level's: freed here
+      PetscCall(read);
+    }
     PetscCall(PetscLogEventEnd(ev->galerkin, 0, 0, 0, 0));
     L = C;
   }
   key_ = key;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MgNetMatrices::run_network(Level& level, const Layout& L, const torch::Tensor& own,
+                                          MgNetImpl& net, int l, torch::ScalarType dtype, bool reuse) {
+  PetscFunctionBeginUser;
+  const Events* ev;
+  PetscCall(events(&ev));
+  PetscMPIInt rank;
+  PetscCallMPI(MPI_Comm_rank(comm_, &rank));
+  const Box box = L.box(size_t(rank));
+  // The patch: the box with two points around it, starting on an even grid point.
+  Box patch;
+  if (box.size() > 0) {
+    patch.x0 = std::max<PetscInt>(0, box.x0 - 2) / 2 * 2;
+    patch.y0 = std::max<PetscInt>(0, box.y0 - 2) / 2 * 2;
+    patch.x1 = std::min(L.nx, box.x1 + 2);
+    patch.y1 = std::min(L.ny, box.y1 + 2);
+  }
+  torch::Tensor on_patch;
+  PetscCall(PetscLogEventBegin(ev->halo, 0, 0, 0, 0));
+  PetscCall(exchange(L, own, patch, &on_patch));
+  PetscCall(PetscLogEventEnd(ev->halo, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(ev->network, 0, 0, 0, 0));
+  // The network and the prolongation on the patch; the owned part of each.
+  torch::Tensor smoothers, weights;
+  std::optional<detail::Failure> failure;
+  if (box.size() > 0) {
+    detail::record_failure(failure, -1, [&] {
+      // Strip by strip of about kStripPoints points (owned rows, with the two rows of halo
+      // each side they read, starting on an even row): the same values as one pass over
+      // the patch, but the network's intermediate tensors stay a few MB — a whole 1024²
+      // level would allocate (and first touch) hundreds of MB per set-up.
+      constexpr PetscInt kStripPoints = 1 << 16;
+      const PetscInt rows_per_strip = std::max<PetscInt>(2, kStripPoints / std::max<PetscInt>(1, patch.w()));
+      using torch::indexing::Slice;
+      const auto cols = Slice(box.x0 - patch.x0, box.x1 - patch.x0);
+      for (PetscInt r0 = box.y0; r0 < box.y1; r0 += rows_per_strip) {
+        const PetscInt r1 = std::min(box.y1, r0 + rows_per_strip);
+        PetscInt p0 = std::max(patch.y0, r0 - 2);
+        p0 -= (p0 - patch.y0) % 2;  // the parity of the global rows (prolongation_weights)
+        const PetscInt p1 = std::min(patch.y1, r1 + 2);
+        // In the network's dtype (no float64 copy of the network's work).
+        const torch::Tensor strip = on_patch.slice(2, p0 - patch.y0, p1 - patch.y0).to(dtype);
+        const auto rows = Slice(r0 - p0, r1 - p0);
+        const torch::Tensor sm = net.smoothers(strip, l).index({Slice(), Slice(), rows, cols});
+        const torch::Tensor wt = mg::prolongation_weights(strip).index({Slice(), Slice(), rows, cols});
+        if (!smoothers.defined()) {
+          smoothers = torch::empty({1, sm.size(1), box.h(), box.w()}, sm.options());
+          weights = torch::empty({1, wt.size(1), box.h(), box.w()}, wt.options());
+        }
+        smoothers.slice(2, r0 - box.y0, r1 - box.y0).copy_(sm);
+        weights.slice(2, r0 - box.y0, r1 - box.y0).copy_(wt);
+      }
+    });
+  }
+  if (const auto message = detail::agree(comm_, failure))
+    SETERRQ(comm_, PETSC_ERR_LIB, "pins surrogate: the MgNet set-up failed on level %d: %s",
+            l, message->c_str());
+  PetscCall(PetscLogEventEnd(ev->network, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
+  PetscCall(assemble(level, L, box, smoothers, weights, reuse));
+  PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

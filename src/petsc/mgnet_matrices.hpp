@@ -53,15 +53,15 @@ class MgNetMatrices {
   /// only) when `reuse` is set and A is the matrix of the last build with the same nonzero
   /// state and split. Errors in the network's set-up stop every process alike. With
   /// `network_lag` L > 1 a values-only build runs the network only if L − 1 values-only
-  /// builds in a row went without it (the couplings are then not read); a full build always
-  /// runs it.
+  /// builds in a row went without it (the couplings are then read only if the fine grid is
+  /// already the last level); a full build always runs it.
   PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net,
                        bool reuse = true, int network_lag = 1);
 
   /// Whether the last build changed values only (kept the matrices of the one before).
   bool reused() const { return reused_; }
   /// Whether the last build went without the network (kept its last outputs).
-  bool lagged() const { return lagged_; }
+  bool lagged() const { return since_network_ > 0; }
 
   /// z = cycle(r) for r, z in `da`'s global layout (z may not alias r). Collective.
   PetscErrorCode apply(Vec r, Vec z);
@@ -123,6 +123,11 @@ class MgNetMatrices {
   // at the first build, values straight into their arrays after).
   PetscErrorCode assemble(Level& level, const Layout& L, const Box& box,
                           const torch::Tensor& smoothers, const torch::Tensor& weights, bool reuse);
+  // Level `l`'s network: its stencils `own` with their halo, the smoother CNN and the
+  // prolongation weights strip by strip, then assemble (values only when `reuse`).
+  // Collective; a failure on any process stops every process alike.
+  PetscErrorCode run_network(Level& level, const Layout& L, const torch::Tensor& own,
+                             MgNetImpl& net, int l, torch::ScalarType dtype, bool reuse);
   // A lagged level: the smoothers' stencils kept, their D⁻¹ changed to the level's new
   // operator's (pre, post ← pre, post · D_old D_new⁻¹).
   PetscErrorCode rescale(Level& level);
@@ -139,8 +144,7 @@ class MgNetMatrices {
   Mat coarse_inverse_ = nullptr;  // dense, the last level's layout
   Key key_;                       // of the last complete build (id 0: none)
   bool reused_ = false;
-  bool lagged_ = false;
-  int since_network_ = 0;  // values-only builds in a row without the network
+  int since_network_ = 0;  // values-only builds in a row without the network (> 0: lagged)
 };
 
 }  // namespace pins::petsc

@@ -590,8 +590,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   PetscCheck(s.refine >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_refine must be >= 0 (multigrid cycles), got %" PetscInt_FMT, s.refine);
   PetscCheck(s.network_lag >= 1 && s.network_lag <= 1000000, comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-pc_surrogate_network_lag must be at least 1 (1: the network at every set-up), "
-             "got %" PetscInt_FMT,
+             "-pc_surrogate_network_lag must be at least 1 (1: the network at every set-up) "
+             "and at most 1000000, got %" PetscInt_FMT,
              s.network_lag);
   PetscCheck(s.window >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-pc_surrogate_window must be at least 1, got %" PetscInt_FMT, s.window);

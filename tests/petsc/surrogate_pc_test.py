@@ -340,13 +340,10 @@ def case_newton(args):
         if not m:
             fail("-snes_view does not count the matrices' set-ups:\n" + p.stdout)
         steps = int(re.search(r"(\d+) Newton iterations", p.stdout).group(1))
-        if lags is not None:
-            lags.append(int(m.group(3)))
-        return steps, int(m.group(1)), int(m.group(2)), monitor(p.stdout)
+        return steps, int(m.group(1)), int(m.group(2)), int(m.group(3)), monitor(p.stdout)
 
-    lags = None
-    steps, builds, reuses, h = newton()
-    steps0, builds0, reuses0, h0 = newton("-pc_surrogate_matrices_reuse", "0")
+    steps, builds, reuses, _, h = newton()
+    steps0, builds0, reuses0, _, h0 = newton("-pc_surrogate_matrices_reuse", "0")
     print("Newton steps %d: %d set-ups, %d values only; without reuse %d set-ups, %d values only"
           % (steps, builds, reuses, builds0, reuses0))
     if steps < 3 or builds != steps or reuses != builds - 1 or reuses0 != 0 or builds0 != builds:
@@ -360,7 +357,7 @@ def case_newton(args):
     if worst > 1e-10:
         fail("the values-only set-up differs from a full one: relative difference %g" % worst)
     # -snes_lag_preconditioner 2: the PC is set up on every other Newton step only.
-    steps2, builds2, reuses2, _ = newton("-snes_lag_preconditioner", "2")
+    steps2, builds2, reuses2, _, _ = newton("-snes_lag_preconditioner", "2")
     if builds2 != (steps2 + 1) // 2 or reuses2 != builds2 - 1:
         fail("-snes_lag_preconditioner 2 over %d Newton steps: expected %d set-ups, got %d (%d values only)"
              % (steps2, (steps2 + 1) // 2, builds2, reuses2))
@@ -368,13 +365,12 @@ def case_newton(args):
     # the later ones keep its smoothers and P and take each new Jacobian's values. The first
     # solve is the one without lag; the later ones differ (another cycle) but must cost at most
     # one more Krylov iteration per Newton step, with the same Newton steps.
-    lags = []
-    stepsL, buildsL, reusesL, hL = newton("-pc_surrogate_network_lag", "100")
+    stepsL, buildsL, reusesL, lagsL, hL = newton("-pc_surrogate_network_lag", "100")
     print("network lag 100: %d Newton steps, %d set-ups, %d without the network; %d Krylov "
-          "iterations against %d without lag" % (stepsL, buildsL, lags[0], len(hL) - stepsL, len(h) - steps))
-    if buildsL != stepsL or reusesL != buildsL - 1 or lags[0] != buildsL - 1:
+          "iterations against %d without lag" % (stepsL, buildsL, lagsL, len(hL) - stepsL, len(h) - steps))
+    if buildsL != stepsL or reusesL != buildsL - 1 or lagsL != buildsL - 1:
         fail("-pc_surrogate_network_lag 100 over %d Newton steps: expected the network at the first "
-             "of %d set-ups only, got %d set-ups, %d without the network" % (stepsL, stepsL, buildsL, lags[0]))
+             "of %d set-ups only, got %d set-ups, %d without the network" % (stepsL, stepsL, buildsL, lagsL))
     if stepsL != steps:
         fail("the network lag changed the Newton steps: %d against %d" % (stepsL, steps))
     n1 = next(i for i in range(1, len(h)) if h[i] > h[i - 1])  # the first solve's length
