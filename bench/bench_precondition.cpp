@@ -18,6 +18,7 @@
 //   bench_precondition -smoother sm.pins -grids 256,1024 -samples 2
 //   mpiexec -n 2 bench_precondition -model pc.pins -grids 1024 -cycles   (an MgNet applied as
 //     distributed matrices and by the network on rank 0, side by side)
+//   bench_precondition -model pc.pins -grids 1024 -fgmres_gamg   (adds GAMG under FGMRES)
 #include <algorithm>
 #include <petscdmda.h>
 #include <petscksp.h>
@@ -198,6 +199,12 @@ int main(int argc, char** argv) {
                      {"FGMRES + " + name, flex + surrogate_pc(path) + " -pc_surrogate_smooth 0" + tol});
     }
   }
+  // -fgmres_gamg: GAMG under the surrogate rows' FGMRES settings too, so a difference between
+  // the rows can be told apart into the Krylov method's and the preconditioner's.
+  PetscBool fgmres_gamg = PETSC_FALSE;
+  PetscCall(PetscOptionsGetBool(nullptr, nullptr, "-fgmres_gamg", &fgmres_gamg, nullptr));
+  if (fgmres_gamg)
+    configs.push_back({"FGMRES + GAMG", flex + " -pc_type gamg" + tol});
   {
     std::stringstream ss(skip_text);
     for (std::string word; std::getline(ss, word, ',');) {

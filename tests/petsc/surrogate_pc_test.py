@@ -523,6 +523,8 @@ def case_bad_input(args):
                  args.model, "-pc_surrogate_window", "0")
     expect_error(args, "-pc_surrogate_network_lag must be at least 1", *sur, "-pc_surrogate_model",
                  args.model, "-pc_surrogate_network_lag", "0")
+    expect_error(args, "-pc_surrogate_true_residual_passes must be in [0, 100]", *sur,
+                 "-pc_surrogate_model", args.model, "-pc_surrogate_true_residual_passes", "-1")
     expect_error(args, "-pc_surrogate_refine must be >= 0", "-ksp_type", "preonly", "-pc_type",
                  "surrogate", "-pc_surrogate_model", args.model, "-pc_surrogate_mode", "replace",
                  "-pc_surrogate_refine", "-1")
@@ -542,6 +544,46 @@ def case_bad_input(args):
         fail("training a small FNO preconditioner failed:\n" + p.stdout + p.stderr)
     expect_error(args, "needs an mgnet model", *sur, "-pc_surrogate_model", fno,
                  "-pc_surrogate_cycle", "matrices")
+
+
+def true_residual_passes(out):
+    """The -ksp_view count of passes the true-residual check added."""
+    m = re.search(r"true-residual check: (\d+) more pass", out)
+    if not m:
+        fail("-ksp_view does not show the true-residual check:\n" + out)
+    return int(m.group(1))
+
+
+def case_true_residual(args):
+    """FGMRES's residual estimate can say converged while the true residual is above the
+    tolerance (high contrast, the network's directions): measured on this 257 x 257, 1:10^4
+    problem with the test model, 2.9e-8 against rtol 1e-8. The PC checks the true residual
+    when the method stops and goes on from the iterate; with the check off the gap shows."""
+    sur = ["-ksp_type", "fgmres", "-ksp_gmres_restart", "200", "-pc_type", "surrogate",
+           "-pc_surrogate_model", args.model, "-pc_surrogate_window", "200",
+           "-kappa_contrast", "1e4", "-da_grid_x", "257", "-da_grid_y", "257", "-ksp_view"]
+    its_off, res_off, out_off = solve(args, *sur, "-pc_surrogate_true_residual_passes", "0")
+    its_on, res_on, out_on = solve(args, *sur)
+    print("check off: %d iterations, true relative residual %.3g; on: %d iterations, %.3g, "
+          "%d more pass(es)" % (its_off, res_off, its_on, res_on, true_residual_passes(out_on)))
+    if true_residual_passes(out_off) != 0:
+        fail("-pc_surrogate_true_residual_passes 0 still added passes:\n" + out_off)
+    if not res_off > RTOL:
+        fail("the scenario no longer shows FGMRES's estimate drifting from the true residual "
+             "(%.3g <= rtol without the check): the test needs another problem" % res_off)
+    if not res_on <= RTOL:
+        fail("with the check the true relative residual is %.3g > rtol %g:\n%s"
+             % (res_on, RTOL, out_on))
+    if true_residual_passes(out_on) < 1 or its_on <= its_off:
+        fail("the check reached rtol without a pass of its own (%d -> %d iterations)"
+             % (its_off, its_on))
+    # On a problem without the drift the check costs nothing: the same iterations.
+    easy = ["-ksp_type", "fgmres", "-pc_type", "surrogate", "-pc_surrogate_model", args.model,
+            "-ksp_view"]
+    its_a, _, out_a = solve(args, *easy, "-pc_surrogate_true_residual_passes", "0")
+    its_b, _, out_b = solve(args, *easy)
+    if its_a != its_b or true_residual_passes(out_b) != 0:
+        fail("without a drift the check changed the solve: %d -> %d iterations" % (its_a, its_b))
 
 
 def main():
