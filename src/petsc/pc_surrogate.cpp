@@ -18,8 +18,9 @@
 // Safety: NaN/Inf from the network, or a Krylov residual that falls by less than a factor
 // -pc_surrogate_stall over -pc_surrogate_window iterations, switches to the fallback PC
 // (-pc_surrogate_fallback, default gamg: it converges where Jacobi may not, and it is in
-// every PETSc) for the rest of the PC's life; so does a non-flexible KSP in precondition
-// mode. A switch in the middle of a solve restarts the Krylov method from the current
+// every PETSc) for the rest of the PC's life; so does a Krylov pass that fails with the
+// network (CG under -pc_surrogate_allow_nonflexible on an indefinite application), and a
+// non-flexible KSP in precondition mode. A switch in the middle of a solve restarts the Krylov method from the current
 // iterate: the space built with the network is not reused with the fallback, and the
 // restarted method has its full restart length and the rest of -ksp_max_it. The PC watches
 // the residuals and restarts the method through two hooks it adds to the KSP before each
@@ -38,6 +39,7 @@
 #include <petsc/private/pcimpl.h>
 #include <petscksp.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,14 +115,16 @@ PetscInt effective_smooth(const PCSurrogate& s) {
   return s.smooth >= 0 ? s.smooth : (s.step ? s.step->trained_smooth() : 0);
 }
 
-PetscErrorCode switch_to_fallback(PC pc, const std::string& why) {
+// `failed_pass`: the Krylov method has already stopped with a failure the network caused, so
+// the method restarts even at iteration 0.
+PetscErrorCode switch_to_fallback(PC pc, const std::string& why, bool failed_pass = false) {
   PCSurrogate& s = *ctx_of(pc);
   PetscFunctionBeginUser;
   if (!s.fallback_reason.empty()) PetscFunctionReturn(0);
   s.fallback_reason = why;
   s.switch_iteration = s.solving ? s.iteration : 0;
   // Mid-solve, the Krylov space holds directions the network made: restart without them.
-  s.restart_pending = s.solving && s.iteration > 0;
+  s.restart_pending = s.solving && (s.iteration > 0 || failed_pass);
   PetscCall(PetscPrintf(
       PetscObjectComm((PetscObject)pc),
       "pins: -pc_type surrogate switched to the fallback PC %s after %" PetscInt_FMT
@@ -383,6 +387,25 @@ PetscErrorCode true_residual_above(KSP ksp, PCSurrogate& s, bool* above) {
   PetscFunctionReturn(0);
 }
 
+// A pass the Krylov method ended with a failure while the network preconditioned it (CG
+// under -pc_surrogate_allow_nonflexible meeting an indefinite application, a breakdown, a
+// diverging residual, NaN/Inf) would fail a system the fallback can solve: switch and restart
+// (from zero if the iterate is not finite). Running out of -ksp_max_it is not such a failure.
+PetscErrorCode catch_failed_pass(KSP ksp, PCSurrogate& s) {
+  PetscFunctionBeginUser;
+  if (ksp->reason >= 0 || ksp->reason == KSP_DIVERGED_ITS || !s.fallback_reason.empty() ||
+      s.mode != "precondition")
+    PetscFunctionReturn(0);
+  PetscCall(switch_to_fallback(ksp->pc,
+                               std::string("the Krylov method stopped with ") +
+                                   KSPConvergedReasons[ksp->reason] + " with the network",
+                               true));
+  PetscReal xn;
+  PetscCall(VecNorm(ksp->vec_sol, NORM_2, &xn));
+  if (!std::isfinite(xn)) PetscCall(VecZeroEntries(ksp->vec_sol));
+  PetscFunctionReturn(0);
+}
+
 // The KSP type's solve, in passes from the current iterate: a second pass if the PC switched
 // to its fallback during a pass (the space built with the network is dropped); another if a
 // pass stopped on a residual estimate the true residual does not meet
@@ -406,6 +429,7 @@ PetscErrorCode KSPSolve_Surrogate(KSP ksp) {
     s.restart_pending = false;
     s.iteration = 0;
     const PetscErrorCode pass = krylov(ksp);
+    if (!pass) PetscCall(catch_failed_pass(ksp, s));
     s.solving = false;
     ksp->max_it = max_it;
     ksp->its += before;

@@ -229,7 +229,8 @@ def fallback_alone(args, *options):
 def case_safety_net(args):
     """The worst cases must end in a converged solve, not only in a message: a forced stall
     (switch mid-solve), NaN weights (switch at the first application, in precondition and
-    in replace mode), and operators far outside the training data. A switch mid-solve
+    in replace mode), a Krylov method the network makes fail (CG on an indefinite
+    application), and operators far outside the training data. A switch mid-solve
     restarts the Krylov method, so it costs at most the iterations before the switch plus
     about what the fallback needs alone."""
     sur = ["-ksp_type", "fgmres", "-pc_type", "surrogate", "-pc_surrogate_model", args.model]
@@ -259,6 +260,23 @@ def case_safety_net(args):
     print("NaN weights, replace mode: true relative residual %.3g" % res)
     if not res <= 1.01e-8:
         fail("replace mode with NaN weights left a relative residual %g > 1e-8:\n%s" % (res, out))
+    # A Krylov method the network makes fail: CG kept on the network by
+    # -pc_surrogate_allow_nonflexible meets an indefinite application on a 1:10^4 contrast
+    # (measured: DIVERGED_INDEFINITE_PC at iteration 2 before the PC caught it). The pass
+    # ends, the PC switches and CG restarts with the fallback: a converged solve.
+    cg = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-kappa_contrast", "1e4",
+          "-da_grid_x", "65", "-da_grid_y", "65"]
+    its, res, out = solve(args, *cg, *sur[2:], "-pc_surrogate_allow_nonflexible")
+    k = switch_iteration(out)
+    cg_alone, _, _ = solve(args, *cg, "-pc_type", "gamg")
+    print("CG kept on the network at 1:1e4: switched after %d iterations (%s), %d in all; "
+          "CG + GAMG alone %d" % (k, "indefinite" if "DIVERGED_INDEFINITE_PC" in out else "stall",
+                                  its, cg_alone))
+    if "(the Krylov method restarts from there)" not in out:
+        fail("a pass the network made fail did not restart the Krylov method:\n" + out)
+    if its > k + 1 + cg_alone + 2:
+        fail("after the switch at iteration %d CG took %d iterations in all, CG + GAMG alone %d"
+             % (k, its, cg_alone))
     # Out of distribution: a 1:10^8 contrast on a grid twice as fine as the model's.
     ood = ["-kappa_contrast", "1e8", "-da_grid_x", "65", "-da_grid_y", "65"]
     its, res, out = solve(args, *sur, *ood)
