@@ -401,11 +401,18 @@ def case_newton(args):
              % (len(hL) - stepsL, len(h) - steps))
 
 
-def last_certificate(out):
-    m = re.search(r"certified (\d+), fell back (\d+) \(last certificate ([0-9.e+-]+)\)", out)
+def ksp_view_field(out, pattern, what):
+    """The groups of `pattern` in a run's -ksp_view output; fails naming `what` if absent."""
+    m = re.search(pattern, out)
     if not m:
-        fail("-ksp_view does not show the replace mode's certificate:\n" + out)
-    return int(m.group(1)), int(m.group(2)), float(m.group(3))
+        fail("-ksp_view does not show %s:\n%s" % (what, out))
+    return m.groups()
+
+
+def last_certificate(out):
+    c, f, last = ksp_view_field(out, r"certified (\d+), fell back (\d+) \(last certificate "
+                                r"([0-9.e+-]+)\)", "the replace mode's certificate")
+    return int(c), int(f), float(last)
 
 
 def case_replace_refine(args):
@@ -434,10 +441,8 @@ def case_replace_refine(args):
 
 
 def operator_score(out):
-    m = re.search(r"operator score ([0-9.e+-]+|inf) \(> 1: unlike the training operators\)", out)
-    if not m:
-        fail("-ksp_view does not show the operator score:\n" + out)
-    return float(m.group(1))
+    return float(ksp_view_field(out, r"operator score ([0-9.e+-]+|inf) \(> 1: unlike the "
+                                r"training operators\)", "the operator score")[0])
 
 
 def case_operator_flag(args):
@@ -566,10 +571,8 @@ def case_bad_input(args):
 
 def true_residual_passes(out):
     """The -ksp_view count of passes the true-residual check added."""
-    m = re.search(r"true-residual check: (\d+) more pass", out)
-    if not m:
-        fail("-ksp_view does not show the true-residual check:\n" + out)
-    return int(m.group(1))
+    return int(ksp_view_field(out, r"true-residual check: (\d+) more pass",
+                              "the true-residual check")[0])
 
 
 def case_true_residual(args):
