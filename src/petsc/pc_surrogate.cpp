@@ -20,8 +20,8 @@
 // (-pc_surrogate_fallback, default gamg: it converges where Jacobi may not, and it is in
 // every PETSc) for the rest of the PC's life; so does a Krylov pass that fails with the
 // network (CG under -pc_surrogate_allow_nonflexible on an indefinite application), and a
-// non-flexible KSP in precondition mode. A switch in the middle of a solve restarts the Krylov method from the current
-// iterate: the space built with the network is not reused with the fallback, and the
+// non-flexible KSP in precondition mode. A switch in the middle of a solve restarts the
+// Krylov method from the current iterate: the space built with the network is not reused with the fallback, and the
 // restarted method has its full restart length and the rest of -ksp_max_it. The PC watches
 // the residuals and restarts the method through two hooks it adds to the KSP before each
 // solve (PCPreSolve): a convergence test in front of the user's, which ends the first pass
@@ -359,8 +359,8 @@ PetscErrorCode KSPConvergedDestroy_Surrogate(void* ctx) {
 // to. A Krylov method measuring the unpreconditioned norm (FGMRES, GCR, CG with
 // -ksp_norm_type unpreconditioned) tracks it by a recurrence, and with the network's
 // directions the recurrence can drift from ‖b − A x‖ on badly conditioned operators
-// (measured: 1024², contrast 1:10⁴, FGMRES's estimate 4.6e-9 of ‖b‖ where ‖b − A x‖ is
-// 1.8e-5; with GAMG under the same FGMRES the two agree). One MatMult per solve.
+// (measured: 1024², contrast 1:10⁴, FGMRES's estimate 4.5e-9 of ‖b‖ where ‖b − A x‖ is
+// 1.8e-5 of it; with GAMG under the same FGMRES the two agree). One MatMult per solve.
 PetscErrorCode true_residual_above(KSP ksp, PCSurrogate& s, bool* above) {
   PetscFunctionBeginUser;
   *above = false;
