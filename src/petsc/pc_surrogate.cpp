@@ -21,12 +21,13 @@
 // every PETSc) for the rest of the PC's life; so does a Krylov pass that fails with the
 // network (CG under -pc_surrogate_allow_nonflexible on an indefinite application), and a
 // non-flexible KSP in precondition mode. A switch in the middle of a solve restarts the
-// Krylov method from the current iterate: the space built with the network is not reused with the fallback, and the
-// restarted method has its full restart length and the rest of -ksp_max_it. The PC watches
-// the residuals and restarts the method through two hooks it adds to the KSP before each
-// solve (PCPreSolve): a convergence test in front of the user's, which ends the first pass
-// at a switch, and a wrapper around the KSP type's solve, which runs the second pass (so
-// -ksp_converged_reason, -ksp_view and KSPGetIterationNumber see the whole solve). Every
+// Krylov method from the current iterate: the space built with the network is not reused
+// with the fallback, and the restarted method has its full restart length and the rest of
+// -ksp_max_it. The PC watches the residuals and restarts the method through two hooks it
+// adds to the KSP before each solve (PCPreSolve): a convergence test in front of the user's,
+// which ends a pass at a switch, and a wrapper around the KSP type's solve, which runs the
+// next pass (so -ksp_converged_reason, -ksp_view and KSPGetIterationNumber see the whole
+// solve). Every
 // switch is printed once and shown by -ksp_view. The rule watches the outer residual, not
 // each network step: inside FGMRES the PC is applied to Arnoldi vectors, on which even a
 // good preconditioner can leave almost all of the vector while the solve converges fast.
