@@ -27,10 +27,10 @@
 // adds to the KSP before each solve (PCPreSolve): a convergence test in front of the user's,
 // which ends a pass at a switch, and a wrapper around the KSP type's solve, which runs the
 // next pass (so -ksp_converged_reason, -ksp_view and KSPGetIterationNumber see the whole
-// solve). Every
-// switch is printed once and shown by -ksp_view. The rule watches the outer residual, not
-// each network step: inside FGMRES the PC is applied to Arnoldi vectors, on which even a
-// good preconditioner can leave almost all of the vector while the solve converges fast.
+// solve). Every switch is printed once and shown by -ksp_view. The rule watches the outer
+// residual, not each network step: inside FGMRES the PC is applied to Arnoldi vectors, on
+// which even a good preconditioner can leave almost all of the vector while the solve
+// converges fast.
 // A pass that stops on the Krylov method's residual estimate is checked against the true
 // residual ‖b − A x‖ too, and continued from its iterate while that misses the tolerance
 // (-pc_surrogate_true_residual_passes, one MatMult per solve).
@@ -144,8 +144,7 @@ PetscErrorCode run_cycle(PC pc, Vec r, Vec z, PetscBool* network_ok) {
   Vec rin = r;
   if (k > 0) {
     PetscCall(s.step->jacobi(r, z, k));
-    PetscCall(MatMult(pc->pmat, z, s.r1));
-    PetscCall(VecAYPX(s.r1, -1.0, r));  // r1 = r − A z
+    PetscCall(MatResidual(pc->pmat, r, z, s.r1));  // r1 = r − A z
     rin = s.r1;
   }
   PetscReal ratio;
@@ -186,8 +185,7 @@ PetscErrorCode certify(PC pc, Vec r, Vec z, PetscBool* accepted) {
   PetscFunctionBeginUser;
   Vec w = s.r1;
   PetscReal rn, wn;
-  PetscCall(MatMult(pc->mat, z, w));
-  PetscCall(VecAYPX(w, -1.0, r));
+  PetscCall(MatResidual(pc->mat, r, z, w));
   PetscCall(VecNorm(w, NORM_2, &wn));
   PetscCall(VecNorm(r, NORM_2, &rn));
   s.last_certificate = rn > 0 ? wn / rn : 0;
@@ -372,8 +370,7 @@ PetscErrorCode true_residual_above(KSP ksp, PCSurrogate& s, bool* above) {
     PetscFunctionReturn(0);
   Mat A;
   PetscCall(KSPGetOperators(ksp, &A, nullptr));
-  PetscCall(MatMult(A, ksp->vec_sol, s.r1));
-  PetscCall(VecAYPX(s.r1, -1.0, ksp->vec_rhs));
+  PetscCall(MatResidual(A, ksp->vec_rhs, ksp->vec_sol, s.r1));
   PetscReal true_norm;
   PetscCall(VecNorm(s.r1, NORM_2, &true_norm));
   // The default test's tolerance (max(rtol ‖b‖, atol)); a user's own test may leave it unset,
