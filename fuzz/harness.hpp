@@ -34,7 +34,8 @@ int checkpoint(const std::uint8_t* data, std::size_t size);
 void read_dataset_file(const std::string& path);
 
 /// Writes `size` bytes to this process's temporary file for `suffix` (under $TMPDIR, else
-/// /dev/shm or /tmp; the same path on every call) and returns its path.
+/// /dev/shm or /tmp; the same path on every call, removed when the process exits) and
+/// returns its path.
 std::string write_temporary(const std::uint8_t* data, std::size_t size, const char* suffix);
 
 /// The header of a model file or checkpoint (magic, version, uint64 M and W at bytes 16 and

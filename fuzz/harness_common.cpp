@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "harness.hpp"
@@ -16,11 +17,26 @@ std::string temporary_folder() {
   if (::access("/dev/shm", W_OK) == 0) return "/dev/shm";
   return "/tmp";
 }
+
+// Every path this process wrote, removed when it exits: the replay tests run on every ctest
+// run, and /dev/shm is memory, so files left behind would pile up there run after run.
+struct TemporaryFiles {
+  std::set<std::string> paths;
+  ~TemporaryFiles() {
+    for (const auto& p : paths) ::unlink(p.c_str());
+  }
+};
+
+TemporaryFiles& temporary_files() {
+  static TemporaryFiles files;
+  return files;
+}
 }  // namespace
 
 std::string write_temporary(const std::uint8_t* data, std::size_t size, const char* suffix) {
   static const std::string folder = temporary_folder();
   const std::string path = folder + "/pins_fuzz_" + std::to_string(::getpid()) + "_" + suffix;
+  temporary_files().paths.insert(path);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) throw std::runtime_error("fuzz harness: cannot create " + path);
   std::size_t done = 0;
