@@ -153,6 +153,158 @@ PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f
   PetscFunctionReturn(0);
 }
 
+// The blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2: diagonal block with local
+// columns, off-diagonal block with columns compressed to `garray`, its ghosts in increasing
+// global order) and their row arrays; `count` 0 for any other type.
+struct AijBlocks {
+  Mat blocks[2] = {nullptr, nullptr};
+  const PetscInt* ia[2] = {nullptr, nullptr};
+  const PetscInt* ja[2] = {nullptr, nullptr};
+  const PetscInt* garray = nullptr;
+  PetscInt ghosts = 0;  // columns of the off-diagonal block
+  int count = 0;
+};
+
+PetscErrorCode get_aij_blocks(Mat M, AijBlocks* a) {
+  PetscFunctionBeginUser;
+  *a = AijBlocks{};
+  PetscBool seq, mpi;
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
+  if (!seq && !mpi) PetscFunctionReturn(0);
+  a->blocks[0] = M;
+  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &a->blocks[0], &a->blocks[1], &a->garray));
+  const int count = mpi ? 2 : 1;
+  PetscInt rows[2] = {0, 0};
+  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
+  int got = 0;
+  for (int b = 0; b < count; ++b, ++got) {
+    PetscCall(MatGetRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
+                          &a->ja[b], &done[b]));
+    if (!done[b]) break;
+  }
+  if (mpi) PetscCall(MatGetSize(a->blocks[1], nullptr, &a->ghosts));
+  a->count = got == count && rows[0] == (count == 2 ? rows[1] : rows[0]) &&
+                     (!mpi || a->garray || a->ghosts == 0)
+                 ? count
+                 : 0;
+  if (!a->count) {  // hand back what was taken
+    for (int b = 0; b < got; ++b)
+      PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
+                                &a->ja[b], &done[b]));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode restore_aij_blocks(AijBlocks* a) {
+  PetscFunctionBeginUser;
+  for (int b = 0; b < a->count; ++b) {
+    PetscInt rows;
+    PetscBool done;
+    PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows, &a->ia[b],
+                              &a->ja[b], &done));
+  }
+  a->count = 0;
+  PetscFunctionReturn(0);
+}
+
+// Whether b has a's structure exactly (the same row arrays and ghosts).
+bool same_structure(const AijBlocks& a, const AijBlocks& b, PetscInt n) {
+  if (a.count == 0 || a.count != b.count || a.ghosts != b.ghosts) return false;
+  if (a.ghosts && !std::equal(a.garray, a.garray + a.ghosts, b.garray)) return false;
+  for (int k = 0; k < a.count; ++k) {
+    if (!std::equal(a.ia[k], a.ia[k] + n + 1, b.ia[k])) return false;
+    if (!std::equal(a.ja[k], a.ja[k] + a.ia[k][n], b.ja[k])) return false;
+  }
+  return true;
+}
+
+// read_local_rows for a batch of plain AIJ matrices of one structure, straight from their
+// arrays: the AIJ layout already is pins' local one (a row's owned columns, then its ghosts,
+// each ascending; the ghosts numbered by the off-diagonal block's compressed columns, which
+// are the sorted off-process columns of these rows). The row-by-row MatGetRow reading below
+// does the same for any matrix type at several times the cost (a third of a learned level
+// smoother's set-up at 65³ was spent there). Collective, like read_local_rows, and taken by
+// all processes or none.
+PetscErrorCode read_aij_rows(const std::vector<Mat>& mats, const std::vector<AijBlocks>& aij,
+                             LocalRows* out) {
+  PetscFunctionBeginUser;
+  Mat A = mats[0];
+  MPI_Comm comm = PetscObjectComm((PetscObject)A);
+  PetscInt rstart, rend, N;
+  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
+  PetscCall(MatGetSize(A, &N, nullptr));
+  const PetscInt n = rend - rstart;
+  const AijBlocks& a = aij[0];
+  const bool two = a.count == 2;
+  const int64_t nnz = int64_t(a.ia[0][n]) + (two ? int64_t(a.ia[1][n]) : 0);
+  torch::Tensor row_tensor, col_tensor;
+  PetscCallCXX(row_tensor = torch::empty({int64_t(n) + 1}, torch::kInt64));
+  PetscCallCXX(col_tensor = torch::empty({nnz}, torch::kInt64));
+  int64_t* row_ptr = row_tensor.data_ptr<int64_t>();
+  int64_t* col_idx = col_tensor.data_ptr<int64_t>();
+  std::array<PetscInt, 3> unsorted{kNone, kNone, kNone};
+  row_ptr[0] = 0;
+  for (PetscInt i = 0; i < n; ++i) {
+    int64_t k = row_ptr[i];
+    for (int b = 0; b < a.count; ++b) {
+      const int64_t shift = b == 0 ? 0 : int64_t(n);
+      const int64_t first = k;
+      for (PetscInt j = a.ia[b][i]; j < a.ia[b][i + 1]; ++j, ++k) {
+        col_idx[k] = shift + a.ja[b][j];
+        if (k > first && col_idx[k] <= col_idx[k - 1] && unsorted[0] == kNone)
+          unsorted = {0, rstart + i, 0};
+      }
+    }
+    row_ptr[i + 1] = k;
+  }
+  PetscCall(first_over_processes(comm, &unsorted));
+  PetscCheck(unsorted[0] == kNone, comm, PETSC_ERR_ARG_WRONG,
+             "pins sparse operator: row %" PetscInt_FMT
+             " of matrix 0 has unsorted or repeated columns; pins needs an assembled AIJ "
+             "matrix (sorted rows)",
+             unsorted[1]);
+
+  const int64_t B = static_cast<int64_t>(mats.size());
+  torch::Tensor values;
+  PetscCallCXX(values = torch::empty({B, nnz}, torch::kFloat64));
+  double* v = values.data_ptr<double>();
+  std::array<PetscInt, 3> nonfinite{kNone, kNone, kNone};
+  for (int64_t b = 0; b < B; ++b) {
+    const AijBlocks& m = aij[size_t(b)];
+    const PetscScalar* arr[2] = {nullptr, nullptr};
+    for (int k = 0; k < m.count; ++k) PetscCall(MatSeqAIJGetArrayRead(m.blocks[k], &arr[k]));
+    double* vb = v + b * nnz;
+    for (PetscInt i = 0; i < n; ++i) {
+      double* row = vb + row_ptr[i];
+      for (int k = 0; k < m.count; ++k) {
+        const PetscInt j0 = m.ia[k][i], j1 = m.ia[k][i + 1];
+        std::copy(arr[k] + j0, arr[k] + j1, row);
+        for (PetscInt j = j0; j < j1 && nonfinite[0] == kNone; ++j)
+          if (!std::isfinite(arr[k][j]))
+            nonfinite = {PetscInt(b), rstart + i,
+                         k == 0 ? rstart + m.ja[0][j] : m.garray[m.ja[1][j]]};
+        row += j1 - j0;
+      }
+    }
+    for (int k = 0; k < m.count; ++k) PetscCall(MatSeqAIJRestoreArrayRead(m.blocks[k], &arr[k]));
+  }
+  PetscCall(first_over_processes(comm, &nonfinite));
+  PetscCheck(nonfinite[0] == kNone, comm, PETSC_ERR_FP,
+             "pins sparse operator: matrix %" PetscInt_FMT
+             " of %zu has a NaN or Inf entry at "
+             "row %" PetscInt_FMT ", column %" PetscInt_FMT "; the operator must be finite",
+             nonfinite[0], mats.size(), nonfinite[1], nonfinite[2]);
+
+  PetscCallCXX(out->pattern = SparsePattern(n, int64_t(n) + int64_t(a.ghosts), row_tensor,
+                                            col_tensor));
+  out->values = values;
+  out->n_own = n;
+  out->global_size = N;
+  PetscCallCXX(out->ghosts.assign(a.garray, a.garray + a.ghosts));
+  PetscFunctionReturn(0);
+}
+
 }  // namespace
 
 PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
@@ -163,6 +315,24 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
     PetscCheck(mats[k], PETSC_COMM_SELF, PETSC_ERR_ARG_NULL,
                "pins sparse operator: matrix %zu of %zu is NULL", k, mats.size());
     PetscCall(check_matrix(mats[k], k, mats.size(), mats[0]));
+  }
+  {
+    // The AIJ arrays when every matrix on every process is plain AIJ of matrix 0's structure.
+    std::vector<AijBlocks> aij(mats.size());
+    PetscInt n;
+    PetscCall(MatGetLocalSize(mats[0], &n, nullptr));
+    bool fast = true;
+    for (size_t k = 0; k < mats.size(); ++k) {
+      PetscCall(get_aij_blocks(mats[k], &aij[k]));
+      fast = fast && aij[k].count > 0 && (k == 0 || same_structure(aij[0], aij[k], n));
+    }
+    PetscInt all = fast ? 1 : 0;
+    PetscCallMPI(
+        MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)mats[0])));
+    PetscErrorCode ierr = all ? read_aij_rows(mats, aij, out) : PetscErrorCode(0);
+    for (auto& a : aij) PetscCall(restore_aij_blocks(&a));
+    PetscCall(ierr);
+    if (all) PetscFunctionReturn(0);
   }
   Mat A = mats[0];
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
