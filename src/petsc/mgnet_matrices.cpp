@@ -710,13 +710,6 @@ PetscErrorCode MgNetMatrices::build_coarse_inverse(const Layout& L, const Box& b
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MgNetMatrices::residual(const Level& L, Vec r, Vec z, Vec t) {
-  PetscFunctionBeginUser;
-  PetscCall(MatMult(L.A, z, t));
-  PetscCall(VecAYPX(t, -1.0, r));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode MgNetMatrices::cycle(std::size_t l, Vec r, Vec z) {
   PetscFunctionBeginUser;
   const Level& L = levels_[l];
@@ -726,16 +719,16 @@ PetscErrorCode MgNetMatrices::cycle(std::size_t l, Vec r, Vec z) {
   }
   PetscCall(MatMult(L.pre, r, z));  // the first sweep, from zero
   for (int k = 1; k < smooth_; ++k) {
-    PetscCall(residual(L, r, z, L.t));
+    PetscCall(MatResidual(L.A, r, z, L.t));  // t = r − A z
     PetscCall(MatMultAdd(L.pre, L.t, z, z));
   }
   const Level& C = levels_[l + 1];
-  PetscCall(residual(L, r, z, L.t));
+  PetscCall(MatResidual(L.A, r, z, L.t));  // t = r − A z
   PetscCall(MatMultTranspose(L.P, L.t, C.r));
   PetscCall(cycle(l + 1, C.r, C.z));
   PetscCall(MatMultAdd(L.P, C.z, z, z));
   for (int k = 0; k < smooth_; ++k) {
-    PetscCall(residual(L, r, z, L.t));
+    PetscCall(MatResidual(L.A, r, z, L.t));  // t = r − A z
     PetscCall(MatMultAdd(L.post, L.t, z, z));
   }
   PetscFunctionReturn(0);

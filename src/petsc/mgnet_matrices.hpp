@@ -135,7 +135,6 @@ class MgNetMatrices {
   // [1, 9, h, w] (float64); an error on every process if it couples beyond 3 × 3.
   PetscErrorCode coarse_stencil(Mat coarse_A, const Layout& C, int level, torch::Tensor* out);
   PetscErrorCode cycle(std::size_t l, Vec r, Vec z);
-  PetscErrorCode residual(const Level& L, Vec r, Vec z, Vec t);  // t = r − A z
   void destroy();
 
   MPI_Comm comm_ = MPI_COMM_NULL;
