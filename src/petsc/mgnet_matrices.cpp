@@ -245,7 +245,8 @@ PetscErrorCode MgNetMatrices::exchange(const Layout& L, const torch::Tensor& own
 }
 
 PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings,
-                                    MgNetImpl& net, bool reuse, int network_lag) {
+                                    MgNetImpl& net, bool reuse, int network_lag,
+                                    bool symmetric) {
   PetscFunctionBeginUser;
   comm_ = PetscObjectComm((PetscObject)da);
   const Events* ev;
@@ -285,6 +286,7 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
   PetscCall(MatGetNonzeroState(A, &key.state));
   key.layout = L;
   key.net = &net;
+  key.symmetric = symmetric;
   PetscInt same = reuse && !levels_.empty() && key_.id != 0 && key == key_ ? 1 : 0;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &same, 1, MPIU_INT, MPI_MIN, comm_));
   const bool in_place = same == 1;
@@ -308,6 +310,17 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
                PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ,
                "pins surrogate: the couplings do not cover this process's box");
     own = mg::stencil_from_couplings(couplings.to(torch::kFloat64));
+    if (symmetric && !mg::coarsens(L.ny, L.nx, coarsest)) {
+      // The fine level is the last: its dense inverse is of A itself, row i = D_i · Â's row.
+      const PetscScalar* d;
+      PetscCall(VecGetArrayRead(inv_diag, &d));
+      const torch::Tensor diag =
+          torch::from_blob(const_cast<PetscScalar*>(d), {1, 1, own.size(2), own.size(3)},
+                           torch::kFloat64)
+              .reciprocal();
+      own = own * diag;
+      PetscCall(VecRestoreArrayRead(inv_diag, &d));
+    }
   }
   Mat next_A = nullptr;  // the next level's operator, PᵀAP, until that level exists
   for (size_t l = 0;; ++l) {
@@ -316,12 +329,13 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
     const Box box = L.box(size_t(rank));
     const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
     if (l == 0) {
-      // The fine operator Â = D⁻¹A: the program's matrix, copied and row-scaled (the values
-      // the couplings came from); coarser ones come from MatPtAP below.
+      // The fine operator: the program's matrix, copied, and row-scaled to Â = D⁻¹A (the
+      // values the couplings came from) unless the hierarchy is A's own; coarser ones come
+      // from MatPtAP below.
       PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
       if (in_place) PetscCall(MatCopy(A, level.A, SAME_NONZERO_PATTERN));
       else PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
-      PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
+      if (!symmetric) PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
       PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
     } else if (!in_place) {
       level.A = next_A;

@@ -55,8 +55,15 @@ class MgNetMatrices {
   /// `network_lag` L > 1 a values-only build runs the network only if L − 1 values-only
   /// builds in a row went without it (the couplings are then read only if the fine grid is
   /// already the last level); a full build always runs it.
+  ///
+  /// `symmetric` chooses the hierarchy: false (the network's own, as it was trained and as
+  /// the network cycle runs) builds it on Â = D⁻¹A, the cycle then applied to r̂ = D⁻¹r; true
+  /// builds it on A itself (coarse operators PᵀAP, symmetric when A is), applied to r. Both
+  /// give the fine level the same equation and the same smoothers (S ⋆ D⁻¹ r); they differ in
+  /// the coarse operators, where Â's row scaling weights a coarse residual by 1/κ — at a
+  /// 1:10⁴ contrast that costs the cycle most of its coarse correction (bench/RESULTS.md).
   PetscErrorCode build(Mat A, Vec inv_diag, DM da, const torch::Tensor& couplings, MgNetImpl& net,
-                       bool reuse = true, int network_lag = 1);
+                       bool reuse = true, int network_lag = 1, bool symmetric = false);
 
   /// Whether the last build changed values only (kept the matrices of the one before).
   bool reused() const { return reused_; }
@@ -108,8 +115,10 @@ class MgNetMatrices {
     PetscObjectState state = 0;
     Layout layout;
     const MgNetImpl* net = nullptr;
+    bool symmetric = false;
     bool operator==(const Key& o) const {
-      return id == o.id && state == o.state && layout == o.layout && net == o.net;
+      return id == o.id && state == o.state && layout == o.layout && net == o.net &&
+             symmetric == o.symmetric;
     }
   };
   // The stencils `own` [1, 9, h, w] (float64) of this process's box on level `L`, extended

@@ -82,6 +82,7 @@ struct PCSurrogate {
   PetscInt cycle = 0;  // index into kCycles: where the network's applications run
   PetscBool matrices_reuse = PETSC_TRUE;  // same Jacobian pattern: new values only
   PetscInt network_lag = 1;               // ... and the network at every L-th of those
+  PetscInt galerkin = 0;  // index into kGalerkin: the matrices' coarse operators
   // State.
   std::unique_ptr<SurrogateStep> step;
   std::unique_ptr<CycleRefiner> refiner;  // when refine > 0
@@ -107,6 +108,9 @@ struct PCSurrogate {
 // -pc_surrogate_cycle: auto (MgNet as distributed matrices on several processes, the
 // network on rank 0 otherwise), network, matrices (SurrogateStep::Cycle, in that order).
 const char* const kCycles[] = {"auto", "network", "matrices"};
+// -pc_surrogate_galerkin: the coarse operators of the cycle as matrices, from the network's
+// row-scaled D⁻¹A (scaled, as trained) or from A itself (symmetric; MgNetMatrices::build).
+const char* const kGalerkin[] = {"scaled", "symmetric"};
 
 PCSurrogate* ctx_of(PC pc) {
   return static_cast<PCSurrogate*>(pc->data);
@@ -519,6 +523,7 @@ PetscErrorCode set_up_network(PC pc) {
   s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
   s.step->set_matrices_reuse(s.matrices_reuse == PETSC_TRUE);
   s.step->set_network_lag(int(s.network_lag));
+  s.step->set_symmetric_hierarchy(s.galerkin == 1);
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
   PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
              "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
@@ -645,6 +650,12 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                             "only; in between keep its smoothers and prolongation and take the "
                             "new operator's values (coarse operators, scalings, coarse inverse)",
                             "PCSURROGATE", s.network_lag, &s.network_lag, nullptr));
+  PetscCall(PetscOptionsEList("-pc_surrogate_galerkin",
+                              "MgNet cycle: coarse operators from the network's D^-1 A (scaled) "
+                              "or from A itself (symmetric; as distributed matrices, on one "
+                              "process too)",
+                              "PCSURROGATE", kGalerkin, 2, kGalerkin[s.galerkin], &s.galerkin,
+                              nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_true_residual_passes",
                             "Precondition mode: when the Krylov method stops as converged on its "
                             "residual estimate, check the true residual and, if it is above the "
@@ -708,11 +719,12 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                      s.step->ny(), effective_smooth(s)));
     if (s.step->uses_matrices())
       PetscCall(PetscViewerASCIIPrintf(viewer,
-                                       "    applied as distributed matrices: %d levels, "
-                                       "MatMults on every process; %d set-up(s), %d of them "
-                                       "values only%s, %d without the network (lag %" PetscInt_FMT
-                                       ")\n",
-                                       s.step->matrix_levels(), s.step->matrix_builds(),
+                                       "    applied as distributed matrices: %d levels "
+                                       "(coarse operators from %s), MatMults on every process; "
+                                       "%d set-up(s), %d of them values only%s, %d without the "
+                                       "network (lag %" PetscInt_FMT ")\n",
+                                       s.step->matrix_levels(),
+                                       s.galerkin == 1 ? "A" : "D^-1 A", s.step->matrix_builds(),
                                        s.step->matrix_reuses(),
                                        s.matrices_reuse ? "" : " (reuse off)",
                                        s.step->matrix_lags(), s.network_lag));

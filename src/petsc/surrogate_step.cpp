@@ -111,7 +111,17 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
              "%s: the cycle as distributed matrices needs an mgnet model; '%s' is a %s network "
              "(use the network cycle)",
              who, path_.c_str(), manifest_.architecture.c_str());
-  const bool as_matrices = mgnet && (cycle_ == Cycle::kMatrices || (cycle_ == Cycle::kAuto && size > 1));
+  PetscCheck(!symmetric_ || mgnet, comm, PETSC_ERR_ARG_INCOMP,
+             "%s: -pc_surrogate_galerkin symmetric builds an MgNet's cycle as distributed "
+             "matrices; '%s' is a %s network, not an mgnet",
+             who, path_.c_str(), manifest_.architecture.c_str());
+  PetscCheck(!symmetric_ || cycle_ != Cycle::kNetwork, comm, PETSC_ERR_ARG_INCOMP,
+             "%s: -pc_surrogate_galerkin symmetric builds the cycle as distributed matrices, "
+             "but -pc_surrogate_cycle network runs the network's own hierarchy on rank 0; use "
+             "-pc_surrogate_cycle matrices or auto",
+             who);
+  const bool as_matrices =
+      mgnet && (cycle_ == Cycle::kMatrices || (cycle_ == Cycle::kAuto && (size > 1 || symmetric_)));
   if (!inv_diag_) {
     PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
     PetscCall(VecDuplicate(w_, &rhat_));
@@ -128,7 +138,8 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     PetscCall(PetscLogEventBegin(read, 0, 0, 0, 0));
     PetscCall(local_couplings(A, da, who, &couplings));
     PetscCall(PetscLogEventEnd(read, 0, 0, 0, 0));
-    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet, matrices_reuse_, network_lag_));
+    PetscCall(matrices_.build(A, inv_diag_, da, couplings, *mgnet, matrices_reuse_, network_lag_,
+                              symmetric_));
     ++matrix_builds_;
     if (matrices_.reused()) ++matrix_reuses_;
     if (matrices_.lagged()) ++matrix_lags_;
@@ -233,7 +244,8 @@ PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* f
   if (matrices_.levels() > 0) {
     // The cycle is linear in r̂, so it needs no normalisation; a NaN or Inf anywhere in z
     // (from the weights) shows in its norm on every process alike.
-    PetscCall(matrices_.apply(rhat_, z));
+    // The network's hierarchy works on D⁻¹A and so takes r̂; A's own takes r.
+    PetscCall(matrices_.apply(symmetric_ ? r : rhat_, z));
     PetscReal norm;
     PetscCall(VecNorm(z, NORM_2, &norm));
     ok = std::isfinite(norm) ? 1 : 0;

@@ -47,6 +47,10 @@ class SurrogateStep {
   /// Run the network at every `lag`-th values-only set-up of the distributed matrices only;
   /// in between they keep the network's last smoothers and prolongation (MgNetMatrices).
   void set_network_lag(int lag) { network_lag_ = lag; }
+  /// The distributed matrices' hierarchy on A itself (coarse operators PᵀAP) instead of the
+  /// network's D⁻¹A (MgNetMatrices::build says how they differ). Needs the cycle as matrices:
+  /// kAuto then takes it on one process too, kNetwork is refused at set_operator.
+  void set_symmetric_hierarchy(bool symmetric) { symmetric_ = symmetric; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
   int matrix_levels() const { return matrices_.levels(); }
@@ -102,6 +106,7 @@ class SurrogateStep {
   Cycle cycle_ = Cycle::kAuto;
   bool matrices_reuse_ = true;
   int network_lag_ = 1;
+  bool symmetric_ = false;
   int matrix_builds_ = 0, matrix_reuses_ = 0, matrix_lags_ = 0;
   MgNetMatrices matrices_;  // built when the applications run as matrices
   InputFlag operator_flag_;
