@@ -19,6 +19,8 @@
 //   mpiexec -n 2 bench_precondition -model pc.pins -grids 1024 -cycles   (an MgNet applied as
 //     distributed matrices and by the network on rank 0, side by side)
 //   bench_precondition -model pc.pins -grids 1024 -fgmres_gamg   (adds GAMG under FGMRES)
+//   bench_precondition -model pc.pins -grids 1024 -galerkin   (adds the MgNet cycle with A's own
+//     coarse operators, -pc_surrogate_galerkin symmetric)
 #include <algorithm>
 #include <petscdmda.h>
 #include <petscksp.h>
@@ -190,6 +192,14 @@ int main(int argc, char** argv) {
                     {"FGMRES + surrogate, network on rank 0",
                      flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_cycle network" + tol}});
   }
+  // -galerkin: the MgNet's cycle as matrices with A's own coarse operators
+  // (-pc_surrogate_galerkin symmetric) beside the default row.
+  PetscBool galerkin_row = PETSC_FALSE;
+  PetscCall(PetscOptionsGetBool(nullptr, nullptr, "-galerkin", &galerkin_row, nullptr));
+  if (model[0] && galerkin_row)
+    configs.insert(configs.begin() + kSurrogateRow + 1,
+                   {"FGMRES + surrogate, Galerkin on A",
+                    flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_galerkin symmetric" + tol});
   if (model[0]) {
     std::stringstream ss(baselines_text);
     for (std::string path; std::getline(ss, path, ',');) {
