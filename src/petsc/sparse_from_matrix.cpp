@@ -153,6 +153,31 @@ PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f
   PetscFunctionReturn(0);
 }
 
+// The two checks every reading ends with, reported on every process alike (one process's
+// bad row must not leave the others waiting): the first row with unsorted or repeated
+// columns, (0, global row, 0); the first NaN or Inf, (matrix, global row, global column).
+PetscErrorCode check_sorted(MPI_Comm comm, std::array<PetscInt, 3> unsorted) {
+  PetscFunctionBeginUser;
+  PetscCall(first_over_processes(comm, &unsorted));
+  PetscCheck(unsorted[0] == kNone, comm, PETSC_ERR_ARG_WRONG,
+             "pins sparse operator: row %" PetscInt_FMT
+             " of matrix 0 has unsorted or repeated columns; pins needs an assembled AIJ "
+             "matrix (sorted rows)",
+             unsorted[1]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode check_finite(MPI_Comm comm, std::array<PetscInt, 3> nonfinite, size_t count) {
+  PetscFunctionBeginUser;
+  PetscCall(first_over_processes(comm, &nonfinite));
+  PetscCheck(nonfinite[0] == kNone, comm, PETSC_ERR_FP,
+             "pins sparse operator: matrix %" PetscInt_FMT
+             " of %zu has a NaN or Inf entry at "
+             "row %" PetscInt_FMT ", column %" PetscInt_FMT "; the operator must be finite",
+             nonfinite[0], count, nonfinite[1], nonfinite[2]);
+  PetscFunctionReturn(0);
+}
+
 // The blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2: diagonal block with local
 // columns, off-diagonal block with columns compressed to `garray`, its ghosts in increasing
 // global order) and their row arrays; `count` 0 for any other type.
@@ -258,12 +283,7 @@ PetscErrorCode read_aij_rows(const std::vector<Mat>& mats, const std::vector<Aij
     }
     row_ptr[i + 1] = k;
   }
-  PetscCall(first_over_processes(comm, &unsorted));
-  PetscCheck(unsorted[0] == kNone, comm, PETSC_ERR_ARG_WRONG,
-             "pins sparse operator: row %" PetscInt_FMT
-             " of matrix 0 has unsorted or repeated columns; pins needs an assembled AIJ "
-             "matrix (sorted rows)",
-             unsorted[1]);
+  PetscCall(check_sorted(comm, unsorted));
 
   const int64_t B = static_cast<int64_t>(mats.size());
   torch::Tensor values;
@@ -289,12 +309,7 @@ PetscErrorCode read_aij_rows(const std::vector<Mat>& mats, const std::vector<Aij
     }
     for (int k = 0; k < m.count; ++k) PetscCall(MatSeqAIJRestoreArrayRead(m.blocks[k], &arr[k]));
   }
-  PetscCall(first_over_processes(comm, &nonfinite));
-  PetscCheck(nonfinite[0] == kNone, comm, PETSC_ERR_FP,
-             "pins sparse operator: matrix %" PetscInt_FMT
-             " of %zu has a NaN or Inf entry at "
-             "row %" PetscInt_FMT ", column %" PetscInt_FMT "; the operator must be finite",
-             nonfinite[0], mats.size(), nonfinite[1], nonfinite[2]);
+  PetscCall(check_finite(comm, nonfinite, mats.size()));
 
   PetscCallCXX(out->pattern = SparsePattern(n, int64_t(n) + int64_t(a.ghosts), row_tensor,
                                             col_tensor));
@@ -391,13 +406,7 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
       if (k > 0 && col_idx[k0 + k] <= col_idx[k0 + k - 1]) unsorted = {0, rstart + i, 0};
     }
   }
-  // Reported on every process (one process's bad row must not leave the others waiting).
-  PetscCall(first_over_processes(comm, &unsorted));
-  PetscCheck(unsorted[0] == kNone, comm, PETSC_ERR_ARG_WRONG,
-             "pins sparse operator: MatGetRow gave row %" PetscInt_FMT
-             " of matrix 0 with unsorted or repeated columns; pins needs an assembled AIJ "
-             "matrix (sorted rows)",
-             unsorted[1]);
+  PetscCall(check_sorted(comm, unsorted));
 
   // Values of every matrix in local order; the first pattern difference and the first
   // non-finite entry are reported as (matrix, global row, global column).
@@ -437,12 +446,7 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
              "pattern from matrix 0 (first difference in global row %" PetscInt_FMT
              "); a batch needs one pattern",
              mismatch[0], mats.size(), mismatch[1]);
-  PetscCall(first_over_processes(comm, &nonfinite));
-  PetscCheck(nonfinite[0] == kNone, comm, PETSC_ERR_FP,
-             "pins sparse operator: matrix %" PetscInt_FMT
-             " of %zu has a NaN or Inf entry at "
-             "row %" PetscInt_FMT ", column %" PetscInt_FMT "; the operator must be finite",
-             nonfinite[0], mats.size(), nonfinite[1], nonfinite[2]);
+  PetscCall(check_finite(comm, nonfinite, mats.size()));
 
   const int64_t cols_local = n + static_cast<int64_t>(ghosts.size());
   PetscCallCXX(out->pattern = SparsePattern(n, cols_local, torch::tensor(row_ptr, torch::kInt64),
