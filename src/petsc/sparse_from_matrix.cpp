@@ -113,6 +113,60 @@ PetscErrorCode check_matrix(Mat A, size_t k, size_t count, Mat first) {
   PetscFunctionReturn(0);
 }
 
+// The blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2: diagonal block with local
+// columns, off-diagonal block with columns compressed to `garray`, its ghosts in increasing
+// global order) and their row arrays; `count` 0 for any other type.
+struct AijBlocks {
+  Mat blocks[2] = {nullptr, nullptr};
+  const PetscInt* ia[2] = {nullptr, nullptr};
+  const PetscInt* ja[2] = {nullptr, nullptr};
+  const PetscInt* garray = nullptr;
+  PetscInt ghosts = 0;  // columns of the off-diagonal block
+  PetscInt rows = 0;    // local rows
+  int count = 0;
+};
+
+PetscErrorCode get_aij_blocks(Mat M, AijBlocks* a) {
+  PetscFunctionBeginUser;
+  *a = AijBlocks{};
+  PetscBool seq, mpi;
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
+  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
+  if (!seq && !mpi) PetscFunctionReturn(0);
+  a->blocks[0] = M;
+  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &a->blocks[0], &a->blocks[1], &a->garray));
+  const int count = mpi ? 2 : 1;
+  PetscInt rows[2] = {0, 0};
+  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
+  int got = 0;
+  for (int b = 0; b < count; ++b, ++got) {
+    PetscCall(MatGetRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
+                          &a->ja[b], &done[b]));
+    if (!done[b]) break;
+  }
+  if (mpi) PetscCall(MatGetSize(a->blocks[1], nullptr, &a->ghosts));
+  a->rows = rows[0];
+  a->count = got == count && (count == 1 || rows[1] == rows[0]) ? count : 0;
+  if (!a->count) {  // hand back what was taken
+    for (int b = 0; b < got; ++b)
+      PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
+                                &a->ja[b], &done[b]));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode restore_aij_blocks(AijBlocks* a) {
+  PetscFunctionBeginUser;
+  for (int b = 0; b < a->count; ++b) {
+    PetscInt rows;
+    PetscBool done;
+    PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows, &a->ia[b],
+                              &a->ja[b], &done));
+  }
+  a->count = 0;
+  PetscFunctionReturn(0);
+}
+
 // Calls f(blocks, ia, count) with the blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2:
 // diagonal, off-diagonal) matrix and their row pointers, when every local row has the length
 // p gives it (read_aij_values/write_aij_values in the header say why that is enough);
@@ -121,35 +175,20 @@ template <class F>
 PetscErrorCode with_aij_rows(Mat M, const SparsePattern& p, bool* matched, F&& f) {
   PetscFunctionBeginUser;
   *matched = false;
-  PetscBool seq, mpi;
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
-  if (!seq && !mpi) PetscFunctionReturn(0);
-  Mat blocks[2] = {M, nullptr};
-  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &blocks[0], &blocks[1], nullptr));
-  const int count = mpi ? 2 : 1;
-  const PetscInt* ia[2] = {nullptr, nullptr};
-  const PetscInt* ja[2] = {nullptr, nullptr};
-  PetscInt rows[2] = {0, 0};
-  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
-  for (int b = 0; b < count; ++b)
-    PetscCall(MatGetRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
-                          &done[b]));
+  AijBlocks a;
+  PetscCall(get_aij_blocks(M, &a));
   const int64_t n = p.rows();
   const int64_t* ptr = p.row_ptr().data_ptr<int64_t>();
-  bool fits = done[0] && rows[0] == n && (count == 1 || (done[1] && rows[1] == n));
+  bool fits = a.count > 0 && a.rows == n;
   for (int64_t i = 0; fits && i < n; ++i) {
-    PetscInt len = ia[0][i + 1] - ia[0][i];
-    if (count == 2) len += ia[1][i + 1] - ia[1][i];
+    PetscInt len = a.ia[0][i + 1] - a.ia[0][i];
+    if (a.count == 2) len += a.ia[1][i + 1] - a.ia[1][i];
     fits = len == ptr[i + 1] - ptr[i];
   }
-  if (fits) {
-    PetscCall(f(blocks, ia, count));
-    *matched = true;
-  }
-  for (int b = 0; b < count; ++b)
-    PetscCall(MatRestoreRowIJ(blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &ia[b], &ja[b],
-                              &done[b]));
+  PetscErrorCode ierr = fits ? f(a.blocks, a.ia, a.count) : PetscErrorCode(0);
+  PetscCall(restore_aij_blocks(&a));
+  PetscCall(ierr);
+  *matched = fits;
   PetscFunctionReturn(0);
 }
 
@@ -178,61 +217,6 @@ PetscErrorCode check_finite(MPI_Comm comm, std::array<PetscInt, 3> nonfinite, si
   PetscFunctionReturn(0);
 }
 
-// The blocks of a plain SEQAIJ (count 1) or MPIAIJ (count 2: diagonal block with local
-// columns, off-diagonal block with columns compressed to `garray`, its ghosts in increasing
-// global order) and their row arrays; `count` 0 for any other type.
-struct AijBlocks {
-  Mat blocks[2] = {nullptr, nullptr};
-  const PetscInt* ia[2] = {nullptr, nullptr};
-  const PetscInt* ja[2] = {nullptr, nullptr};
-  const PetscInt* garray = nullptr;
-  PetscInt ghosts = 0;  // columns of the off-diagonal block
-  int count = 0;
-};
-
-PetscErrorCode get_aij_blocks(Mat M, AijBlocks* a) {
-  PetscFunctionBeginUser;
-  *a = AijBlocks{};
-  PetscBool seq, mpi;
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATSEQAIJ, &seq));
-  PetscCall(PetscObjectTypeCompare((PetscObject)M, MATMPIAIJ, &mpi));
-  if (!seq && !mpi) PetscFunctionReturn(0);
-  a->blocks[0] = M;
-  if (mpi) PetscCall(MatMPIAIJGetSeqAIJ(M, &a->blocks[0], &a->blocks[1], &a->garray));
-  const int count = mpi ? 2 : 1;
-  PetscInt rows[2] = {0, 0};
-  PetscBool done[2] = {PETSC_FALSE, PETSC_FALSE};
-  int got = 0;
-  for (int b = 0; b < count; ++b, ++got) {
-    PetscCall(MatGetRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
-                          &a->ja[b], &done[b]));
-    if (!done[b]) break;
-  }
-  if (mpi) PetscCall(MatGetSize(a->blocks[1], nullptr, &a->ghosts));
-  a->count = got == count && rows[0] == (count == 2 ? rows[1] : rows[0]) &&
-                     (!mpi || a->garray || a->ghosts == 0)
-                 ? count
-                 : 0;
-  if (!a->count) {  // hand back what was taken
-    for (int b = 0; b < got; ++b)
-      PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows[b], &a->ia[b],
-                                &a->ja[b], &done[b]));
-  }
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode restore_aij_blocks(AijBlocks* a) {
-  PetscFunctionBeginUser;
-  for (int b = 0; b < a->count; ++b) {
-    PetscInt rows;
-    PetscBool done;
-    PetscCall(MatRestoreRowIJ(a->blocks[b], 0, PETSC_FALSE, PETSC_FALSE, &rows, &a->ia[b],
-                              &a->ja[b], &done));
-  }
-  a->count = 0;
-  PetscFunctionReturn(0);
-}
-
 // Whether b has a's structure exactly (the same row arrays and ghosts).
 bool same_structure(const AijBlocks& a, const AijBlocks& b, PetscInt n) {
   if (a.count == 0 || a.count != b.count || a.ghosts != b.ghosts) return false;
@@ -251,15 +235,11 @@ bool same_structure(const AijBlocks& a, const AijBlocks& b, PetscInt n) {
 // does the same for any matrix type at several times the cost (a third of a learned level
 // smoother's set-up at 65³ was spent there). Collective, like read_local_rows, and taken by
 // all processes or none.
+// `rstart`, `n`, `N`: matrix 0's first local row, local rows and global size.
 PetscErrorCode read_aij_rows(const std::vector<Mat>& mats, const std::vector<AijBlocks>& aij,
-                             LocalRows* out) {
+                             PetscInt rstart, PetscInt n, PetscInt N, LocalRows* out) {
   PetscFunctionBeginUser;
-  Mat A = mats[0];
-  MPI_Comm comm = PetscObjectComm((PetscObject)A);
-  PetscInt rstart, rend, N;
-  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
-  PetscCall(MatGetSize(A, &N, nullptr));
-  const PetscInt n = rend - rstart;
+  MPI_Comm comm = PetscObjectComm((PetscObject)mats[0]);
   const AijBlocks& a = aij[0];
   const bool two = a.count == 2;
   const int64_t nnz = int64_t(a.ia[0][n]) + (two ? int64_t(a.ia[1][n]) : 0);
@@ -331,30 +311,29 @@ PetscErrorCode read_local_rows(const std::vector<Mat>& mats, LocalRows* out) {
                "pins sparse operator: matrix %zu of %zu is NULL", k, mats.size());
     PetscCall(check_matrix(mats[k], k, mats.size(), mats[0]));
   }
-  {
-    // The AIJ arrays when every matrix on every process is plain AIJ of matrix 0's structure.
-    std::vector<AijBlocks> aij(mats.size());
-    PetscInt n;
-    PetscCall(MatGetLocalSize(mats[0], &n, nullptr));
-    bool fast = true;
-    for (size_t k = 0; k < mats.size(); ++k) {
-      PetscCall(get_aij_blocks(mats[k], &aij[k]));
-      fast = fast && aij[k].count > 0 && (k == 0 || same_structure(aij[0], aij[k], n));
-    }
-    PetscInt all = fast ? 1 : 0;
-    PetscCallMPI(
-        MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPIU_INT, MPI_MIN, PetscObjectComm((PetscObject)mats[0])));
-    PetscErrorCode ierr = all ? read_aij_rows(mats, aij, out) : PetscErrorCode(0);
-    for (auto& a : aij) PetscCall(restore_aij_blocks(&a));
-    PetscCall(ierr);
-    if (all) PetscFunctionReturn(0);
-  }
   Mat A = mats[0];
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
   PetscInt rstart, rend, N;
   PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
   PetscCall(MatGetSize(A, &N, nullptr));
   const PetscInt n = rend - rstart;
+  {
+    // The AIJ arrays when every matrix on every process is plain AIJ of matrix 0's structure
+    // (an MPIAIJ with ghosts needs its garray to name them).
+    std::vector<AijBlocks> aij(mats.size());
+    bool fast = true;
+    for (size_t k = 0; k < mats.size(); ++k) {
+      PetscCall(get_aij_blocks(mats[k], &aij[k]));
+      fast = fast && aij[k].count > 0 && (aij[k].ghosts == 0 || aij[k].garray) &&
+             (k == 0 || same_structure(aij[0], aij[k], n));
+    }
+    PetscInt all = fast ? 1 : 0;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPIU_INT, MPI_MIN, comm));
+    PetscErrorCode ierr = all ? read_aij_rows(mats, aij, rstart, n, N, out) : PetscErrorCode(0);
+    for (auto& a : aij) PetscCall(restore_aij_blocks(&a));
+    PetscCall(ierr);
+    if (all) PetscFunctionReturn(0);
+  }
 
   // Matrix 0 fixes the pattern: global columns per row (as PETSc stores them, sorted).
   std::vector<int64_t> row_ptr{0};
