@@ -4,6 +4,7 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -81,6 +82,68 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   return torch::fft::irfftn(out, n, axes);
 }
 
+namespace {
+
+// Frequencies kept on an n1 × n2 grid by SpectralConvImpl::forward: m1 per sign along the
+// first axis (no overlap of the k ≥ 0 and k < 0 blocks), m2 along the last (half spectrum).
+std::pair<int64_t, int64_t> kept_modes(int modes, int64_t n1, int64_t n2) {
+  return {std::min<int64_t>(modes, n1 / 2), std::min<int64_t>(modes, n2 / 2 + 1)};
+}
+
+// exp(−2πi k x / n) for the frequencies k and the points x: [k.size, x.size], complex128.
+torch::Tensor dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t n) {
+  const torch::Tensor angle = torch::outer(k, x) * (-2.0 * M_PI / static_cast<double>(n));
+  return torch::polar(torch::ones_like(angle), angle);
+}
+
+}  // namespace
+
+torch::Tensor SpectralConvImpl::forward_piece(const torch::Tensor& x, int64_t n1, int64_t n2,
+                                              int64_t y0, int64_t x0, const PieceSum& sum) {
+  PINS_CHECK(dims_ == 2, "spectral convolution: forward on a piece of the grid is 2-D only");
+  PINS_CHECK(x.dim() == 4 && x.size(1) == in_, "spectral convolution: a piece must be [B, ", in_,
+             ", h, w], got ", x.sizes());
+  const int64_t h = x.size(2), w = x.size(3);
+  PINS_CHECK(y0 >= 0 && x0 >= 0 && y0 + h <= n1 && x0 + w <= n2, "spectral convolution: piece [",
+             y0, ", ", y0 + h, ") x [", x0, ", ", x0 + w, ") is not inside the ", n1, " x ", n2,
+             " grid");
+  const auto [m1, m2] = kept_modes(modes_, n1, n2);
+  if (std::min(m1, m2) == 0) {  // a grid with no frequency to keep (forward's zeros)
+    torch::Tensor none = torch::zeros({0}, x.options());
+    sum(none);
+    return torch::zeros({x.size(0), out_, h, w}, x.options());
+  }
+  const auto real = x.scalar_type();
+  const auto complex = real == torch::kFloat64 ? torch::kComplexDouble : torch::kComplexFloat;
+  const auto f64 = x.options().dtype(torch::kFloat64);
+  // Rows of the first axis' k ≥ 0 block then its k < 0 block (as n1 − m1 … n1 − 1).
+  const torch::Tensor k1 =
+      torch::cat({torch::arange(m1, f64), torch::arange(n1 - m1, n1, f64)});
+  const torch::Tensor k2 = torch::arange(m2, f64);
+  const torch::Tensor e1 = dft_phases(k1, torch::arange(y0, y0 + h, f64), n1).to(complex);
+  const torch::Tensor e2 = dft_phases(k2, torch::arange(x0, x0 + w, f64), n2).to(complex);
+  // This piece's share of rfft2's kept coefficients, then everyone's.
+  torch::Tensor shares =
+      torch::view_as_real(torch::einsum("bcji,kj,li->bckl", {x.to(complex), e1, e2})).contiguous();
+  sum(shares);
+  const torch::Tensor xf = torch::view_as_complex(shares);
+  const torch::Tensor w_pos = torch::view_as_complex(weights[0]).slice(2, 0, m1).slice(3, 0, m2);
+  const torch::Tensor w_neg =
+      torch::view_as_complex(weights[1]).slice(2, modes_ - m1, modes_).slice(3, 0, m2);
+  torch::Tensor yf = torch::cat({torch::einsum("bikl,iokl->bokl", {xf.slice(2, 0, m1), w_pos}),
+                                 torch::einsum("bikl,iokl->bokl", {xf.slice(2, m1, 2 * m1), w_neg})},
+                                2);
+  // irfft2 of a half spectrum: every column k2 > 0 stands for itself and its mirror, except
+  // the last one's Nyquist column (k2 = n2/2, when kept); only the real part survives.
+  torch::Tensor weight = torch::full({m2}, 2.0, f64);
+  weight[0] = 1.0;
+  if (n2 % 2 == 0 && m2 - 1 == n2 / 2) weight[m2 - 1] = 1.0;
+  yf = yf * (weight / static_cast<double>(n1 * n2)).to(complex).view({1, 1, 1, m2});
+  return torch::real(torch::einsum("bokl,kj,li->boji", {yf, e1.conj(), e2.conj()}))
+      .to(real)
+      .contiguous();
+}
+
 FNOImpl::FNOImpl(FNOOptions options_) : options(std::move(options_)) {
   const std::string t = type();
   PINS_CHECK(options.dims() == 2 || options.dims() == 3, "fno: dims must be 2 or 3, got ",
@@ -127,6 +190,42 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& x) {
   }
   h = nd::crop(h, n);
   return project_out_.forward(torch::gelu(project_hidden_.forward(h)));
+}
+
+torch::Tensor FNOImpl::forward_piece(const torch::Tensor& x, const GridPiece& piece,
+                                     const PieceSum& sum) {
+  PINS_CHECK(options.dims() == 2, "fno3d: forward on a piece of the grid is 2-D only");
+  check_surrogate_input(x, options.in_channels(), type(), 2);
+  const int64_t h = x.size(2), w = x.size(3), pad = options.padding();
+  PINS_CHECK(piece.y0 >= 0 && piece.x0 >= 0 && piece.y0 + h <= piece.ny && piece.x0 + w <= piece.nx,
+             "fno: piece rows [", piece.y0, ", ", piece.y0 + h, ") and columns [", piece.x0, ", ",
+             piece.x0 + w, ") are not inside the ", piece.ny, " x ", piece.nx, " grid");
+  // The cell-centre coordinates of the piece's points on the whole grid (x first, as
+  // cell_centre_coordinates orders them).
+  const auto opts = x.options().requires_grad(false);
+  const torch::Tensor cx = (torch::arange(piece.x0, piece.x0 + w, opts) + 0.5) / double(piece.nx);
+  const torch::Tensor cy = (torch::arange(piece.y0, piece.y0 + h, opts) + 0.5) / double(piece.ny);
+  const torch::Tensor coords = torch::stack({cx.view({1, w}).expand({h, w}),
+                                             cy.view({h, 1}).expand({h, w})})
+                                   .unsqueeze(0)
+                                   .expand({x.size(0), 2, h, w});
+  torch::Tensor hidden = lift_.forward(torch::cat({x, coords}, 1));
+  // The padding cells beyond the grid's high side of an axis belong to the pieces there.
+  hidden = nd::pad_high(hidden, {piece.y0 + h == piece.ny ? pad : 0, piece.x0 + w == piece.nx ? pad : 0},
+                        /*replicate=*/false);
+  for (std::size_t l = 0; l < spectral_.size(); ++l) {
+    hidden = spectral_[l]->forward_piece(hidden, piece.ny + pad, piece.nx + pad, piece.y0,
+                                         piece.x0, sum) +
+             pointwise_[l].forward(hidden);
+    if (l + 1 < spectral_.size()) hidden = torch::gelu(hidden);
+  }
+  hidden = nd::crop(hidden, {h, w});
+  return project_out_.forward(torch::gelu(project_hidden_.forward(hidden)));
+}
+
+int64_t FNOImpl::piece_sum_size(int64_t batch, int64_t ny, int64_t nx) const {
+  const auto [m1, m2] = kept_modes(options.modes(), ny + options.padding(), nx + options.padding());
+  return batch * options.width() * 2 * m1 * m2 * 2;
 }
 
 nlohmann::json FNOImpl::options_json() const {

@@ -106,7 +106,8 @@ struct PCSurrogate {
 };
 
 // -pc_surrogate_cycle: auto (MgNet as distributed matrices on several processes, the
-// network on rank 0 otherwise), network, matrices (SurrogateStep::Cycle, in that order).
+// network otherwise: on rank 0, or an FNO on every process's part), network, matrices
+// (SurrogateStep::Cycle, in that order).
 const char* const kCycles[] = {"auto", "network", "matrices"};
 // -pc_surrogate_galerkin: the coarse operators of the cycle as matrices, from the network's
 // row-scaled D⁻¹A (scaled, as trained) or from A itself (symmetric; MgNetMatrices::build).
@@ -639,7 +640,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   PetscCall(PetscOptionsEList("-pc_surrogate_cycle",
                               "Where the network's applications run: auto (an MgNet as "
                               "distributed matrices on several processes), network (on rank 0 "
-                              "on the whole grid), matrices (MgNet only)",
+                              "on the whole grid; an FNO on several processes: each on its own "
+                              "part), matrices (MgNet only)",
                               "PCSURROGATE", kCycles, 3, kCycles[s.cycle], &s.cycle, nullptr));
   PetscCall(PetscOptionsBool("-pc_surrogate_matrices_reuse",
                              "Cycle as matrices: a new set-up for the same matrix with the same "
@@ -728,6 +730,9 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                        s.step->matrix_reuses(),
                                        s.matrices_reuse ? "" : " (reuse off)",
                                        s.step->matrix_lags(), s.network_lag));
+    else if (s.step->uses_pieces())
+      PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on every process, "
+                                               "each on its own part of the grid (no gather)\n"));
     else
       PetscCall(PetscViewerASCIIPrintf(viewer, "    applied by the network on rank 0 (whole grid)\n"));
     if (s.step->operator_flag_fitted())

@@ -17,6 +17,7 @@
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/scalar.hpp"
 #include "stencil_from_matrix.hpp"
+#include "surrogates/fno.hpp"
 #include "surrogates/mgnet.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -146,6 +147,21 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     PetscFunctionReturn(0);
   }
   matrices_.reset();
+  torch::ScalarType dtype = torch::kFloat32;
+  for (const auto& p : model_->module().parameters()) {
+    dtype = p.scalar_type();
+    break;
+  }
+  auto* fno = dynamic_cast<FNOImpl*>(model_.get());
+  pieces_ = fno && fno->options.dims() == 2 && size > 1;
+  if (pieces_) {
+    // Every process keeps the couplings of its own box for its piece of the FNO.
+    torch::Tensor couplings;
+    PetscCall(local_couplings(A, da, who, &couplings));
+    couplings_ = couplings.to(dtype).contiguous();
+    PetscCall(DMDAGetCorners(da, &xs_, &ys_, nullptr, &xm_, &ym_, nullptr));
+    PetscFunctionReturn(0);
+  }
   torch::Tensor coeffs;
   PetscCall(stencil_from_matrix(A, da, gather_, who, &coeffs));
   // The features are made on rank 0 only: a failure there must stop every rank alike.
@@ -153,11 +169,6 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
   if (coeffs.defined()) {
     detail::record_failure(failure, -1, [&] {
       const torch::Tensor scaled = sign_free_scaled_stencil(coeffs);  // Â = D⁻¹A
-      torch::ScalarType dtype = torch::kFloat32;
-      for (const auto& p : model_->module().parameters()) {
-        dtype = p.scalar_type();
-        break;
-      }
       couplings_ = scaled.narrow(1, 1, 4).to(dtype).contiguous();
       operator_score_ =
           operator_flag_.relative_scores(operator_statistics(scaled)).item<double>();
@@ -250,6 +261,8 @@ PetscErrorCode SurrogateStep::apply(Vec r, Vec z, PetscReal* ratio, PetscBool* f
     PetscCall(VecNorm(z, NORM_2, &norm));
     ok = std::isfinite(norm) ? 1 : 0;
     if (!ok) PetscCall(VecZeroEntries(z));
+  } else if (pieces_) {
+    PetscCall(apply_in_pieces(z, &ok));
   } else {
     PetscCall(apply_on_rank0(z, &ok));
   }
@@ -302,6 +315,65 @@ PetscErrorCode SurrogateStep::apply_on_rank0(Vec z, int* ok_out) {
   PetscCall(gather_.end_read(rhat_, &in));
   PetscCall(gather_.end_write(z, &out));
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCheck(ok != -1, comm, PETSC_ERR_LIB,
+             "pins surrogate: the network failed on the %" PetscInt_FMT " x %" PetscInt_FMT
+             " grid (run with -info for the message)",
+             nx_, ny_);
+  *ok_out = ok;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
+  PetscFunctionBeginUser;
+  MPI_Comm comm = PetscObjectComm((PetscObject)A_);
+  auto& fno = dynamic_cast<FNOImpl&>(*model_);
+  // normalised_residual's scale, over the whole grid: r̂'s root mean square.
+  PetscReal norm;
+  PetscCall(VecNorm(rhat_, NORM_2, &norm));
+  const double rms = norm / std::sqrt(double(nx_) * double(ny_));
+  const double scale = rms > 0 ? 1.0 / rms : 1.0;
+  const torch::ScalarType dtype = couplings_.scalar_type();
+  const MPI_Datatype mpi_type = dtype == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
+  int sums = 0;
+  const PieceSum sum = [&](torch::Tensor& t) {
+    if (MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm) !=
+        MPI_SUCCESS)
+      throw Error("MPI_Allreduce of the FNO's frequencies failed");
+    ++sums;
+  };
+  const PetscScalar* in = nullptr;
+  PetscScalar* out = nullptr;
+  PetscCall(VecGetArrayRead(rhat_, &in));
+  PetscCall(VecGetArray(z, &out));
+  const size_t points = size_t(xm_) * size_t(ym_);
+  int ok = 1;
+  try {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor rh =
+        torch::from_blob(const_cast<PetscScalar*>(in), {1, 1, ym_, xm_}, torch::kFloat64) * scale;
+    const torch::Tensor input = torch::cat({couplings_, rh.to(dtype)}, 1);
+    const torch::Tensor g = fno.forward_piece(input, GridPiece{ny_, nx_, ys_, xs_}, sum)
+                                .select(1, 0)
+                                .to(torch::kFloat64)
+                                .contiguous();
+    ok = torch::isfinite(g).all().item<bool>() ? 1 : 0;
+    if (ok) std::memcpy(out, g.data_ptr<double>(), sizeof(double) * points);
+  } catch (const std::exception& e) {
+    ok = -1;
+    PetscCall(PetscInfo(nullptr, "pins surrogate: network failed on this process: %s\n", e.what()));
+    // The other processes wait in the sums this one has not made yet: make them, with zeros.
+    torch::Tensor zeros = torch::zeros({fno.piece_sum_size(1, ny_, nx_)}, dtype);
+    while (sums < fno.piece_sums()) {
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, zeros.data_ptr(), int(zeros.numel()), mpi_type,
+                                 MPI_SUM, comm));
+      ++sums;
+    }
+  }
+  if (ok != 1) std::memset(out, 0, sizeof(double) * points);
+  PetscCall(VecRestoreArrayRead(rhat_, &in));
+  PetscCall(VecRestoreArray(z, &out));
+  // -1 (failed) anywhere wins over 0 (not finite) anywhere.
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm));
   PetscCheck(ok != -1, comm, PETSC_ERR_LIB,
              "pins surrogate: the network failed on the %" PetscInt_FMT " x %" PetscInt_FMT
              " grid (run with -info for the message)",

@@ -5,8 +5,10 @@
 // (a bad file on any of them fails all of them alike). An MgNet (a V-cycle, linear in r)
 // is set up and applied as distributed PETSc matrices, every process for its own rows
 // (mgnet_matrices.hpp): by default on several processes, or on request (set_cycle).
-// Networks that need the whole grid (FNO, U-Net), and an MgNet on one process by default,
-// run on rank 0 on the whole grid (gathered there on several processes).
+// An FNO on several processes runs piece by piece, every process on its own box of the grid
+// (FNOImpl::forward_piece: the kept frequencies added by one all-reduce per Fourier layer).
+// A U-Net, and any network on one process (an MgNet by default), runs on rank 0 on the
+// whole grid (gathered there on several processes).
 #include <petscdmda.h>
 #include <petscmat.h>
 #include <torch/types.h>
@@ -53,6 +55,8 @@ class SurrogateStep {
   void set_symmetric_hierarchy(bool symmetric) { symmetric_ = symmetric; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
+  /// Whether the network runs on every process for its own box (an FNO on several).
+  bool uses_pieces() const { return pieces_; }
   int matrix_levels() const { return matrices_.levels(); }
   /// Set-ups of the distributed matrices so far, and how many of them changed values only.
   int matrix_builds() const { return matrix_builds_; }
@@ -90,6 +94,9 @@ class SurrogateStep {
   // g = G(Â, r̂) with r̂ in rhat_, the whole grid gathered to rank 0 and the result sent
   // back into z; *ok: 1, 0 (not finite: z zero) or the network failed (an error).
   PetscErrorCode apply_on_rank0(Vec z, int* ok);
+  // The same with every process evaluating the FNO on its own box (no gather); *ok as above,
+  // agreed by all processes.
+  PetscErrorCode apply_in_pieces(Vec z, int* ok);
   // This process's couplings W, E, S, N of Â = D⁻¹A [1, 4, ym, xm] (float64; a buffer that
   // the next call overwrites), checked finite, and the operator flag's score from
   // statistics reduced over all processes.
@@ -101,7 +108,10 @@ class SurrogateStep {
   Mat A_ = nullptr;
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
-  torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype
+  torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype; in pieces: this
+                             // process's box [1, 4, ym, xm]
+  bool pieces_ = false;     // the network runs on every process's box (apply_in_pieces)
+  PetscInt xs_ = 0, ys_ = 0, xm_ = 0, ym_ = 0;  // this process's box of the grid
   torch::Tensor couplings_buffer_;  // local_couplings' output, kept across set-ups
   Cycle cycle_ = Cycle::kAuto;
   bool matrices_reuse_ = true;

@@ -614,6 +614,39 @@ def case_true_residual(args):
         fail("without a drift the check changed the solve: %d -> %d iterations" % (its_a, its_b))
 
 
+def case_fno_pieces(args):
+    """An FNO preconditioner on several processes runs on every process's part of the grid
+    (FNOImpl::forward_piece: one all-reduce of the kept frequencies per Fourier layer, no
+    gather). It is the same network, so the same iterations and true residual as on one
+    process, where it runs on the whole grid: 1, 2 and 3 processes (3 split 65 unevenly)."""
+    fno = os.path.join(args.workdir, "fno32.pins")
+    p = subprocess.run([args.pins, "train", "-task", "precondition", "-grid", "32",
+                        "-train_steps", "150", "-train_batch_size", "4", "-surrogate_type",
+                        "fno", "-fno_width", "12", "-fno_modes", "8", "-fno_layers", "3",
+                        "-fno_hidden", "32", "-train_threads", "1", "-force", "-o", fno],
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        fail("training a small FNO preconditioner failed:\n" + p.stdout + p.stderr)
+    sur = ["-ksp_type", "fgmres", "-ksp_gmres_restart", "200", "-pc_type", "surrogate",
+           "-pc_surrogate_model", fno, "-da_grid_x", "65", "-da_grid_y", "65", "-ksp_view"]
+    runs = {ranks: solve(args, *sur, ranks=ranks) for ranks in (1, 2, 3)}
+    for ranks, (its, res, out) in runs.items():
+        print("FNO preconditioner on %d process(es): %d iterations, true relative residual %.4e"
+              % (ranks, its, res))
+        where = ("on rank 0 (whole grid)" if ranks == 1 else
+                 "each on its own part of the grid (no gather)")
+        if where not in out:
+            fail("%d process(es): -ksp_view does not say '%s':\n%s" % (ranks, where, out))
+        if "switched to the fallback" in out:
+            fail("%d process(es): the PC left the network:\n%s" % (ranks, out))
+    its_1, res_1, _ = runs[1]
+    for ranks in (2, 3):
+        its, res, _ = runs[ranks]
+        if its != its_1 or abs(res - res_1) > 1e-3 * res_1:
+            fail("the FNO on %d processes took %d iterations to %.6e, on one %d to %.6e" %
+                 (ranks, its, res, its_1, res_1))
+
+
 def case_galerkin(args):
     """The cycle's coarse operators from A itself (-pc_surrogate_galerkin symmetric) instead
     of the network's row-scaled D^-1 A: at 1:10^4 the scaled ones weight coarse residuals by
