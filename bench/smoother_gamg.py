@@ -8,11 +8,13 @@ the smoother never saw in training, contrast 4 and 1e4); DMPlex: examples/plain_
 (P1 on a perturbed triangle mesh of the square, the same kind of conductivity). Both are timed
 by PETSc's own -log_view: PCSetUp (all of set-up) and KSPSolve (the iterations; KSPSolve does
 its set-up before its own event starts).
-Every row stops on the true residual at rtol 1e-8. Runs on 1 and 2 processes.
+Every row stops on the true residual at rtol 1e-8. Runs on 1 and 2 processes. The geometric
+rows (pcmg, learned_pcmg: PCMG on the DMDA's coarsening, Galerkin coarse operators) run on the
+3-D grids only.
 
   bench/smoother_gamg.py -build BUILD [-model sm.pins[,sm2.pins]] [-grids2d 256,1024]
                          [-grids3d 33,65] [-plex 316] [-procs 1,2] [-samples 2]
-                         [-rows jacobi,gamg,boomeramg,learned_gamg,learned_alone]
+                         [-rows jacobi,gamg,boomeramg,learned_gamg,learned_alone,pcmg,learned_pcmg]
 
 Without -model, a smoother is trained first with `pins train -task smoother` and its defaults
 (no data, no solves). Several models (comma-separated) get a learned row each, named by the
@@ -74,6 +76,7 @@ def run_example(build, library, model, example, size, contrast, procs, options):
 
 
 CG = "-ksp_type cg"
+PCMG = " -pc_type mg -pc_mg_levels LEVELS -pc_mg_galerkin both"
 # (key for -rows, name, options, uses a model)
 ROWS = [
     ("jacobi", "CG + Jacobi", CG + " -pc_type jacobi", False),
@@ -84,11 +87,18 @@ ROWS = [
      " -mg_levels_pc_surrogate_smoother_model MODEL", True),
     ("learned_alone", "CG + learned smoother alone", CG + " -pc_type surrogate_smoother"
      " -pc_surrogate_smoother_model MODEL", True),
+    # PETSc's geometric multigrid on the DMDA's own coarsening (the example hands its DMDA to
+    # the KSP): LEVELS halvings to a 5³ coarsest grid, coarse operators PᵀAP.
+    ("pcmg", "CG + geometric MG", CG + PCMG, False),
+    ("learned_pcmg", "CG + geometric MG, learned smoother", CG + PCMG +
+     " -mg_levels_pc_type surrogate_smoother -mg_levels_pc_surrogate_smoother_model MODEL", True),
 ]
+# Rows that need a DMDA to coarsen: not run on the DMPlex mesh (no hierarchy to coarsen to).
+NEEDS_DMDA = ("pcmg", "learned_pcmg")
 
 
 def table_rows(keys, models):
-    """(name, options, model) for every chosen row; learned rows once per model."""
+    """(key, name, options, model) for every chosen row; learned rows once per model."""
     known = [r[0] for r in ROWS]
     bad = [k for k in keys if k not in known]
     if bad:
@@ -98,10 +108,10 @@ def table_rows(keys, models):
         if key not in keys:
             continue
         if not learned:
-            out.append((name, options, ""))
+            out.append((key, name, options, ""))
         for m in models if learned else []:
             label = name if len(models) == 1 else "%s (%s)" % (name, os.path.basename(m))
-            out.append((label, options, m))
+            out.append((key, label, options, m))
     return out
 
 
@@ -154,7 +164,10 @@ def main():
             print("| solver | " + " | ".join("P=%d its | P=%d PCSetUp + KSPSolve s" % (n, n)
                                              for n in procs) + " | worst true rel. residual |")
             print("|---|" + "---|---|" * len(procs) + "---|")
-            for name, options, model in rows:
+            for key, name, options, model in rows:
+                if key in NEEDS_DMDA and example != "example_plain_petsc_diffusion3d":
+                    continue
+                options = options.replace("LEVELS", str(geometric_levels(size)))
                 cells, worst = [], 0.0
                 for n in procs:
                     its, res, solve, setup, ok = run_example(build, library, model, example,
@@ -163,6 +176,14 @@ def main():
                     cells += ["%d%s" % (its, "" if ok else " DIVERGED"),
                               "%.3f + %.3f" % (setup, solve)]
                 print("| %s | %s | %.1e |" % (name, " | ".join(cells), worst), flush=True)
+
+
+def geometric_levels(points):
+    """Levels of a DMDA of `points` per side halved down to 5 points per side (65 -> 5)."""
+    levels, n = 1, points
+    while n > 5 and (n - 1) % 2 == 0:
+        n, levels = (n - 1) // 2 + 1, levels + 1
+    return levels
 
 
 def ints(text):

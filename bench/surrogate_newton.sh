@@ -10,7 +10,8 @@
 #   env: G (1024), F (20), ROUNDS (2), CFGS ("gamg lag1 lag3"), OLD_LIB (another build's
 #        libpins_petsc.so for the configuration "old", with its libpins_core beside it)
 # Configurations: gamg, lag1 (the default), lagN (-pc_surrogate_network_lag N), network (the
-# network on rank 0 at every application instead of the cycle as matrices), old.
+# network on rank 0 at every application instead of the cycle as matrices), symN (lagN with
+# the coarse operators from A itself: -pc_surrogate_galerkin symmetric), old.
 set -euo pipefail
 BUILD=${1:?usage: bench/surrogate_newton.sh BUILD MODEL}
 MODEL=${2:?usage: bench/surrogate_newton.sh BUILD MODEL}
@@ -32,6 +33,7 @@ for round in $(seq "${ROUNDS:-2}"); do
         lag1) opts="-dll_append $LIB $sur" ;;
         network) opts="-dll_append $LIB ${sur/cycle matrices/cycle network}" ;;
         lag*) opts="-dll_append $LIB $sur -pc_surrogate_network_lag ${cfg#lag}" ;;
+        sym*) opts="-dll_append $LIB $sur -pc_surrogate_galerkin symmetric -pc_surrogate_network_lag ${cfg#sym}" ;;
         *) echo "unknown configuration $cfg" >&2; exit 1 ;;
       esac
       exports=()

@@ -102,6 +102,10 @@ int main(int argc, char **argv) {
   PetscCall(VecDuplicate(b, &x));
   PetscCall(KSPCreate(PETSC_COMM_WORLD, &ksp));
   PetscCall(KSPSetOperators(ksp, A, A));
+  /* The grid goes to the KSP too, inactive (the matrix above stays the operator), so that
+     geometric multigrid can coarsen it: -pc_type mg -pc_mg_levels 5 -pc_mg_galerkin both. */
+  PetscCall(KSPSetDM(ksp, da));
+  PetscCall(KSPSetDMActive(ksp, PETSC_FALSE));
   PetscCall(KSPSetFromOptions(ksp));
   PetscCall(KSPSolve(ksp, b, x));
 

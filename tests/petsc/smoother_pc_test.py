@@ -2,11 +2,11 @@
 """The learned sparse smoother (-pc_type surrogate_smoother) in plain PETSc programs
 (examples/plain_petsc_diffusion.c in 2-D, plain_petsc_diffusion3d.c in 3-D, plain_petsc_plex.c
 with DMPlex finite elements on an unstructured mesh), loaded with -dll_append as a user who has
-never linked pins would: inside GAMG on every level, alone as CG's preconditioner, on 1 and 2
-processes (the same M whatever the split, so the same iterations), with its -log_view events,
-on a two-field operator (Gray-Scott in pins generate, a multi-field model), with a model
-trained on the two-grid loss, and refusing bad input with a clear error on every process
-(never a hang).
+never linked pins would: inside GAMG on every level (and PCMG's on a 3-D DMDA), alone as CG's
+preconditioner, on 1 and 2 processes (the same M whatever the split, so the same iterations),
+with its -log_view events, on a two-field operator (Gray-Scott in pins generate, a multi-field
+model), with a model trained on the two-grid loss, and refusing bad input with a clear error on
+every process (never a hang).
 
 Usage: smoother_pc_test.py --example EXE --example3d EXE [--example-plex EXE] --library LIB
                            [--pins PINS] --model SM.PINS --workdir DIR
@@ -103,6 +103,33 @@ def case_mpi(args):
           "(true relative residual %.2e)" % (base, its, res))
     if its > 1.5 * base + 1:
         fail("4 processes: the learned smoother took %d iterations, GAMG's own %d" % (its, base))
+
+
+def case_pcmg(args):
+    """PETSc's geometric multigrid (PCMG on the example's DMDA, coarse operators PᵀAP: 7-point
+    on the finest level, 27-point below) with the learned smoother on every level: converges on
+    the true residual, close to PCMG's own Chebyshev/Jacobi levels, the same on 1 and 2
+    processes (M is the same whatever the split; the DMDA's coarsening too)."""
+    a = in_3d(args)
+    grid = ["-da_grid_x", "33", "-da_grid_y", "33", "-da_grid_z", "33"]
+    pcmg = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-pc_type", "mg",
+            "-pc_mg_levels", "4", "-pc_mg_galerkin", "both"]
+    base, _, _ = solve(a, *pcmg, *grid)
+    its = {}
+    for p in (1, 2):
+        its[p], res, out = solve(a, *pcmg, *grid, *smoother(args), "-ksp_view", ranks=p)
+        if out.count("pins learned sparse smoother") < 3:
+            fail("-ksp_view does not show the learned smoother on PCMG's levels:\n" + out)
+        if res > 1.01e-8:
+            fail("%d process(es): true relative residual %g" % (p, res))
+    print("3-D 33^3, PCMG 4 levels: Chebyshev/Jacobi levels %d iterations, learned smoother "
+          "%d (1 process) and %d (2 processes)" % (base, its[1], its[2]))
+    if abs(its[1] - its[2]) > 1:
+        fail("the learned smoother in PCMG took %d and %d iterations on 1 and 2 processes" %
+             (its[1], its[2]))
+    if its[1] > 1.5 * base + 1:
+        fail("the learned smoother in PCMG took %d iterations, PCMG's own levels %d" %
+             (its[1], base))
 
 
 def case_plex(args):
