@@ -185,15 +185,20 @@ int main(int argc, char** argv) {
   }
   if (model[0] && cycle_rows) {
     // Where the MgNet's applications run, side by side (-pc_surrogate_cycle): as distributed
-    // matrices on every process, or by the network on rank 0 on the gathered grid.
+    // matrices on every process, or by the network on rank 0 on the gathered grid — both on
+    // the network's own hierarchy (D⁻¹A), so that they are the same cycle.
     configs.insert(configs.begin() + kSurrogateRow + 1,
-                   {{"FGMRES + surrogate, cycle as matrices",
-                     flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_cycle matrices" + tol},
+                   {{"FGMRES + surrogate, cycle as matrices on D^-1 A",
+                     flex + sur +
+                         " -pc_surrogate_smooth 0 -pc_surrogate_cycle matrices"
+                         " -pc_surrogate_galerkin scaled" +
+                         tol},
                     {"FGMRES + surrogate, network on rank 0",
                      flex + sur + " -pc_surrogate_smooth 0 -pc_surrogate_cycle network" + tol}});
   }
   // -galerkin: the MgNet's cycle as matrices with A's own coarse operators
-  // (-pc_surrogate_galerkin symmetric) beside the default row.
+  // (-pc_surrogate_galerkin symmetric, the default since session 21) without the PC's own
+  // smoothing steps, beside the default row.
   PetscBool galerkin_row = PETSC_FALSE;
   PetscCall(PetscOptionsGetBool(nullptr, nullptr, "-galerkin", &galerkin_row, nullptr));
   if (model[0] && galerkin_row)

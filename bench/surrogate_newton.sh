@@ -9,9 +9,10 @@
 #                                                     -surrogate_type mgnet ...)
 #   env: G (1024), F (20), ROUNDS (2), CFGS ("gamg lag1 lag3"), OLD_LIB (another build's
 #        libpins_petsc.so for the configuration "old", with its libpins_core beside it)
-# Configurations: gamg, lag1 (the default), lagN (-pc_surrogate_network_lag N), network (the
-# network on rank 0 at every application instead of the cycle as matrices), symN (lagN with
-# the coarse operators from A itself: -pc_surrogate_galerkin symmetric), old.
+# Configurations: gamg, lag1 (the network's hierarchy D⁻¹A, the default before session 21),
+# lagN (-pc_surrogate_network_lag N), network (the network on rank 0 at every application
+# instead of the cycle as matrices), symN (lagN with the coarse operators from A itself:
+# -pc_surrogate_galerkin symmetric, the default since session 21), old.
 set -euo pipefail
 BUILD=${1:?usage: bench/surrogate_newton.sh BUILD MODEL}
 MODEL=${2:?usage: bench/surrogate_newton.sh BUILD MODEL}
@@ -30,9 +31,9 @@ for round in $(seq "${ROUNDS:-2}"); do
         gamg) opts="-ksp_type cg -pc_type gamg" ;;
         old) opts="-dll_append ${OLD_LIB:?OLD_LIB for the configuration old} $sur"
              env+=(LD_LIBRARY_PATH=$(dirname "$OLD_LIB")) ;;
-        lag1) opts="-dll_append $LIB $sur" ;;
+        lag1) opts="-dll_append $LIB $sur -pc_surrogate_galerkin scaled" ;;
         network) opts="-dll_append $LIB ${sur/cycle matrices/cycle network}" ;;
-        lag*) opts="-dll_append $LIB $sur -pc_surrogate_network_lag ${cfg#lag}" ;;
+        lag*) opts="-dll_append $LIB $sur -pc_surrogate_galerkin scaled -pc_surrogate_network_lag ${cfg#lag}" ;;
         sym*) opts="-dll_append $LIB $sur -pc_surrogate_galerkin symmetric -pc_surrogate_network_lag ${cfg#sym}" ;;
         *) echo "unknown configuration $cfg" >&2; exit 1 ;;
       esac

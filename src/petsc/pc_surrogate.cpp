@@ -110,8 +110,9 @@ struct PCSurrogate {
 // (SurrogateStep::Cycle, in that order).
 const char* const kCycles[] = {"auto", "network", "matrices"};
 // -pc_surrogate_galerkin: the coarse operators of the cycle as matrices, from the network's
-// row-scaled D⁻¹A (scaled, as trained) or from A itself (symmetric; MgNetMatrices::build).
-const char* const kGalerkin[] = {"scaled", "symmetric"};
+// row-scaled D⁻¹A (scaled, as trained) or from A itself (symmetric; MgNetMatrices::build);
+// auto: symmetric unless -pc_surrogate_cycle network (SurrogateStep::Hierarchy, in order).
+const char* const kGalerkin[] = {"auto", "scaled", "symmetric"};
 
 PCSurrogate* ctx_of(PC pc) {
   return static_cast<PCSurrogate*>(pc->data);
@@ -524,7 +525,7 @@ PetscErrorCode set_up_network(PC pc) {
   s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
   s.step->set_matrices_reuse(s.matrices_reuse == PETSC_TRUE);
   s.step->set_network_lag(int(s.network_lag));
-  s.step->set_symmetric_hierarchy(s.galerkin == 1);
+  s.step->set_hierarchy(static_cast<SurrogateStep::Hierarchy>(s.galerkin));
   PetscCall(s.step->set_operator(pc->pmat, da, kWho));
   PetscCheck(s.refine == 0 || s.mode == "replace", comm, PETSC_ERR_ARG_INCOMP,
              "-pc_surrogate_refine works in -pc_surrogate_mode replace (it refines the answer "
@@ -655,8 +656,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
   PetscCall(PetscOptionsEList("-pc_surrogate_galerkin",
                               "MgNet cycle: coarse operators from the network's D^-1 A (scaled) "
                               "or from A itself (symmetric; as distributed matrices, on one "
-                              "process too)",
-                              "PCSURROGATE", kGalerkin, 2, kGalerkin[s.galerkin], &s.galerkin,
+                              "process too); auto: symmetric unless -pc_surrogate_cycle network",
+                              "PCSURROGATE", kGalerkin, 3, kGalerkin[s.galerkin], &s.galerkin,
                               nullptr));
   PetscCall(PetscOptionsInt("-pc_surrogate_true_residual_passes",
                             "Precondition mode: when the Krylov method stops as converged on its "
@@ -726,7 +727,8 @@ PetscErrorCode PCView_Surrogate(PC pc, PetscViewer viewer) {
                                        "%d set-up(s), %d of them values only%s, %d without the "
                                        "network (lag %" PetscInt_FMT ")\n",
                                        s.step->matrix_levels(),
-                                       s.galerkin == 1 ? "A" : "D^-1 A", s.step->matrix_builds(),
+                                       s.step->symmetric_hierarchy() ? "A" : "D^-1 A",
+                                       s.step->matrix_builds(),
                                        s.step->matrix_reuses(),
                                        s.matrices_reuse ? "" : " (reuse off)",
                                        s.step->matrix_lags(), s.network_lag));

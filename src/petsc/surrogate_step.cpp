@@ -112,17 +112,26 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
              "%s: the cycle as distributed matrices needs an mgnet model; '%s' is a %s network "
              "(use the network cycle)",
              who, path_.c_str(), manifest_.architecture.c_str());
-  PetscCheck(!symmetric_ || mgnet, comm, PETSC_ERR_ARG_INCOMP,
+  const bool want_symmetric = hierarchy_ == Hierarchy::kSymmetric;
+  PetscCheck(!want_symmetric || mgnet, comm, PETSC_ERR_ARG_INCOMP,
              "%s: -pc_surrogate_galerkin symmetric builds an MgNet's cycle as distributed "
              "matrices; '%s' is a %s network, not an mgnet",
              who, path_.c_str(), manifest_.architecture.c_str());
-  PetscCheck(!symmetric_ || cycle_ != Cycle::kNetwork, comm, PETSC_ERR_ARG_INCOMP,
+  PetscCheck(!want_symmetric || cycle_ != Cycle::kNetwork, comm, PETSC_ERR_ARG_INCOMP,
              "%s: -pc_surrogate_galerkin symmetric builds the cycle as distributed matrices, "
              "but -pc_surrogate_cycle network runs the network's own hierarchy on rank 0; use "
              "-pc_surrogate_cycle matrices or auto",
              who);
+  // By default an MgNet's cycle is matrices on A's own hierarchy, on any number of
+  // processes, unless the network's own cycle is asked for: at 1:10⁴ the scaled hierarchy
+  // loses most of its coarse correction, elsewhere the two are alike, and one default for
+  // every process count keeps the iterations independent of it (bench/RESULTS.md, "Galerkin
+  // on A").
+  const bool symmetric =
+      want_symmetric || (hierarchy_ == Hierarchy::kAuto && mgnet && cycle_ != Cycle::kNetwork);
   const bool as_matrices =
-      mgnet && (cycle_ == Cycle::kMatrices || (cycle_ == Cycle::kAuto && (size > 1 || symmetric_)));
+      mgnet && (cycle_ == Cycle::kMatrices || (cycle_ == Cycle::kAuto && (size > 1 || symmetric)));
+  symmetric_ = as_matrices && symmetric;
   if (!inv_diag_) {
     PetscCall(MatCreateVecs(A, &inv_diag_, &w_));
     PetscCall(VecDuplicate(w_, &rhat_));

@@ -49,10 +49,15 @@ class SurrogateStep {
   /// Run the network at every `lag`-th values-only set-up of the distributed matrices only;
   /// in between they keep the network's last smoothers and prolongation (MgNetMatrices).
   void set_network_lag(int lag) { network_lag_ = lag; }
-  /// The distributed matrices' hierarchy on A itself (coarse operators PᵀAP) instead of the
-  /// network's D⁻¹A (MgNetMatrices::build says how they differ). Needs the cycle as matrices:
-  /// kAuto then takes it on one process too, kNetwork is refused at set_operator.
-  void set_symmetric_hierarchy(bool symmetric) { symmetric_ = symmetric; }
+  /// The cycle's hierarchy: the network's own on D⁻¹A (kScaled, as trained), or one on A
+  /// itself with coarse operators PᵀAP (kSymmetric; MgNetMatrices::build says how they
+  /// differ). kAuto (default): A's own unless Cycle::kNetwork asks for the network's own
+  /// cycle. kAuto and kSymmetric take the cycle as matrices under Cycle::kAuto on one process
+  /// too; kSymmetric with kNetwork is refused at set_operator.
+  enum class Hierarchy { kAuto, kScaled, kSymmetric };
+  void set_hierarchy(Hierarchy hierarchy) { hierarchy_ = hierarchy; }
+  /// Whether the last set_operator built the cycle on A's own hierarchy.
+  bool symmetric_hierarchy() const { return symmetric_; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
   /// Whether the network runs on every process for its own box (an FNO on several).
@@ -116,7 +121,8 @@ class SurrogateStep {
   Cycle cycle_ = Cycle::kAuto;
   bool matrices_reuse_ = true;
   int network_lag_ = 1;
-  bool symmetric_ = false;
+  Hierarchy hierarchy_ = Hierarchy::kAuto;
+  bool symmetric_ = false;  // hierarchy_ resolved by the last set_operator
   int matrix_builds_ = 0, matrix_reuses_ = 0, matrix_lags_ = 0;
   MgNetMatrices matrices_;  // built when the applications run as matrices
   InputFlag operator_flag_;
