@@ -632,9 +632,10 @@ def case_fno_pieces(args):
                        capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         fail("training a small FNO preconditioner failed:\n" + p.stdout + p.stderr)
-    sur = ["-ksp_type", "fgmres", "-ksp_gmres_restart", "200", "-pc_type", "surrogate",
-           "-pc_surrogate_model", fno, "-da_grid_x", "65", "-da_grid_y", "65", "-ksp_view"]
-    runs = {ranks: solve(args, *sur, ranks=ranks) for ranks in (1, 2, 3)}
+    base = ["-ksp_type", "fgmres", "-ksp_gmres_restart", "200", "-pc_type", "surrogate",
+            "-da_grid_x", "65", "-da_grid_y", "65", "-ksp_view"]
+    runs = {ranks: solve(args, *base, "-pc_surrogate_model", fno, ranks=ranks)
+            for ranks in (1, 2, 3)}
     for ranks, (its, res, out) in runs.items():
         print("FNO preconditioner on %d process(es): %d iterations, true relative residual %.4e"
               % (ranks, its, res))
@@ -650,6 +651,13 @@ def case_fno_pieces(args):
         if its != its_1 or abs(res - res_1) > 1e-3 * res_1:
             fail("the FNO on %d processes took %d iterations to %.6e, on one %d to %.6e" %
                  (ranks, its, res, its_1, res_1))
+    # NaN weights, the FNO in pieces on 2 processes: every process sees the NaN (the sums
+    # carry it), and the PC switches to its fallback at once on all of them.
+    nan = os.path.join(args.workdir, "fno32_nan.pins")
+    rewrite_model(fno, nan, weights=lambda w: struct.pack("<f", float("nan")) * (len(w) // 4))
+    _, _, out = solve(args, *base, "-pc_surrogate_model", nan, ranks=2)
+    if "the network's output contains NaN or Inf" not in out or switch_iteration(out) != 0:
+        fail("NaN weights in the FNO on 2 processes did not switch to the fallback:\n" + out)
 
 
 def case_galerkin(args):
