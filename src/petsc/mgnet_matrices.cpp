@@ -329,13 +329,21 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
     const Box box = L.box(size_t(rank));
     const bool last = !mg::coarsens(L.ny, L.nx, coarsest);
     if (l == 0) {
-      // The fine operator: the program's matrix, copied, and row-scaled to Â = D⁻¹A (the
-      // values the couplings came from) unless the hierarchy is A's own; coarser ones come
-      // from MatPtAP below.
+      // The fine operator: A's own hierarchy takes the program's matrix itself (a reference:
+      // a values-only build for the same matrix finds the new values there, and a copy would
+      // cost the first set-up its memory); the network's takes a copy row-scaled to Â = D⁻¹A
+      // (the values the couplings came from). Coarser ones come from MatPtAP below.
       PetscCall(PetscLogEventBegin(ev->assemble, 0, 0, 0, 0));
-      if (in_place) PetscCall(MatCopy(A, level.A, SAME_NONZERO_PATTERN));
-      else PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
-      if (!symmetric) PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
+      if (symmetric) {
+        if (!in_place) {
+          PetscCall(PetscObjectReference((PetscObject)A));
+          level.A = A;
+        }
+      } else {
+        if (in_place) PetscCall(MatCopy(A, level.A, SAME_NONZERO_PATTERN));
+        else PetscCall(MatDuplicate(A, MAT_COPY_VALUES, &level.A));
+        PetscCall(MatDiagonalScale(level.A, inv_diag, nullptr));
+      }
       PetscCall(PetscLogEventEnd(ev->assemble, 0, 0, 0, 0));
     } else if (!in_place) {
       level.A = next_A;
