@@ -105,9 +105,9 @@ struct PCSurrogate {
   LogEvents events;
 };
 
-// -pc_surrogate_cycle: auto (MgNet as distributed matrices on several processes, the
-// network otherwise: on rank 0, or an FNO on every process's part), network, matrices
-// (SurrogateStep::Cycle, in that order).
+// -pc_surrogate_cycle: auto (MgNet as distributed matrices on several processes, and on one
+// with A's own hierarchy; the network otherwise: on rank 0, or an FNO on every process's
+// part), network, matrices (SurrogateStep::Cycle, in that order).
 const char* const kCycles[] = {"auto", "network", "matrices"};
 // -pc_surrogate_galerkin: the coarse operators of the cycle as matrices, from the network's
 // row-scaled D⁻¹A (scaled, as trained) or from A itself (symmetric; MgNetMatrices::build);
@@ -640,7 +640,8 @@ PetscErrorCode PCSetFromOptions_Surrogate(PC pc, PetscOptionItems* PetscOptionsO
                              "PCSURROGATE", s.operator_check, &s.operator_check, nullptr));
   PetscCall(PetscOptionsEList("-pc_surrogate_cycle",
                               "Where the network's applications run: auto (an MgNet as "
-                              "distributed matrices on several processes), network (on rank 0 "
+                              "distributed matrices on several processes, and on one with A's "
+                              "own hierarchy, the default), network (on rank 0 "
                               "on the whole grid; an FNO on several processes: each on its own "
                               "part), matrices (MgNet only)",
                               "PCSURROGATE", kCycles, 3, kCycles[s.cycle], &s.cycle, nullptr));

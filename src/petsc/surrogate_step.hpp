@@ -4,11 +4,12 @@
 // (pins/core/precondition.hpp explains the scaling). The model is loaded on every process
 // (a bad file on any of them fails all of them alike). An MgNet (a V-cycle, linear in r)
 // is set up and applied as distributed PETSc matrices, every process for its own rows
-// (mgnet_matrices.hpp): by default on several processes, or on request (set_cycle).
+// (mgnet_matrices.hpp): by default (on A's own hierarchy, on any number of processes), or on
+// request (set_cycle, set_hierarchy).
 // An FNO on several processes runs piece by piece, every process on its own box of the grid
 // (FNOImpl::forward_piece: the kept frequencies added by one all-reduce per Fourier layer).
-// A U-Net, and any network on one process (an MgNet by default), runs on rank 0 on the
-// whole grid (gathered there on several processes).
+// A U-Net, an FNO on one process and an MgNet asked for its network cycle run on rank 0 on
+// the whole grid (gathered there on several processes).
 #include <petscdmda.h>
 #include <petscmat.h>
 #include <torch/types.h>
@@ -39,8 +40,10 @@ class SurrogateStep {
                              std::unique_ptr<SurrogateStep>* step, PetscInt threads = 0);
 
   /// Where the network's applications run: kAuto is kMatrices for an MgNet on several
-  /// processes and kNetwork otherwise; kMatrices needs an MgNet (set_operator fails with a
-  /// message naming the model's architecture otherwise). Takes effect at set_operator.
+  /// processes, and on one unless the hierarchy is kScaled (set_hierarchy); kNetwork
+  /// otherwise (an FNO on several processes in pieces). kMatrices needs an MgNet
+  /// (set_operator fails with a message naming the model's architecture otherwise). Takes
+  /// effect at set_operator.
   enum class Cycle { kAuto, kNetwork, kMatrices };
   void set_cycle(Cycle cycle) { cycle_ = cycle; }
   /// Whether a set_operator for the matrix of the one before, with its nonzero pattern, may
