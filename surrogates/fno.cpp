@@ -23,6 +23,16 @@ std::string weight_name(int block, int dims) {
   return name;
 }
 
+// The frequencies a spectral convolution keeps per axis on a grid of sizes n: `modes` clamped
+// to what the grid has — per non-last axis per sign (the k ≥ 0 and k < 0 blocks must not
+// overlap), along the last axis of the half spectrum.
+std::vector<int64_t> kept_modes(int modes, const std::vector<int64_t>& n) {
+  std::vector<int64_t> m(n.size());
+  for (size_t a = 0; a + 1 < n.size(); ++a) m[a] = std::min<int64_t>(modes, n[a] / 2);
+  m.back() = std::min<int64_t>(modes, n.back() / 2 + 1);
+  return m;
+}
+
 }  // namespace
 
 SpectralConvImpl::SpectralConvImpl(int in, int out, int modes, int dims)
@@ -48,11 +58,7 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
   const std::vector<int64_t> n = nd::grid_sizes(x, d);
   std::vector<int64_t> axes(d);
   for (int a = 0; a < d; ++a) axes[a] = 2 + a;
-  // Clamp to the frequencies this grid has; per non-last axis the k ≥ 0 and k < 0 blocks
-  // must not overlap.
-  std::vector<int64_t> m(d);
-  for (int a = 0; a + 1 < d; ++a) m[a] = std::min<int64_t>(modes_, n[a] / 2);
-  m[d - 1] = std::min<int64_t>(modes_, n[d - 1] / 2 + 1);
+  const std::vector<int64_t> m = kept_modes(modes_, n);
   auto xf = torch::fft::rfftn(x, c10::nullopt, axes);  // [B, in, …, n_last/2 + 1], complex
   std::vector<int64_t> out_shape{x.size(0), out_};
   out_shape.insert(out_shape.end(), n.begin(), n.end() - 1);
@@ -84,12 +90,6 @@ torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
 
 namespace {
 
-// Frequencies kept on an n1 × n2 grid by SpectralConvImpl::forward: m1 per sign along the
-// first axis (no overlap of the k ≥ 0 and k < 0 blocks), m2 along the last (half spectrum).
-std::pair<int64_t, int64_t> kept_modes(int modes, int64_t n1, int64_t n2) {
-  return {std::min<int64_t>(modes, n1 / 2), std::min<int64_t>(modes, n2 / 2 + 1)};
-}
-
 // exp(−2πi k x / n) for the frequencies k and the points x: [k.size, x.size], complex128.
 torch::Tensor dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t n) {
   const torch::Tensor angle = torch::outer(k, x) * (-2.0 * M_PI / static_cast<double>(n));
@@ -107,7 +107,8 @@ torch::Tensor SpectralConvImpl::forward_piece(const torch::Tensor& x, int64_t n1
   PINS_CHECK(y0 >= 0 && x0 >= 0 && y0 + h <= n1 && x0 + w <= n2, "spectral convolution: piece [",
              y0, ", ", y0 + h, ") x [", x0, ", ", x0 + w, ") is not inside the ", n1, " x ", n2,
              " grid");
-  const auto [m1, m2] = kept_modes(modes_, n1, n2);
+  const std::vector<int64_t> kept = kept_modes(modes_, {n1, n2});
+  const int64_t m1 = kept[0], m2 = kept[1];
   if (std::min(m1, m2) == 0) {  // a grid with no frequency to keep (forward's zeros)
     torch::Tensor none = torch::zeros({0}, x.options());
     sum(none);
@@ -224,8 +225,9 @@ torch::Tensor FNOImpl::forward_piece(const torch::Tensor& x, const GridPiece& pi
 }
 
 int64_t FNOImpl::piece_sum_size(int64_t batch, int64_t ny, int64_t nx) const {
-  const auto [m1, m2] = kept_modes(options.modes(), ny + options.padding(), nx + options.padding());
-  return batch * options.width() * 2 * m1 * m2 * 2;
+  const std::vector<int64_t> m =
+      kept_modes(options.modes(), {ny + options.padding(), nx + options.padding()});
+  return batch * options.width() * 2 * m[0] * m[1] * 2;
 }
 
 nlohmann::json FNOImpl::options_json() const {

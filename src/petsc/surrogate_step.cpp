@@ -344,11 +344,13 @@ PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
   const torch::ScalarType dtype = couplings_.scalar_type();
   const MPI_Datatype mpi_type = dtype == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
   int sums = 0;
-  const PieceSum sum = [&](torch::Tensor& t) {
-    if (MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm) !=
-        MPI_SUCCESS)
-      throw Error("MPI_Allreduce of the FNO's frequencies failed");
+  const auto add_over_processes = [&](torch::Tensor& t) {
     ++sums;
+    return MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm);
+  };
+  const PieceSum sum = [&](torch::Tensor& t) {
+    if (add_over_processes(t) != MPI_SUCCESS)
+      throw Error("MPI_Allreduce of the FNO's frequencies failed");
   };
   const PetscScalar* in = nullptr;
   PetscScalar* out = nullptr;
@@ -372,11 +374,7 @@ PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
     PetscCall(PetscInfo(nullptr, "pins surrogate: network failed on this process: %s\n", e.what()));
     // The other processes wait in the sums this one has not made yet: make them, with zeros.
     torch::Tensor zeros = torch::zeros({fno.piece_sum_size(1, ny_, nx_)}, dtype);
-    while (sums < fno.piece_sums()) {
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, zeros.data_ptr(), int(zeros.numel()), mpi_type,
-                                 MPI_SUM, comm));
-      ++sums;
-    }
+    while (sums < fno.piece_sums()) PetscCallMPI(add_over_processes(zeros));
   }
   if (ok != 1) std::memset(out, 0, sizeof(double) * points);
   PetscCall(VecRestoreArrayRead(rhat_, &in));
