@@ -194,7 +194,7 @@ torch::Tensor FNOImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor FNOImpl::forward_piece(const torch::Tensor& x, const GridPiece& piece,
-                                     const PieceSum& sum) {
+                                     const PieceExchanges& exchanges) {
   PINS_CHECK(options.dims() == 2, "fno3d: forward on a piece of the grid is 2-D only");
   check_surrogate_input(x, options.in_channels(), type(), 2);
   const int64_t h = x.size(2), w = x.size(3), pad = options.padding();
@@ -216,18 +216,12 @@ torch::Tensor FNOImpl::forward_piece(const torch::Tensor& x, const GridPiece& pi
                         /*replicate=*/false);
   for (std::size_t l = 0; l < spectral_.size(); ++l) {
     hidden = spectral_[l]->forward_piece(hidden, piece.ny + pad, piece.nx + pad, piece.y0,
-                                         piece.x0, sum) +
+                                         piece.x0, exchanges.sum) +
              pointwise_[l].forward(hidden);
     if (l + 1 < spectral_.size()) hidden = torch::gelu(hidden);
   }
   hidden = nd::crop(hidden, {h, w});
   return project_out_.forward(torch::gelu(project_hidden_.forward(hidden)));
-}
-
-int64_t FNOImpl::piece_sum_size(int64_t batch, int64_t ny, int64_t nx) const {
-  const std::vector<int64_t> m =
-      kept_modes(options.modes(), {ny + options.padding(), nx + options.padding()});
-  return batch * options.width() * 2 * m[0] * m[1] * 2;
 }
 
 nlohmann::json FNOImpl::options_json() const {

@@ -28,23 +28,12 @@
 #include <functional>
 #include <vector>
 
+#include "surrogates/grid_piece.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins {
 
 struct SurrogateType;
-
-/// Where one piece of a 2-D grid lies: rows [y0, y0 + h) and columns [x0, x0 + w) of an
-/// ny × nx grid (h, w: the piece's tensor). The pieces of a tensor-product split — a
-/// DMDA's — tile the grid; the pieces on the high side of an axis also hold the FNO's
-/// padding cells along it.
-struct GridPiece {
-  int64_t ny = 0, nx = 0, y0 = 0, x0 = 0;
-};
-
-/// Adds a tensor over all pieces of the grid, in place (on several processes: an MPI
-/// all-reduce). Called with real, contiguous tensors of the same shape on every piece.
-using PieceSum = std::function<void(torch::Tensor&)>;
 
 /// Options of pins::FNO (command line: -fno_<name>, or -fno3d_<name> for dims 3).
 struct FNOOptions {
@@ -107,7 +96,7 @@ class SpectralConvImpl : public torch::nn::Cloneable<SpectralConvImpl> {
 TORCH_MODULE(SpectralConv);
 
 /// The Fourier neural operator; see the file comment.
-class FNOImpl : public torch::nn::Cloneable<FNOImpl>, public Surrogate {
+class FNOImpl : public torch::nn::Cloneable<FNOImpl>, public Surrogate, public PiecewiseSurrogate {
  public:
   /// Builds an FNO; throws pins::Error naming a bad option.
   explicit FNOImpl(FNOOptions options);
@@ -115,17 +104,14 @@ class FNOImpl : public torch::nn::Cloneable<FNOImpl>, public Surrogate {
   void reset() override;
   /// x [B, Cin, (nz,) ny, nx] → [B, Cout, (nz,) ny, nx], any grid sizes.
   torch::Tensor forward(const torch::Tensor& x) override;
-  /// The 2-D FNO on one piece of a grid whose pieces are evaluated together (one call per
-  /// piece, collectively: `sum` adds over all of them, once per Fourier layer): x [B, Cin,
-  /// h, w] the piece's inputs → [B, Cout, h, w], equal to forward() on the whole grid
-  /// restricted to the piece. No piece holds more than its points, its share of the padding
-  /// and the kept frequencies, so a grid split over processes is never gathered.
-  torch::Tensor forward_piece(const torch::Tensor& x, const GridPiece& piece, const PieceSum& sum);
-  /// How many values each `sum` of forward_piece adds, for a batch of `batch` on an
-  /// ny × nx grid, and how many sums one call makes (a piece that fails half-way can make
-  /// the remaining ones with zeros, so that the others do not wait for it).
-  int64_t piece_sum_size(int64_t batch, int64_t ny, int64_t nx) const;
-  int piece_sums() const { return options.layers(); }
+  /// The 2-D FNO on one piece of a grid whose pieces are evaluated together
+  /// (PiecewiseSurrogate): `exchanges.sum` adds over all pieces once per Fourier layer; no
+  /// halo. No piece holds more than its points, its share of the padding and the kept
+  /// frequencies, so a grid split over processes is never gathered.
+  torch::Tensor forward_piece(const torch::Tensor& x, const GridPiece& piece,
+                              const PieceExchanges& exchanges) override;
+  bool runs_in_pieces() const override { return options.dims() == 2; }
+  int64_t piece_alignment() const override { return 1; }
   std::string type() const override { return options.dims() == 3 ? "fno3d" : "fno"; }
   nlohmann::json options_json() const override;
   int in_channels() const override { return options.in_channels(); }

@@ -8,6 +8,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/surrogates/surrogate.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/registry.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/layers_nd.cpp
+  ${PROJECT_SOURCE_DIR}/surrogates/grid_piece.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/fno.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/unet.cpp
   ${PROJECT_SOURCE_DIR}/surrogates/deeponet.cpp

@@ -1,6 +1,7 @@
 #include "surrogates/unet.hpp"
 
 #include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
@@ -97,6 +98,85 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x) {
     h = merge_[l]->forward(torch::cat({skips[l], up_[l].forward(h)}, 1));
   }
   return nd::crop(head_.forward(h), n);
+}
+
+namespace {
+
+// torch::group_norm over all pieces: the statistics of each (sample, group) over the whole
+// grid level, `points` cells in all, by two sums (the mean first, then the squared
+// deviations from it: no cancellation, as GroupNorm computes them). Biased variance, as
+// GroupNorm.
+torch::Tensor group_norm_piece(const torch::Tensor& x, const torch::nn::GroupNormImpl& norm,
+                               int64_t points, const PieceSum& sum) {
+  const int64_t b = x.size(0), c = x.size(1), groups = norm.options.num_groups();
+  const torch::Tensor grouped = x.reshape({b, groups, -1});
+  const double count = double(c / groups) * double(points);
+  torch::Tensor total = grouped.sum(2).contiguous();
+  sum(total);
+  const torch::Tensor centred = grouped - (total / count).unsqueeze(2);
+  torch::Tensor deviations = centred.square().sum(2).contiguous();
+  sum(deviations);
+  torch::Tensor y =
+      (centred * torch::rsqrt(deviations / count + norm.options.eps()).unsqueeze(2)).view(x.sizes());
+  if (norm.options.affine())
+    y = y * norm.weight.view({1, c, 1, 1}) + norm.bias.view({1, c, 1, 1});
+  return y;
+}
+
+// A conv_block on a piece: the convolutions on the piece and its halo (no padding of their
+// own), the normalisations over all pieces, the activations as they are.
+torch::Tensor block_piece(torch::nn::Sequential& block, torch::Tensor x, int64_t points,
+                          const PieceExchanges& exchanges) {
+  for (auto& layer : *block) {
+    if (auto* conv = layer.ptr()->as<torch::nn::Conv2d>()) {
+      const torch::Tensor& w = conv->weight;
+      PINS_CHECK(w.size(2) == 3 && w.size(3) == 3, "unet: a piece's convolutions must be 3x3");
+      x = torch::conv2d(exchanges.halo(x), w, conv->bias);
+    } else if (auto* norm = layer.ptr()->as<torch::nn::GroupNorm>()) {
+      x = group_norm_piece(x, *norm, points, exchanges.sum);
+    } else {
+      x = layer.forward(x);
+    }
+  }
+  return x;
+}
+
+}  // namespace
+
+torch::Tensor UNetImpl::forward_piece(const torch::Tensor& x, const GridPiece& piece,
+                                      const PieceExchanges& exchanges) {
+  PINS_CHECK(options.dims() == 2, "unet3d: forward on a piece of the grid is 2-D only");
+  check_surrogate_input(x, options.in_channels(), type(), 2);
+  const int64_t h = x.size(2), w = x.size(3), m = piece_alignment();
+  PINS_CHECK(piece.y0 >= 0 && piece.x0 >= 0 && piece.y0 + h <= piece.ny && piece.x0 + w <= piece.nx,
+             "unet: piece rows [", piece.y0, ", ", piece.y0 + h, ") and columns [", piece.x0, ", ",
+             piece.x0 + w, ") are not inside the ", piece.ny, " x ", piece.nx, " grid");
+  const bool top = piece.y0 + h == piece.ny, right = piece.x0 + w == piece.nx;
+  PINS_CHECK(piece.y0 % m == 0 && piece.x0 % m == 0 && (top || h % m == 0) && (right || w % m == 0),
+             "unet: with ", options.levels(), " levels a piece must start at multiples of ", m,
+             " cells and span a multiple of ", m, " unless it ends at the grid's edge; got rows [",
+             piece.y0, ", ", piece.y0 + h, ") and columns [", piece.x0, ", ", piece.x0 + w,
+             ") of the ", piece.ny, " x ", piece.nx, " grid");
+  // forward()'s padding to whole blocks, on the pieces at the high edges.
+  const int64_t pad_y = (m - piece.ny % m) % m, pad_x = (m - piece.nx % m) % m;
+  torch::Tensor hidden = nd::pad_high(x, {top ? pad_y : 0, right ? pad_x : 0}, /*replicate=*/true);
+  // Cells of the whole (padded) grid at level l, for the normalisations' counts.
+  const auto points = [&](std::size_t l) {
+    return ((piece.ny + pad_y) >> l) * ((piece.nx + pad_x) >> l);
+  };
+  std::vector<torch::Tensor> skips;
+  for (std::size_t l = 0; l < down_.size(); ++l) {
+    hidden = block_piece(down_[l], hidden, points(l), exchanges);
+    if (l + 1 < down_.size()) {
+      skips.push_back(hidden);
+      hidden = nd::max_pool2x(hidden, 2);
+    }
+  }
+  for (std::size_t l = up_.size(); l-- > 0;) {
+    hidden = block_piece(merge_[l], torch::cat({skips[l], up_[l].forward(hidden)}, 1), points(l),
+                         exchanges);
+  }
+  return nd::crop(head_.forward(hidden), {h, w});
 }
 
 nlohmann::json UNetImpl::options_json() const {

@@ -23,6 +23,7 @@
 
 #include <vector>
 
+#include "surrogates/grid_piece.hpp"
 #include "surrogates/surrogate.hpp"
 
 namespace pins {
@@ -47,7 +48,7 @@ struct UNetOptions {
 };
 
 /// The U-Net; see the file comment.
-class UNetImpl : public torch::nn::Cloneable<UNetImpl>, public Surrogate {
+class UNetImpl : public torch::nn::Cloneable<UNetImpl>, public Surrogate, public PiecewiseSurrogate {
  public:
   /// Builds a UNet; throws pins::Error naming a bad option.
   explicit UNetImpl(UNetOptions options);
@@ -55,6 +56,16 @@ class UNetImpl : public torch::nn::Cloneable<UNetImpl>, public Surrogate {
   void reset() override;
   /// x [B, Cin, (nz,) ny, nx] → [B, Cout, (nz,) ny, nx], any grid sizes.
   torch::Tensor forward(const torch::Tensor& x) override;
+  /// The 2-D U-Net on one piece of a grid whose pieces are evaluated together
+  /// (PiecewiseSurrogate): every 3×3 convolution takes a one-cell `exchanges.halo` of its
+  /// input, every GroupNorm its group statistics by two `exchanges.sum`s (mean, then squared
+  /// deviations); pooling, up-sampling, skips and the head are the piece's own, which is why
+  /// pieces are aligned to 2^(levels−1) cells. The high side's replicated padding belongs to
+  /// the pieces there.
+  torch::Tensor forward_piece(const torch::Tensor& x, const GridPiece& piece,
+                              const PieceExchanges& exchanges) override;
+  bool runs_in_pieces() const override { return options.dims() == 2; }
+  int64_t piece_alignment() const override { return int64_t{1} << (options.levels() - 1); }
   std::string type() const override { return options.dims() == 3 ? "unet3d" : "unet"; }
   nlohmann::json options_json() const override;
   int in_channels() const override { return options.in_channels(); }

@@ -17,7 +17,7 @@
 #include "pins/core/trainer.hpp"
 #include "pins/petsc/scalar.hpp"
 #include "stencil_from_matrix.hpp"
-#include "surrogates/fno.hpp"
+#include "surrogates/grid_piece.hpp"
 #include "surrogates/mgnet.hpp"
 #include "surrogates/surrogate.hpp"
 
@@ -161,14 +161,31 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     dtype = p.scalar_type();
     break;
   }
-  auto* fno = dynamic_cast<FNOImpl*>(model_.get());
-  pieces_ = fno && fno->options.dims() == 2 && size > 1;
+  auto* piecewise = dynamic_cast<PiecewiseSurrogate*>(model_.get());
+  pieces_ = piecewise && piecewise->runs_in_pieces() && size > 1;
   if (pieces_) {
-    // Every process keeps the couplings of its own box for its piece of the FNO.
-    torch::Tensor couplings;
-    PetscCall(local_couplings(A, da, who, &couplings));
-    couplings_ = couplings.to(dtype).contiguous();
-    PetscCall(DMDAGetCorners(da, &xs_, &ys_, nullptr, &xm_, &ym_, nullptr));
+    // Every process keeps the couplings of its own box for its piece of the network.
+    const PetscInt alignment = PetscInt(piecewise->piece_alignment());
+    const bool new_layout = !grid_pieces_.matches(da, alignment);
+    if (new_layout) PetscCall(grid_pieces_.setup(da, alignment, who));
+    torch::Tensor owned;
+    PetscCall(local_couplings(A, da, who, &owned));
+    PetscCall(grid_pieces_.read_owned(owned, w_, &couplings_));
+    couplings_ = couplings_.to(dtype).contiguous();
+    if (new_layout) {
+      // The box's exchanges, found once per layout by a forward that stays on this process;
+      // a box the network refuses fails every process here, before any application.
+      std::optional<detail::Failure> failure;
+      detail::record_failure(failure, -1, [&] {
+        const torch::Tensor input =
+            torch::cat({couplings_, torch::zeros_like(couplings_.narrow(1, 0, 1))}, 1);
+        exchanges_ = record_piece_exchanges(*piecewise, input, grid_pieces_.piece());
+      });
+      if (const auto message = detail::agree(comm, failure)) {
+        PetscCall(grid_pieces_.reset());
+        SETERRQ(comm, PETSC_ERR_LIB, "%s: %s", who, message->c_str());
+      }
+    }
     PetscFunctionReturn(0);
   }
   torch::Tensor coeffs;
@@ -335,7 +352,7 @@ PetscErrorCode SurrogateStep::apply_on_rank0(Vec z, int* ok_out) {
 PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
   PetscFunctionBeginUser;
   MPI_Comm comm = PetscObjectComm((PetscObject)A_);
-  auto& fno = dynamic_cast<FNOImpl&>(*model_);
+  auto& network = dynamic_cast<PiecewiseSurrogate&>(*model_);
   // normalised_residual's scale, over the whole grid: r̂'s root mean square.
   PetscReal norm;
   PetscCall(VecNorm(rhat_, NORM_2, &norm));
@@ -343,42 +360,44 @@ PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
   const double scale = rms > 0 ? 1.0 / rms : 1.0;
   const torch::ScalarType dtype = couplings_.scalar_type();
   const MPI_Datatype mpi_type = dtype == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
-  int sums = 0;
-  const auto add_over_processes = [&](torch::Tensor& t) {
-    ++sums;
-    return MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm);
+  torch::Tensor rh;
+  PetscCall(grid_pieces_.read(rhat_, &rh));
+  // The exchanges made so far, counted so that a failure can finish the rest with zeros.
+  std::size_t made = 0;
+  PieceExchanges exchanges;
+  exchanges.sum = [&](torch::Tensor& t) {
+    ++made;
+    if (MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm) !=
+        MPI_SUCCESS)
+      throw Error("MPI_Allreduce of the network's sums failed");
   };
-  const PieceSum sum = [&](torch::Tensor& t) {
-    if (add_over_processes(t) != MPI_SUCCESS)
-      throw Error("MPI_Allreduce of the FNO's frequencies failed");
+  exchanges.halo = [&](const torch::Tensor& t) {
+    ++made;
+    return grid_pieces_.halo(t);
   };
-  const PetscScalar* in = nullptr;
-  PetscScalar* out = nullptr;
-  PetscCall(VecGetArrayRead(rhat_, &in));
-  PetscCall(VecGetArray(z, &out));
-  const size_t points = size_t(xm_) * size_t(ym_);
   int ok = 1;
+  torch::Tensor g;
   try {
     torch::NoGradGuard no_grad;
-    const torch::Tensor rh =
-        torch::from_blob(const_cast<PetscScalar*>(in), {1, 1, ym_, xm_}, torch::kFloat64) * scale;
-    const torch::Tensor input = torch::cat({couplings_, rh.to(dtype)}, 1);
-    const torch::Tensor g = fno.forward_piece(input, GridPiece{ny_, nx_, ys_, xs_}, sum)
-                                .select(1, 0)
-                                .to(torch::kFloat64)
-                                .contiguous();
+    const torch::Tensor input = torch::cat({couplings_, (rh * scale).to(dtype)}, 1);
+    g = network.forward_piece(input, grid_pieces_.piece(), exchanges)
+            .select(1, 0)
+            .to(torch::kFloat64)
+            .contiguous();
     ok = torch::isfinite(g).all().item<bool>() ? 1 : 0;
-    if (ok) std::memcpy(out, g.data_ptr<double>(), sizeof(double) * points);
   } catch (const std::exception& e) {
     ok = -1;
     PetscCall(PetscInfo(nullptr, "pins surrogate: network failed on this process: %s\n", e.what()));
-    // The other processes wait in the sums this one has not made yet: make them, with zeros.
-    torch::Tensor zeros = torch::zeros({fno.piece_sum_size(1, ny_, nx_)}, dtype);
-    while (sums < fno.piece_sums()) PetscCallMPI(add_over_processes(zeros));
+    // The other processes wait in the exchanges this one has not made yet: make them, with
+    // zeros.
+    try {
+      finish_piece_exchanges(exchanges_, made, dtype, exchanges);
+    } catch (const std::exception& again) {
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "pins surrogate: %s", again.what());
+    }
   }
-  if (ok != 1) std::memset(out, 0, sizeof(double) * points);
-  PetscCall(VecRestoreArrayRead(rhat_, &in));
-  PetscCall(VecRestoreArray(z, &out));
+  if (ok != 1) g = torch::zeros({grid_pieces_.rows(), grid_pieces_.cols()}, torch::kFloat64);
+  PetscCall(grid_pieces_.write(g, z));
   // -1 (failed) anywhere wins over 0 (not finite) anywhere.
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm));
   PetscCheck(ok != -1, comm, PETSC_ERR_LIB,

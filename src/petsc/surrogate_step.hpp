@@ -6,10 +6,12 @@
 // is set up and applied as distributed PETSc matrices, every process for its own rows
 // (mgnet_matrices.hpp): by default (on A's own hierarchy, on any number of processes), or on
 // request (set_cycle, set_hierarchy).
-// An FNO on several processes runs piece by piece, every process on its own box of the grid
-// (FNOImpl::forward_piece: the kept frequencies added by one all-reduce per Fourier layer).
-// A U-Net, an FNO on one process and an MgNet asked for its network cycle run on rank 0 on
-// the whole grid (gathered there on several processes).
+// An FNO or a U-Net on several processes runs piece by piece, every process on its own box
+// of the grid (surrogates/grid_piece.hpp: an FNO's kept frequencies added by one all-reduce
+// per Fourier layer; a U-Net's convolutions through one-cell halos between neighbours and its
+// normalisations through all-reduces of their statistics, on boxes aligned to its pooling,
+// grid_pieces.hpp). On one process they run on the whole grid, as does an MgNet asked for
+// its network cycle (gathered on rank 0 on several processes).
 #include <petscdmda.h>
 #include <petscmat.h>
 #include <torch/types.h>
@@ -18,6 +20,7 @@
 #include <string>
 
 #include "grid_gather.hpp"
+#include "grid_pieces.hpp"
 #include "mgnet_matrices.hpp"
 #include "pins/core/calibration.hpp"
 #include "pins/core/model_file.hpp"
@@ -63,7 +66,8 @@ class SurrogateStep {
   bool symmetric_hierarchy() const { return symmetric_; }
   /// Whether the last set_operator built the distributed matrices (and their levels).
   bool uses_matrices() const { return matrices_.levels() > 0; }
-  /// Whether the network runs on every process for its own box (an FNO on several).
+  /// Whether the network runs on every process for its own box (an FNO or a U-Net on
+  /// several).
   bool uses_pieces() const { return pieces_; }
   int matrix_levels() const { return matrices_.levels(); }
   /// Set-ups of the distributed matrices so far, and how many of them changed values only.
@@ -102,8 +106,8 @@ class SurrogateStep {
   // g = G(Â, r̂) with r̂ in rhat_, the whole grid gathered to rank 0 and the result sent
   // back into z; *ok: 1, 0 (not finite: z zero) or the network failed (an error).
   PetscErrorCode apply_on_rank0(Vec z, int* ok);
-  // The same with every process evaluating the FNO on its own box (no gather); *ok as above,
-  // agreed by all processes.
+  // The same with every process evaluating the network on its own box (no gather); *ok as
+  // above, agreed by all processes.
   PetscErrorCode apply_in_pieces(Vec z, int* ok);
   // This process's couplings W, E, S, N of Â = D⁻¹A [1, 4, ym, xm] (float64; a buffer that
   // the next call overwrites), checked finite, and the operator flag's score from
@@ -117,9 +121,10 @@ class SurrogateStep {
   GridGather gather_;
   PetscInt nx_ = 0, ny_ = 0;
   torch::Tensor couplings_;  // rank 0: [1, 4, ny, nx] in the model's dtype; in pieces: this
-                             // process's box [1, 4, ym, xm]
+                             // process's box [1, 4, rows, cols]
   bool pieces_ = false;     // the network runs on every process's box (apply_in_pieces)
-  PetscInt xs_ = 0, ys_ = 0, xm_ = 0, ym_ = 0;  // this process's box of the grid
+  GridPieces grid_pieces_;  // the boxes, in pieces
+  std::vector<PieceExchange> exchanges_;  // a box's exchanges, to finish them after a failure
   torch::Tensor couplings_buffer_;  // local_couplings' output, kept across set-ups
   Cycle cycle_ = Cycle::kAuto;
   bool matrices_reuse_ = true;

@@ -619,26 +619,27 @@ def case_true_residual(args):
         fail("without a drift the check changed the solve: %d -> %d iterations" % (its_a, its_b))
 
 
-def case_fno_pieces(args):
-    """An FNO preconditioner on several processes runs on every process's part of the grid
-    (FNOImpl::forward_piece: one all-reduce of the kept frequencies per Fourier layer, no
-    gather). It is the same network, so the same iterations and true residual as on one
-    process, where it runs on the whole grid: 1, 2 and 3 processes (3 split 65 unevenly)."""
-    fno = os.path.join(args.workdir, "fno32.pins")
+def pieces_case(args, name, network_options):
+    """Trains a small preconditioner of the architecture in `network_options` (150 steps),
+    then solves the same 65^2 problem on 1, 2 and 3 processes (3 split 65 unevenly): on
+    several processes the network runs on every process's part of the grid (no gather), and
+    being the same network it must give the same iterations and true residual as on one
+    process, where it runs on the whole grid. NaN weights on 2 processes: every process sees
+    the NaN (the exchanges carry it) and the PC switches to its fallback at once on all."""
+    model = os.path.join(args.workdir, name + ".pins")
     p = subprocess.run([args.pins, "train", "-task", "precondition", "-grid", "32",
-                        "-train_steps", "150", "-train_batch_size", "4", "-surrogate_type",
-                        "fno", "-fno_width", "12", "-fno_modes", "8", "-fno_layers", "3",
-                        "-fno_hidden", "32", "-train_threads", "1", "-force", "-o", fno],
+                        "-train_steps", "150", "-train_batch_size", "4"] + network_options +
+                       ["-train_threads", "1", "-force", "-o", model],
                        capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
-        fail("training a small FNO preconditioner failed:\n" + p.stdout + p.stderr)
+        fail("training a small %s preconditioner failed:\n%s%s" % (name, p.stdout, p.stderr))
     base = ["-ksp_type", "fgmres", "-ksp_gmres_restart", "200", "-pc_type", "surrogate",
             "-da_grid_x", "65", "-da_grid_y", "65", "-ksp_view"]
-    runs = {ranks: solve(args, *base, "-pc_surrogate_model", fno, ranks=ranks)
+    runs = {ranks: solve(args, *base, "-pc_surrogate_model", model, ranks=ranks)
             for ranks in (1, 2, 3)}
     for ranks, (its, res, out) in runs.items():
-        print("FNO preconditioner on %d process(es): %d iterations, true relative residual %.4e"
-              % (ranks, its, res))
+        print("%s preconditioner on %d process(es): %d iterations, true relative residual %.4e"
+              % (name, ranks, its, res))
         where = ("on rank 0 (whole grid)" if ranks == 1 else
                  "each on its own part of the grid (no gather)")
         if where not in out:
@@ -649,15 +650,37 @@ def case_fno_pieces(args):
     for ranks in (2, 3):
         its, res, _ = runs[ranks]
         if its != its_1 or abs(res - res_1) > 1e-3 * res_1:
-            fail("the FNO on %d processes took %d iterations to %.6e, on one %d to %.6e" %
-                 (ranks, its, res, its_1, res_1))
-    # NaN weights, the FNO in pieces on 2 processes: every process sees the NaN (the sums
-    # carry it), and the PC switches to its fallback at once on all of them.
-    nan = os.path.join(args.workdir, "fno32_nan.pins")
-    rewrite_model(fno, nan, weights=lambda w: struct.pack("<f", float("nan")) * (len(w) // 4))
+            fail("the %s on %d processes took %d iterations to %.6e, on one %d to %.6e" %
+                 (name, ranks, its, res, its_1, res_1))
+    nan = os.path.join(args.workdir, name + "_nan.pins")
+    rewrite_model(model, nan, weights=lambda w: struct.pack("<f", float("nan")) * (len(w) // 4))
     _, _, out = solve(args, *base, "-pc_surrogate_model", nan, ranks=2)
     if "the network's output contains NaN or Inf" not in out or switch_iteration(out) != 0:
-        fail("NaN weights in the FNO on 2 processes did not switch to the fallback:\n" + out)
+        fail("NaN weights in the %s on 2 processes did not switch to the fallback:\n%s"
+             % (name, out))
+    return model
+
+
+def case_fno_pieces(args):
+    """An FNO preconditioner on several processes (FNOImpl::forward_piece: one all-reduce of
+    the kept frequencies per Fourier layer, no gather)."""
+    pieces_case(args, "fno", ["-surrogate_type", "fno", "-fno_width", "12", "-fno_modes", "8",
+                              "-fno_layers", "3", "-fno_hidden", "32"])
+
+
+def case_unet_pieces(args):
+    """A U-Net preconditioner on several processes (UNetImpl::forward_piece: one-cell halos
+    between neighbouring processes for its convolutions, all-reduces for its GroupNorms, on
+    boxes aligned to its pooling: the 65-point axes split 33/32 by the DMDA become 32/33).
+    A grid with fewer blocks than processes along an axis is refused by name."""
+    model = pieces_case(args, "unet", ["-surrogate_type", "unet", "-unet_channels", "8",
+                                       "-unet_levels", "3"])
+    rc, out, err = run(args, args.example, "-ksp_type", "fgmres", "-pc_type", "surrogate",
+                       "-pc_surrogate_model", model, "-da_grid_x", "4", "-da_grid_y", "8",
+                       "-da_processors_x", "2", "-da_processors_y", "2", ranks=4)
+    if rc == 0 or "has fewer such blocks than the 2 x 2 processes" not in out + err:
+        fail("a 4 x 8 grid on 2 x 2 processes with a 3-level U-Net (blocks of 4) was not "
+             "refused by name:\n" + out + err)
 
 
 def case_galerkin(args):

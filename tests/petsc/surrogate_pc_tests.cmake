@@ -18,7 +18,7 @@ if(PINS_TEST_PYTHON)
   endforeach()
   foreach(_case fewer_iterations mpi broken_model safety_net replace replace_amat_pmat
                 replace_refine one_process_fails log_view operator_flag bad_input newton
-                true_residual galerkin fno_pieces)
+                true_residual galerkin fno_pieces unet_pieces)
     add_test(NAME surrogate_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/surrogate_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
