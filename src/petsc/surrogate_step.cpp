@@ -172,20 +172,8 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     PetscCall(local_couplings(A, da, who, &owned));
     PetscCall(grid_pieces_.read_owned(owned, w_, &couplings_));
     couplings_ = couplings_.to(dtype).contiguous();
-    if (new_layout) {
-      // The box's exchanges, found once per layout by a forward that stays on this process;
-      // a box the network refuses fails every process here, before any application.
-      std::optional<detail::Failure> failure;
-      detail::record_failure(failure, -1, [&] {
-        const torch::Tensor input =
-            torch::cat({couplings_, torch::zeros_like(couplings_.narrow(1, 0, 1))}, 1);
-        exchanges_ = record_piece_exchanges(*piecewise, input, grid_pieces_.piece());
-      });
-      if (const auto message = detail::agree(comm, failure)) {
-        PetscCall(grid_pieces_.reset());
-        SETERRQ(comm, PETSC_ERR_LIB, "%s: %s", who, message->c_str());
-      }
-    }
+    // The box's exchanges are recorded by its first application.
+    if (new_layout) exchanges_.clear();
     PetscFunctionReturn(0);
   }
   torch::Tensor coeffs;
@@ -362,25 +350,33 @@ PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
   const MPI_Datatype mpi_type = dtype == torch::kFloat64 ? MPI_DOUBLE : MPI_FLOAT;
   torch::Tensor rh;
   PetscCall(grid_pieces_.read(rhat_, &rh));
-  // The exchanges made so far, counted so that a failure can finish the rest with zeros.
+  // The exchanges made so far, counted so that a failure can finish the rest with zeros;
+  // the first application on a layout records them as it goes.
+  const bool recording = exchanges_.empty();
   std::size_t made = 0;
-  PieceExchanges exchanges;
-  exchanges.sum = [&](torch::Tensor& t) {
-    ++made;
+  PieceExchanges plain, counted;
+  plain.sum = [&](torch::Tensor& t) {
     if (MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type, MPI_SUM, comm) !=
         MPI_SUCCESS)
       throw Error("MPI_Allreduce of the network's sums failed");
   };
-  exchanges.halo = [&](const torch::Tensor& t) {
+  plain.halo = [&](const torch::Tensor& t) { return grid_pieces_.halo(t); };
+  counted.sum = [&](torch::Tensor& t) {
     ++made;
-    return grid_pieces_.halo(t);
+    if (recording) exchanges_.push_back({PieceExchange::Kind::kSum, t.sizes().vec()});
+    plain.sum(t);
+  };
+  counted.halo = [&](const torch::Tensor& t) {
+    ++made;
+    if (recording) exchanges_.push_back({PieceExchange::Kind::kHalo, t.sizes().vec()});
+    return plain.halo(t);
   };
   int ok = 1;
-  torch::Tensor g;
+  torch::Tensor g, input;
   try {
     torch::NoGradGuard no_grad;
-    const torch::Tensor input = torch::cat({couplings_, (rh * scale).to(dtype)}, 1);
-    g = network.forward_piece(input, grid_pieces_.piece(), exchanges)
+    input = torch::cat({couplings_, (rh * scale).to(dtype)}, 1);
+    g = network.forward_piece(input, grid_pieces_.piece(), counted)
             .select(1, 0)
             .to(torch::kFloat64)
             .contiguous();
@@ -389,11 +385,17 @@ PetscErrorCode SurrogateStep::apply_in_pieces(Vec z, int* ok_out) {
     ok = -1;
     PetscCall(PetscInfo(nullptr, "pins surrogate: network failed on this process: %s\n", e.what()));
     // The other processes wait in the exchanges this one has not made yet: make them, with
-    // zeros.
+    // zeros (their list found by a forward that stays on this process, if this was the
+    // first application). Should even that fail, only ending the run spares them the wait.
     try {
-      finish_piece_exchanges(exchanges_, made, dtype, exchanges);
+      if (recording) exchanges_ = record_piece_exchanges(network, input, grid_pieces_.piece());
+      finish_piece_exchanges(exchanges_, made, dtype, plain);
     } catch (const std::exception& again) {
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "pins surrogate: %s", again.what());
+      exchanges_.clear();
+      SETERRABORT(comm, PETSC_ERR_LIB,
+                  "pins surrogate: the network failed on this process (%s) and so did making "
+                  "its remaining exchanges with the others (%s)",
+                  e.what(), again.what());
     }
   }
   if (ok != 1) g = torch::zeros({grid_pieces_.rows(), grid_pieces_.cols()}, torch::kFloat64);
