@@ -44,7 +44,7 @@ class SurrogateStep {
 
   /// Where the network's applications run: kAuto is kMatrices for an MgNet on several
   /// processes, and on one unless the hierarchy is kScaled (set_hierarchy); kNetwork
-  /// otherwise (an FNO on several processes in pieces). kMatrices needs an MgNet
+  /// otherwise (an FNO or a U-Net on several processes in pieces). kMatrices needs an MgNet
   /// (set_operator fails with a message naming the model's architecture otherwise). Takes
   /// effect at set_operator.
   enum class Cycle { kAuto, kNetwork, kMatrices };
