@@ -29,6 +29,11 @@ void Surrogate::pretty_print(std::ostream& stream) const {
          << options_json().dump() << ")";
 }
 
+torch::ScalarType parameter_dtype(const torch::nn::Module& module) {
+  for (const auto& p : module.parameters()) return p.scalar_type();
+  return torch::kFloat32;
+}
+
 torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like) {
   return cell_centre_coordinates({ny, nx}, like);
 }

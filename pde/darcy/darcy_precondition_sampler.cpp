@@ -12,6 +12,7 @@
 #include "pde/darcy/darcy_coefficients.hpp"
 #include "pde/darcy/darcy_sampler.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/galerkin_coarsening.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/random.hpp"
 #include "pins/core/smoother.hpp"
@@ -256,6 +257,24 @@ SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int d
     Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 2));
     double* d = b.z[i].data_ptr<double>();
     for (int64_t k = 0; k < pattern.rows(); ++k) d[k] = rng.normal();
+  }
+  return b;
+}
+
+SmootherBatch sample_galerkin_smoother_batch(const std::vector<std::string>& kinds, int dim,
+                                             int side, int count, std::uint64_t seed,
+                                             std::uint64_t first) {
+  const SmootherBatch fine = sample_smoother_batch(kinds, dim, 2 * side + 1, count, seed, first);
+  CoarseOperators coarse = galerkin_coarsen(fine.pattern, fine.values, dim, 2 * side + 1);
+  SmootherBatch b;
+  b.pattern = coarse.pattern;
+  b.values = coarse.values;
+  b.aggregate = box_aggregates(dim, side, 1);
+  b.z = torch::empty({count, b.pattern.rows()}, torch::kFloat64);
+  for (int i = 0; i < count; ++i) {
+    Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 3));
+    double* d = b.z[i].data_ptr<double>();
+    for (int64_t k = 0; k < b.pattern.rows(); ++k) d[k] = rng.normal();
   }
   return b;
 }

@@ -14,11 +14,6 @@ namespace pins {
 
 namespace {
 
-torch::ScalarType model_dtype(Surrogate& model) {
-  for (const auto& p : model.module().parameters()) return p.scalar_type();
-  return torch::kFloat32;
-}
-
 // Per-sample sum over the grid of [B, ny, nx].
 torch::Tensor grid_sum(const torch::Tensor& t) { return t.sum({1, 2}); }
 
@@ -97,7 +92,7 @@ torch::Tensor dataset_operator_statistics(const Dataset& d, const std::string& p
 
 torch::Tensor precondition_step(Surrogate& model, const torch::Tensor& scaled_coeffs,
                                 const torch::Tensor& rhat) {
-  const torch::ScalarType dtype = model_dtype(model);
+  const torch::ScalarType dtype = parameter_dtype(model.module());
   torch::Tensor rms;
   const torch::Tensor x = precondition_input(scaled_coeffs, rhat, &rms).to(dtype);
   const torch::Tensor g = model.forward(x).select(1, 0).to(rhat.scalar_type());

@@ -89,9 +89,7 @@ SmootherInference smoother_infer(Surrogate& model, const SparsePattern& p,
   const int64_t* fd = fields ? field.data_ptr<int64_t>() : nullptr;
   const int32_t* col = p.col_idx().data_ptr<int32_t>();
   const int channels = model.in_channels();
-  const auto dtype = model.module().parameters().empty()
-                         ? torch::kFloat32
-                         : model.module().parameters().front().scalar_type();
+  const auto dtype = parameter_dtype(model.module());
 
   // The network's outputs go straight into M's values, which are then formed in place: at
   // 65³ every nnz-sized temporary is 15 MB of fresh pages.

@@ -33,6 +33,11 @@ const std::vector<OptionDoc> kOptions = detail::with_sampled_loop_options({
      "what M is trained for: one_step (the energy error of one damped step) or two_grid (the "
      "error of a two-grid cycle: Chebyshev(2) with M around a smoothed-aggregation coarse "
      "correction, as on GAMG's levels)"},
+    {"-smoother_galerkin",
+     "1: every other batch of each dimension holds Galerkin coarse operators P^T A P of "
+     "operators drawn on a grid twice as fine (9-/27-point rows, as on PCMG's and GAMG's "
+     "coarse levels; the default for one field); 0: fine operators only (the default for "
+     "several fields)"},
 });
 
 std::string join_ints(const std::vector<int>& v) {
@@ -62,16 +67,27 @@ class SmootherProblems : public detail::SampledProblems {
   explicit SmootherProblems(const SmootherTrainOptions& opt) : opt_(opt) {
     // Fixed validation operators of every dimension, drawn far from the training indices.
     const int per_dim = std::max<int>(1, opt_.loop.val_samples / int(opt_.dims.size()));
-    for (int dim : opt_.dims)
+    for (int dim : opt_.dims) {
       val_.push_back(problems(sample_smoother_batch(opt_.kinds, dim, side(dim), per_dim,
                                                     opt_.loop.seed, std::uint64_t(1) << 40,
                                                     opt_.dof)));
+      if (opt_.galerkin)
+        val_.push_back(problems(sample_galerkin_smoother_batch(
+            opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed, std::uint64_t(1) << 41)));
+    }
   }
   void draw(std::int64_t step, Share share) override {
-    const int dim = opt_.dims[size_t(step) % opt_.dims.size()];
-    batch_ = problems(sample_smoother_batch(
-        opt_.kinds, dim, side(dim), int(share.end - share.begin), opt_.loop.seed,
-        std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin, opt_.dof));
+    const std::size_t dims = opt_.dims.size();
+    const int dim = opt_.dims[size_t(step) % dims];
+    const int count = int(share.end - share.begin);
+    const std::uint64_t first = std::uint64_t(step) * std::uint64_t(opt_.loop.batch_size) + share.begin;
+    // With -smoother_galerkin every other round of the dimensions is coarse operators.
+    if (opt_.galerkin && (size_t(step) / dims) % 2 == 1)
+      batch_ = problems(sample_galerkin_smoother_batch(opt_.kinds, dim, side(dim), count,
+                                                       opt_.loop.seed, first));
+    else
+      batch_ = problems(
+          sample_smoother_batch(opt_.kinds, dim, side(dim), count, opt_.loop.seed, first, opt_.dof));
   }
   torch::Tensor loss(Surrogate& model) override { return loss_on(model, batch_); }
   double validation_loss(Surrogate& model) override {
@@ -100,6 +116,7 @@ class SmootherProblems : public detail::SampledProblems {
                         {"-smoother_operators", join_commas(opt_.kinds)}};
     if (opt_.dof > 1) f["-smoother_dof"] = opt_.dof;  // scalar checkpoints stay resumable
     if (two_grid()) f["-smoother_loss"] = opt_.loss;   // and one-step ones too
+    if (opt_.galerkin) f["-smoother_galerkin"] = opt_.galerkin;
     return f;
   }
 
@@ -147,6 +164,9 @@ SmootherTrainOptions SmootherTrainOptions::from_options(const OptionMap& o) {
     t.kinds = detail::split_commas(o.get_string("-smoother_operators", ""));
   t.dof = o.get_int("-smoother_dof", t.dof);
   t.loss = o.get_string("-smoother_loss", t.loss);
+  // Coarse operators in training by default for one field (measured better on every level
+  // and grid tried: bench/RESULTS.md, "Galerkin coarse operators in training").
+  t.galerkin = o.get_int("-smoother_galerkin", t.dof == 1 ? 1 : 0);
   t.loop.read_loop_options(o);
   t.validate();
   return t;
@@ -159,7 +179,8 @@ std::string SmootherTrainOptions::help() {
   os << detail::option_help_lines(kOptions);
   os << "  defaults: -grid " << d.grid << " -smoother_grid3d " << d.grid3d << " -smoother_dims "
      << join_ints(d.dims) << " -smoother_operators " << join_commas(d.kinds) << " -smoother_dof "
-     << d.dof << " -smoother_loss " << d.loss << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
+     << d.dof << " -smoother_loss " << d.loss << " -smoother_galerkin 1 (0 with -smoother_dof > 1)"
+     << " -train_steps 1000 -train_batch_size " << d.loop.batch_size << " -train_lr "
      << d.loop.lr << "\n";
   return os.str();
 }
@@ -174,6 +195,9 @@ void SmootherTrainOptions::validate() const {
              dof);
   PINS_CHECK(loss == "one_step" || loss == "two_grid",
              "-smoother_loss must be one_step or two_grid, got '", loss, "'");
+  PINS_CHECK(galerkin == 0 || galerkin == 1, "-smoother_galerkin must be 0 or 1, got ", galerkin);
+  PINS_CHECK(galerkin == 0 || dof == 1,
+             "-smoother_galerkin 1 coarsens one-field operators only; got -smoother_dof ", dof);
   loop.validate_loop();
 }
 
@@ -207,6 +231,7 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
       {"values", "M = D^-1/2 Mhat D^-1/2, Mhat diagonally dominant"}};
   m.training_data_hash = "sampled:" + join_commas(opts.kinds) + ":dims=" + join_ints(opts.dims) +
                          (opts.dof > 1 ? ":dof=" + std::to_string(opts.dof) : std::string()) +
+                         (opts.galerkin ? ":galerkin" : "") +
                          ":seed=" + std::to_string(opts.loop.seed);
   m.metrics = {{"val_energy_error_jacobi", r.bare_val_loss},
                {"val_energy_error_untrained", r.initial_val_loss},
@@ -218,6 +243,7 @@ ModelManifest smoother_manifest(const SmootherTrainOptions& opts, const Precondi
                {"dims", join_ints(opts.dims)},
                {"dof", opts.dof},
                {"loss", opts.loss},
+               {"galerkin", opts.galerkin},
                {"command", command}};
   return m;
 }

@@ -401,9 +401,7 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
   torch::NoGradGuard no_grad;
   const bool was_training = model.module().is_training();
   model.module().eval();
-  const auto dtype = model.module().parameters().empty()
-                         ? torch::kFloat32
-                         : model.module().parameters().front().scalar_type();
+  const auto dtype = parameter_dtype(model.module());
   PINS_CHECK(!inputs.empty(), "predict: no input fields");
   const int64_t n = inputs.begin()->second.size(0);
   std::vector<torch::Tensor> parts;

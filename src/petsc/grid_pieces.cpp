@@ -64,8 +64,9 @@ PetscErrorCode GridPieces::setup(DM da, PetscInt alignment, const char* who) {
   const std::vector<PetscInt> ex = aligned_edges(nx_, lx, px, alignment);
   const std::vector<PetscInt> ey = aligned_edges(ny_, ly, py, alignment);
   PetscCheck(!ex.empty() && !ey.empty(), comm, PETSC_ERR_ARG_SIZ,
-             "%s: the network runs on aligned pieces of %" PetscInt_FMT " x %" PetscInt_FMT
-             " cells, one per process, but the %" PetscInt_FMT " x %" PetscInt_FMT
+             "%s: the network runs on every process's piece of the grid, pieces of whole blocks "
+             "of %" PetscInt_FMT " x %" PetscInt_FMT " cells (its pooling), but the %" PetscInt_FMT
+             " x %" PetscInt_FMT
              " grid has fewer such blocks than the %" PetscInt_FMT " x %" PetscInt_FMT
              " processes along its axes (use fewer processes, a finer grid, or a network with "
              "fewer levels)",

@@ -13,6 +13,7 @@
 #include "collective.hpp"
 #include "pins/core/check.hpp"
 #include "surrogates/multigrid.hpp"
+#include "surrogates/surrogate.hpp"
 
 namespace pins::petsc {
 
@@ -254,11 +255,7 @@ PetscErrorCode MgNetMatrices::build(Mat A, Vec inv_diag, DM da, const torch::Ten
   PetscMPIInt rank;
   PetscCallMPI(MPI_Comm_rank(comm_, &rank));
   torch::NoGradGuard no_grad;
-  torch::ScalarType dtype = torch::kFloat32;  // the network's
-  for (const auto& p : net.parameters()) {
-    dtype = p.scalar_type();
-    break;
-  }
+  const torch::ScalarType dtype = parameter_dtype(net);
   PetscCheck(dtype == torch::kFloat32 || dtype == torch::kFloat64, comm_, PETSC_ERR_SUP,
              "pins surrogate: the MgNet's weights are %s; its cycle as matrices takes float32 or "
              "float64 models",

@@ -156,11 +156,7 @@ PetscErrorCode SurrogateStep::set_operator(Mat A, DM da, const char* who) {
     PetscFunctionReturn(0);
   }
   matrices_.reset();
-  torch::ScalarType dtype = torch::kFloat32;
-  for (const auto& p : model_->module().parameters()) {
-    dtype = p.scalar_type();
-    break;
-  }
+  const torch::ScalarType dtype = parameter_dtype(model_->module());
   auto* piecewise = dynamic_cast<PiecewiseSurrogate*>(model_.get());
   pieces_ = piecewise && piecewise->runs_in_pieces() && size > 1;
   if (pieces_) {

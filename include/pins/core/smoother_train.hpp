@@ -50,6 +50,10 @@ struct SmootherTrainOptions {
   /// "two_grid" (smoother_two_grid_loss: Chebyshev(2) with M around a smoothed-aggregation
   /// coarse correction, pins/core/smoother_two_grid.hpp).
   std::string loss = "one_step";
+  /// -smoother_galerkin: 1 to draw every other batch of each dimension as Galerkin coarse
+  /// operators (sample_galerkin_smoother_batch), for smoothers on PCMG's or GAMG's coarse
+  /// levels; one field only. from_options makes it 1 unless -smoother_dof > 1.
+  int galerkin = 0;
 
   /// Reads -grid, -smoother_grid3d, -smoother_dims, -smoother_operators, -smoother_dof,
   /// -smoother_loss and the -train_* options of the loop; rejects other -smoother_* and
@@ -84,6 +88,13 @@ struct SmootherBatch {
 SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
                                     int count, std::uint64_t seed, std::uint64_t first,
                                     int dof = 1);
+
+/// The same, one field, for the Galerkin coarse operators PᵀAP (pins/core/galerkin_coarsening.hpp)
+/// of operators drawn on the (2·side + 1)^dim grid: 9- or 27-point operators on a side^dim
+/// grid, the rows PETSc's geometric multigrid hands the smoother on its coarse levels.
+SmootherBatch sample_galerkin_smoother_batch(const std::vector<std::string>& kinds, int dim,
+                                             int side, int count, std::uint64_t seed,
+                                             std::uint64_t first);
 
 /// Trains `model` (kSmootherFeatures inputs, 1 output) in place. The result's bare loss is
 /// Jacobi's (M = D⁻¹); losses are smoother_loss on the validation operators.
