@@ -189,6 +189,18 @@ torch::Tensor box_aggregates(int dim, int side, int dof) {
   }
   return field * per_field + box;
 }
+
+// Errors z [count, rows] of standard normal entries, sample i from its own stream.
+torch::Tensor white_noise(int count, int64_t rows, std::uint64_t seed, std::uint64_t first,
+                          std::uint64_t stream) {
+  torch::Tensor z = torch::empty({count, rows}, torch::kFloat64);
+  for (int i = 0; i < count; ++i) {
+    Rng rng(sample_seed(seed, first + std::uint64_t(i), stream));
+    double* d = z[i].data_ptr<double>();
+    for (int64_t k = 0; k < rows; ++k) d[k] = rng.normal();
+  }
+  return z;
+}
 }  // namespace
 
 SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int dim, int side,
@@ -252,12 +264,7 @@ SmootherBatch sample_smoother_batch(const std::vector<std::string>& kinds, int d
   if (dof > 1)  // field-major rows: field f holds the f-th block of n / dof rows
     b.field = torch::arange(pattern.rows(), torch::kInt64).div(pattern.rows() / dof, "floor");
   b.aggregate = box_aggregates(dim, side, dof);
-  b.z = torch::empty({count, pattern.rows()}, torch::kFloat64);
-  for (int i = 0; i < count; ++i) {
-    Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 2));
-    double* d = b.z[i].data_ptr<double>();
-    for (int64_t k = 0; k < pattern.rows(); ++k) d[k] = rng.normal();
-  }
+  b.z = white_noise(count, pattern.rows(), seed, first, kResidualStream + 2);
   return b;
 }
 
@@ -270,12 +277,7 @@ SmootherBatch sample_galerkin_smoother_batch(const std::vector<std::string>& kin
   b.pattern = coarse.pattern;
   b.values = coarse.values;
   b.aggregate = box_aggregates(dim, side, 1);
-  b.z = torch::empty({count, b.pattern.rows()}, torch::kFloat64);
-  for (int i = 0; i < count; ++i) {
-    Rng rng(sample_seed(seed, first + std::uint64_t(i), kResidualStream + 3));
-    double* d = b.z[i].data_ptr<double>();
-    for (int64_t k = 0; k < b.pattern.rows(); ++k) d[k] = rng.normal();
-  }
+  b.z = white_noise(count, b.pattern.rows(), seed, first, kResidualStream + 3);
   return b;
 }
 
