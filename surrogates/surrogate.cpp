@@ -34,6 +34,11 @@ torch::ScalarType parameter_dtype(const torch::nn::Module& module) {
   return torch::kFloat32;
 }
 
+torch::Device parameter_device(const torch::nn::Module& module) {
+  for (const auto& p : module.parameters()) return p.device();
+  return torch::kCPU;
+}
+
 torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like) {
   return cell_centre_coordinates({ny, nx}, like);
 }

@@ -119,6 +119,10 @@ class Surrogate {
 /// what its inputs are converted to.
 torch::ScalarType parameter_dtype(const torch::nn::Module& module);
 
+/// The device of a network's weights (its first parameter's), the CPU for one without any:
+/// where its inputs must be.
+torch::Device parameter_device(const torch::nn::Module& module);
+
 /// Cell-centre coordinates of an ny × nx grid on the unit square, [2, ny, nx]: channel 0 is
 /// x = (j + ½)/nx, channel 1 is y = (i + ½)/ny, with the dtype and device of `like`.
 torch::Tensor cell_centre_coordinates(int64_t ny, int64_t nx, const torch::Tensor& like);

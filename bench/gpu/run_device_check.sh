@@ -47,8 +47,9 @@ log "3. core tests on the GPU"
 /tmp/pbuild/bin/pins_core_tests 2>&1 | tee $OUT/tests.log | tail -25
 log "3b. surrogate tests (LibTorch 2.x build of the surrogates; tensors on the CPU)"
 /tmp/pbuild/bin/pins_surrogate_tests 2>&1 | tee $OUT/surrogate_tests.log | tail -4
-log "3c. trainer tests without the physics loss (the trainer keeps tensors on the CPU, which a CUDA Kokkos build rejects)"
-/tmp/pbuild/bin/pins_training_tests -tce='*physics*' 2>&1 | tee $OUT/training_tests.log | tail -6
+log "3c. -train_device cuda against the CPU (tests/training/test_device.cpp), then every trainer test (-train_device auto: cuda here)"
+/tmp/pbuild/bin/pins_training_tests -tc='*device*,*GPU*,*predict*' 2>&1 | tee $OUT/training_device.log | tail -12
+/tmp/pbuild/bin/pins_training_tests 2>&1 | tee $OUT/training_tests.log | tail -12
 log "4. stencil benchmark on the GPU"
 /tmp/pbuild/bin/bench_stencil 2>&1 | tee $OUT/bench.log
 /tmp/pbuild/bin/bench_stencil -B 64 -n 512 2>&1 | tee -a $OUT/bench.log

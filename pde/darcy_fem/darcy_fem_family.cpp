@@ -68,7 +68,9 @@ class DarcyFemFamily final : public Family {
     const auto it = in.find("kappa");
     PINS_CHECK(it != in.end() && it->second.defined(),
                "darcy_fem operator: the input field 'kappa' is missing");
-    return std::make_shared<SparseOperator>(a.pattern, a.values(it->second.contiguous()));
+    const torch::Tensor& kappa = it->second;
+    return std::make_shared<SparseOperator>(a.pattern.to(kappa.device()),
+                                            a.values(kappa.contiguous()));
   }
 
   torch::Tensor rhs(const FieldMap& in) const override {

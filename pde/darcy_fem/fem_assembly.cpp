@@ -163,8 +163,10 @@ torch::Tensor scatter_terms(const torch::Tensor& field, std::int64_t cells, std:
   PINS_CHECK(field.dim() == 2 && field.size(1) == cells && field.is_floating_point(),
              "darcy_fem: ", what, " must be [B, ", cells, "] (one value per mesh cell), got ",
              field.sizes());
-  const torch::Tensor terms = field.index_select(1, cell) * weight.to(field.scalar_type());
-  return torch::zeros({field.size(0), size}, field.options()).index_add(1, index, terms);
+  // The lists are built on the host; a field on a GPU takes them along (no-ops on the CPU).
+  const torch::Device at = field.device();
+  const torch::Tensor terms = field.index_select(1, cell.to(at)) * weight.to(field.options());
+  return torch::zeros({field.size(0), size}, field.options()).index_add(1, index.to(at), terms);
 }
 }  // namespace
 

@@ -106,6 +106,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
   TrainOptions opts;
   Dataset labelled, validation, unlabelled;  // -data, -train_val_data, -train_unlabelled
   bool streamed = false;
+  std::string device;  // -train_device resolved, for the header
   std::int64_t budget = 0;
   on_all_ranks(comm, [&] {
     opts = TrainOptions::from_options(options);
@@ -113,6 +114,7 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
                "-data <file.h5> is required: the training dataset (or -train_unlabelled "
                "<inputs.h5> with -train_data_weight 0 for physics-only training)");
     check_output_path(out, "-o", force);
+    device = training_device(opts.device).str();  // refused here, before any data is read
     if (!cal_path.empty()) {  // checked before training, not after it
       PINS_CHECK(calibrate_level > 0 && calibrate_level < 1,
                  "-calibrate_level must be in (0, 1), got ", double(calibrate_level));
@@ -176,8 +178,9 @@ int run_train(MPI_Comm comm, const std::string& command_line) {
     std::printf("pins train: %s: %s of -pde %s on %s\n", dataset_path.c_str(),
                 rows(dataset, td).c_str(), dataset.info.pde.c_str(),
                 dataset.info.grid_string().c_str());
-    std::printf("  model       %s, %lld parameters, %s, %d threads%s\n", surrogate.c_str(),
-                (long long)parameters, opts.dtype.c_str(), torch::get_num_threads(),
+    std::printf("  model       %s, %lld parameters, %s on %s, %d threads%s\n",
+                surrogate.c_str(), (long long)parameters, opts.dtype.c_str(), device.c_str(),
+                torch::get_num_threads(),
                 group.size() > 1 ? (" per process, " + std::to_string(group.size()) +
                                     " processes (data parallel)").c_str()
                                  : "");

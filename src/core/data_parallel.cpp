@@ -17,7 +17,8 @@ void sum_gradients(const std::vector<torch::Tensor>& params, const ProcessGroup&
   // One buffer, one reduction: for pins' models (10⁴–10⁷ parameters) a single MPI_Allreduce
   // per step costs less than overlapping per-layer buckets with the backward pass would save
   // (bench/RESULTS.md, "Data-parallel training").
-  torch::Tensor flat = torch::cat(grads).contiguous();
+  // MPI sums host memory: a GPU run's gradients come over to the host and go back.
+  torch::Tensor flat = torch::cat(grads).to(torch::kCPU).contiguous();
   const auto n = std::size_t(flat.numel());
   if (flat.scalar_type() == torch::kFloat32)
     group.sum(flat.data_ptr<float>(), n);
@@ -34,7 +35,7 @@ void sum_gradients(const std::vector<torch::Tensor>& params, const ProcessGroup&
     if (p.grad().defined())
       p.mutable_grad().copy_(g);
     else
-      p.mutable_grad() = g.clone();
+      p.mutable_grad() = g.to(p.device(), true).clone();
   }
 }
 

@@ -113,6 +113,13 @@ torch::Tensor SparsePattern::row_indices() const {
   return torch::repeat_interleave(torch::arange(rows_, row_ptr_.options()), counts);
 }
 
+SparsePattern SparsePattern::to(torch::Device device) const {
+  SparsePattern p = *this;
+  for (torch::Tensor* t : {&p.row_ptr_, &p.col_idx_, &p.t_ptr_, &p.t_row_, &p.t_perm_, &p.diag_})
+    *t = t->to(device);
+  return p;
+}
+
 torch::Tensor sparse_diagonal(const SparsePattern& p, const torch::Tensor& values) {
   check_sparse_inputs("pins::sparse_diagonal", p, values, {});
   const int64_t n = std::min(p.rows(), p.cols());
@@ -174,6 +181,10 @@ torch::Tensor SparseOperator::diagonal() const {
 
 std::shared_ptr<const Operator> SparseOperator::with_values(torch::Tensor values) const {
   return std::make_shared<const SparseOperator>(pattern_, std::move(values));
+}
+
+std::shared_ptr<const Operator> SparseOperator::to(torch::Device device) const {
+  return std::make_shared<const SparseOperator>(pattern_.to(device), values_.to(device));
 }
 
 }  // namespace pins

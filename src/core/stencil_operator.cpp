@@ -66,4 +66,8 @@ std::shared_ptr<const Operator> StencilOperator::with_values(torch::Tensor value
   return std::make_shared<StencilOperator>(stencil_, std::move(values));
 }
 
+std::shared_ptr<const Operator> StencilOperator::to(torch::Device device) const {
+  return std::make_shared<StencilOperator>(stencil_, coeffs_.to(device));
+}
+
 }  // namespace pins

@@ -130,6 +130,9 @@ class TrainLoop : public detail::LoopTask {
   const TrainingData* validation_;
   const TrainingData* unlabelled_;
   torch::ScalarType dtype_ = torch::kFloat32;
+  // Where the model and every batch tensor live (-train_device); the rows are read and
+  // their features computed on the host, then moved here.
+  torch::Device device_ = torch::kCPU;
   // The rows: the training data's, then the validation data's, then the unlabelled data's;
   // row r of part p is row r − first_[p] of *parts_[p], held in memory or streamed from its
   // file. A batch's rows are read, and its features, target, operator and right-hand side
@@ -197,6 +200,8 @@ void TrainLoop::prepare() {
              " family's dof), got ", model_.in_channels(), " -> ", model_.out_channels());
   set_training_threads(opt_.threads);
   dtype_ = opt_.scalar_type();
+  device_ = training_device(opt_.device);
+  model_.module().to(device_);
 
   parts_ = {&data_};
   first_ = {0};
@@ -289,13 +294,15 @@ void TrainLoop::prepare() {
   {
     std::vector<int64_t> some(size_t(std::min<int64_t>(rows_, 64)));
     std::iota(some.begin(), some.end(), 0);
-    operator_ = family.make_operator(gather(some).inputs);
+    FieldMap inputs = gather(some).inputs;
+    for (auto& [name, t] : inputs) t = t.to(device_);
+    operator_ = family.make_operator(inputs);
+    // A mesh surrogate runs on the graph of the operator's couplings between the points
+    // (read on the host; the network moves its geometry to its input's device).
+    if (family.on_mesh())
+      model_.set_graph(mesh_graph_of(*family.mesh(), *operator_->to(torch::kCPU)));
   }
   check_physics_loss(family);
-  if (family.on_mesh()) {
-    // A mesh surrogate runs on the graph of the operator's couplings between the points.
-    model_.set_graph(mesh_graph_of(*family.mesh(), *operator_));
-  }
 }
 
 // The rows `rows` (of any parts, in that order) with their inputs; u holds the solutions of
@@ -356,9 +363,12 @@ TrainLoop::Batch TrainLoop::rows_of(const torch::Tensor& rows, bool with_operato
   TrainingData d =
       gather(std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel()));
   Batch b;
-  b.inputs = std::move(d.inputs);
-  b.u = d.u;
-  b.x = network_input(norm_, b.inputs, dtype_, family_.get());
+  // The features on the host (the mesh families' averaging to points is there), the rest
+  // from the inputs on the device: the operator's coefficients are a Kokkos kernel's, and
+  // targets, a time-dependent family's state and a nonlinear family's residual read them.
+  b.x = network_input(norm_, d.inputs, dtype_, family_.get()).to(device_);
+  for (auto& [name, t] : d.inputs) b.inputs[name] = t.to(device_);
+  if (d.u.defined()) b.u = d.u.to(device_);
   if (with_operator) {
     b.A = operator_->with_values(family_->make_operator(b.inputs)->values().to(dtype_));
     b.f = family_->rhs(b.inputs).to(dtype_);
@@ -456,7 +466,8 @@ TrainLoop::Losses TrainLoop::compute(const torch::Tensor& idx, const torch::Tens
   const double data_share = double(labelled) / double(std::max<int64_t>(step_labelled_, 1));
   const double physics_share = double(all.size(0)) / double(std::max<int64_t>(step_rows_, 1));
   if (all.size(0) == 0) {  // a step with fewer rows than processes: nothing here
-    const torch::Tensor zero = torch::zeros({}, torch::TensorOptions().dtype(dtype_));
+    const torch::Tensor zero =
+        torch::zeros({}, torch::TensorOptions().dtype(dtype_).device(device_));
     Losses l{zero, opt_.data_weight > 0 ? zero : torch::Tensor(),
              opt_.physics_weight > 0 ? zero : torch::Tensor()};
     return l;
@@ -634,7 +645,8 @@ void TrainLoop::load_state(const CheckpointData& c, const std::string& path) {
   const auto& s = c.state;
   best_.clear();
   if (c.has("best/" + named().front().first))
-    for (const auto& nt : named()) best_.push_back(c.tensor("best/" + nt.first, path).clone());
+    for (const auto& nt : named())
+      best_.push_back(c.tensor("best/" + nt.first, path).to(nt.second.device(), true).clone());
   best_epoch_ = s.at("best_epoch").get<int>();
   best_val_ = s.at("best_val").is_number() ? s.at("best_val").get<double>() : INFINITY;
   history_.clear();

@@ -44,8 +44,10 @@ torch::Tensor apply_to_stencil(const torch::Tensor& coeffs, GridSymmetry s) {
     std::swap(order[2], order[4]);
   }
   const torch::Tensor moved = apply_to_field(coeffs, s);
-  return moved.index_select(1, torch::tensor({order[0], order[1], order[2], order[3], order[4]},
-                                             torch::kInt64))
+  return moved
+      .index_select(1, torch::tensor({order[0], order[1], order[2], order[3], order[4]},
+                                     torch::kInt64)
+                           .to(coeffs.device()))
       .contiguous();
 }
 

@@ -402,6 +402,8 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
   const bool was_training = model.module().is_training();
   model.module().eval();
   const auto dtype = parameter_dtype(model.module());
+  // A model trained on a GPU answers there; the answer comes back to the inputs' device.
+  const torch::Device device = parameter_device(model.module());
   PINS_CHECK(!inputs.empty(), "predict: no input fields");
   const int64_t n = inputs.begin()->second.size(0);
   std::vector<torch::Tensor> parts;
@@ -409,8 +411,9 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
     const int64_t e = std::min(n, i + batch);
     FieldMap part;
     for (const auto& [name, t] : inputs) part[name] = t.slice(0, i, e);
-    const torch::Tensor x = network_input(norm, part, dtype, family);
-    parts.push_back(norm.solution(output_field(model.forward(x)).to(torch::kFloat64), part));
+    const torch::Tensor x = network_input(norm, part, dtype, family).to(device);
+    const torch::Tensor out = output_field(model.forward(x));
+    parts.push_back(norm.solution(out.to(part.begin()->second.device(), torch::kFloat64), part));
   }
   model.module().train(was_training);
   return torch::cat(parts, 0);

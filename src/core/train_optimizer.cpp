@@ -117,8 +117,10 @@ void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::string&
   for (size_t i = 0; i < params.size(); ++i) {
     if (list[i].is_null()) continue;
     const std::string p = "optim/" + std::to_string(i) + "/";
+    // Checkpoints hold host tensors; the state lives where its parameter does.
     auto get = [&](const std::string& name) {
-      return in.has(p + name) ? in.tensor(p + name, path).clone() : torch::Tensor();
+      return in.has(p + name) ? in.tensor(p + name, path).to(params[i].device(), true).clone()
+                              : torch::Tensor();
     };
     if (kind == "adam") {
       auto s = std::make_unique<torch::optim::AdamParamState>();

@@ -49,6 +49,10 @@ const OptionDoc kOptions[] = {
     {"-train_max_bad_steps", "non-finite steps before rolling back to the last checkpoint"},
     {"-train_max_rollbacks", "rollbacks before training stops with an error"},
     {"-train_dtype", "float32 or float64"},
+    {"-train_device",
+     "auto, cpu or cuda: where the model, the batches, the operators and the physics loss "
+     "live (auto: cuda when LibTorch sees a GPU and pins' Kokkos kernels run on one, else "
+     "cpu)"},
     {"-train_memory",
      "MB of dataset values to hold per process (0: auto, a quarter of the available memory "
      "shared by the node's processes); larger datasets are streamed from their files"},
@@ -85,6 +89,7 @@ std::string default_text(const std::string& name) {
   else if (name == "-train_max_bad_steps") os << d.max_bad_steps;
   else if (name == "-train_max_rollbacks") os << d.max_rollbacks;
   else if (name == "-train_dtype") os << d.dtype;
+  else if (name == "-train_device") os << d.device;
   else if (name == "-train_memory") os << d.memory_mb;
   return os.str();
 }
@@ -124,6 +129,7 @@ TrainOptions TrainOptions::from_options(const OptionMap& o) {
   t.max_bad_steps = o.get_int("-train_max_bad_steps", t.max_bad_steps);
   t.max_rollbacks = o.get_int("-train_max_rollbacks", t.max_rollbacks);
   t.dtype = o.get_string("-train_dtype", t.dtype);
+  t.device = o.get_string("-train_device", t.device);
   t.memory_mb = o.get_double("-train_memory", t.memory_mb);
   t.validate();
   return t;
@@ -178,6 +184,8 @@ void TrainOptions::validate() const {
   PINS_CHECK(max_rollbacks >= 0, "-train_max_rollbacks must be >= 0, got ", max_rollbacks);
   PINS_CHECK(dtype == "float32" || dtype == "float64",
              "-train_dtype must be float32 or float64, got '", dtype, "'");
+  PINS_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+             "-train_device must be auto, cpu or cuda, got '", device, "'");
   PINS_CHECK(std::isfinite(memory_mb) && memory_mb >= 0,
              "-train_memory must be >= 0 (MB; 0: auto), got ", memory_mb);
 }

@@ -5,6 +5,7 @@ target_sources(pins_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/core/train_data.cpp
   ${PROJECT_SOURCE_DIR}/src/core/option_table.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_options.cpp
+  ${PROJECT_SOURCE_DIR}/src/core/train_device.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_checkpoint.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_optimizer.cpp
   ${PROJECT_SOURCE_DIR}/src/core/train_monitor.cpp

@@ -244,4 +244,10 @@ std::shared_ptr<const Operator> DistributedSparseOperator::with_values(torch::Te
   return std::make_shared<const DistributedSparseOperator>(state_, std::move(values));
 }
 
+std::shared_ptr<const Operator> DistributedSparseOperator::to(torch::Device device) const {
+  PINS_CHECK(device.is_cpu(), "DistributedSparseOperator: its ghost exchanges are PETSc "
+             "VecScatters on host memory; it stays on the CPU (asked for ", device, ")");
+  return std::make_shared<const DistributedSparseOperator>(state_, values_);
+}
+
 }  // namespace pins::petsc

@@ -523,6 +523,12 @@ def case_bad_input():
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-fno_mode", "3"], "train",
                  "-fno_mode")
     expect_error(["train", "-o", "x.pins"], "train", "-data")
+    # -train_device: a bad name; cuda on this CPU build (a CPU-only LibTorch, a host Kokkos)
+    # is refused by what is missing, before any data is read.
+    expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-train_device", "gpu"], "train",
+                 "-train_device must be auto, cpu or cuda, got 'gpu'")
+    expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-train_device", "cuda"], "train",
+                 "-train_device cuda: this LibTorch sees no CUDA device")
     # MgNet is a preconditioner: refused for -task solution; its options checked up front.
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-surrogate_type", "mgnet"], "train",
                  "surrogate type 'mgnet' does not serve -task solution (it serves: precondition")

@@ -10,11 +10,18 @@
 
 #include "pde/darcy/darcy_coefficients.hpp"
 #include "pde/darcy/darcy_sampler.hpp"
+#include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 
 namespace pins::test {
+
+/// Where pins' Kokkos kernels read their tensors: the host, or the GPU of a CUDA build (the
+/// tests' own uses of the kernels go there, so they run on either build).
+inline torch::Device kokkos_device() {
+  return kokkos_uses_host_memory() ? torch::Device(torch::kCPU) : torch::Device(torch::kCUDA);
+}
 
 /// n samples on an n_grid² grid; u solved exactly (float64) unless `with_u` is false.
 inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_offset = 0) {
@@ -30,14 +37,15 @@ inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_o
   d.inputs = {{"kappa", kappa}, {"f", f}};
   if (with_u) {
     const int64_t m = int64_t(grid) * grid;
-    const torch::Tensor coeffs = darcy::stencil_coefficients(kappa);
-    const torch::Tensor eye = torch::eye(m, torch::kFloat64).view({m, grid, grid});
+    const torch::Device at = kokkos_device();
+    const torch::Tensor coeffs = darcy::stencil_coefficients(kappa.to(at));
+    const torch::Tensor eye = torch::eye(m, torch::kFloat64).view({m, grid, grid}).to(at);
     d.u = torch::empty_like(f);
     for (int i = 0; i < n; ++i) {
       // Column j of A is A e_j.
       const torch::Tensor cols =
           stencil_apply(coeffs[i].unsqueeze(0).expand({m, 5, grid, grid}).contiguous(), eye);
-      const torch::Tensor A = cols.view({m, m}).t();
+      const torch::Tensor A = cols.view({m, m}).t().to(torch::kCPU);
       d.u[i] = torch::linalg_solve(A, f[i].reshape({m, 1})).view({grid, grid});
     }
   }

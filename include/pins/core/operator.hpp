@@ -68,6 +68,11 @@ class Operator {
   /// whole dataset's values. Throws pins::Error for a mis-shaped tensor.
   virtual std::shared_ptr<const Operator> with_values(torch::Tensor values) const = 0;
 
+  /// The same operator with its values and any index arrays on `device` (the memory pins'
+  /// Kokkos kernels read must be theirs: a CUDA build's operators live on the GPU). Throws
+  /// pins::Error for an operator that cannot move there.
+  virtual std::shared_ptr<const Operator> to(torch::Device device) const = 0;
+
   /// [B, field_shape()...]: the shape a batch of fields must have.
   std::vector<int64_t> batch_field_shape() const {
     std::vector<int64_t> s{batch()};

@@ -86,6 +86,9 @@ class SparsePattern {
   /// The row of every entry, [nnz] int64 (for COO conversions and tests).
   torch::Tensor row_indices() const;
 
+  /// The same pattern with its index tensors on `device` (no validation again).
+  SparsePattern to(torch::Device device) const;
+
  private:
   friend struct detail::SparsePatternAccess;
   int64_t rows_ = 0, cols_ = 0;
@@ -148,6 +151,7 @@ class SparseOperator final : public Operator {
   torch::Tensor diagonal() const override;
   /// The same pattern with values [B', nnz] (checked like the constructor's).
   std::shared_ptr<const Operator> with_values(torch::Tensor values) const override;
+  std::shared_ptr<const Operator> to(torch::Device device) const override;
 
  private:
   SparsePattern pattern_;

@@ -90,6 +90,7 @@ class StencilOperator final : public Operator {
   torch::Tensor apply_transpose(const torch::Tensor& v) const override;
   torch::Tensor diagonal() const override;
   std::shared_ptr<const Operator> with_values(torch::Tensor values) const override;
+  std::shared_ptr<const Operator> to(torch::Device device) const override;
 
  private:
   Stencil stencil_;

@@ -191,6 +191,8 @@ struct TrainOptions {
   int max_bad_steps = 5;              ///< -train_max_bad_steps before a rollback
   int max_rollbacks = 3;              ///< -train_max_rollbacks before stopping
   std::string dtype = "float32";      ///< -train_dtype float32|float64
+  /// -train_device auto|cpu|cuda: where training runs (pins::training_device resolves it).
+  std::string device = "auto";
   /// -train_memory: MB of dataset values this process may hold (0: auto, a quarter of the
   /// memory available at the start, shared among the processes of the node). Datasets that
   /// fit are read whole; larger ones are streamed from their files, mini-batch by mini-batch
@@ -272,8 +274,9 @@ torch::Tensor relative_l2(const torch::Tensor& prediction, const torch::Tensor& 
 torch::Tensor network_input(const Normalisation& norm, const FieldMap& inputs,
                             torch::ScalarType dtype, const Family* family = nullptr);
 
-/// The model's solution [B, (dof,) grid...] (float64, de-normalised) for the inputs
-/// [B, (c,) grid...]; runs in eval mode without gradients, in batches of `batch`. Mesh
+/// The model's solution [B, (dof,) grid...] (float64, de-normalised, on the inputs' device)
+/// for the inputs [B, (c,) grid...]; runs in eval mode without gradients, in batches of
+/// `batch`, on the model's device (a model trained with -train_device cuda stays there). Mesh
 /// families need `family` (bound to the mesh, see network_input) and a mesh surrogate whose
 /// graph is set (Surrogate::set_graph).
 torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMap& inputs,
@@ -281,6 +284,12 @@ torch::Tensor predict(Surrogate& model, const Normalisation& norm, const FieldMa
 
 /// The network's output [B, dof, grid...] as a field: [B, grid...] when dof = 1.
 torch::Tensor output_field(const torch::Tensor& output);
+
+/// The device -train_device `name` names: "cpu"; "cuda" (LibTorch's current CUDA device),
+/// which needs a LibTorch that sees a GPU and pins' Kokkos kernels built for one (the
+/// physics loss, and the validation's, run there on the device's memory); "auto": cuda when
+/// both hold, else cpu. Throws pins::Error naming what is missing for cuda.
+torch::Device training_device(const std::string& name);
 
 /// Sets LibTorch's intra-op thread count: `threads` if positive, else available_cores().
 void set_training_threads(int threads);

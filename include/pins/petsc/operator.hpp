@@ -77,6 +77,9 @@ class DistributedSparseOperator final : public Operator {
   torch::Tensor diagonal() const override;
   /// The same rows and scatter with values [B', nnz_local].
   std::shared_ptr<const Operator> with_values(torch::Tensor values) const override;
+  /// Itself on the CPU; any other device is refused (its ghost exchanges are PETSc
+  /// VecScatters on host memory).
+  std::shared_ptr<const Operator> to(torch::Device device) const override;
 
  private:
   std::shared_ptr<State> state_;
