@@ -71,7 +71,7 @@ TEST_CASE("predict answers on the inputs' device with the model where it was tra
 // Every loss path on the GPU: data, the energy and preconditioned physics losses (Kokkos
 // kernels and the multigrid cycle on device tensors), unlabelled rows and the symmetry
 // augmentation, in float64 so the two devices agree to rounding (cuFFT against pocketfft,
-// atomic sums: 1e-6 after six Adam steps).
+// atomic sums: 1e-5 after six Adam steps, where a wrong device path throws).
 TEST_CASE("training on the GPU follows the CPU's run (needs a CUDA LibTorch and Kokkos)") {
   if (!gpu_build()) {
     MESSAGE("no CUDA device for LibTorch and Kokkos here: the CPU-only path is checked above");
@@ -98,13 +98,13 @@ TEST_CASE("training on the GPU follows the CPU's run (needs a CUDA LibTorch and 
     REQUIRE(runs[0].history.size() == runs[1].history.size());
     for (size_t e = 0; e < runs[0].history.size(); ++e) {
       const EpochRecord &c = runs[0].history[e], &g = runs[1].history[e];
-      CHECK(g.loss == doctest::Approx(c.loss).epsilon(1e-6));
-      CHECK(g.physics_loss == doctest::Approx(c.physics_loss).epsilon(1e-6));
-      CHECK(g.val_rel_l2 == doctest::Approx(c.val_rel_l2).epsilon(1e-6));
+      CHECK(g.loss == doctest::Approx(c.loss).epsilon(1e-5));
+      CHECK(g.physics_loss == doctest::Approx(c.physics_loss).epsilon(1e-5));
+      CHECK(g.val_rel_l2 == doctest::Approx(c.val_rel_l2).epsilon(1e-5));
     }
     const torch::Tensor uc = predict(*models[0], runs[0].normalisation, labelled.inputs);
     const torch::Tensor ug = predict(*models[1], runs[1].normalisation, labelled.inputs);
     CHECK(ug.device().is_cpu());
-    CHECK(((ug - uc).norm() / uc.norm()).item<double>() < 1e-6);
+    CHECK(((ug - uc).norm() / uc.norm()).item<double>() < 1e-5);
   }
 }
