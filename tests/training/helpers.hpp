@@ -2,6 +2,7 @@
 // Small Darcy problems for the trainer tests: κ and f from pins' sampler, u from a dense
 // solve of the same stencil operator (so no PETSc is needed).
 #include "doctest_torch.hpp"
+#include "test_helpers.hpp"  // device(): where pins' Kokkos kernels read their tensors
 
 #include <filesystem>
 #include <memory>
@@ -10,18 +11,11 @@
 
 #include "pde/darcy/darcy_coefficients.hpp"
 #include "pde/darcy/darcy_sampler.hpp"
-#include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/stencil.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 
 namespace pins::test {
-
-/// Where pins' Kokkos kernels read their tensors: the host, or the GPU of a CUDA build (the
-/// tests' own uses of the kernels go there, so they run on either build).
-inline torch::Device kokkos_device() {
-  return kokkos_uses_host_memory() ? torch::Device(torch::kCPU) : torch::Device(torch::kCUDA);
-}
 
 /// n samples on an n_grid² grid; u solved exactly (float64) unless `with_u` is false.
 inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_offset = 0) {
@@ -37,7 +31,7 @@ inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_o
   d.inputs = {{"kappa", kappa}, {"f", f}};
   if (with_u) {
     const int64_t m = int64_t(grid) * grid;
-    const torch::Device at = kokkos_device();
+    const torch::Device at = device();  // the kernels' device: these tests run on a GPU build too
     const torch::Tensor coeffs = darcy::stencil_coefficients(kappa.to(at));
     const torch::Tensor eye = torch::eye(m, torch::kFloat64).view({m, grid, grid}).to(at);
     d.u = torch::empty_like(f);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "helpers.hpp"
+#include "pins/core/kokkos_runtime.hpp"
 #include "surrogates/surrogate.hpp"
 
 using namespace pins;
