@@ -49,7 +49,7 @@ log "3. core tests on the GPU"
 /tmp/pbuild/bin/pins_core_tests 2>&1 | tee $OUT/tests.log | tail -25
 log "3b. surrogate tests (LibTorch 2.x build of the surrogates; tensors on the CPU)"
 /tmp/pbuild/bin/pins_surrogate_tests 2>&1 | tee $OUT/surrogate_tests.log | tail -4
-log "3c. -train_device cuda against the CPU (tests/training/test_device.cpp), then every trainer test (-train_device auto: cuda here)"
+log "3c. -train_device cuda against the CPU for solution, preconditioner and smoother training (tests/training/test_device.cpp), then every trainer test (-train_device auto: cuda here)"
 /tmp/pbuild/bin/pins_training_tests -tc='*device*,*GPU*,*predict*' 2>&1 | tee $OUT/training_device.log | tail -12
 /tmp/pbuild/bin/pins_training_tests 2>&1 | tee $OUT/training_tests.log | tail -12
 log "4. stencil benchmark on the GPU"

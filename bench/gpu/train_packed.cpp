@@ -22,6 +22,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
+#include "pins/core/train_job.hpp"
 #include "pins/core/trainer.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
@@ -109,15 +110,15 @@ int run(int argc, char** argv) {
               (long long)test.samples(), 100 * s.mean, 100 * s.median, 100 * s.p95, 100 * s.max,
               r.best_epoch, r.history.size(), seconds, device.str().c_str());
   if (!out.empty()) {
-    pins::ModelManifest m;  // save_model fills the architecture and integrity fields
-    m.problem_family = "darcy";
-    m.task = "solution";
-    m.grid_ny = int(train.u.size(1));
-    m.grid_nx = int(train.u.size(2));
-    m.training_data_hash = train.fingerprint;
-    m.normalisation = r.normalisation.to_json();
-    m.metrics = r.metrics();
+    pins::ModelManifest m =
+        pins::solution_manifest(*model, r, opts, "darcy", int(train.u.size(2)),
+                                int(train.u.size(1)), 0, train.fingerprint);
     m.metrics["test_relative_l2"] = s.to_json();
+    m.metrics["training_data"] = train_path;
+    m.metrics["training_seconds"] = seconds;
+    std::string command = "bench_train_packed";
+    for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+    m.metrics["command"] = command;
     pins::save_model(out, *model, m, /*force=*/true);
     std::printf("wrote %s\n", out.c_str());
   }

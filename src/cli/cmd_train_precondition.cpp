@@ -33,6 +33,8 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
     PreconditionTrainOptions opts = PreconditionTrainOptions::from_options(options, surrogate);
     opts.force = force;  // -force also starts over from an existing -train_checkpoint
     if (group.size() > 1) opts.group = &group;
+    // -train_device resolved (a refused one named) before any work.
+    const std::string device = training_device(opts.device).str();
     // Fail on the architecture options before any work.
     make_surrogate(surrogate, options, kPreconditionChannels, 1);
     set_training_threads(opts.threads);
@@ -48,10 +50,11 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
                                 std::to_string(opts.smooth) + " Jacobi sweeps"
                           : "the network step alone";
       std::printf("pins train -task precondition: %s operators on %d x %d, %d steps of %d problems\n"
-                  "  model       %s, %lld parameters, float32, %d threads\n"
+                  "  model       %s, %lld parameters, float32 on %s, %d threads\n"
                   "  cycle       %s; loss |r - A z|^2 / |r|^2\n",
                   kinds.c_str(), opts.grid, opts.grid, opts.steps, opts.batch_size,
-                  surrogate.c_str(), (long long)parameters, torch::get_num_threads(),
+                  surrogate.c_str(), (long long)parameters, device.c_str(),
+                  torch::get_num_threads(),
                   cycle.c_str());
       std::fflush(stdout);
     }

@@ -35,6 +35,8 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
     SmootherTrainOptions opts = SmootherTrainOptions::from_options(options);
     opts.loop.force = force;  // -force also starts over from an existing -train_checkpoint
     if (group.size() > 1) opts.loop.group = &group;
+    // -train_device resolved (a refused one named) before any work.
+    const std::string device = training_device(opts.loop.device).str();
     make_surrogate(surrogate, options, opts.features(), 1);  // fail on options before work
     set_training_threads(opts.loop.threads);
     torch::manual_seed(opts.loop.seed);
@@ -49,10 +51,11 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
       std::printf(
           "pins train -task smoother: Darcy operators (%s%s; %d per side in 2-D, %d in "
           "3-D), %d steps of %d operators\n"
-          "  model       %s, %lld parameters, float32, %d threads\n"
+          "  model       %s, %lld parameters, float32 on %s, %d threads\n"
           "  loss        %s\n",
           dims.c_str(), fields.c_str(), opts.grid, opts.grid3d, opts.loop.steps,
-          opts.loop.batch_size, surrogate.c_str(), (long long)parameters, torch::get_num_threads(),
+          opts.loop.batch_size, surrogate.c_str(), (long long)parameters, device.c_str(),
+                  torch::get_num_threads(),
           opts.loss == "two_grid"
               ? "energy-norm error left by one two-grid cycle from white noise: Chebyshev(2) "
                 "with M around a smoothed-aggregation coarse correction"

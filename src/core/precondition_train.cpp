@@ -47,6 +47,9 @@ std::vector<OptionDoc> detail::with_sampled_loop_options(std::vector<OptionDoc> 
       {"-train_lr", "initial learning rate (cosine schedule to 0)"},
       {"-train_seed", "seed of the initial weights and the sampled problems"},
       {"-train_threads", "LibTorch threads (0: the cores available)"},
+      {"-train_device",
+       "auto, cpu or cuda: where the model, the drawn problems and the loss live (auto: cuda "
+       "when LibTorch sees a GPU and pins' Kokkos kernels run on one, else cpu)"},
       {"-train_monitor_every",
        "steps per interval: a progress line, a validation, a log row (0: quiet, intervals of 50)"},
       {"-train_log",
@@ -81,6 +84,7 @@ void PreconditionTrainOptions::read_loop_options(const OptionMap& o) {
   PINS_CHECK(s >= 0, "-train_seed must be >= 0, got ", s);
   seed = std::uint64_t(s);
   threads = o.get_int("-train_threads", threads);
+  device = o.get_string("-train_device", device);
   monitor_every = o.get_int("-train_monitor_every", monitor_every);
   log = o.get_string("-train_log", log);
   checkpoint = o.get_string("-train_checkpoint", checkpoint);
@@ -137,6 +141,8 @@ void PreconditionTrainOptions::validate_loop() const {
   PINS_CHECK(batch_size >= 1, "-train_batch_size must be at least 1, got ", batch_size);
   PINS_CHECK(lr > 0 && std::isfinite(lr), "-train_lr must be positive, got ", lr);
   PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
+  PINS_CHECK(device == "auto" || device == "cpu" || device == "cuda",
+             "-train_device must be auto, cpu or cuda, got '", device, "'");
   PINS_CHECK(monitor_every >= 0, "-train_monitor_every must be >= 0, got ", monitor_every);
   PINS_CHECK(val_samples >= 1, "validation samples must be at least 1");
   PINS_CHECK(checkpoint_every >= 0 && checkpoint_every % interval() == 0,
@@ -289,11 +295,14 @@ PreconditionTrainResult SampledLoop::run() {
   PINS_CHECK(opt_.batch_size >= group_.size(), "-train_batch_size ", opt_.batch_size,
              " gives fewer problems per step than the ", group_.size(),
              " processes training: at least one each");
+  // Resolved before anything moves, so a refused device leaves the model as it was.
+  const torch::Device device = training_device(opt_.device);
   set_training_threads(opt_.threads);
   const auto t0 = Clock::now();
   std::ostream& out = opt_.out ? *opt_.out : std::cout;
-  model_.module().to(kSampledDtype);
+  model_.module().to(device, kSampledDtype);
   model_.module().train();
+  problems_.to(device);
 
   if (!opt_.resume) {  // else both come from the checkpoint
     bare_val_ = problems_.baseline_loss();
@@ -350,12 +359,17 @@ class PreconditionProblems : public detail::SampledProblems {
     val_c_ = val.scaled_coeffs.to(kSampledDtype);
     val_r_ = val.rhat.to(kSampledDtype);
   }
+  void to(torch::Device device) override {
+    device_ = device;
+    val_c_ = val_c_.to(device);
+    val_r_ = val_r_.to(device);
+  }
   void draw(std::int64_t step, Share share) override {
     const PreconditionBatch b = sample_precondition_batch(
         opt_.kinds, opt_.grid, int(share.end - share.begin), opt_.seed,
         std::uint64_t(step) * std::uint64_t(opt_.batch_size) + share.begin);
-    c_ = b.scaled_coeffs.to(kSampledDtype);
-    r_ = b.rhat.to(kSampledDtype);
+    c_ = b.scaled_coeffs.to(device_, kSampledDtype);
+    r_ = b.rhat.to(device_, kSampledDtype);
   }
   torch::Tensor loss(Surrogate& model) override {
     return precondition_loss(c_, r_,
@@ -392,6 +406,7 @@ class PreconditionProblems : public detail::SampledProblems {
 
  private:
   const PreconditionTrainOptions& opt_;
+  torch::Device device_ = torch::kCPU;
   torch::Tensor val_c_, val_r_;  // the fixed validation problems
   torch::Tensor c_, r_;          // this step's problems
 };

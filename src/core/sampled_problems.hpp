@@ -23,6 +23,9 @@ namespace detail {
 class SampledProblems {
  public:
   virtual ~SampledProblems() = default;
+  /// Moves the validation problems to `device` (-train_device), where every later draw goes
+  /// too: problems are drawn on the host (deterministic whatever the device) and moved.
+  virtual void to(torch::Device device) = 0;
   /// Draws problems [share.begin, share.end) of step `step`'s batch (all of them on one
   /// process, this process's share with several); each problem is a function of the step
   /// and its position alone, so a resumed run, or a run on another number of processes,

@@ -61,6 +61,22 @@ struct Problems {
   SmootherCoarseSpace coarse;
 };
 
+torch::Tensor moved(const torch::Tensor& t, torch::Device device) {
+  return t.defined() ? t.to(device) : t;
+}
+
+// The problems on `device`: drawn (and their coarse spaces factored) on the host, then moved
+// once, so every device trains on the same problems.
+Problems to_device(Problems p, torch::Device device) {
+  if (device.is_cpu()) return p;
+  SmootherBatch& b = p.batch;
+  b.pattern = b.pattern.to(device);
+  for (torch::Tensor* t : {&b.values, &b.z, &b.field, &b.aggregate, &p.coarse.prolongation,
+                           &p.coarse.coarse_factor})
+    *t = moved(*t, device);
+  return p;
+}
+
 // The smoother's problems: per step one dimension (in turn), a batch of operators and errors.
 class SmootherProblems : public detail::SampledProblems {
  public:
@@ -75,6 +91,10 @@ class SmootherProblems : public detail::SampledProblems {
         val_.push_back(problems(sample_galerkin_smoother_batch(
             opt_.kinds, dim, side(dim), per_dim, opt_.loop.seed, std::uint64_t(1) << 41)));
     }
+  }
+  void to(torch::Device device) override {
+    device_ = device;
+    for (auto& v : val_) v = to_device(std::move(v), device);
   }
   void draw(std::int64_t step, Share share) override {
     const std::size_t dims = opt_.dims.size();
@@ -123,11 +143,12 @@ class SmootherProblems : public detail::SampledProblems {
  private:
   int side(int dim) const { return dim == 3 ? opt_.grid3d : opt_.grid; }
   bool two_grid() const { return opt_.loss == "two_grid"; }
+  // A drawn batch with its coarse space, on the training device.
   Problems problems(SmootherBatch b) const {
     Problems p{std::move(b), {}};
     if (two_grid())
       p.coarse = smoother_coarse_space(p.batch.pattern, p.batch.values, p.batch.aggregate);
-    return p;
+    return to_device(std::move(p), device_);
   }
   torch::Tensor loss_of(const Problems& p, const torch::Tensor& m) const {
     const SmootherBatch& b = p.batch;
@@ -140,6 +161,7 @@ class SmootherProblems : public detail::SampledProblems {
   }
 
   const SmootherTrainOptions& opt_;
+  torch::Device device_ = torch::kCPU;  // until to(): the validation set is drawn first
   std::vector<Problems> val_;
   Problems batch_;
 };

@@ -163,20 +163,10 @@ TrainedModel run_train_job(const TrainJob& job) {
   const double training_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  t.manifest = solution_manifest(*t.model, t.result, job.train, data.info.pde,
+                                 int(data.info.nx()), int(data.info.ny()),
+                                 data.info.dim() >= 3 ? int(data.info.nz()) : 0, td.fingerprint);
   ModelManifest& m = t.manifest;
-  m.architecture = t.model->type();
-  m.architecture_options = t.model->options_json();
-  m.in_channels = t.model->in_channels();
-  m.out_channels = t.model->out_channels();
-  m.dtype = job.train.dtype;
-  m.problem_family = data.info.pde;
-  m.task = "solution";
-  m.grid_nx = int(data.info.nx());
-  m.grid_ny = int(data.info.ny());
-  m.grid_nz = data.info.dim() >= 3 ? int(data.info.nz()) : 0;
-  m.normalisation = t.result.normalisation.to_json();
-  m.training_data_hash = td.fingerprint;
-  m.metrics = t.result.metrics();
   m.metrics["training_data"] = data_path;
   // Whether the datasets were streamed from their files (larger than -train_memory).
   m.metrics["streamed"] = attributes_only(data);
@@ -199,6 +189,26 @@ TrainedModel run_train_job(const TrainJob& job) {
   t.history = nlohmann::json::array();
   for (const auto& e : t.result.history) t.history.push_back(detail::to_json(e));
   return t;
+}
+
+ModelManifest solution_manifest(const Surrogate& model, const TrainResult& result,
+                                const TrainOptions& options, const std::string& family, int nx,
+                                int ny, int nz, const std::string& data_fingerprint) {
+  ModelManifest m;
+  m.architecture = model.type();
+  m.architecture_options = model.options_json();
+  m.in_channels = model.in_channels();
+  m.out_channels = model.out_channels();
+  m.dtype = options.dtype;
+  m.problem_family = family;
+  m.task = "solution";
+  m.grid_nx = nx;
+  m.grid_ny = ny;
+  m.grid_nz = nz;
+  m.normalisation = result.normalisation.to_json();
+  m.training_data_hash = data_fingerprint;
+  m.metrics = result.metrics();
+  return m;
 }
 
 }  // namespace pins

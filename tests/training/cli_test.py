@@ -529,6 +529,11 @@ def case_bad_input():
                  "-train_device must be auto, cpu or cuda, got 'gpu'")
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-train_device", "cuda"], "train",
                  "-train_device cuda: this LibTorch sees no CUDA device")
+    # ... and for the solve-free tasks, before any problem is drawn.
+    expect_error(["train", "-task", "precondition", "-o", "x.pins", "-train_device", "gpu"],
+                 "train", "-train_device must be auto, cpu or cuda, got 'gpu'")
+    expect_error(["train", "-task", "smoother", "-o", "x.pins", "-train_device", "cuda"],
+                 "train", "-train_device cuda: this LibTorch sees no CUDA device")
     # MgNet is a preconditioner: refused for -task solution; its options checked up front.
     expect_error(["train", "-data", "d.h5", "-o", "x.pins", "-surrogate_type", "mgnet"], "train",
                  "surrogate type 'mgnet' does not serve -task solution (it serves: precondition")

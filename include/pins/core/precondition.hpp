@@ -142,6 +142,10 @@ struct PreconditionTrainOptions {
   double lr = 1e-3;                 ///< -train_lr (cosine schedule over the steps to 0)
   std::uint64_t seed = 0;           ///< -train_seed: weights and samples
   int threads = 0;                  ///< -train_threads (0: the cores available)
+  /// -train_device auto|cpu|cuda: where the model, the drawn problems and the loss live
+  /// (pins::training_device resolves it when training starts; the problems are drawn on the
+  /// host and moved there).
+  std::string device = "auto";
   int monitor_every = 50;           ///< -train_monitor_every: steps per interval (0: quiet,
                                     ///< intervals of kQuietInterval steps)
   int val_samples = 32;             ///< fixed validation operators/residuals
@@ -168,7 +172,7 @@ struct PreconditionTrainOptions {
   int interval() const { return monitor_every > 0 ? monitor_every : kQuietInterval; }
 
   /// Reads -grid, -precondition_operators, -precondition_smooth, -precondition_iterations,
-  /// -train_steps, -train_batch_size, -train_lr, -train_seed, -train_threads,
+  /// -train_steps, -train_batch_size, -train_lr, -train_seed, -train_threads, -train_device,
   /// -train_monitor_every, -train_log, -train_checkpoint, -train_checkpoint_every,
   /// -train_resume, -train_max_bad_steps, -train_max_rollbacks; rejects other -train_* and
   /// -precondition_* names. For `surrogate` "mgnet" (a multigrid cycle that smooths by itself)

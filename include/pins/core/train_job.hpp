@@ -59,6 +59,14 @@ struct TrainedModel {
   nlohmann::json history;
 };
 
+/// The manifest every solution model records: architecture, family and task, the training
+/// grid (cells `nx`, `ny`, and `nz` in 3-D, else 0), dtype, normalisation, the training
+/// data's fingerprint and the result's metrics. Callers add where the data came from
+/// (run_train_job: the files, the command, the timing; bench_train_packed: the test error).
+ModelManifest solution_manifest(const Surrogate& model, const TrainResult& result,
+                                const TrainOptions& options, const std::string& family, int nx,
+                                int ny, int nz, const std::string& data_fingerprint);
+
 /// Bytes of values a dataset holds (every input array, and u when labelled).
 std::int64_t dataset_value_bytes(const Dataset& header);
 
