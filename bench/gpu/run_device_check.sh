@@ -57,13 +57,16 @@ log "4. stencil benchmark on the GPU"
 /tmp/pbuild/bin/bench_stencil -B 64 -n 512 2>&1 | tee -a $OUT/bench.log
 if [ -f $D/data/train.pt ]; then
   # Issue 17 item 5: bench/run_fno85_accuracy.sh's recipe, more epochs (EPOCHS), on the GPU;
-  # the history CSV and the model come back in $OUT even if the time limit stops it.
+  # the history CSV and the model come back in $OUT even if the time limit stops it. Item 6:
+  # then the model's answers per second for batches of 1, 10 and 100 (host to host and on
+  # the GPU); PETSc's side is `pins evaluate -model fno85.pins -data <test set generated with
+  # -ksp_type cg -pc_type hypre> -refine 0` here (its time to the model's error).
   log "5. FNO accuracy run on the GPU: ${EPOCHS:=200} epochs, at most ${TRAIN_SECONDS:=300} s"
   timeout $TRAIN_SECONDS /tmp/pbuild/bin/bench_train_packed -train $D/data/train.pt \
     -val $D/data/val.pt -test $D/data/test.pt -surrogate_type fno -fno_modes 12 -fno_width 32 \
     -fno_layers 4 -fno_padding 9 -train_epochs $EPOCHS -train_batch_size 20 -train_lr 1e-3 \
     -train_schedule cosine -train_weight_decay 1e-4 -train_augment symmetries \
     -train_log $OUT/fno85_history.csv -train_checkpoint /tmp/fno85.ckpt \
-    -train_checkpoint_every 10 -o $OUT/fno85.pins 2>&1 | tee $OUT/fno85.log | tail -4
+    -train_checkpoint_every 10 -o $OUT/fno85.pins 2>&1 | tee $OUT/fno85.log | tail -6
 fi
 log done

@@ -7,16 +7,22 @@
 // (-train_device auto: the GPU when LibTorch and pins' Kokkos run there).
 //
 //   bench_train_packed -train train.pt -val val.pt -test test.pt [-surrogate_type fno]
-//                      [-train_* ...] [-fno_* ...] [-o model.pins]
+//                      [-train_* ...] [-fno_* ...] [-o model.pins] [-infer_batches 1,10,100]
 //
 // Prints the run's setting, a line per epoch (-train_monitor), and the unseen test set's
-// relative L2 error (mean, median, 95th percentile, max) with the training's wall time.
+// relative L2 error (mean, median, 95th percentile, max) with the training's wall time;
+// then (issue 17 item 6) the trained model's answers per second on the test inputs for each
+// batch size of -infer_batches (0: none), from host memory to host memory (a PETSc
+// program's query) and with inputs and answers left on the model's device.
 // A missing or malformed file, or sets that disagree, stop with a one-line error (exit 1).
 #include <torch/torch.h>
+
+#include <torch/cuda.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,11 +77,48 @@ pins::TrainingData read_packed(const std::string& path, const std::string& what)
   return t;
 }
 
+// Answers per second of `predict` on `batch` test inputs (cycled when the set is smaller)
+// held on `where`: a warm-up of 3 calls, then calls until `seconds` have passed. The clock
+// stops after the device has finished (answers on the host are finished when predict
+// returns; on a GPU it is synchronised).
+double queries_per_second(pins::Surrogate& model, const pins::Normalisation& norm,
+                          const pins::FieldMap& inputs, int64_t batch, torch::Device where,
+                          double seconds) {
+  const int64_t samples = inputs.begin()->second.size(0);
+  const torch::Tensor rows = torch::arange(batch, torch::kInt64) % samples;
+  pins::FieldMap x;
+  for (const auto& [name, t] : inputs) x[name] = t.index_select(0, rows).to(where);
+  auto finish = [&] {
+    if (where.is_cuda()) torch::cuda::synchronize();
+  };
+  for (int i = 0; i < 3; ++i) pins::predict(model, norm, x, batch);
+  finish();
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  int64_t calls = 0;
+  double elapsed = 0;
+  do {
+    pins::predict(model, norm, x, batch);
+    ++calls;
+    finish();
+    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  } while (elapsed < seconds);
+  return double(calls * batch) / elapsed;
+}
+
 int run(int argc, char** argv) {
   const pins::OptionMap o = pins::OptionMap::from_args({argv + 1, argv + argc});
   const std::string train_path = o.get_string("-train", ""), val_path = o.get_string("-val", "");
   const std::string test_path = o.get_string("-test", ""), out = o.get_string("-o", "");
   const std::string type = o.get_string("-surrogate_type", "fno");
+  std::vector<int64_t> infer_batches;
+  std::stringstream batches(o.get_string("-infer_batches", "1,10,100"));
+  for (std::string b; std::getline(batches, b, ',');) {
+    PINS_CHECK(!b.empty() && b.find_first_not_of("0123456789") == std::string::npos,
+               "-infer_batches: expected comma-separated batch sizes (0: no timing), got '", b,
+               "'");
+    if (std::stoll(b) > 0) infer_batches.push_back(std::stoll(b));
+  }
   PINS_CHECK(!train_path.empty() && !test_path.empty(),
              "-train <train.pt> and -test <test.pt> are required (bench/gpu/pack_darcy.py "
              "writes them; -val <val.pt> is optional)");
@@ -109,12 +152,25 @@ int run(int argc, char** argv) {
               "max %.3f %%; best epoch %d of %zu, training %.1f s on %s\n",
               (long long)test.samples(), 100 * s.mean, 100 * s.median, 100 * s.p95, 100 * s.max,
               r.best_epoch, r.history.size(), seconds, device.str().c_str());
+  nlohmann::json throughput = nlohmann::json::array();
+  for (const int64_t batch : infer_batches) {
+    const double host = queries_per_second(*model, r.normalisation, test.inputs, batch,
+                                           torch::kCPU, 1.0);
+    const double resident = queries_per_second(*model, r.normalisation, test.inputs, batch,
+                                               device, 1.0);
+    std::printf("inference, batch %lld: %.1f answers/s from host to host, %.1f with inputs and "
+                "answers on %s\n",
+                (long long)batch, host, resident, device.str().c_str());
+    throughput.push_back({{"batch", batch}, {"host_to_host", host}, {"on_device", resident}});
+  }
+  std::fflush(stdout);
   if (!out.empty()) {
     pins::ModelManifest m =
         pins::solution_manifest(*model, r, opts, "darcy", int(train.u.size(2)),
                                 int(train.u.size(1)), 0, train.fingerprint);
     m.metrics["test_relative_l2"] = s.to_json();
     m.metrics["training_data"] = train_path;
+    m.metrics["inference_answers_per_second"] = throughput;
     m.metrics["training_seconds"] = seconds;
     std::string command = "bench_train_packed";
     for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
