@@ -7,6 +7,7 @@
 
 #include "pde/darcy/darcy_stencil.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/kernel_launch.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 
 namespace pins::darcy {
@@ -74,10 +75,12 @@ void fill(const torch::Tensor& kappa, torch::Tensor& c, bool no_flux) {
                            double(nx) * nx,
                            double(ny) * ny,
                            double(nz) * nz};
+  const kernels::LaunchSpace space = kernels::launch_space();
   Kokkos::parallel_for(
       "pins::darcy::stencil_coefficients",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<4>>({0, 0, 0, 0}, {B, nz, ny, nx}), fn);
-  Kokkos::fence();
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<4>>(space, {0, 0, 0, 0}, {B, nz, ny, nx}),
+      fn);
+  kernels::finish(space);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "pde/darcy/darcy_stencil.hpp"
 #include "pins/core/check.hpp"
+#include "pins/core/kernel_launch.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 
 namespace pins::nonlinear_darcy {
@@ -110,10 +111,11 @@ torch::Tensor launch(const Conductivity& c, const torch::Tensor& kappa_in,
        nx,
        double(nx) * nx,
        double(ny) * ny};
-  Kokkos::parallel_for("pins::nonlinear_darcy::residual",
-                       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, ny, nx}),
-                       fn);
-  Kokkos::fence();
+  const kernels::LaunchSpace space = kernels::launch_space();
+  Kokkos::parallel_for(
+      "pins::nonlinear_darcy::residual",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>(space, {0, 0, 0}, {B, ny, nx}), fn);
+  kernels::finish(space);
   return out;
 }
 

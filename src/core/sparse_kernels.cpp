@@ -8,6 +8,7 @@
 
 #include "pins/core/check.hpp"
 #include "pins/core/kokkos_runtime.hpp"
+#include "pins/core/kernel_launch.hpp"
 #include "sparse_launch.hpp"
 
 namespace pins {
@@ -59,8 +60,8 @@ ks::Vec<const int64_t> lvec(const torch::Tensor& t) {
   return ks::Vec<const int64_t>(t.data_ptr<int64_t>(), t.numel());
 }
 
-Kokkos::RangePolicy<ks::ExecSpace> items(int64_t n) {
-  return Kokkos::RangePolicy<ks::ExecSpace>(0, n);
+Kokkos::RangePolicy<ks::ExecSpace> items(const kernels::LaunchSpace& space, int64_t n) {
+  return Kokkos::RangePolicy<ks::ExecSpace>(space, 0, n);
 }
 
 // Rows (or columns) per work item: one on GPUs (a thread per row); on the host a block of
@@ -120,6 +121,7 @@ namespace detail {
 torch::Tensor sparse_launch_apply(const SparsePattern& p, const torch::Tensor& values,
                                   const torch::Tensor& u, const torch::Tensor& f) {
   ensure_kokkos_initialized();
+  const kernels::LaunchSpace space = kernels::launch_space();
   const int64_t B = u.size(0);
   torch::Tensor out = torch::empty({B, p.rows()}, u.options());
   const int64_t vstride = values.size(0) == 1 ? 0 : p.nnz();
@@ -138,15 +140,16 @@ torch::Tensor sparse_launch_apply(const SparsePattern& p, const torch::Tensor& v
                                   vstride,
                                   rpi,
                                   f.defined()};
-    Kokkos::parallel_for("pins::sparse_apply", items(blocks(p.rows(), rpi)), fn);
+    Kokkos::parallel_for("pins::sparse_apply", items(space, blocks(p.rows(), rpi)), fn);
   });
-  Kokkos::fence();
+  kernels::finish(space);
   return out;
 }
 
 torch::Tensor sparse_launch_transpose(const SparsePattern& p, const torch::Tensor& values,
                                       const torch::Tensor& v) {
   ensure_kokkos_initialized();
+  const kernels::LaunchSpace space = kernels::launch_space();
   const int64_t B = v.size(0);
   torch::Tensor out = torch::empty({B, p.cols()}, v.options());
   const int64_t vstride = values.size(0) == 1 ? 0 : p.nnz();
@@ -164,15 +167,16 @@ torch::Tensor sparse_launch_transpose(const SparsePattern& p, const torch::Tenso
                                       B,
                                       vstride,
                                       cpi};
-    Kokkos::parallel_for("pins::sparse_apply_transpose", items(blocks(p.cols(), cpi)), fn);
+    Kokkos::parallel_for("pins::sparse_apply_transpose", items(space, blocks(p.cols(), cpi)), fn);
   });
-  Kokkos::fence();
+  kernels::finish(space);
   return out;
 }
 
 torch::Tensor sparse_launch_values_gradient(const SparsePattern& p, const torch::Tensor& g,
                                             const torch::Tensor& u, bool sum_batch) {
   ensure_kokkos_initialized();
+  const kernels::LaunchSpace space = kernels::launch_space();
   const int64_t B = g.size(0);
   torch::Tensor out = torch::empty({sum_batch ? 1 : B, p.nnz()}, g.options());
   const int64_t rpi = per_item(p.rows(), p.nnz());
@@ -188,9 +192,9 @@ torch::Tensor sparse_launch_values_gradient(const SparsePattern& p, const torch:
                                            B,
                                            rpi,
                                            sum_batch};
-    Kokkos::parallel_for("pins::sparse_values_gradient", items(blocks(p.rows(), rpi)), fn);
+    Kokkos::parallel_for("pins::sparse_values_gradient", items(space, blocks(p.rows(), rpi)), fn);
   });
-  Kokkos::fence();
+  kernels::finish(space);
   return out;
 }
 
@@ -207,6 +211,7 @@ std::pair<torch::Tensor, torch::Tensor> sparse_launch_backward(const SparsePatte
     return {gu, gv};
   }
   ensure_kokkos_initialized();
+  const kernels::LaunchSpace space = kernels::launch_space();
   const int64_t B = g.size(0);
   torch::Tensor gu = want_u ? torch::zeros({B, p.cols()}, g.options()) : torch::Tensor();
   torch::Tensor gv =
@@ -230,7 +235,7 @@ std::pair<torch::Tensor, torch::Tensor> sparse_launch_backward(const SparsePatte
       fn.rows_per_item = rpi;
       fn.sum_batch = sum_batch;
       // One work item: the sweep must take its rows in order (see FusedBackwardFunctor).
-      Kokkos::parallel_for("pins::sparse_backward", items(1), fn);
+      Kokkos::parallel_for("pins::sparse_backward", items(space, 1), fn);
     };
     if (want_u && want_values)
       run(ks::FusedBackwardFunctor<scalar_t, true, true>{});
@@ -239,7 +244,7 @@ std::pair<torch::Tensor, torch::Tensor> sparse_launch_backward(const SparsePatte
     else
       run(ks::FusedBackwardFunctor<scalar_t, false, true>{});
   });
-  Kokkos::fence();
+  kernels::finish(space);
   return {gu, gv};
 }
 

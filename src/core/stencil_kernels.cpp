@@ -8,6 +8,7 @@
 #include "pins/core/check.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/stencil_operator.hpp"
+#include "pins/core/kernel_launch.hpp"
 #include "stencil_launch.hpp"
 
 namespace pins {
@@ -125,7 +126,9 @@ kernels::GridView<T> grid_view(const torch::Tensor& t, int64_t channels, const G
                               g.nx);
 }
 
-// The stencil's offsets on Kokkos' memory space (3 ints per point).
+// The stencil's offsets on Kokkos' memory space (3 ints per point). On a GPU its copy in and
+// its free after the launch synchronise the device: the generic path's cost, not the fixed
+// shapes' (kernel_launch.hpp).
 kernels::OffsetView offset_view(const Stencil& s) {
   Kokkos::View<int*, kernels::MemSpace> off("pins::stencil_offsets", 3 * s.points());
   auto host = Kokkos::create_mirror_view(off);
@@ -146,23 +149,24 @@ Path path_of(const Stencil& s) {
 }
 
 template <class T, class G>
-void fixed_apply(const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& f,
+void fixed_apply(const kernels::LaunchSpace& space, const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& f,
                  torch::Tensor& out, const Geometry& g) {
   kernels::FixedApply<T, G> fn{grid_view<const T>(c, G::P, g),
                                grid_view<const T>(u, 1, g),
                                grid_view<const T>(f, 1, g),
                                grid_view<T>(out, 1, g),
                                int(g.nz), int(g.ny), int(g.nx), f.defined()};
-  Kokkos::parallel_for("pins::stencil_apply", kernels::row_policy(rows_of(g)), fn);
+  Kokkos::parallel_for("pins::stencil_apply", kernels::row_policy(space, rows_of(g)), fn);
 }
 
 template <class T>
 void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& u,
                  const torch::Tensor& f, torch::Tensor& out, const Geometry& g) {
+  const kernels::LaunchSpace space = kernels::launch_space();
   switch (path_of(s)) {
-    case Path::kStar2D: fixed_apply<T, kernels::Star2D>(c, u, f, out, g); break;
-    case Path::kBox2D: fixed_apply<T, kernels::Box2D>(c, u, f, out, g); break;
-    case Path::kStar3D: fixed_apply<T, kernels::Star3D>(c, u, f, out, g); break;
+    case Path::kStar2D: fixed_apply<T, kernels::Star2D>(space, c, u, f, out, g); break;
+    case Path::kBox2D: fixed_apply<T, kernels::Box2D>(space, c, u, f, out, g); break;
+    case Path::kStar3D: fixed_apply<T, kernels::Star3D>(space, c, u, f, out, g); break;
     case Path::kGeneric: {
       kernels::GenericApply<T> fn{grid_view<const T>(c, s.channels(), g),
                                   grid_view<const T>(u, s.dof, g),
@@ -171,15 +175,15 @@ void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& 
                                   offset_view(s),
                                   s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx),
                                   f.defined()};
-      Kokkos::parallel_for("pins::stencil_apply_generic", kernels::row_policy(rows_of(g)), fn);
+      Kokkos::parallel_for("pins::stencil_apply_generic", kernels::row_policy(space, rows_of(g)), fn);
       break;
     }
   }
-  Kokkos::fence();
+  kernels::finish(space);
 }
 
 template <class T, class G>
-void fixed_backward(const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& gr,
+void fixed_backward(const kernels::LaunchSpace& space, const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& gr,
                     torch::Tensor* gu, torch::Tensor* gc, const Geometry& g) {
   kernels::FixedBackward<T, G> fn{grid_view<const T>(c, G::P, g),
                                   grid_view<const T>(u, 1, g),
@@ -187,17 +191,18 @@ void fixed_backward(const torch::Tensor& c, const torch::Tensor& u, const torch:
                                   gu ? grid_view<T>(*gu, 1, g) : kernels::GridView<T>(),
                                   gc ? grid_view<T>(*gc, G::P, g) : kernels::GridView<T>(),
                                   int(g.nz), int(g.ny), int(g.nx), gu != nullptr, gc != nullptr};
-  Kokkos::parallel_for("pins::stencil_backward", kernels::row_policy(rows_of(g)), fn);
+  Kokkos::parallel_for("pins::stencil_backward", kernels::row_policy(space, rows_of(g)), fn);
 }
 
 template <class T>
 void backward_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& u,
                     const torch::Tensor& gr, torch::Tensor* gu, torch::Tensor* gc,
                     const Geometry& g) {
+  const kernels::LaunchSpace space = kernels::launch_space();
   switch (path_of(s)) {
-    case Path::kStar2D: fixed_backward<T, kernels::Star2D>(c, u, gr, gu, gc, g); break;
-    case Path::kBox2D: fixed_backward<T, kernels::Box2D>(c, u, gr, gu, gc, g); break;
-    case Path::kStar3D: fixed_backward<T, kernels::Star3D>(c, u, gr, gu, gc, g); break;
+    case Path::kStar2D: fixed_backward<T, kernels::Star2D>(space, c, u, gr, gu, gc, g); break;
+    case Path::kBox2D: fixed_backward<T, kernels::Box2D>(space, c, u, gr, gu, gc, g); break;
+    case Path::kStar3D: fixed_backward<T, kernels::Star3D>(space, c, u, gr, gu, gc, g); break;
     case Path::kGeneric: {
       kernels::GenericBackward<T> fn{
           grid_view<const T>(c, s.channels(), g),
@@ -207,11 +212,11 @@ void backward_typed(const Stencil& s, const torch::Tensor& c, const torch::Tenso
           gc ? grid_view<T>(*gc, s.channels(), g) : kernels::GridView<T>(),
           offset_view(s),
           s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx), gu != nullptr, gc != nullptr};
-      Kokkos::parallel_for("pins::stencil_backward_generic", kernels::row_policy(rows_of(g)), fn);
+      Kokkos::parallel_for("pins::stencil_backward_generic", kernels::row_policy(space, rows_of(g)), fn);
       break;
     }
   }
-  Kokkos::fence();
+  kernels::finish(space);
 }
 
 }  // namespace

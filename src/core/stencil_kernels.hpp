@@ -46,8 +46,9 @@ inline int stencil_vector_length() {
 #endif
 }
 
-inline Kokkos::TeamPolicy<ExecSpace> row_policy(int rows) {
-  return Kokkos::TeamPolicy<ExecSpace>(rows, Kokkos::AUTO, stencil_vector_length());
+/// A team per grid row on `space` (the launcher's: kernel_launch.hpp).
+inline Kokkos::TeamPolicy<ExecSpace> row_policy(const ExecSpace& space, int rows) {
+  return Kokkos::TeamPolicy<ExecSpace>(space, rows, Kokkos::AUTO, stencil_vector_length());
 }
 
 KOKKOS_INLINE_FUNCTION bool inside(int i, int n) { return i >= 0 && i < n; }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "pins/core/kokkos_runtime.hpp"
+#include "pins/core/stencil_reference.hpp"
 
 namespace pins::test {
 
@@ -28,6 +29,26 @@ inline torch::TensorOptions opts(torch::ScalarType dtype = torch::kFloat64) {
 inline double eps_of(torch::ScalarType t) {
   return t == torch::kFloat32 ? std::numeric_limits<float>::epsilon()
                               : std::numeric_limits<double>::epsilon();
+}
+
+/// A u (− f) for the 5-point coefficients c [B,5,ny,nx] by the serial reference, which runs
+/// on the CPU in double precision whatever the kernels' device; on u's device.
+inline torch::Tensor reference_apply(const torch::Tensor& c, const torch::Tensor& u,
+                                     const torch::Tensor& f = {}) {
+  auto cd = c.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto ud = u.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto fd = f.defined() ? f.to(torch::kCPU, torch::kFloat64).contiguous() : torch::Tensor();
+  auto out = torch::empty_like(ud);
+  pins::reference::stencil_apply(cd.data_ptr<double>(), ud.data_ptr<double>(),
+                                 fd.defined() ? fd.data_ptr<double>() : nullptr,
+                                 out.data_ptr<double>(), u.size(0), u.size(1), u.size(2));
+  return out.to(u.device());
+}
+
+/// Bound on the rounding error of one 5-point row: a few ulps of the sum of |terms|.
+inline double row_tolerance(const torch::Tensor& c, const torch::Tensor& u, torch::ScalarType t) {
+  const double scale = (c.abs().amax() * u.abs().amax()).item<double>() * 5.0;
+  return 8.0 * eps_of(t) * scale;
 }
 
 /// Random coefficients [B,5,ny,nx] of a diagonally dominant but unsymmetric 5-point operator;

@@ -7,23 +7,12 @@
 
 using pins::test::eps_of;
 using pins::test::opts;
+using pins::test::row_tolerance;
 using pins::test::random_coeffs;
+using pins::test::reference_apply;
 using pins::test::throws_with;
 
 namespace {
-
-torch::Tensor reference_apply(const torch::Tensor& c, const torch::Tensor& u,
-                              const torch::Tensor& f = {}) {
-  // The reference runs on the CPU in double precision, whatever the kernels' device.
-  auto cd = c.to(torch::kCPU, torch::kFloat64).contiguous();
-  auto ud = u.to(torch::kCPU, torch::kFloat64).contiguous();
-  auto fd = f.defined() ? f.to(torch::kCPU, torch::kFloat64).contiguous() : torch::Tensor();
-  auto out = torch::empty_like(ud);
-  pins::reference::stencil_apply(cd.data_ptr<double>(), ud.data_ptr<double>(),
-                                 fd.defined() ? fd.data_ptr<double>() : nullptr,
-                                 out.data_ptr<double>(), u.size(0), u.size(1), u.size(2));
-  return out.to(u.device());
-}
 
 torch::Tensor reference_transpose(const torch::Tensor& c, const torch::Tensor& v) {
   auto cd = c.to(torch::kCPU, torch::kFloat64).contiguous();
@@ -33,12 +22,6 @@ torch::Tensor reference_transpose(const torch::Tensor& c, const torch::Tensor& v
                                            out.data_ptr<double>(), v.size(0), v.size(1),
                                            v.size(2));
   return out.to(v.device());
-}
-
-// Bound on the rounding error of one row: a few ulps of the sum of |terms|.
-double row_tolerance(const torch::Tensor& c, const torch::Tensor& u, torch::ScalarType t) {
-  const double scale = (c.abs().amax() * u.abs().amax()).item<double>() * 5.0;
-  return 8.0 * eps_of(t) * scale;
 }
 
 struct Shape {
