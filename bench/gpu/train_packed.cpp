@@ -154,20 +154,20 @@ int run(int argc, char** argv) {
               r.best_epoch, r.history.size(), seconds, device.str().c_str());
   nlohmann::json throughput = nlohmann::json::array();
   for (const int64_t batch : infer_batches) {
-    const double host = queries_per_second(*model, r.normalisation, test.inputs, batch,
-                                           torch::kCPU, 1.0);
-    const double resident = queries_per_second(*model, r.normalisation, test.inputs, batch,
-                                               device, 1.0);
-    std::printf("inference, batch %lld: %.1f answers/s from host to host, %.1f with inputs and "
-                "answers on %s\n",
-                (long long)batch, host, resident, device.str().c_str());
+    const double host =
+        queries_per_second(*model, r.normalisation, test.inputs, batch, torch::kCPU, 1.0);
+    const double resident =
+        queries_per_second(*model, r.normalisation, test.inputs, batch, device, 1.0);
+    std::printf(
+        "inference, batch %lld: %.1f answers/s from host to host, %.1f with inputs and "
+        "answers on %s\n",
+        (long long)batch, host, resident, device.str().c_str());
     throughput.push_back({{"batch", batch}, {"host_to_host", host}, {"on_device", resident}});
   }
   std::fflush(stdout);
   if (!out.empty()) {
-    pins::ModelManifest m =
-        pins::solution_manifest(*model, r, opts, "darcy", int(train.u.size(2)),
-                                int(train.u.size(1)), 0, train.fingerprint);
+    pins::ModelManifest m = pins::solution_manifest(*model, r, opts, "darcy", int(train.u.size(2)),
+                                                    int(train.u.size(1)), 0, train.fingerprint);
     m.metrics["test_relative_l2"] = s.to_json();
     m.metrics["training_data"] = train_path;
     m.metrics["inference_answers_per_second"] = throughput;

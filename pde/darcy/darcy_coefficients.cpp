@@ -78,8 +78,7 @@ void fill(const torch::Tensor& kappa, torch::Tensor& c, bool no_flux) {
   const kernels::LaunchSpace space = kernels::launch_space();
   Kokkos::parallel_for(
       "pins::darcy::stencil_coefficients",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<4>>(space, {0, 0, 0, 0}, {B, nz, ny, nx}),
-      fn);
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<4>>(space, {0, 0, 0, 0}, {B, nz, ny, nx}), fn);
   kernels::finish(space);
 }
 

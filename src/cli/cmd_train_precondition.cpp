@@ -49,13 +49,12 @@ int run_train_precondition(MPI_Comm comm, const std::string& command_line,
           opts.smooth > 0 ? std::to_string(opts.smooth) + " Jacobi sweeps, network step, " +
                                 std::to_string(opts.smooth) + " Jacobi sweeps"
                           : "the network step alone";
-      std::printf("pins train -task precondition: %s operators on %d x %d, %d steps of %d problems\n"
-                  "  model       %s, %lld parameters, float32 on %s, %d threads\n"
-                  "  cycle       %s; loss |r - A z|^2 / |r|^2\n",
-                  kinds.c_str(), opts.grid, opts.grid, opts.steps, opts.batch_size,
-                  surrogate.c_str(), (long long)parameters, device.c_str(),
-                  torch::get_num_threads(),
-                  cycle.c_str());
+      std::printf(
+          "pins train -task precondition: %s operators on %d x %d, %d steps of %d problems\n"
+          "  model       %s, %lld parameters, float32 on %s, %d threads\n"
+          "  cycle       %s; loss |r - A z|^2 / |r|^2\n",
+          kinds.c_str(), opts.grid, opts.grid, opts.steps, opts.batch_size, surrogate.c_str(),
+          (long long)parameters, device.c_str(), torch::get_num_threads(), cycle.c_str());
       std::fflush(stdout);
     }
     const PreconditionTrainResult r = train_preconditioner(*model, opts);

@@ -55,7 +55,7 @@ int run_train_smoother(MPI_Comm comm, const std::string& command_line, const std
           "  loss        %s\n",
           dims.c_str(), fields.c_str(), opts.grid, opts.grid3d, opts.loop.steps,
           opts.loop.batch_size, surrogate.c_str(), (long long)parameters, device.c_str(),
-                  torch::get_num_threads(),
+          torch::get_num_threads(),
           opts.loss == "two_grid"
               ? "energy-norm error left by one two-grid cycle from white noise: Chebyshev(2) "
                 "with M around a smoothed-aggregation coarse correction"

@@ -40,9 +40,13 @@ LaunchSpace launch_space() {
 void finish(const LaunchSpace&) {}
 
 #else
-LaunchSpace launch_space() { return LaunchSpace(); }
+LaunchSpace launch_space() {
+  return LaunchSpace();
+}
 
-void finish(const LaunchSpace& space) { space.fence(); }
+void finish(const LaunchSpace& space) {
+  space.fence();
+}
 
 #endif
 

@@ -12,14 +12,15 @@
 #include <sstream>
 
 #include "option_table.hpp"
-#include "sampled_problems.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
 #include "pins/core/precondition.hpp"
 #include "pins/core/trainer.hpp"
+#include "sampled_problems.hpp"
 #include "surrogates/registry.hpp"
 #include "surrogates/surrogate.hpp"
 #include "train_checkpoint.hpp"
+#include "train_device.hpp"
 #include "train_monitor.hpp"
 #include "training_loop.hpp"
 
@@ -141,8 +142,7 @@ void PreconditionTrainOptions::validate_loop() const {
   PINS_CHECK(batch_size >= 1, "-train_batch_size must be at least 1, got ", batch_size);
   PINS_CHECK(lr > 0 && std::isfinite(lr), "-train_lr must be positive, got ", lr);
   PINS_CHECK(threads >= 0, "-train_threads must be >= 0, got ", threads);
-  PINS_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-             "-train_device must be auto, cpu or cuda, got '", device, "'");
+  detail::check_train_device_name(device);
   PINS_CHECK(monitor_every >= 0, "-train_monitor_every must be >= 0, got ", monitor_every);
   PINS_CHECK(val_samples >= 1, "validation samples must be at least 1");
   PINS_CHECK(checkpoint_every >= 0 && checkpoint_every % interval() == 0,

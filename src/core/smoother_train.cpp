@@ -71,8 +71,8 @@ Problems to_device(Problems p, torch::Device device) {
   if (device.is_cpu()) return p;
   SmootherBatch& b = p.batch;
   b.pattern = b.pattern.to(device);
-  for (torch::Tensor* t : {&b.values, &b.z, &b.field, &b.aggregate, &p.coarse.prolongation,
-                           &p.coarse.coarse_factor})
+  for (torch::Tensor* t :
+       {&b.values, &b.z, &b.field, &b.aggregate, &p.coarse.prolongation, &p.coarse.coarse_factor})
     *t = moved(*t, device);
   return p;
 }

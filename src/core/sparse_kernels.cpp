@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "pins/core/check.hpp"
-#include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/kernel_launch.hpp"
+#include "pins/core/kokkos_runtime.hpp"
 #include "sparse_launch.hpp"
 
 namespace pins {

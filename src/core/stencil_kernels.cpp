@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "pins/core/check.hpp"
+#include "pins/core/kernel_launch.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/stencil_operator.hpp"
-#include "pins/core/kernel_launch.hpp"
 #include "stencil_launch.hpp"
 
 namespace pins {
@@ -149,8 +149,8 @@ Path path_of(const Stencil& s) {
 }
 
 template <class T, class G>
-void fixed_apply(const kernels::LaunchSpace& space, const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& f,
-                 torch::Tensor& out, const Geometry& g) {
+void fixed_apply(const kernels::LaunchSpace& space, const torch::Tensor& c, const torch::Tensor& u,
+                 const torch::Tensor& f, torch::Tensor& out, const Geometry& g) {
   kernels::FixedApply<T, G> fn{grid_view<const T>(c, G::P, g),
                                grid_view<const T>(u, 1, g),
                                grid_view<const T>(f, 1, g),
@@ -164,9 +164,15 @@ void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& 
                  const torch::Tensor& f, torch::Tensor& out, const Geometry& g) {
   const kernels::LaunchSpace space = kernels::launch_space();
   switch (path_of(s)) {
-    case Path::kStar2D: fixed_apply<T, kernels::Star2D>(space, c, u, f, out, g); break;
-    case Path::kBox2D: fixed_apply<T, kernels::Box2D>(space, c, u, f, out, g); break;
-    case Path::kStar3D: fixed_apply<T, kernels::Star3D>(space, c, u, f, out, g); break;
+    case Path::kStar2D:
+      fixed_apply<T, kernels::Star2D>(space, c, u, f, out, g);
+      break;
+    case Path::kBox2D:
+      fixed_apply<T, kernels::Box2D>(space, c, u, f, out, g);
+      break;
+    case Path::kStar3D:
+      fixed_apply<T, kernels::Star3D>(space, c, u, f, out, g);
+      break;
     case Path::kGeneric: {
       kernels::GenericApply<T> fn{grid_view<const T>(c, s.channels(), g),
                                   grid_view<const T>(u, s.dof, g),
@@ -175,7 +181,8 @@ void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& 
                                   offset_view(s),
                                   s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx),
                                   f.defined()};
-      Kokkos::parallel_for("pins::stencil_apply_generic", kernels::row_policy(space, rows_of(g)), fn);
+      Kokkos::parallel_for("pins::stencil_apply_generic", kernels::row_policy(space, rows_of(g)),
+                           fn);
       break;
     }
   }
@@ -183,8 +190,9 @@ void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& 
 }
 
 template <class T, class G>
-void fixed_backward(const kernels::LaunchSpace& space, const torch::Tensor& c, const torch::Tensor& u, const torch::Tensor& gr,
-                    torch::Tensor* gu, torch::Tensor* gc, const Geometry& g) {
+void fixed_backward(const kernels::LaunchSpace& space, const torch::Tensor& c,
+                    const torch::Tensor& u, const torch::Tensor& gr, torch::Tensor* gu,
+                    torch::Tensor* gc, const Geometry& g) {
   kernels::FixedBackward<T, G> fn{grid_view<const T>(c, G::P, g),
                                   grid_view<const T>(u, 1, g),
                                   grid_view<const T>(gr, 1, g),
@@ -200,9 +208,15 @@ void backward_typed(const Stencil& s, const torch::Tensor& c, const torch::Tenso
                     const Geometry& g) {
   const kernels::LaunchSpace space = kernels::launch_space();
   switch (path_of(s)) {
-    case Path::kStar2D: fixed_backward<T, kernels::Star2D>(space, c, u, gr, gu, gc, g); break;
-    case Path::kBox2D: fixed_backward<T, kernels::Box2D>(space, c, u, gr, gu, gc, g); break;
-    case Path::kStar3D: fixed_backward<T, kernels::Star3D>(space, c, u, gr, gu, gc, g); break;
+    case Path::kStar2D:
+      fixed_backward<T, kernels::Star2D>(space, c, u, gr, gu, gc, g);
+      break;
+    case Path::kBox2D:
+      fixed_backward<T, kernels::Box2D>(space, c, u, gr, gu, gc, g);
+      break;
+    case Path::kStar3D:
+      fixed_backward<T, kernels::Star3D>(space, c, u, gr, gu, gc, g);
+      break;
     case Path::kGeneric: {
       kernels::GenericBackward<T> fn{
           grid_view<const T>(c, s.channels(), g),
@@ -212,7 +226,8 @@ void backward_typed(const Stencil& s, const torch::Tensor& c, const torch::Tenso
           gc ? grid_view<T>(*gc, s.channels(), g) : kernels::GridView<T>(),
           offset_view(s),
           s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx), gu != nullptr, gc != nullptr};
-      Kokkos::parallel_for("pins::stencil_backward_generic", kernels::row_policy(space, rows_of(g)), fn);
+      Kokkos::parallel_for("pins::stencil_backward_generic", kernels::row_policy(space, rows_of(g)),
+                           fn);
       break;
     }
   }

@@ -7,12 +7,17 @@
 #include "pins/core/check.hpp"
 #include "pins/core/kokkos_runtime.hpp"
 #include "pins/core/trainer.hpp"
+#include "train_device.hpp"
 
 namespace pins {
 
-torch::Device training_device(const std::string& name) {
+void detail::check_train_device_name(const std::string& name) {
   PINS_CHECK(name == "auto" || name == "cpu" || name == "cuda",
              "-train_device must be auto, cpu or cuda, got '", name, "'");
+}
+
+torch::Device training_device(const std::string& name) {
+  detail::check_train_device_name(name);
   if (name == "cpu") return torch::kCPU;
   const bool torch_gpu = torch::cuda::is_available();
   const bool kokkos_gpu = !kokkos_uses_host_memory();

@@ -163,8 +163,8 @@ TrainedModel run_train_job(const TrainJob& job) {
   const double training_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  t.manifest = solution_manifest(*t.model, t.result, job.train, data.info.pde,
-                                 int(data.info.nx()), int(data.info.ny()),
+  t.manifest = solution_manifest(*t.model, t.result, job.train, data.info.pde, int(data.info.nx()),
+                                 int(data.info.ny()),
                                  data.info.dim() >= 3 ? int(data.info.nz()) : 0, td.fingerprint);
   ModelManifest& m = t.manifest;
   m.metrics["training_data"] = data_path;

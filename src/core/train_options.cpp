@@ -4,9 +4,10 @@
 #include <cmath>
 #include <sstream>
 
-#include "pins/core/check.hpp"
 #include "option_table.hpp"
+#include "pins/core/check.hpp"
 #include "pins/core/trainer.hpp"
+#include "train_device.hpp"
 
 namespace pins {
 
@@ -184,8 +185,7 @@ void TrainOptions::validate() const {
   PINS_CHECK(max_rollbacks >= 0, "-train_max_rollbacks must be >= 0, got ", max_rollbacks);
   PINS_CHECK(dtype == "float32" || dtype == "float64",
              "-train_dtype must be float32 or float64, got '", dtype, "'");
-  PINS_CHECK(device == "auto" || device == "cpu" || device == "cuda",
-             "-train_device must be auto, cpu or cuda, got '", device, "'");
+  detail::check_train_device_name(device);
   PINS_CHECK(std::isfinite(memory_mb) && memory_mb >= 0,
              "-train_memory must be >= 0 (MB; 0: auto), got ", memory_mb);
 }

@@ -26,7 +26,7 @@ namespace {
 void check_rounds(const torch::Tensor& c, const torch::Tensor& u0) {
   std::vector<torch::Tensor> outs;
   for (int i = 0; i < 20; ++i) {
-    const torch::Tensor u = u0 * float(i + 1);       // LibTorch makes the kernel's input
+    const torch::Tensor u = u0 * float(i + 1);         // LibTorch makes the kernel's input
     outs.push_back(pins::stencil_apply(c, u) + 0.0f);  // and reads its output
   }
   if (u0.is_cuda()) torch::cuda::synchronize();
@@ -47,8 +47,9 @@ TEST_CASE("kernels run in order with the LibTorch operations around them") {
   const torch::Tensor u0 = torch::randn({8, 128, 128}, opts(torch::kFloat32));
   check_rounds(c, u0);  // the default stream on a GPU; the host otherwise
   if (pins::kokkos_uses_host_memory() || !torch::cuda::is_available()) {
-    MESSAGE("host Kokkos: kernels run on Kokkos' default instance and are fenced; no stream to "
-            "switch");
+    MESSAGE(
+        "host Kokkos: kernels run on Kokkos' default instance and are fenced; no stream to "
+        "switch");
     return;
   }
 #ifdef PINS_TORCH_CUDA

@@ -7,9 +7,9 @@
 
 using pins::test::eps_of;
 using pins::test::opts;
-using pins::test::row_tolerance;
 using pins::test::random_coeffs;
 using pins::test::reference_apply;
+using pins::test::row_tolerance;
 using pins::test::throws_with;
 
 namespace {

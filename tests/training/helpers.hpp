@@ -47,14 +47,15 @@ inline TrainingData darcy_data(int n, int grid, bool with_u = true, int f_seed_o
   return d;
 }
 
-/// A small FNO for (log κ, f) → u.
-inline std::shared_ptr<Surrogate> small_fno(std::uint64_t seed = 0) {
+/// A small FNO for (log κ, f) → u, or with `in_channels` inputs (e.g. kPreconditionChannels:
+/// the preconditioner's couplings and residual).
+inline std::shared_ptr<Surrogate> small_fno(std::uint64_t seed = 0,
+                                            int in_channels = kFeatureChannels) {
   torch::manual_seed(seed);
   return make_surrogate("fno",
-                        OptionMap::from_args({"-fno_modes", "4", "-fno_width", "8",
-                                              "-fno_layers", "2", "-fno_padding", "2",
-                                              "-fno_hidden", "16"}),
-                        kFeatureChannels, 1);
+                        OptionMap::from_args({"-fno_modes", "4", "-fno_width", "8", "-fno_layers",
+                                              "2", "-fno_padding", "2", "-fno_hidden", "16"}),
+                        in_channels, 1);
 }
 
 /// Copies of a model's parameters and buffers.

@@ -49,14 +49,6 @@ SmootherTrainOptions quick_smoother(const std::string& device, const std::string
   return o;
 }
 
-std::shared_ptr<Surrogate> small_preconditioner() {
-  torch::manual_seed(0);
-  return make_surrogate("fno",
-                        OptionMap::from_args({"-fno_modes", "4", "-fno_width", "8", "-fno_layers",
-                                              "2", "-fno_padding", "2", "-fno_hidden", "16"}),
-                        kPreconditionChannels, 1);
-}
-
 std::shared_ptr<Surrogate> small_entry_mlp() {
   torch::manual_seed(0);
   return make_surrogate("entry_mlp", OptionMap{}, kSmootherFeatures, 1);
@@ -166,24 +158,24 @@ TEST_CASE("training on the GPU follows the CPU's run (needs a CUDA LibTorch and 
 }
 
 TEST_CASE("-train_device for the solve-free tasks: parsed, checked, refused before any work") {
-  const auto pc = PreconditionTrainOptions::from_options(
-      OptionMap::from_args({"-train_device", "cpu"}));
+  const auto pc =
+      PreconditionTrainOptions::from_options(OptionMap::from_args({"-train_device", "cpu"}));
   CHECK(pc.device == "cpu");
   CHECK(PreconditionTrainOptions{}.device == "auto");
-  CHECK(contains(error_of([] {
-                   PreconditionTrainOptions::from_options(
-                       OptionMap::from_args({"-train_device", "gpu"}));
-                 }),
-                 "-train_device must be auto, cpu or cuda, got 'gpu'"));
-  CHECK(contains(error_of([] {
-                   SmootherTrainOptions::from_options(
-                       OptionMap::from_args({"-train_device", "tpu"}));
-                 }),
-                 "-train_device must be auto, cpu or cuda, got 'tpu'"));
+  CHECK(contains(
+      error_of([] {
+        PreconditionTrainOptions::from_options(OptionMap::from_args({"-train_device", "gpu"}));
+      }),
+      "-train_device must be auto, cpu or cuda, got 'gpu'"));
+  CHECK(
+      contains(error_of([] {
+                 SmootherTrainOptions::from_options(OptionMap::from_args({"-train_device", "tpu"}));
+               }),
+               "-train_device must be auto, cpu or cuda, got 'tpu'"));
   CHECK(contains(PreconditionTrainOptions::help(), "-train_device"));
   CHECK(contains(SmootherTrainOptions::help(), "-train_device"));
   if (gpu_build()) return;  // cuda is no refusal there
-  auto pc_model = small_preconditioner();
+  auto pc_model = small_fno(0, kPreconditionChannels);
   const auto pc_before = weights(*pc_model);
   CHECK(contains(error_of([&] { train_preconditioner(*pc_model, quick_precondition("cuda")); }),
                  "-train_device cuda:"));
@@ -197,8 +189,8 @@ TEST_CASE("-train_device for the solve-free tasks: parsed, checked, refused befo
 
 TEST_CASE("-train_device cpu and auto train the solve-free tasks on the host") {
   // On a CPU build auto is cpu: the two runs are the same run, bit for bit.
-  auto a = small_preconditioner();
-  auto b = small_preconditioner();
+  auto a = small_fno(0, kPreconditionChannels);
+  auto b = small_fno(0, kPreconditionChannels);
   const PreconditionTrainResult ra = train_preconditioner(*a, quick_precondition("cpu"));
   const PreconditionTrainResult rb = train_preconditioner(*b, quick_precondition("auto"));
   CHECK(parameter_device(a->module()).is_cpu());
@@ -218,14 +210,15 @@ TEST_CASE("-train_device cpu and auto train the solve-free tasks on the host") {
 // operators in 2-D and 3-D (Kokkos sparse kernels, the coarse Cholesky factors). They train
 // in float32, so the devices agree to float32's rounding carried through a few Adam steps
 // (1e-3), where a wrong device path throws and wrong problems differ by far more.
-TEST_CASE("solve-free training on the GPU follows the CPU's run (needs a CUDA LibTorch and Kokkos)") {
+TEST_CASE(
+    "solve-free training on the GPU follows the CPU's run (needs a CUDA LibTorch and Kokkos)") {
   if (!gpu_build()) {
     MESSAGE("no CUDA device for LibTorch and Kokkos here: the CPU-only path is checked above");
     return;
   }
   {
-    auto cpu = small_preconditioner();
-    auto gpu = small_preconditioner();
+    auto cpu = small_fno(0, kPreconditionChannels);
+    auto gpu = small_fno(0, kPreconditionChannels);
     const PreconditionTrainResult rc = train_preconditioner(*cpu, quick_precondition("cpu"));
     const PreconditionTrainResult rg = train_preconditioner(*gpu, quick_precondition("cuda"));
     CHECK(parameter_device(gpu->module()).is_cuda());

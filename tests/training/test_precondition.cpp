@@ -15,12 +15,9 @@ using namespace pins::test;
 
 namespace {
 
+// The small FNO of the trainer tests with the preconditioner's input channels.
 std::shared_ptr<Surrogate> small_pc(std::uint64_t seed = 0) {
-  torch::manual_seed(seed);
-  return make_surrogate("fno",
-                        OptionMap::from_args({"-fno_modes", "4", "-fno_width", "8", "-fno_layers",
-                                              "2", "-fno_padding", "2", "-fno_hidden", "16"}),
-                        kPreconditionChannels, 1);
+  return small_fno(seed, kPreconditionChannels);
 }
 
 }  // namespace
