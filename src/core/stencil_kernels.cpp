@@ -126,17 +126,26 @@ kernels::GridView<T> grid_view(const torch::Tensor& t, int64_t channels, const G
                               g.nx);
 }
 
-// The stencil's offsets on Kokkos' memory space (3 ints per point). On a GPU its copy in and
-// its free after the launch synchronise the device: the generic path's cost, not the fixed
-// shapes' (kernel_launch.hpp).
-kernels::OffsetView offset_view(const Stencil& s) {
-  Kokkos::View<int*, kernels::MemSpace> off("pins::stencil_offsets", 3 * s.points());
-  auto host = Kokkos::create_mirror_view(off);
+// The stencil's offsets (3 ints per point) where the fields are, held by a LibTorch tensor for
+// the launch: LibTorch's caching allocator hands out and takes back device memory in stream
+// order, so neither the allocation nor the free synchronises a GPU, as a Kokkos View of its own
+// would (cudaMalloc, cudaFree); the copy in waits for LibTorch's stream at most. The tensor
+// outlives the queued kernel safely: memory freed on a stream is reused only by work queued
+// after it on that stream (on the host, finish() fences before the launcher returns).
+struct Offsets {
+  torch::Tensor storage;
+  kernels::OffsetView view;
+};
+Offsets offsets_on(const Stencil& s, const torch::Device& device) {
   const auto o = s.offsets();
+  torch::Tensor host = torch::empty({int64_t(3 * o.size())}, torch::kInt32);
+  int* h = host.data_ptr<int>();
   for (size_t p = 0; p < o.size(); ++p)
-    for (int a = 0; a < 3; ++a) host(3 * p + a) = o[p][a];
-  Kokkos::deep_copy(off, host);
-  return off;
+    for (int a = 0; a < 3; ++a) h[3 * p + a] = o[p][a];
+  Offsets out;
+  out.storage = host.to(device, /*non_blocking=*/true);
+  out.view = kernels::OffsetView(out.storage.data_ptr<int>(), out.storage.numel());
+  return out;
 }
 
 // Which kernel a stencil takes.
@@ -174,12 +183,17 @@ void apply_typed(const Stencil& s, const torch::Tensor& c, const torch::Tensor& 
       fixed_apply<T, kernels::Star3D>(space, c, u, f, out, g);
       break;
     case Path::kGeneric: {
+      const Offsets off = offsets_on(s, out.device());
       kernels::GenericApply<T> fn{grid_view<const T>(c, s.channels(), g),
                                   grid_view<const T>(u, s.dof, g),
                                   grid_view<const T>(f, s.dof, g),
                                   grid_view<T>(out, s.dof, g),
-                                  offset_view(s),
-                                  s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx),
+                                  off.view,
+                                  s.points(),
+                                  s.dof,
+                                  int(g.nz),
+                                  int(g.ny),
+                                  int(g.nx),
                                   f.defined()};
       Kokkos::parallel_for("pins::stencil_apply_generic", kernels::row_policy(space, rows_of(g)),
                            fn);
@@ -218,14 +232,21 @@ void backward_typed(const Stencil& s, const torch::Tensor& c, const torch::Tenso
       fixed_backward<T, kernels::Star3D>(space, c, u, gr, gu, gc, g);
       break;
     case Path::kGeneric: {
+      const Offsets off = offsets_on(s, gr.device());
       kernels::GenericBackward<T> fn{
           grid_view<const T>(c, s.channels(), g),
           grid_view<const T>(u, s.dof, g),
           grid_view<const T>(gr, s.dof, g),
           gu ? grid_view<T>(*gu, s.dof, g) : kernels::GridView<T>(),
           gc ? grid_view<T>(*gc, s.channels(), g) : kernels::GridView<T>(),
-          offset_view(s),
-          s.points(), s.dof, int(g.nz), int(g.ny), int(g.nx), gu != nullptr, gc != nullptr};
+          off.view,
+          s.points(),
+          s.dof,
+          int(g.nz),
+          int(g.ny),
+          int(g.nx),
+          gu != nullptr,
+          gc != nullptr};
       Kokkos::parallel_for("pins::stencil_backward_generic", kernels::row_policy(space, rows_of(g)),
                            fn);
       break;

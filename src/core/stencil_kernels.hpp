@@ -32,8 +32,9 @@ using Unmanaged = Kokkos::MemoryTraits<Kokkos::Unmanaged>;
 /// Coefficients [B, K, nz, ny, nx] or a field [B, dof, nz, ny, nx].
 template <class T>
 using GridView = Kokkos::View<T*****, Kokkos::LayoutRight, MemSpace, Unmanaged>;
-/// The stencil's offsets, 3 ints (dz, dy, dx) per point.
-using OffsetView = Kokkos::View<const int*, MemSpace>;
+/// The stencil's offsets, 3 ints (dz, dy, dx) per point, in memory the caller holds (a
+/// LibTorch tensor beside the fields: stencil_kernels.cpp's `Offsets`).
+using OffsetView = Kokkos::View<const int*, MemSpace, Unmanaged>;
 
 using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
 
