@@ -9,11 +9,13 @@ the smoother never saw in training, contrast 4 and 1e4); DMPlex: examples/plain_
 by PETSc's own -log_view: PCSetUp (all of set-up) and KSPSolve (the iterations; KSPSolve does
 its set-up before its own event starts).
 Every row stops on the true residual at rtol 1e-8. Runs on 1 and 2 processes. The geometric
-rows (pcmg, learned_pcmg: PCMG on the DMDA's coarsening, Galerkin coarse operators) run on the
-3-D grids only.
+rows (pcmg, learned_pcmg: PCMG with Galerkin coarse operators) run on the 3-D grids (the DMDA's
+coarsening) and on DMPlex meshes given as C/L: C² boxes refined L times (-dm_refine_hierarchy,
+DMPlex's nested P1 interpolation between the meshes); a plain -plex B (B² boxes) has no
+hierarchy and runs the other rows only.
 
   bench/smoother_gamg.py -build BUILD [-model sm.pins[,sm2.pins]] [-grids2d 256,1024]
-                         [-grids3d 33,65] [-plex 316] [-procs 1,2] [-samples 2]
+                         [-grids3d 33,65] [-plex 316[,20/4]] [-procs 1,2] [-samples 2]
                          [-rows jacobi,gamg,boomeramg,learned_gamg,learned_alone,pcmg,learned_pcmg]
 
 Without -model, a smoother is trained first with `pins train -task smoother` and its defaults
@@ -93,8 +95,8 @@ ROWS = [
     ("learned_pcmg", "CG + geometric MG, learned smoother", CG + PCMG +
      " -mg_levels_pc_type surrogate_smoother -mg_levels_pc_surrogate_smoother_model MODEL", True),
 ]
-# Rows that need a DMDA to coarsen: not run on the DMPlex mesh (no hierarchy to coarsen to).
-NEEDS_DMDA = ("pcmg", "learned_pcmg")
+# Rows that need a hierarchy to coarsen along: a DMDA, or a DMPlex refinement hierarchy (C/L).
+NEEDS_HIERARCHY = ("pcmg", "learned_pcmg")
 
 
 def table_rows(keys, models):
@@ -121,7 +123,9 @@ def main():
     p.add_argument("-model", default="")
     p.add_argument("-grids2d", default="256,1024")
     p.add_argument("-grids3d", default="33,65")
-    p.add_argument("-plex", default="316", help="DMPlex: boxes per side (2 triangles each)")
+    p.add_argument("-plex", default="316",
+                   help="DMPlex: boxes per side (2 triangles each), or C/L: C boxes refined L "
+                        "times (a hierarchy for the pcmg rows)")
     p.add_argument("-procs", default="1,2")
     p.add_argument("-samples", type=int, default=2)
     p.add_argument("-rows", default=",".join(r[0] for r in ROWS),
@@ -151,23 +155,21 @@ def main():
             cmd = mpirun(n, os.path.join(build, "bin", "bench_precondition"), "-smoother", model,
                          "-grids", a.grids2d, "-samples", str(a.samples))
             subprocess.run(cmd, check=True, env=env_for(n))
+    # (title, example, its size options, PCMG's levels or 0 where there is no hierarchy)
     cases = [("3-D DMDA %d³ points" % g, "example_plain_petsc_diffusion3d",
-              ["-da_grid_%s" % d for d in "xyz"], g) for g in ints(a.grids3d)]
-    cases += [("DMPlex P1, %d² boxes of 2 triangles" % b, "example_plain_petsc_plex",
-               ["-dm_plex_box_faces"], b) for b in ints(a.plex)]
-    for title, example, size_options, size in cases:
-        size_args = []
-        for o in size_options:
-            size_args += [o, "%d,%d" % (size, size) if o == "-dm_plex_box_faces" else str(size)]
+              sum((["-da_grid_%s" % d, str(g)] for d in "xyz"), []), geometric_levels(g))
+             for g in ints(a.grids3d)]
+    cases += [plex_case(spec) for spec in a.plex.split(",") if spec]
+    for title, example, size_args, levels in cases:
         for contrast in (4, 1e4):
             print("\n### %s, blob conductivity 1:%g\n" % (title, contrast))
             print("| solver | " + " | ".join("P=%d its | P=%d PCSetUp + KSPSolve s" % (n, n)
                                              for n in procs) + " | worst true rel. residual |")
             print("|---|" + "---|---|" * len(procs) + "---|")
             for key, name, options, model in rows:
-                if key in NEEDS_DMDA and example != "example_plain_petsc_diffusion3d":
+                if key in NEEDS_HIERARCHY and not levels:
                     continue
-                options = options.replace("LEVELS", str(geometric_levels(size)))
+                options = options.replace("LEVELS", str(levels))
                 cells, worst = [], 0.0
                 for n in procs:
                     its, res, solve, setup, ok = run_example(build, library, model, example,
@@ -176,6 +178,24 @@ def main():
                     cells += ["%d%s" % (its, "" if ok else " DIVERGED"),
                               "%.3f + %.3f" % (setup, solve)]
                 print("| %s | %s | %.1e |" % (name, " | ".join(cells), worst), flush=True)
+
+
+def plex_case(spec):
+    """-plex's B (B² boxes, no hierarchy) or C/L (C² boxes refined L times: PCMG's L+1
+    levels) as a case."""
+    try:
+        coarse, _, refine = spec.partition("/")
+        boxes, refine = int(coarse), int(refine or 0)
+    except ValueError:
+        sys.exit("-plex: '%s' is not B or C/L (boxes per side, refinements)" % spec)
+    faces = ["-dm_plex_box_faces", "%d,%d" % (boxes, boxes)]
+    if not refine:
+        return ("DMPlex P1, %d² boxes of 2 triangles" % boxes, "example_plain_petsc_plex",
+                faces, 0)
+    fine = boxes * 2 ** refine
+    return ("DMPlex P1, %d² boxes of 2 triangles (%d² refined %d times)" % (fine, boxes, refine),
+            "example_plain_petsc_plex", faces + ["-dm_refine_hierarchy", str(refine)],
+            refine + 1)
 
 
 def geometric_levels(points):

@@ -18,6 +18,8 @@
         -mg_levels_pc_surrogate_smoother_model sm.pins -ksp_converged_reason
      mpiexec -n 2 ./example_plain_petsc_plex -dm_plex_box_faces 160,160 ...
      ./example_plain_petsc_plex -dim 3 -dm_plex_box_faces 24,24,24 ...   (or -dm_refine 1)
+     ./example_plain_petsc_plex -dm_plex_box_faces 20,20 -dm_refine_hierarchy 4 -ksp_type cg \
+        -pc_type mg -pc_mg_levels 5 -pc_mg_galerkin both ...   (PETSc's geometric multigrid)
 
    Expected output: CONVERGED_RTOL and one line with the mesh size, the iteration count and the
    true relative residual, e.g. with -dm_plex_box_faces 160,160 -ksp_rtol 1e-8
@@ -219,6 +221,8 @@ int main(int argc, char **argv) {
       dm = dist;
     }
   }
+  /* -dm_refine_hierarchy L refines L times here and keeps every mesh on the way as the next
+     one's coarse DM: the hierarchy PCMG coarsens along (see 7.). */
   PetscCall(DMSetFromOptions(dm));
   PetscCall(DMViewFromOptions(dm, NULL, "-dm_view"));
 
@@ -242,6 +246,12 @@ int main(int argc, char **argv) {
   PetscCall(DMGetLabel(dm, "wall", &wall));
   PetscCall(DMAddBoundary(dm, DM_BC_ESSENTIAL, "wall", wall, 1, &wallId, 0, 0, NULL,
                           (void (*)(void))zero, NULL, NULL, NULL));
+  /* The coarse meshes of a refinement hierarchy get the same field and wall condition, so
+     their global sections (the unknowns PCMG interpolates between) leave the wall out too. */
+  for (DM cdm = dm; cdm;) {
+    PetscCall(DMGetCoarseDM(cdm, &cdm));
+    if (cdm) PetscCall(DMCopyDisc(dm, cdm));
+  }
 
   /* 6. Assemble through the DMPlex SNES helpers (a SNES only as their carrier; it never
         solves): the problem is linear, so A = F'(0) and b = -F(0). */
@@ -256,8 +266,19 @@ int main(int argc, char **argv) {
   PetscCall(VecScale(b, -1.0));
   PetscCall(SNESComputeJacobian(snes, x, A, A));
 
-  /* 7. Solve with whatever the command line asks for (a KSP of its own, default prefix). */
+  /* 7. Solve with whatever the command line asks for (a KSP of its own, default prefix). With a
+        refinement hierarchy the KSP gets the mesh, inactive (A is assembled already), so that
+        `-pc_type mg -pc_mg_levels L+1 -pc_mg_galerkin both` coarsens along the meshes with
+        DMPlex's nested interpolation -- geometric multigrid instead of GAMG's aggregation. */
   PetscCall(KSPCreate(PETSC_COMM_WORLD, &ksp));
+  {
+    DM cdm;
+    PetscCall(DMGetCoarseDM(dm, &cdm));
+    if (cdm) {
+      PetscCall(KSPSetDM(ksp, dm));
+      PetscCall(KSPSetDMActive(ksp, PETSC_FALSE));
+    }
+  }
   PetscCall(KSPSetOperators(ksp, A, A));
   PetscCall(KSPSetFromOptions(ksp));
   PetscCall(KSPSolve(ksp, b, x));

@@ -1,5 +1,6 @@
 # The learned sparse smoother (-pc_type surrogate_smoother) inside PETSc's GAMG (and PCMG on a
-# DMDA) in plain PETSc programs (2-D and 3-D DMDA, and DMPlex finite elements) via -dll_append.
+# DMDA or a DMPlex refinement hierarchy) in plain PETSc programs (2-D and 3-D DMDA, and DMPlex
+# finite elements) via -dll_append.
 # A fixture trains a small smoother first (no data).
 set(_sm_dir ${CMAKE_CURRENT_BINARY_DIR}/smoother_pc)
 set(_sm_model ${_sm_dir}/sm.pins)
@@ -16,7 +17,7 @@ if(PINS_TEST_PYTHON)
   foreach(_f IN LISTS PINS_TEST_MPIEXEC_FLAGS)
     list(APPEND _flags --mpiexec-flag=${_f})
   endforeach()
-  foreach(_case gamg alone mpi bad_input plex multifield two_grid pcmg)
+  foreach(_case gamg alone mpi bad_input plex multifield two_grid pcmg plex_pcmg)
     add_test(NAME smoother_pc_${_case}
              COMMAND ${PINS_TEST_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/smoother_pc_test.py
                      --example $<TARGET_FILE:example_plain_petsc_diffusion>
