@@ -29,6 +29,7 @@
 #include <string>
 
 #include "collective.hpp"
+#include "model_task_hint.hpp"
 #include "network_threads.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/model_file.hpp"
@@ -95,7 +96,7 @@ void load_model_file(PCSurrogateSmoother& s) {
   ModelRequirements need;
   need.task = kSmootherTask;
   need.out_channels = 1;
-  LoadedModel loaded = load_model(s.model_path, need);
+  LoadedModel loaded = load_model_or_point_elsewhere(s.model_path, need);
   PINS_CHECK(loaded.model->traits().matrix_entries, "-pc_surrogate_smoother_model ", s.model_path,
              ": architecture '", loaded.model->type(), "' does not run on sparse-matrix entries");
   try {

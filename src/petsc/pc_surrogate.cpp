@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "cycle_refiner.hpp"
+#include "model_task_hint.hpp"
 #include "pins/core/check.hpp"
 #include "pins/petsc/error.hpp"
 #include "pins/petsc/register.hpp"
@@ -521,7 +522,7 @@ PetscErrorCode set_up_network(PC pc) {
     PetscCall(SurrogateStep::load(comm, s.model_path, "-pc_surrogate_model", &s.step, s.threads));
   }
   DM da;
-  PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da));
+  PetscCall(find_grid(pc->dm, pc->pmat, kWho, &da, kAnyOperatorHint));
   s.step->set_cycle(static_cast<SurrogateStep::Cycle>(s.cycle));
   s.step->set_matrices_reuse(s.matrices_reuse == PETSC_TRUE);
   s.step->set_network_lag(int(s.network_lag));

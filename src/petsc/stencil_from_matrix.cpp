@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <optional>
+#include <string>
 
 #include "collective.hpp"
 #include "grid_gather.hpp"
@@ -12,8 +13,9 @@
 
 namespace pins::petsc {
 
-PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
+PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da, const char* elsewhere) {
   PetscFunctionBeginUser;
+  const std::string tail = elsewhere ? std::string("; ") + elsewhere : std::string();
   DM dm = preferred;
   PetscBool is_da = PETSC_FALSE;
   if (dm) PetscCall(PetscObjectTypeCompare((PetscObject)dm, DMDA, &is_da));
@@ -28,23 +30,24 @@ PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da) {
   MPI_Comm comm = PetscObjectComm((PetscObject)A);
   PetscCheck(dm, comm, PETSC_ERR_ARG_WRONG,
              "%s needs the grid: a matrix from DMCreateMatrix() on a 2-D DMDA, or KSPSetDM(); "
-             "this matrix has no DM",
-             who);
+             "this matrix has no DM%s",
+             who, tail.c_str());
   DMType dmtype;
   PetscCall(DMGetType(dm, &dmtype));
   PetscCheck(is_da, comm, PETSC_ERR_ARG_WRONG,
-             "%s works on 5-point operators on a 2-D DMDA; the matrix's DM is of type %s", who,
-             dmtype);
+             "%s works on 5-point operators on a 2-D DMDA; the matrix's DM is of type %s%s", who,
+             dmtype, tail.c_str());
   PetscInt dim, dof, width;
   DMBoundaryType bx, by;
   PetscCall(DMDAGetInfo(dm, &dim, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &dof,
                         &width, &bx, &by, nullptr, nullptr));
   PetscCheck(dim == 2, comm, PETSC_ERR_ARG_WRONG,
-             "%s works on 2-D DMDAs (5-point operators); this DMDA is %" PetscInt_FMT "-D", who,
-             dim);
+             "%s works on 2-D DMDAs (5-point operators); this DMDA is %" PetscInt_FMT "-D%s", who,
+             dim, tail.c_str());
   PetscCheck(dof == 1, comm, PETSC_ERR_ARG_WRONG,
-             "%s works on scalar problems (one dof per grid point); this DMDA has %" PetscInt_FMT,
-             who, dof);
+             "%s works on scalar problems (one dof per grid point); this DMDA has %" PetscInt_FMT
+             "%s",
+             who, dof, tail.c_str());
   PetscCheck(width >= 1, comm, PETSC_ERR_ARG_WRONG,
              "%s needs a DMDA with stencil width >= 1 to see the neighbours, got %" PetscInt_FMT,
              who, width);

@@ -16,8 +16,11 @@ class GridGather;
 
 /// The DMDA of a solve: the PC's (or KSP's) DM if it is one, else the matrix's. Errors
 /// (PETSC_ERR_ARG_WRONG) name what was found when there is no 2-D, one-dof, non-periodic
-/// DMDA with stencil width >= 1. `who` prefixes the messages (e.g. "-pc_type surrogate").
-PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da);
+/// DMDA with stencil width >= 1. `who` prefixes the messages (e.g. "-pc_type surrogate");
+/// `elsewhere`, if given, ends the refusals of grids of another kind (no DM, not a DMDA, not
+/// 2-D, several dofs) with what serves them.
+PetscErrorCode find_grid(DM preferred, Mat A, const char* who, DM* da,
+                         const char* elsewhere = nullptr);
 
 /// Visits this process's own rows of A, grid point by grid point (the DMDA's local box,
 /// row-major): visit(i, j, v) with v the five coefficients C, W, E, S, N of point (i, j)

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "collective.hpp"
+#include "model_task_hint.hpp"
 #include "network_threads.hpp"
 #include "pins/core/check.hpp"
 #include "pins/core/precondition.hpp"
@@ -28,7 +29,7 @@ SurrogateStep::SurrogateStep(const std::string& model_path) : path_(model_path) 
   need.task = kPreconditionTask;
   need.in_channels = kPreconditionChannels;
   need.out_channels = 1;
-  LoadedModel loaded = load_model(model_path, need);
+  LoadedModel loaded = load_model_or_point_elsewhere(model_path, need);
   model_ = loaded.model;
   manifest_ = loaded.manifest;
   model_->module().eval();

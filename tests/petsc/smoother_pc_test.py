@@ -344,9 +344,28 @@ def case_bad_input(args):
     truncated = os.path.join(args.workdir, "truncated.pins")
     open(truncated, "wb").write(open(args.model, "rb").read()[:1000])
     expect_error(args, "truncated.pins", *sm, "-pc_surrogate_smoother_model", truncated)
+    # A model of the other PETSc-facing task is refused with the options it belongs to, both
+    # ways round; and the surrogate PC refuses grids it does not serve (3-D, DMPlex) pointing
+    # at the learned smoother.
     other = os.path.join(args.workdir, "other_task.pins")
     rewrite_model(args.model, other, manifest_edit=lambda m: m.update(task="precondition"))
-    expect_error(args, "smoother", *sm, "-pc_surrogate_smoother_model", other)
+    expect_error(args, "runs as -pc_type surrogate -pc_surrogate_model", *sm,
+                 "-pc_surrogate_smoother_model", other)
+    sur = ["-ksp_type", "fgmres", "-pc_type", "surrogate"]
+    expect_error(args, "-mg_levels_pc_type surrogate_smoother -mg_levels_pc_surrogate_smoother_"
+                 "model " + args.model, *sur, "-pc_surrogate_model", args.model)
+    if args.pins:
+        pc = os.path.join(args.workdir, "pc16.pins")
+        p = subprocess.run([args.pins, "train", "-task", "precondition", "-grid", "16",
+                            "-train_steps", "2", "-train_batch_size", "2", "-train_threads", "1",
+                            "-force", "-o", pc], capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            fail("training a small preconditioner model failed:\n" + p.stdout + p.stderr)
+        for a, what in ((in_3d(args), "this DMDA is 3-D"),
+                        (in_plex(args), "the matrix's DM is of type plex")):
+            if a.example:
+                expect_error(a, what + "; for any AIJ operator use pins' learned smoother", *sur,
+                             "-pc_surrogate_model", pc)
     expect_error(args, "-pc_surrogate_smoother_lag must be >= 1", *sm,
                  "-pc_surrogate_smoother_model", args.model, "-pc_surrogate_smoother_lag", "0")
     expect_error(args, "-pc_surrogate_smoother_threads must be >= 0", *sm,

@@ -1,0 +1,23 @@
+#pragma once
+// Which PETSc option a model file belongs to. pins' two PETSc-facing model tasks are easy to
+// swap by mistake — a `-task precondition` network (the surrogate PC, 2-D DMDA grids) and a
+// `-task smoother` network (the learned smoother on multigrid levels, any AIJ matrix) — so a
+// model refused for its task gets the options it was meant for in the same message.
+#include <string>
+
+#include "pins/core/model_file.hpp"
+
+namespace pins::petsc {
+
+/// load_model(path, need); if that fails and the file holds a model of the other PETSc-facing
+/// task, the error (a pins::Error) names the options that take it.
+LoadedModel load_model_or_point_elsewhere(const std::string& path, const ModelRequirements& need);
+
+/// The options that serve operators the surrogate PC does not (3-D, several fields, DMPlex,
+/// no DM): one sentence for refusals.
+inline constexpr const char* kAnyOperatorHint =
+    "for any AIJ operator use pins' learned smoother inside PETSc's multigrid: -pc_type gamg "
+    "-mg_levels_pc_type surrogate_smoother -mg_levels_pc_surrogate_smoother_model <model from "
+    "pins train -task smoother>";
+
+}  // namespace pins::petsc
