@@ -1,12 +1,18 @@
-// Benchmark: the Kokkos stencil residual operator (2-D 5/9-point, 3-D 7/27-point) against (1) the same operator written
-// with LibTorch tensor ops (padding + slicing) and (2) the memory-bandwidth bound, i.e. the
-// bytes the operator must move divided by the bandwidth of a plain copy measured in the
-// same run. Forward (r = A u − f) and forward + backward (gradients for u and coefficients).
+// Benchmark: the Kokkos stencil residual operator (2-D 5/9-point, 3-D 7/27-point) against (1) the
+// same operator written with LibTorch tensor ops (padding + slicing) and (2) the memory-bandwidth
+// bound, i.e. the bytes the operator must move divided by the bandwidth of a plain copy measured in
+// the same run. Forward (r = A u − f) and forward + backward (gradients for u and coefficients).
 //
 //   ./build/bin/bench_stencil                     # 2-D 5-point, B = 32, n = 256, 1 thread
 //   ./build/bin/bench_stencil -stencil 3d7 -B 8 -n 64    # 3-D 7-point on 64³
 //   (-stencil 2d5|2d9|3d7|3d27, -B, -n grid points per axis, -reps, -threads, -clock cpu|wall:
-//   the thread's CPU time by default on the host with one thread, else wall-clock time)
+//   the thread's CPU time by default on the host with one thread, else wall-clock time,
+//   -chain: residuals per chain in the fence line)
+//
+// Then the cost of a device-wide fence per kernel: a chain of -chain forward residuals
+// launched back to back (as pins runs them: on LibTorch's stream, one wait at the end) against
+// the same chain with Kokkos::fence() after every launch (as before kernel_launch.hpp). On the
+// host both fence (the kernels must be done when their launchers return), so the two agree.
 //
 // Prints a Markdown table; bench/RESULTS.md records a run with the command and machine.
 #include <torch/cuda.h>
@@ -90,7 +96,7 @@ torch::Tensor torch_ops_residual(const pins::Stencil& s, const torch::Tensor& c,
 
 struct Args {
   int64_t B = 32, n = 256;
-  int reps = 15, threads = 1;
+  int reps = 15, threads = 1, chain = 20;
   std::string stencil = "2d5";
   bool wall = false;  // -clock wall
 };
@@ -113,20 +119,25 @@ Args parse(int argc, char** argv) {
     else if (k == "-n") a.n = std::stoll(argv[i + 1]);
     else if (k == "-reps") a.reps = std::stoi(argv[i + 1]);
     else if (k == "-threads") a.threads = std::stoi(argv[i + 1]);
+    else if (k == "-chain")
+      a.chain = std::max(1, std::stoi(argv[i + 1]));
     else if (k == "-stencil") a.stencil = argv[i + 1];
     else if (k == "-clock" && (std::string(argv[i + 1]) == "wall" ||
                                std::string(argv[i + 1]) == "cpu"))
       a.wall = std::string(argv[i + 1]) == "wall";
     else {
-      std::fprintf(stderr, "bench_stencil: unknown option %s (expected -B, -n, -reps, -threads, "
-                   "-stencil, -clock cpu|wall)\n", k.c_str());
+      std::fprintf(stderr,
+                   "bench_stencil: unknown option %s (expected -B, -n, -reps, -threads, "
+                   "-stencil, -clock cpu|wall, -chain)\n",
+                   k.c_str());
       std::exit(2);
     }
   }
   return a;
 }
 
-void run(const Args& a, torch::ScalarType dtype, const char* name) {
+// Returns the fence line for this dtype (printed after the table).
+std::string run(const Args& a, torch::ScalarType dtype, const char* name) {
   torch::manual_seed(0);
   const pins::Stencil s = stencil_of(a.stencil);
   const int K = s.channels();
@@ -177,6 +188,23 @@ void run(const Args& a, torch::ScalarType dtype, const char* name) {
               t_torch_fb / t_kokkos_fb, 100 * bound_fb / t_kokkos_fb);
   std::fprintf(stderr, "%s %s: copy bandwidth %.1f GB/s, max |kokkos - torch ops| = %.2e\n",
                a.stencil.c_str(), name, bandwidth / 1e9, diff);
+
+  const double t_chain = median_seconds(a.reps, [&] {
+    for (int k = 0; k < a.chain; ++k) pins::stencil_residual(s, c, u, f);
+  });
+  const double t_fenced = median_seconds(a.reps, [&] {
+    for (int k = 0; k < a.chain; ++k) {
+      pins::stencil_residual(s, c, u, f);
+      pins::kokkos_fence();
+    }
+  });
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s %s: %d forward residuals back to back %.3f ms, with a device-wide fence "
+                "after each %.3f ms (%.1f us per fence)\n",
+                a.stencil.c_str(), name, a.chain, ms(t_chain), ms(t_fenced),
+                1e6 * (t_fenced - t_chain) / a.chain);
+  return line;
 }
 
 }  // namespace
@@ -194,7 +222,8 @@ int main(int argc, char** argv) {
               g_cpu_clock ? "thread CPU time" : "wall clock");
   std::printf("| stencil | dtype | pass | Kokkos ms | LibTorch ops ms | bandwidth bound ms | "
               "speed-up vs ops | %% of bound |\n|---|---|---|---|---|---|---|---|\n");
-  run(a, torch::kFloat64, "float64");
-  run(a, torch::kFloat32, "float32");
+  const std::string fence64 = run(a, torch::kFloat64, "float64");
+  const std::string fence32 = run(a, torch::kFloat32, "float32");
+  std::printf("\n%s%s", fence64.c_str(), fence32.c_str());
   return 0;
 }

@@ -52,7 +52,7 @@ log "3b. surrogate tests (LibTorch 2.x build of the surrogates; tensors on the C
 log "3c. -train_device cuda against the CPU for solution, preconditioner and smoother training (tests/training/test_device.cpp), then every trainer test (-train_device auto: cuda here)"
 /tmp/pbuild/bin/pins_training_tests -tc='*device*,*GPU*,*predict*' 2>&1 | tee $OUT/training_device.log | tail -12
 /tmp/pbuild/bin/pins_training_tests 2>&1 | tee $OUT/training_tests.log | tail -12
-log "4. stencil benchmark on the GPU"
+log "4. stencil benchmark on the GPU (and, at the end of each, the cost of a device-wide fence per kernel: issue 17 item 1)"
 /tmp/pbuild/bin/bench_stencil 2>&1 | tee $OUT/bench.log
 /tmp/pbuild/bin/bench_stencil -B 64 -n 512 2>&1 | tee -a $OUT/bench.log
 if [ -f $D/data/train.pt ]; then

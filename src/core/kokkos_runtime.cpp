@@ -30,6 +30,11 @@ bool kokkos_uses_host_memory() {
   return Kokkos::SpaceAccessibility<Kokkos::DefaultExecutionSpace, Kokkos::HostSpace>::accessible;
 }
 
+void kokkos_fence() {
+  ensure_kokkos_initialized();
+  Kokkos::fence();
+}
+
 std::string kokkos_version_string() {
   const int v = KOKKOS_VERSION;  // e.g. 30401
   return std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." +

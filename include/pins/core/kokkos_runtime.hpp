@@ -21,4 +21,10 @@ bool kokkos_uses_host_memory();
 /// Kokkos version as "major.minor.patch".
 std::string kokkos_version_string();
 
+/// Waits for all Kokkos work on every execution space instance (a device-wide
+/// synchronisation on a GPU) — what pins' launchers did after every kernel before they ran
+/// on LibTorch's stream (kernel_launch.hpp); for callers compiled without Kokkos, such as
+/// bench_stencil's measurement of that fence's cost.
+void kokkos_fence();
+
 }  // namespace pins
