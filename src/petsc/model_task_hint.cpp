@@ -30,10 +30,8 @@ LoadedModel load_model_or_point_elsewhere(const std::string& path, const ModelRe
     const std::string found = task_of(path);
     const std::string wanted = need.task ? *need.task : "";
     if (found == kSmootherTask && wanted == kPreconditionTask)
-      throw Error(std::string(e.what()) +
-                  " — a learned smoother runs on multigrid levels: -pc_type gamg "
-                  "-mg_levels_pc_type surrogate_smoother -mg_levels_pc_surrogate_smoother_model " +
-                  path);
+      throw Error(std::string(e.what()) + " — a learned smoother runs on multigrid levels: " +
+                  kSmootherLevelOptions + " " + path);
     if (found == kPreconditionTask && wanted == kSmootherTask)
       throw Error(std::string(e.what()) +
                   " — a preconditioner network runs as -pc_type surrogate -pc_surrogate_model " +

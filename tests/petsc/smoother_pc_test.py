@@ -105,6 +105,24 @@ def case_mpi(args):
         fail("4 processes: the learned smoother took %d iterations, GAMG's own %d" % (its, base))
 
 
+# PETSc's geometric multigrid, 4 levels, coarse operators PᵀAP; CG on the true residual.
+PCMG = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-pc_type", "mg",
+        "-pc_mg_levels", "4", "-pc_mg_galerkin", "both"]
+
+
+def learned_on_pcmg(args, a, size, ranks, name):
+    """CG + PCMG with the learned smoother on every level: its iterations, once -ksp_view shows
+    the smoother on the levels and the true residual meets the tolerance."""
+    its, res, out = solve(a, *PCMG, *size, *smoother(args), "-ksp_view", ranks=ranks)
+    if out.count("pins learned sparse smoother") < 3:
+        fail("%s: -ksp_view does not show the learned smoother on PCMG's levels:\n%s" %
+             (name, out))
+    if res > 1.01e-8:
+        fail("%s, learned smoother, %d process(es): true relative residual %g" %
+             (name, ranks, res))
+    return its
+
+
 def case_pcmg(args):
     """PETSc's geometric multigrid (PCMG on the example's DMDA, coarse operators PᵀAP: 7-point
     on the finest level, 27-point below) with the learned smoother on every level: converges on
@@ -112,16 +130,8 @@ def case_pcmg(args):
     processes (M is the same whatever the split; the DMDA's coarsening too)."""
     a = in_3d(args)
     grid = ["-da_grid_x", "33", "-da_grid_y", "33", "-da_grid_z", "33"]
-    pcmg = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-pc_type", "mg",
-            "-pc_mg_levels", "4", "-pc_mg_galerkin", "both"]
-    base, _, _ = solve(a, *pcmg, *grid)
-    its = {}
-    for p in (1, 2):
-        its[p], res, out = solve(a, *pcmg, *grid, *smoother(args), "-ksp_view", ranks=p)
-        if out.count("pins learned sparse smoother") < 3:
-            fail("-ksp_view does not show the learned smoother on PCMG's levels:\n" + out)
-        if res > 1.01e-8:
-            fail("%d process(es): true relative residual %g" % (p, res))
+    base, _, _ = solve(a, *PCMG, *grid)
+    its = {p: learned_on_pcmg(args, a, grid, p, "pcmg") for p in (1, 2)}
     print("3-D 33^3, PCMG 4 levels: Chebyshev/Jacobi levels %d iterations, learned smoother "
           "%d (1 process) and %d (2 processes)" % (base, its[1], its[2]))
     if abs(its[1] - its[2]) > 1:
@@ -176,24 +186,16 @@ def case_plex_pcmg(args):
         fail("the plex_pcmg case needs --example-plex")
     a = in_plex(args)
     mesh = ["-dm_plex_box_faces", "20,20", "-dm_refine_hierarchy", "3", "-kappa_contrast", "1e4"]
-    pcmg = ["-ksp_type", "cg", "-ksp_norm_type", "unpreconditioned", "-pc_type", "mg",
-            "-pc_mg_levels", "4", "-pc_mg_galerkin", "both"]
     its = {}
     for p in (1, 2):
-        base, res, out = solve(a, *pcmg, *mesh, "-ksp_view", ranks=p)
+        base, res, out = solve(a, *PCMG, *mesh, "-ksp_view", ranks=p)
         if "25281 unknowns" not in out or "rows=361," not in out:
             fail("plex_pcmg: expected 25281 fine and 361 coarsest unknowns (the wall left out "
                  "on every level):\n" + out)
         if res > 1.01e-8:
             fail("plex_pcmg, PCMG's own levels, %d process(es): true relative residual %g" %
                  (p, res))
-        its[p], res, out = solve(a, *pcmg, *mesh, *smoother(args), "-ksp_view", ranks=p)
-        if out.count("pins learned sparse smoother") < 3:
-            fail("plex_pcmg: -ksp_view does not show the learned smoother on PCMG's levels:\n" +
-                 out)
-        if res > 1.01e-8:
-            fail("plex_pcmg, learned smoother, %d process(es): true relative residual %g" %
-                 (p, res))
+        its[p] = learned_on_pcmg(args, a, mesh, p, "plex_pcmg")
         print("plex 160^2 boxes as 20^2 refined 3 times, PCMG 4 levels, %d process(es): "
               "Chebyshev/SOR levels %d iterations, learned smoother %d" % (p, base, its[p]))
         if its[p] > 1.5 * base + 1:
