@@ -1,6 +1,5 @@
 #include "surrogates/fno.hpp"
 
-#include <torch/fft.h>
 #include <torch/types.h>
 
 #include <algorithm>
@@ -53,41 +52,6 @@ void SpectralConvImpl::reset() {
     weights.push_back(register_parameter(weight_name(b, dims_), torch::rand(shape) * scale));
 }
 
-torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
-  const int d = dims_;
-  const std::vector<int64_t> n = nd::grid_sizes(x, d);
-  std::vector<int64_t> axes(d);
-  for (int a = 0; a < d; ++a) axes[a] = 2 + a;
-  const std::vector<int64_t> m = kept_modes(modes_, n);
-  auto xf = torch::fft::rfftn(x, c10::nullopt, axes);  // [B, in, …, n_last/2 + 1], complex
-  std::vector<int64_t> out_shape{x.size(0), out_};
-  out_shape.insert(out_shape.end(), n.begin(), n.end() - 1);
-  out_shape.push_back(n[d - 1] / 2 + 1);
-  auto out = torch::zeros(out_shape, xf.options());
-  if (*std::min_element(m.begin(), m.end()) == 0) return torch::fft::irfftn(out, n, axes);
-  const std::string idx = std::string("xyz").substr(0, d);
-  const std::string equation = "bi" + idx + ",io" + idx + "->bo" + idx;
-  for (int b = 0; b < 1 << (d - 1); ++b) {
-    auto xs = xf, os = out;
-    auto w = torch::view_as_complex(weights[b]);
-    for (int a = 0; a < d; ++a) {
-      const int64_t axis = 2 + a;
-      if (a + 1 < d && (b >> (d - 2 - a)) & 1) {
-        // Frequency k = −j uses row modes − j of the weight on every grid.
-        xs = xs.slice(axis, n[a] - m[a], n[a]);
-        os = os.slice(axis, n[a] - m[a], n[a]);
-        w = w.slice(axis, modes_ - m[a], modes_);
-      } else {
-        xs = xs.slice(axis, 0, m[a]);
-        os = os.slice(axis, 0, m[a]);
-        w = w.slice(axis, 0, m[a]);
-      }
-    }
-    os.copy_(torch::einsum(equation, {xs, w}));
-  }
-  return torch::fft::irfftn(out, n, axes);
-}
-
 namespace {
 
 // exp(−2πi k x / n) for the frequencies k and the points x: [k.size, x.size], complex128.
@@ -96,7 +60,17 @@ torch::Tensor dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t
   return torch::polar(torch::ones_like(angle), angle);
 }
 
+// c with its axis `axis` (of size e.size(1)) replaced by e · c along it (of size e.size(0)).
+torch::Tensor contract_axis(const torch::Tensor& c, int64_t axis, const torch::Tensor& e) {
+  return torch::matmul(c.movedim(axis, -1), e.t()).movedim(-1, axis);
+}
+
 }  // namespace
+
+torch::Tensor SpectralConvImpl::forward(const torch::Tensor& x) {
+  const std::vector<int64_t> n = nd::grid_sizes(x, dims_);
+  return transform(x, n, std::vector<int64_t>(size_t(dims_), 0), nullptr);
+}
 
 torch::Tensor SpectralConvImpl::forward_piece(const torch::Tensor& x, int64_t n1, int64_t n2,
                                               int64_t y0, int64_t x0, const PieceSum& sum) {
@@ -107,40 +81,83 @@ torch::Tensor SpectralConvImpl::forward_piece(const torch::Tensor& x, int64_t n1
   PINS_CHECK(y0 >= 0 && x0 >= 0 && y0 + h <= n1 && x0 + w <= n2, "spectral convolution: piece [",
              y0, ", ", y0 + h, ") x [", x0, ", ", x0 + w, ") is not inside the ", n1, " x ", n2,
              " grid");
-  const std::vector<int64_t> kept = kept_modes(modes_, {n1, n2});
-  const int64_t m1 = kept[0], m2 = kept[1];
-  if (std::min(m1, m2) == 0) {  // a grid with no frequency to keep (forward's zeros)
-    torch::Tensor none = torch::zeros({0}, x.options());
-    sum(none);
-    return torch::zeros({x.size(0), out_, h, w}, x.options());
+  return transform(x, {n1, n2}, {y0, x0}, &sum);
+}
+
+// The kept frequencies by a truncated DFT, one axis at a time as matrix products, rather
+// than rfftn/irfftn of the whole grid: only 2·modes of n frequencies per axis survive, so
+// a line of n points costs n·modes multiply-adds at GEMM speed, where pocketfft runs at a
+// few GFLOP/s and 2–3× slower still on sizes with a large prime factor (85 + 4 = 89).
+// Equal to rfftn → multiply → irfftn up to rounding (tests/surrogates/test_spectral_dft.cpp).
+torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vector<int64_t>& n,
+                                          const std::vector<int64_t>& offset, const PieceSum* sum) {
+  const int d = dims_;
+  std::vector<int64_t> points(static_cast<size_t>(d));
+  for (int a = 0; a < d; ++a) points[size_t(a)] = x.size(2 + a);
+  const std::vector<int64_t> m = kept_modes(modes_, n);
+  std::vector<int64_t> out_shape{x.size(0), out_};
+  out_shape.insert(out_shape.end(), points.begin(), points.end());
+  if (*std::min_element(m.begin(), m.end()) == 0) {  // a grid with no frequency to keep
+    if (sum) {
+      torch::Tensor none = torch::zeros({0}, x.options());
+      (*sum)(none);
+    }
+    return torch::zeros(out_shape, x.options());
   }
   const auto real = x.scalar_type();
   const auto complex = real == torch::kFloat64 ? torch::kComplexDouble : torch::kComplexFloat;
   const auto f64 = x.options().dtype(torch::kFloat64);
-  // Rows of the first axis' k ≥ 0 block then its k < 0 block (as n1 − m1 … n1 − 1).
-  const torch::Tensor k1 =
-      torch::cat({torch::arange(m1, f64), torch::arange(n1 - m1, n1, f64)});
-  const torch::Tensor k2 = torch::arange(m2, f64);
-  const torch::Tensor e1 = dft_phases(k1, torch::arange(y0, y0 + h, f64), n1).to(complex);
-  const torch::Tensor e2 = dft_phases(k2, torch::arange(x0, x0 + w, f64), n2).to(complex);
-  // This piece's share of rfft2's kept coefficients, then everyone's.
-  torch::Tensor shares =
-      torch::view_as_real(torch::einsum("bcji,kj,li->bckl", {x.to(complex), e1, e2})).contiguous();
-  sum(shares);
-  const torch::Tensor xf = torch::view_as_complex(shares);
-  const torch::Tensor w_pos = torch::view_as_complex(weights[0]).slice(2, 0, m1).slice(3, 0, m2);
-  const torch::Tensor w_neg =
-      torch::view_as_complex(weights[1]).slice(2, modes_ - m1, modes_).slice(3, 0, m2);
-  torch::Tensor yf = torch::cat({torch::einsum("bikl,iokl->bokl", {xf.slice(2, 0, m1), w_pos}),
-                                 torch::einsum("bikl,iokl->bokl", {xf.slice(2, m1, 2 * m1), w_neg})},
-                                2);
-  // irfft2 of a half spectrum: every column k2 > 0 stands for itself and its mirror, except
-  // the last one's Nyquist column (k2 = n2/2, when kept); only the real part survives.
-  torch::Tensor weight = torch::full({m2}, 2.0, f64);
+  // Per axis the phases [kept, points] of this piece's points: along a non-last axis the
+  // k ≥ 0 block then the k < 0 block (as n − m … n − 1), along the last 0 … m − 1.
+  std::vector<torch::Tensor> e(static_cast<size_t>(d));
+  for (int a = 0; a < d; ++a) {
+    const size_t i = size_t(a);
+    const torch::Tensor k =
+        a + 1 < d ? torch::cat({torch::arange(m[i], f64), torch::arange(n[i] - m[i], n[i], f64)})
+                  : torch::arange(m[i], f64);
+    e[i] = dft_phases(k, torch::arange(offset[i], offset[i] + points[i], f64), n[i]).to(complex);
+  }
+  // Forward: the last axis of the real input by two real products, then the others.
+  const torch::Tensor last = e.back();
+  const torch::Tensor last_re = torch::real(last).contiguous(),
+                      last_im = torch::imag(last).contiguous();
+  torch::Tensor c = torch::complex(torch::matmul(x, last_re.t()), torch::matmul(x, last_im.t()));
+  for (int a = d - 2; a >= 0; --a) c = contract_axis(c, 2 + a, e[size_t(a)]);
+  if (sum) {  // this piece's share of the kept coefficients, then everyone's
+    torch::Tensor shares = torch::view_as_real(c).contiguous();
+    (*sum)(shares);
+    c = torch::view_as_complex(shares);
+  }
+  // Multiply: one weight per sign pattern of the non-last axes' frequencies.
+  std::vector<int64_t> kept_shape{x.size(0), out_};
+  for (int a = 0; a < d; ++a) kept_shape.push_back(a + 1 < d ? 2 * m[size_t(a)] : m.back());
+  torch::Tensor yf = torch::zeros(kept_shape, c.options());
+  const std::string idx = std::string("xyz").substr(0, size_t(d));
+  const std::string equation = "bi" + idx + ",io" + idx + "->bo" + idx;
+  for (int b = 0; b < 1 << (d - 1); ++b) {
+    torch::Tensor cs = c, ys = yf, w = torch::view_as_complex(weights[size_t(b)]);
+    for (int a = 0; a < d; ++a) {
+      const int64_t axis = 2 + a, ma = m[size_t(a)];
+      const bool negative = a + 1 < d && (b >> (d - 2 - a)) & 1;
+      // Frequency k = −j uses row modes − j of the weight on every grid.
+      cs = cs.slice(axis, negative ? ma : 0, negative ? 2 * ma : ma);
+      ys = ys.slice(axis, negative ? ma : 0, negative ? 2 * ma : ma);
+      w = w.slice(axis, negative ? modes_ - ma : 0, negative ? modes_ : ma);
+    }
+    ys.copy_(torch::einsum(equation, {cs, w}));
+  }
+  // Inverse (irfftn of a half spectrum): every last-axis column k > 0 stands for itself and
+  // its mirror, except a kept Nyquist column (k = n/2); only the real part survives.
+  const int64_t nl = n.back(), ml = m.back();
+  torch::Tensor weight = torch::full({ml}, 2.0, f64);
   weight[0] = 1.0;
-  if (n2 % 2 == 0 && m2 - 1 == n2 / 2) weight[m2 - 1] = 1.0;
-  yf = yf * (weight / static_cast<double>(n1 * n2)).to(complex).view({1, 1, 1, m2});
-  return torch::real(torch::einsum("bokl,kj,li->boji", {yf, e1.conj(), e2.conj()}))
+  if (nl % 2 == 0 && ml - 1 == nl / 2) weight[ml - 1] = 1.0;
+  double total = 1;
+  for (const int64_t na : n) total *= double(na);
+  yf = yf * (weight / total).to(complex);
+  for (int a = 0; a + 1 < d; ++a) yf = contract_axis(yf, 2 + a, e[size_t(a)].conj().t());
+  // Re(yf · conj(e)) = Re(yf)·Re(e) + Im(yf)·Im(e) along the last axis.
+  return (torch::matmul(torch::real(yf), last_re) + torch::matmul(torch::imag(yf), last_im))
       .to(real)
       .contiguous();
 }

@@ -6,7 +6,7 @@
 /// convolution on the lowest `modes` frequencies per axis + 1×1 conv, GELU), projection (1×1
 /// conv → hidden → GELU → 1×1 conv). The domain is zero-padded by `padding` cells on the high
 /// side of every axis for the Fourier layers, since the problems are not periodic, and
-/// cropped back. The 3-D variant is the same code with Conv3d and a 3-D FFT.
+/// cropped back. The 3-D variant is the same code with Conv3d and a 3-D transform.
 ///
 /// The spectral weights are indexed by frequency, so the same model evaluates on any grid:
 /// on a grid with fewer frequencies than `modes` only the ones it has are used.
@@ -64,9 +64,11 @@ struct FNOOptions {
 
 /// Spectral convolution over the last `dims` axes: rfftn, multiply the frequencies |k| <
 /// modes along every axis but the last and 0 ≤ k < modes along the last by learned complex
-/// matrices (in × out per frequency), irfftn. The complex weights are kept as real tensors
-/// [in, out, modes, …, modes, 2] (real, imaginary) so any real-valued optimiser and the
-/// model file treat them like other parameters; one per sign pattern of the non-last axes.
+/// matrices (in × out per frequency), irfftn — computed as a truncated DFT (matrix products
+/// with the kept frequencies' phases, one axis at a time), which only forms those
+/// frequencies and runs at matrix-product speed on any grid size. The complex weights are kept as
+/// real tensors [in, out, modes, …, modes, 2] (real, imaginary) so any real-valued optimiser and
+/// the model file treat them like other parameters; one per sign pattern of the non-last axes.
 class SpectralConvImpl : public torch::nn::Cloneable<SpectralConvImpl> {
  public:
   /// A spectral convolution from `in` to `out` channels keeping `modes` frequencies per axis
@@ -91,6 +93,11 @@ class SpectralConvImpl : public torch::nn::Cloneable<SpectralConvImpl> {
   std::vector<torch::Tensor> weights;
 
  private:
+  // forward() on the grid of sizes n, evaluated at the points of x starting at `offset` per
+  // axis; with `sum`, the kept coefficients are summed over all pieces before the multiply.
+  torch::Tensor transform(const torch::Tensor& x, const std::vector<int64_t>& n,
+                          const std::vector<int64_t>& offset, const PieceSum* sum);
+
   int in_, out_, modes_, dims_;
 };
 TORCH_MODULE(SpectralConv);

@@ -13,6 +13,7 @@ add_executable(pins_surrogate_tests
   ${_pins_st}/test_models_3d.cpp
   ${_pins_st}/test_graph_net.cpp
   ${_pins_st}/test_fno_piece.cpp
+  ${_pins_st}/test_spectral_dft.cpp
   ${_pins_st}/test_unet_piece.cpp
 )
 target_link_libraries(pins_surrogate_tests PRIVATE pins::core doctest::doctest
