@@ -60,9 +60,9 @@ torch::Tensor dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t
   return torch::polar(torch::ones_like(angle), angle);
 }
 
-// c with its axis `axis` (of size e.size(1)) replaced by e · c along it (of size e.size(0)).
-torch::Tensor contract_axis(const torch::Tensor& c, int64_t axis, const torch::Tensor& e) {
-  return torch::matmul(c.movedim(axis, -1), e.t()).movedim(-1, axis);
+// c with its axis `axis` (of size map.size(0)) mapped by `map` (to size map.size(1)).
+torch::Tensor contract_axis(const torch::Tensor& c, int64_t axis, const torch::Tensor& map) {
+  return torch::matmul(c.movedim(axis, -1), map).movedim(-1, axis);
 }
 
 }  // namespace
@@ -122,7 +122,7 @@ torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vec
   const torch::Tensor last_re = torch::real(last).contiguous(),
                       last_im = torch::imag(last).contiguous();
   torch::Tensor c = torch::complex(torch::matmul(x, last_re.t()), torch::matmul(x, last_im.t()));
-  for (int a = d - 2; a >= 0; --a) c = contract_axis(c, 2 + a, e[size_t(a)]);
+  for (int a = d - 2; a >= 0; --a) c = contract_axis(c, 2 + a, e[size_t(a)].t());
   if (sum) {  // this piece's share of the kept coefficients, then everyone's
     torch::Tensor shares = torch::view_as_real(c).contiguous();
     (*sum)(shares);
@@ -155,7 +155,7 @@ torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vec
   double total = 1;
   for (const int64_t na : n) total *= double(na);
   yf = yf * (weight / total).to(complex);
-  for (int a = 0; a + 1 < d; ++a) yf = contract_axis(yf, 2 + a, e[size_t(a)].conj().t());
+  for (int a = 0; a + 1 < d; ++a) yf = contract_axis(yf, 2 + a, e[size_t(a)].conj());
   // Re(yf · conj(e)) = Re(yf)·Re(e) + Im(yf)·Im(e) along the last axis.
   return (torch::matmul(torch::real(yf), last_re) + torch::matmul(torch::imag(yf), last_im))
       .to(real)
