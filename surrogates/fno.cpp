@@ -54,15 +54,43 @@ void SpectralConvImpl::reset() {
 
 namespace {
 
-// exp(−2πi k x / n) for the frequencies k and the points x: [k.size, x.size], complex128.
-torch::Tensor dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t n) {
+// A complex tensor as its real and imaginary parts. The spectral convolution multiplies
+// complex numbers by real matrix products only: BLAS splits a real GEMM's output among
+// threads without reordering its sums, so a model gives the same bits on any thread count;
+// LibTorch's complex products do not (they differed in the 8th digit between 1 and 2 threads).
+struct Complex {
+  torch::Tensor re, im;
+  Complex t() const { return {re.t(), im.t()}; }
+  Complex conj() const { return {re, -im}; }
+};
+
+// exp(−2πi k x / n) for the frequencies k and the points x: [k.size, x.size], in `dtype`.
+Complex dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t n,
+                   torch::ScalarType dtype) {
   const torch::Tensor angle = torch::outer(k, x) * (-2.0 * M_PI / static_cast<double>(n));
-  return torch::polar(torch::ones_like(angle), angle);
+  return {torch::cos(angle).to(dtype).contiguous(), torch::sin(angle).to(dtype).contiguous()};
 }
 
-// c with its axis `axis` (of size map.size(0)) mapped by `map` (to size map.size(1)).
-torch::Tensor contract_axis(const torch::Tensor& c, int64_t axis, const torch::Tensor& map) {
-  return torch::matmul(c.movedim(axis, -1), map).movedim(-1, axis);
+// The real matrix of a complex one, acting on [re | im] stacked along dim 0 and giving
+// [re | im] along dim 1: [[b.re, b.im], [−b.im, b.re]]. One real product with it has the
+// complex product's flops; four separate real products (or einsums) cost up to 3× more here.
+torch::Tensor real_block(const Complex& b) {
+  return torch::cat({torch::cat({b.re, b.im}, 1), torch::cat({-b.im, b.re}, 1)}, 0);
+}
+
+// The two parts as one real tensor, stacked along `dim`, and back.
+torch::Tensor stacked(const Complex& c, int64_t dim) {
+  return torch::cat({c.re, c.im}, dim);
+}
+Complex unstacked(const torch::Tensor& t, int64_t dim) {
+  const int64_t half = t.size(dim) / 2;
+  return {t.narrow(dim, 0, half), t.narrow(dim, half, half)};
+}
+
+// c with its axis `axis` (of size map.re.size(0)) mapped by `map` (to size map.re.size(1)).
+Complex contract_axis(const Complex& c, int64_t axis, const Complex& map) {
+  const Complex moved{c.re.movedim(axis, -1), c.im.movedim(axis, -1)};
+  return unstacked(torch::matmul(stacked(moved, -1), real_block(map)).movedim(-1, axis), axis);
 }
 
 }  // namespace
@@ -105,46 +133,50 @@ torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vec
     return torch::zeros(out_shape, x.options());
   }
   const auto real = x.scalar_type();
-  const auto complex = real == torch::kFloat64 ? torch::kComplexDouble : torch::kComplexFloat;
   const auto f64 = x.options().dtype(torch::kFloat64);
   // Per axis the phases [kept, points] of this piece's points: along a non-last axis the
   // k ≥ 0 block then the k < 0 block (as n − m … n − 1), along the last 0 … m − 1.
-  std::vector<torch::Tensor> e(static_cast<size_t>(d));
+  std::vector<Complex> e(static_cast<size_t>(d));
   for (int a = 0; a < d; ++a) {
     const size_t i = size_t(a);
     const torch::Tensor k =
         a + 1 < d ? torch::cat({torch::arange(m[i], f64), torch::arange(n[i] - m[i], n[i], f64)})
                   : torch::arange(m[i], f64);
-    e[i] = dft_phases(k, torch::arange(offset[i], offset[i] + points[i], f64), n[i]).to(complex);
+    e[i] = dft_phases(k, torch::arange(offset[i], offset[i] + points[i], f64), n[i], real);
   }
-  // Forward: the last axis of the real input by two real products, then the others.
-  const torch::Tensor last = e.back();
-  const torch::Tensor last_re = torch::real(last).contiguous(),
-                      last_im = torch::imag(last).contiguous();
-  torch::Tensor c = torch::complex(torch::matmul(x, last_re.t()), torch::matmul(x, last_im.t()));
+  // Forward: the last axis of the real input by one real product (cosines and sines side by
+  // side: the input, the largest operand, is read once), then the others.
+  const torch::Tensor last = torch::cat({e.back().re, e.back().im}, 0);  // [2·kept, points]
+  Complex c = unstacked(torch::matmul(x, last.t()), -1);
   for (int a = d - 2; a >= 0; --a) c = contract_axis(c, 2 + a, e[size_t(a)].t());
   if (sum) {  // this piece's share of the kept coefficients, then everyone's
-    torch::Tensor shares = torch::view_as_real(c).contiguous();
+    torch::Tensor shares = torch::stack({c.re, c.im}, -1);
     (*sum)(shares);
-    c = torch::view_as_complex(shares);
+    c = {shares.select(-1, 0), shares.select(-1, 1)};
   }
   // Multiply: one weight per sign pattern of the non-last axes' frequencies.
   std::vector<int64_t> kept_shape{x.size(0), out_};
   for (int a = 0; a < d; ++a) kept_shape.push_back(a + 1 < d ? 2 * m[size_t(a)] : m.back());
-  torch::Tensor yf = torch::zeros(kept_shape, c.options());
+  Complex yf{torch::zeros(kept_shape, x.options()), torch::zeros(kept_shape, x.options())};
   const std::string idx = std::string("xyz").substr(0, size_t(d));
   const std::string equation = "bi" + idx + ",io" + idx + "->bo" + idx;
   for (int b = 0; b < 1 << (d - 1); ++b) {
-    torch::Tensor cs = c, ys = yf, w = torch::view_as_complex(weights[size_t(b)]);
+    const torch::Tensor& wb = weights[size_t(b)];  // [in, out, modes…, 2]
+    Complex cs = c, ys = yf, w{wb.select(-1, 0), wb.select(-1, 1)};
     for (int a = 0; a < d; ++a) {
       const int64_t axis = 2 + a, ma = m[size_t(a)];
       const bool negative = a + 1 < d && (b >> (d - 2 - a)) & 1;
       // Frequency k = −j uses row modes − j of the weight on every grid.
-      cs = cs.slice(axis, negative ? ma : 0, negative ? 2 * ma : ma);
-      ys = ys.slice(axis, negative ? ma : 0, negative ? 2 * ma : ma);
-      w = w.slice(axis, negative ? modes_ - ma : 0, negative ? modes_ : ma);
+      const int64_t from = negative ? ma : 0, to = negative ? 2 * ma : ma;
+      const int64_t w_from = negative ? modes_ - ma : 0, w_to = negative ? modes_ : ma;
+      cs = {cs.re.slice(axis, from, to), cs.im.slice(axis, from, to)};
+      ys = {ys.re.slice(axis, from, to), ys.im.slice(axis, from, to)};
+      w = {w.re.slice(axis, w_from, w_to), w.im.slice(axis, w_from, w_to)};
     }
-    ys.copy_(torch::einsum(equation, {cs, w}));
+    // Channels in → out per frequency, [re | im] along the channel axis.
+    const Complex mixed = unstacked(torch::einsum(equation, {stacked(cs, 1), real_block(w)}), 1);
+    ys.re.copy_(mixed.re);
+    ys.im.copy_(mixed.im);
   }
   // Inverse (irfftn of a half spectrum): every last-axis column k > 0 stands for itself and
   // its mirror, except a kept Nyquist column (k = n/2); only the real part survives.
@@ -154,12 +186,11 @@ torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vec
   if (nl % 2 == 0 && ml - 1 == nl / 2) weight[ml - 1] = 1.0;
   double total = 1;
   for (const int64_t na : n) total *= double(na);
-  yf = yf * (weight / total).to(complex);
+  const torch::Tensor scale = (weight / total).to(real);
+  yf = {yf.re * scale, yf.im * scale};
   for (int a = 0; a + 1 < d; ++a) yf = contract_axis(yf, 2 + a, e[size_t(a)].conj());
-  // Re(yf · conj(e)) = Re(yf)·Re(e) + Im(yf)·Im(e) along the last axis.
-  return (torch::matmul(torch::real(yf), last_re) + torch::matmul(torch::imag(yf), last_im))
-      .to(real)
-      .contiguous();
+  // Re(yf · conj(e)) = Re(yf)·Re(e) + Im(yf)·Im(e) along the last axis, one product.
+  return torch::matmul(stacked(yf, -1), last).contiguous();
 }
 
 FNOImpl::FNOImpl(FNOOptions options_) : options(std::move(options_)) {
