@@ -68,7 +68,7 @@ struct Complex {
 Complex dft_phases(const torch::Tensor& k, const torch::Tensor& x, int64_t n,
                    torch::ScalarType dtype) {
   const torch::Tensor angle = torch::outer(k, x) * (-2.0 * M_PI / static_cast<double>(n));
-  return {torch::cos(angle).to(dtype).contiguous(), torch::sin(angle).to(dtype).contiguous()};
+  return {torch::cos(angle).to(dtype), torch::sin(angle).to(dtype)};
 }
 
 // The real matrix of a complex one, acting on [re | im] stacked along dim 0 and giving
@@ -150,34 +150,35 @@ torch::Tensor SpectralConvImpl::transform(const torch::Tensor& x, const std::vec
   Complex c = unstacked(torch::matmul(x, last.t()), -1);
   for (int a = d - 2; a >= 0; --a) c = contract_axis(c, 2 + a, e[size_t(a)].t());
   if (sum) {  // this piece's share of the kept coefficients, then everyone's
-    torch::Tensor shares = torch::stack({c.re, c.im}, -1);
+    torch::Tensor shares = stacked(c, -1);
     (*sum)(shares);
-    c = {shares.select(-1, 0), shares.select(-1, 1)};
+    c = unstacked(shares, -1);
   }
-  // Multiply: one weight per sign pattern of the non-last axes' frequencies.
-  std::vector<int64_t> kept_shape{x.size(0), out_};
+  // Multiply: one weight per sign pattern of the non-last axes' frequencies, the channels
+  // in → out per frequency with [re | im] stacked along the channel axis.
+  std::vector<int64_t> kept_shape{x.size(0), 2 * out_};
   for (int a = 0; a < d; ++a) kept_shape.push_back(a + 1 < d ? 2 * m[size_t(a)] : m.back());
-  Complex yf{torch::zeros(kept_shape, x.options()), torch::zeros(kept_shape, x.options())};
+  const torch::Tensor cst = stacked(c, 1);
+  torch::Tensor yst = torch::zeros(kept_shape, x.options());
   const std::string idx = std::string("xyz").substr(0, size_t(d));
   const std::string equation = "bi" + idx + ",io" + idx + "->bo" + idx;
   for (int b = 0; b < 1 << (d - 1); ++b) {
     const torch::Tensor& wb = weights[size_t(b)];  // [in, out, modes…, 2]
-    Complex cs = c, ys = yf, w{wb.select(-1, 0), wb.select(-1, 1)};
+    torch::Tensor cs = cst, ys = yst;
+    Complex w{wb.select(-1, 0), wb.select(-1, 1)};
     for (int a = 0; a < d; ++a) {
       const int64_t axis = 2 + a, ma = m[size_t(a)];
       const bool negative = a + 1 < d && (b >> (d - 2 - a)) & 1;
       // Frequency k = −j uses row modes − j of the weight on every grid.
       const int64_t from = negative ? ma : 0, to = negative ? 2 * ma : ma;
       const int64_t w_from = negative ? modes_ - ma : 0, w_to = negative ? modes_ : ma;
-      cs = {cs.re.slice(axis, from, to), cs.im.slice(axis, from, to)};
-      ys = {ys.re.slice(axis, from, to), ys.im.slice(axis, from, to)};
+      cs = cs.slice(axis, from, to);
+      ys = ys.slice(axis, from, to);
       w = {w.re.slice(axis, w_from, w_to), w.im.slice(axis, w_from, w_to)};
     }
-    // Channels in → out per frequency, [re | im] along the channel axis.
-    const Complex mixed = unstacked(torch::einsum(equation, {stacked(cs, 1), real_block(w)}), 1);
-    ys.re.copy_(mixed.re);
-    ys.im.copy_(mixed.im);
+    ys.copy_(torch::einsum(equation, {cs, real_block(w)}));
   }
+  Complex yf = unstacked(yst, 1);
   // Inverse (irfftn of a half spectrum): every last-axis column k > 0 stands for itself and
   // its mirror, except a kept Nyquist column (k = n/2); only the real part survives.
   const int64_t nl = n.back(), ml = m.back();
