@@ -216,6 +216,10 @@ def plot(a, groups, labels, ns):
     if any(n > 0 for n in ns):  # physics-only rows alone have no solve axis to log-scale
         ax.set_xscale("log")
     ax.set_yscale("log")
+    # Plain percentages on the log axis (1.5, 2, 3 rather than 10^0 and mantissas).
+    from matplotlib.ticker import FormatStrFormatter
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.set_xlabel("PETSc solves used (labelled samples N)")
     ax.set_ylabel("test relative L2 error (%)")
     ax.set_title("Darcy %d², FNO, %d steps; mean ± half-range over seeds" % (a.grid, a.steps))
