@@ -161,6 +161,18 @@ def label_of(r):
     return "%s %g, M=%d" % (r["loss"], r["weight"], r["M"])
 
 
+def seconds_cell(records):
+    """Mean training time of the records that kept one (records re-entered from RESULTS.md
+    carry null where the run's time was not printed there)."""
+    if not records:
+        return ""
+    times = [r["train_seconds"] for r in records if r.get("train_seconds") is not None]
+    if not times:
+        return "–"
+    return "%.0f" % statistics.mean(times) + ("" if len(times) == len(records) else
+                                                " (%d of %d)" % (len(times), len(records)))
+
+
 def table(a, records, weights):
     groups = {}
     for r in records:
@@ -188,8 +200,7 @@ def table(a, records, weights):
     lines.append("| setting | " + " | ".join("N = %d" % n for n in ns) + " |")
     lines.append("|---|" + "---|" * len(ns))
     for label in labels:
-        cells = ["%.0f" % statistics.mean(r["train_seconds"] for r in groups[(label, n)])
-                 if (label, n) in groups else "" for n in ns]
+        cells = [seconds_cell(groups.get((label, n), [])) for n in ns]
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
     return "\n".join(lines) + "\n", groups, labels, ns
 
