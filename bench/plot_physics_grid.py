@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""One panel per physics loss: test error against PETSc solves for each number of unlabelled
+inputs M, with data alone in every panel (issue 12's grid: loss x N x M x seeds).
+
+    /usr/bin/python3 bench/plot_physics_grid.py -records R.json [-summaries S.json] -out F.png
+
+R.json: run records of bench/physics_pays.py (mean and half the range over seeds are taken
+here). S.json: cells re-entered from bench/RESULTS.md whose run records were not kept, each
+{"N", "M", "loss", "weight", "mean", "half_range", "seeds", "source"}; a cell present in
+R.json wins over a summary.
+"""
+import argparse
+import collections
+import json
+import sys
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
+
+LOSSES = ("energy", "preconditioned", "residual")
+STYLE = {0: dict(ls=":", marker="v"), 1000: dict(ls="--", marker="s"), 4000: dict(ls="-", marker="o")}
+
+
+def cells(records, summaries):
+    """(loss or 'data', M, N) -> (mean %, half range %, weight, seeds)."""
+    runs = collections.defaultdict(list)
+    for r in records:
+        key = ("data", 0, r["N"]) if r["weight"] == 0 else (r["loss"], r["M"], r["N"])
+        runs[key].append(r)
+    out = {}
+    for key, rs in runs.items():
+        e = [100 * r["test_rel_l2"] for r in rs]
+        out[key] = (sum(e) / len(e), (max(e) - min(e)) / 2, rs[0]["weight"], len(e))
+    for s in summaries:
+        key = (s["loss"], s["M"], s["N"])
+        out.setdefault(key, (s["mean"], s["half_range"], s["weight"], s["seeds"]))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-records", required=True)
+    p.add_argument("-summaries")
+    p.add_argument("-out", required=True)
+    p.add_argument("-title", default="Darcy 32², FNO, 3000 steps")
+    a = p.parse_args()
+    try:
+        with open(a.records) as f:
+            records = json.load(f)
+        summaries = []
+        if a.summaries:
+            with open(a.summaries) as f:
+                summaries = json.load(f)
+    except (OSError, ValueError) as e:
+        sys.exit(f"plot_physics_grid: cannot read the records ({e}); expected JSON lists")
+    try:
+        c = cells(records, summaries)
+    except (KeyError, TypeError) as e:
+        sys.exit(f"plot_physics_grid: a record lacks {e}; expected N, M, loss, weight and "
+                 "test_rel_l2 (records) or mean, half_range, seeds (summaries)")
+    data = sorted((k[2], v) for k, v in c.items() if k[0] == "data")
+    if not data:
+        sys.exit(f"plot_physics_grid: no data-only runs (weight 0) in {a.records}")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
+    for ax, loss in zip(axes, LOSSES):
+        ax.errorbar([n for n, _ in data], [v[0] for _, v in data], [v[1] for _, v in data],
+                    color="black", lw=2.5, marker="o", capsize=3, label="data only")
+        for m, style in STYLE.items():
+            pts = sorted((k[2], v) for k, v in c.items() if k[0] == loss and k[1] == m)
+            if pts:
+                ax.errorbar([n for n, _ in pts], [v[0] for _, v in pts], [v[1] for _, v in pts],
+                            capsize=3, lw=1.4, label=f"M = {m}", **style)
+        w = next((v[2] for k, v in c.items() if k[0] == loss), None)
+        ax.set_title(f"{loss} loss (weight {w:g})" if w is not None else loss)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("PETSc solves used (labelled samples N)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    axes[0].set_ylabel("test relative L2 error (%)")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{a.title}: mean ± half-range over seeds")
+    fig.tight_layout()
+    fig.savefig(a.out, dpi=110)
+    print("figure:", a.out)
+
+
+if __name__ == "__main__":
+    main()
