@@ -17,7 +17,9 @@ import sys
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FormatStrFormatter
+
+from physics_pays import mean_spread
 
 LOSSES = ("energy", "preconditioned", "residual")
 STYLE = {0: dict(ls=":", marker="v"), 1000: dict(ls="--", marker="s"), 4000: dict(ls="-", marker="o")}
@@ -31,8 +33,8 @@ def cells(records, summaries):
         runs[key].append(r)
     out = {}
     for key, rs in runs.items():
-        e = [100 * r["test_rel_l2"] for r in rs]
-        out[key] = (sum(e) / len(e), (max(e) - min(e)) / 2, rs[0]["weight"], len(e))
+        m, s = mean_spread([100 * r["test_rel_l2"] for r in rs])
+        out[key] = (m, s, rs[0]["weight"], len(rs))
     for s in summaries:
         key = (s["loss"], s["M"], s["N"])
         out.setdefault(key, (s["mean"], s["half_range"], s["weight"], s["seeds"]))
@@ -78,8 +80,8 @@ def main():
         ax.set_yscale("log")
         ax.set_xlabel("PETSc solves used (labelled samples N)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     axes[0].set_ylabel("test relative L2 error (%)")
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{a.title}: mean ± half-range over seeds")
