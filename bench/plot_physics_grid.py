@@ -2,12 +2,14 @@
 """One panel per physics loss: test error against PETSc solves for each number of unlabelled
 inputs M, with data alone in every panel (issue 12's grid: loss x N x M x seeds).
 
-    /usr/bin/python3 bench/plot_physics_grid.py -records R.json [-summaries S.json] -out F.png
+    /usr/bin/python3 bench/plot_physics_grid.py -records R.json [-summaries S.json]
+        [-weight residual=0.01 ...] -out F.png
 
 R.json: run records of bench/physics_pays.py (mean and half the range over seeds are taken
 here). S.json: cells re-entered from bench/RESULTS.md whose run records were not kept, each
 {"N", "M", "loss", "weight", "mean", "half_range", "seeds", "source"}; a cell present in
-R.json wins over a summary.
+R.json wins over a summary. A panel draws one weight per loss: where the records hold a loss at
+several weights, -weight LOSS=W picks one (averaging across weights would mix two experiments).
 """
 import argparse
 import collections
@@ -25,29 +27,60 @@ LOSSES = ("energy", "preconditioned", "residual")
 STYLE = {0: dict(ls=":", marker="v"), 1000: dict(ls="--", marker="s"), 4000: dict(ls="-", marker="o")}
 
 
-def cells(records, summaries):
-    """(loss or 'data', M, N) -> (mean %, half range %, weight, seeds)."""
+def cells(records, summaries, chosen):
+    """(loss or 'data', M, N) -> (mean %, half range %, weight, seeds), one weight per loss:
+    chosen[loss] where given, else the only weight the loss has (several is an error)."""
     runs = collections.defaultdict(list)
     for r in records:
-        key = ("data", 0, r["N"]) if r["weight"] == 0 else (r["loss"], r["M"], r["N"])
-        runs[key].append(r)
+        if r["weight"] == 0:
+            runs[("data", 0, r["N"])].append(r)
+        elif chosen.get(r["loss"], r["weight"]) == r["weight"]:
+            runs[(r["loss"], r["M"], r["N"], r["weight"])].append(r)
     out = {}
     for key, rs in runs.items():
         m, s = mean_spread([100 * r["test_rel_l2"] for r in rs])
         out[key] = (m, s, rs[0]["weight"], len(rs))
     for s in summaries:
-        key = (s["loss"], s["M"], s["N"])
-        out.setdefault(key, (s["mean"], s["half_range"], s["weight"], s["seeds"]))
-    return out
+        if chosen.get(s["loss"], s["weight"]) == s["weight"]:
+            out.setdefault((s["loss"], s["M"], s["N"], s["weight"]),
+                           (s["mean"], s["half_range"], s["weight"], s["seeds"]))
+    weights = collections.defaultdict(set)
+    for key in out:
+        if key[0] != "data":
+            weights[key[0]].add(key[3])
+    for loss, ws in weights.items():
+        if len(ws) > 1:
+            raise ValueError(f"the {loss} loss has runs at weights "
+                             f"{', '.join(f'{w:g}' for w in sorted(ws))}; pick one with "
+                             f"-weight {loss}=W")
+    return {key[:3]: v for key, v in out.items()}
+
+
+def parse_weights(items):
+    """['residual=0.01', ...] -> {'residual': 0.01}."""
+    chosen = {}
+    for item in items:
+        loss, eq, w = item.partition("=")
+        try:
+            if not eq or loss not in LOSSES:
+                raise ValueError
+            chosen[loss] = float(w)
+        except ValueError:
+            sys.exit(f"plot_physics_grid: -weight {item!r}: expected LOSS=W with LOSS one of "
+                     f"{', '.join(LOSSES)} and W a number")
+    return chosen
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-records", required=True)
     p.add_argument("-summaries")
+    p.add_argument("-weight", nargs="*", default=[], metavar="LOSS=W",
+                   help="the weight to draw for a loss run at several weights")
     p.add_argument("-out", required=True)
     p.add_argument("-title", default="Darcy 32², FNO, 3000 steps")
     a = p.parse_args()
+    chosen = parse_weights(a.weight)
     try:
         with open(a.records) as f:
             records = json.load(f)
@@ -58,10 +91,15 @@ def main():
     except (OSError, ValueError) as e:
         sys.exit(f"plot_physics_grid: cannot read the records ({e}); expected JSON lists")
     try:
-        c = cells(records, summaries)
+        c = cells(records, summaries, chosen)
     except (KeyError, TypeError) as e:
         sys.exit(f"plot_physics_grid: a record lacks {e}; expected N, M, loss, weight and "
                  "test_rel_l2 (records) or mean, half_range, seeds (summaries)")
+    except ValueError as e:
+        sys.exit(f"plot_physics_grid: {e}")
+    for k in sorted(k for k in c if k[2] <= 0):  # no PETSc solves: a log axis has no place
+        print(f"plot_physics_grid: left out {k[0]} M = {k[1]} N = {k[2]} "
+              f"({c.pop(k)[0]:.2f} %): N = 0 cannot sit on the log N axis")
     data = sorted((k[2], v) for k, v in c.items() if k[0] == "data")
     if not data:
         sys.exit(f"plot_physics_grid: no data-only runs (weight 0) in {a.records}")
