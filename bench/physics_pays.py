@@ -246,6 +246,22 @@ def parse_list(text, kind=int):
     return [kind(x) for x in text.split(",") if x != ""]
 
 
+def parse_weights(text, option="-weights"):
+    """'residual=0.01,energy=100' -> {'residual': 0.01, 'energy': 100.0}; a bad entry exits
+    with one line naming it."""
+    weights = {}
+    for item in (x for x in text.split(",") if x != ""):
+        loss, eq, w = item.partition("=")
+        try:
+            if not eq or loss not in LOSSES:
+                raise ValueError
+            weights[loss] = float(w)
+        except ValueError:
+            sys.exit(f"{option} {item!r}: expected LOSS=W with LOSS one of "
+                     f"{', '.join(LOSSES)} and W a number")
+    return weights
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("-build", default="build")
@@ -303,8 +319,7 @@ def main():
     a.test = os.path.join(a.out, "test.h5")
     generate(a, a.test, a.test_samples, 12)
 
-    weights = dict(kv.split("=") for kv in a.weights.split(","))
-    weights = {k: float(v) for k, v in weights.items()}
+    weights = parse_weights(a.weights)
     results = os.path.join(a.out, "results.json")
     if a.sweep:
         m = next(m for m in ms if m > 0)

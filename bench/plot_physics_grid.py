@@ -3,13 +3,14 @@
 inputs M, with data alone in every panel (issue 12's grid: loss x N x M x seeds).
 
     /usr/bin/python3 bench/plot_physics_grid.py -records R.json [-summaries S.json]
-        [-weight residual=0.01 ...] -out F.png
+        [-weights residual=0.01,energy=100] -out F.png
 
 R.json: run records of bench/physics_pays.py (mean and half the range over seeds are taken
 here). S.json: cells re-entered from bench/RESULTS.md whose run records were not kept, each
 {"N", "M", "loss", "weight", "mean", "half_range", "seeds", "source"}; a cell present in
 R.json wins over a summary. A panel draws one weight per loss: where the records hold a loss at
-several weights, -weight LOSS=W picks one (averaging across weights would mix two experiments).
+several weights, -weights (bench/physics_pays.py's form) picks one, since averaging across
+weights would mix two experiments.
 """
 import argparse
 import collections
@@ -21,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FormatStrFormatter
 
-from physics_pays import mean_spread
+from physics_pays import mean_spread, parse_weights
 
 LOSSES = ("energy", "preconditioned", "residual")
 STYLE = {0: dict(ls=":", marker="v"), 1000: dict(ls="--", marker="s"), 4000: dict(ls="-", marker="o")}
@@ -52,35 +53,20 @@ def cells(records, summaries, chosen):
         if len(ws) > 1:
             raise ValueError(f"the {loss} loss has runs at weights "
                              f"{', '.join(f'{w:g}' for w in sorted(ws))}; pick one with "
-                             f"-weight {loss}=W")
+                             f"-weights {loss}=W")
     return {key[:3]: v for key, v in out.items()}
-
-
-def parse_weights(items):
-    """['residual=0.01', ...] -> {'residual': 0.01}."""
-    chosen = {}
-    for item in items:
-        loss, eq, w = item.partition("=")
-        try:
-            if not eq or loss not in LOSSES:
-                raise ValueError
-            chosen[loss] = float(w)
-        except ValueError:
-            sys.exit(f"plot_physics_grid: -weight {item!r}: expected LOSS=W with LOSS one of "
-                     f"{', '.join(LOSSES)} and W a number")
-    return chosen
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-records", required=True)
     p.add_argument("-summaries")
-    p.add_argument("-weight", nargs="*", default=[], metavar="LOSS=W",
-                   help="the weight to draw for a loss run at several weights")
+    p.add_argument("-weights", default="", metavar="LOSS=W,...",
+                   help="the weight to draw for each loss run at several weights")
     p.add_argument("-out", required=True)
     p.add_argument("-title", default="Darcy 32², FNO, 3000 steps")
     a = p.parse_args()
-    chosen = parse_weights(a.weight)
+    chosen = parse_weights(a.weights, "plot_physics_grid: -weights")
     try:
         with open(a.records) as f:
             records = json.load(f)

@@ -49,11 +49,10 @@ def test_summary_at_another_weight_does_not_join_the_panel():
 
 
 def test_weight_option_must_name_a_loss_and_a_number():
-    assert grid.parse_weights(["residual=0.01", "energy=10"]) == {"residual": 0.01,
-                                                                 "energy": 10.0}
+    assert grid.parse_weights("residual=0.01,energy=10") == {"residual": 0.01, "energy": 10.0}
     for bad in ["resid=0.01", "residual", "residual=x"]:
         with pytest.raises(SystemExit, match="expected LOSS=W"):
-            grid.parse_weights([bad])
+            grid.parse_weights(bad)
 
 
 def test_command_line_refuses_mixed_weights_and_draws_a_chosen_one(tmp_path):
@@ -63,8 +62,8 @@ def test_command_line_refuses_mixed_weights_and_draws_a_chosen_one(tmp_path):
     out = tmp_path / "grid.png"
     p = subprocess.run([sys.executable, script, "-records", str(records), "-out", str(out)],
                        capture_output=True, text=True)
-    assert p.returncode != 0 and "-weight residual=W" in p.stderr and not out.exists()
-    p = subprocess.run([sys.executable, script, "-records", str(records), "-weight",
+    assert p.returncode != 0 and "-weights residual=W" in p.stderr and not out.exists()
+    p = subprocess.run([sys.executable, script, "-records", str(records), "-weights",
                         "residual=0.01", "-out", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "left out energy M = 4000 N = 0" in p.stdout and out.stat().st_size > 0
