@@ -25,18 +25,26 @@ from matplotlib.ticker import FormatStrFormatter
 from physics_pays import mean_spread, parse_weights
 
 LOSSES = ("energy", "preconditioned", "residual")
-STYLE = {0: dict(ls=":", marker="v"), 1000: dict(ls="--", marker="s"), 4000: dict(ls="-", marker="o")}
+# One colour per M in every panel, so that a panel missing a cell does not shift the colours.
+STYLE = {0: dict(ls=":", marker="v", color="C0"), 1000: dict(ls="--", marker="s", color="C1"),
+         4000: dict(ls="-", marker="o", color="C2")}
 
 
 def cells(records, summaries, chosen):
     """(loss or 'data', M, N) -> (mean %, half range %, weight, seeds), one weight per loss:
     chosen[loss] where given, else the only weight the loss has (several is an error)."""
     runs = collections.defaultdict(list)
+    skipped = collections.Counter()
     for r in records:
         if r["weight"] == 0:
             runs[("data", 0, r["N"])].append(r)
         elif chosen.get(r["loss"], r["weight"]) == r["weight"]:
             runs[(r["loss"], r["M"], r["N"], r["weight"])].append(r)
+        else:
+            skipped[(r["loss"], r["weight"], r["M"], r["N"])] += 1
+    for (loss, w, m, n), count in sorted(skipped.items()):  # say what -weights hid
+        print(f"plot_physics_grid: left out {loss} weight {w:g} M = {m} N = {n} ({count} runs): "
+              f"-weights {loss}={chosen[loss]:g}")
     out = {}
     for key, rs in runs.items():
         m, s = mean_spread([100 * r["test_rel_l2"] for r in rs])
@@ -106,8 +114,8 @@ def main():
         ax.grid(True, which="both", alpha=0.3)
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+        ax.legend(fontsize=8)
     axes[0].set_ylabel("test relative L2 error (%)")
-    axes[0].legend(fontsize=8)
     fig.suptitle(f"{a.title}: mean ± half-range over seeds")
     fig.tight_layout()
     fig.savefig(a.out, dpi=110)

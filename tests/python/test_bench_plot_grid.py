@@ -67,3 +67,5 @@ def test_command_line_refuses_mixed_weights_and_draws_a_chosen_one(tmp_path):
                         "residual=0.01", "-out", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "left out energy M = 4000 N = 0" in p.stdout and out.stat().st_size > 0
+    # the runs the chosen weight hides are named, not dropped in silence
+    assert "left out residual weight 0.1 M = 4000 N = 50 (1 runs)" in p.stdout
