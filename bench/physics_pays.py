@@ -205,11 +205,30 @@ def table(a, records, weights):
     return "\n".join(lines) + "\n", groups, labels, ns
 
 
+# One colour family per loss, a shade per weight (darker: larger) and a line and marker per M,
+# so that the sixteen or so settings of a full sweep stay apart in one legend.
+FAMILY = {"energy": "Greens", "preconditioned": "Oranges", "residual": "Blues"}
+M_STYLE = {0: (":", "v"), 1000: ("--", "s"), 4000: ("-", "o")}
+
+
+def line_style(label, groups):
+    if label == "data only":
+        return dict(lw=2.5, color="black", marker="o")
+    import matplotlib
+    r = next(rs[0] for (lab, _), rs in groups.items() if lab == label)
+    weights = sorted({rs[0]["weight"] for (lab, _), rs in groups.items()
+                      if lab != "data only" and rs[0]["loss"] == r["loss"]})
+    shade = 0.45 + 0.45 * (weights.index(r["weight"]) / max(1, len(weights) - 1))
+    colour = matplotlib.colormaps.get_cmap(FAMILY.get(r["loss"], "Greys"))(shade)
+    ls, marker = M_STYLE.get(r["M"], ("-.", "d"))
+    return dict(lw=1.3, color=colour, ls=ls, marker=marker)
+
+
 def plot(a, groups, labels, ns):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
     for label in labels:
         xs, ys, es = [], [], []
         for n in ns:
@@ -217,8 +236,8 @@ def plot(a, groups, labels, ns):
             if rs and n > 0:
                 m, s = mean_spread([r["test_rel_l2"] for r in rs])
                 xs.append(n), ys.append(100 * m), es.append(100 * s)
-        style = dict(lw=2.5, color="black") if label == "data only" else dict(lw=1.2)
-        line = ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label, **style)
+        line = ax.errorbar(xs, ys, yerr=es, capsize=3, label=label,
+                           **line_style(label, groups))
         rs = groups.get((label, 0))
         if rs:  # physics only uses no solve: a level across the plot, in the row's colour
             m, _ = mean_spread([r["test_rel_l2"] for r in rs])
@@ -235,7 +254,7 @@ def plot(a, groups, labels, ns):
     ax.set_ylabel("test relative L2 error (%)")
     ax.set_title("Darcy %d², FNO, %d steps; mean ± half-range over seeds" % (a.grid, a.steps))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path = os.path.join(a.out, "physics_pays_%d.png" % a.grid)
     fig.savefig(path, dpi=120)

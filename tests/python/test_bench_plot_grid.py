@@ -66,6 +66,26 @@ def test_command_line_refuses_mixed_weights_and_draws_a_chosen_one(tmp_path):
     p = subprocess.run([sys.executable, script, "-records", str(records), "-weights",
                         "residual=0.01", "-out", str(out)], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    assert "left out energy M = 4000 N = 0" in p.stdout and out.stat().st_size > 0
+    # physics only (N = 0) is drawn as a level across its panel, not left out
+    assert "N = 0" not in p.stdout and out.stat().st_size > 0
     # the runs the chosen weight hides are named, not dropped in silence
     assert "left out residual weight 0.1 M = 4000 N = 50 (1 runs)" in p.stdout
+
+
+def test_weight_chosen_at_one_n_joins_the_panel_and_its_title():
+    records = RECORDS + [run("energy", 10.0, 1000, 0.012), run("energy", 100.0, 1000, 0.015),
+                         run("residual", 0.0, 1000, 0.016)]
+    with pytest.raises(ValueError, match=r"energy loss has runs at weights 10, 100"):
+        grid.cells(records, [], {"residual": 0.01})
+    chosen = grid.parse_choice("residual=0.01,energy=100,energy@1000=10")
+    assert chosen == {"residual": 0.01, "energy": 100.0, ("energy", 1000): 10.0}
+    c = grid.cells(records, [], chosen)
+    assert c[("energy", 4000, 1000)][:1] == (pytest.approx(1.2),)
+    assert c[("energy", 4000, 50)][2] == 100.0
+    assert grid.panel_title("energy", c) == "energy loss (weight 10; 100 at N = 50)"
+    c[("energy", 4000, 250)] = (1.4, 0.1, 100.0, 3)
+    assert grid.panel_title("energy", c) == "energy loss (weight 100; 10 at N = 1000)"
+    assert grid.panel_title("preconditioned", c) == "preconditioned"
+    for bad in ["energy@x=10", "energy@1000", "energi@1000=10"]:
+        with pytest.raises(SystemExit, match="expected LOSS@N=W"):
+            grid.parse_choice(bad)
