@@ -55,9 +55,10 @@ void SpectralConvImpl::reset() {
 namespace {
 
 // A complex tensor as its real and imaginary parts. The spectral convolution multiplies
-// complex numbers by real matrix products only: BLAS splits a real GEMM's output among
-// threads without reordering its sums, so a model gives the same bits on any thread count;
-// LibTorch's complex products do not (they differed in the 8th digit between 1 and 2 threads).
+// complex numbers by real matrix products only: one real GEMM does a complex product's flops,
+// and where the BLAS sums a GEMM in the same order on any thread count (OpenBLAS's Zen
+// kernels; not its Haswell ones) a model gives the same bits on any thread count, which
+// LibTorch's complex products never did (they differed in the 8th digit on 1 and 2 threads).
 struct Complex {
   torch::Tensor re, im;
   Complex t() const { return {re.t(), im.t()}; }

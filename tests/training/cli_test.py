@@ -594,8 +594,8 @@ def case_calibrate():
     with open(os.path.join(ARGS.workdir, "c.pins"), "rb") as f:
         before = f.read()
     # Two threads where the training had one: the comparison with calibration at training
-    # time below is bit for bit, which holds because the FNO's spectral layer uses real matrix
-    # products only (LibTorch's complex ones rounded differently on 1 and 2 threads).
+    # time below holds to float32 rounding (to the bit only where the BLAS sums a GEMM alike
+    # on 1 and 2 threads: OpenBLAS's Zen kernels do, its Haswell kernels do not).
     out, _ = expect_ok(["calibrate", "-model", "c.pins", "-data", "c_cal.h5",
                         "-calibrate_level", "0.8", "-calibrate_threads", "2"])
     if "80 % error bound" not in out or "40 samples of c_cal.h5" not in out:
@@ -655,8 +655,10 @@ def case_calibrate():
     expect_error(["calibrate", "-model", "c.pins", "-data", "c_cal.h5", "-calibrate_score",
                   "learned"], "calibrate", "-calibrate_score must be auto, residual or error_estimate")
     # Calibrated at training time: pins train -calibrate_data gives the model pins calibrate
-    # gives (training is reproducible bit for bit, and the model evaluates to the same bits on
-    # one thread and on two); bad calibration options fail before training, writing nothing.
+    # gives (training is reproducible bit for bit on one thread; the calibration's evaluation,
+    # there on one thread and here on two, agrees to float32 rounding, not to the bit: whether
+    # a GEMM sums alike on 1 and 2 threads is the BLAS's choice); bad calibration options fail
+    # before training, writing nothing.
     train_c = ["train", "-data", "c_train.h5", "-surrogate_type", "fno", "-fno_modes", "6",
                "-fno_width", "12", "-train_epochs", "15", "-train_lr", "3e-3",
                "-train_monitor", "0", "-train_threads", "1"]
@@ -667,7 +669,7 @@ def case_calibrate():
             b = f.read()
         return json.loads(b[32:32 + struct.unpack_from("<Q", b, 16)[0]])["metrics"]["calibration"]
     at_train, after = calibration_of("c_at_train.pins"), calibration_of("c.pins")
-    if at_train["quantile"] != after["quantile"] or at_train["samples"] != 40 or \
+    if abs(at_train["quantile"] / after["quantile"] - 1) > 1e-6 or at_train["samples"] != 40 or \
             at_train["score"] != after["score"]:
         fail("calibrating at training time differs from pins calibrate: %s vs %s"
              % (at_train, after))
