@@ -118,8 +118,9 @@ TEST_CASE("predict answers on the inputs' device with the model where it was tra
 
 // Every loss path on the GPU: data, the energy and preconditioned physics losses (Kokkos
 // kernels and the multigrid cycle on device tensors), unlabelled rows and the symmetry
-// augmentation, in float64 so the two devices agree to rounding (cuFFT against pocketfft,
-// atomic sums: 1e-5 after six Adam steps, where a wrong device path throws).
+// augmentation, in float64 so the two devices agree to rounding (cuBLAS against OpenBLAS in
+// the FNO's DFT products, atomic sums: 1e-5 after six Adam steps, where a wrong device path
+// throws).
 TEST_CASE("training on the GPU follows the CPU's run (needs a CUDA LibTorch and Kokkos)") {
   if (!gpu_build()) {
     MESSAGE("no CUDA device for LibTorch and Kokkos here: the CPU-only path is checked above");
