@@ -23,12 +23,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FormatStrFormatter
 
-from physics_pays import mean_spread, parse_weights
+from physics_pays import M_STYLE, mean_spread, parse_weights
 
 LOSSES = ("energy", "preconditioned", "residual")
 # One colour per M in every panel, so that a panel missing a cell does not shift the colours.
-STYLE = {0: dict(ls=":", marker="v", color="C0"), 1000: dict(ls="--", marker="s", color="C1"),
-         4000: dict(ls="-", marker="o", color="C2")}
+# (The line and marker per M are physics_pays.py's, so both figures draw an M alike.)
+STYLE = {m: dict(ls=ls, marker=marker, color=f"C{i}")
+         for i, (m, (ls, marker)) in enumerate(M_STYLE.items())}
 
 
 def parse_choice(text):
